@@ -1,0 +1,3 @@
+fn main() {
+    cedar_ext_postgresql::link();
+}

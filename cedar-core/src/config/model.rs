@@ -1,0 +1,372 @@
+//! The typed configuration model: one struct per section of `<cb_config>`.
+//!
+//! Single values are `Option`s because the document may leave them out; whether a value is
+//! required is decided by the whole-document validation in [`super::validate`], which can then
+//! report every problem with its element path. Values that fail to parse at all (a bad boolean,
+//! an unknown enumeration value, a non-integer) are rejected while reading.
+
+use serde::{Deserialize, Serialize};
+
+/// The whole `<cb_config>` document, standard sections only.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename = "cb_config")]
+pub struct Config {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference: Option<ReferenceConfig>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extensions: Option<ExtensionsConfig>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub options: Option<OptionsConfig>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peers: Option<PeersConfig>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub collect: Option<CollectConfig>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stage: Option<StageConfig>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub store: Option<StoreConfig>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub purge: Option<PurgeConfig>,
+}
+
+/// `<reference>`: free text describing the document.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ReferenceConfig {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub author: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revision: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generator: Option<String>,
+}
+
+/// `<extensions>`: extended actions and how they are ordered.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ExtensionsConfig {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order_mode: Option<OrderMode>,
+    #[serde(default, rename = "action")]
+    pub actions: Vec<ExtendedAction>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OrderMode {
+    Index,
+    Dependency,
+}
+
+/// `<extensions><action>`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ExtendedAction {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub module: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub function: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub index: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub depends: Option<ActionDependencies>,
+}
+
+/// `<depends>`: comma-separated action names, blanks around names dropped.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ActionDependencies {
+    /// Names this action must run before.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub run_before: Vec<String>,
+    /// Names this action must run after.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub run_after: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Weekday {
+    Monday,
+    Tuesday,
+    Wednesday,
+    Thursday,
+    Friday,
+    Saturday,
+    Sunday,
+}
+
+/// `<options>`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct OptionsConfig {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub starting_day: Option<Weekday>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub working_dir: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backup_user: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backup_group: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rcp_command: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rsh_command: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cback_command: Option<String>,
+    /// Comma-separated in the document.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub managed_actions: Option<Vec<String>>,
+    #[serde(default, rename = "override")]
+    pub overrides: Vec<CommandOverride>,
+    #[serde(default, rename = "pre_action_hook")]
+    pub pre_action_hooks: Vec<ActionHook>,
+    #[serde(default, rename = "post_action_hook")]
+    pub post_action_hooks: Vec<ActionHook>,
+}
+
+/// `<override>`: run `abs_path` wherever `command` would be looked up on PATH.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CommandOverride {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub abs_path: Option<String>,
+}
+
+/// `<pre_action_hook>` / `<post_action_hook>`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ActionHook {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<String>,
+}
+
+/// `<peers>`: the peers of a master, in configuration order.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PeersConfig {
+    #[serde(default, rename = "peer")]
+    pub peers: Vec<PeerConfig>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum IgnoreFailures {
+    None,
+    All,
+    Daily,
+    Weekly,
+}
+
+/// One `<peer>`, local or remote. Peers whose `type` is neither are ignored by every consumer.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PeerConfig {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// `local` or `remote`; any other text is kept here and the peer is ignored.
+    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
+    pub peer_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub collect_dir: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ignore_failures: Option<IgnoreFailures>,
+    /// Remote peers only: the remote user.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backup_user: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rcp_command: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rsh_command: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cback_command: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub managed: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub managed_actions: Option<Vec<String>>,
+}
+
+impl PeerConfig {
+    pub fn is_local(&self) -> bool {
+        self.peer_type.as_deref() == Some("local")
+    }
+    pub fn is_remote(&self) -> bool {
+        self.peer_type.as_deref() == Some("remote")
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CollectMode {
+    Daily,
+    Weekly,
+    Incr,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ArchiveMode {
+    Tar,
+    Targz,
+    Tarbz2,
+}
+
+/// `<exclude>` at section or directory level.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CollectExclude {
+    #[serde(default, rename = "abs_path")]
+    pub abs_paths: Vec<String>,
+    /// Only meaningful under `<dir>`.
+    #[serde(default, rename = "rel_path")]
+    pub rel_paths: Vec<String>,
+    #[serde(default, rename = "pattern")]
+    pub patterns: Vec<String>,
+}
+
+/// `<collect>`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CollectConfig {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub collect_dir: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub collect_mode: Option<CollectMode>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub archive_mode: Option<ArchiveMode>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ignore_file: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exclude: Option<CollectExclude>,
+    #[serde(default, rename = "file")]
+    pub files: Vec<CollectFile>,
+    #[serde(default, rename = "dir")]
+    pub dirs: Vec<CollectDir>,
+}
+
+/// `<collect><file>`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CollectFile {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub abs_path: Option<String>,
+    /// `<collect_mode>`, or the older spelling `<mode>` when `<collect_mode>` is absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub collect_mode: Option<CollectMode>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub archive_mode: Option<ArchiveMode>,
+}
+
+/// `<collect><dir>`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CollectDir {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub abs_path: Option<String>,
+    /// `<collect_mode>`, or the older spelling `<mode>` when `<collect_mode>` is absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub collect_mode: Option<CollectMode>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub archive_mode: Option<ArchiveMode>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ignore_file: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link_depth: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dereference: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recursion_level: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exclude: Option<CollectExclude>,
+}
+
+/// `<stage>`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct StageConfig {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub staging_dir: Option<String>,
+    #[serde(default, rename = "peer")]
+    pub peers: Vec<PeerConfig>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum MediaType {
+    #[serde(rename = "cdr-74")]
+    Cdr74,
+    #[serde(rename = "cdrw-74")]
+    Cdrw74,
+    #[serde(rename = "cdr-80")]
+    Cdr80,
+    #[serde(rename = "cdrw-80")]
+    Cdrw80,
+    #[serde(rename = "dvd+r")]
+    DvdPlusR,
+    #[serde(rename = "dvd+rw")]
+    DvdPlusRw,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DeviceType {
+    Cdwriter,
+    Dvdwriter,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BlankMode {
+    Daily,
+    Weekly,
+}
+
+/// `<store><blank_behavior>`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct BlankBehavior {
+    #[serde(default, rename = "mode", skip_serializing_if = "Option::is_none")]
+    pub mode: Option<BlankMode>,
+    /// A non-negative number, kept as written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub factor: Option<String>,
+}
+
+/// `<store>`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct StoreConfig {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_dir: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub media_type: Option<MediaType>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_type: Option<DeviceType>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_device: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_scsi_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drive_speed: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub check_data: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub check_media: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warn_midnite: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub no_eject: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blank_behavior: Option<BlankBehavior>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_media_delay: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eject_delay: Option<i64>,
+}
+
+/// `<purge>`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PurgeConfig {
+    #[serde(default, rename = "dir")]
+    pub dirs: Vec<PurgeDir>,
+}
+
+/// `<purge><dir>`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PurgeDir {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub abs_path: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retain_days: Option<i64>,
+}

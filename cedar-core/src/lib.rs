@@ -1,0 +1,18 @@
+//! cedar-core: the heart of `cback`, a Rust port of the Cedar Backup 3 action framework.
+//!
+//! - [`config`]: the `<cb_config>` document, read with the original's rules, validated, written
+//!   back.
+//! - [`options`]: the command line as actions see it.
+//! - [`action`]: the [`Action`] trait and the `inventory` registry that built-in actions and
+//!   extensions share.
+
+pub mod action;
+pub mod config;
+pub mod options;
+
+pub use action::{Action, ActionContext, ActionError, ActionKind, ActionRegistration, Placement};
+pub use config::{Config, ConfigError, ConfigFile};
+pub use options::Options;
+
+/// Re-exported so extensions register with the same `inventory` version.
+pub use inventory;
