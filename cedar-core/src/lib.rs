@@ -8,7 +8,10 @@
 
 pub mod action;
 pub mod config;
+pub mod interrupt;
 pub mod options;
+pub mod ownership;
+pub mod process;
 
 pub use action::{Action, ActionContext, ActionError, ActionKind, ActionRegistration, Placement};
 pub use config::{Config, ConfigError, ConfigFile};
