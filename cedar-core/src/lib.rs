@@ -7,10 +7,12 @@
 //!   extensions share.
 
 pub mod action;
+pub mod actions;
 pub mod config;
 pub mod interrupt;
 pub mod options;
 pub mod ownership;
+pub mod plan;
 pub mod process;
 
 pub use action::{Action, ActionContext, ActionError, ActionKind, ActionRegistration, Placement};
@@ -19,3 +21,6 @@ pub use options::Options;
 
 /// Re-exported so extensions register with the same `inventory` version.
 pub use inventory;
+
+#[cfg(test)]
+mod test_support;

@@ -1,0 +1,7 @@
+//! The built-in actions of Cedar Backup 3, each registered through `inventory` exactly like an
+//! extension.
+
+pub mod collect;
+pub mod purge;
+mod unimplemented;
+pub mod validate;
