@@ -8,12 +8,17 @@
 
 pub mod action;
 pub mod actions;
+pub mod clock;
 pub mod config;
+pub mod hooks;
 pub mod interrupt;
+pub mod lock;
+pub mod logging;
 pub mod options;
 pub mod ownership;
 pub mod plan;
 pub mod process;
+pub mod run;
 
 pub use action::{Action, ActionContext, ActionError, ActionKind, ActionRegistration, Placement};
 pub use config::{Config, ConfigError, ConfigFile};

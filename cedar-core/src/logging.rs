@@ -1,0 +1,288 @@
+//! Logging in the original's format, through `tracing`.
+//!
+//! - The log file gets `YYYY-MM-DDTHH:MM:SS TZ --> [LEVEL  ] message` lines: INFO and above,
+//!   DEBUG with `--debug`. It is appended to, never truncated. A file cback creates gets the
+//!   `--mode` permissions and the `--owner` owner (a failed chown is ignored).
+//! - The output of external commands is logged with target [`OUTPUT_TARGET`]; it goes to the
+//!   file as bare lines, and only with `--output` or `--debug`.
+//! - The screen gets bare messages: ERROR and above normally, INFO with `--verbose`, DEBUG with
+//!   `--verbose --debug`, nothing with `--quiet`.
+
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use tracing::field::{Field, Visit};
+use tracing::{Event, Level, Subscriber};
+use tracing_subscriber::layer::{Context, SubscriberExt};
+use tracing_subscriber::Layer;
+
+use crate::clock;
+use crate::options::Options;
+
+/// The tracing target for lines of external commands' output.
+pub const OUTPUT_TARGET: &str = "cback::output";
+
+/// Errors from setting up logging (exit 3).
+#[derive(Debug, thiserror::Error)]
+pub enum LoggingError {
+    #[error("cannot open log file {}: {source}; fix its directory or permissions, or pick another file with --logfile", path.display())]
+    Open {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot install the logger: {0}")]
+    Install(String),
+}
+
+/// Where screen messages go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Screen {
+    Stdout,
+    Stderr,
+}
+
+/// What to log where.
+#[derive(Debug, Clone)]
+pub struct LogSettings {
+    /// The log file, or `None` for screen only.
+    pub file: Option<PathBuf>,
+    pub file_level: Level,
+    pub log_output: bool,
+    /// Most detailed level shown on screen, or `None` for nothing.
+    pub screen_level: Option<Level>,
+    pub screen: Screen,
+    pub owner: (String, String),
+    pub mode: u32,
+}
+
+impl LogSettings {
+    /// The original's rules for a command line.
+    pub fn from_options(options: &Options) -> LogSettings {
+        let screen_level = if options.quiet {
+            None
+        } else if options.verbose && options.debug {
+            Some(Level::DEBUG)
+        } else if options.verbose {
+            Some(Level::INFO)
+        } else {
+            Some(Level::ERROR)
+        };
+        LogSettings {
+            file: Some(options.logfile.clone()),
+            file_level: if options.debug {
+                Level::DEBUG
+            } else {
+                Level::INFO
+            },
+            log_output: options.log_output(),
+            screen_level,
+            screen: Screen::Stdout,
+            owner: options.owner.clone(),
+            mode: options.mode,
+        }
+    }
+}
+
+/// Opens (creating with mode and owner if needed) the log file for appending.
+pub fn open_log_file(path: &Path, mode: u32, owner: &(String, String)) -> Result<File, LoggingError> {
+    let existed = path.exists();
+    let file = OpenOptions::new()
+        .append(true)
+        .create(true)
+        .mode(mode)
+        .open(path)
+        .map_err(|source| LoggingError::Open {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    if !existed {
+        // The umask may have narrowed the mode; set it exactly, as the original does.
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode));
+        if let Ok((uid, gid)) = crate::ownership::lookup(&owner.0, &owner.1) {
+            let _ = nix::unistd::chown(path, Some(uid), Some(gid));
+        }
+    }
+    Ok(file)
+}
+
+/// Installs the global subscriber. Call once.
+pub fn init(settings: &LogSettings) -> Result<(), LoggingError> {
+    let file = match &settings.file {
+        Some(path) => Some(open_log_file(path, settings.mode, &settings.owner)?),
+        None => None,
+    };
+    let layer = CedarLayer {
+        file: file.map(Mutex::new),
+        file_level: settings.file_level,
+        log_output: settings.log_output,
+        screen_level: settings.screen_level,
+        screen: settings.screen,
+    };
+    let subscriber = tracing_subscriber::registry().with(layer);
+    tracing::subscriber::set_global_default(subscriber)
+        .map_err(|e| LoggingError::Install(e.to_string()))
+}
+
+/// Logs external command output line by line (target [`OUTPUT_TARGET`]).
+pub fn log_command_output(text: &str) {
+    for line in text.lines() {
+        tracing::info!(target: OUTPUT_TARGET, "{line}");
+    }
+}
+
+/// The original's level names, padded to 7.
+pub fn level_name(level: &Level) -> &'static str {
+    match *level {
+        Level::ERROR => "ERROR",
+        Level::WARN => "WARNING",
+        Level::INFO => "INFO",
+        Level::DEBUG | Level::TRACE => "DEBUG",
+    }
+}
+
+/// One log file line.
+pub fn format_line(stamp: &str, level: &Level, message: &str) -> String {
+    format!("{stamp} --> [{:<7}] {message}", level_name(level))
+}
+
+struct CedarLayer {
+    file: Option<Mutex<File>>,
+    file_level: Level,
+    log_output: bool,
+    screen_level: Option<Level>,
+    screen: Screen,
+}
+
+#[derive(Default)]
+struct MessageVisitor {
+    message: String,
+    fields: Vec<String>,
+}
+
+impl Visit for MessageVisitor {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        if field.name() == "message" {
+            self.message = value.to_string();
+        } else {
+            self.fields.push(format!("{}={value}", field.name()));
+        }
+    }
+    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+        if field.name() == "message" {
+            self.message = format!("{value:?}");
+        } else {
+            self.fields.push(format!("{}={value:?}", field.name()));
+        }
+    }
+}
+
+impl<S: Subscriber> Layer<S> for CedarLayer {
+    fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
+        let meta = event.metadata();
+        let level = *meta.level();
+        if level == Level::TRACE {
+            return;
+        }
+        let mut visitor = MessageVisitor::default();
+        event.record(&mut visitor);
+        let mut message = visitor.message;
+        if !visitor.fields.is_empty() {
+            message = format!("{message} {}", visitor.fields.join(" "));
+        }
+        let is_output = meta.target() == OUTPUT_TARGET;
+        if let Some(file) = &self.file {
+            let wanted = if is_output {
+                self.log_output
+            } else {
+                level <= self.file_level
+            };
+            if wanted {
+                let line = if is_output {
+                    message.clone()
+                } else {
+                    format_line(&clock::now().log_stamp(), &level, &message)
+                };
+                if let Ok(mut f) = file.lock() {
+                    let _ = writeln!(f, "{line}");
+                }
+            }
+        }
+        if is_output {
+            return;
+        }
+        if let Some(max) = self.screen_level {
+            if level <= max {
+                match self.screen {
+                    Screen::Stdout => {
+                        let _ = writeln!(std::io::stdout().lock(), "{message}");
+                    }
+                    Screen::Stderr => {
+                        let _ = writeln!(std::io::stderr().lock(), "{message}");
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_format_matches_the_original() {
+        assert_eq!(
+            format_line("2026-11-25T14:00:00 UTC", &Level::INFO, "Cedar Backup run started."),
+            "2026-11-25T14:00:00 UTC --> [INFO   ] Cedar Backup run started."
+        );
+        assert_eq!(
+            format_line("T", &Level::WARN, "w"),
+            "T --> [WARNING] w"
+        );
+        assert_eq!(format_line("T", &Level::ERROR, "e"), "T --> [ERROR  ] e");
+    }
+
+    #[test]
+    fn screen_levels_follow_the_switches() {
+        let mut o = Options::default();
+        assert_eq!(LogSettings::from_options(&o).screen_level, Some(Level::ERROR));
+        o.verbose = true;
+        assert_eq!(LogSettings::from_options(&o).screen_level, Some(Level::INFO));
+        o.debug = true;
+        assert_eq!(LogSettings::from_options(&o).screen_level, Some(Level::DEBUG));
+        assert_eq!(LogSettings::from_options(&o).file_level, Level::DEBUG);
+        assert!(LogSettings::from_options(&o).log_output);
+        o.quiet = true;
+        assert_eq!(LogSettings::from_options(&o).screen_level, None);
+    }
+
+    #[test]
+    fn new_log_file_gets_the_mode_and_existing_is_kept() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cback.log");
+        let owner = ("root".to_string(), "adm".to_string());
+        drop(open_log_file(&path, 0o600, &owner).unwrap());
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        std::fs::write(&path, "old\n").unwrap();
+        let mut f = open_log_file(&path, 0o644, &owner).unwrap();
+        writeln!(f, "new").unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "old\nnew\n");
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
+
+    #[test]
+    fn unopenable_log_file_is_an_error() {
+        let owner = ("root".to_string(), "adm".to_string());
+        let err = open_log_file(Path::new("/nonexistent/dir/cback.log"), 0o640, &owner)
+            .unwrap_err();
+        assert!(err.to_string().contains("/nonexistent/dir/cback.log"));
+    }
+}
