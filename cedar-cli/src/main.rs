@@ -1,3 +1,188 @@
-fn main() {
+//! `cback`: the command-line front end. Parses the switches, sets up logging, loads the
+//! configuration, builds the plan and runs it, with the original's exit codes:
+//! 0 success, 2 usage, 3 logging, 4 configuration, 5 interrupted, 6 action failed.
+
+mod cli;
+mod diagnostics;
+
+use std::process::ExitCode;
+
+use cedar_core::logging::{self, LogSettings, Screen};
+use cedar_core::{lock::RunLock, plan, run, ConfigFile, Options};
+use clap::Parser;
+
+const EXIT_USAGE: u8 = 2;
+const EXIT_LOGGING: u8 = 3;
+const EXIT_CONFIG: u8 = 4;
+const EXIT_FAILED: u8 = 6;
+
+fn main() -> ExitCode {
+    // The extension crates register through `inventory`; referencing them keeps them linked.
     cedar_ext_postgresql::link();
+
+    let cli = match cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            return match e.kind() {
+                ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
+                    let _ = e.print();
+                    ExitCode::SUCCESS
+                }
+                _ => {
+                    let _ = e.print();
+                    ExitCode::from(EXIT_USAGE)
+                }
+            };
+        }
+    };
+    let options = match cli.into_options() {
+        Ok(options) => options,
+        Err(message) => {
+            eprintln!("cback: error: {message}\n\nUsage: cback [OPTIONS] ACTION...\n\nFor more information, try '--help'.");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    if options.diagnostics {
+        for line in diagnostics::lines() {
+            println!("{line}");
+        }
+        return ExitCode::SUCCESS;
+    }
+    if let Err(e) = cedar_core::interrupt::install() {
+        eprintln!("cback: cannot install signal handlers: {e}");
+    }
+
+    let mut settings = LogSettings::from_options(&options);
+    if options.dry_run {
+        // A dry run changes nothing: no log file, and stdout holds only the plan.
+        settings.file = None;
+        settings.screen = Screen::Stderr;
+    }
+    if let Err(e) = logging::init(&settings) {
+        eprintln!("cback: {}", report(&e, options.stack));
+        return ExitCode::from(EXIT_LOGGING);
+    }
+
+    let code = run(&options);
+    if !options.dry_run {
+        tracing::info!("Cedar Backup run completed with status {code}.");
+    }
+    ExitCode::from(code)
+}
+
+/// Loads the configuration, builds the plan and runs it; returns the exit status.
+fn run(options: &Options) -> u8 {
+    if !options.dry_run {
+        tracing::info!("Cedar Backup run started.");
+        tracing::info!("Options were [{}]", describe(options));
+        tracing::info!("Logfile is [{}]", options.logfile.display());
+        for line in diagnostics::lines() {
+            tracing::debug!("{line}");
+        }
+        tracing::info!("Configuration path is [{}]", options.config.display());
+    }
+
+    let config = match ConfigFile::load(&options.config) {
+        Ok(config) => config,
+        Err(e) => {
+            return fail(
+                EXIT_CONFIG,
+                "error reading or handling configuration",
+                &e,
+                options,
+            )
+        }
+    };
+    let plan = match plan::build(&config.config, options) {
+        Ok(plan) => plan,
+        Err(e) => {
+            return fail(
+                EXIT_CONFIG,
+                "error reading or handling configuration",
+                &e,
+                options,
+            )
+        }
+    };
+    if options.dry_run {
+        print!("{plan}");
+        return 0;
+    }
+
+    let _lock = if run::needs_lock(&plan) {
+        match run::working_dir(&config).map(RunLock::acquire) {
+            Some(Ok(lock)) => Some(lock),
+            Some(Err(e)) => return fail(EXIT_FAILED, "cannot start the run", &e, options),
+            None => None,
+        }
+    } else {
+        None
+    };
+
+    match run::execute(&plan, &config, options) {
+        Ok(()) => 0,
+        Err(e) => {
+            let code = u8::try_from(e.exit_code()).unwrap_or(EXIT_FAILED);
+            fail(code, "error executing backup", &e, options)
+        }
+    }
+}
+
+/// Logs an error to the log file, prints it on stderr (unless --quiet), returns `code`.
+fn fail(
+    code: u8,
+    context: &str,
+    error: &(dyn std::error::Error + 'static),
+    options: &Options,
+) -> u8 {
+    let text = report(error, options.stack);
+    tracing::error!(target: logging::FILE_ONLY_TARGET, "{context}: {text}");
+    if !options.quiet || options.dry_run {
+        eprintln!("cback: {context}: {text}");
+    }
+    code
+}
+
+/// An error with its chain of causes; with --stack, also its debug form.
+fn report(error: &(dyn std::error::Error + 'static), stack: bool) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    if stack {
+        text.push_str(&format!("\n{error:#?}"));
+    }
+    text
+}
+
+fn describe(options: &Options) -> String {
+    let mut parts = Vec::new();
+    let flags = [
+        (options.verbose, "--verbose"),
+        (options.quiet, "--quiet"),
+        (options.full, "--full"),
+        (options.managed, "--managed"),
+        (options.managed_only, "--managed-only"),
+        (options.output, "--output"),
+        (options.debug, "--debug"),
+        (options.stack, "--stack"),
+    ];
+    for (set, flag) in flags {
+        if set {
+            parts.push(flag.to_string());
+        }
+    }
+    parts.push(format!("--config {}", options.config.display()));
+    parts.push(format!("--logfile {}", options.logfile.display()));
+    parts.push(format!("--owner {}:{}", options.owner.0, options.owner.1));
+    parts.push(format!("--mode {:o}", options.mode));
+    parts.extend(options.actions.iter().cloned());
+    parts.join(" ")
 }

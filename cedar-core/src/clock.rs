@@ -47,12 +47,7 @@ pub fn local_time(secs: i64) -> LocalTime {
         let mut tm: libc::tm = std::mem::zeroed();
         libc::localtime_r(&t, &mut tm);
         let mut buf = [0u8; 64];
-        let n = libc::strftime(
-            buf.as_mut_ptr().cast(),
-            buf.len(),
-            c"%Z".as_ptr(),
-            &tm,
-        );
+        let n = libc::strftime(buf.as_mut_ptr().cast(), buf.len(), c"%Z".as_ptr(), &tm);
         let zone = String::from_utf8_lossy(&buf[..n]).into_owned();
         LocalTime {
             year: tm.tm_year + 1900,

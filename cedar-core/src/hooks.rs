@@ -120,7 +120,10 @@ mod tests {
         assert_eq!(split("echo 'a b'"), ["echo", "'a", "b'"]);
         assert_eq!(split("  x   y  "), ["x", "y"]);
         assert_eq!(split("echo \"\" z"), ["echo", "z"]);
-        assert_eq!(split("echo \"unterminated x"), ["echo", "unterminated", "x"]);
+        assert_eq!(
+            split("echo \"unterminated x"),
+            ["echo", "unterminated", "x"]
+        );
         assert_eq!(split("a\tb"), ["a\tb"]);
         assert!(split("").is_empty());
     }
@@ -129,7 +132,10 @@ mod tests {
     fn failing_hook_reports_output_tail() {
         let err = run_hook("pre-action", "collect", "sh -c \"echo boom; exit 3\"").unwrap_err();
         let text = err.to_string();
-        assert!(text.contains("pre-action hook for action collect"), "{text}");
+        assert!(
+            text.contains("pre-action hook for action collect"),
+            "{text}"
+        );
         assert!(text.contains("boom"), "{text}");
         assert!(text.contains("exit status: 3"), "{text}");
     }

@@ -25,6 +25,10 @@ use crate::options::Options;
 /// The tracing target for lines of external commands' output.
 pub const OUTPUT_TARGET: &str = "cback::output";
 
+/// The tracing target for messages that go to the log file only (the binary prints them on
+/// standard error itself).
+pub const FILE_ONLY_TARGET: &str = "cback::file";
+
 /// Errors from setting up logging (exit 3).
 #[derive(Debug, thiserror::Error)]
 pub enum LoggingError {
@@ -88,7 +92,11 @@ impl LogSettings {
 }
 
 /// Opens (creating with mode and owner if needed) the log file for appending.
-pub fn open_log_file(path: &Path, mode: u32, owner: &(String, String)) -> Result<File, LoggingError> {
+pub fn open_log_file(
+    path: &Path,
+    mode: u32,
+    owner: &(String, String),
+) -> Result<File, LoggingError> {
     let existed = path.exists();
     let file = OpenOptions::new()
         .append(true)
@@ -212,7 +220,7 @@ impl<S: Subscriber> Layer<S> for CedarLayer {
                 }
             }
         }
-        if is_output {
+        if is_output || meta.target() == FILE_ONLY_TARGET {
             return;
         }
         if let Some(max) = self.screen_level {
@@ -237,24 +245,34 @@ mod tests {
     #[test]
     fn line_format_matches_the_original() {
         assert_eq!(
-            format_line("2026-11-25T14:00:00 UTC", &Level::INFO, "Cedar Backup run started."),
+            format_line(
+                "2026-11-25T14:00:00 UTC",
+                &Level::INFO,
+                "Cedar Backup run started."
+            ),
             "2026-11-25T14:00:00 UTC --> [INFO   ] Cedar Backup run started."
         );
-        assert_eq!(
-            format_line("T", &Level::WARN, "w"),
-            "T --> [WARNING] w"
-        );
+        assert_eq!(format_line("T", &Level::WARN, "w"), "T --> [WARNING] w");
         assert_eq!(format_line("T", &Level::ERROR, "e"), "T --> [ERROR  ] e");
     }
 
     #[test]
     fn screen_levels_follow_the_switches() {
         let mut o = Options::default();
-        assert_eq!(LogSettings::from_options(&o).screen_level, Some(Level::ERROR));
+        assert_eq!(
+            LogSettings::from_options(&o).screen_level,
+            Some(Level::ERROR)
+        );
         o.verbose = true;
-        assert_eq!(LogSettings::from_options(&o).screen_level, Some(Level::INFO));
+        assert_eq!(
+            LogSettings::from_options(&o).screen_level,
+            Some(Level::INFO)
+        );
         o.debug = true;
-        assert_eq!(LogSettings::from_options(&o).screen_level, Some(Level::DEBUG));
+        assert_eq!(
+            LogSettings::from_options(&o).screen_level,
+            Some(Level::DEBUG)
+        );
         assert_eq!(LogSettings::from_options(&o).file_level, Level::DEBUG);
         assert!(LogSettings::from_options(&o).log_output);
         o.quiet = true;
@@ -281,8 +299,8 @@ mod tests {
     #[test]
     fn unopenable_log_file_is_an_error() {
         let owner = ("root".to_string(), "adm".to_string());
-        let err = open_log_file(Path::new("/nonexistent/dir/cback.log"), 0o640, &owner)
-            .unwrap_err();
+        let err =
+            open_log_file(Path::new("/nonexistent/dir/cback.log"), 0o640, &owner).unwrap_err();
         assert!(err.to_string().contains("/nonexistent/dir/cback.log"));
     }
 }

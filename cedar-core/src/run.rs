@@ -84,9 +84,7 @@ fn run_local(step: &Step, config: &ConfigFile, options: &Options) -> Result<(), 
     match registration.action.execute(&ctx) {
         Ok(()) => {}
         Err(ActionError::Interrupted) => return Err(RunError::Interrupted(action.to_string())),
-        Err(_) if interrupt::requested() => {
-            return Err(RunError::Interrupted(action.to_string()))
-        }
+        Err(_) if interrupt::requested() => return Err(RunError::Interrupted(action.to_string())),
         Err(source) => {
             return Err(RunError::Action {
                 action: action.to_string(),
@@ -106,17 +104,22 @@ fn run_local(step: &Step, config: &ConfigFile, options: &Options) -> Result<(), 
 /// next peer goes on, as in the original.
 fn run_managed(step: &Step, config: &ConfigFile, options: &Options) {
     for name in &step.peers {
-        let Some(peer) = config
-            .config
-            .peers
-            .as_ref()
-            .and_then(|p| p.peers.iter().find(|p| p.is_remote() && p.name.as_ref() == Some(name)))
-        else {
+        let Some(peer) = config.config.peers.as_ref().and_then(|p| {
+            p.peers
+                .iter()
+                .find(|p| p.is_remote() && p.name.as_ref() == Some(name))
+        }) else {
             continue;
         };
-        tracing::info!("Executing managed action [{}] on peer [{name}].", step.action);
+        tracing::info!(
+            "Executing managed action [{}] on peer [{name}].",
+            step.action
+        );
         if let Err(message) = run_on_peer(peer, &step.action, config, options) {
-            tracing::error!("Managed action [{}] failed on peer [{name}]: {message}", step.action);
+            tracing::error!(
+                "Managed action [{}] failed on peer [{name}]: {message}",
+                step.action
+            );
         }
     }
 }
@@ -232,7 +235,12 @@ mod tests {
         };
         assert_eq!(
             managed_command(&peer, "collect", &file, true),
-            ["/usr/bin/ssh", "-q", "backup@host1", "/usr/bin/cback3 --full collect"]
+            [
+                "/usr/bin/ssh",
+                "-q",
+                "backup@host1",
+                "/usr/bin/cback3 --full collect"
+            ]
         );
         let peer = PeerConfig {
             backup_user: Some("remote".into()),

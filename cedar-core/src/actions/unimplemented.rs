@@ -1,7 +1,9 @@
 //! Built-in actions that cback plans and orders like the original but does not run yet:
 //! stage, store, initialize and rebuild. Each fails with "not implemented yet" (exit 6).
 
-use crate::action::{Action, ActionContext, ActionError, ActionKind, ActionRegistration, Placement};
+use crate::action::{
+    Action, ActionContext, ActionError, ActionKind, ActionRegistration, Placement,
+};
 
 /// A built-in action that is registered for planning but not yet implemented.
 #[derive(Debug)]

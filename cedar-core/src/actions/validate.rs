@@ -31,7 +31,11 @@ pub fn problems(ctx: &ActionContext<'_>) -> Vec<String> {
             }
         }
         if let Some(group) = &options.backup_group {
-            if nix::unistd::Group::from_name(group).ok().flatten().is_none() {
+            if nix::unistd::Group::from_name(group)
+                .ok()
+                .flatten()
+                .is_none()
+            {
                 found.push(ownership::OwnershipError::UnknownGroup(group.clone()).to_string());
             }
         }
@@ -76,9 +80,7 @@ pub fn problems(ctx: &ActionContext<'_>) -> Vec<String> {
         let ActionKind::Extension { module, .. } = reg.kind else {
             continue;
         };
-        let is_declared = declared
-            .iter()
-            .any(|d| d.module.as_deref() == Some(module));
+        let is_declared = declared.iter().any(|d| d.module.as_deref() == Some(module));
         if is_declared || has_section(ctx, reg.name) {
             let ext_ctx = ActionContext {
                 action_name: reg.name,

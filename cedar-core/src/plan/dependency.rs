@@ -163,7 +163,15 @@ mod tests {
     fn builtins_alone() {
         assert_eq!(
             sort(&[]).unwrap(),
-            ["collect", "stage", "store", "purge", "initialize", "validate", "rebuild"]
+            [
+                "collect",
+                "stage",
+                "store",
+                "purge",
+                "initialize",
+                "validate",
+                "rebuild"
+            ]
         );
     }
 
@@ -172,7 +180,17 @@ mod tests {
         let order = sort(&[node("a", &["stage"], &["collect"]), node("b", &[], &[])]).unwrap();
         assert_eq!(
             order,
-            ["b", "collect", "a", "stage", "store", "purge", "initialize", "validate", "rebuild"]
+            [
+                "b",
+                "collect",
+                "a",
+                "stage",
+                "store",
+                "purge",
+                "initialize",
+                "validate",
+                "rebuild"
+            ]
         );
     }
 

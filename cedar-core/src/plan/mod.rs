@@ -94,7 +94,9 @@ impl fmt::Display for Plan {
                         writeln!(f, "post-hook {}: {}", step.action, hook)?;
                     }
                 }
-                StepKind::Managed => writeln!(f, "manage {} {}", step.action, step.peers.join(","))?,
+                StepKind::Managed => {
+                    writeln!(f, "manage {} {}", step.action, step.peers.join(","))?
+                }
             }
         }
         Ok(())

@@ -154,8 +154,18 @@ pub fn indices(
             if let ResolvedAction::Default(reg) = res {
                 nodes.push(dependency::Node {
                     name: name.clone(),
-                    run_before: reg.placement.run_before.iter().map(|s| s.to_string()).collect(),
-                    run_after: reg.placement.run_after.iter().map(|s| s.to_string()).collect(),
+                    run_before: reg
+                        .placement
+                        .run_before
+                        .iter()
+                        .map(|s| s.to_string())
+                        .collect(),
+                    run_after: reg
+                        .placement
+                        .run_after
+                        .iter()
+                        .map(|s| s.to_string())
+                        .collect(),
                 });
             }
         }

@@ -135,7 +135,10 @@ fn exclusive_actions_stand_alone() {
 #[test]
 fn all_expands_to_the_four_actions() {
     let config = config_with(vec![], None);
-    assert_eq!(runs(&config, &["all"]), ["collect", "stage", "store", "purge"]);
+    assert_eq!(
+        runs(&config, &["all"]),
+        ["collect", "stage", "store", "purge"]
+    );
 }
 
 #[test]
@@ -172,7 +175,10 @@ fn dependency_mode_spec_example() {
 
 #[test]
 fn dependency_mode_unknown_dependency_and_cycle() {
-    let config = config_with(vec![dep("a", &["nosuch"], &[])], Some(OrderMode::Dependency));
+    let config = config_with(
+        vec![dep("a", &["nosuch"], &[])],
+        Some(OrderMode::Dependency),
+    );
     assert!(matches!(
         build(&config, &opts(&["collect"])).unwrap_err(),
         PlanError::UnknownDependency { .. }
@@ -275,8 +281,5 @@ fn managed_only_has_no_local_steps() {
 #[test]
 fn without_managed_flag_no_managed_steps() {
     let config = managed_config();
-    assert_eq!(
-        listing(&config, &opts(&["purge"])),
-        "run purge\n"
-    );
+    assert_eq!(listing(&config, &opts(&["purge"])), "run purge\n");
 }

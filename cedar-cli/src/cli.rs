@@ -1,0 +1,193 @@
+//! The command line: the original's switches (plus `--dry-run`), parsed with clap.
+
+use std::path::PathBuf;
+
+use cedar_core::options::{DEFAULT_CONFIG, DEFAULT_LOGFILE};
+use cedar_core::Options;
+use clap::Parser;
+
+const AFTER_HELP: &str = "\
+Actions:
+  all          collect, stage, store and purge, in that order
+  collect      collect files and directories into the collect directory
+  stage        copy collected files from the peers into the staging directory
+  store        write staged files to CD or DVD
+  purge        remove old files from the configured directories
+  rebuild      rebuild this week's disc from the staging directories
+  validate     check the configuration and the machine, then report every problem
+  initialize   prepare media for use
+  EXTENSION    any extended action in <extensions>, or a built-in extension (postgresql)
+
+rebuild, validate, initialize and all must be given alone.
+
+Exit status: 0 success, 2 usage error, 3 log file error, 4 configuration error,
+5 interrupted, 6 an action failed.";
+
+/// cback: Cedar Backup 3, in Rust. Runs the actions of an existing /etc/cback3.conf.
+#[derive(Debug, Parser)]
+#[command(
+    name = "cback",
+    version,
+    about,
+    after_help = AFTER_HELP,
+    disable_version_flag = true,
+    disable_help_flag = true
+)]
+pub struct Cli {
+    /// Display this usage and exit.
+    #[arg(short = 'h', long = "help", action = clap::ArgAction::Help)]
+    help: Option<bool>,
+    /// Display the version and exit.
+    #[arg(short = 'V', long = "version", action = clap::ArgAction::Version)]
+    version: Option<bool>,
+    /// Print progress to the screen as well as the log.
+    #[arg(short = 'b', long)]
+    verbose: bool,
+    /// Print nothing to the screen.
+    #[arg(short = 'q', long)]
+    quiet: bool,
+    /// Configuration file.
+    #[arg(short = 'c', long, value_name = "PATH", default_value = DEFAULT_CONFIG)]
+    config: PathBuf,
+    /// Full backup regardless of configuration: reset incremental state, collect weekly items.
+    #[arg(short = 'f', long)]
+    full: bool,
+    /// Also run actions on managed peers.
+    #[arg(short = 'M', long)]
+    managed: bool,
+    /// Run actions only on managed peers.
+    #[arg(short = 'N', long = "managed-only")]
+    managed_only: bool,
+    /// Log file.
+    #[arg(short = 'l', long, value_name = "PATH", default_value = DEFAULT_LOGFILE)]
+    logfile: PathBuf,
+    /// Owner of a log file cback creates.
+    #[arg(short = 'o', long, value_name = "USER:GROUP", default_value = "root:adm", value_parser = parse_owner)]
+    owner: (String, String),
+    /// Permissions of a log file cback creates (octal).
+    #[arg(short = 'm', long, value_name = "OCTAL", default_value = "640", value_parser = parse_mode)]
+    mode: u32,
+    /// Also record the output of external commands in the log.
+    #[arg(short = 'O', long)]
+    output: bool,
+    /// Debug detail in the log (implies --output).
+    #[arg(short = 'd', long)]
+    debug: bool,
+    /// Show the full chain of causes of an error.
+    #[arg(short = 's', long)]
+    stack: bool,
+    /// Print runtime diagnostics and exit.
+    #[arg(short = 'D', long)]
+    diagnostics: bool,
+    /// Load and validate the configuration, print the plan and exit without running anything.
+    #[arg(short = 'n', long = "dry-run")]
+    dry_run: bool,
+    /// Actions to run.
+    #[arg(value_name = "ACTION")]
+    actions: Vec<String>,
+}
+
+fn parse_owner(value: &str) -> Result<(String, String), String> {
+    match value.split_once(':') {
+        Some((user, group)) if !user.is_empty() && !group.is_empty() && !group.contains(':') => {
+            Ok((user.to_string(), group.to_string()))
+        }
+        _ => Err("must specify user and group tuple for owner parameter (USER:GROUP)".into()),
+    }
+}
+
+fn parse_mode(value: &str) -> Result<u32, String> {
+    u32::from_str_radix(value, 8)
+        .ok()
+        .filter(|m| *m <= 0o7777)
+        .ok_or_else(|| format!("invalid octal file mode `{value}`"))
+}
+
+impl Cli {
+    /// The switches' cross-checks that clap does not do; each failure is a usage error.
+    pub fn into_options(self) -> Result<Options, String> {
+        if self.managed && self.managed_only {
+            return Err("the --managed and --managed-only options may not be combined".into());
+        }
+        if self.actions.is_empty() && !self.diagnostics {
+            return Err("at least one action must be specified".into());
+        }
+        Ok(Options {
+            verbose: self.verbose,
+            quiet: self.quiet,
+            config: self.config,
+            full: self.full,
+            managed: self.managed,
+            managed_only: self.managed_only,
+            logfile: self.logfile,
+            owner: self.owner,
+            mode: self.mode,
+            output: self.output,
+            debug: self.debug,
+            stack: self.stack,
+            diagnostics: self.diagnostics,
+            dry_run: self.dry_run,
+            actions: self.actions,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Options, String> {
+        let mut argv = vec!["cback"];
+        argv.extend_from_slice(args);
+        Cli::try_parse_from(argv)
+            .map_err(|e| e.to_string())
+            .and_then(Cli::into_options)
+    }
+
+    #[test]
+    fn defaults_match_the_original() {
+        let o = parse(&["collect"]).unwrap();
+        assert_eq!(o.config, PathBuf::from("/etc/cback3.conf"));
+        assert_eq!(o.logfile, PathBuf::from("/var/log/cback3.log"));
+        assert_eq!(o.owner, ("root".to_string(), "adm".to_string()));
+        assert_eq!(o.mode, 0o640);
+        assert!(!o.full && !o.managed && !o.dry_run);
+    }
+
+    #[test]
+    fn short_and_long_switches() {
+        let o = parse(&[
+            "-b", "-q", "-c", "/x.conf", "-f", "-M", "-l", "/l", "-o", "a:b", "-m", "600", "-O",
+            "-d", "-s", "-n", "collect", "purge",
+        ])
+        .unwrap();
+        assert!(o.verbose && o.quiet && o.full && o.managed && o.output && o.debug);
+        assert!(o.stack && o.dry_run);
+        assert_eq!(o.mode, 0o600);
+        assert_eq!(o.actions, ["collect", "purge"]);
+        let o = parse(&[
+            "--managed-only",
+            "--config=/y",
+            "--full",
+            "--dry-run",
+            "all",
+        ])
+        .unwrap();
+        assert!(o.managed_only && o.full && o.dry_run);
+        assert_eq!(o.config, PathBuf::from("/y"));
+    }
+
+    #[test]
+    fn usage_errors() {
+        assert!(parse(&[]).unwrap_err().contains("at least one action"));
+        assert!(parse(&["-M", "-N", "collect"])
+            .unwrap_err()
+            .contains("may not be combined"));
+        assert!(parse(&["-o", "foo", "collect"]).is_err());
+        assert!(parse(&["-m", "999", "collect"]).is_err());
+        assert!(parse(&["-m", "abc", "collect"]).is_err());
+        assert!(parse(&["--bogus", "collect"]).is_err());
+        assert!(parse(&["-c"]).is_err());
+        assert!(parse(&["-D"]).is_ok());
+    }
+}
