@@ -1,25 +1,44 @@
 //! The PostgreSQL extension of cback: dumps databases with `pg_dump` / `pg_dumpall` into the
 //! collect directory. It answers to the original's `CedarBackup3.extend.postgresql` /
 //! `executeAction`, so existing configuration files work unchanged.
+//!
+//! What it keeps from the original: the `<postgresql>` section and its rules, the file names
+//! (`postgresqldump.txt` for all databases, `postgresqldump-<database>.txt` for each named one,
+//! plus `.gz` / `.bz2`), level 9 compression, `<override>` paths, and ownership by
+//! backup_user:backup_group when running as root. The decompressed files are pg_dump's output,
+//! byte for byte.
+//!
+//! What it does more safely:
+//! - the user goes to libpq as `PGUSER` and the database as `PGDATABASE`, never in argv; an
+//!   optional `<password_file>`, `<host>` and `<port>` become `PGPASSFILE`, `PGHOST`, `PGPORT`;
+//! - a dump is written to a hidden 0600 temporary file, synced, renamed, and the directory
+//!   synced ([`atomic`]); a failed dump leaves yesterday's file untouched;
+//! - exit status, standard error, compressor and disk errors are all checked ([`dump`]);
+//! - every database is attempted, and the failures are reported together ([`error`]);
+//! - finished files are 0640 when the backup group was applied, else 0600;
+//! - SIGINT / SIGTERM stops pg_dump and removes the temporary file.
+//!
+//! Modules: [`config`] (section, rules, settings), [`compress`], [`atomic`], [`dump`] (running
+//! one command), [`action`] (the action itself), [`error`].
 
-use cedar_core::{Action, ActionContext, ActionError, ActionKind, ActionRegistration, Placement};
+pub mod action;
+pub mod atomic;
+pub mod compress;
+pub mod config;
+pub mod dump;
+pub mod error;
+
+pub use action::{load_settings, run, PostgresqlAction};
+pub use config::{CompressMode, PostgresqlSection, Settings, Target};
+pub use error::{DumpError, DumpFailure, PgError};
+
+use cedar_core::{ActionKind, ActionRegistration, Placement};
 
 /// The original's module path.
 pub const MODULE: &str = "CedarBackup3.extend.postgresql";
 
 /// Call from the binary so the linker keeps this crate and its registration.
 pub fn link() {}
-
-#[derive(Debug)]
-struct PostgresqlAction;
-
-impl Action for PostgresqlAction {
-    fn execute(&self, _ctx: &ActionContext<'_>) -> Result<(), ActionError> {
-        Err(ActionError::NotImplemented {
-            action: "postgresql".into(),
-        })
-    }
-}
 
 cedar_core::inventory::submit! {
     ActionRegistration {

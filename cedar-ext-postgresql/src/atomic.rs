@@ -1,0 +1,225 @@
+//! Writing a file so that its final name only ever holds a complete file.
+//!
+//! The data goes to a hidden temporary file beside the final name, created with mode 0600
+//! before any byte is written. [`AtomicFile::commit`] syncs it, sets its owner and mode, renames
+//! it over the final name and syncs the directory. Dropping an [`AtomicFile`] without committing
+//! removes the temporary file; the file already under the final name is never touched.
+
+use std::fs::{File, Permissions};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use tempfile::NamedTempFile;
+
+use crate::error::DumpError;
+
+/// Mode of a finished file whose group was set to the backup group.
+pub const MODE_WITH_GROUP: u32 = 0o640;
+/// Mode of a finished file otherwise: the owner only.
+pub const MODE_PRIVATE: u32 = 0o600;
+
+/// Who should own the finished file (applied only when running as root).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Owner<'a> {
+    pub user: &'a str,
+    pub group: &'a str,
+}
+
+/// A file being written under a hidden temporary name.
+#[derive(Debug)]
+pub struct AtomicFile {
+    temp: NamedTempFile,
+    dir: PathBuf,
+    final_path: PathBuf,
+}
+
+impl AtomicFile {
+    /// Creates `.<final_name>.XXXXXX.tmp` in `dir`, mode 0600.
+    pub fn create(dir: &Path, final_name: &str) -> Result<AtomicFile, DumpError> {
+        let temp = tempfile::Builder::new()
+            .prefix(&format!(".{final_name}."))
+            .suffix(".tmp")
+            .rand_bytes(6)
+            .permissions(Permissions::from_mode(MODE_PRIVATE))
+            .tempfile_in(dir)
+            .map_err(|source| DumpError::CreateTemp {
+                dir: dir.to_path_buf(),
+                source,
+            })?;
+        Ok(AtomicFile {
+            temp,
+            dir: dir.to_path_buf(),
+            final_path: dir.join(final_name),
+        })
+    }
+
+    /// The open temporary file, to write into.
+    pub fn file(&self) -> &File {
+        self.temp.as_file()
+    }
+
+    /// Where the data is being written now.
+    pub fn temp_path(&self) -> &Path {
+        self.temp.path()
+    }
+
+    /// Where the data ends up.
+    pub fn final_path(&self) -> &Path {
+        &self.final_path
+    }
+
+    /// Syncs the data, applies owner and mode, renames to the final name and syncs the
+    /// directory. On error before the rename, the temporary file is removed.
+    ///
+    /// The file gets `owner` and mode 0640 when running as root, otherwise mode 0600.
+    pub fn commit(self, owner: Option<Owner<'_>>) -> Result<PathBuf, DumpError> {
+        let temp_path = self.temp.path().to_path_buf();
+        let file = self.temp.as_file();
+        file.sync_all().map_err(|source| DumpError::Write {
+            path: temp_path.clone(),
+            source,
+        })?;
+        let grouped = match owner {
+            Some(owner) => cedar_core::ownership::change_owner(&temp_path, owner.user, owner.group)
+                .map_err(|source| DumpError::Owner { source })?,
+            None => false,
+        };
+        let mode = if grouped {
+            MODE_WITH_GROUP
+        } else {
+            MODE_PRIVATE
+        };
+        file.set_permissions(Permissions::from_mode(mode))
+            .map_err(|source| DumpError::Permissions {
+                path: temp_path.clone(),
+                source,
+            })?;
+        self.temp
+            .persist(&self.final_path)
+            .map_err(|err| DumpError::Rename {
+                from: temp_path,
+                to: self.final_path.clone(),
+                source: err.error,
+            })?;
+        // The rename is only durable once the directory entry is on disk.
+        File::open(&self.dir)
+            .and_then(|dir| dir.sync_all())
+            .map_err(|source| DumpError::Write {
+                path: self.dir.clone(),
+                source,
+            })?;
+        Ok(self.final_path)
+    }
+
+    /// Removes the temporary file, reporting a failure to do so.
+    pub fn discard(self) -> std::io::Result<()> {
+        self.temp.close()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+    use std::os::unix::fs::MetadataExt;
+
+    fn entries(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn temp_is_hidden_private_and_becomes_final() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = AtomicFile::create(dir.path(), "postgresqldump-a b.txt").unwrap();
+        let temp = file.temp_path().to_path_buf();
+        let name = temp.file_name().unwrap().to_string_lossy().into_owned();
+        assert!(
+            name.starts_with(".postgresqldump-a b.txt.") && name.ends_with(".tmp"),
+            "{name}"
+        );
+        assert_eq!(std::fs::metadata(&temp).unwrap().mode() & 0o777, 0o600);
+        assert_eq!(std::fs::metadata(&temp).unwrap().len(), 0);
+        file.file().write_all(b"hello").unwrap();
+        let path = file.commit(None).unwrap();
+        assert_eq!(path, dir.path().join("postgresqldump-a b.txt"));
+        assert_eq!(std::fs::read(&path).unwrap(), b"hello");
+        assert_eq!(std::fs::metadata(&path).unwrap().mode() & 0o777, 0o600);
+        assert_eq!(entries(dir.path()), vec!["postgresqldump-a b.txt"]);
+    }
+
+    #[test]
+    fn commit_replaces_the_old_file() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("f"), b"yesterday").unwrap();
+        let file = AtomicFile::create(dir.path(), "f").unwrap();
+        file.file().write_all(b"today").unwrap();
+        file.commit(None).unwrap();
+        assert_eq!(std::fs::read(dir.path().join("f")).unwrap(), b"today");
+        assert_eq!(entries(dir.path()), vec!["f"]);
+    }
+
+    #[test]
+    fn discard_and_drop_keep_the_old_file() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("f"), b"yesterday").unwrap();
+        let file = AtomicFile::create(dir.path(), "f").unwrap();
+        file.file().write_all(b"partial").unwrap();
+        file.discard().unwrap();
+        let file = AtomicFile::create(dir.path(), "f").unwrap();
+        file.file().write_all(b"partial").unwrap();
+        drop(file);
+        assert_eq!(std::fs::read(dir.path().join("f")).unwrap(), b"yesterday");
+        assert_eq!(entries(dir.path()), vec!["f"]);
+    }
+
+    #[test]
+    fn owner_applies_as_root_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = AtomicFile::create(dir.path(), "f").unwrap();
+        let path = file
+            .commit(Some(Owner {
+                user: "root",
+                group: "root",
+            }))
+            .unwrap();
+        let mode = std::fs::metadata(&path).unwrap().mode() & 0o777;
+        if cedar_core::ownership::running_as_root() {
+            assert_eq!(mode, 0o640);
+        } else {
+            assert_eq!(mode, 0o600);
+        }
+    }
+
+    #[test]
+    fn unknown_owner_fails_and_leaves_nothing() {
+        if !cedar_core::ownership::running_as_root() {
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let file = AtomicFile::create(dir.path(), "f").unwrap();
+        let err = file
+            .commit(Some(Owner {
+                user: "no-such-user-cback",
+                group: "root",
+            }))
+            .unwrap_err();
+        assert!(matches!(err, DumpError::Owner { .. }), "{err}");
+        assert!(entries(dir.path()).is_empty());
+    }
+
+    #[test]
+    fn missing_dir_is_reported_with_its_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("nope");
+        let err = AtomicFile::create(&missing, "f").unwrap_err();
+        assert!(
+            err.to_string().contains(&*missing.to_string_lossy()),
+            "{err}"
+        );
+    }
+}

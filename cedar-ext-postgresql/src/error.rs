@@ -1,0 +1,200 @@
+//! Errors of the PostgreSQL extension.
+//!
+//! [`DumpError`] says why one dump (one database, or all of them) failed; [`PgError`] is what
+//! the action as a whole reports. Messages are lowercase, name the database, path or command
+//! involved, and say what to do next. Passwords never appear in them: the extension never reads
+//! the password file, it only hands its path to libpq.
+
+use std::path::PathBuf;
+use std::process::ExitStatus;
+
+use cedar_core::ownership::OwnershipError;
+
+use crate::config::Target;
+
+/// Why one dump failed. The [`Target`] it belongs to is carried by [`DumpFailure`].
+#[derive(Debug, thiserror::Error)]
+pub enum DumpError {
+    /// The database name cannot be used in a file name.
+    #[error("the database name contains `/`, which cannot be part of the file name of its dump; rename the database or dump it with all=Y")]
+    UnusableName,
+
+    /// The dump command could not be started (not installed, not executable, ...).
+    #[error("cannot run `{}`: {source}; install the PostgreSQL client programs or point an <override> in <options> at {command_name}", program.display())]
+    Spawn {
+        program: PathBuf,
+        command_name: &'static str,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// The dump command ran and failed.
+    #[error("`{}` {}{}", program.display(), describe_status(status), stderr_suffix(stderr_tail))]
+    Exit {
+        program: PathBuf,
+        status: ExitStatus,
+        /// The last lines pg_dump wrote on standard error.
+        stderr_tail: String,
+    },
+
+    /// Reading the dump from the command's standard output failed.
+    #[error("cannot read the output of `{}`: {source}", program.display())]
+    ReadOutput {
+        program: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// The hidden temporary file could not be created in the collect directory.
+    #[error("cannot create a temporary file in {}: {source}; check that collect_dir exists and is writable", dir.display())]
+    CreateTemp {
+        dir: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// Writing, compressing, flushing or syncing the dump failed (a full disk, an I/O error).
+    #[error("cannot write the dump to {}: {source}; check free space and the health of the filesystem of collect_dir", path.display())]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// The finished dump could not get its permissions or owner.
+    #[error("cannot set the permissions of {}: {source}", path.display())]
+    Permissions {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// Changing the owner to backup_user:backup_group failed.
+    #[error("cannot hand the dump to the backup user and group")]
+    Owner {
+        #[source]
+        source: OwnershipError,
+    },
+
+    /// Renaming the finished temporary file to its final name failed.
+    #[error("cannot rename {} to {}: {source}", from.display(), to.display())]
+    Rename {
+        from: PathBuf,
+        to: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// The dump was stopped by SIGINT or SIGTERM.
+    #[error("interrupted")]
+    Interrupted,
+}
+
+fn describe_status(status: &ExitStatus) -> String {
+    use std::os::unix::process::ExitStatusExt;
+    if let Some(code) = status.code() {
+        format!("failed with exit status {code}")
+    } else if let Some(signal) = status.signal() {
+        let name = nix::sys::signal::Signal::try_from(signal)
+            .map(|s| s.as_str().to_string())
+            .unwrap_or_else(|_| format!("signal {signal}"));
+        format!("was killed by {name}")
+    } else {
+        format!("failed ({status})")
+    }
+}
+
+fn stderr_suffix(tail: &str) -> String {
+    if tail.is_empty() {
+        "; it printed nothing on standard error".to_string()
+    } else {
+        format!("; its last messages:\n{tail}")
+    }
+}
+
+/// One failed dump: which one, and why.
+#[derive(Debug, thiserror::Error)]
+#[error("the dump of {target} failed")]
+pub struct DumpFailure {
+    pub target: Target,
+    #[source]
+    pub error: DumpError,
+}
+
+impl DumpFailure {
+    /// The failure with its whole cause chain on one line (several lines when pg_dump said
+    /// several things), for the aggregate message.
+    pub fn full_message(&self) -> String {
+        let mut text = self.to_string();
+        let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&self.error);
+        while let Some(err) = source {
+            text.push_str(": ");
+            text.push_str(&err.to_string());
+            source = err.source();
+        }
+        text
+    }
+}
+
+/// Why the PostgreSQL action failed.
+#[derive(Debug, thiserror::Error)]
+pub enum PgError {
+    /// The standard sections the action needs are missing.
+    #[error("configuration is not properly filled in: the postgresql action needs {missing} in {}", path.display())]
+    Incomplete { path: PathBuf, missing: String },
+
+    /// The `<postgresql>` section could not be read at all.
+    #[error("cannot read the <postgresql> section of {}", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: cedar_core::ConfigError,
+    },
+
+    /// The `<postgresql>` section breaks the rules.
+    #[error("invalid <postgresql> section in {}: {}; fix the section and run again", path.display(), problems.join("; "))]
+    Invalid {
+        path: PathBuf,
+        problems: Vec<String>,
+    },
+
+    /// The password file cannot be used.
+    #[error("cannot use the password file {}: {reason}; fix <postgresql><password_file>", path.display())]
+    PasswordFile { path: PathBuf, reason: String },
+
+    /// One or more dumps failed; the others were written.
+    #[error("{}", dumps_message(failures, *attempted))]
+    Dumps {
+        attempted: usize,
+        failures: Vec<DumpFailure>,
+    },
+
+    /// Stopped by SIGINT or SIGTERM.
+    #[error("interrupted")]
+    Interrupted,
+}
+
+fn dumps_message(failures: &[DumpFailure], attempted: usize) -> String {
+    let mut text = format!(
+        "{} of {} PostgreSQL dump{} failed (the others were written); fix the cause and run the action again",
+        failures.len(),
+        attempted,
+        if attempted == 1 { "" } else { "s" }
+    );
+    for failure in failures {
+        text.push_str("\n- ");
+        text.push_str(&failure.full_message());
+    }
+    text
+}
+
+impl From<PgError> for cedar_core::ActionError {
+    fn from(err: PgError) -> Self {
+        match err {
+            PgError::Interrupted => cedar_core::ActionError::Interrupted,
+            other => {
+                cedar_core::ActionError::with_source("the PostgreSQL extended action failed", other)
+            }
+        }
+    }
+}
