@@ -78,7 +78,7 @@ fn run(options: &Options) -> u8 {
         tracing::info!("Options were [{}]", describe(options));
         tracing::info!("Logfile is [{}]", options.logfile.display());
         for line in diagnostics::lines() {
-            tracing::debug!("{line}");
+            tracing::info!("{line}");
         }
         tracing::info!("Configuration path is [{}]", options.config.display());
     }
@@ -109,6 +109,18 @@ fn run(options: &Options) -> u8 {
         print!("{plan}");
         return 0;
     }
+    let mode = if plan::dependency_mode(&config.config) {
+        "dependency"
+    } else {
+        "index"
+    };
+    tracing::info!("Action ordering will use '{mode}' order mode.");
+    let order: Vec<String> = plan
+        .steps
+        .iter()
+        .map(|s| format!("'{}'", s.action))
+        .collect();
+    tracing::info!("Action order will be: [{}]", order.join(", "));
 
     let _lock = if run::needs_lock(&plan) {
         match run::working_dir(&config).map(RunLock::acquire) {
@@ -162,6 +174,7 @@ fn report(error: &(dyn std::error::Error + 'static), stack: bool) -> String {
     text
 }
 
+/// The switches in the original's "Options were [...]" layout.
 fn describe(options: &Options) -> String {
     let mut parts = Vec::new();
     let flags = [
@@ -179,10 +192,13 @@ fn describe(options: &Options) -> String {
             parts.push(flag.to_string());
         }
     }
-    parts.push(format!("--config {}", options.config.display()));
-    parts.push(format!("--logfile {}", options.logfile.display()));
-    parts.push(format!("--owner {}:{}", options.owner.0, options.owner.1));
-    parts.push(format!("--mode {:o}", options.mode));
-    parts.extend(options.actions.iter().cloned());
+    parts.push(format!("--config \"{}\"", options.config.display()));
+    parts.push(format!("--logfile \"{}\"", options.logfile.display()));
+    parts.push(format!(
+        "--owner \"{}:{}\"",
+        options.owner.0, options.owner.1
+    ));
+    parts.push(format!("--mode \"{:o}\"", options.mode));
+    parts.extend(options.actions.iter().map(|a| format!("\"{a}\"")));
     parts.join(" ")
 }

@@ -79,6 +79,12 @@ pub fn run_hook(kind: &'static str, action: &str, command: &str) -> Result<Strin
             action: action.to_string(),
         });
     };
+    let quoted: Vec<String> = args.iter().map(|a| format!("'{a}'")).collect();
+    tracing::info!(
+        target: crate::logging::OUTPUT_TARGET,
+        "Executing command ['{program}'] with args [{}].",
+        quoted.join(", ")
+    );
     let output = process::command(program)
         .args(args)
         .stdin(Stdio::null())

@@ -122,6 +122,10 @@ impl Action for ValidateAction {
         let found = problems(ctx);
         if found.is_empty() {
             tracing::info!("Configuration is valid.");
+            // The original always shows this line on screen, even without --verbose.
+            if !ctx.options.quiet && !ctx.options.verbose {
+                println!("Configuration is valid.");
+            }
             return Ok(());
         }
         for problem in &found {

@@ -13,7 +13,7 @@ use std::fmt;
 
 pub use dependency::{sort as dependency_order, Node};
 pub use managed::managed_peers;
-pub use resolve::{ResolvedAction, BUILTIN_NAMES};
+pub use resolve::{dependency_mode, ResolvedAction, BUILTIN_NAMES};
 
 use crate::action::ActionRegistration;
 use crate::config::Config;
