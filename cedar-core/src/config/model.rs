@@ -1,7 +1,7 @@
 //! The typed configuration model: one struct per section of `<cb_config>`.
 //!
 //! Single values are `Option`s because the document may leave them out; whether a value is
-//! required is decided by the whole-document validation in [`super::validate`], which can then
+//! required is decided by the whole-document validation in `super::validate`, which can then
 //! report every problem with its element path. Values that fail to parse at all (a bad boolean,
 //! an unknown enumeration value, a non-integer) are rejected while reading.
 
@@ -27,6 +27,11 @@ pub struct Config {
     pub store: Option<StoreConfig>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub purge: Option<PurgeConfig>,
+    /// The document as it was read, for extension sections (see
+    /// [`ConfigFile::section`](super::ConfigFile::section)); empty for a configuration built in
+    /// code.
+    #[serde(skip)]
+    pub raw: super::RawDocument,
 }
 
 /// `<reference>`: free text describing the document.
@@ -77,10 +82,18 @@ pub struct ExtendedAction {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ActionDependencies {
     /// Names this action must run before.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        with = "crate::config::values::comma_list"
+    )]
     pub run_before: Vec<String>,
     /// Names this action must run after.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        with = "crate::config::values::comma_list"
+    )]
     pub run_after: Vec<String>,
 }
 
@@ -114,7 +127,11 @@ pub struct OptionsConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cback_command: Option<String>,
     /// Comma-separated in the document.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::config::values::opt_comma_list"
+    )]
     pub managed_actions: Option<Vec<String>>,
     #[serde(default, rename = "override")]
     pub overrides: Vec<CommandOverride>,
@@ -181,7 +198,11 @@ pub struct PeerConfig {
     pub cback_command: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub managed: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::config::values::opt_comma_list"
+    )]
     pub managed_actions: Option<Vec<String>>,
 }
 

@@ -1,0 +1,739 @@
+//! A small XML tree, read with quick-xml and checked for well-formedness the way a strict XML
+//! parser (expat, which the original uses) checks it, and written back as text.
+//!
+//! Only what the reading rules need is kept: elements (with their qualified names and
+//! attributes), text nodes, CDATA sections, comments and processing instructions, in document
+//! order. Adjacent character data (text and entity references) forms one text node; a comment,
+//! CDATA section, processing instruction or element between two runs of text splits them, which
+//! is what makes `da<!-- x -->ily` read as `da`.
+
+use std::collections::HashMap;
+
+use quick_xml::events::Event;
+use quick_xml::Reader;
+
+/// One node of the tree.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Node {
+    Element(Element),
+    /// Character data with entity and character references replaced, line ends normalized.
+    Text(String),
+    /// `<![CDATA[...]]>`: not a text node for the reading rules.
+    CData(String),
+    Comment(String),
+    /// A processing instruction, target and data as written.
+    Pi(String),
+}
+
+/// An element with its children in document order.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub(crate) struct Element {
+    /// The qualified name as written (`options`, `a:options`).
+    pub name: String,
+    pub attrs: Vec<(String, String)>,
+    pub children: Vec<Node>,
+}
+
+impl Element {
+    pub(crate) fn new(name: impl Into<String>) -> Element {
+        Element {
+            name: name.into(),
+            attrs: Vec::new(),
+            children: Vec::new(),
+        }
+    }
+
+    /// The first text node among the children, if any (whitespace-only text counts).
+    pub(crate) fn first_text(&self) -> Option<&str> {
+        self.children.iter().find_map(|n| match n {
+            Node::Text(t) => Some(t.as_str()),
+            _ => None,
+        })
+    }
+
+    /// Direct child elements, in order.
+    pub(crate) fn elements(&self) -> impl Iterator<Item = &Element> {
+        self.children.iter().filter_map(|n| match n {
+            Node::Element(e) => Some(e),
+            _ => None,
+        })
+    }
+
+    /// Direct child elements called `name`, in order.
+    pub(crate) fn children_named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Element> {
+        self.elements().filter(move |e| e.name == name)
+    }
+
+    pub(crate) fn has_element_children(&self) -> bool {
+        self.elements().next().is_some()
+    }
+
+    /// Writes the element and its subtree at `indent` levels of three spaces.
+    pub(crate) fn write(&self, out: &mut String, indent: usize) {
+        push_indent(out, indent);
+        self.write_inline(out, indent);
+        out.push('\n');
+    }
+
+    fn write_inline(&self, out: &mut String, indent: usize) {
+        out.push('<');
+        out.push_str(&self.name);
+        for (k, v) in &self.attrs {
+            out.push(' ');
+            out.push_str(k);
+            out.push_str("=\"");
+            escape_into(out, v, true);
+            out.push('"');
+        }
+        if self.children.is_empty() {
+            out.push_str("/>");
+            return;
+        }
+        out.push('>');
+        // Elements that hold any character data are written exactly as they are (the first
+        // text node is a value, even when it is only blanks); pure containers are indented.
+        let mixed = self
+            .children
+            .iter()
+            .any(|n| matches!(n, Node::Text(_) | Node::CData(_)))
+            || !self.has_element_children();
+        if mixed {
+            for child in &self.children {
+                match child {
+                    Node::Element(e) => e.write_inline(out, indent + 1),
+                    other => write_leaf(out, other),
+                }
+            }
+        } else {
+            out.push('\n');
+            for child in &self.children {
+                match child {
+                    Node::Element(e) => e.write(out, indent + 1),
+                    Node::Text(_) => {}
+                    other => {
+                        push_indent(out, indent + 1);
+                        write_leaf(out, other);
+                        out.push('\n');
+                    }
+                }
+            }
+            push_indent(out, indent);
+        }
+        out.push_str("</");
+        out.push_str(&self.name);
+        out.push('>');
+    }
+}
+
+fn push_indent(out: &mut String, indent: usize) {
+    for _ in 0..indent {
+        out.push_str("   ");
+    }
+}
+
+fn write_leaf(out: &mut String, node: &Node) {
+    match node {
+        Node::Text(t) => escape_into(out, t, false),
+        Node::CData(t) => {
+            // `]]>` cannot occur inside one section: split it across two.
+            out.push_str("<![CDATA[");
+            out.push_str(&t.replace("]]>", "]]]]><![CDATA[>"));
+            out.push_str("]]>");
+        }
+        Node::Comment(t) => {
+            out.push_str("<!--");
+            out.push_str(t);
+            out.push_str("-->");
+        }
+        Node::Pi(t) => {
+            out.push_str("<?");
+            out.push_str(t);
+            out.push_str("?>");
+        }
+        Node::Element(_) => unreachable!("elements are written by the caller"),
+    }
+}
+
+/// Escapes character data so that reading it back gives the same text: markup characters,
+/// and carriage returns, which a parser would otherwise turn into line feeds.
+pub(crate) fn escape_into(out: &mut String, text: &str, attr: bool) {
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '\r' => out.push_str("&#13;"),
+            '"' if attr => out.push_str("&quot;"),
+            '\n' if attr => out.push_str("&#10;"),
+            '\t' if attr => out.push_str("&#9;"),
+            c => out.push(c),
+        }
+    }
+}
+
+/// A well-formedness error, with a 1-based line and column.
+#[derive(Debug)]
+pub(crate) struct XmlError {
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+    pub source: Option<quick_xml::Error>,
+}
+
+pub(crate) fn is_xml_space(c: char) -> bool {
+    matches!(c, ' ' | '\t' | '\n' | '\r')
+}
+
+fn is_xml_char(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
+}
+
+fn is_name_start(c: char) -> bool {
+    matches!(c,
+        ':' | 'A'..='Z' | '_' | 'a'..='z'
+        | '\u{C0}'..='\u{D6}' | '\u{D8}'..='\u{F6}' | '\u{F8}'..='\u{2FF}'
+        | '\u{370}'..='\u{37D}' | '\u{37F}'..='\u{1FFF}' | '\u{200C}'..='\u{200D}'
+        | '\u{2070}'..='\u{218F}' | '\u{2C00}'..='\u{2FEF}' | '\u{3001}'..='\u{D7FF}'
+        | '\u{F900}'..='\u{FDCF}' | '\u{FDF0}'..='\u{FFFD}' | '\u{10000}'..='\u{EFFFF}')
+}
+
+fn is_name_char(c: char) -> bool {
+    is_name_start(c)
+        || matches!(c, '-' | '.' | '0'..='9' | '\u{B7}' | '\u{300}'..='\u{36F}' | '\u{203F}'..='\u{2040}')
+}
+
+fn is_name(s: &str) -> bool {
+    let mut chars = s.chars();
+    matches!(chars.next(), Some(c) if is_name_start(c)) && chars.all(is_name_char)
+}
+
+/// A name as namespaces allow it: no colon, or one colon between two non-empty parts.
+fn is_qname(s: &str) -> bool {
+    if !is_name(s) {
+        return false;
+    }
+    match s.split_once(':') {
+        None => true,
+        Some((p, l)) => !p.is_empty() && !l.is_empty() && !l.contains(':'),
+    }
+}
+
+struct Parser<'t> {
+    text: &'t str,
+    entities: HashMap<String, String>,
+    /// Namespace prefixes in scope, one frame per open element.
+    ns_frames: Vec<Vec<String>>,
+}
+
+impl Parser<'_> {
+    fn err_at(&self, offset: usize, message: impl Into<String>) -> XmlError {
+        let offset = offset.min(self.text.len());
+        let before = &self.text[..floor_char_boundary(self.text, offset)];
+        let line = before.matches('\n').count() + 1;
+        let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+        XmlError {
+            line,
+            column,
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    fn prefix_bound(&self, prefix: &str) -> bool {
+        prefix == "xml"
+            || self
+                .ns_frames
+                .iter()
+                .rev()
+                .any(|f| f.iter().any(|p| p == prefix))
+    }
+
+    /// Replaces entity and character references in raw character data. `offset` is where the
+    /// data starts in the document, for error positions.
+    fn unescape(&self, raw: &str, offset: usize, in_attr: bool) -> Result<String, XmlError> {
+        let raw = normalize_newlines(raw);
+        let mut out = String::with_capacity(raw.len());
+        let mut rest = raw.as_ref();
+        let mut pos = offset;
+        while let Some(i) = rest.find('&') {
+            let seg = &rest[..i];
+            if in_attr {
+                for c in seg.chars() {
+                    out.push(if matches!(c, '\t' | '\n' | '\r') {
+                        ' '
+                    } else {
+                        c
+                    });
+                }
+            } else {
+                out.push_str(seg);
+            }
+            let after = &rest[i + 1..];
+            let end = after
+                .find(';')
+                .filter(|&e| {
+                    !after[..e].contains(|c: char| c == '&' || c == '<' || is_xml_space(c))
+                })
+                .ok_or_else(|| self.err_at(pos + i, "not well-formed (invalid token)"))?;
+            let name = &after[..end];
+            if let Some(num) = name.strip_prefix('#') {
+                let value = if let Some(hex) = num.strip_prefix('x') {
+                    (!hex.is_empty() && hex.chars().all(|c| c.is_ascii_hexdigit()))
+                        .then(|| u32::from_str_radix(hex, 16).ok())
+                        .flatten()
+                } else {
+                    (!num.is_empty() && num.chars().all(|c| c.is_ascii_digit()))
+                        .then(|| num.parse::<u32>().ok())
+                        .flatten()
+                };
+                let Some(value) = value else {
+                    return Err(self.err_at(pos + i, "not well-formed (invalid token)"));
+                };
+                match char::from_u32(value).filter(|&c| is_xml_char(c)) {
+                    Some(c) => out.push(c),
+                    None => {
+                        return Err(self.err_at(pos + i, "reference to invalid character number"))
+                    }
+                }
+            } else {
+                if !is_name(name) {
+                    return Err(self.err_at(pos + i, "not well-formed (invalid token)"));
+                }
+                match name {
+                    "amp" => out.push('&'),
+                    "lt" => out.push('<'),
+                    "gt" => out.push('>'),
+                    "quot" => out.push('"'),
+                    "apos" => out.push('\''),
+                    other => match self.entities.get(other) {
+                        Some(v) => out.push_str(v),
+                        None => {
+                            return Err(
+                                self.err_at(pos + i, format!("undefined entity `&{other};`"))
+                            )
+                        }
+                    },
+                }
+            }
+            let consumed = i + 1 + end + 1;
+            rest = &rest[consumed..];
+            pos += consumed;
+        }
+        if in_attr {
+            for c in rest.chars() {
+                out.push(if matches!(c, '\t' | '\n' | '\r') {
+                    ' '
+                } else {
+                    c
+                });
+            }
+        } else {
+            out.push_str(rest);
+        }
+        Ok(out)
+    }
+
+    /// Splits the inside of a start tag (after `<`, before `>` or `/>`) into its name and
+    /// attributes, checking names, quoting, duplicates and spacing.
+    fn parse_tag(&self, inner: &str, offset: usize) -> Result<Element, XmlError> {
+        let invalid = |at: usize| self.err_at(offset + at, "not well-formed (invalid token)");
+        let name_end = inner.find(is_xml_space).unwrap_or(inner.len());
+        let name = &inner[..name_end];
+        if !is_name(name) {
+            return Err(invalid(0));
+        }
+        let mut element = Element::new(name);
+        let mut i = name_end;
+        let bytes = inner.as_bytes();
+        loop {
+            let ws_start = i;
+            while i < inner.len() && is_xml_space(bytes[i] as char) {
+                i += 1;
+            }
+            if i == inner.len() {
+                break;
+            }
+            if i == ws_start {
+                return Err(invalid(i));
+            }
+            let an_start = i;
+            while i < inner.len() && !is_xml_space(bytes[i] as char) && bytes[i] != b'=' {
+                i += 1;
+            }
+            let attr_name = &inner[an_start..i];
+            if !is_name(attr_name) {
+                return Err(invalid(an_start));
+            }
+            while i < inner.len() && is_xml_space(bytes[i] as char) {
+                i += 1;
+            }
+            if i == inner.len() || bytes[i] != b'=' {
+                return Err(invalid(i));
+            }
+            i += 1;
+            while i < inner.len() && is_xml_space(bytes[i] as char) {
+                i += 1;
+            }
+            if i == inner.len() || (bytes[i] != b'"' && bytes[i] != b'\'') {
+                return Err(invalid(i));
+            }
+            let quote = bytes[i] as char;
+            let v_start = i + 1;
+            let Some(len) = inner[v_start..].find(quote) else {
+                return Err(invalid(i));
+            };
+            let raw = &inner[v_start..v_start + len];
+            if let Some(lt) = raw.find('<') {
+                return Err(invalid(v_start + lt));
+            }
+            let value = self.unescape(raw, offset + v_start, true)?;
+            if element.attrs.iter().any(|(k, _)| k == attr_name) {
+                return Err(self.err_at(offset + an_start, "duplicate attribute"));
+            }
+            element.attrs.push((attr_name.to_string(), value));
+            i = v_start + len + 1;
+        }
+        Ok(element)
+    }
+
+    /// Checks the namespace rules for a start tag and opens its namespace frame.
+    fn open_namespaces(&mut self, element: &Element, offset: usize) -> Result<(), XmlError> {
+        let mut frame = Vec::new();
+        for (k, v) in &element.attrs {
+            if let Some(p) = k.strip_prefix("xmlns:") {
+                if v.is_empty() || p == "xmlns" {
+                    return Err(self.err_at(offset, "unbound prefix"));
+                }
+                frame.push(p.to_string());
+            }
+        }
+        self.ns_frames.push(frame);
+        let names = std::iter::once(element.name.as_str()).chain(
+            element
+                .attrs
+                .iter()
+                .map(|(k, _)| k.as_str())
+                .filter(|k| *k != "xmlns"),
+        );
+        for name in names {
+            if !is_qname(name) {
+                return Err(self.err_at(offset, "not well-formed (invalid token)"));
+            }
+            if let Some((prefix, _)) = name.split_once(':') {
+                if prefix != "xmlns" && !self.prefix_bound(prefix) {
+                    return Err(self.err_at(offset, "unbound prefix"));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads the general entities declared in an internal DTD subset.
+    fn read_doctype(&mut self, raw: &str, offset: usize) -> Result<(), XmlError> {
+        let mut name_end = 0;
+        let trimmed = raw.trim_start_matches(is_xml_space);
+        let lead = raw.len() - trimmed.len();
+        if lead == 0 {
+            return Err(self.err_at(offset, "syntax error"));
+        }
+        for (i, c) in trimmed.char_indices() {
+            if is_xml_space(c) || c == '[' {
+                break;
+            }
+            name_end = i + c.len_utf8();
+        }
+        if !is_name(&trimmed[..name_end]) {
+            return Err(self.err_at(offset, "syntax error"));
+        }
+        let Some(open) = raw.find('[') else {
+            return Ok(());
+        };
+        let subset = &raw[open + 1..];
+        let mut rest = subset;
+        while let Some(i) = rest.find("<!ENTITY") {
+            rest = &rest[i + "<!ENTITY".len()..];
+            let decl = rest.trim_start_matches(is_xml_space);
+            if decl.starts_with('%') {
+                continue;
+            }
+            let n_end = decl.find(is_xml_space).unwrap_or(decl.len());
+            let name = &decl[..n_end];
+            let after = decl[n_end..].trim_start_matches(is_xml_space);
+            let Some(q) = after.chars().next().filter(|&c| c == '"' || c == '\'') else {
+                // External entities: declared, but not read here.
+                continue;
+            };
+            let Some(len) = after[1..].find(q) else {
+                return Err(self.err_at(offset, "syntax error"));
+            };
+            let value = &after[1..1 + len];
+            if value.contains('<') || value.contains('%') {
+                return Err(self.err_at(
+                    offset,
+                    "entity values with markup are not supported; use plain text",
+                ));
+            }
+            let value = self.unescape(value, offset, false)?;
+            // The first declaration of an entity is binding.
+            self.entities.entry(name.to_string()).or_insert(value);
+        }
+        Ok(())
+    }
+}
+
+fn normalize_newlines(raw: &str) -> std::borrow::Cow<'_, str> {
+    if raw.contains('\r') {
+        std::borrow::Cow::Owned(raw.replace("\r\n", "\n").replace('\r', "\n"))
+    } else {
+        std::borrow::Cow::Borrowed(raw)
+    }
+}
+
+fn floor_char_boundary(s: &str, mut i: usize) -> usize {
+    while i > 0 && !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+fn append(stack: &mut [Element], node: Node) {
+    let parent = stack.last_mut().expect("caller checks the stack");
+    match (parent.children.last_mut(), node) {
+        (Some(Node::Text(prev)), Node::Text(t)) => prev.push_str(&t),
+        (_, node) => parent.children.push(node),
+    }
+}
+
+/// Parses `text` into its root element.
+pub(crate) fn parse(text: &str) -> Result<Element, XmlError> {
+    let bom = if text.starts_with('\u{FEFF}') {
+        '\u{FEFF}'.len_utf8()
+    } else {
+        0
+    };
+    let body = &text[bom..];
+    let mut p = Parser {
+        text,
+        entities: HashMap::new(),
+        ns_frames: Vec::new(),
+    };
+    if let Some((i, _)) = text
+        .char_indices()
+        .find(|&(i, c)| !is_xml_char(c) && i >= bom)
+    {
+        return Err(p.err_at(i, "not well-formed (invalid token)"));
+    }
+
+    let mut reader = Reader::from_str(body);
+    {
+        let cfg = reader.config_mut();
+        cfg.trim_text(false);
+        cfg.check_comments = true;
+        cfg.check_end_names = true;
+        cfg.expand_empty_elements = false;
+        cfg.trim_markup_names_in_closing_tags = false;
+    }
+    let mut stack: Vec<Element> = Vec::new();
+    let mut root: Option<Element> = None;
+    let mut seen_markup = false;
+    let mut seen_doctype = false;
+    loop {
+        let start = reader.buffer_position() as usize + bom;
+        let event = match reader.read_event() {
+            Ok(e) => e,
+            Err(e) => {
+                let at = reader.error_position() as usize + bom;
+                let mut err = p.err_at(at, format!("not well-formed ({e})"));
+                err.source = Some(e);
+                return Err(err);
+            }
+        };
+        let end = reader.buffer_position() as usize + bom;
+        let raw = &text[start..end];
+        let in_root = !stack.is_empty();
+        let after_root = root.is_some();
+        match event {
+            Event::Start(_) | Event::Empty(_) => {
+                if after_root {
+                    return Err(p.err_at(start, "junk after document element"));
+                }
+                let empty = matches!(event, Event::Empty(_));
+                let inner = &raw[1..raw.len() - if empty { 2 } else { 1 }];
+                let element = p.parse_tag(inner, start + 1)?;
+                p.open_namespaces(&element, start)?;
+                if empty {
+                    p.ns_frames.pop();
+                    if in_root {
+                        append(&mut stack, Node::Element(element));
+                    } else {
+                        root = Some(element);
+                    }
+                } else {
+                    stack.push(element);
+                }
+            }
+            Event::End(_) => {
+                let name = &raw[2..raw.len() - 1];
+                let name = name.trim_end_matches(is_xml_space);
+                let Some(element) = stack.pop() else {
+                    return Err(p.err_at(start, "junk after document element"));
+                };
+                if element.name != name {
+                    return Err(p.err_at(start, "mismatched tag"));
+                }
+                p.ns_frames.pop();
+                if stack.is_empty() {
+                    root = Some(element);
+                } else {
+                    append(&mut stack, Node::Element(element));
+                }
+            }
+            Event::Text(_) => {
+                if !in_root {
+                    if let Some(i) = raw.find(|c: char| !is_xml_space(c)) {
+                        let msg = if after_root {
+                            "junk after document element"
+                        } else {
+                            "not well-formed (invalid token)"
+                        };
+                        return Err(p.err_at(start + i, msg));
+                    }
+                    continue;
+                }
+                if let Some(i) = raw.find("]]>") {
+                    return Err(p.err_at(start + i, "not well-formed (invalid token)"));
+                }
+                let t = p.unescape(raw, start, false)?;
+                append(&mut stack, Node::Text(t));
+            }
+            Event::CData(c) => {
+                if !in_root {
+                    return Err(p.err_at(start, "syntax error"));
+                }
+                let t = normalize_newlines(&String::from_utf8_lossy(&c)).into_owned();
+                append(&mut stack, Node::CData(t));
+            }
+            Event::Comment(c) => {
+                let body = String::from_utf8_lossy(&c).into_owned();
+                if body.ends_with('-') {
+                    return Err(p.err_at(start, "not well-formed (invalid token)"));
+                }
+                if in_root {
+                    append(&mut stack, Node::Comment(body));
+                }
+            }
+            Event::Decl(_) => {
+                if start != bom || seen_markup {
+                    return Err(p.err_at(start, "XML or text declaration not at start of entity"));
+                }
+                check_decl(&raw[5..raw.len() - 2])
+                    .map_err(|_| p.err_at(start, "XML declaration not well-formed"))?;
+            }
+            Event::PI(_) => {
+                let body = &raw[2..raw.len() - 2];
+                let target_end = body.find(is_xml_space).unwrap_or(body.len());
+                let target = &body[..target_end];
+                if target.eq_ignore_ascii_case("xml") {
+                    return Err(p.err_at(start, "XML or text declaration not at start of entity"));
+                }
+                if !is_name(target) || target.contains(':') {
+                    return Err(p.err_at(start, "not well-formed (invalid token)"));
+                }
+                if in_root {
+                    append(&mut stack, Node::Pi(body.to_string()));
+                }
+            }
+            Event::DocType(_) => {
+                if in_root || after_root {
+                    return Err(p.err_at(
+                        start,
+                        if after_root {
+                            "junk after document element"
+                        } else {
+                            "syntax error"
+                        },
+                    ));
+                }
+                if seen_doctype {
+                    return Err(p.err_at(start, "syntax error"));
+                }
+                seen_doctype = true;
+                let inner = &raw["<!DOCTYPE".len()..raw.len() - 1];
+                p.read_doctype(inner, start)?;
+            }
+            Event::Eof => {
+                if !stack.is_empty() || root.is_none() {
+                    return Err(p.err_at(text.len(), "no element found"));
+                }
+                break;
+            }
+        }
+        seen_markup = true;
+    }
+    Ok(root.expect("checked at end of input"))
+}
+
+/// Checks the pseudo-attributes of an XML declaration: `version`, then optional `encoding`,
+/// then optional `standalone` (`yes` or `no`).
+fn check_decl(inner: &str) -> Result<(), ()> {
+    let mut rest = inner;
+    let mut seen = Vec::new();
+    loop {
+        let trimmed = rest.trim_start_matches(is_xml_space);
+        if trimmed.is_empty() {
+            break;
+        }
+        if trimmed.len() == rest.len() {
+            return Err(());
+        }
+        let eq = trimmed.find('=').ok_or(())?;
+        let key = trimmed[..eq].trim_end_matches(is_xml_space);
+        let after = trimmed[eq + 1..].trim_start_matches(is_xml_space);
+        let q = after
+            .chars()
+            .next()
+            .filter(|&c| c == '"' || c == '\'')
+            .ok_or(())?;
+        let len = after[1..].find(q).ok_or(())?;
+        let value = &after[1..1 + len];
+        seen.push((key.to_string(), value.to_string()));
+        rest = &after[1 + len + 1..];
+    }
+    let keys: Vec<&str> = seen.iter().map(|(k, _)| k.as_str()).collect();
+    let ok_order = matches!(
+        keys.as_slice(),
+        ["version"]
+            | ["version", "encoding"]
+            | ["version", "standalone"]
+            | ["version", "encoding", "standalone"]
+    );
+    if !ok_order {
+        return Err(());
+    }
+    for (k, v) in &seen {
+        let good = match k.as_str() {
+            "version" => {
+                !v.is_empty()
+                    && v.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "._:-".contains(c))
+            }
+            "encoding" => {
+                v.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+                    && v.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+            }
+            _ => v == "yes" || v == "no",
+        };
+        if !good {
+            return Err(());
+        }
+    }
+    Ok(())
+}
+
+/// The text of a whole document: an XML declaration and `root`.
+pub(crate) fn to_document(root: &Element) -> String {
+    let mut out = String::from("<?xml version=\"1.0\"?>\n");
+    root.write(&mut out, 0);
+    out
+}
