@@ -86,7 +86,7 @@ fn help_and_version_exit_zero() {
         .arg("--diagnostics")
         .assert()
         .code(0)
-        .stdout(predicate::str::contains("Version: cback"));
+        .stdout(predicate::str::contains("Version.......: cback"));
 }
 
 #[test]
