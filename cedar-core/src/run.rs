@@ -28,9 +28,18 @@ pub enum RunError {
         source: ActionError,
     },
     #[error(transparent)]
-    Hook(#[from] HookError),
+    Hook(HookError),
     #[error("interrupted during action {0}; files being written were removed")]
     Interrupted(String),
+}
+
+impl From<HookError> for RunError {
+    fn from(error: HookError) -> Self {
+        match error {
+            HookError::Interrupted { action, .. } => RunError::Interrupted(action),
+            other => RunError::Hook(other),
+        }
+    }
 }
 
 impl RunError {
@@ -67,6 +76,9 @@ fn run_local(step: &Step, config: &ConfigFile, options: &Options) -> Result<(), 
         tracing::info!("Executing pre-action hook for action [{action}]: {command}");
         let output = hooks::run_hook("pre-action", action, command)?;
         logging::log_command_output(&output);
+    }
+    if interrupt::requested() {
+        return Err(RunError::Interrupted(action.to_string()));
     }
     tracing::info!("Executing the '{action}' action.");
     let Some(registration) = step.registration else {

@@ -91,11 +91,11 @@ fn help_and_version_exit_zero() {
 
 #[test]
 fn usage_errors_exit_two() {
-    cback().assert().code(2).stderr(predicate::str::contains("at least one action"));
     cback()
-        .args(["--bogus", "collect"])
         .assert()
-        .code(2);
+        .code(2)
+        .stderr(predicate::str::contains("at least one action"));
+    cback().args(["--bogus", "collect"]).assert().code(2);
     cback()
         .args(["-M", "-N", "collect"])
         .assert()
@@ -236,7 +236,10 @@ fn dry_run_prints_the_plan_and_changes_nothing() {
             "run postgresql\npre-hook collect: /bin/echo before\nrun collect\nrun purge\n\
              post-hook purge: /bin/true\n",
         );
-    assert!(!site.path("work/cback.lock").exists(), "a dry run took the lock");
+    assert!(
+        !site.path("work/cback.lock").exists(),
+        "a dry run took the lock"
+    );
     assert!(!site.log().exists());
 }
 
@@ -312,7 +315,9 @@ fn missing_module_fails_only_when_requested() {
         "",
         "",
     );
-    dry_run(&config, &["collect"]).code(0).stdout("run collect\n");
+    dry_run(&config, &["collect"])
+        .code(0)
+        .stdout("run collect\n");
     dry_run(&config, &["mysql"])
         .code(4)
         .stderr(predicate::str::contains("CedarBackup3.extend.mysql"))
@@ -342,11 +347,16 @@ fn failing_pre_hook_exits_six_and_stops_the_run() {
         .arg("validate")
         .assert()
         .code(6)
-        .stderr(predicate::str::contains("pre-action hook for action validate"))
+        .stderr(predicate::str::contains(
+            "pre-action hook for action validate",
+        ))
         .stderr(predicate::str::contains("hook-said-no"));
     assert!(!marker.exists(), "post hook ran after a failure");
     let log = fs::read_to_string(site.log()).unwrap();
-    assert!(log.contains("Cedar Backup run completed with status 6."), "{log}");
+    assert!(
+        log.contains("Cedar Backup run completed with status 6."),
+        "{log}"
+    );
 }
 
 #[test]
@@ -400,7 +410,10 @@ fn validate_reports_every_problem_and_exits_six() {
             &site.path("purge").display().to_string(),
             "/nonexistent/purge-dir",
         )
-        .replace("<backup_group>root</backup_group>", "<backup_group>no-such-group-xyz</backup_group>");
+        .replace(
+            "<backup_group>root</backup_group>",
+            "<backup_group>no-such-group-xyz</backup_group>",
+        );
     fs::write(&config, text).unwrap();
     cback()
         .arg("--config")
@@ -451,7 +464,10 @@ fn second_concurrent_run_is_refused_with_the_holder_pid() {
     let started = site.path("gate.started");
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     while !started.exists() {
-        assert!(std::time::Instant::now() < deadline, "first run never started");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "first run never started"
+        );
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
     let before: Vec<_> = fs::read_dir(site.path("collect")).unwrap().collect();
@@ -470,4 +486,52 @@ fn second_concurrent_run_is_refused_with_the_holder_pid() {
     assert_eq!(status.code(), Some(6));
     let after: Vec<_> = fs::read_dir(site.path("collect")).unwrap().collect();
     assert_eq!(before.len(), after.len());
+}
+
+#[test]
+fn sigterm_during_a_hook_exits_five_and_runs_nothing_after() {
+    let site = Site::new();
+    let started = site.path("hook.started");
+    let marker = site.path("post-ran");
+    let config = site.config(
+        "",
+        &format!(
+            "<pre_action_hook><action>validate</action><command>sh -c \"touch {}; sleep 30\"</command></pre_action_hook>\
+             <post_action_hook><action>validate</action><command>touch {}</command></post_action_hook>",
+            started.display(),
+            marker.display()
+        ),
+        "",
+    );
+    let mut child = std::process::Command::new(cback_tests::cback_path())
+        .arg("--config")
+        .arg(&config)
+        .arg("--logfile")
+        .arg(site.log())
+        .arg("validate")
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !started.exists() {
+        assert!(std::time::Instant::now() < deadline, "hook never started");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let begun = std::time::Instant::now();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(5));
+    assert!(
+        begun.elapsed() < std::time::Duration::from_secs(10),
+        "cback waited for the hook instead of stopping it"
+    );
+    assert!(!marker.exists(), "post hook ran after an interrupt");
+    let log = fs::read_to_string(site.log()).unwrap();
+    assert!(
+        log.contains("Cedar Backup run completed with status 5."),
+        "{log}"
+    );
 }
