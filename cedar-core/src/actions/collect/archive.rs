@@ -1,0 +1,221 @@
+//! Writing one archive: under a temporary name in collect_dir, renamed when complete, then
+//! handed to the backup user.
+
+use std::fs::{File, Permissions};
+use std::io::{self, BufWriter, Write};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use tempfile::NamedTempFile;
+
+use super::compress::{worker_count, Codec, ParallelWriter};
+use super::error::CollectError;
+use super::tar::{Appended, TarWriter};
+use super::walk::{Item, ItemKind};
+use crate::config::ArchiveMode;
+use crate::ownership;
+
+const OUTPUT_BUFFER: usize = 1 << 20;
+
+/// The archive file name of a normalized name: `usr-include.tar.gz`.
+pub fn archive_file_name(normalized: &str, mode: ArchiveMode) -> String {
+    let ext = match mode {
+        ArchiveMode::Tar => "tar",
+        ArchiveMode::Targz => "tar.gz",
+        ArchiveMode::Tarbz2 => "tar.bz2",
+    };
+    format!("{normalized}.{ext}")
+}
+
+/// Where and how to write one archive.
+#[derive(Debug, Clone, Copy)]
+pub struct ArchiveSpec<'a> {
+    pub collect_dir: &'a Path,
+    pub file_name: &'a str,
+    pub mode: ArchiveMode,
+    /// backup_user and backup_group, applied when running as root.
+    pub owner: Option<(&'a str, &'a str)>,
+}
+
+/// What was written.
+#[derive(Debug, Default)]
+pub struct ArchiveOutcome {
+    /// The final path, when anything was written.
+    pub path: Option<PathBuf>,
+    /// Members added (files and links).
+    pub members: u64,
+    /// Total size of the regular files added.
+    pub bytes: u64,
+    /// Paths that could not be read, by name.
+    pub unreadable: Vec<PathBuf>,
+}
+
+enum Sink {
+    Plain(BufWriter<File>),
+    Parallel(ParallelWriter<BufWriter<File>>),
+}
+
+impl Write for Sink {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Sink::Plain(w) => w.write(buf),
+            Sink::Parallel(w) => w.write(buf),
+        }
+    }
+    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        match self {
+            Sink::Plain(w) => w.write_all(buf),
+            Sink::Parallel(w) => w.write_all(buf),
+        }
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Sink::Plain(w) => w.flush(),
+            Sink::Parallel(w) => w.flush(),
+        }
+    }
+}
+
+impl Sink {
+    fn new(file: File, mode: ArchiveMode) -> io::Result<Sink> {
+        let out = BufWriter::with_capacity(OUTPUT_BUFFER, file);
+        Ok(match mode {
+            ArchiveMode::Tar => Sink::Plain(out),
+            // Level 6, gzip's default; bzip2 at 9 (900k blocks) like the original.
+            ArchiveMode::Targz => {
+                Sink::Parallel(ParallelWriter::new(out, Codec::Gzip { level: 6 }, worker_count())?)
+            }
+            ArchiveMode::Tarbz2 => {
+                Sink::Parallel(ParallelWriter::new(out, Codec::Bzip2 { level: 9 }, worker_count())?)
+            }
+        })
+    }
+
+    fn finish(self) -> io::Result<File> {
+        let out = match self {
+            Sink::Plain(w) => w,
+            Sink::Parallel(w) => w.finish()?,
+        };
+        out.into_inner().map_err(|e| e.into_error())
+    }
+}
+
+struct Open {
+    temp: NamedTempFile,
+    tar: TarWriter<Sink>,
+}
+
+fn open_temp(spec: &ArchiveSpec<'_>) -> Result<Open, CollectError> {
+    let create = |source| CollectError::CreateArchive {
+        dir: spec.collect_dir.to_path_buf(),
+        source,
+    };
+    let temp = tempfile::Builder::new()
+        .prefix(&format!(".{}.", spec.file_name))
+        .suffix(".cback-partial")
+        .permissions(Permissions::from_mode(0o666))
+        .tempfile_in(spec.collect_dir)
+        .map_err(create)?;
+    let file = temp.as_file().try_clone().map_err(create)?;
+    let sink = Sink::new(file, spec.mode).map_err(create)?;
+    Ok(Open {
+        temp,
+        tar: TarWriter::new(sink),
+    })
+}
+
+/// Writes `items` into the archive of `spec`. Nothing is created when no item is added; the
+/// final name appears only once the archive is complete.
+pub fn write_archive(
+    spec: &ArchiveSpec<'_>,
+    items: impl IntoIterator<Item = Item>,
+) -> Result<ArchiveOutcome, CollectError> {
+    let final_path = spec.collect_dir.join(spec.file_name);
+    let write_error = |source| CollectError::WriteArchive {
+        path: final_path.clone(),
+        source,
+    };
+    let mut outcome = ArchiveOutcome::default();
+    let mut open: Option<Open> = None;
+    for item in items {
+        if crate::interrupt::requested() {
+            return Err(CollectError::Interrupted);
+        }
+        if open.is_none() {
+            open = Some(open_temp(spec)?);
+        }
+        let Some(current) = open.as_mut() else { continue };
+        let appended = match item.kind {
+            ItemKind::File => current.tar.append_file(&item.path),
+            ItemKind::Link => current.tar.append_link(&item.path),
+        }
+        .map_err(write_error)?;
+        match appended {
+            Appended::Added { bytes } => {
+                outcome.members += 1;
+                outcome.bytes += bytes;
+            }
+            Appended::Vanished => tracing::warn!(
+                "[{}] vanished before it was read; skipped.",
+                item.path.display()
+            ),
+            Appended::Skipped => tracing::warn!(
+                "[{}] changed type while the backup ran; skipped.",
+                item.path.display()
+            ),
+            Appended::Unreadable(err) => {
+                tracing::warn!("Cannot read [{}]: {err}; skipped.", item.path.display());
+                outcome.unreadable.push(item.path);
+            }
+        }
+    }
+    let Some(Open { temp, tar }) = open else {
+        return Ok(outcome);
+    };
+    if outcome.members == 0 {
+        return Ok(outcome);
+    }
+    let file = tar.finish().and_then(Sink::finish).map_err(write_error)?;
+    drop(file);
+    temp.persist(&final_path)
+        .map_err(|e| write_error(e.error))?;
+    if let Some((user, group)) = spec.owner {
+        ownership::change_owner(&final_path, user, group).map_err(|source| {
+            CollectError::Ownership {
+                path: final_path.clone(),
+                source,
+            }
+        })?;
+    }
+    outcome.path = Some(final_path);
+    Ok(outcome)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_by_mode() {
+        assert_eq!(archive_file_name("usr-include", ArchiveMode::Targz), "usr-include.tar.gz");
+        assert_eq!(archive_file_name("a", ArchiveMode::Tar), "a.tar");
+        assert_eq!(archive_file_name("a", ArchiveMode::Tarbz2), "a.tar.bz2");
+    }
+
+    #[test]
+    fn nothing_selected_writes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let spec = ArchiveSpec {
+            collect_dir: dir.path(),
+            file_name: "x.tar",
+            mode: ArchiveMode::Tar,
+            owner: None,
+        };
+        let out = write_archive(&spec, Vec::new()).unwrap();
+        assert!(out.path.is_none());
+        let vanished = vec![Item { path: dir.path().join("gone"), kind: ItemKind::File }];
+        let out = write_archive(&spec, vanished).unwrap();
+        assert!(out.path.is_none());
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "temp removed");
+    }
+}

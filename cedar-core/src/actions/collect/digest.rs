@@ -1,0 +1,203 @@
+//! Incremental state: the SHA-1 of every selected file, kept in `WORKING_DIR/NORMALIZED.sha`.
+//!
+//! The file is the original's format (a protocol 0 pickle of `{path: sha1-hex}`), so a site
+//! can switch in either direction without a surprise full backup. It is replaced atomically
+//! (written beside, synced, renamed) and only after the archive of the run is complete.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+use sha1::{Digest, Sha1};
+
+use super::error::CollectError;
+use super::pickle;
+use super::walk::{Item, ItemKind};
+
+/// Stored digests: raw path bytes → lowercase hex SHA-1.
+pub type DigestMap = HashMap<Vec<u8>, Vec<u8>>;
+
+/// The digest file of the entry whose normalized name is `normalized`.
+pub fn digest_path(working_dir: &Path, normalized: &str) -> PathBuf {
+    working_dir.join(format!("{normalized}.sha"))
+}
+
+/// Reads a digest file; a missing file is an empty map.
+pub fn load(path: &Path) -> Result<DigestMap, CollectError> {
+    let data = match std::fs::read(path) {
+        Ok(data) => data,
+        Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(DigestMap::new()),
+        Err(source) => {
+            return Err(CollectError::ReadDigest {
+                path: path.to_path_buf(),
+                source,
+            })
+        }
+    };
+    pickle::read_dict(&data).map_err(|err| CollectError::ReadDigest {
+        path: path.to_path_buf(),
+        source: io::Error::new(io::ErrorKind::InvalidData, err),
+    })
+}
+
+/// Replaces the digest file atomically with `entries` (in the given order).
+pub fn save(path: &Path, entries: &[(Vec<u8>, Vec<u8>)]) -> Result<(), CollectError> {
+    let fail = |source: io::Error| CollectError::WriteDigest {
+        path: path.to_path_buf(),
+        source,
+    };
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let data = pickle::write_dict(entries.iter().map(|(k, v)| (k.as_slice(), v.as_slice())));
+    let mut temp = tempfile::Builder::new()
+        .prefix(".cback-digest-")
+        .tempfile_in(dir)
+        .map_err(fail)?;
+    temp.write_all(&data).map_err(fail)?;
+    temp.as_file().sync_all().map_err(fail)?;
+    temp.persist(path).map_err(|e| fail(e.error))?;
+    Ok(())
+}
+
+/// The hex SHA-1 of the file at `path`, and the bytes read.
+pub fn hash_file(path: &Path, buf: &mut [u8]) -> io::Result<(Vec<u8>, u64)> {
+    let mut file = File::open(path)?;
+    let mut hasher = Sha1::new();
+    let mut total = 0u64;
+    loop {
+        let n = match file.read(buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
+            Err(err) => return Err(err),
+        };
+        hasher.update(&buf[..n]);
+        total += n as u64;
+    }
+    Ok((hex(&hasher.finalize()), total))
+}
+
+fn hex(bytes: &[u8]) -> Vec<u8> {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = Vec::with_capacity(bytes.len() * 2);
+    for &b in bytes {
+        out.push(DIGITS[(b >> 4) as usize]);
+        out.push(DIGITS[(b & 15) as usize]);
+    }
+    out
+}
+
+/// The digest of each file item (None for links and for files that could not be read), with
+/// the file's size, computed on `threads` threads.
+pub fn hash_items(items: &[Item], threads: usize) -> Vec<Option<(Vec<u8>, u64)>> {
+    let results: Vec<Mutex<Option<(Vec<u8>, u64)>>> = items.iter().map(|_| Mutex::new(None)).collect();
+    let next = AtomicUsize::new(0);
+    std::thread::scope(|scope| {
+        for _ in 0..threads.max(1) {
+            scope.spawn(|| {
+                let mut buf = vec![0u8; 256 * 1024];
+                loop {
+                    if crate::interrupt::requested() {
+                        return;
+                    }
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(item) = items.get(i) else { return };
+                    if item.kind != ItemKind::File {
+                        continue;
+                    }
+                    match hash_file(&item.path, &mut buf) {
+                        Ok(found) => {
+                            if let Ok(mut slot) = results[i].lock() {
+                                *slot = Some(found);
+                            }
+                        }
+                        Err(err) => tracing::debug!(
+                            "Cannot compute the digest of [{}]: {err}.",
+                            item.path.display()
+                        ),
+                    }
+                }
+            });
+        }
+    });
+    results
+        .into_iter()
+        .map(|m| m.into_inner().unwrap_or(None))
+        .collect()
+}
+
+/// Which items go into an incremental archive: links always, files whose digest is new or
+/// differs from `previous`, and files whose digest could not be computed (so that the archive
+/// step reports them).
+pub fn changed(items: &[Item], digests: &[Option<(Vec<u8>, u64)>], previous: &DigestMap) -> Vec<bool> {
+    items
+        .iter()
+        .zip(digests)
+        .map(|(item, digest)| match (item.kind, digest) {
+            (ItemKind::Link, _) => true,
+            (ItemKind::File, None) => true,
+            (ItemKind::File, Some((hex, _))) => {
+                previous.get(item.path.as_os_str().as_bytes()) != Some(hex)
+            }
+        })
+        .collect()
+}
+
+/// The new state: every file with a digest, in selection order.
+pub fn new_state(items: &[Item], digests: &[Option<(Vec<u8>, u64)>]) -> Vec<(Vec<u8>, Vec<u8>)> {
+    items
+        .iter()
+        .zip(digests)
+        .filter_map(|(item, digest)| {
+            digest
+                .as_ref()
+                .map(|(hex, _)| (item.path.as_os_str().as_bytes().to_vec(), hex.clone()))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sha1_of_known_content() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("a");
+        std::fs::write(&f, b"hello\n").unwrap();
+        let (hex, n) = hash_file(&f, &mut [0u8; 3]).unwrap();
+        assert_eq!(hex, b"f572d396fae9206628714fb2ce00f72e94f2258f");
+        assert_eq!(n, 6);
+    }
+
+    #[test]
+    fn change_detection_and_state() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = dir.path().join("a");
+        let b = dir.path().join("b");
+        std::fs::write(&a, b"hello\n").unwrap();
+        std::fs::write(&b, b"other").unwrap();
+        let items = vec![
+            Item { path: a.clone(), kind: ItemKind::File },
+            Item { path: b.clone(), kind: ItemKind::File },
+            Item { path: dir.path().join("l"), kind: ItemKind::Link },
+        ];
+        let digests = hash_items(&items, 2);
+        let mut previous = DigestMap::new();
+        previous.insert(
+            a.as_os_str().as_bytes().to_vec(),
+            b"f572d396fae9206628714fb2ce00f72e94f2258f".to_vec(),
+        );
+        assert_eq!(changed(&items, &digests, &previous), vec![false, true, true]);
+        let state = new_state(&items, &digests);
+        assert_eq!(state.len(), 2);
+        let path = dir.path().join("x.sha");
+        save(&path, &state).unwrap();
+        let back = load(&path).unwrap();
+        assert_eq!(back.len(), 2);
+        assert!(load(&dir.path().join("missing.sha")).unwrap().is_empty());
+    }
+}
