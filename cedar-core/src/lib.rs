@@ -9,6 +9,7 @@
 pub mod action;
 pub mod actions;
 pub mod clock;
+pub mod compress;
 pub mod config;
 pub mod hooks;
 pub mod interrupt;
