@@ -147,8 +147,9 @@ pub enum PgError {
     #[error("cannot read the <postgresql> section of {}", path.display())]
     Read {
         path: PathBuf,
+        /// Boxed: configuration errors are large.
         #[source]
-        source: cedar_core::ConfigError,
+        source: Box<cedar_core::ConfigError>,
     },
 
     /// The `<postgresql>` section breaks the rules.
