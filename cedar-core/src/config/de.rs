@@ -371,6 +371,17 @@ impl Element {
     }
 }
 
+/// The fields the original reads for a peer: everything for a remote peer, the common ones
+/// for a local peer, and only the type for a peer of any other type (which is ignored).
+fn peer_reads(peer: &Element, field: &str) -> bool {
+    let peer_type = peer.children_named("type").find_map(|e| e.first_text());
+    match peer_type {
+        Some("remote") => true,
+        Some("local") => matches!(field, "name" | "type" | "collect_dir" | "ignore_failures"),
+        _ => matches!(field, "name" | "type"),
+    }
+}
+
 impl<'de, 'a, I: Iterator<Item = &'a str>> de::MapAccess<'de> for FieldsAccess<'a, I> {
     type Error = DeError;
 
@@ -379,6 +390,9 @@ impl<'de, 'a, I: Iterator<Item = &'a str>> de::MapAccess<'de> for FieldsAccess<'
         seed: K,
     ) -> Result<Option<K::Value>, DeError> {
         while let Some(field) = self.fields.next() {
+            if self.struct_name == "PeerConfig" && !peer_reads(self.el, field) {
+                continue;
+            }
             let (matches, path) = self.matches(field);
             if !matches.iter().any(|e| is_present(e)) {
                 continue;

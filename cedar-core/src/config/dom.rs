@@ -529,7 +529,8 @@ pub(crate) fn parse(text: &str) -> Result<Element, XmlError> {
         let cfg = reader.config_mut();
         cfg.trim_text(false);
         cfg.check_comments = true;
-        cfg.check_end_names = true;
+        // End tags are matched here, after trimming blanks as XML allows (`</a >`).
+        cfg.check_end_names = false;
         cfg.expand_empty_elements = false;
         cfg.trim_markup_names_in_closing_tags = false;
     }

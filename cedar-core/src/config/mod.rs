@@ -15,10 +15,13 @@
 mod de;
 mod dom;
 mod model;
+mod pyre;
 mod ser;
 mod validate;
 pub mod values;
 
+#[cfg(test)]
+mod compat_cases;
 #[cfg(test)]
 mod tests;
 

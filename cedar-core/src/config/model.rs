@@ -139,6 +139,10 @@ pub struct OptionsConfig {
     pub pre_action_hooks: Vec<ActionHook>,
     #[serde(default, rename = "post_action_hook")]
     pub post_action_hooks: Vec<ActionHook>,
+    /// cback only: where to write the node_exporter textfile (default `WORKING_DIR/cback.prom`).
+    /// The original ignores this element.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metrics_file: Option<String>,
 }
 
 /// `<override>`: run `abs_path` wherever `command` would be looked up on PATH.

@@ -75,3 +75,30 @@ fn empty_section_is_present_and_empty() {
     assert!(!f.has_section("postgresql"));
     assert_eq!(f.section::<Pg>("postgresql").unwrap(), None);
 }
+
+/// Every document of the compatibility table gets the original's outcome, both when only
+/// parsed and when fully loaded.
+#[test]
+fn compatibility_table_matches_the_original() {
+    let mut wrong = Vec::new();
+    for (i, &(doc, parse_ok, load_ok)) in super::compat_cases::CASES.iter().enumerate() {
+        let parsed = parse(doc);
+        let got_parse = parsed.is_ok();
+        let got_load = parsed.as_ref().is_ok_and(|f| f.validate().is_empty());
+        if got_parse != parse_ok || got_load != load_ok {
+            let detail = match &parsed {
+                Err(e) => e.to_string(),
+                Ok(f) => format!("{:?}", f.validate()),
+            };
+            wrong.push(format!(
+                "#{i} {doc:?}\n    original: parse {parse_ok}, load {load_ok}; ours: parse {got_parse}, load {got_load}: {detail}"
+            ));
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "{} disagreements:\n{}",
+        wrong.len(),
+        wrong.join("\n")
+    );
+}

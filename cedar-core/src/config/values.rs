@@ -51,7 +51,7 @@ fn ascii_digits(s: &str) -> Option<String> {
     Some(out)
 }
 
-/// Parses an integer as Python's `int()` does, within `i64`.
+/// Parses an integer as Python's `int()` does; values beyond `i64` saturate.
 pub fn parse_int(text: &str) -> Option<i64> {
     let t = text.trim_matches(char::is_whitespace);
     let (neg, digits) = match t.as_bytes().first() {
@@ -66,9 +66,11 @@ pub fn parse_int(text: &str) -> Option<i64> {
     if ascii.is_empty() || !ascii.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    let value: i128 = ascii.parse().ok()?;
+    // Python integers are unbounded; beyond the range of i64 the value saturates, which keeps
+    // every range check and ordering of realistic values.
+    let value: i128 = ascii.parse().unwrap_or(i128::MAX);
     let value = if neg { -value } else { value };
-    i64::try_from(value).ok()
+    Some(value.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64)
 }
 
 /// Parses a number as Python's `float()` does.
@@ -266,7 +268,8 @@ mod tests {
             ("+", None),
             ("- 1", None),
             ("0x10", None),
-            ("99999999999999999999", None),
+            ("99999999999999999999", Some(i64::MAX)),
+            ("-99999999999999999999", Some(i64::MIN)),
         ] {
             assert_eq!(parse_int(t), v, "{t:?}");
         }
