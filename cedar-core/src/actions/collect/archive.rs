@@ -82,12 +82,16 @@ impl Sink {
         Ok(match mode {
             ArchiveMode::Tar => Sink::Plain(out),
             // Level 6, gzip's default; bzip2 at 9 (900k blocks) like the original.
-            ArchiveMode::Targz => {
-                Sink::Parallel(ParallelWriter::new(out, Codec::Gzip { level: 6 }, worker_count())?)
-            }
-            ArchiveMode::Tarbz2 => {
-                Sink::Parallel(ParallelWriter::new(out, Codec::Bzip2 { level: 9 }, worker_count())?)
-            }
+            ArchiveMode::Targz => Sink::Parallel(ParallelWriter::new(
+                out,
+                Codec::Gzip { level: 6 },
+                worker_count(),
+            )?),
+            ArchiveMode::Tarbz2 => Sink::Parallel(ParallelWriter::new(
+                out,
+                Codec::Bzip2 { level: 9 },
+                worker_count(),
+            )?),
         })
     }
 
@@ -144,7 +148,9 @@ pub fn write_archive(
         if open.is_none() {
             open = Some(open_temp(spec)?);
         }
-        let Some(current) = open.as_mut() else { continue };
+        let Some(current) = open.as_mut() else {
+            continue;
+        };
         let appended = match item.kind {
             ItemKind::File => current.tar.append_file(&item.path),
             ItemKind::Link => current.tar.append_link(&item.path),
@@ -197,7 +203,10 @@ mod tests {
 
     #[test]
     fn names_by_mode() {
-        assert_eq!(archive_file_name("usr-include", ArchiveMode::Targz), "usr-include.tar.gz");
+        assert_eq!(
+            archive_file_name("usr-include", ArchiveMode::Targz),
+            "usr-include.tar.gz"
+        );
         assert_eq!(archive_file_name("a", ArchiveMode::Tar), "a.tar");
         assert_eq!(archive_file_name("a", ArchiveMode::Tarbz2), "a.tar.bz2");
     }
@@ -213,9 +222,16 @@ mod tests {
         };
         let out = write_archive(&spec, Vec::new()).unwrap();
         assert!(out.path.is_none());
-        let vanished = vec![Item { path: dir.path().join("gone"), kind: ItemKind::File }];
+        let vanished = vec![Item {
+            path: dir.path().join("gone"),
+            kind: ItemKind::File,
+        }];
         let out = write_archive(&spec, vanished).unwrap();
         assert!(out.path.is_none());
-        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "temp removed");
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            0,
+            "temp removed"
+        );
     }
 }

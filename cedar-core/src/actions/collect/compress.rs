@@ -165,9 +165,9 @@ impl<W: Write> ParallelWriter<W> {
             let in_flight = self.next_seq - self.next_write;
             let must_wait = block && in_flight > 0 || in_flight >= self.max_in_flight;
             let received = if must_wait {
-                self.done.recv().map_err(|_| {
-                    io::Error::other("a compression worker stopped unexpectedly")
-                })?
+                self.done
+                    .recv()
+                    .map_err(|_| io::Error::other("a compression worker stopped unexpectedly"))?
             } else {
                 match self.done.try_recv() {
                     Ok(done) => done,
@@ -241,7 +241,11 @@ mod tests {
         (0..len)
             .map(|i| {
                 x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
-                if i % 7 == 0 { (x >> 24) as u8 } else { b'a' + (i % 13) as u8 }
+                if i % 7 == 0 {
+                    (x >> 24) as u8
+                } else {
+                    b'a' + (i % 13) as u8
+                }
             })
             .collect()
     }
@@ -254,7 +258,9 @@ mod tests {
             w.write_all(&data).unwrap();
             let out = w.finish().unwrap();
             let mut back = Vec::new();
-            flate2::read::GzDecoder::new(&out[..]).read_to_end(&mut back).unwrap();
+            flate2::read::GzDecoder::new(&out[..])
+                .read_to_end(&mut back)
+                .unwrap();
             assert_eq!(back, data, "len {len}");
         }
     }
@@ -266,7 +272,9 @@ mod tests {
         w.write_all(&data).unwrap();
         let out = w.finish().unwrap();
         let mut back = Vec::new();
-        bzip2::read::MultiBzDecoder::new(&out[..]).read_to_end(&mut back).unwrap();
+        bzip2::read::MultiBzDecoder::new(&out[..])
+            .read_to_end(&mut back)
+            .unwrap();
         assert_eq!(back, data);
     }
 }

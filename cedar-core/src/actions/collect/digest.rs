@@ -21,6 +21,9 @@ use super::walk::{Item, ItemKind};
 /// Stored digests: raw path bytes → lowercase hex SHA-1.
 pub type DigestMap = HashMap<Vec<u8>, Vec<u8>>;
 
+/// A file's hex digest and the bytes read, when it could be read.
+pub type FileDigest = Option<(Vec<u8>, u64)>;
+
 /// The digest file of the entry whose normalized name is `normalized`.
 pub fn digest_path(working_dir: &Path, normalized: &str) -> PathBuf {
     working_dir.join(format!("{normalized}.sha"))
@@ -92,8 +95,8 @@ fn hex(bytes: &[u8]) -> Vec<u8> {
 
 /// The digest of each file item (None for links and for files that could not be read), with
 /// the file's size, computed on `threads` threads.
-pub fn hash_items(items: &[Item], threads: usize) -> Vec<Option<(Vec<u8>, u64)>> {
-    let results: Vec<Mutex<Option<(Vec<u8>, u64)>>> = items.iter().map(|_| Mutex::new(None)).collect();
+pub fn hash_items(items: &[Item], threads: usize) -> Vec<FileDigest> {
+    let results: Vec<Mutex<FileDigest>> = items.iter().map(|_| Mutex::new(None)).collect();
     let next = AtomicUsize::new(0);
     std::thread::scope(|scope| {
         for _ in 0..threads.max(1) {
@@ -132,7 +135,7 @@ pub fn hash_items(items: &[Item], threads: usize) -> Vec<Option<(Vec<u8>, u64)>>
 /// Which items go into an incremental archive: links always, files whose digest is new or
 /// differs from `previous`, and files whose digest could not be computed (so that the archive
 /// step reports them).
-pub fn changed(items: &[Item], digests: &[Option<(Vec<u8>, u64)>], previous: &DigestMap) -> Vec<bool> {
+pub fn changed(items: &[Item], digests: &[FileDigest], previous: &DigestMap) -> Vec<bool> {
     items
         .iter()
         .zip(digests)
@@ -147,7 +150,7 @@ pub fn changed(items: &[Item], digests: &[Option<(Vec<u8>, u64)>], previous: &Di
 }
 
 /// The new state: every file with a digest, in selection order.
-pub fn new_state(items: &[Item], digests: &[Option<(Vec<u8>, u64)>]) -> Vec<(Vec<u8>, Vec<u8>)> {
+pub fn new_state(items: &[Item], digests: &[FileDigest]) -> Vec<(Vec<u8>, Vec<u8>)> {
     items
         .iter()
         .zip(digests)
@@ -181,9 +184,18 @@ mod tests {
         std::fs::write(&a, b"hello\n").unwrap();
         std::fs::write(&b, b"other").unwrap();
         let items = vec![
-            Item { path: a.clone(), kind: ItemKind::File },
-            Item { path: b.clone(), kind: ItemKind::File },
-            Item { path: dir.path().join("l"), kind: ItemKind::Link },
+            Item {
+                path: a.clone(),
+                kind: ItemKind::File,
+            },
+            Item {
+                path: b.clone(),
+                kind: ItemKind::File,
+            },
+            Item {
+                path: dir.path().join("l"),
+                kind: ItemKind::Link,
+            },
         ];
         let digests = hash_items(&items, 2);
         let mut previous = DigestMap::new();
@@ -191,7 +203,10 @@ mod tests {
             a.as_os_str().as_bytes().to_vec(),
             b"f572d396fae9206628714fb2ce00f72e94f2258f".to_vec(),
         );
-        assert_eq!(changed(&items, &digests, &previous), vec![false, true, true]);
+        assert_eq!(
+            changed(&items, &digests, &previous),
+            vec![false, true, true]
+        );
         let state = new_state(&items, &digests);
         assert_eq!(state.len(), 2);
         let path = dir.path().join("x.sha");

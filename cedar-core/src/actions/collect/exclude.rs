@@ -73,11 +73,10 @@ impl Excludes {
 
 /// `pattern` as a regular expression that must match a whole path.
 pub fn compile_pattern(pattern: &str) -> Result<Regex, CollectError> {
-    Regex::new(&format!("^(?:{pattern})$"))
-        .map_err(|source| CollectError::BadPattern {
-            pattern: pattern.to_string(),
-            source,
-        })
+    Regex::new(&format!("^(?:{pattern})$")).map_err(|source| CollectError::BadPattern {
+        pattern: pattern.to_string(),
+        source,
+    })
 }
 
 /// `rel` (an `<exclude><rel_path>`) made absolute under the entry's `base`.
@@ -112,11 +111,17 @@ mod tests {
         assert!(e.check(Path::new("/a/x.tmp")).is_some());
         assert!(e.check(Path::new("/a/x.tmp/f")).is_none());
         let e = ex(&[], &["tmp"]);
-        assert!(e.check(Path::new("/a/tmp")).is_none(), "anchored at the start");
+        assert!(
+            e.check(Path::new("/a/tmp")).is_none(),
+            "anchored at the start"
+        );
         let e = ex(&[], &["/a/b|/c"]);
         assert!(e.check(Path::new("/a/b")).is_some());
         assert!(e.check(Path::new("/c")).is_some());
-        assert!(e.check(Path::new("/a/bc")).is_none(), "alternation stays anchored");
+        assert!(
+            e.check(Path::new("/a/bc")).is_none(),
+            "alternation stays anchored"
+        );
     }
 
     #[test]

@@ -26,7 +26,9 @@ use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 
-use crate::action::{Action, ActionContext, ActionError, ActionKind, ActionRegistration, Placement};
+use crate::action::{
+    Action, ActionContext, ActionError, ActionKind, ActionRegistration, Placement,
+};
 use crate::config::{CollectMode, Config};
 use crate::ownership;
 
@@ -157,13 +159,19 @@ impl Run<'_> {
             kind: ItemKind::File,
         }];
         let outcome = if entry.collect_mode == CollectMode::Incr {
-            self.incremental(&normalized, &file_name, entry.archive_mode, items, |_, _| {
-                tracing::info!(
-                    "Backing up file [{}] ({}).",
-                    path.display(),
-                    display::display_bytes(meta.len())
-                );
-            })?
+            self.incremental(
+                &normalized,
+                &file_name,
+                entry.archive_mode,
+                items,
+                |_, _| {
+                    tracing::info!(
+                        "Backing up file [{}] ({}).",
+                        path.display(),
+                        display::display_bytes(meta.len())
+                    );
+                },
+            )?
         } else {
             tracing::info!(
                 "Backing up file [{}] ({}).",
@@ -212,13 +220,19 @@ impl Run<'_> {
             }
             self.unreadable.extend(report.unreadable);
             let path = &target.path;
-            self.incremental(&normalized, &file_name, entry.archive_mode, items, |count, bytes| {
-                tracing::info!(
-                    "Backing up {count} files in [{}] ({}).",
-                    path.display(),
-                    display::display_bytes(bytes)
-                );
-            })?
+            self.incremental(
+                &normalized,
+                &file_name,
+                entry.archive_mode,
+                items,
+                |count, bytes| {
+                    tracing::info!(
+                        "Backing up {count} files in [{}] ({}).",
+                        path.display(),
+                        display::display_bytes(bytes)
+                    );
+                },
+            )?
         } else {
             let outcome = self.streamed(&target.path, settings, &file_name, entry.archive_mode)?;
             tracing::info!(

@@ -31,6 +31,9 @@ mod tests {
         assert_eq!(normalize_name("/"), "_");
         assert_eq!(normalize_name("/tmp/bb/src/a.txt"), "tmp-bb-src-a.txt");
         assert_eq!(normalize_name("/.hidden/x:y\tz"), "_hidden-x_y_z");
-        assert_eq!(normalize_name("/tmp/bb/src/tmpd.tmp"), "tmp-bb-src-tmpd.tmp");
+        assert_eq!(
+            normalize_name("/tmp/bb/src/tmpd.tmp"),
+            "tmp-bb-src-tmpd.tmp"
+        );
     }
 }

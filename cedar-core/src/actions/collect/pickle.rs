@@ -18,11 +18,14 @@ pub enum PickleError {
     Shape,
 }
 
+/// Raw-byte key and value pairs.
+type Pairs = Vec<(Vec<u8>, Vec<u8>)>;
+
 #[derive(Debug, Clone)]
 enum Value {
     Mark,
     Str(Vec<u8>),
-    Dict(Vec<(Vec<u8>, Vec<u8>)>),
+    Dict(Pairs),
 }
 
 struct Reader<'a> {
@@ -177,7 +180,7 @@ fn pop_to_mark(stack: &mut Vec<Value>) -> Result<Vec<Value>, PickleError> {
     Ok(items)
 }
 
-fn pairs(items: Vec<Value>) -> Result<Vec<(Vec<u8>, Vec<u8>)>, PickleError> {
+fn pairs(items: Vec<Value>) -> Result<Pairs, PickleError> {
     let mut out = Vec::with_capacity(items.len() / 2);
     let mut it = items.into_iter();
     while let Some(key) = it.next() {
@@ -211,7 +214,9 @@ fn decode_raw_unicode_escape(line: &[u8]) -> Result<Vec<u8>, PickleError> {
         let b = line[i];
         if b == b'\\' && i + 1 < line.len() && (line[i + 1] == b'u' || line[i + 1] == b'U') {
             let digits = if line[i + 1] == b'u' { 4 } else { 8 };
-            let hex = line.get(i + 2..i + 2 + digits).ok_or(PickleError::Truncated)?;
+            let hex = line
+                .get(i + 2..i + 2 + digits)
+                .ok_or(PickleError::Truncated)?;
             let cp = std::str::from_utf8(hex)
                 .ok()
                 .and_then(|h| u32::from_str_radix(h, 16).ok())

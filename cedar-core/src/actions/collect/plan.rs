@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use super::error::CollectError;
 use super::exclude::{absolute_rel_path, Excludes};
 use super::walk::split_subdirs;
-use crate::config::{ArchiveMode, CollectDir, CollectMode, CollectFile, Config, Weekday};
+use crate::config::{ArchiveMode, CollectDir, CollectFile, CollectMode, Config, Weekday};
 
 /// A `<file>` entry with its effective modes.
 #[derive(Debug, Clone)]
@@ -50,8 +50,14 @@ impl Plan {
     /// section's; patterns are compiled here so that a bad one stops the run before anything
     /// is written.
     pub fn from_config(config: &Config) -> Result<Plan, CollectError> {
-        let options = config.options.as_ref().ok_or(CollectError::MissingOptions)?;
-        let collect = config.collect.as_ref().ok_or(CollectError::MissingSection)?;
+        let options = config
+            .options
+            .as_ref()
+            .ok_or(CollectError::MissingOptions)?;
+        let collect = config
+            .collect
+            .as_ref()
+            .ok_or(CollectError::MissingSection)?;
         if collect.files.is_empty() && collect.dirs.is_empty() {
             return Err(CollectError::NoEntries);
         }
@@ -102,9 +108,12 @@ fn file_entry(
         collect_mode: f.collect_mode.or(mode).ok_or(CollectError::MissingValue {
             element: "collect><file><collect_mode",
         })?,
-        archive_mode: f.archive_mode.or(archive).ok_or(CollectError::MissingValue {
-            element: "collect><file><archive_mode",
-        })?,
+        archive_mode: f
+            .archive_mode
+            .or(archive)
+            .ok_or(CollectError::MissingValue {
+                element: "collect><file><archive_mode",
+            })?,
     })
 }
 
@@ -120,20 +129,23 @@ fn dir_entry(
     let own = d.exclude.clone().unwrap_or_default();
     let mut paths: Vec<PathBuf> = section_paths.iter().map(PathBuf::from).collect();
     paths.extend(own.abs_paths.iter().map(PathBuf::from));
-    paths.extend(own.rel_paths.iter().map(|rel| absolute_rel_path(&path, rel)));
+    paths.extend(
+        own.rel_paths
+            .iter()
+            .map(|rel| absolute_rel_path(&path, rel)),
+    );
     let patterns = section_patterns.iter().chain(own.patterns.iter()).cloned();
     Ok(DirEntry {
         collect_mode: d.collect_mode.or(mode).ok_or(CollectError::MissingValue {
             element: "collect><dir><collect_mode",
         })?,
-        archive_mode: d.archive_mode.or(archive).ok_or(CollectError::MissingValue {
-            element: "collect><dir><archive_mode",
-        })?,
-        ignore_file: d
-            .ignore_file
-            .as_deref()
-            .or(ignore_file)
-            .map(OsString::from),
+        archive_mode: d
+            .archive_mode
+            .or(archive)
+            .ok_or(CollectError::MissingValue {
+                element: "collect><dir><archive_mode",
+            })?,
+        ignore_file: d.ignore_file.as_deref().or(ignore_file).map(OsString::from),
         link_depth: d.link_depth.unwrap_or(0),
         dereference: d.dereference.unwrap_or(false),
         recursion_level: d.recursion_level.unwrap_or(0),
@@ -274,9 +286,15 @@ mod tests {
             collect_dir: Some("/out".into()),
             ..Default::default()
         });
-        assert!(matches!(Plan::from_config(&c), Err(CollectError::NoEntries)));
+        assert!(matches!(
+            Plan::from_config(&c),
+            Err(CollectError::NoEntries)
+        ));
         c.collect = None;
-        assert!(matches!(Plan::from_config(&c), Err(CollectError::MissingSection)));
+        assert!(matches!(
+            Plan::from_config(&c),
+            Err(CollectError::MissingSection)
+        ));
         let c = config(CollectConfig {
             collect_dir: Some("/out".into()),
             collect_mode: Some(CollectMode::Daily),

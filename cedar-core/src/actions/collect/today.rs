@@ -111,8 +111,14 @@ mod tests {
     #[test]
     fn weekdays_of_known_dates() {
         assert_eq!(Today::parse("2025-11-24").unwrap().weekday, Weekday::Monday);
-        assert_eq!(Today::parse("2024-02-29").unwrap().weekday, Weekday::Thursday);
-        assert_eq!(Today::parse("1970-01-01").unwrap().weekday, Weekday::Thursday);
+        assert_eq!(
+            Today::parse("2024-02-29").unwrap().weekday,
+            Weekday::Thursday
+        );
+        assert_eq!(
+            Today::parse("1970-01-01").unwrap().weekday,
+            Weekday::Thursday
+        );
         assert_eq!(Today::parse("2000-01-02").unwrap().weekday, Weekday::Sunday);
     }
 

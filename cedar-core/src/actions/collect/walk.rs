@@ -79,7 +79,10 @@ pub fn walk(
 fn log_excluded(path: &Path, why: Excluded<'_>) {
     match why {
         Excluded::Path => {
-            tracing::debug!("Path [{}] is excluded based on excludePaths.", path.display())
+            tracing::debug!(
+                "Path [{}] is excluded based on excludePaths.",
+                path.display()
+            )
         }
         Excluded::Pattern(p) => tracing::debug!(
             "Path [{}] is excluded based on pattern [{p}].",
@@ -154,7 +157,10 @@ impl Walker<'_, '_> {
             } else if kind.is_symlink() {
                 self.visit_link(child, depth)?;
             } else {
-                tracing::debug!("Path [{}] is not a file, directory or link; skipped.", child.display());
+                tracing::debug!(
+                    "Path [{}] is not a file, directory or link; skipped.",
+                    child.display()
+                );
             }
         }
         ControlFlow::Continue(())

@@ -67,7 +67,14 @@ impl<W: Write> TarWriter<W> {
         }
     }
 
-    fn emit_header(&mut self, meta: &fs::Metadata, name: &[u8], size: u64, typeflag: u8, linkname: &[u8]) -> io::Result<()> {
+    fn emit_header(
+        &mut self,
+        meta: &fs::Metadata,
+        name: &[u8],
+        size: u64,
+        typeflag: u8,
+        linkname: &[u8],
+    ) -> io::Result<()> {
         self.header.clear();
         let uname = self.owners.user(meta.uid()).to_vec();
         let gname = self.owners.group(meta.gid()).to_vec();
@@ -143,7 +150,11 @@ impl<W: Write> TarWriter<W> {
         self.emit_header(&meta, &name, size, b'0', b"")?;
         let copied = self.copy_content(&mut file, size, path)?;
         if let Ok(after) = file.metadata() {
-            if copied == size && (after.len() != size || after.mtime() != meta.mtime() || after.mtime_nsec() != meta.mtime_nsec()) {
+            if copied == size
+                && (after.len() != size
+                    || after.mtime() != meta.mtime()
+                    || after.mtime_nsec() != meta.mtime_nsec())
+            {
                 tracing::warn!("File [{}] changed as we read it.", path.display());
             }
         }
@@ -218,7 +229,10 @@ mod tests {
 
     #[test]
     fn names_drop_leading_slashes() {
-        assert_eq!(member_name(Path::new("/usr/include/a.h")), b"usr/include/a.h");
+        assert_eq!(
+            member_name(Path::new("/usr/include/a.h")),
+            b"usr/include/a.h"
+        );
         assert_eq!(member_name(Path::new("//x")), b"x");
     }
 
@@ -228,7 +242,10 @@ mod tests {
         let f = dir.path().join("f");
         std::fs::write(&f, b"hello").unwrap();
         let mut w = TarWriter::new(Vec::new());
-        assert!(matches!(w.append_file(&f).unwrap(), Appended::Added { bytes: 5 }));
+        assert!(matches!(
+            w.append_file(&f).unwrap(),
+            Appended::Added { bytes: 5 }
+        ));
         assert!(matches!(
             w.append_file(&dir.path().join("missing")).unwrap(),
             Appended::Vanished
