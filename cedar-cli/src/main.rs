@@ -8,7 +8,7 @@ mod diagnostics;
 use std::process::ExitCode;
 
 use cedar_core::logging::{self, LogSettings, Screen};
-use cedar_core::{lock::RunLock, plan, run, ConfigFile, Options};
+use cedar_core::{lock::RunLock, plan, run, status, ConfigFile, Options};
 use clap::Parser;
 
 const EXIT_USAGE: u8 = 2;
@@ -122,22 +122,65 @@ fn run(options: &Options) -> u8 {
         .collect();
     tracing::info!("Action order will be: [{}]", order.join(", "));
 
-    let _lock = if run::needs_lock(&plan) {
-        match run::working_dir(&config).map(RunLock::acquire) {
+    let start = cedar_core::clock::now_secs();
+    match execute(&plan, &config, options) {
+        Ok(code) => {
+            if run::needs_lock(&plan) {
+                write_status(&config, options, start, code);
+            }
+            code
+        }
+        // Refused by the lock: the running holder owns the status files.
+        Err(code) => code,
+    }
+}
+
+/// Takes the lock and runs the plan; returns the exit status, or `Err` with it when the lock
+/// could not be taken.
+fn execute(plan: &plan::Plan, config: &ConfigFile, options: &Options) -> Result<u8, u8> {
+    let _lock = if run::needs_lock(plan) {
+        match run::working_dir(config).map(RunLock::acquire) {
             Some(Ok(lock)) => Some(lock),
-            Some(Err(e)) => return fail(EXIT_FAILED, "cannot start the run", &e, options),
+            Some(Err(e)) => return Err(fail(EXIT_FAILED, "cannot start the run", &e, options)),
             None => None,
         }
     } else {
         None
     };
 
-    match run::execute(&plan, &config, options) {
+    Ok(match run::execute(plan, config, options) {
         Ok(()) => 0,
         Err(e) => {
             let code = u8::try_from(e.exit_code()).unwrap_or(EXIT_FAILED);
             fail(code, "error executing backup", &e, options)
         }
+    })
+}
+
+/// Writes `cback-status.json` and the metrics textfile; a failure is logged, not fatal.
+fn write_status(config: &ConfigFile, options: &Options, start: i64, code: u8) {
+    let Some(dir) = run::working_dir(config) else {
+        return;
+    };
+    if !dir.is_dir() {
+        return;
+    }
+    let prom = config
+        .config
+        .options
+        .as_ref()
+        .and_then(|o| o.metrics_file.as_deref())
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| dir.join(status::PROM_FILE));
+    let run_status = status::finish_run(
+        dir,
+        start,
+        cedar_core::clock::now_secs(),
+        &options.actions,
+        i32::from(code),
+    );
+    if let Err(e) = status::write_all(dir, &prom, &run_status) {
+        tracing::warn!("{e}");
     }
 }
 

@@ -20,6 +20,7 @@ pub mod ownership;
 pub mod plan;
 pub mod process;
 pub mod run;
+pub mod status;
 
 pub use action::{Action, ActionContext, ActionError, ActionKind, ActionRegistration, Placement};
 pub use config::{Config, ConfigError, ConfigFile};

@@ -45,6 +45,7 @@ impl Site {
     <collect_dir>{collect}</collect_dir>
     <collect_mode>daily</collect_mode>
     <archive_mode>tar</archive_mode>
+    <ignore_file>.cbignore</ignore_file>
     <dir><abs_path>{collect}</abs_path></dir>
   </collect>
   <purge><dir><abs_path>{purge}</abs_path><retain_days>7</retain_days></dir></purge>
@@ -282,7 +283,8 @@ fn dry_run_managed_peers() {
     let site = Site::new();
     let config = site.config(
         "",
-        "<managed_actions>collect, purge</managed_actions>",
+        "<rsh_command>/usr/bin/ssh</rsh_command><cback_command>/usr/bin/cback3</cback_command>\
+         <managed_actions>collect, purge</managed_actions>",
         "<peers>\
            <peer><name>beta</name><type>remote</type><collect_dir>/c</collect_dir><managed>Y</managed></peer>\
            <peer><name>alpha</name><type>remote</type><collect_dir>/c</collect_dir><managed>Y</managed>\
@@ -533,5 +535,57 @@ fn sigterm_during_a_hook_exits_five_and_runs_nothing_after() {
     assert!(
         log.contains("Cedar Backup run completed with status 5."),
         "{log}"
+    );
+}
+
+#[test]
+fn every_run_writes_status_and_metrics_and_keeps_the_last_success() {
+    let site = Site::new();
+    let metrics = site.path("node.prom");
+    let config = site.config(
+        "",
+        &format!(
+            "<metrics_file>{}</metrics_file>\
+             <pre_action_hook><action>stage</action><command>/bin/false</command></pre_action_hook>",
+            metrics.display()
+        ),
+        "",
+    );
+    let run = |action: &str, code: i32| {
+        cback()
+            .arg("--config")
+            .arg(&config)
+            .arg("--logfile")
+            .arg(site.log())
+            .arg(action)
+            .assert()
+            .code(code);
+    };
+    // purge of an empty directory succeeds.
+    run("purge", 0);
+    let status: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(site.path("work/cback-status.json")).unwrap())
+            .unwrap();
+    assert_eq!(status["exit_code"], 0);
+    assert_eq!(status["actions"], serde_json::json!(["purge"]));
+    let success = status["last_success"].as_i64().unwrap();
+    assert!(success > 1_700_000_000);
+    let prom = fs::read_to_string(&metrics).unwrap();
+    assert!(prom.contains("cback_run_exit_code 0\n"), "{prom}");
+    assert!(prom.contains(&format!("cback_last_success_timestamp_seconds {success}\n")));
+
+    // A failing run updates the exit code but keeps the last success.
+    run("stage", 6);
+    let status: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(site.path("work/cback-status.json")).unwrap())
+            .unwrap();
+    assert_eq!(status["exit_code"], 6);
+    assert_eq!(status["last_success"].as_i64(), Some(success));
+    let prom = fs::read_to_string(&metrics).unwrap();
+    assert!(prom.contains("cback_run_exit_code 6\n"), "{prom}");
+    assert!(prom.contains(&format!("cback_last_success_timestamp_seconds {success}\n")));
+    assert!(
+        !site.path("work/cback.prom").exists(),
+        "metrics_file was not honoured"
     );
 }

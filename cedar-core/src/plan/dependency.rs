@@ -50,13 +50,18 @@ struct Graph {
 }
 
 impl Graph {
-    fn add_vertex(&mut self, name: &str) {
+    /// Adds a vertex. A name created twice (an extension named like a built-in action, or two
+    /// extensions with one name) is rejected as the original rejects it: as a cycle.
+    fn add_vertex(&mut self, name: &str) -> Result<(), PlanError> {
+        if self.by_name.contains_key(name) {
+            return Err(PlanError::Cycle);
+        }
         let id = self.names.len();
         self.names.push(name.to_string());
         self.edges.push(Vec::new());
         self.start.push(id);
-        // Replacing the map entry mirrors the original when an extension reuses a built-in name.
         self.by_name.insert(name.to_string(), id);
+        Ok(())
     }
 
     fn add_edge(&mut self, from: usize, to: usize) {
@@ -74,10 +79,10 @@ pub fn sort(extensions: &[Node]) -> Result<Vec<String>, PlanError> {
         by_name: HashMap::new(),
     };
     for name in BUILTINS {
-        graph.add_vertex(name);
+        graph.add_vertex(name)?;
     }
     for ext in extensions {
-        graph.add_vertex(&ext.name);
+        graph.add_vertex(&ext.name)?;
     }
     for (from, to) in BUILTIN_EDGES {
         let (from, to) = (graph.by_name[from], graph.by_name[to]);
@@ -233,10 +238,14 @@ mod tests {
     }
 
     #[test]
-    fn extension_reusing_builtin_name_keeps_earlier_vertex() {
-        // "collect" as an extension replaces the map entry; the old vertex still sorts.
-        let order = sort(&[node("collect", &[], &[])]).unwrap();
-        assert_eq!(order.iter().filter(|n| *n == "collect").count(), 2);
+    fn extension_reusing_builtin_name_is_rejected_like_a_cycle() {
+        // Observed on the original: a vertex name created twice is reported as recursion.
+        for name in ["collect", "purge", "rebuild"] {
+            assert!(matches!(
+                sort(&[node(name, &[], &[])]).unwrap_err(),
+                PlanError::Cycle
+            ));
+        }
     }
 
     #[test]

@@ -171,8 +171,6 @@ pub fn indices(
         }
         let order = dependency::sort(&nodes)?;
         for (position, name) in order.iter().enumerate() {
-            // A later vertex with the same name (an extension reusing a built-in name) wins,
-            // as the original's name map does.
             out.insert(name.clone(), position as i64 + 1);
         }
         return Ok(out);

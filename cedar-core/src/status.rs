@@ -1,0 +1,275 @@
+//! Run status for monitoring: actions record per-item results while they run, and at the end of
+//! every run (successful or not) the binary writes `cback-status.json` and a node_exporter
+//! textfile (`cback.prom`) into working_dir, each replaced atomically.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use serde::{Deserialize, Serialize};
+
+/// The status file's name inside working_dir.
+pub const STATUS_FILE: &str = "cback-status.json";
+/// The default textfile name inside working_dir.
+pub const PROM_FILE: &str = "cback.prom";
+
+/// The result of dumping one database (or one `pg_dumpall`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DatabaseResult {
+    /// The action that made it, e.g. `postgresql`.
+    pub action: String,
+    /// The database name; `all` for a single pg_dumpall, `globals` for roles and tablespaces.
+    pub database: String,
+    /// The file written, when one was.
+    pub file: Option<String>,
+    /// Bytes the dump command produced.
+    pub raw_bytes: u64,
+    /// Bytes of the finished file.
+    pub bytes: u64,
+    pub success: bool,
+    pub seconds: f64,
+    pub error: Option<String>,
+}
+
+static RESULTS: Mutex<Vec<DatabaseResult>> = Mutex::new(Vec::new());
+
+/// Records one result (called by actions while they run).
+pub fn record(result: DatabaseResult) {
+    RESULTS
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push(result);
+}
+
+/// Every result recorded so far in this process.
+pub fn recorded() -> Vec<DatabaseResult> {
+    RESULTS.lock().unwrap_or_else(|e| e.into_inner()).clone()
+}
+
+/// The whole run, as written to `cback-status.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunStatus {
+    /// Seconds since the epoch.
+    pub start: i64,
+    pub end: i64,
+    pub actions: Vec<String>,
+    pub exit_code: i32,
+    /// The end of the last run that exited 0 (this one or an earlier one).
+    pub last_success: Option<i64>,
+    pub databases: Vec<DatabaseResult>,
+    pub cback_version: String,
+}
+
+/// Errors from writing the status files.
+#[derive(Debug, thiserror::Error)]
+pub enum StatusError {
+    #[error("cannot write the status file {}: {source}; check that working_dir is writable", path.display())]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Reads the previous run's status, if any.
+pub fn read_previous(working_dir: &Path) -> Option<RunStatus> {
+    let text = std::fs::read_to_string(working_dir.join(STATUS_FILE)).ok()?;
+    serde_json::from_str(&text).ok()
+}
+
+/// Builds this run's status, carrying the last success over from the previous run.
+pub fn finish_run(
+    working_dir: &Path,
+    start: i64,
+    end: i64,
+    actions: &[String],
+    exit_code: i32,
+) -> RunStatus {
+    let last_success = if exit_code == 0 {
+        Some(end)
+    } else {
+        read_previous(working_dir).and_then(|s| s.last_success)
+    };
+    RunStatus {
+        start,
+        end,
+        actions: actions.to_vec(),
+        exit_code,
+        last_success,
+        databases: recorded(),
+        cback_version: env!("CARGO_PKG_VERSION").to_string(),
+    }
+}
+
+/// Replaces `path` with `contents` atomically (temporary file in the same directory, fsync,
+/// rename, directory fsync).
+pub fn write_atomically(path: &Path, contents: &[u8]) -> Result<(), StatusError> {
+    let fail = |source| StatusError::Write {
+        path: path.to_path_buf(),
+        source,
+    };
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut temp = tempfile::Builder::new()
+        .prefix(&format!(".{name}."))
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .map_err(fail)?;
+    temp.write_all(contents).map_err(fail)?;
+    temp.as_file().sync_all().map_err(fail)?;
+    // Monitoring agents read these files; they hold no secrets.
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(temp.path(), std::fs::Permissions::from_mode(0o644))
+            .map_err(fail)?;
+    }
+    temp.persist(path).map_err(|e| fail(e.error))?;
+    std::fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(fail)?;
+    Ok(())
+}
+
+/// Escapes a Prometheus label value.
+fn label(value: &str) -> String {
+    value
+        .replace('\\', r"\\")
+        .replace('"', "\\\"")
+        .replace('\n', r"\n")
+}
+
+/// The node_exporter textfile for a run.
+pub fn prometheus_text(status: &RunStatus) -> String {
+    let mut out = String::new();
+    let mut metric = |name: &str, help: &str, lines: Vec<String>| {
+        out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} gauge\n"));
+        for line in lines {
+            out.push_str(&line);
+            out.push('\n');
+        }
+    };
+    metric(
+        "cback_last_run_timestamp_seconds",
+        "End of the last cback run, successful or not.",
+        vec![format!("cback_last_run_timestamp_seconds {}", status.end)],
+    );
+    metric(
+        "cback_last_success_timestamp_seconds",
+        "End of the last cback run that exited 0 (0 if none is known).",
+        vec![format!(
+            "cback_last_success_timestamp_seconds {}",
+            status.last_success.unwrap_or(0)
+        )],
+    );
+    metric(
+        "cback_run_exit_code",
+        "Exit status of the last cback run.",
+        vec![format!("cback_run_exit_code {}", status.exit_code)],
+    );
+    let dumps: Vec<&DatabaseResult> = status
+        .databases
+        .iter()
+        .filter(|d| d.action == "postgresql")
+        .collect();
+    metric(
+        "cback_postgresql_dump_bytes",
+        "Size of the last PostgreSQL dump file, per database.",
+        dumps
+            .iter()
+            .map(|d| {
+                format!(
+                    "cback_postgresql_dump_bytes{{database=\"{}\"}} {}",
+                    label(&d.database),
+                    d.bytes
+                )
+            })
+            .collect(),
+    );
+    metric(
+        "cback_postgresql_dump_success",
+        "1 if the last PostgreSQL dump of the database succeeded, else 0.",
+        dumps
+            .iter()
+            .map(|d| {
+                format!(
+                    "cback_postgresql_dump_success{{database=\"{}\"}} {}",
+                    label(&d.database),
+                    u8::from(d.success)
+                )
+            })
+            .collect(),
+    );
+    out
+}
+
+/// Writes `cback-status.json` into working_dir and the textfile to `prom_path`.
+pub fn write_all(
+    working_dir: &Path,
+    prom_path: &Path,
+    status: &RunStatus,
+) -> Result<(), StatusError> {
+    let json = serde_json::to_string_pretty(status).unwrap_or_default();
+    write_atomically(&working_dir.join(STATUS_FILE), json.as_bytes())?;
+    write_atomically(prom_path, prometheus_text(status).as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn result(db: &str, success: bool) -> DatabaseResult {
+        DatabaseResult {
+            action: "postgresql".into(),
+            database: db.into(),
+            file: Some(format!("postgresqldump-{db}.txt.gz")),
+            raw_bytes: 100,
+            bytes: 40,
+            success,
+            seconds: 0.5,
+            error: (!success).then(|| "boom".into()),
+        }
+    }
+
+    #[test]
+    fn prometheus_text_has_every_metric_and_escapes_labels() {
+        let status = RunStatus {
+            start: 10,
+            end: 20,
+            actions: vec!["postgresql".into()],
+            exit_code: 6,
+            last_success: Some(5),
+            databases: vec![result("good", true), result("we\"ird\\db", false)],
+            cback_version: "x".into(),
+        };
+        let text = prometheus_text(&status);
+        assert!(text.contains("cback_last_run_timestamp_seconds 20\n"));
+        assert!(text.contains("cback_last_success_timestamp_seconds 5\n"));
+        assert!(text.contains("cback_run_exit_code 6\n"));
+        assert!(text.contains("cback_postgresql_dump_bytes{database=\"good\"} 40\n"));
+        assert!(text.contains("cback_postgresql_dump_success{database=\"good\"} 1\n"));
+        assert!(text.contains("cback_postgresql_dump_success{database=\"we\\\"ird\\\\db\"} 0\n"));
+    }
+
+    #[test]
+    fn last_success_is_carried_over_a_failed_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let ok = finish_run(dir.path(), 1, 2, &["collect".into()], 0);
+        assert_eq!(ok.last_success, Some(2));
+        write_all(dir.path(), &dir.path().join(PROM_FILE), &ok).unwrap();
+        let failed = finish_run(dir.path(), 3, 4, &["collect".into()], 6);
+        assert_eq!(failed.last_success, Some(2));
+        write_all(dir.path(), &dir.path().join(PROM_FILE), &failed).unwrap();
+        let back = read_previous(dir.path()).unwrap();
+        assert_eq!(back.exit_code, 6);
+        assert_eq!(back.last_success, Some(2));
+        let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+            .collect();
+        assert!(leftovers.is_empty());
+    }
+}
