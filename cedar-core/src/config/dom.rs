@@ -71,11 +71,17 @@ impl Element {
     /// Writes the element and its subtree at `indent` levels of three spaces.
     pub(crate) fn write(&self, out: &mut String, indent: usize) {
         push_indent(out, indent);
-        self.write_inline(out, indent);
+        self.write_inline(out, indent, false);
         out.push('\n');
     }
 
-    fn write_inline(&self, out: &mut String, indent: usize) {
+    /// Writes the element exactly as it was read: no layout is added, so reading it back
+    /// gives the same tree.
+    pub(crate) fn write_exact(&self, out: &mut String) {
+        self.write_inline(out, 0, true);
+    }
+
+    fn write_inline(&self, out: &mut String, indent: usize, exact: bool) {
         out.push('<');
         out.push_str(&self.name);
         for (k, v) in &self.attrs {
@@ -92,15 +98,16 @@ impl Element {
         out.push('>');
         // Elements that hold any character data are written exactly as they are (the first
         // text node is a value, even when it is only blanks); pure containers are indented.
-        let mixed = self
-            .children
-            .iter()
-            .any(|n| matches!(n, Node::Text(_) | Node::CData(_)))
+        let mixed = exact
+            || self
+                .children
+                .iter()
+                .any(|n| matches!(n, Node::Text(_) | Node::CData(_)))
             || !self.has_element_children();
         if mixed {
             for child in &self.children {
                 match child {
-                    Node::Element(e) => e.write_inline(out, indent + 1),
+                    Node::Element(e) => e.write_inline(out, indent + 1, true),
                     other => write_leaf(out, other),
                 }
             }
@@ -732,9 +739,32 @@ fn check_decl(inner: &str) -> Result<(), ()> {
     Ok(())
 }
 
-/// The text of a whole document: an XML declaration and `root`.
-pub(crate) fn to_document(root: &Element) -> String {
+/// The text of a whole document: an XML declaration, then `root` with its children laid out,
+/// then the `exact` elements appended to it as they were read.
+pub(crate) fn to_document(root: &Element, exact: &[&Element]) -> String {
     let mut out = String::from("<?xml version=\"1.0\"?>\n");
-    root.write(&mut out, 0);
+    if exact.is_empty() {
+        root.write(&mut out, 0);
+        return out;
+    }
+    let mut open = root.clone();
+    open.children.clear();
+    let mut head = String::new();
+    open.write_inline(&mut head, 0, false);
+    // `<cb_config .../>` → `<cb_config ...>`
+    head.truncate(head.len() - 2);
+    out.push_str(&head);
+    out.push_str(">\n");
+    for child in root.elements() {
+        child.write(&mut out, 1);
+    }
+    for e in exact {
+        push_indent(&mut out, 1);
+        e.write_exact(&mut out);
+        out.push('\n');
+    }
+    out.push_str("</");
+    out.push_str(&root.name);
+    out.push_str(">\n");
     out
 }

@@ -141,9 +141,28 @@ pub struct ConfigFile {
 
 /// The `<cb_config>` element as it was read, kept so that extensions can read their own
 /// sections and so that writing the document back preserves them. Opaque.
-#[derive(Clone, Default, PartialEq, Eq)]
+///
+/// It takes no part in comparisons: two [`Config`]s are equal when their standard sections
+/// are.
+#[derive(Clone, Default)]
 pub struct RawDocument {
     root: Option<dom::Element>,
+}
+
+impl PartialEq for RawDocument {
+    fn eq(&self, _other: &RawDocument) -> bool {
+        true
+    }
+}
+
+impl RawDocument {
+    /// The extension sections (children of `<cb_config>` the standard parser does not read).
+    fn extension_sections(&self) -> impl Iterator<Item = &dom::Element> {
+        self.root
+            .iter()
+            .flat_map(|r| r.elements())
+            .filter(|e| !STANDARD_SECTIONS.contains(&e.name.as_str()))
+    }
 }
 
 impl fmt::Debug for RawDocument {
@@ -298,13 +317,11 @@ impl Config {
         let mut root =
             ser::to_element("cb_config", self).unwrap_or_else(|_| dom::Element::new("cb_config"));
         if let Some(original) = &self.raw.root {
-            for child in original.elements() {
-                if !STANDARD_SECTIONS.contains(&child.name.as_str()) {
-                    root.children.push(dom::Node::Element(child.clone()));
-                }
-            }
+            // Namespace declarations on the root may be needed by extension sections.
+            root.attrs = original.attrs.clone();
         }
-        dom::to_document(&root)
+        let sections: Vec<&dom::Element> = self.raw.extension_sections().collect();
+        dom::to_document(&root, &sections)
     }
 }
 

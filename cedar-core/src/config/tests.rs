@@ -102,3 +102,291 @@ fn compatibility_table_matches_the_original() {
         wrong.join("\n")
     );
 }
+
+/// The reference documents from the original's test suite, when `shared/` is beside the
+/// workspace.
+fn cb3_data() -> Option<std::path::PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/cb3-data");
+    if dir.is_dir() {
+        Some(dir)
+    } else {
+        eprintln!("skipped: {} is absent", dir.display());
+        None
+    }
+}
+
+/// For each reference document: accepted by the original as it stands (full load), and
+/// accepted once a valid `<options>` and an empty `<purge/>` are appended at the end of
+/// `<cb_config>` (they only count where the document has none, as the first section wins).
+/// Observed from the original.
+const CB3_DATA: &[(&str, bool, bool)] = &[
+    ("cback.conf.1", true, true),
+    ("cback.conf.2", false, true),
+    ("cback.conf.3", false, true),
+    ("cback.conf.4", false, true),
+    ("cback.conf.5", false, true),
+    ("cback.conf.6", false, true),
+    ("cback.conf.7", false, true),
+    ("cback.conf.8", false, true),
+    ("cback.conf.9", false, true),
+    ("cback.conf.10", false, true),
+    ("cback.conf.11", false, true),
+    ("cback.conf.12", false, true),
+    ("cback.conf.13", false, true),
+    ("cback.conf.14", false, true),
+    ("cback.conf.15", true, true),
+    ("cback.conf.16", false, true),
+    ("cback.conf.17", false, true),
+    ("cback.conf.18", false, true),
+    ("cback.conf.19", false, true),
+    ("cback.conf.20", true, true),
+    ("cback.conf.21", true, true),
+    ("cback.conf.22", false, true),
+    ("cback.conf.23", false, false),
+    ("cback3.conf.sample", true, true),
+    ("postgresql.conf.1", false, true),
+    ("postgresql.conf.2", false, true),
+    ("postgresql.conf.3", false, true),
+    ("postgresql.conf.4", false, true),
+    ("postgresql.conf.5", false, true),
+];
+
+const BASE_SECTIONS: &str =
+    "<options><starting_day>monday</starting_day><working_dir>/w</working_dir>\
+    <backup_user>u</backup_user><backup_group>g</backup_group><rcp_command>scp</rcp_command>\
+    </options><purge/>";
+
+fn with_base_sections(text: &str) -> String {
+    match text.rfind("</cb_config>") {
+        Some(i) => format!("{}{BASE_SECTIONS}{}", &text[..i], &text[i..]),
+        None => text.replace(
+            "<cb_config/>",
+            &format!("<cb_config>{BASE_SECTIONS}</cb_config>"),
+        ),
+    }
+}
+
+#[test]
+fn reference_documents_match_the_original() {
+    let Some(dir) = cb3_data() else { return };
+    let mut wrong = Vec::new();
+    for &(name, load_ok, completed_ok) in CB3_DATA {
+        let path = dir.join(name);
+        let loaded = ConfigFile::load(&path);
+        if loaded.is_ok() != load_ok {
+            wrong.push(format!("{name}: load: original {load_ok}, ours {loaded:?}"));
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        let completed = ConfigFile::parse(&with_base_sections(&text), &path).map(|f| f.validate());
+        if completed.as_ref().is_ok_and(|p| p.is_empty()) != completed_ok {
+            wrong.push(format!(
+                "{name}: completed: original {completed_ok}, ours {completed:?}"
+            ));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+/// parse → to_xml → parse gives the same configuration, the same extension sections and the
+/// same validation outcome.
+fn assert_round_trip(text: &str, what: &str) {
+    let Ok(first) = parse(text) else { return };
+    let xml = first.to_xml();
+    let second = parse(&xml)
+        .unwrap_or_else(|e| panic!("{what}: written document does not parse: {e}\n{xml}"));
+    assert_eq!(first.config, second.config, "{what}:\n{xml}");
+    let a: Vec<_> = first.config.raw.extension_sections().collect();
+    let b: Vec<_> = second.config.raw.extension_sections().collect();
+    assert_eq!(a, b, "{what}: extension sections differ:\n{xml}");
+    assert_eq!(
+        first.validate().is_empty(),
+        second.validate().is_empty(),
+        "{what}:\n{xml}"
+    );
+    // Writing is stable.
+    assert_eq!(xml, second.to_xml(), "{what}");
+}
+
+#[test]
+fn round_trip_of_every_table_document() {
+    for (i, &(doc, _, _)) in super::compat_cases::CASES.iter().enumerate() {
+        assert_round_trip(doc, &format!("case #{i}"));
+    }
+}
+
+#[test]
+fn round_trip_of_reference_documents() {
+    let Some(dir) = cb3_data() else { return };
+    for &(name, _, _) in CB3_DATA {
+        let text = std::fs::read_to_string(dir.join(name)).unwrap();
+        assert_round_trip(&text, name);
+    }
+}
+
+#[test]
+fn value_errors_name_file_element_and_value() {
+    let err = parse(
+        "<cb_config><collect><dir><abs_path>/x</abs_path><collect_mode>hourly</collect_mode></dir></collect></cb_config>",
+    )
+    .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "/etc/cback3.conf: <collect><dir><collect_mode>: `hourly` is not one of daily, weekly, incr"
+    );
+    assert_eq!(
+        err.problems(),
+        vec![Problem::new(
+            "<collect><dir><collect_mode>",
+            "`hourly` is not one of daily, weekly, incr"
+        )]
+    );
+    let err =
+        parse("<cb_config><purge><dir><retain_days>7.5</retain_days></dir></purge></cb_config>")
+            .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "/etc/cback3.conf: <purge><dir><retain_days>: `7.5` is not an integer; write a whole number such as 7"
+    );
+    assert!(
+        std::error::Error::source(&err).is_some(),
+        "the integer error is kept as the source"
+    );
+    let err =
+        parse("<cb_config><store><check_data>yes</check_data></store></cb_config>").unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "/etc/cback3.conf: <store><check_data>: `yes` is not a boolean; use Y or N"
+    );
+    // The older spelling is named when it is the one read.
+    let err =
+        parse("<cb_config><collect><file><mode>x</mode></file></collect></cb_config>").unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("<collect><file><mode>: `x` is not one of"),
+        "{err}"
+    );
+}
+
+#[test]
+fn malformed_xml_names_file_line_and_column() {
+    let err = parse("<cb_config>\n  <options>\n</cb_config>").unwrap_err();
+    let ConfigError::Malformed { line, column, .. } = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!((*line, *column), (3, 1));
+    assert!(
+        err.to_string()
+            .starts_with("/etc/cback3.conf: line 3, column 1: malformed XML: mismatched tag"),
+        "{err}"
+    );
+    let err = parse("<cb_config>&nbsp;</cb_config>").unwrap_err();
+    assert!(
+        err.to_string().contains("line 1, column 12")
+            && err.to_string().contains("undefined entity"),
+        "{err}"
+    );
+}
+
+#[test]
+fn every_whole_document_problem_is_reported_one_per_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cback3.conf");
+    std::fs::write(
+        &path,
+        "<cb_config><options><starting_day>monday</starting_day></options>\
+         <store><media_type>dvd+r</media_type></store></cb_config>",
+    )
+    .unwrap();
+    let err = ConfigFile::load(&path).unwrap_err();
+    let ConfigError::Invalid { problems, .. } = &err else {
+        panic!("{err:?}")
+    };
+    let elements: Vec<&str> = problems.iter().map(|p| p.element.as_str()).collect();
+    assert_eq!(
+        elements,
+        [
+            "<options><working_dir>",
+            "<options><backup_user>",
+            "<options><backup_group>",
+            "<options><rcp_command>",
+            "<store><source_dir>",
+            "<store><target_device>",
+            "<store><media_type>",
+        ]
+    );
+    let text = err.to_string();
+    assert_eq!(text.lines().count(), problems.len());
+    for line in text.lines() {
+        assert!(
+            line.starts_with(&format!("{}: <", path.display())),
+            "{line}"
+        );
+    }
+    assert!(
+        text.contains("<store><media_type>: `dvd+r` media does not fit device type cdwriter"),
+        "{text}"
+    );
+}
+
+#[test]
+fn read_errors_keep_the_io_error() {
+    let err = ConfigFile::load(Path::new("/nonexistent/cback3.conf")).unwrap_err();
+    assert!(matches!(err, ConfigError::Read { .. }));
+    assert!(std::error::Error::source(&err).is_some());
+    assert!(
+        err.to_string()
+            .starts_with("/nonexistent/cback3.conf: cannot read"),
+        "{err}"
+    );
+}
+
+#[test]
+fn reading_rules() {
+    let c = Config::from_xml(
+        "<cb_config><options><backup_user/><backup_user> bob </backup_user>\
+         <rcp_command>scp<!-- x -->-B</rcp_command><rsh_command>a&amp;b</rsh_command>\
+         <cback_command><![CDATA[ignored]]></cback_command>\
+         <managed_actions> a , ,b,</managed_actions></options>\
+         <extensions><action><depends/></action><action><depends><run_before>x, y</run_before></depends></action></extensions>\
+         <collect><dir><mode>incr</mode><collect_mode>daily</collect_mode></dir>\
+         <dir><collect_mode/><mode/></dir><exclude><rel_path>r</rel_path></exclude></collect>\
+         <peers><peer><type>local</type><managed>bad</managed><backup_user>x</backup_user></peer>\
+         <peer><type>other</type><collect_dir>rel</collect_dir></peer></peers></cb_config>",
+    )
+    .unwrap();
+    let o = c.options.unwrap();
+    assert_eq!(o.backup_user.as_deref(), Some(" bob "));
+    assert_eq!(o.rcp_command.as_deref(), Some("scp"));
+    assert_eq!(o.rsh_command.as_deref(), Some("a&b"));
+    assert_eq!(o.cback_command, None);
+    assert_eq!(
+        o.managed_actions,
+        Some(vec!["a".to_string(), "b".to_string()])
+    );
+    let ext = c.extensions.unwrap();
+    assert_eq!(ext.actions[0].depends, Some(ActionDependencies::default()));
+    assert_eq!(
+        ext.actions[1].depends.as_ref().unwrap().run_before,
+        ["x", "y"]
+    );
+    let col = c.collect.unwrap();
+    assert_eq!(col.dirs[0].collect_mode, Some(CollectMode::Incr));
+    assert_eq!(col.dirs[1].collect_mode, None);
+    assert!(
+        col.exclude.unwrap().rel_paths.is_empty(),
+        "rel_path is only read under <dir>"
+    );
+    let peers = c.peers.unwrap().peers;
+    assert_eq!(
+        peers[0].backup_user, None,
+        "remote-only fields are not read for local peers"
+    );
+    assert_eq!(
+        peers[1].collect_dir, None,
+        "peers of another type are ignored"
+    );
+    // Another root: every section absent.
+    let c = Config::from_xml("<config><options><backup_user>x</backup_user></options></config>")
+        .unwrap();
+    assert_eq!(c, Config::default());
+}
