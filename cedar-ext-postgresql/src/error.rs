@@ -20,7 +20,7 @@ pub enum DumpError {
     UnusableName,
 
     /// The dump command could not be started (not installed, not executable, ...).
-    #[error("cannot run `{}`: {source}; install the PostgreSQL client programs or point an <override> in <options> at {command_name}", program.display())]
+    #[error("cannot run `{}` (install the PostgreSQL client programs, or point an <override> in <options> at {command_name})", program.display())]
     Spawn {
         program: PathBuf,
         command_name: &'static str,
@@ -38,7 +38,7 @@ pub enum DumpError {
     },
 
     /// Reading the dump from the command's standard output failed.
-    #[error("cannot read the output of `{}`: {source}", program.display())]
+    #[error("cannot read the output of `{}`", program.display())]
     ReadOutput {
         program: PathBuf,
         #[source]
@@ -46,7 +46,7 @@ pub enum DumpError {
     },
 
     /// The hidden temporary file could not be created in the collect directory.
-    #[error("cannot create a temporary file in {}: {source}; check that collect_dir exists and is writable", dir.display())]
+    #[error("cannot create a temporary file in {} (check that collect_dir exists and is writable)", dir.display())]
     CreateTemp {
         dir: PathBuf,
         #[source]
@@ -54,7 +54,7 @@ pub enum DumpError {
     },
 
     /// Writing, compressing, flushing or syncing the dump failed (a full disk, an I/O error).
-    #[error("cannot write the dump to {}: {source}; check free space and the health of the filesystem of collect_dir", path.display())]
+    #[error("cannot write the dump to {} (check the free space and the health of the filesystem of collect_dir)", path.display())]
     Write {
         path: PathBuf,
         #[source]
@@ -62,7 +62,7 @@ pub enum DumpError {
     },
 
     /// The finished dump could not get its permissions or owner.
-    #[error("cannot set the permissions of {}: {source}", path.display())]
+    #[error("cannot set the permissions of {}", path.display())]
     Permissions {
         path: PathBuf,
         #[source]
@@ -77,7 +77,7 @@ pub enum DumpError {
     },
 
     /// Renaming the finished temporary file to its final name failed.
-    #[error("cannot rename {} to {}: {source}", from.display(), to.display())]
+    #[error("cannot rename {} to {}", from.display(), to.display())]
     Rename {
         from: PathBuf,
         to: PathBuf,
