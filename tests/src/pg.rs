@@ -856,6 +856,10 @@ impl Site {
         let text = format!(
             r#"<?xml version="1.0"?>
 <cb_config>
+  <reference>
+    <author>cback tests</author>
+    <description>PostgreSQL extension test site</description>
+  </reference>
   <extensions>
     <action>
       <name>postgresql</name>
