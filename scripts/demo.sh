@@ -1,0 +1,145 @@
+#!/usr/bin/env bash
+# cback demo: start a throwaway PostgreSQL cluster with sample data in a temporary directory,
+# write a configuration for it, run `cback --full collect postgresql`, and show what was written.
+# Everything is removed at the end, whatever happens.
+#
+# Needs: Rust (cargo) and PostgreSQL server programs (Debian: apt-get install postgresql).
+# Run from anywhere: bash scripts/demo.sh
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+
+if [ -t 1 ]; then bold=$'\033[1m' plain=$'\033[0m'; else bold="" plain=""; fi
+say() { printf '\n%s==> %s%s\n' "$bold" "$*" "$plain"; }
+die() { printf 'demo: %s\n' "$*" >&2; exit 1; }
+
+# --- find PostgreSQL --------------------------------------------------------------------------
+# The directory that has initdb, pg_ctl, pg_dump and psql together: initdb's own (through
+# symlinks) when it is on PATH, else the newest /usr/lib/postgresql/*/bin (Debian).
+bindir=""
+if command -v initdb >/dev/null 2>&1; then
+  bindir=$(dirname "$(readlink -f "$(command -v initdb)")")
+fi
+if [ -z "$bindir" ] || [ ! -x "$bindir/pg_dump" ]; then
+  bindir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1 || true)
+fi
+[ -n "$bindir" ] && [ -x "$bindir/initdb" ] && [ -x "$bindir/pg_dump" ] ||
+  die "PostgreSQL server programs not found (Debian: apt-get install postgresql)"
+command -v cargo >/dev/null 2>&1 || die "cargo not found; install Rust"
+
+# As root, the server runs as the postgres user.
+as_server=()
+if [ "$(id -u)" -eq 0 ]; then
+  id postgres >/dev/null 2>&1 || die "running as root needs a postgres user for the server"
+  as_server=(runuser -u postgres --)
+fi
+
+# --- a temporary directory, removed on exit ----------------------------------------------------
+demo=$(mktemp -d "${TMPDIR:-/tmp}/cback-demo.XXXXXX")
+chmod 755 "$demo"
+mkdir -p "$demo/pg" "$demo/socket" "$demo/work" "$demo/collect" "$demo/etc"
+[ "$(id -u)" -eq 0 ] && chown postgres: "$demo/pg" "$demo/socket"
+
+cleanup() {
+  if [ -f "$demo/pg/data/postmaster.pid" ]; then
+    "${as_server[@]}" "$bindir/pg_ctl" -D "$demo/pg/data" -m fast -w stop >/dev/null 2>&1 || true
+  fi
+  rm -rf "$demo"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# Clients talk to the throwaway server only, over its Unix socket.
+for var in $(compgen -e | grep '^PG' || true); do unset "$var"; done
+export PGHOST="$demo/socket" PGPORT=5432 PGUSER=postgres LANG=C
+export PATH="$bindir:$PATH"
+
+# --- the cluster ------------------------------------------------------------------------------
+say "Starting a throwaway PostgreSQL cluster ($("$bindir/postgres" --version)) in $demo"
+"${as_server[@]}" "$bindir/initdb" -D "$demo/pg/data" -U postgres -E UTF8 --locale=C \
+  --auth-local=trust --auth-host=scram-sha-256 --no-sync >/dev/null
+cat >>"$demo/pg/data/postgresql.conf" <<EOF
+listen_addresses = ''
+unix_socket_directories = '$demo/socket'
+port = 5432
+fsync = off
+EOF
+"${as_server[@]}" "$bindir/pg_ctl" -D "$demo/pg/data" -l "$demo/pg/server.log" -w start >/dev/null
+
+say "Loading sample data"
+psql_run() { "$bindir/psql" -X -q -v ON_ERROR_STOP=1 "$@"; }
+psql_run -d postgres -c 'CREATE DATABASE shop' -c "CREATE DATABASE \"café 'quote' db\""
+psql_run -d shop <<'SQL'
+CREATE TABLE customers (id serial PRIMARY KEY, name text NOT NULL, email text UNIQUE);
+INSERT INTO customers (name, email)
+  SELECT 'customer ' || i, 'c' || i || '@example.com' FROM generate_series(1, 2000) i;
+CREATE TABLE orders (id serial PRIMARY KEY, customer_id int REFERENCES customers, quantity int,
+                     note text);
+INSERT INTO orders (customer_id, quantity, note)
+  SELECT 1 + i % 2000, 1 + i % 7, E'note\twith tab ' || i FROM generate_series(1, 4000) i;
+SQL
+PGDATABASE="café 'quote' db" psql_run <<'SQL'
+CREATE TABLE "ünïcode" (id int PRIMARY KEY, txt text);
+INSERT INTO "ünïcode" SELECT i, 'naïve ☃ ' || i FROM generate_series(1, 1000) i;
+SQL
+echo "databases: shop (6000 rows), café 'quote' db (1000 rows)"
+echo "an ordinary file to collect" >"$demo/etc/motd"
+
+# --- the configuration ------------------------------------------------------------------------
+say "Writing $demo/cback.conf"
+cat >"$demo/cback.conf" <<EOF
+<?xml version="1.0"?>
+<cb_config>
+  <reference><author>cback demo</author></reference>
+  <extensions>
+    <action>
+      <name>postgresql</name>
+      <module>CedarBackup3.extend.postgresql</module>
+      <function>executeAction</function>
+      <index>99</index>
+    </action>
+  </extensions>
+  <options>
+    <starting_day>monday</starting_day>
+    <working_dir>$demo/work</working_dir>
+    <backup_user>$(id -un)</backup_user>
+    <backup_group>$(id -gn)</backup_group>
+    <rcp_command>/usr/bin/scp -B</rcp_command>
+  </options>
+  <collect>
+    <collect_dir>$demo/collect</collect_dir>
+    <collect_mode>daily</collect_mode>
+    <archive_mode>targz</archive_mode>
+    <ignore_file>.cbignore</ignore_file>
+    <dir><abs_path>$demo/etc</abs_path></dir>
+  </collect>
+  <postgresql>
+    <user>postgres</user>
+    <compress_mode>bzip2</compress_mode>
+    <all>N</all>
+    <database>shop</database>
+    <database>café 'quote' db</database>
+  </postgresql>
+</cb_config>
+EOF
+sed -n '/<postgresql>/,/<\/postgresql>/p' "$demo/cback.conf"
+
+# --- run cback --------------------------------------------------------------------------------
+say "Building cback"
+(cd "$repo" && cargo build -q -p cedar-cli)
+say "Running: cback --config $demo/cback.conf --logfile $demo/cback.log --full collect postgresql"
+status=0
+(cd "$repo" && cargo run -q -p cedar-cli -- --config "$demo/cback.conf" \
+  --logfile "$demo/cback.log" --full collect postgresql) || status=$?
+echo "exit status: $status"
+
+say "What was written to $demo/collect"
+ls -l "$demo/collect"
+shop="$demo/collect/postgresqldump-shop.txt.bz2"
+if [ -f "$shop" ]; then
+  say "The first lines of $(basename "$shop"), decompressed"
+  bzip2 -dc "$shop" 2>/dev/null | grep -v '^$' | head -n 12 || true
+fi
+say "The log"
+cat "$demo/cback.log"
+exit "$status"
