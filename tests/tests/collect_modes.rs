@@ -1,0 +1,165 @@
+//! End-to-end: collect modes, `--full`, the starting day, and incremental state.
+
+mod collect_support;
+
+use std::fs;
+
+use collect_support::*;
+
+fn incr_config(f: &Fixture, mode: &str) {
+    f.write_config(
+        &format!(
+            "<collect><collect_dir>{{ROOT}}/out</collect_dir><collect_mode>{mode}</collect_mode><archive_mode>tar</archive_mode><ignore_file>.cbignore</ignore_file>
+<dir><abs_path>{{ROOT}}/src</abs_path></dir><file><abs_path>{{ROOT}}/src/a.txt</abs_path></file></collect>"
+        ),
+        "monday",
+    );
+}
+
+fn member_names(f: &Fixture, archive: &str) -> Vec<String> {
+    let root = f.member_root();
+    let mut names: Vec<String> = members(&f.out().join(archive))
+        .into_iter()
+        .map(|m| m.name.replacen(&root, "", 1))
+        .collect();
+    names.sort();
+    names
+}
+
+fn clear_out(f: &Fixture) {
+    for entry in fs::read_dir(f.out()).unwrap() {
+        fs::remove_file(entry.unwrap().path()).unwrap();
+    }
+}
+
+#[test]
+fn incremental_runs_archive_only_changes_and_links() {
+    let f = Fixture::tree();
+    incr_config(&f, "incr");
+    let src_archive = format!("{}-src.tar", f.normalized_root());
+    let file_archive = format!("{}-src-a.txt.tar", f.normalized_root());
+
+    f.cback(WEDNESDAY, &["collect"]).assert().success();
+    assert_eq!(
+        member_names(&f, &src_archive).len(),
+        23,
+        "first run takes everything"
+    );
+    assert!(f.out().join(&file_archive).exists());
+    let digest = f.work().join(format!("{}-src.sha", f.normalized_root()));
+    assert!(digest.exists());
+
+    clear_out(&f);
+    f.cback(WEDNESDAY, &["collect"]).assert().success();
+    assert_eq!(
+        member_names(&f, &src_archive),
+        ["/src/abs_link_dir", "/src/link_to_dir", "/src/link_to_file"],
+        "links are always archived, unchanged files never"
+    );
+    assert!(
+        !f.out().join(&file_archive).exists(),
+        "unchanged file: no archive"
+    );
+    assert!(f.out().join("cback.collect").exists());
+
+    clear_out(&f);
+    fs::write(f.src().join("sub/s.txt"), b"changed\n").unwrap();
+    fs::write(f.src().join("newfile"), b"new\n").unwrap();
+    f.cback(WEDNESDAY, &["collect"]).assert().success();
+    assert_eq!(
+        member_names(&f, &src_archive),
+        [
+            "/src/abs_link_dir",
+            "/src/link_to_dir",
+            "/src/link_to_file",
+            "/src/newfile",
+            "/src/sub/s.txt"
+        ]
+    );
+
+    // --full and the starting day reset the state.
+    for (today, args) in [
+        (WEDNESDAY, vec!["--full", "collect"]),
+        (MONDAY, vec!["collect"]),
+    ] {
+        clear_out(&f);
+        f.cback(today, &args).assert().success();
+        assert_eq!(member_names(&f, &src_archive).len(), 24, "{today} {args:?}");
+        assert!(f.out().join(&file_archive).exists());
+    }
+}
+
+#[test]
+fn the_originals_digest_file_is_honoured() {
+    let f = Fixture::tree();
+    incr_config(&f, "incr");
+    // Protocol 0, as the original writes it: a.txt is known with its current digest.
+    let a = f.src().join("a.txt");
+    let pickle = format!(
+        "(dp0\nV{}\np1\nVf572d396fae9206628714fb2ce00f72e94f2258f\np2\ns.",
+        a.display()
+    );
+    let digest = f
+        .work()
+        .join(format!("{}-src-a.txt.sha", f.normalized_root()));
+    fs::write(&digest, pickle).unwrap();
+    f.cback(WEDNESDAY, &["collect"]).assert().success();
+    assert!(
+        !f.out()
+            .join(format!("{}-src-a.txt.tar", f.normalized_root()))
+            .exists(),
+        "no surprise full backup"
+    );
+    // The rewritten state is still a pickle the original can read (protocol 0 text).
+    let text = fs::read(&digest).unwrap();
+    assert!(text.starts_with(b"(dp0\nV"));
+}
+
+#[test]
+fn a_failed_run_does_not_advance_the_state() {
+    let f = Fixture::tree();
+    incr_config(&f, "incr");
+    f.cback(WEDNESDAY, &["collect"]).assert().success();
+    let digest = f.work().join(format!("{}-src.sha", f.normalized_root()));
+    let before = fs::read(&digest).unwrap();
+    fs::write(f.src().join("sub/s.txt"), b"changed\n").unwrap();
+    // collect_dir vanishes: the archive cannot be written.
+    fs::remove_dir_all(f.out()).unwrap();
+    f.cback(WEDNESDAY, &["collect"]).assert().failure().code(6);
+    assert_eq!(fs::read(&digest).unwrap(), before, "state not advanced");
+    fs::create_dir_all(f.out()).unwrap();
+    f.cback(WEDNESDAY, &["collect"]).assert().success();
+    let names = member_names(&f, &format!("{}-src.tar", f.normalized_root()));
+    assert!(
+        names.contains(&"/src/sub/s.txt".to_string()),
+        "the change is not lost"
+    );
+}
+
+#[test]
+fn weekly_entries_follow_the_starting_day_and_full() {
+    let f = Fixture::tree();
+    incr_config(&f, "weekly");
+    f.cback(WEDNESDAY, &["collect"]).assert().success();
+    assert_eq!(f.out_files(), ["cback.collect"], "not the starting day");
+    f.cback(MONDAY, &["collect"]).assert().success();
+    assert_eq!(f.out_files().len(), 3, "starting day: {:?}", f.out_files());
+    clear_out(&f);
+    f.cback(WEDNESDAY, &["--full", "collect"])
+        .assert()
+        .success();
+    assert_eq!(f.out_files().len(), 3, "--full: {:?}", f.out_files());
+}
+
+#[test]
+fn daily_entries_are_collected_every_day() {
+    let f = Fixture::tree();
+    incr_config(&f, "daily");
+    f.cback(WEDNESDAY, &["collect"]).assert().success();
+    assert_eq!(f.out_files().len(), 3);
+    assert!(fs::read_dir(f.work()).unwrap().all(|e| !e
+        .unwrap()
+        .file_name()
+        .to_string_lossy()
+        .ends_with(".sha")));
+}
