@@ -435,56 +435,180 @@ impl Parser<'_> {
         Ok(())
     }
 
-    /// Reads the general entities declared in an internal DTD subset.
+    /// Checks a document type declaration (the text between `<!DOCTYPE` and the final `>`)
+    /// and reads the general entities declared in its internal subset.
     fn read_doctype(&mut self, raw: &str, offset: usize) -> Result<(), XmlError> {
-        let mut name_end = 0;
-        let trimmed = raw.trim_start_matches(is_xml_space);
-        let lead = raw.len() - trimmed.len();
-        if lead == 0 {
-            return Err(self.err_at(offset, "syntax error"));
+        let err = |p: &Parser<'_>| p.err_at(offset, "syntax error");
+        let mut cur = Cursor { s: raw, i: 0 };
+        if !cur.space() || !is_name(cur.name()) {
+            return Err(err(self));
         }
-        for (i, c) in trimmed.char_indices() {
-            if is_xml_space(c) || c == '[' {
-                break;
+        let had_space = cur.space();
+        if had_space && (cur.keyword("SYSTEM") || cur.keyword("PUBLIC")) {
+            let public = raw[..cur.i].ends_with("PUBLIC");
+            if !cur.space() || cur.quoted().is_none() {
+                return Err(err(self));
             }
-            name_end = i + c.len_utf8();
+            if public && (!cur.space() || cur.quoted().is_none()) {
+                return Err(err(self));
+            }
+            cur.space();
         }
-        if !is_name(&trimmed[..name_end]) {
-            return Err(self.err_at(offset, "syntax error"));
+        if cur.eat('[') {
+            loop {
+                cur.space();
+                if cur.eat(']') {
+                    break;
+                }
+                if cur.keyword("<!--") {
+                    let Some(end) = cur.rest().find("-->") else {
+                        return Err(err(self));
+                    };
+                    cur.i += end + 3;
+                } else if cur.keyword("<?") {
+                    let Some(end) = cur.rest().find("?>") else {
+                        return Err(err(self));
+                    };
+                    cur.i += end + 2;
+                } else if cur.eat('%') {
+                    if !is_name(cur.name()) || !cur.eat(';') {
+                        return Err(err(self));
+                    }
+                } else if cur.keyword("<!ENTITY") {
+                    if !cur.space() {
+                        return Err(err(self));
+                    }
+                    let parameter = cur.eat('%');
+                    if parameter && !cur.space() {
+                        return Err(err(self));
+                    }
+                    let name = cur.name().to_string();
+                    if !is_name(&name) || !cur.space() {
+                        return Err(err(self));
+                    }
+                    if let Some(value) = cur.quoted() {
+                        if value.contains('<') || value.contains('%') {
+                            return Err(self.err_at(
+                                offset,
+                                "entity values with markup are not supported; use plain text",
+                            ));
+                        }
+                        let value = self.unescape(value, offset, false)?;
+                        if !parameter {
+                            // The first declaration of an entity is binding.
+                            self.entities.entry(name).or_insert(value);
+                        }
+                    } else if cur.keyword("SYSTEM") || cur.keyword("PUBLIC") {
+                        // External entities are declared but never read.
+                        let public = cur.rest_before().ends_with("PUBLIC");
+                        if !cur.space() || cur.quoted().is_none() {
+                            return Err(err(self));
+                        }
+                        if public && (!cur.space() || cur.quoted().is_none()) {
+                            return Err(err(self));
+                        }
+                        if cur.decl_rest().is_none() {
+                            return Err(err(self));
+                        }
+                        continue;
+                    } else {
+                        return Err(err(self));
+                    }
+                    cur.space();
+                    if !cur.eat('>') {
+                        return Err(err(self));
+                    }
+                } else if cur.keyword("<!ELEMENT")
+                    || cur.keyword("<!ATTLIST")
+                    || cur.keyword("<!NOTATION")
+                {
+                    if !cur.space() || cur.decl_rest().is_none() {
+                        return Err(err(self));
+                    }
+                } else {
+                    return Err(err(self));
+                }
+            }
+            cur.space();
         }
-        let Some(open) = raw.find('[') else {
-            return Ok(());
-        };
-        let subset = &raw[open + 1..];
-        let mut rest = subset;
-        while let Some(i) = rest.find("<!ENTITY") {
-            rest = &rest[i + "<!ENTITY".len()..];
-            let decl = rest.trim_start_matches(is_xml_space);
-            if decl.starts_with('%') {
-                continue;
-            }
-            let n_end = decl.find(is_xml_space).unwrap_or(decl.len());
-            let name = &decl[..n_end];
-            let after = decl[n_end..].trim_start_matches(is_xml_space);
-            let Some(q) = after.chars().next().filter(|&c| c == '"' || c == '\'') else {
-                // External entities: declared, but not read here.
-                continue;
-            };
-            let Some(len) = after[1..].find(q) else {
-                return Err(self.err_at(offset, "syntax error"));
-            };
-            let value = &after[1..1 + len];
-            if value.contains('<') || value.contains('%') {
-                return Err(self.err_at(
-                    offset,
-                    "entity values with markup are not supported; use plain text",
-                ));
-            }
-            let value = self.unescape(value, offset, false)?;
-            // The first declaration of an entity is binding.
-            self.entities.entry(name.to_string()).or_insert(value);
+        if cur.i != raw.len() {
+            return Err(err(self));
         }
         Ok(())
+    }
+}
+
+/// A position in the text of a document type declaration.
+struct Cursor<'s> {
+    s: &'s str,
+    i: usize,
+}
+
+impl<'s> Cursor<'s> {
+    fn rest(&self) -> &'s str {
+        &self.s[self.i..]
+    }
+
+    fn rest_before(&self) -> &'s str {
+        &self.s[..self.i]
+    }
+
+    /// Skips blanks; whether there were any.
+    fn space(&mut self) -> bool {
+        let start = self.i;
+        let rest = self.rest();
+        self.i += rest.len() - rest.trim_start_matches(is_xml_space).len();
+        self.i > start
+    }
+
+    fn eat(&mut self, c: char) -> bool {
+        if self.rest().starts_with(c) {
+            self.i += c.len_utf8();
+            true
+        } else {
+            false
+        }
+    }
+
+    fn keyword(&mut self, k: &str) -> bool {
+        if self.rest().starts_with(k) {
+            self.i += k.len();
+            true
+        } else {
+            false
+        }
+    }
+
+    fn name(&mut self) -> &'s str {
+        let rest = self.rest();
+        let end = rest.find(|c: char| !is_name_char(c)).unwrap_or(rest.len());
+        self.i += end;
+        &rest[..end]
+    }
+
+    fn quoted(&mut self) -> Option<&'s str> {
+        let rest = self.rest();
+        let q = rest.chars().next().filter(|&c| c == '"' || c == '\'')?;
+        let len = rest[1..].find(q)?;
+        self.i += len + 2;
+        Some(&rest[1..1 + len])
+    }
+
+    /// Skips to the `>` that ends a declaration, passing over quoted text.
+    fn decl_rest(&mut self) -> Option<()> {
+        loop {
+            let c = self.rest().chars().next()?;
+            match c {
+                '>' => {
+                    self.i += 1;
+                    return Some(());
+                }
+                '"' | '\'' => {
+                    self.quoted()?;
+                }
+                c => self.i += c.len_utf8(),
+            }
+        }
     }
 }
 

@@ -390,3 +390,241 @@ fn reading_rules() {
         .unwrap();
     assert_eq!(c, Config::default());
 }
+
+/// A small deterministic generator (xorshift64*), so that failures can be replayed.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+
+    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+        items[self.below(items.len())]
+    }
+}
+
+const FRAGMENTS: &[&str] = &[
+    "<",
+    ">",
+    "/",
+    "&",
+    ";",
+    "&amp;",
+    "&#x41;",
+    "&#0;",
+    "&bogus;",
+    "<!--",
+    "-->",
+    "<![CDATA[",
+    "]]>",
+    "<?pi x?>",
+    "<?xml version=\"1.0\"?>",
+    "<!DOCTYPE cb_config [<!ENTITY e \"v\">]>",
+    "&e;",
+    "\"",
+    "'",
+    " ",
+    "\n",
+    "\r\n",
+    "\t",
+    "Y",
+    "N",
+    "-1",
+    "0",
+    "99999999999999999999",
+    "1.5",
+    "nan",
+    ",",
+    "/abs",
+    "rel",
+    "<dir/>",
+    "<peer><type>remote</type><managed>Y</managed></peer>",
+    "<depends/>",
+    "<options/>",
+    "<collect_mode>incr</collect_mode>",
+    "<mode>weekly</mode>",
+    "<pattern>(</pattern>",
+    "<pattern>(?&lt;=a|bc)</pattern>",
+    "\u{e9}",
+    "\u{feff}",
+    "\u{1}",
+    "x:y",
+    "xmlns:x=\"u\"",
+];
+
+const NAMES: &[&str] = &[
+    "cb_config",
+    "options",
+    "collect",
+    "stage",
+    "store",
+    "purge",
+    "peers",
+    "peer",
+    "extensions",
+    "action",
+    "depends",
+    "dir",
+    "file",
+    "exclude",
+    "abs_path",
+    "collect_mode",
+    "mode",
+    "index",
+    "name",
+    "type",
+    "managed",
+    "link_depth",
+    "dereference",
+    "blank_behavior",
+    "factor",
+    "postgresql",
+    "database",
+    "x",
+    "a:b",
+];
+
+fn mutate(rng: &mut Rng, doc: &str) -> String {
+    let mut chars: Vec<char> = doc.chars().collect();
+    for _ in 0..1 + rng.below(2) {
+        let len = chars.len();
+        let mut at = rng.below(len + 1).min(len);
+        if rng.below(2) == 0 {
+            // Most of the time, stay between tags so that the document stays well-formed.
+            while at < len && chars[at] != '<' {
+                at += 1;
+            }
+        }
+        match rng.below(9) {
+            0 if at < len => {
+                chars.remove(at);
+            }
+            1 if at < len => chars.insert(at, chars[at]),
+            2 if at + 1 < len => chars.swap(at, at + 1),
+            3 => chars.truncate(at),
+            4 => {
+                let f: Vec<char> = rng.pick(FRAGMENTS).chars().collect();
+                chars.splice(at..at, f);
+            }
+            5 => {
+                // Rename an element: replace the name after a `<` or `</`.
+                let text: String = chars.iter().collect();
+                let starts: Vec<usize> = text.match_indices('<').map(|(i, _)| i).collect();
+                if let Some(&i) = starts.get(rng.below(starts.len())) {
+                    let rest = &text[i + 1..];
+                    let skip = usize::from(rest.starts_with('/'));
+                    let end = rest[skip..]
+                        .find(|c: char| !(c.is_alphanumeric() || c == '_' || c == ':'))
+                        .unwrap_or(rest.len() - skip);
+                    let new = format!(
+                        "{}{}{}",
+                        &text[..i + 1 + skip],
+                        rng.pick(NAMES),
+                        &rest[skip + end..]
+                    );
+                    chars = new.chars().collect();
+                }
+            }
+            6 if at < len => {
+                // Duplicate a span.
+                let from = at;
+                let to = (from + rng.below(200)).min(len);
+                let span: Vec<char> = chars[from..to].to_vec();
+                let at = rng.below(chars.len() + 1);
+                chars.splice(at..at, span);
+            }
+            7 if len > 0 => {
+                // Delete a span.
+                let from = rng.below(len);
+                let to = (from + rng.below(80)).min(len);
+                chars.drain(from..to);
+            }
+            _ => {
+                let f = format!("<{0}>{1}</{0}>", rng.pick(NAMES), rng.pick(FRAGMENTS));
+                chars.splice(at..at, f.chars());
+            }
+        }
+    }
+    chars.into_iter().collect()
+}
+
+/// Thousands of mutated documents: parsing, validating, reading sections and writing back
+/// never panic, and whatever parses writes back to an equal document.
+#[test]
+fn mutated_documents_never_panic() {
+    let mut seeds: Vec<String> = super::compat_cases::CASES
+        .iter()
+        .filter(|(_, _, ok)| *ok)
+        .map(|(d, _, _)| d.to_string())
+        .collect();
+    if let Some(dir) = cb3_data() {
+        for &(name, _, _) in CB3_DATA {
+            seeds.push(std::fs::read_to_string(dir.join(name)).unwrap());
+        }
+    }
+    let mut rng = Rng(0x5EED_CBAC_0001);
+    let (mut ok, mut err) = (0, 0);
+    for round in 0..8000 {
+        let seed = &seeds[rng.below(seeds.len())];
+        let doc = mutate(&mut rng, seed);
+        match parse(&doc) {
+            Ok(f) => {
+                ok += 1;
+                let _ = f.validate();
+                let _ = f.section::<serde_json::Value>("options");
+                let _ = f.section::<std::collections::HashMap<String, String>>("postgresql");
+                let _ = f.section::<Config>("options");
+                let xml = f.to_xml();
+                let again = parse(&xml).unwrap_or_else(|e| {
+                    panic!("round {round}: written form does not parse: {e}\n{doc:?}\n{xml}")
+                });
+                assert_eq!(f.config, again.config, "round {round}: {doc:?}\n{xml}");
+            }
+            Err(e) => {
+                err += 1;
+                assert!(!e.to_string().is_empty());
+            }
+        }
+    }
+    assert!(
+        ok > 500 && err > 500,
+        "mutations should both pass and fail: {ok} ok, {err} errors"
+    );
+}
+
+/// Differential check against a file of `[document, parse_ok, load_ok]` triples recorded from
+/// the original: `CBACK_CONFIG_DIFF=cases.json cargo test -- --ignored differential`.
+#[test]
+#[ignore]
+fn differential_from_recorded_outcomes() {
+    let Ok(path) = std::env::var("CBACK_CONFIG_DIFF") else {
+        return;
+    };
+    let cases: Vec<(String, bool, bool)> =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let mut wrong = Vec::new();
+    for (doc, parse_ok, load_ok) in &cases {
+        let parsed = parse(doc);
+        let got_load = parsed.as_ref().is_ok_and(|f| f.validate().is_empty());
+        if parsed.is_ok() != *parse_ok || got_load != *load_ok {
+            let detail = match &parsed {
+                Err(e) => e.to_string(),
+                Ok(f) => format!("{:?}", f.validate()),
+            };
+            wrong.push(format!(
+                "{doc:?}\n    original: {parse_ok}/{load_ok}; ours: {}/{got_load}: {detail}",
+                parsed.is_ok()
+            ));
+        }
+    }
+    println!("{} of {} differ", wrong.len(), cases.len());
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}

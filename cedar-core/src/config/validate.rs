@@ -18,22 +18,32 @@ use super::{
     OptionsConfig, OrderMode, PeerConfig, Problem, StoreConfig,
 };
 
-/// Built-in action names, for messages only: extensions may reuse them.
+/// The original checks names with anchored regular expressions whose `$` also matches before
+/// a final line feed, so one trailing `\n` is tolerated.
+fn without_final_newline(s: &str) -> &str {
+    s.strip_suffix('\n').unwrap_or(s)
+}
+
+/// An action name: lowercase letters and digits.
 fn is_action_name(name: &str) -> bool {
     !name.is_empty()
-        && name
+        && without_final_newline(name)
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
 }
 
-fn is_identifier(s: &str) -> bool {
+fn is_identifier_part(s: &str) -> bool {
     let mut bytes = s.bytes();
     matches!(bytes.next(), Some(b) if b.is_ascii_alphabetic() || b == b'_')
         && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }
 
+fn is_identifier(s: &str) -> bool {
+    is_identifier_part(without_final_newline(s))
+}
+
 fn is_dotted_identifier(s: &str) -> bool {
-    s.split('.').all(is_identifier)
+    without_final_newline(s).split('.').all(is_identifier_part)
 }
 
 fn is_absolute(path: &str) -> bool {
