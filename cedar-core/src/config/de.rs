@@ -180,10 +180,15 @@ fn is_container(e: &Element) -> bool {
         || (e.has_element_children() && !SCALAR_NAMES.contains(&e.name.as_str()))
 }
 
-/// Whether an element counts as present (as a value or as a container).
-fn is_present(e: &Element) -> bool {
-    e.first_text().is_some() || is_container(e)
+/// Whether an element counts as present (as a value or as a container). `scalar` is set for
+/// fields known to hold a plain value even though their name is also used for containers.
+fn is_present(e: &Element, scalar: bool) -> bool {
+    e.first_text().is_some() || (!scalar && is_container(e))
 }
+
+/// Fields whose element name is a container elsewhere, but which hold a plain value in this
+/// struct: `<pre_action_hook><action>` (compare `<extensions><action>`).
+const SCALAR_FIELDS: &[(&str, &str)] = &[("ActionHook", "action")];
 
 /// Deserializes `T` from `element`, whose path is `path` (`<postgresql>`; empty for the root).
 pub(crate) fn from_element<T: de::DeserializeOwned>(
@@ -394,12 +399,14 @@ impl<'de, 'a, I: Iterator<Item = &'a str>> de::MapAccess<'de> for FieldsAccess<'
                 continue;
             }
             let (matches, path) = self.matches(field);
-            if !matches.iter().any(|e| is_present(e)) {
+            let scalar = SCALAR_FIELDS.contains(&(self.struct_name, field));
+            if !matches.iter().any(|e| is_present(e, scalar)) {
                 continue;
             }
             self.pending = Some(FieldDe {
                 matches,
                 path: path.clone(),
+                scalar,
             });
             let key: de::value::StrDeserializer<'_, DeError> = field.into_deserializer();
             return seed.deserialize(key).map(Some).map_err(|e| e.at(&path));
@@ -421,6 +428,7 @@ impl<'de, 'a, I: Iterator<Item = &'a str>> de::MapAccess<'de> for FieldsAccess<'
 struct FieldDe<'a> {
     matches: Vec<&'a Element>,
     path: String,
+    scalar: bool,
 }
 
 impl<'a> FieldDe<'a> {
@@ -463,7 +471,7 @@ impl<'de> de::Deserializer<'de> for FieldDe<'_> {
     fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
         if self.matches.len() > 1 {
             self.deserialize_seq(visitor)
-        } else if is_container(self.matches[0]) {
+        } else if !self.scalar && is_container(self.matches[0]) {
             self.first().deserialize_any(visitor)
         } else {
             self.value()?.deserialize_any(visitor)
@@ -512,7 +520,12 @@ impl<'de> de::Deserializer<'de> for FieldDe<'_> {
     }
 
     fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
-        let items: Vec<&Element> = self.matches.into_iter().filter(|e| is_present(e)).collect();
+        let scalar = self.scalar;
+        let items: Vec<&Element> = self
+            .matches
+            .into_iter()
+            .filter(|e| is_present(e, scalar))
+            .collect();
         visitor.visit_seq(ElementsSeq {
             items: items.into_iter(),
             path: self.path,
