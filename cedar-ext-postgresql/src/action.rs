@@ -115,7 +115,8 @@ pub fn run(
                     target: target.clone(),
                     error,
                 };
-                tracing::error!("{}", failure.full_message());
+                // Logged now; the error that ends the action repeats it with the others.
+                tracing::warn!("{}", failure.full_message());
                 failures.push(failure);
             }
         }
@@ -371,7 +372,10 @@ mod tests {
         );
         let err = run_site(&config).unwrap_err();
         let text = err.to_string();
-        assert!(text.starts_with("2 of 4 PostgreSQL dumps failed"), "{text}");
+        assert!(
+            text.starts_with("2 of 4 PostgreSQL dumps failed (the others were written)"),
+            "{text}"
+        );
         assert!(
             text.contains("database [bad]") && text.contains("does not exist"),
             "{text}"

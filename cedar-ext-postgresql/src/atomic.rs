@@ -101,13 +101,25 @@ impl AtomicFile {
                 to: self.final_path.clone(),
                 source: err.error,
             })?;
-        // The rename is only durable once the directory entry is on disk.
-        File::open(&self.dir)
-            .and_then(|dir| dir.sync_all())
-            .map_err(|source| DumpError::Write {
-                path: self.dir.clone(),
-                source,
-            })?;
+        // The rename is only durable once the directory entry is on disk. Some filesystems
+        // cannot sync a directory at all (EINVAL, ENOTSUP); the file is complete regardless.
+        match File::open(&self.dir).and_then(|dir| dir.sync_all()) {
+            Err(err)
+                if matches!(
+                    nix::errno::Errno::from_raw(err.raw_os_error().unwrap_or(0)),
+                    nix::errno::Errno::EINVAL | nix::errno::Errno::ENOTSUP
+                ) =>
+            {
+                tracing::debug!("cannot sync directory {}: {err}", self.dir.display());
+            }
+            Err(source) => {
+                return Err(DumpError::Write {
+                    path: self.dir.clone(),
+                    source,
+                })
+            }
+            Ok(()) => {}
+        }
         Ok(self.final_path)
     }
 

@@ -176,12 +176,17 @@ pub enum PgError {
 }
 
 fn dumps_message(failures: &[DumpFailure], attempted: usize) -> String {
-    let mut text = format!(
-        "{} of {} PostgreSQL dump{} failed (the others were written); fix the cause and run the action again",
-        failures.len(),
-        attempted,
-        if attempted == 1 { "" } else { "s" }
-    );
+    let mut text = if failures.len() == attempted && attempted == 1 {
+        "the PostgreSQL dump failed".to_string()
+    } else if failures.len() == attempted {
+        format!("all {attempted} PostgreSQL dumps failed")
+    } else {
+        format!(
+            "{} of {attempted} PostgreSQL dumps failed (the others were written)",
+            failures.len()
+        )
+    };
+    text.push_str("; fix the cause and run the action again");
     for failure in failures {
         text.push_str("\n- ");
         text.push_str(&failure.full_message());
@@ -190,12 +195,17 @@ fn dumps_message(failures: &[DumpFailure], attempted: usize) -> String {
 }
 
 impl From<PgError> for cedar_core::ActionError {
+    /// The runner prefixes "action postgresql failed" and prints the `#[source]` chain, so the
+    /// message is the error's own text, and the only variant with a cause passes it on.
     fn from(err: PgError) -> Self {
+        use cedar_core::ActionError;
         match err {
-            PgError::Interrupted => cedar_core::ActionError::Interrupted,
-            other => {
-                cedar_core::ActionError::with_source("the PostgreSQL extended action failed", other)
-            }
+            PgError::Interrupted => ActionError::Interrupted,
+            PgError::Read { path, source } => ActionError::with_source(
+                format!("cannot read the <postgresql> section of {}", path.display()),
+                source,
+            ),
+            other => ActionError::failed(other.to_string()),
         }
     }
 }

@@ -52,7 +52,9 @@ fn has_server_programs(dir: &Path) -> bool {
         .all(|p| dir.join(p).is_file())
 }
 
-/// Finds `initdb`, `pg_ctl`, `pg_dump`, `pg_dumpall` and `psql` in one directory.
+/// Finds `initdb`, `pg_ctl`, `pg_dump`, `pg_dumpall` and `psql` in one directory:
+/// `$CEDAR_PG_BINDIR` when set, else the first directory on PATH that has them all, else the
+/// newest `/usr/lib/postgresql/*/bin`.
 pub fn find_install() -> Option<Install> {
     if let Some(dir) = std::env::var_os("CEDAR_PG_BINDIR") {
         let dir = PathBuf::from(dir);
@@ -92,13 +94,18 @@ pub fn available() -> Option<Install> {
              pg_dumpall, psql) were found on PATH or under /usr/lib/postgresql/*/bin"
         ),
         None => {
-            eprintln!(
-                "SKIPPED: PostgreSQL is not installed (no initdb/pg_ctl on PATH or under \
-                 /usr/lib/postgresql/*/bin); install it or set CEDAR_REQUIRE_POSTGRES=1 to fail"
-            );
+            print_skip();
             None
         }
     }
+}
+
+fn print_skip() {
+    eprintln!(
+        "SKIPPED: PostgreSQL is not installed (no initdb, pg_ctl, pg_dump, pg_dumpall and psql \
+         in CEDAR_PG_BINDIR, on PATH or under /usr/lib/postgresql/*/bin); install it, or set \
+         CEDAR_REQUIRE_POSTGRES=1 to fail instead"
+    );
 }
 
 /// Whether this process runs as root (server commands then run as `postgres`).
@@ -582,8 +589,10 @@ pub fn xml_escape(text: &str) -> String {
 /// `None` (after a skip message) when PostgreSQL is not installed.
 pub fn shared() -> Option<&'static Cluster> {
     static CLUSTER: OnceLock<Option<Cluster>> = OnceLock::new();
-    CLUSTER
+    let mut first = false;
+    let cluster = CLUSTER
         .get_or_init(|| {
+            first = true;
             available().map(|install| {
                 Cluster::start(
                     &install,
@@ -594,7 +603,11 @@ pub fn shared() -> Option<&'static Cluster> {
                 )
             })
         })
-        .as_ref()
+        .as_ref();
+    if cluster.is_none() && !first {
+        print_skip();
+    }
+    cluster
 }
 
 /// A cluster of its own for a test that changes it (stops the server, creates databases).
