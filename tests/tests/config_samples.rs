@@ -1,0 +1,76 @@
+//! Every document in `config-samples/` loads with the whole-document rules, and writing it
+//! back gives a document that reads the same.
+
+use std::path::{Path, PathBuf};
+
+use cedar_core::ConfigFile;
+
+fn samples() -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../config-samples");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|entry| entry.unwrap().path())
+        .filter(|p| p.is_file())
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn every_sample_loads_and_round_trips() {
+    let files = samples();
+    assert!(files.len() >= 3, "expected the samples, found {files:?}");
+    for path in files {
+        let file = ConfigFile::load(&path).unwrap_or_else(|e| panic!("{e}"));
+        let xml = file.to_xml();
+        let again = ConfigFile::parse(&xml, &path).unwrap_or_else(|e| panic!("{e}\n{xml}"));
+        assert_eq!(file.config, again.config, "{}:\n{xml}", path.display());
+        assert!(
+            again.validate().is_empty(),
+            "{}: {:?}",
+            path.display(),
+            again.validate()
+        );
+        assert_eq!(
+            file.has_section("postgresql"),
+            again.has_section("postgresql")
+        );
+        // Extension sections survive the round trip as well.
+        let before: Option<serde_json::Value> = file.section("postgresql").unwrap();
+        let after: Option<serde_json::Value> = again.section("postgresql").unwrap();
+        assert_eq!(before, after, "{}", path.display());
+    }
+}
+
+#[test]
+fn samples_have_what_their_names_promise() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../config-samples");
+    let full = ConfigFile::load(&dir.join("full.conf")).unwrap();
+    let c = &full.config;
+    assert!(c.reference.is_some() && c.options.is_some() && c.peers.is_some());
+    assert!(c.collect.is_some() && c.stage.is_some() && c.store.is_some() && c.purge.is_some());
+    let pg = c
+        .extensions
+        .as_ref()
+        .and_then(|e| {
+            e.actions
+                .iter()
+                .find(|a| a.name.as_deref() == Some("postgresql"))
+        })
+        .expect("postgresql extension");
+    assert_eq!(pg.module.as_deref(), Some("CedarBackup3.extend.postgresql"));
+    assert_eq!(pg.function.as_deref(), Some("executeAction"));
+    assert!(pg.index.is_some());
+
+    let minimal = ConfigFile::load(&dir.join("minimal-postgresql.conf")).unwrap();
+    assert!(minimal.config.extensions.is_none());
+    assert!(minimal.config.collect.is_some() && minimal.has_section("postgresql"));
+
+    let dependency = ConfigFile::load(&dir.join("dependency.conf")).unwrap();
+    let ext = dependency.config.extensions.as_ref().unwrap();
+    assert_eq!(
+        ext.order_mode,
+        Some(cedar_core::config::OrderMode::Dependency)
+    );
+    assert!(ext.actions.iter().all(|a| a.depends.is_some()));
+}
