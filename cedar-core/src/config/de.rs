@@ -336,7 +336,7 @@ impl<'de, 'a> de::Deserializer<'de> for ElementDe<'a> {
             el: self.el,
             path: self.path,
             struct_name: name,
-            fields: fields.to_vec().into_iter(),
+            fields: fields.iter().copied(),
             pending: None,
         })
     }

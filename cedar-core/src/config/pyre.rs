@@ -180,7 +180,7 @@ impl P {
         Ok(items.iter().fold((0, 0), |acc, it| add_w(acc, it.width)))
     }
 
-    fn repeat(&mut self, items: &mut Vec<Item>, c: char) -> Result<(), String> {
+    fn repeat(&mut self, items: &mut [Item], c: char) -> Result<(), String> {
         let (lo, hi) = match c {
             '*' => (0, MAXREPEAT),
             '+' => (1, MAXREPEAT),
