@@ -11,6 +11,24 @@
 //!
 //! Extensions read their own section with [`ConfigFile::section`], through the same
 //! deserializer.
+//!
+//! Where the original (checked as a black box, see `compat_cases.rs`) is more precise than or
+//! differs from `shared/spec/config.md`, this module follows the original:
+//! - a single value comes from the first matching child *that has a text node*
+//!   (`<user/><user>bob</user>` reads `bob`); a CDATA section is not a text node;
+//! - under `<file>` and `<dir>`, `<mode>` wins over `<collect_mode>` whenever it has a value;
+//! - `<override>` and hook entries may leave out either of their two values;
+//! - `<blank_behavior>` is rejected only when both its mode and factor are missing;
+//! - `<function>` is a single identifier (no dots); names and identifiers tolerate one final
+//!   line feed; peer names have no character rule;
+//! - `<drive_speed>` must be at least 1, and `<target_scsi_id>` must look like
+//!   `[PREFIX:]bus,target,lun`;
+//! - local peers read only name, type, collect_dir and ignore_failures; peers of any other
+//!   type read nothing; `<rel_path>` exclusions are read only under `<dir>`;
+//! - integers follow Python's `int()` (blanks around, `_` separators, any Unicode digit);
+//!   values beyond 64 bits saturate;
+//! - exclusion patterns are checked with Python's `re` syntax ([`pyre`]);
+//! - element names with a namespace prefix never match, and an unbound prefix is malformed.
 
 mod de;
 mod dom;
@@ -202,9 +220,20 @@ impl ConfigFile {
 
     /// Reads, parses and validates `path` with the original's whole-document rules.
     pub fn load(path: &Path) -> Result<ConfigFile, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        let bytes = std::fs::read(path).map_err(|source| ConfigError::Read {
             path: path.to_path_buf(),
             source,
+        })?;
+        let text = String::from_utf8(bytes).map_err(|e| {
+            let good = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+            let good = String::from_utf8_lossy(good);
+            ConfigError::Malformed {
+                path: path.to_path_buf(),
+                line: good.matches('\n').count() + 1,
+                column: good.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1,
+                message: "the file is not UTF-8 text; convert it to UTF-8".to_string(),
+                source: None,
+            }
         })?;
         let file = ConfigFile::parse(&text, path)?;
         let problems = file.validate();

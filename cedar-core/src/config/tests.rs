@@ -628,3 +628,20 @@ fn differential_from_recorded_outcomes() {
     println!("{} of {} differ", wrong.len(), cases.len());
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
+
+#[test]
+fn non_utf8_files_are_malformed_with_a_position() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("latin1.conf");
+    std::fs::write(
+        &path,
+        b"<cb_config>\n<options><backup_user>\xe9</backup_user></options></cb_config>",
+    )
+    .unwrap();
+    let err = ConfigFile::load(&path).unwrap_err();
+    let ConfigError::Malformed { line, column, .. } = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!((*line, *column), (2, 23));
+    assert!(err.to_string().contains("not UTF-8"), "{err}");
+}
