@@ -2,11 +2,11 @@
 //!
 //! A document is read in three steps, each with the original's rules (see
 //! `shared/spec/config.md`):
-//! 1. the XML is parsed into a small tree ([`dom`]), with the well-formedness checks of a strict
+//! 1. the XML is parsed into a small tree (`dom`), with the well-formedness checks of a strict
 //!    XML parser;
-//! 2. the standard sections are deserialized from the first `<cb_config>` through serde ([`de`]),
+//! 2. the standard sections are deserialized from the first `<cb_config>` through serde (`de`),
 //!    which applies the reading rules (direct children only, first value wins, values not
-//!    trimmed, Y/N booleans, ...), and each value is checked on its own ([`validate`]);
+//!    trimmed, Y/N booleans, ...), and each value is checked on its own (`validate`);
 //! 3. [`ConfigFile::load`] then applies the whole-document rules and reports every problem.
 //!
 //! Extensions read their own section with [`ConfigFile::section`], through the same
@@ -27,7 +27,7 @@
 //!   type read nothing; `<rel_path>` exclusions are read only under `<dir>`;
 //! - integers follow Python's `int()` (blanks around, `_` separators, any Unicode digit);
 //!   values beyond 64 bits saturate;
-//! - exclusion patterns are checked with Python's `re` syntax ([`pyre`]);
+//! - exclusion patterns are checked with Python's `re` syntax (`pyre`);
 //! - element names with a namespace prefix never match, and an unbound prefix is malformed.
 
 mod de;
