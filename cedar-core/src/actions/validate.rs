@@ -81,7 +81,7 @@ pub fn problems(ctx: &ActionContext<'_>) -> Vec<String> {
             continue;
         };
         let is_declared = declared.iter().any(|d| d.module.as_deref() == Some(module));
-        if is_declared || has_section(ctx, reg.name) {
+        if is_declared || ctx.config.has_section(reg.name) {
             let ext_ctx = ActionContext {
                 action_name: reg.name,
                 ..*ctx
@@ -95,13 +95,6 @@ pub fn problems(ctx: &ActionContext<'_>) -> Vec<String> {
         }
     }
     found
-}
-
-fn has_section(ctx: &ActionContext<'_>, name: &str) -> bool {
-    matches!(
-        ctx.config.section::<serde::de::IgnoredAny>(name),
-        Ok(Some(_)) | Err(_)
-    )
 }
 
 fn check_dir(found: &mut Vec<String>, element: &str, dir: &str, writable: bool) {
