@@ -125,9 +125,10 @@ pub fn builtin(name: &str) -> Option<&'static ActionRegistration> {
 /// The extension registered for `module` / `function`.
 pub fn extension_by_module(module: &str, function: &str) -> Option<&'static ActionRegistration> {
     registrations().find(|r| match r.kind {
-        ActionKind::Extension { module: m, functions } => {
-            m == module && functions.contains(&function)
-        }
+        ActionKind::Extension {
+            module: m,
+            functions,
+        } => m == module && functions.contains(&function),
         ActionKind::Builtin => false,
     })
 }

@@ -7,7 +7,9 @@ use nix::unistd::{chown, Gid, Group, Uid, User};
 /// Errors from looking up or applying an owner.
 #[derive(Debug, thiserror::Error)]
 pub enum OwnershipError {
-    #[error("backup user `{0}` does not exist on this machine; create it or fix <options><backup_user>")]
+    #[error(
+        "backup user `{0}` does not exist on this machine; create it or fix <options><backup_user>"
+    )]
     UnknownUser(String),
     #[error("backup group `{0}` does not exist on this machine; create it or fix <options><backup_group>")]
     UnknownGroup(String),

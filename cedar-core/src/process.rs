@@ -59,7 +59,10 @@ mod tests {
     #[test]
     fn override_wins_over_path() {
         let mut config = Config::default();
-        assert_eq!(resolve_command(&config, "pg_dump"), PathBuf::from("pg_dump"));
+        assert_eq!(
+            resolve_command(&config, "pg_dump"),
+            PathBuf::from("pg_dump")
+        );
         config.options = Some(OptionsConfig {
             overrides: vec![CommandOverride {
                 command: Some("pg_dump".into()),

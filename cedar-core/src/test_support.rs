@@ -1,6 +1,8 @@
 //! A registered extension for unit tests of the registry and the plan.
 
-use crate::action::{Action, ActionContext, ActionError, ActionKind, ActionRegistration, Placement};
+use crate::action::{
+    Action, ActionContext, ActionError, ActionKind, ActionRegistration, Placement,
+};
 
 pub const TEST_MODULE: &str = "cedar.test.testext";
 

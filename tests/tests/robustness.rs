@@ -23,15 +23,50 @@ impl Rng {
 }
 
 const FRAGMENTS: &[&str] = &[
-    "<cb_config>", "</cb_config>", "<options>", "</options>", "<collect>", "</collect>",
-    "<dir>", "</dir>", "<peer>", "</peer>", "<extensions>", "<action>", "</action>",
-    "<order_mode>dependency</order_mode>", "<index>-1</index>", "<index>99999999999999999999</index>",
-    "<depends><run_before>collect,,stage</run_before></depends>", "<managed>Y</managed>",
-    "<retain_days>abc</retain_days>", "<link_depth>-3</link_depth>", "<dereference>Y</dereference>",
-    "<pattern>(</pattern>", "<pattern>.*[</pattern>", "&amp;", "&bogus;", "<![CDATA[x]]>",
-    "<!-- c -->", "<?pi x?>", "\u{0}", "\u{feff}", "é", "\"", "'", "<", ">", "&", "<a b='1'>",
-    "<starting_day>funday</starting_day>", "<type>remote</type>", "<type>local</type>",
-    "<name></name>", "<name>UPPER</name>", "<module>a..b</module>", "<media_type>dvd+r</media_type>",
+    "<cb_config>",
+    "</cb_config>",
+    "<options>",
+    "</options>",
+    "<collect>",
+    "</collect>",
+    "<dir>",
+    "</dir>",
+    "<peer>",
+    "</peer>",
+    "<extensions>",
+    "<action>",
+    "</action>",
+    "<order_mode>dependency</order_mode>",
+    "<index>-1</index>",
+    "<index>99999999999999999999</index>",
+    "<depends><run_before>collect,,stage</run_before></depends>",
+    "<managed>Y</managed>",
+    "<retain_days>abc</retain_days>",
+    "<link_depth>-3</link_depth>",
+    "<dereference>Y</dereference>",
+    "<pattern>(</pattern>",
+    "<pattern>.*[</pattern>",
+    "&amp;",
+    "&bogus;",
+    "<![CDATA[x]]>",
+    "<!-- c -->",
+    "<?pi x?>",
+    "\u{0}",
+    "\u{feff}",
+    "é",
+    "\"",
+    "'",
+    "<",
+    ">",
+    "&",
+    "<a b='1'>",
+    "<starting_day>funday</starting_day>",
+    "<type>remote</type>",
+    "<type>local</type>",
+    "<name></name>",
+    "<name>UPPER</name>",
+    "<module>a..b</module>",
+    "<media_type>dvd+r</media_type>",
 ];
 
 fn seeds() -> Vec<String> {
@@ -137,5 +172,8 @@ fn no_document_makes_cback_panic() {
     }
     // Both outcomes must occur, or the generator is not exercising the parser.
     assert!(outcomes[0] > 0 && outcomes[1] > 0, "outcomes {outcomes:?}");
-    eprintln!("{runs} documents: {} accepted, {} rejected", outcomes[0], outcomes[1]);
+    eprintln!(
+        "{runs} documents: {} accepted, {} rejected",
+        outcomes[0], outcomes[1]
+    );
 }
