@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# Benchmark of `cback collect` against GNU tar (and the original cback3 when installed).
+#
+# Collects /usr/include as targz and /usr/share as tar (daily), as issue #4 specifies, then an
+# incremental run with nothing changed. Prints wall times, ratios and peak RSS (/usr/bin/time -v).
+# Not a test: run it by hand on an otherwise idle machine.
+#
+#   bash scripts/bench-collect.sh            # uses target/release/cback (built here)
+#   CB3_BIN=/path/to/cback3 bash scripts/bench-collect.sh
+#   BENCH_INCLUDE=/usr/include BENCH_SHARE=/usr/share RUNS=3 bash scripts/bench-collect.sh
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+include=${BENCH_INCLUDE:-/usr/include}
+share=${BENCH_SHARE:-/usr/share}
+runs=${RUNS:-3}
+target=${CARGO_TARGET_DIR:-$repo/target}
+cb3=${CB3_BIN:-/tmp/cb3c/bin/cback3}
+[ -x /usr/bin/time ] || { echo "bench: /usr/bin/time is needed (apt-get install time)" >&2; exit 1; }
+
+(cd "$repo" && cargo build --quiet --release -p cedar-cli)
+cback="$target/release/cback"
+
+work=$(mktemp -d /var/tmp/cback-bench.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+mkdir -p "$work/out" "$work/state" "$work/gnu"
+# A starting day that is not today, so that incremental runs are not reset.
+not_today=$(LC_ALL=C date -d tomorrow +%A | tr 'A-Z' 'a-z')
+
+config() { # $1 collect mode, $2 file
+  cat > "$2" <<XML
+<?xml version="1.0"?>
+<cb_config>
+ <options><starting_day>$not_today</starting_day><working_dir>$work/state</working_dir>
+  <backup_user>$(id -un)</backup_user><backup_group>$(id -gn)</backup_group><rcp_command>/usr/bin/scp -B</rcp_command></options>
+ <collect><collect_dir>$work/out</collect_dir><collect_mode>$1</collect_mode><ignore_file>.cbignore</ignore_file>
+  <dir><abs_path>$include</abs_path><archive_mode>targz</archive_mode></dir>
+  <dir><abs_path>$share</abs_path><archive_mode>tar</archive_mode></dir>
+ </collect>
+</cb_config>
+XML
+}
+config daily "$work/daily.xml"
+config incr "$work/incr.xml"
+
+# best_of LABEL CMD...: best wall time (s) of $runs runs and the peak RSS (kB) of that run.
+best_of() {
+  local label=$1; shift
+  local best="" rss=""
+  for _ in $(seq "$runs"); do
+    rm -f "$work/out/"* "$work/gnu/"*
+    /usr/bin/time -v -o "$work/time.txt" "$@" >/dev/null 2>&1 || { echo "bench: $label failed" >&2; cat "$work/time.txt" >&2; exit 1; }
+    local t r
+    t=$(awk -F': ' '/Elapsed \(wall clock\)/ {n=split($2,a,":"); s=0; for(i=1;i<=n;i++) s=s*60+a[i]; print s}' "$work/time.txt")
+    r=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$work/time.txt")
+    if [ -z "$best" ] || awk "BEGIN{exit !($t < $best)}"; then best=$t; rss=$r; fi
+  done
+  printf '%-34s %7.2f s   peak RSS %7d kB\n' "$label" "$best" "$rss" >&2
+  echo "$best"
+}
+
+gnu_tar() {
+  tar czf "$work/gnu/inc.tar.gz" "$include" 2>/dev/null
+  tar cf "$work/gnu/share.tar" "$share" 2>/dev/null
+}
+export -f gnu_tar; export work include share
+
+echo "trees: $include (targz) + $share (tar); best of $runs runs; warming the page cache" >&2
+tar cf - "$include" "$share" 2>/dev/null | cat >/dev/null
+
+t_gnu=$(best_of "GNU tar (czf + cf)" bash -c gnu_tar)
+t_full=$(best_of "cback collect (daily)" "$cback" --config "$work/daily.xml" --logfile "$work/cback.log" collect)
+"$cback" --config "$work/incr.xml" --logfile "$work/cback.log" --full collect
+t_incr=$(best_of "cback collect (incr, no change)" "$cback" --config "$work/incr.xml" --logfile "$work/cback.log" collect)
+
+printf '\nfull collect / GNU tar:            %.2f  (goal <= 1.10)\n' "$(awk "BEGIN{print $t_full/$t_gnu}")"
+if [ -x "$cb3" ]; then
+  t_cb3_full=$(best_of "cback3 collect (daily)" "$cb3" --config "$work/daily.xml" --logfile "$work/cb3.log" collect)
+  rm -rf "$work/state/"*
+  "$cb3" --config "$work/incr.xml" --logfile "$work/cb3.log" --full collect
+  t_cb3_incr=$(best_of "cback3 collect (incr, no change)" "$cb3" --config "$work/incr.xml" --logfile "$work/cb3.log" collect)
+  printf 'full collect / original:          %.2f\n' "$(awk "BEGIN{print $t_full/$t_cb3_full}")"
+  printf 'incremental no change / original: %.2f  (goal <= 0.50)\n' "$(awk "BEGIN{print $t_incr/$t_cb3_incr}")"
+else
+  echo "original cback3 not found at $cb3 (set CB3_BIN); ratios against it skipped"
+fi
+printf 'incremental no change / GNU tar:  %.2f\n' "$(awk "BEGIN{print $t_incr/$t_gnu}")"
