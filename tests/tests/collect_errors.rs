@@ -146,9 +146,12 @@ fn an_unreadable_subtree_is_reported_by_name() {
         for dir in [f.out(), f.work(), f.root.clone()] {
             nix::unistd::chown(&dir, Some(nobody.uid), None).unwrap();
         }
+        // A copy nobody can execute wherever the build directory lives.
+        let bin = f.root.join("cback");
+        fs::copy(cback_tests::cback_path(), &bin).unwrap();
         let mut c = Command::new("setpriv");
         c.args(["--reuid=nobody", "--regid=nogroup", "--clear-groups"])
-            .arg(cback_tests::cback_path());
+            .arg(&bin);
         c
     } else {
         Command::new(cback_tests::cback_path())
