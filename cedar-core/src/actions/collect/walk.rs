@@ -231,3 +231,146 @@ pub fn walk_to_vec(root: &Path, settings: WalkSettings<'_>) -> (Vec<Item>, WalkR
     });
     (items, report)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::symlink;
+
+    /// root/f, root/flink -> f, root/dl -> ext/dt, root/sub/flink2 -> ../f,
+    /// root/sub/dl2 -> ext/dt, root/sub/sub2/dl3 -> ext/dt, ext/dt/g, ext/dt/inner/h,
+    /// root/ign/.ig, root/ign/x, root/broken -> nowhere.
+    fn tree() -> (tempfile::TempDir, PathBuf, PathBuf) {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("root");
+        let dt = tmp.path().join("ext/dt");
+        fs::create_dir_all(root.join("sub/sub2")).unwrap();
+        fs::create_dir_all(root.join("ign")).unwrap();
+        fs::create_dir_all(dt.join("inner")).unwrap();
+        fs::write(root.join("f"), b"f").unwrap();
+        fs::write(root.join("ign/.ig"), b"").unwrap();
+        fs::write(root.join("ign/x"), b"").unwrap();
+        fs::write(dt.join("g"), b"g").unwrap();
+        fs::write(dt.join("inner/h"), b"h").unwrap();
+        symlink("f", root.join("flink")).unwrap();
+        symlink(&dt, root.join("dl")).unwrap();
+        symlink("../f", root.join("sub/flink2")).unwrap();
+        symlink(&dt, root.join("sub/dl2")).unwrap();
+        symlink(&dt, root.join("sub/sub2/dl3")).unwrap();
+        symlink("nowhere", root.join("broken")).unwrap();
+        let real_dt = fs::canonicalize(&dt).unwrap();
+        (tmp, fs::canonicalize(&root).unwrap(), real_dt)
+    }
+
+    fn run(
+        root: &Path,
+        link_depth: i64,
+        dereference: bool,
+        excludes: &Excludes,
+    ) -> Vec<(String, ItemKind)> {
+        let settings = WalkSettings {
+            excludes,
+            ignore_file: Some(OsStr::new(".ig")),
+            link_depth,
+            dereference,
+        };
+        let (items, report) = walk_to_vec(root, settings);
+        assert!(report.unreadable.is_empty());
+        let base = root.parent().unwrap();
+        let mut out: Vec<(String, ItemKind)> = items
+            .into_iter()
+            .map(|i| {
+                (
+                    i.path.strip_prefix(base).unwrap().display().to_string(),
+                    i.kind,
+                )
+            })
+            .collect();
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out
+    }
+
+    fn names(items: &[(String, ItemKind)]) -> Vec<String> {
+        items
+            .iter()
+            .map(|(n, k)| format!("{n}{}", if *k == ItemKind::Link { "@" } else { "" }))
+            .collect()
+    }
+
+    #[test]
+    fn depth_zero_keeps_links_as_links_and_skips_broken_ones_and_ignored_dirs() {
+        let (_tmp, root, _) = tree();
+        let got = names(&run(&root, 0, false, &Excludes::default()));
+        assert_eq!(
+            got,
+            [
+                "root/dl@",
+                "root/f",
+                "root/flink@",
+                "root/sub/dl2@",
+                "root/sub/flink2@",
+                "root/sub/sub2/dl3@"
+            ]
+        );
+    }
+
+    #[test]
+    fn link_depth_counts_down_per_directory_level() {
+        let (_tmp, root, _) = tree();
+        // Depth 1: only links directly in the entry are followed.
+        let got = names(&run(&root, 1, false, &Excludes::default()));
+        assert!(got.contains(&"root/dl/g".to_string()), "{got:?}");
+        assert!(got.contains(&"root/dl/inner/h".to_string()));
+        assert!(
+            !got.contains(&"root/dl@".to_string()),
+            "a followed link is not added"
+        );
+        assert!(
+            got.contains(&"root/sub/dl2@".to_string()),
+            "one level down: depth 0"
+        );
+        // Depth 2: one level further.
+        let got = names(&run(&root, 2, false, &Excludes::default()));
+        assert!(got.contains(&"root/sub/dl2/g".to_string()), "{got:?}");
+        assert!(got.contains(&"root/sub/sub2/dl3@".to_string()));
+    }
+
+    #[test]
+    fn dereference_adds_real_paths_then_the_link() {
+        let (_tmp, root, real_dt) = tree();
+        let items = run(&root, 1, true, &Excludes::default());
+        let got = names(&items);
+        let base = root.parent().unwrap();
+        let dt = real_dt.strip_prefix(base).unwrap().display().to_string();
+        assert!(got.contains(&format!("{dt}/g")), "{got:?}");
+        assert!(
+            got.contains(&"root/dl@".to_string()),
+            "the link follows its target"
+        );
+        // The file link's target is added again before the link.
+        assert_eq!(got.iter().filter(|n| *n == "root/f").count(), 2, "{got:?}");
+        assert!(got.contains(&"root/flink@".to_string()));
+        // One level down the depth is 0: no dereferencing.
+        assert!(got.contains(&"root/sub/flink2@".to_string()));
+    }
+
+    #[test]
+    fn excluded_directories_are_skipped_with_their_contents() {
+        let (_tmp, root, _) = tree();
+        let excludes = Excludes::new(vec![root.join("sub")], vec![".*/flink".to_string()]).unwrap();
+        let got = names(&run(&root, 0, false, &excludes));
+        assert_eq!(got, ["root/dl@", "root/f"]);
+    }
+
+    #[test]
+    fn split_subdirs_lists_real_directories_only() {
+        let (_tmp, root, _) = tree();
+        let mut subs = split_subdirs(&root, &Excludes::default()).unwrap();
+        subs.sort();
+        assert_eq!(
+            subs,
+            [root.join("ign"), root.join("sub")],
+            "links are not split off"
+        );
+    }
+}
