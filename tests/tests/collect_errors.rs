@@ -178,3 +178,23 @@ fn an_unreadable_subtree_is_reported_by_name() {
         .any(|n| n.contains("secret") || n.ends_with("locked.txt")));
     assert!(!f.out().join("cback.collect").exists());
 }
+
+#[test]
+fn partial_archives_of_a_killed_run_are_removed_before_collecting() {
+    let f = Fixture::tree();
+    daily(&f, "{ROOT}/src", "");
+    fs::create_dir_all(f.out()).unwrap();
+    let stale = f.out().join(".src.tar.gz.AbC123.cback-partial");
+    fs::write(&stale, b"half an archive").unwrap();
+    let unrelated = f.out().join(".keep-me");
+    fs::write(&unrelated, b"not ours").unwrap();
+    f.cback(WEDNESDAY, &["collect"]).assert().success();
+    assert!(
+        !stale.exists(),
+        "the stale partial archive was left for stage to copy"
+    );
+    assert!(unrelated.exists(), "a file cback did not write was removed");
+    assert!(f
+        .log_text()
+        .contains("partial archive left by an interrupted run"));
+}

@@ -104,6 +104,30 @@ impl Sink {
     }
 }
 
+/// The suffix of archives being written; such files are never complete archives.
+pub const PARTIAL_SUFFIX: &str = ".cback-partial";
+
+/// Removes partial archives that a killed run left in `collect_dir` (a run holds the lock, so
+/// no other run is writing them), so that stage never copies them.
+pub fn remove_stale_partials(collect_dir: &std::path::Path) {
+    let Ok(entries) = std::fs::read_dir(collect_dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with('.') && name.ends_with(PARTIAL_SUFFIX) {
+            match std::fs::remove_file(entry.path()) {
+                Ok(()) => tracing::warn!(
+                    "Removed [{}], a partial archive left by an interrupted run.",
+                    entry.path().display()
+                ),
+                Err(e) => tracing::warn!("Cannot remove [{}]: {e}", entry.path().display()),
+            }
+        }
+    }
+}
+
 struct Open {
     temp: NamedTempFile,
     tar: TarWriter<Sink>,
@@ -116,7 +140,7 @@ fn open_temp(spec: &ArchiveSpec<'_>) -> Result<Open, CollectError> {
     };
     let temp = tempfile::Builder::new()
         .prefix(&format!(".{}.", spec.file_name))
-        .suffix(".cback-partial")
+        .suffix(PARTIAL_SUFFIX)
         .permissions(Permissions::from_mode(0o666))
         .tempfile_in(spec.collect_dir)
         .map_err(create)?;
@@ -182,9 +206,14 @@ pub fn write_archive(
         return Ok(outcome);
     }
     let file = tar.finish().and_then(Sink::finish).map_err(write_error)?;
+    // On disk before it takes the final name, and the rename on disk before we go on.
+    file.sync_all().map_err(write_error)?;
     drop(file);
     temp.persist(&final_path)
         .map_err(|e| write_error(e.error))?;
+    std::fs::File::open(spec.collect_dir)
+        .and_then(|dir| dir.sync_all())
+        .map_err(write_error)?;
     if let Some((user, group)) = spec.owner {
         ownership::change_owner(&final_path, user, group).map_err(|source| {
             CollectError::Ownership {

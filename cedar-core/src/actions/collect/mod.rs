@@ -60,6 +60,7 @@ struct Run<'a> {
 /// Runs the collect action on `config`.
 pub fn collect(config: &Config, request: CollectRequest) -> Result<(), CollectError> {
     let plan = Plan::from_config(config)?;
+    archive::remove_stale_partials(&plan.collect_dir);
     let starting_day = request.today.is_starting_day(plan.starting_day);
     let reset = reset_digest(request.full, starting_day);
     tracing::debug!("Full backup flag is [{}]", py_bool(request.full));
