@@ -1,15 +1,26 @@
 //! The postgresql action: check the configuration, then make every configured dump.
+//!
+//! Up to `<jobs>` dumps run at once, each on its own thread, the cores shared between their
+//! compressors. Each dump streams pg_dump's output through the compressor of
+//! [`cedar_core::compress`] into its hidden temporary file (memory bounded whatever the size of
+//! the database), is renamed when complete, logs a summary line and is recorded for the run
+//! status. Every dump is attempted; an interrupt stops them all.
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::Instant;
 
+use cedar_core::compress::{self, Compressor, Totals};
+use cedar_core::status::DatabaseResult;
 use cedar_core::{Action, ActionContext, ActionError, ConfigFile};
 
 use crate::atomic::{AtomicFile, Owner};
-use crate::compress::Compressor;
 use crate::config::{check_password_file, PostgresqlSection, Settings, Target, SECTION};
 use crate::dump::{self, DumpCommand};
-use crate::error::{DumpError, DumpFailure, PgError};
+use crate::error::{failure_message, DumpError, DumpFailure, PgError};
+use crate::progress::Progress;
 
 /// The action registered as `postgresql` (`CedarBackup3.extend.postgresql.executeAction`).
 #[derive(Debug, Clone, Copy, Default)]
@@ -68,8 +79,9 @@ fn collect_dir(config: &ConfigFile) -> Result<PathBuf, PgError> {
         .ok_or_else(|| incomplete("<collect><collect_dir>"))
 }
 
-/// Runs the action: every configured dump is attempted; the failures are reported together.
-/// `interrupted` is polled (the binary passes [`cedar_core::interrupt::requested`]).
+/// Runs the action: every configured dump is attempted, up to `<jobs>` at once; the failures
+/// are reported together. `interrupted` is polled (the binary passes
+/// [`cedar_core::interrupt::requested`]).
 pub fn run(
     config: &ConfigFile,
     options: &cedar_core::Options,
@@ -90,36 +102,52 @@ pub fn run(
         })
     });
 
-    let mut failures = Vec::new();
-    for target in &settings.targets {
-        if interrupted() {
-            return Err(PgError::Interrupted);
-        }
-        match target {
-            Target::All => tracing::info!("Backing up all databases."),
-            Target::Database(name) => tracing::info!("Backing up database [{name}]."),
-        }
-        if options.dry_run {
+    if options.dry_run {
+        for target in &settings.targets {
+            log_start(target);
             tracing::info!(
                 "Dry run: would write {} with {}.",
                 dir.join(target.file_name(settings.compress_mode)).display(),
                 target.command_name()
             );
-            continue;
         }
-        match dump_one(config, &settings, target, &dir, owner, interrupted) {
-            Ok(path) => tracing::info!("Wrote {} for {target}.", path.display()),
-            Err(DumpError::Interrupted) => return Err(PgError::Interrupted),
-            Err(error) => {
-                let failure = DumpFailure {
-                    target: target.clone(),
-                    error,
-                };
-                // Logged now; the error that ends the action repeats it with the others.
-                tracing::warn!("{}", failure.full_message());
-                failures.push(failure);
-            }
+        return Ok(());
+    }
+
+    let jobs = settings.jobs.clamp(1, settings.targets.len().max(1));
+    let site = Site {
+        config,
+        settings: &settings,
+        dir: &dir,
+        owner,
+        compression: compression_settings(&settings, jobs),
+        progress: Progress::for_run(options),
+        interrupted,
+    };
+    if jobs > 1 {
+        tracing::info!(
+            "Running up to {jobs} dumps at once, {} compression thread(s) each.",
+            site.compression.threads
+        );
+    }
+    let outcomes = run_all(&site, jobs);
+
+    let mut failures = Vec::new();
+    let mut stopped = interrupted();
+    for (target, outcome) in settings.targets.iter().zip(outcomes) {
+        match outcome {
+            // Not started: the run was interrupted first.
+            None => stopped = true,
+            Some(Ok(_)) => {}
+            Some(Err(DumpError::Interrupted)) => stopped = true,
+            Some(Err(error)) => failures.push(DumpFailure {
+                target: target.clone(),
+                error,
+            }),
         }
+    }
+    if stopped {
+        return Err(PgError::Interrupted);
     }
     if !failures.is_empty() {
         return Err(PgError::Dumps {
@@ -129,6 +157,151 @@ pub fn run(
     }
     tracing::info!("Executed the PostgreSQL extended action successfully.");
     Ok(())
+}
+
+/// What every dump of a run shares.
+struct Site<'a> {
+    config: &'a ConfigFile,
+    settings: &'a Settings,
+    dir: &'a Path,
+    owner: Option<Owner<'a>>,
+    compression: compress::Settings,
+    progress: Progress,
+    interrupted: &'a (dyn Fn() -> bool + Sync),
+}
+
+/// A finished dump.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dumped {
+    pub path: PathBuf,
+    pub totals: Totals,
+}
+
+/// The compressor settings of one dump when `jobs` dumps run at once: the cores are shared
+/// between the dumps (at least one compression thread each).
+fn compression_settings(settings: &Settings, jobs: usize) -> compress::Settings {
+    let mut compression = compress::Settings::new(settings.compress_mode.codec());
+    compression.level = settings.compress_level;
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    compression.threads = (cores / jobs.max(1)).max(1);
+    compression
+}
+
+/// Makes every dump of `site`, `jobs` at a time, in configuration order. The outcome of each
+/// target is at its index; `None` for a target not started because of an interrupt.
+fn run_all(site: &Site<'_>, jobs: usize) -> Vec<Option<Result<Dumped, DumpError>>> {
+    let targets = &site.settings.targets;
+    let outcomes: Mutex<Vec<Option<Result<Dumped, DumpError>>>> =
+        Mutex::new(targets.iter().map(|_| None).collect());
+    let next = AtomicUsize::new(0);
+    let work = || loop {
+        if (site.interrupted)() {
+            return;
+        }
+        let index = next.fetch_add(1, Ordering::SeqCst);
+        let Some(target) = targets.get(index) else {
+            return;
+        };
+        let outcome = dump_and_report(site, target);
+        outcomes.lock().unwrap_or_else(|e| e.into_inner())[index] = Some(outcome);
+    };
+    if jobs <= 1 {
+        work();
+    } else {
+        std::thread::scope(|scope| {
+            for _ in 0..jobs {
+                scope.spawn(work);
+            }
+        });
+    }
+    outcomes.into_inner().unwrap_or_else(|e| e.into_inner())
+}
+
+fn log_start(target: &Target) {
+    match target {
+        Target::All => tracing::info!("Backing up all databases."),
+        Target::Database(name) => tracing::info!("Backing up database [{name}]."),
+    }
+}
+
+/// Makes one dump, logs its summary or its failure, and records it for the run status.
+fn dump_and_report(site: &Site<'_>, target: &Target) -> Result<Dumped, DumpError> {
+    log_start(target);
+    let started = Instant::now();
+    let bar = site.progress.start(target);
+    let outcome = dump_one(
+        site.config,
+        site.settings,
+        target,
+        site.dir,
+        site.owner,
+        site.compression,
+        site.interrupted,
+        &|n| bar.add(n),
+    );
+    let seconds = started.elapsed().as_secs_f64();
+    let database = match target {
+        Target::All => "all".to_string(),
+        Target::Database(name) => name.clone(),
+    };
+    let mut result = DatabaseResult {
+        action: "postgresql".to_string(),
+        database,
+        file: None,
+        raw_bytes: bar.bytes(),
+        bytes: 0,
+        success: false,
+        seconds,
+        error: None,
+    };
+    match &outcome {
+        Ok(dumped) => {
+            let summary = summary(target, &dumped.totals, seconds);
+            bar.finish(&summary);
+            tracing::info!("Wrote {} for {target}.", dumped.path.display());
+            tracing::info!("{summary}");
+            result.file = dumped
+                .path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned());
+            result.raw_bytes = dumped.totals.raw;
+            result.bytes = dumped.totals.compressed;
+            result.success = true;
+        }
+        Err(error) => {
+            bar.abandon(target);
+            let message = match error {
+                DumpError::Interrupted => format!("the dump of {target} was interrupted"),
+                _ => {
+                    // Logged now; the error that ends the action repeats it with the others.
+                    let message = failure_message(target, error);
+                    tracing::warn!("{message}");
+                    message
+                }
+            };
+            result.error = Some(message);
+        }
+    }
+    cedar_core::status::record(result);
+    outcome
+}
+
+/// The summary line of a finished dump: sizes, ratio, time and throughput.
+pub fn summary(target: &Target, totals: &Totals, seconds: f64) -> String {
+    const MB: f64 = 1_000_000.0;
+    let raw = totals.raw as f64 / MB;
+    let written = totals.compressed as f64 / MB;
+    let ratio = if totals.raw == 0 {
+        1.0
+    } else {
+        totals.compressed as f64 / totals.raw as f64
+    };
+    let rate = if seconds > 0.0 { raw / seconds } else { 0.0 };
+    format!(
+        "Dumped {target}: {raw:.1} MB raw, {written:.1} MB written (ratio {ratio:.3}), {seconds:.2} s, {rate:.1} MB/s."
+    )
 }
 
 /// The command that makes the dump of `target`.
@@ -153,15 +326,20 @@ pub fn dump_command(config: &ConfigFile, settings: &Settings, target: &Target) -
     }
 }
 
-/// Makes one dump into its hidden temporary file and, when it is complete, renames it.
-fn dump_one(
+/// Makes one dump into its hidden temporary file and, when it is complete, renames it. The
+/// output of the command streams through the compressor into the file; `progress` gets the
+/// size of every piece of output read.
+#[allow(clippy::too_many_arguments)]
+pub fn dump_one(
     config: &ConfigFile,
     settings: &Settings,
     target: &Target,
     dir: &Path,
     owner: Option<Owner<'_>>,
+    compression: compress::Settings,
     interrupted: &(dyn Fn() -> bool + Sync),
-) -> Result<PathBuf, DumpError> {
+    progress: &dyn Fn(u64),
+) -> Result<Dumped, DumpError> {
     if matches!(target, Target::Database(name) if name.contains('/')) {
         return Err(DumpError::UnusableName);
     }
@@ -177,29 +355,58 @@ fn dump_one(
             .join(", ")
     );
     let file = AtomicFile::create(dir, &target.file_name(settings.compress_mode))?;
-    let written = {
-        let mut compressor = Compressor::new(settings.compress_mode, file.file());
-        dump::run(&command, &mut compressor, file.temp_path(), interrupted).and_then(|()| {
-            compressor
-                .finish()
-                .map(|_| ())
-                .map_err(|source| DumpError::Write {
-                    path: file.temp_path().to_path_buf(),
-                    source,
-                })
-        })
-    };
-    if let Err(error) = written {
-        let temp = file.temp_path().to_path_buf();
-        if let Err(err) = file.discard() {
-            tracing::error!(
-                "Cannot remove the temporary file {}: {err}; remove it by hand.",
-                temp.display()
-            );
+    let written = write_dump(
+        &command,
+        &file,
+        settings,
+        compression,
+        interrupted,
+        progress,
+    );
+    match written {
+        Ok(totals) => {
+            let path = file.commit(owner)?;
+            Ok(Dumped { path, totals })
         }
-        return Err(error);
+        Err(error) => {
+            let temp = file.temp_path().to_path_buf();
+            if let Err(err) = file.discard() {
+                tracing::error!(
+                    "Cannot remove the temporary file {}: {err}; remove it by hand.",
+                    temp.display()
+                );
+            }
+            Err(error)
+        }
     }
-    file.commit(owner)
+}
+
+/// Streams the output of `command` through the compressor into `file`.
+fn write_dump(
+    command: &DumpCommand,
+    file: &AtomicFile,
+    settings: &Settings,
+    compression: compress::Settings,
+    interrupted: &(dyn Fn() -> bool + Sync),
+    progress: &dyn Fn(u64),
+) -> Result<Totals, DumpError> {
+    let temp = file.temp_path();
+    let write_error = |source| DumpError::Write {
+        path: temp.to_path_buf(),
+        source,
+    };
+    // The compressor's threads own their handle of the file; the original stays with the
+    // AtomicFile, which syncs and renames it.
+    let handle = file.file().try_clone().map_err(write_error)?;
+    let mut compressor =
+        Compressor::new(handle, compression).map_err(|source| DumpError::Compressor {
+            mode: settings.compress_mode.name(),
+            path: temp.to_path_buf(),
+            source,
+        })?;
+    dump::stream(command, &mut compressor, temp, interrupted, progress)?;
+    let (_, totals) = compressor.finish().map_err(write_error)?;
+    Ok(totals)
 }
 
 #[cfg(test)]
@@ -406,6 +613,141 @@ mod tests {
             0o600
         };
         assert_eq!(mode & 0o777, expected);
+    }
+
+    /// Replaces the fake pg_dump of `site` by `body`.
+    fn fake_pg_dump(site: &Site, body: &str) {
+        let path = site.path("pg_dump");
+        std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+
+    #[test]
+    fn jobs_run_dumps_at_once_and_failures_are_still_named() {
+        let site = Site::new();
+        // Each dump marks its start, then waits (up to 20 s) until three have started: with
+        // three jobs they all see three, one after the other they could not.
+        let marks = site.path("marks");
+        std::fs::create_dir(&marks).unwrap();
+        fake_pg_dump(
+            &site,
+            &format!(
+                "touch '{m}'/\"$PGDATABASE\"\n\
+                 i=0; while [ $(ls '{m}' | wc -l) -lt 3 ] && [ $i -lt 400 ]; do sleep 0.05; i=$((i+1)); done\n\
+                 if [ \"$PGDATABASE\" = bad ]; then echo 'pg_dump: error: database \"bad\" does not exist' >&2; exit 1; fi\n\
+                 echo \"db=$PGDATABASE started=$(ls '{m}' | wc -l)\"",
+                m = marks.display()
+            ),
+        );
+        std::fs::write(site.collect("postgresqldump-bad.txt.gz"), "yesterday").unwrap();
+        let config = site.config(
+            "<postgresql><compress_mode>gzip</compress_mode><jobs>3</jobs><database>a</database>\
+             <database>bad</database><database>b</database></postgresql>",
+        );
+        let text = run_site(&config).unwrap_err().to_string();
+        assert!(
+            text.starts_with("1 of 3 PostgreSQL dumps failed (the others were written)"),
+            "{text}"
+        );
+        assert!(
+            text.contains("the dump of database [bad] failed") && text.contains("exit status 1"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("database [a]") && !text.contains("database [b]"),
+            "{text}"
+        );
+        assert_eq!(
+            site.entries(),
+            vec![
+                "postgresqldump-a.txt.gz",
+                "postgresqldump-b.txt.gz",
+                "postgresqldump-bad.txt.gz"
+            ]
+        );
+        for db in ["a", "b"] {
+            let bytes =
+                std::fs::read(site.collect(&format!("postgresqldump-{db}.txt.gz"))).unwrap();
+            let mut text = String::new();
+            std::io::Read::read_to_string(
+                &mut flate2::read::MultiGzDecoder::new(&bytes[..]),
+                &mut text,
+            )
+            .unwrap();
+            assert_eq!(text, format!("db={db} started=3\n"));
+        }
+        assert_eq!(
+            std::fs::read(site.collect("postgresqldump-bad.txt.gz")).unwrap(),
+            b"yesterday"
+        );
+    }
+
+    #[test]
+    fn zstd_and_levels_reach_the_compressor() {
+        let site = Site::new();
+        fake_pg_dump(&site, "seq 1 200000");
+        let expected: String = (1..=200000).map(|i| format!("{i}\n")).collect();
+        let config = site.config(
+            "<postgresql><compress_mode>zstd</compress_mode><database>z</database></postgresql>",
+        );
+        run_site(&config).unwrap();
+        let bytes = std::fs::read(site.collect("postgresqldump-z.txt.zst")).unwrap();
+        assert_eq!(zstd::decode_all(&bytes[..]).unwrap(), expected.as_bytes());
+
+        // The gzip header's XFL byte says which level made it: 2 for 9, 4 for 1, 0 between.
+        for (level, xfl) in [
+            ("", 0u8),
+            ("<compress_level>9</compress_level>", 2),
+            ("<compress_level>1</compress_level>", 4),
+        ] {
+            let config = site.config(&format!(
+                "<postgresql><compress_mode>gzip</compress_mode>{level}<database>g</database></postgresql>"
+            ));
+            run_site(&config).unwrap();
+            let bytes = std::fs::read(site.collect("postgresqldump-g.txt.gz")).unwrap();
+            assert_eq!(bytes[8], xfl, "{level}");
+            let mut text = String::new();
+            std::io::Read::read_to_string(
+                &mut flate2::read::MultiGzDecoder::new(&bytes[..]),
+                &mut text,
+            )
+            .unwrap();
+            assert!(text == expected, "{level}: the content changed");
+        }
+    }
+
+    #[test]
+    fn the_summary_gives_sizes_ratio_time_and_rate() {
+        let totals = Totals {
+            raw: 488_000_000,
+            compressed: 61_000_000,
+        };
+        assert_eq!(
+            summary(&Target::Database("bench".into()), &totals, 4.0),
+            "Dumped database [bench]: 488.0 MB raw, 61.0 MB written (ratio 0.125), 4.00 s, 122.0 MB/s."
+        );
+        let empty = Totals::default();
+        assert_eq!(
+            summary(&Target::All, &empty, 0.0),
+            "Dumped all databases: 0.0 MB raw, 0.0 MB written (ratio 1.000), 0.00 s, 0.0 MB/s."
+        );
+    }
+
+    #[test]
+    fn compression_threads_are_shared_between_jobs() {
+        let site = Site::new();
+        let config = site.config(
+            "<postgresql><compress_mode>gzip</compress_mode><database>a</database></postgresql>",
+        );
+        let settings = load_settings(&config).unwrap();
+        let cores = std::thread::available_parallelism().unwrap().get();
+        assert_eq!(compression_settings(&settings, 1).threads, cores);
+        assert_eq!(
+            compression_settings(&settings, 2).threads,
+            (cores / 2).max(1)
+        );
+        assert_eq!(compression_settings(&settings, 64).threads, 1);
+        assert_eq!(compression_settings(&settings, 1).level, 6);
     }
 
     #[test]

@@ -3,21 +3,28 @@
 //! ```xml
 //! <postgresql>
 //!   <user>backup</user>                  <!-- optional; handed over as PGUSER -->
-//!   <compress_mode>bzip2</compress_mode> <!-- none, gzip or bzip2; required -->
+//!   <compress_mode>bzip2</compress_mode> <!-- none, gzip, bzip2 or zstd (cback only); required -->
+//!   <compress_level>9</compress_level>   <!-- cback only: gzip 1-9 (default 6), bzip2 1-9
+//!                                             (default 9), zstd 1-19 (default 3) -->
 //!   <all>N</all>                         <!-- Y: one pg_dumpall; N (default): list databases -->
 //!   <database>shop</database>            <!-- repeated -->
 //!   <password_file>/etc/cback3.pgpass</password_file> <!-- cback only: PGPASSFILE -->
 //!   <host>db.example.com</host>          <!-- cback only: PGHOST -->
 //!   <port>5433</port>                    <!-- cback only: PGPORT -->
+//!   <jobs>2</jobs>                       <!-- cback only: dumps run at once (default 1) -->
 //! </postgresql>
 //! ```
 //!
-//! The first five elements and their rules are the original's; `password_file`, `host` and
-//! `port` are cback's additions, and the original ignores them.
+//! The first five elements and their rules are the original's; `password_file`, `host`,
+//! `port`, `compress_level`, `jobs` and the `zstd` mode are cback's additions (the original
+//! ignores the elements and rejects `zstd`). A configuration the original accepts keeps its
+//! file names; only the gzip level changes (6 instead of 9, set `<compress_level>9` for the
+//! original's).
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use cedar_core::compress::Codec;
 use serde::Deserialize;
 
 /// The element name of the section under `<cb_config>`.
@@ -40,6 +47,10 @@ pub struct PostgresqlSection {
     pub host: Option<String>,
     #[serde(default)]
     pub port: Option<String>,
+    #[serde(default)]
+    pub compress_level: Option<String>,
+    #[serde(default)]
+    pub jobs: Option<String>,
 }
 
 /// How a dump is compressed.
@@ -48,30 +59,52 @@ pub enum CompressMode {
     None,
     Gzip,
     Bzip2,
+    /// cback only: zstd, written to `.zst`.
+    Zstd,
 }
 
 impl CompressMode {
-    /// The accepted spellings, in the original's order.
-    pub const NAMES: [&'static str; 3] = ["none", "gzip", "bzip2"];
+    /// The accepted spellings, the original's first.
+    pub const NAMES: [&'static str; 4] = ["none", "gzip", "bzip2", "zstd"];
 
     pub fn parse(text: &str) -> Option<CompressMode> {
         match text {
             "none" => Some(CompressMode::None),
             "gzip" => Some(CompressMode::Gzip),
             "bzip2" => Some(CompressMode::Bzip2),
+            "zstd" => Some(CompressMode::Zstd),
             _ => None,
+        }
+    }
+
+    /// The name used in the configuration.
+    pub fn name(self) -> &'static str {
+        match self {
+            CompressMode::None => "none",
+            CompressMode::Gzip => "gzip",
+            CompressMode::Bzip2 => "bzip2",
+            CompressMode::Zstd => "zstd",
+        }
+    }
+
+    /// The codec of the shared compressor.
+    pub fn codec(self) -> Codec {
+        match self {
+            CompressMode::None => Codec::None,
+            CompressMode::Gzip => Codec::Gzip,
+            CompressMode::Bzip2 => Codec::Bzip2,
+            CompressMode::Zstd => Codec::Zstd,
         }
     }
 
     /// The file name extension this mode adds (with its dot), empty for none.
     pub fn extension(self) -> &'static str {
-        match self {
-            CompressMode::None => "",
-            CompressMode::Gzip => ".gz",
-            CompressMode::Bzip2 => ".bz2",
-        }
+        self.codec().extension()
     }
 }
+
+/// Most dumps `<jobs>` may run at once.
+pub const MAX_JOBS: usize = 64;
 
 /// What one dump covers.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -126,6 +159,22 @@ pub fn problems(section: Option<&PostgresqlSection>) -> Vec<String> {
         )),
         Some(_) => {}
     }
+    if let Some(level) = section.compress_level.as_deref() {
+        let mode = section
+            .compress_mode
+            .as_deref()
+            .and_then(CompressMode::parse);
+        if let Some(problem) = level_problem(mode, level) {
+            problems.push(problem);
+        }
+    }
+    if let Some(jobs) = section.jobs.as_deref() {
+        if parse_jobs(jobs).is_none() {
+            problems.push(format!(
+                "<jobs> `{jobs}` is not a number of dumps between 1 and {MAX_JOBS}"
+            ));
+        }
+    }
     let all = section.all.unwrap_or(false);
     if all && !section.databases.is_empty() {
         problems.push("no <database> may be listed when <all> is Y".to_string());
@@ -157,11 +206,44 @@ pub fn problems(section: Option<&PostgresqlSection>) -> Vec<String> {
     problems
 }
 
+/// What is wrong with `<compress_level>` `level` for `mode` (not checked when the mode itself
+/// is missing or unknown: that is reported on its own).
+fn level_problem(mode: Option<CompressMode>, level: &str) -> Option<String> {
+    let mode = mode?;
+    if mode == CompressMode::None {
+        return Some(format!(
+            "<compress_level> `{level}` needs a compressing <compress_mode> (gzip, bzip2 or zstd), not none; remove it or pick a mode"
+        ));
+    }
+    let range = mode.codec().levels();
+    let range = (*range.start()).max(1)..=*range.end();
+    match level.trim().parse::<u32>() {
+        Ok(n) if range.contains(&n) => None,
+        _ => Some(format!(
+            "<compress_level> `{level}` is not a {} level between {} and {}",
+            mode.name(),
+            range.start(),
+            range.end()
+        )),
+    }
+}
+
+fn parse_jobs(text: &str) -> Option<usize> {
+    text.trim()
+        .parse::<usize>()
+        .ok()
+        .filter(|n| (1..=MAX_JOBS).contains(n))
+}
+
 /// The checked section: what a run does.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settings {
     pub user: Option<String>,
     pub compress_mode: CompressMode,
+    /// The compression level (the codec's default when not configured; 0 for none).
+    pub compress_level: u32,
+    /// How many dumps run at once (at least 1).
+    pub jobs: usize,
     /// The dumps to make, in configuration order.
     pub targets: Vec<Target>,
     pub password_file: Option<PathBuf>,
@@ -192,9 +274,17 @@ impl Settings {
                 .map(Target::Database)
                 .collect()
         };
+        let compress_level = section
+            .compress_level
+            .as_deref()
+            .and_then(|l| l.trim().parse().ok())
+            .unwrap_or_else(|| compress_mode.codec().default_level());
+        let jobs = section.jobs.as_deref().and_then(parse_jobs).unwrap_or(1);
         Ok(Settings {
             user: section.user.clone(),
             compress_mode,
+            compress_level,
+            jobs,
             targets,
             password_file: section.password_file.as_deref().map(PathBuf::from),
             host: section.host.clone(),
@@ -277,6 +367,102 @@ mod tests {
         assert!(found[1].contains("when <all> is Y"));
         assert!(found[2].contains("absolute"));
         assert!(found[3].contains("99999"));
+    }
+
+    #[test]
+    fn zstd_is_a_mode_of_its_own() {
+        assert!(problems(Some(&section(Some("zstd"), Some(true), &[]))).is_empty());
+        assert_eq!(CompressMode::parse("zstd"), Some(CompressMode::Zstd));
+        assert_eq!(
+            Target::Database("a".into()).file_name(CompressMode::Zstd),
+            "postgresqldump-a.txt.zst"
+        );
+        let found = problems(Some(&section(Some("lz4"), Some(true), &[])));
+        assert_eq!(
+            found,
+            vec!["<compress_mode> `lz4` is not one of none, gzip, bzip2, zstd"]
+        );
+    }
+
+    #[test]
+    fn compress_level_defaults_per_mode() {
+        for (mode, level) in [("none", 0), ("gzip", 6), ("bzip2", 9), ("zstd", 3)] {
+            let settings = Settings::from_section(Some(&section(Some(mode), Some(true), &[])));
+            assert_eq!(settings.unwrap().compress_level, level, "{mode}");
+        }
+    }
+
+    #[test]
+    fn compress_level_is_checked_against_the_mode() {
+        let with_level = |mode: &str, level: &str| {
+            let mut s = section(Some(mode), Some(true), &[]);
+            s.compress_level = Some(level.into());
+            s
+        };
+        for (mode, level) in [("gzip", "1"), ("gzip", "9"), ("bzip2", "1"), ("zstd", "19")] {
+            let s = with_level(mode, level);
+            assert!(problems(Some(&s)).is_empty(), "{mode} {level}");
+            let settings = Settings::from_section(Some(&s)).unwrap();
+            assert_eq!(settings.compress_level, level.parse::<u32>().unwrap());
+        }
+        for (mode, level, message) in [
+            (
+                "gzip",
+                "10",
+                "<compress_level> `10` is not a gzip level between 1 and 9",
+            ),
+            (
+                "gzip",
+                "0",
+                "<compress_level> `0` is not a gzip level between 1 and 9",
+            ),
+            (
+                "bzip2",
+                "fast",
+                "<compress_level> `fast` is not a bzip2 level between 1 and 9",
+            ),
+            (
+                "zstd",
+                "20",
+                "<compress_level> `20` is not a zstd level between 1 and 19",
+            ),
+            (
+                "zstd",
+                "-1",
+                "<compress_level> `-1` is not a zstd level between 1 and 19",
+            ),
+        ] {
+            assert_eq!(problems(Some(&with_level(mode, level))), vec![message]);
+        }
+        let found = problems(Some(&with_level("none", "5")));
+        assert_eq!(found.len(), 1);
+        assert!(
+            found[0].contains("needs a compressing <compress_mode>"),
+            "{found:?}"
+        );
+        // A bad mode is reported once, not again through the level.
+        assert_eq!(problems(Some(&with_level("zip", "5"))).len(), 1);
+    }
+
+    #[test]
+    fn jobs_are_checked() {
+        let with_jobs = |jobs: &str| {
+            let mut s = section(Some("gzip"), None, &["a", "b"]);
+            s.jobs = Some(jobs.into());
+            s
+        };
+        let settings = Settings::from_section(Some(&with_jobs("4"))).unwrap();
+        assert_eq!(settings.jobs, 4);
+        let settings = Settings::from_section(Some(&section(Some("gzip"), None, &["a"])));
+        assert_eq!(settings.unwrap().jobs, 1);
+        for bad in ["0", "65", "two", ""] {
+            assert_eq!(
+                problems(Some(&with_jobs(bad))),
+                vec![format!(
+                    "<jobs> `{bad}` is not a number of dumps between 1 and 64"
+                )],
+            );
+        }
     }
 
     #[test]

@@ -53,6 +53,15 @@ pub enum DumpError {
         source: std::io::Error,
     },
 
+    /// The compressor could not be set up (for zstd: its encoder or its threads).
+    #[error("cannot start the {mode} compressor for {} (check the free memory, or pick another <compress_mode>)", path.display())]
+    Compressor {
+        mode: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
     /// Writing, compressing, flushing or syncing the dump failed (a full disk, an I/O error).
     #[error("cannot write the dump to {} (check the free space and the health of the filesystem of collect_dir)", path.display())]
     Write {
@@ -125,15 +134,21 @@ impl DumpFailure {
     /// The failure with its whole cause chain on one line (several lines when pg_dump said
     /// several things), for the aggregate message.
     pub fn full_message(&self) -> String {
-        let mut text = self.to_string();
-        let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&self.error);
-        while let Some(err) = source {
-            text.push_str(": ");
-            text.push_str(&err.to_string());
-            source = err.source();
-        }
-        text
+        failure_message(&self.target, &self.error)
     }
+}
+
+/// `the dump of <target> failed: <error>: <causes...>`, the way [`DumpFailure::full_message`]
+/// says it, for a failure not (yet) wrapped in a [`DumpFailure`].
+pub fn failure_message(target: &Target, error: &DumpError) -> String {
+    let mut text = format!("the dump of {target} failed");
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(err) = source {
+        text.push_str(": ");
+        text.push_str(&err.to_string());
+        source = err.source();
+    }
+    text
 }
 
 /// Why the PostgreSQL action failed.

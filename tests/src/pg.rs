@@ -615,19 +615,22 @@ pub fn own(options: &ClusterOptions) -> Option<Cluster> {
     available().map(|install| Cluster::start(&install, options))
 }
 
-/// Decompresses a dump file according to its extension (`.gz`, `.bz2` or plain).
+/// Decompresses a dump file according to its extension (`.gz`, `.bz2`, `.zst` or plain),
+/// reading every gzip member and bzip2 stream.
 pub fn read_dump(path: &Path) -> Vec<u8> {
     let bytes = fs::read(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
     let name = path.file_name().unwrap_or(OsStr::new("")).to_string_lossy();
     let mut out = Vec::new();
     if name.ends_with(".gz") {
-        flate2::read::GzDecoder::new(&bytes[..])
+        flate2::read::MultiGzDecoder::new(&bytes[..])
             .read_to_end(&mut out)
             .expect("valid gzip");
     } else if name.ends_with(".bz2") {
-        bzip2::read::BzDecoder::new(&bytes[..])
+        bzip2::read::MultiBzDecoder::new(&bytes[..])
             .read_to_end(&mut out)
             .expect("valid bzip2");
+    } else if name.ends_with(".zst") {
+        out = zstd::decode_all(&bytes[..]).expect("valid zstd");
     } else {
         out = bytes;
     }
