@@ -29,9 +29,14 @@
 pub mod action;
 pub mod atomic;
 pub mod config;
+pub mod discover;
 pub mod dump;
 pub mod error;
+pub mod manifest;
+pub mod pgverify;
 pub mod progress;
+pub mod verify;
+pub mod version;
 
 pub use action::{load_settings, run, PostgresqlAction};
 pub use config::{CompressMode, PostgresqlSection, Settings, Target};
