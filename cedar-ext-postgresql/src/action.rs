@@ -5,6 +5,11 @@
 //! [`cedar_core::compress`] into its hidden temporary file (memory bounded whatever the size of
 //! the database), is renamed when complete, logs a summary line and is recorded for the run
 //! status. Every dump is attempted; an interrupt stops them all.
+//!
+//! Before the first dump, [`crate::prepare`] matches pg_dump to the server and, for
+//! `<split>Y`, lists the databases. Each finished file is read back ([`crate::verify`]) before
+//! it takes its final name, and after the dumps `postgresqldump.manifest` lists what collect_dir
+//! holds ([`crate::manifest`]).
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -17,10 +22,13 @@ use cedar_core::status::DatabaseResult;
 use cedar_core::{Action, ActionContext, ActionError, ConfigFile};
 
 use crate::atomic::{AtomicFile, Owner};
-use crate::config::{check_password_file, PostgresqlSection, Settings, Target, SECTION};
+use crate::config::{check_password_file, Format, PostgresqlSection, Settings, Target, SECTION};
 use crate::dump::{self, DumpCommand};
 use crate::error::{failure_message, DumpError, DumpFailure, PgError};
+use crate::manifest::{self, rfc3339, Entry, Manifest, Status};
+use crate::prepare::{self, Prepared};
 use crate::progress::Progress;
+use crate::verify::{self, Digested, Kind};
 
 /// The action registered as `postgresql` (`CedarBackup3.extend.postgresql.executeAction`).
 #[derive(Debug, Clone, Copy, Default)]
@@ -103,16 +111,48 @@ pub fn run(
     });
 
     if options.dry_run {
+        if settings.split {
+            tracing::info!(
+                "Dry run: would list the databases, then write {} and one file per database.",
+                dir.join(Target::Globals.file_name(settings.compress_mode))
+                    .display()
+            );
+            return Ok(());
+        }
         for target in &settings.targets {
             log_start(target);
             tracing::info!(
                 "Dry run: would write {} with {}.",
-                dir.join(target.file_name(settings.compress_mode)).display(),
+                dir.join(settings.file_name(target)).display(),
                 target.command_name()
             );
         }
         return Ok(());
     }
+
+    let prepared = match prepare::prepare(config, &settings) {
+        Ok(prepared) => prepared,
+        Err(err) => {
+            // Nothing was written; the run status still shows each dump as failed.
+            for target in &settings.targets {
+                cedar_core::status::record(DatabaseResult {
+                    action: "postgresql".to_string(),
+                    database: target.label().to_string(),
+                    file: None,
+                    raw_bytes: 0,
+                    bytes: 0,
+                    success: false,
+                    seconds: 0.0,
+                    error: Some(err.to_string()),
+                });
+            }
+            return Err(err);
+        }
+    };
+    let settings = Settings {
+        targets: prepared.targets.clone(),
+        ..settings
+    };
 
     let jobs = settings.jobs.clamp(1, settings.targets.len().max(1));
     let site = Site {
@@ -123,6 +163,8 @@ pub fn run(
         compression: compression_settings(&settings, jobs),
         progress: Progress::for_run(options),
         interrupted,
+        prepared: &prepared,
+        entries: Mutex::new(Vec::new()),
     };
     if jobs > 1 {
         tracing::info!(
@@ -131,6 +173,11 @@ pub fn run(
         );
     }
     let outcomes = run_all(&site, jobs);
+    let manifest_written = if settings.manifest {
+        write_manifest(&site)
+    } else {
+        Ok(())
+    };
 
     let mut failures = Vec::new();
     let mut stopped = interrupted();
@@ -150,11 +197,15 @@ pub fn run(
         return Err(PgError::Interrupted);
     }
     if !failures.is_empty() {
+        if let Err(err) = manifest_written {
+            tracing::error!("{}", chain(&err));
+        }
         return Err(PgError::Dumps {
             attempted: settings.targets.len(),
             failures,
         });
     }
+    manifest_written.map_err(PgError::Manifest)?;
     tracing::info!("Executed the PostgreSQL extended action successfully.");
     Ok(())
 }
@@ -168,6 +219,9 @@ struct Site<'a> {
     compression: compress::Settings,
     progress: Progress,
     interrupted: &'a (dyn Fn() -> bool + Sync),
+    prepared: &'a Prepared,
+    /// This run's manifest entries, with the position of their target.
+    entries: Mutex<Vec<(usize, Entry)>>,
 }
 
 /// A finished dump.
@@ -175,6 +229,54 @@ struct Site<'a> {
 pub struct Dumped {
     pub path: PathBuf,
     pub totals: Totals,
+    /// Size and SHA-256 of the file (absent with `<verify>N` and `<manifest>N`).
+    pub digest: Option<Digested>,
+    /// Whether the file was read back and found complete.
+    pub verified: bool,
+    /// The pg_dump and server versions the file's header names.
+    pub dumped_by: Option<String>,
+    pub dumped_from: Option<String>,
+}
+
+/// Writes the manifest of this run's dumps (and of the earlier good files kept where a dump
+/// failed or did not start) into collect_dir.
+fn write_manifest(site: &Site<'_>) -> Result<(), manifest::ManifestError> {
+    let mut ours = std::mem::take(&mut *site.entries.lock().unwrap_or_else(|e| e.into_inner()));
+    if ours.is_empty() {
+        return Ok(());
+    }
+    ours.sort_by_key(|(index, _)| *index);
+    let previous = manifest::read(site.dir).ok();
+    let mut entries = Vec::new();
+    for (index, target) in site.settings.targets.iter().enumerate() {
+        if let Some((_, entry)) = ours.iter().find(|(i, _)| *i == index) {
+            entries.push(entry.clone());
+            continue;
+        }
+        // Not started (interrupted): the previous entry still describes the file.
+        let name = site.settings.file_name(target);
+        if let Some(old) = previous.as_ref().and_then(|m| m.entry(&name)) {
+            if site.dir.join(&name).is_file() {
+                entries.push(old.clone());
+            }
+        }
+    }
+    let entries = manifest::carry_over(entries, previous.as_ref(), site.dir);
+    let path = manifest::write(site.dir, &Manifest::new(entries), site.owner)?;
+    tracing::info!("Wrote the manifest {}.", path.display());
+    Ok(())
+}
+
+/// An error with its causes, for the log.
+fn chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 /// The compressor settings of one dump when `jobs` dumps run at once: the cores are shared
@@ -223,6 +325,7 @@ fn log_start(target: &Target) {
     match target {
         Target::All => tracing::info!("Backing up all databases."),
         Target::Database(name) => tracing::info!("Backing up database [{name}]."),
+        Target::Globals => tracing::info!("Backing up the globals (roles and tablespaces)."),
     }
 }
 
@@ -230,10 +333,12 @@ fn log_start(target: &Target) {
 fn dump_and_report(site: &Site<'_>, target: &Target) -> Result<Dumped, DumpError> {
     log_start(target);
     let started = Instant::now();
+    let start_time = cedar_core::clock::now_secs();
     let bar = site.progress.start(target);
     let outcome = dump_one(
         site.config,
         site.settings,
+        site.prepared,
         target,
         site.dir,
         site.owner,
@@ -242,13 +347,10 @@ fn dump_and_report(site: &Site<'_>, target: &Target) -> Result<Dumped, DumpError
         &|n| bar.add(n),
     );
     let seconds = started.elapsed().as_secs_f64();
-    let database = match target {
-        Target::All => "all".to_string(),
-        Target::Database(name) => name.clone(),
-    };
+    record_entry(site, target, start_time, &outcome);
     let mut result = DatabaseResult {
         action: "postgresql".to_string(),
-        database,
+        database: target.label().to_string(),
         file: None,
         raw_bytes: bar.bytes(),
         bytes: 0,
@@ -288,6 +390,53 @@ fn dump_and_report(site: &Site<'_>, target: &Target) -> Result<Dumped, DumpError
     outcome
 }
 
+/// Notes the manifest entry of a finished or failed dump (not of an interrupted one).
+fn record_entry(site: &Site<'_>, target: &Target, start: i64, outcome: &Result<Dumped, DumpError>) {
+    let tool = site.prepared.tool(target);
+    let server = site.prepared.server.as_ref().map(|s| s.text.clone());
+    let mut entry = Entry {
+        name: site.settings.file_name(target),
+        database: target.label().to_string(),
+        status: Status::Failed,
+        size: None,
+        sha256: None,
+        verified: false,
+        pg_dump_version: tool.version_text.clone(),
+        server_version: server,
+        start: rfc3339(start),
+        end: rfc3339(cedar_core::clock::now_secs()),
+        error: None,
+    };
+    match outcome {
+        // Interrupted: not finished. A clash: the name is the globals' file, described by
+        // the globals' own entry.
+        Err(DumpError::Interrupted | DumpError::NameClash { .. }) => return,
+        Err(error) => entry.error = Some(failure_message(target, error)),
+        Ok(dumped) => {
+            entry.status = Status::Ok;
+            entry.size = dumped.digest.as_ref().map(|d| d.size);
+            entry.sha256 = dumped.digest.as_ref().map(|d| d.sha256.clone());
+            entry.verified = dumped.verified;
+            if let Some(by) = &dumped.dumped_by {
+                entry.pg_dump_version = Some(format!("pg_dump (PostgreSQL) {by}"));
+            }
+            if dumped.dumped_from.is_some() {
+                entry.server_version = dumped.dumped_from.clone();
+            }
+        }
+    }
+    let index = site
+        .settings
+        .targets
+        .iter()
+        .position(|t| t == target)
+        .unwrap_or(usize::MAX);
+    site.entries
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push((index, entry));
+}
+
 /// The summary line of a finished dump: sizes, ratio, time and throughput.
 pub fn summary(target: &Target, totals: &Totals, seconds: f64) -> String {
     const MB: f64 = 1_000_000.0;
@@ -307,11 +456,7 @@ pub fn summary(target: &Target, totals: &Totals, seconds: f64) -> String {
 /// The command that makes the dump of `target`.
 pub fn dump_command(config: &ConfigFile, settings: &Settings, target: &Target) -> DumpCommand {
     let name = target.command_name();
-    let mut env: Vec<(&'static str, OsString)> = settings
-        .libpq_env()
-        .into_iter()
-        .map(|(k, v)| (k, OsString::from(v)))
-        .collect();
+    let mut env: Vec<(&'static str, OsString)> = prepare::libpq_env(settings);
     if let Target::Database(db) = target {
         // Through the environment, libpq takes the name literally: a name that starts with
         // `-` or looks like a connection string cannot be misread, and argv stays empty.
@@ -320,7 +465,7 @@ pub fn dump_command(config: &ConfigFile, settings: &Settings, target: &Target) -
     DumpCommand {
         name,
         program: cedar_core::process::resolve_command(&config.config, name),
-        args: Vec::new(),
+        args: prepare::args(settings, target),
         env,
         label: format!("{name} of {target}"),
     }
@@ -333,6 +478,7 @@ pub fn dump_command(config: &ConfigFile, settings: &Settings, target: &Target) -
 pub fn dump_one(
     config: &ConfigFile,
     settings: &Settings,
+    prepared: &Prepared,
     target: &Target,
     dir: &Path,
     owner: Option<Owner<'_>>,
@@ -343,7 +489,15 @@ pub fn dump_one(
     if matches!(target, Target::Database(name) if name.contains('/')) {
         return Err(DumpError::UnusableName);
     }
-    let command = dump_command(config, settings, target);
+    let file_name = settings.file_name(target);
+    if settings.split
+        && matches!(target, Target::Database(_))
+        && file_name == settings.file_name(&Target::Globals)
+    {
+        return Err(DumpError::NameClash { file: file_name });
+    }
+    let mut command = dump_command(config, settings, target);
+    command.program = prepared.tool(target).program.clone();
     tracing::debug!(
         "Running {} for {target} with {} set.",
         command.program.display(),
@@ -354,7 +508,7 @@ pub fn dump_one(
             .collect::<Vec<_>>()
             .join(", ")
     );
-    let file = AtomicFile::create(dir, &target.file_name(settings.compress_mode))?;
+    let file = AtomicFile::create(dir, &file_name)?;
     let written = write_dump(
         &command,
         &file,
@@ -362,11 +516,14 @@ pub fn dump_one(
         compression,
         interrupted,
         progress,
-    );
+    )
+    .and_then(|totals| check_written(settings, prepared, target, file.temp_path(), totals));
     match written {
-        Ok(totals) => {
-            let path = file.commit(owner)?;
-            Ok(Dumped { path, totals })
+        Ok(mut dumped) => {
+            // Roles with their password hashes: never readable by the backup group.
+            let private = *target == Target::Globals;
+            dumped.path = file.commit_with(owner, private)?;
+            Ok(dumped)
         }
         Err(error) => {
             let temp = file.temp_path().to_path_buf();
@@ -379,6 +536,50 @@ pub fn dump_one(
             Err(error)
         }
     }
+}
+
+/// Reads the written temporary file back (`<verify>`), or only hashes it for the manifest.
+fn check_written(
+    settings: &Settings,
+    prepared: &Prepared,
+    target: &Target,
+    temp: &Path,
+    totals: Totals,
+) -> Result<Dumped, DumpError> {
+    let mut dumped = Dumped {
+        path: temp.to_path_buf(),
+        totals,
+        digest: None,
+        verified: false,
+        dumped_by: None,
+        dumped_from: None,
+    };
+    if settings.verify {
+        let kind = match (target, settings.format) {
+            (Target::All | Target::Globals, _) => Kind::Cluster,
+            (Target::Database(_), Format::Custom) => Kind::Custom,
+            (Target::Database(_), Format::Plain) => Kind::Dump,
+        };
+        let checked = verify::verify(
+            temp,
+            settings.compress_mode.codec(),
+            kind,
+            &prepared.pg_restore,
+        )
+        .map_err(|source| DumpError::Verify { source })?;
+        tracing::debug!("{} passed verification.", temp.display());
+        dumped.digest = Some(checked.digest);
+        dumped.verified = true;
+        dumped.dumped_by = checked.dumped_by;
+        dumped.dumped_from = checked.dumped_from;
+    } else if settings.manifest {
+        let digest = verify::hash_file(temp).map_err(|source| DumpError::Digest {
+            path: temp.to_path_buf(),
+            source,
+        })?;
+        dumped.digest = Some(digest);
+    }
+    Ok(dumped)
 }
 
 /// Streams the output of `command` through the compressor into `file`.
@@ -440,12 +641,20 @@ mod tests {
         }
 
         fn config(&self, section: &str) -> ConfigFile {
+            // These fake dumps write no completion marker, and the tests list collect_dir
+            // exactly: verification and the manifest are tested in `crate::trust_tests`.
+            // psql is pinned to a missing path, so no test asks a real server anything.
+            let section = section.replace(
+                "</postgresql>",
+                "<verify>N</verify><manifest>N</manifest></postgresql>",
+            );
             let text = format!(
                 "<cb_config><options><starting_day>monday</starting_day>\
                  <working_dir>/tmp</working_dir><backup_user>root</backup_user>\
                  <backup_group>root</backup_group><rcp_command>scp</rcp_command>\
                  <override><command>pg_dump</command><abs_path>{d}/pg_dump</abs_path></override>\
                  <override><command>pg_dumpall</command><abs_path>{d}/pg_dumpall</abs_path></override>\
+                 <override><command>psql</command><abs_path>{d}/no-psql</abs_path></override>\
                  </options><collect><collect_dir>{d}/collect</collect_dir></collect>\
                  {section}</cb_config>",
                 d = self.dir.path().display()

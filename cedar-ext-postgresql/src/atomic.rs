@@ -73,6 +73,16 @@ impl AtomicFile {
     ///
     /// The file gets `owner` and mode 0640 when running as root, otherwise mode 0600.
     pub fn commit(self, owner: Option<Owner<'_>>) -> Result<PathBuf, DumpError> {
+        self.commit_with(owner, false)
+    }
+
+    /// [`AtomicFile::commit`]; with `private`, the mode stays 0600 even when the backup group
+    /// was applied (for files the group must not read, such as role password hashes).
+    pub fn commit_with(
+        self,
+        owner: Option<Owner<'_>>,
+        private: bool,
+    ) -> Result<PathBuf, DumpError> {
         let temp_path = self.temp.path().to_path_buf();
         let file = self.temp.as_file();
         file.sync_all().map_err(|source| DumpError::Write {
@@ -84,7 +94,7 @@ impl AtomicFile {
                 .map_err(|source| DumpError::Owner { source })?,
             None => false,
         };
-        let mode = if grouped {
+        let mode = if grouped && !private {
             MODE_WITH_GROUP
         } else {
             MODE_PRIVATE
@@ -205,6 +215,22 @@ mod tests {
         } else {
             assert_eq!(mode, 0o600);
         }
+    }
+
+    #[test]
+    fn a_private_file_stays_0600_with_an_owner() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = AtomicFile::create(dir.path(), "globals").unwrap();
+        let path = file
+            .commit_with(
+                Some(Owner {
+                    user: "root",
+                    group: "root",
+                }),
+                true,
+            )
+            .unwrap();
+        assert_eq!(std::fs::metadata(&path).unwrap().mode() & 0o777, 0o600);
     }
 
     #[test]

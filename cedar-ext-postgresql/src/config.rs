@@ -12,11 +12,17 @@
 //!   <host>db.example.com</host>          <!-- cback only: PGHOST -->
 //!   <port>5433</port>                    <!-- cback only: PGPORT -->
 //!   <jobs>2</jobs>                       <!-- cback only: dumps run at once (default 1) -->
+//!   <verify>Y</verify>                   <!-- cback only: read every dump back (default Y) -->
+//!   <manifest>Y</manifest>               <!-- cback only: postgresqldump.manifest (default Y) -->
+//!   <format>plain</format>               <!-- cback only: plain (default) or custom (pg_dump -Fc) -->
+//!   <split>N</split>                     <!-- cback only: with all=Y, globals + one file per database -->
+//!   <exclude>test_.*</exclude>           <!-- cback only, repeated: with split, databases left out -->
 //! </postgresql>
 //! ```
 //!
 //! The first five elements and their rules are the original's; `password_file`, `host`,
-//! `port`, `compress_level`, `jobs` and the `zstd` mode are cback's additions (the original
+//! `port`, `compress_level`, `jobs`, `verify`, `manifest`, `format`, `split`, `exclude` and the
+//! `zstd` mode are cback's additions (the original
 //! ignores the elements and rejects `zstd`). A configuration the original accepts keeps its
 //! file names; only the gzip level changes (6 instead of 9, set `<compress_level>9` for the
 //! original's).
@@ -51,6 +57,37 @@ pub struct PostgresqlSection {
     pub compress_level: Option<String>,
     #[serde(default)]
     pub jobs: Option<String>,
+    #[serde(default)]
+    pub verify: Option<bool>,
+    #[serde(default)]
+    pub manifest: Option<bool>,
+    #[serde(default)]
+    pub format: Option<String>,
+    #[serde(default)]
+    pub split: Option<bool>,
+    #[serde(default, rename = "exclude")]
+    pub excludes: Vec<String>,
+}
+
+/// What pg_dump writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// Plain SQL, as the original writes it (`.txt`).
+    Plain,
+    /// `pg_dump -Fc`, compressed by pg_dump itself, restored with pg_restore (`.dump`).
+    Custom,
+}
+
+impl Format {
+    pub const NAMES: [&'static str; 2] = ["plain", "custom"];
+
+    pub fn parse(text: &str) -> Option<Format> {
+        match text {
+            "plain" => Some(Format::Plain),
+            "custom" => Some(Format::Custom),
+            _ => None,
+        }
+    }
 }
 
 /// How a dump is compressed.
@@ -113,22 +150,34 @@ pub enum Target {
     All,
     /// One database, with `pg_dump`.
     Database(String),
+    /// Roles and tablespaces (`<split>Y`), with `pg_dumpall --globals-only`.
+    Globals,
 }
 
 impl Target {
     /// The external command that makes this dump.
     pub fn command_name(&self) -> &'static str {
         match self {
-            Target::All => "pg_dumpall",
+            Target::All | Target::Globals => "pg_dumpall",
             Target::Database(_) => "pg_dump",
         }
     }
 
-    /// The final file name in collect_dir, as the original names it.
+    /// The final file name in collect_dir of a plain dump, as the original names it.
     pub fn file_name(&self, mode: CompressMode) -> String {
         match self {
             Target::All => format!("postgresqldump.txt{}", mode.extension()),
             Target::Database(name) => format!("postgresqldump-{name}.txt{}", mode.extension()),
+            Target::Globals => format!("postgresqldump-globals.txt{}", mode.extension()),
+        }
+    }
+
+    /// The name in the run status and the manifest: the database, `all` or `globals`.
+    pub fn label(&self) -> &str {
+        match self {
+            Target::All => "all",
+            Target::Database(name) => name,
+            Target::Globals => "globals",
         }
     }
 }
@@ -138,6 +187,7 @@ impl fmt::Display for Target {
         match self {
             Target::All => f.write_str("all databases"),
             Target::Database(name) => write!(f, "database [{name}]"),
+            Target::Globals => f.write_str("the globals (roles and tablespaces)"),
         }
     }
 }
@@ -203,6 +253,59 @@ pub fn problems(section: Option<&PostgresqlSection>) -> Vec<String> {
             ));
         }
     }
+    problems.extend(trust_problems(section));
+    problems
+}
+
+/// The rules of `format`, `split` and `exclude`.
+fn trust_problems(section: &PostgresqlSection) -> Vec<String> {
+    let mut problems = Vec::new();
+    let all = section.all.unwrap_or(false);
+    let split = section.split.unwrap_or(false);
+    match section.format.as_deref().map(|f| (f, Format::parse(f))) {
+        Some((text, None)) => problems.push(format!(
+            "<format> `{text}` is not one of {}",
+            Format::NAMES.join(", ")
+        )),
+        Some((_, Some(Format::Custom))) => {
+            let mode = section
+                .compress_mode
+                .as_deref()
+                .and_then(CompressMode::parse);
+            if matches!(mode, Some(m) if m != CompressMode::None) {
+                problems.push(format!(
+                    "<format> custom is compressed by pg_dump itself, so <compress_mode> must be none, not {}; set <compress_mode>none</compress_mode> or use <format>plain</format>",
+                    section.compress_mode.as_deref().unwrap_or_default()
+                ));
+            }
+            if section.compress_level.is_some() {
+                problems.push("<compress_level> does not apply to <format> custom (pg_dump compresses it); remove it".to_string());
+            }
+            if all && !split {
+                problems.push("<format> custom needs named databases or <split>Y: pg_dumpall writes plain SQL only".to_string());
+            }
+        }
+        Some((_, Some(Format::Plain))) | None => {}
+    }
+    if split && !all {
+        problems.push(
+            "<split> Y applies to <all> Y only; set <all>Y</all> or remove <split>".to_string(),
+        );
+    }
+    if !(section.excludes.is_empty() || all && split) {
+        problems.push(
+            "<exclude> applies to <all>Y with <split>Y only; remove it or name the databases to dump"
+                .to_string(),
+        );
+    }
+    if section.excludes.iter().any(String::is_empty) {
+        problems.push("an <exclude> must not be empty".to_string());
+    }
+    for pattern in section.excludes.iter().filter(|p| !p.is_empty()) {
+        if let Err(problem) = crate::discover::Excludes::new(std::slice::from_ref(pattern)) {
+            problems.push(problem);
+        }
+    }
     problems
 }
 
@@ -249,6 +352,15 @@ pub struct Settings {
     pub password_file: Option<PathBuf>,
     pub host: Option<String>,
     pub port: Option<String>,
+    /// Read every dump back before it takes its final name (default on).
+    pub verify: bool,
+    /// Write `postgresqldump.manifest` after the action (default on).
+    pub manifest: bool,
+    pub format: Format,
+    /// With `all`: the globals and one file per database instead of one pg_dumpall.
+    pub split: bool,
+    /// With `split`: patterns of database names left out (whole-name matches).
+    pub excludes: Vec<String>,
 }
 
 impl Settings {
@@ -289,7 +401,25 @@ impl Settings {
             password_file: section.password_file.as_deref().map(PathBuf::from),
             host: section.host.clone(),
             port: section.port.clone(),
+            verify: section.verify.unwrap_or(true),
+            manifest: section.manifest.unwrap_or(true),
+            format: section
+                .format
+                .as_deref()
+                .and_then(Format::parse)
+                .unwrap_or(Format::Plain),
+            split: section.split.unwrap_or(false),
+            excludes: section.excludes.clone(),
         })
+    }
+
+    /// The final file name of `target` in collect_dir: the original's names for plain dumps,
+    /// `postgresqldump-<database>.dump` for custom-format ones.
+    pub fn file_name(&self, target: &Target) -> String {
+        match (self.format, target) {
+            (Format::Custom, Target::Database(name)) => format!("postgresqldump-{name}.dump"),
+            _ => target.file_name(self.compress_mode),
+        }
     }
 
     /// The libpq environment variables a run sets for the dump commands; variables not

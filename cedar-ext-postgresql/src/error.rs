@@ -94,6 +94,28 @@ pub enum DumpError {
         source: std::io::Error,
     },
 
+    /// The finished file failed its read-back check; it never took the final name, and the
+    /// previous file under that name is untouched.
+    #[error(
+        "the written dump failed verification, so it was discarded and the previous file was kept"
+    )]
+    Verify {
+        #[source]
+        source: crate::verify::VerifyError,
+    },
+
+    /// Computing the size and SHA-256 of the finished file for the manifest failed.
+    #[error("cannot read {} back for the manifest", path.display())]
+    Digest {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// With `<split>Y`, a database whose dump would take the globals' file name.
+    #[error("its dump would be named like the globals file {file}; dump it by name, or leave it out with <exclude>")]
+    NameClash { file: String },
+
     /// The dump was stopped by SIGINT or SIGTERM.
     #[error("interrupted")]
     Interrupted,
@@ -185,6 +207,18 @@ pub enum PgError {
         failures: Vec<DumpFailure>,
     },
 
+    /// No pg_dump new enough for the server; nothing was written.
+    #[error(transparent)]
+    Version(crate::version::TooOld),
+
+    /// The databases of the cluster could not be listed for `<split>Y`; nothing was written.
+    #[error(transparent)]
+    Discover(crate::discover::DiscoverError),
+
+    /// The manifest could not be written (the dumps themselves were).
+    #[error(transparent)]
+    Manifest(crate::manifest::ManifestError),
+
     /// Stopped by SIGINT or SIGTERM.
     #[error("interrupted")]
     Interrupted,
@@ -220,6 +254,9 @@ impl From<PgError> for cedar_core::ActionError {
                 format!("cannot read the <postgresql> section of {}", path.display()),
                 source,
             ),
+            PgError::Discover(err) => ActionError::with_source(err.to_string(), err.source),
+            // The runner leaves out a cause whose text the message already holds.
+            PgError::Manifest(err) => ActionError::with_source(err.to_string(), err),
             other => ActionError::failed(other.to_string()),
         }
     }

@@ -34,7 +34,10 @@ pub mod dump;
 pub mod error;
 pub mod manifest;
 pub mod pgverify;
+pub mod prepare;
 pub mod progress;
+#[cfg(test)]
+mod trust_tests;
 pub mod verify;
 pub mod version;
 

@@ -492,7 +492,10 @@ mod tests {
             assert_eq!(got.digest, hash_file(&path).unwrap());
             assert_eq!(got.digest.size, bytes.len() as u64);
             assert_eq!(got.digest.sha256, hex(&Sha256::digest(&bytes)));
-            assert_eq!(got.dumped_by.as_deref(), Some("15.18 (Debian 15.18-0+deb12u1)"));
+            assert_eq!(
+                got.dumped_by.as_deref(),
+                Some("15.18 (Debian 15.18-0+deb12u1)")
+            );
             assert_eq!(got.dumped_from.as_deref(), Some("15.17"));
         }
         let path = file_with(dir.path(), "c.txt", GOOD_CLUSTER.as_bytes());

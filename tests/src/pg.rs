@@ -22,6 +22,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
+/// The manifest the postgresql action writes into collect_dir.
+pub const MANIFEST: &str = "postgresqldump.manifest";
 /// The superuser the clusters are created with.
 pub const SUPERUSER: &str = "postgres";
 /// A login role with a password, for password_file and host/port tests.
@@ -659,11 +661,16 @@ pub fn children_of(parent: u32) -> Vec<(u32, String)> {
         .collect()
 }
 
-/// Waits up to `timeout` for a child of `parent` named `name`.
+/// Waits up to `timeout` for a child of `parent` named `name`. The short-lived
+/// `pg_dump --version` that matches pg_dump to the server is not the dump, and is skipped.
 pub fn wait_for_child(parent: u32, name: &str, timeout: Duration) -> Option<u32> {
     let deadline = Instant::now() + timeout;
     loop {
-        if let Some((pid, _)) = children_of(parent).into_iter().find(|(_, n)| n == name) {
+        let found = children_of(parent).into_iter().find(|(pid, n)| {
+            let argv = proc_strings(*pid, "cmdline");
+            n == name && !argv.is_empty() && !argv.iter().any(|a| a == "--version")
+        });
+        if let Some((pid, _)) = found {
             return Some(pid);
         }
         if Instant::now() > deadline {
@@ -938,8 +945,17 @@ impl Site {
         cmd
     }
 
-    /// The names in the collect directory, sorted.
+    /// The names in the collect directory, sorted, without the manifest the action writes
+    /// beside the dumps (see [`Site::all_entries`]).
     pub fn entries(&self) -> Vec<String> {
+        self.all_entries()
+            .into_iter()
+            .filter(|n| n != MANIFEST)
+            .collect()
+    }
+
+    /// Every name in the collect directory, sorted.
+    pub fn all_entries(&self) -> Vec<String> {
         let mut names: Vec<String> = fs::read_dir(&self.collect)
             .map(|rd| {
                 rd.filter_map(|e| e.ok())
@@ -953,7 +969,7 @@ impl Site {
 
     /// The hidden (temporary) names in the collect directory.
     pub fn hidden_entries(&self) -> Vec<String> {
-        self.entries()
+        self.all_entries()
             .into_iter()
             .filter(|n| n.starts_with('.'))
             .collect()
