@@ -9,7 +9,7 @@
 //! that failed but left yesterday's good file in place (`kept`) matches, with a warning.
 //!
 //! The name has no dash because the original only accepts action names matching
-//! `^[a-z0-9]*$`. Its default place is after collect and before stage (index 100), so
+//! `^[a-z0-9]*$`. Its default place is after collect and before stage (index 101), so
 //! `cback collect postgresql pgverify stage` checks the dumps before they are staged.
 
 use std::path::PathBuf;
@@ -31,7 +31,7 @@ cedar_core::inventory::submit! {
     ActionRegistration {
         name: "pgverify",
         kind: ActionKind::Extension { module: MODULE, functions: &["executeAction"] },
-        placement: Placement { index: 100, run_before: &["stage"], run_after: &["collect"] },
+        placement: Placement { index: 101, run_before: &["stage"], run_after: &["collect"] },
         action: &PgverifyAction,
     }
 }

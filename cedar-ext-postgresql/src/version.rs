@@ -298,7 +298,7 @@ pub struct Tool {
 
 /// No program new enough for the server exists.
 #[derive(Debug, thiserror::Error)]
-#[error("`{}` is PostgreSQL {found} but the server is PostgreSQL {server}, and {name} cannot dump a server newer than itself; no {name} {} or newer was found in {}. Install {}, or point an <override> in <options> at a {name} of version {} or newer", program.display(), server.major(), searched.join(", "), server.packages(), server.major())]
+#[error("`{}` is PostgreSQL {found} but the server is PostgreSQL {server}, and {name} cannot dump a server newer than itself; no {name} {} or newer was found in {}. Install {}, or point an <override> in <options> at a {name} of version {} or newer", program.display(), server.major(), places(searched), server.packages(), server.major())]
 pub struct TooOld {
     pub name: &'static str,
     pub program: PathBuf,
@@ -306,6 +306,14 @@ pub struct TooOld {
     pub server: Version,
     /// The patterns searched.
     pub searched: Vec<String>,
+}
+
+fn places(searched: &[String]) -> String {
+    if searched.is_empty() {
+        format!("any directory ({SEARCH_ROOTS_ENV} is empty)")
+    } else {
+        searched.join(", ")
+    }
 }
 
 /// Chooses the program for `name` (`pg_dump`, `pg_dumpall`, `pg_restore`).
