@@ -81,6 +81,11 @@ impl Settings {
 /// Gzip block size: large enough that independent members cost little ratio.
 pub const GZIP_BLOCK: usize = 1 << 20;
 
+/// zstd's job size with more than one thread. The library's default at level 3 is 8 MiB, and
+/// it keeps several jobs' input and output per worker: about 48 MiB of memory on two threads.
+/// 2 MiB jobs keep it under 18 MiB for a ratio within 3% (pgbench dump, scale 50).
+pub const ZSTD_JOB: u32 = 2 << 20;
+
 /// One gzip member for a block.
 pub fn gzip_block(data: &[u8], level: u32) -> io::Result<Vec<u8>> {
     let mut enc = flate2::write::GzEncoder::new(
@@ -165,6 +170,7 @@ impl<W: Write + Send + 'static> Compressor<W> {
                 )?;
                 if threads > 1 {
                     enc.multithread(threads as u32)?;
+                    enc.set_parameter(zstd::stream::raw::CParameter::JobSize(ZSTD_JOB))?;
                 }
                 Compressor::Zstd(enc, 0)
             }
