@@ -23,8 +23,20 @@
 //! - finished files are 0640 when the backup group was applied, else 0600;
 //! - SIGINT / SIGTERM stops pg_dump and removes the temporary file.
 //!
+//! What makes its output trustworthy (all optional elements, on by default where it matters):
+//! - every file is read back before it takes its final name: decompressed in full and ending
+//!   with pg_dump's completion marker, or accepted by pg_restore ([`verify`], `<verify>`);
+//! - `postgresqldump.manifest` lists each file's size, SHA-256, versions, times and status
+//!   ([`manifest`], `<manifest>`), and the `pgverify` action checks collect_dir against it
+//!   ([`pgverify`]);
+//! - pg_dump is matched to the server's version before anything is written ([`version`],
+//!   [`prepare`]);
+//! - `<all>Y<split>Y` writes the globals (0600) and one file per database, `<exclude>`
+//!   honoured ([`discover`]); `<format>custom` writes `pg_dump -Fc` archives.
+//!
 //! Modules: [`config`] (section, rules, settings), [`atomic`], [`dump`] (running one command),
-//! [`action`] (the action itself), [`progress`] (the terminal display), [`error`].
+//! [`action`] (the action itself), [`prepare`], [`verify`], [`manifest`], [`pgverify`],
+//! [`version`], [`discover`], [`progress`] (the terminal display), [`error`].
 
 pub mod action;
 pub mod atomic;
