@@ -139,7 +139,7 @@ pub fn prepare(config: &ConfigFile, settings: &Settings) -> Result<Prepared, PgE
             pinned,
             server.as_ref().map(|s| s.version),
             &roots,
-            &version::program_version,
+            &|program| version::program_version_in(program, &env),
         )
         .map_err(PgError::Version)?;
         if tool.origin == Origin::Found {

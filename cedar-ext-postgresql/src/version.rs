@@ -207,7 +207,17 @@ pub fn server_version(
 
 /// The version `program --version` prints, or `None` when it cannot be run or read.
 pub fn program_version(program: &Path) -> Option<(Version, String)> {
+    program_version_in(program, &[])
+}
+
+/// [`program_version`] with the run's libpq environment: Debian's `pg_wrapper` picks the
+/// installation by `PGHOST` / `PGPORT`, so the probe must see what the dump will see.
+pub fn program_version_in(
+    program: &Path,
+    env: &[(&'static str, OsString)],
+) -> Option<(Version, String)> {
     let output = cedar_core::process::command(program)
+        .envs(env.iter().map(|(k, v)| (k, v)))
         .arg("--version")
         .stdin(Stdio::null())
         .stderr(Stdio::null())
