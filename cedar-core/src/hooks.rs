@@ -1,11 +1,7 @@
 //! Pre- and post-action hooks: split like the original, run, and fail the action on a
 //! non-zero exit with the tail of the hook's output.
 
-use std::io::Read;
-use std::process::Stdio;
-use std::time::Duration;
-
-use crate::{interrupt, process};
+use crate::process::{self, SupervisedError};
 
 /// Errors from running a hook.
 #[derive(Debug, thiserror::Error)]
@@ -74,17 +70,6 @@ pub fn split_command(command: &str) -> Vec<String> {
     fields
 }
 
-/// Reads a child's pipe to the end on its own thread, so neither pipe can fill and block it.
-fn drain<R: Read + Send + 'static>(pipe: Option<R>) -> std::thread::JoinHandle<Vec<u8>> {
-    std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        if let Some(mut pipe) = pipe {
-            let _ = pipe.read_to_end(&mut buf);
-        }
-        buf
-    })
-}
-
 /// Runs one hook. Its combined output is returned so the caller can log it.
 pub fn run_hook(kind: &'static str, action: &str, command: &str) -> Result<String, HookError> {
     let fields = split_command(command);
@@ -100,43 +85,21 @@ pub fn run_hook(kind: &'static str, action: &str, command: &str) -> Result<Strin
         "Executing command ['{program}'] with args [{}].",
         quoted.join(", ")
     );
-    let spawn_error = |source| HookError::Spawn {
-        kind,
-        action: action.to_string(),
-        command: command.to_string(),
-        source,
-    };
-    let mut child = process::command(program)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(spawn_error)?;
-    let stdout = drain(child.stdout.take());
-    let stderr = drain(child.stderr.take());
-    // Poll so that an interrupt stops a long hook instead of waiting for it.
-    let status = loop {
-        if let Some(status) = child.try_wait().map_err(spawn_error)? {
-            break status;
-        }
-        if interrupt::requested() {
-            let _ = child.kill();
-            let _ = child.wait();
-            return Err(HookError::Interrupted {
-                kind,
-                action: action.to_string(),
-            });
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    let output = std::process::Output {
-        status,
-        stdout: stdout.join().unwrap_or_default(),
-        stderr: stderr.join().unwrap_or_default(),
-    };
-    let mut text = String::from_utf8_lossy(&output.stdout).into_owned();
-    text.push_str(&String::from_utf8_lossy(&output.stderr));
+    let mut cmd = process::command(program);
+    cmd.args(args);
+    let output = process::run_supervised(cmd).map_err(|e| match e {
+        SupervisedError::Spawn(source) => HookError::Spawn {
+            kind,
+            action: action.to_string(),
+            command: command.to_string(),
+            source,
+        },
+        SupervisedError::Interrupted => HookError::Interrupted {
+            kind,
+            action: action.to_string(),
+        },
+    })?;
+    let text = process::combined_text(&output);
     if !output.status.success() {
         return Err(HookError::Failed {
             kind,

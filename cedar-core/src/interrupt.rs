@@ -14,9 +14,20 @@ fn flag() -> &'static Arc<AtomicBool> {
     FLAG.get_or_init(|| Arc::new(AtomicBool::new(false)))
 }
 
-/// Installs the SIGINT / SIGTERM handlers. Safe to call more than once.
+/// The exit status of an interrupted run.
+pub const EXIT_INTERRUPTED: i32 = 5;
+
+/// Installs the SIGINT / SIGTERM handlers. The first signal sets the flag, so the running
+/// action can stop its children and remove what it was writing; a second signal ends the
+/// process at once with status 5 (for a stage that does not poll the flag). Call once.
 pub fn install() -> std::io::Result<()> {
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        // Registered first, so it sees the flag as the previous signal left it.
+        signal_hook::flag::register_conditional_shutdown(
+            signal,
+            EXIT_INTERRUPTED,
+            Arc::clone(flag()),
+        )?;
         signal_hook::flag::register(signal, Arc::clone(flag()))?;
     }
     Ok(())

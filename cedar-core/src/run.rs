@@ -1,7 +1,6 @@
 //! Executing a plan: hooks around local steps, actions, managed steps on remote peers.
 
 use std::path::Path;
-use std::process::Stdio;
 
 use crate::action::{ActionContext, ActionError};
 use crate::config::{ConfigFile, PeerConfig};
@@ -29,7 +28,7 @@ pub enum RunError {
     },
     #[error(transparent)]
     Hook(HookError),
-    #[error("interrupted during action {0}; files being written were removed")]
+    #[error("interrupted during action {0}; nothing after it ran")]
     Interrupted(String),
 }
 
@@ -64,7 +63,7 @@ pub fn execute(plan: &Plan, config: &ConfigFile, options: &Options) -> Result<()
         }
         match step.kind {
             StepKind::Local => run_local(step, config, options)?,
-            StepKind::Managed => run_managed(step, config, options),
+            StepKind::Managed => run_managed(step, config, options)?,
         }
     }
     Ok(())
@@ -114,8 +113,11 @@ fn run_local(step: &Step, config: &ConfigFile, options: &Options) -> Result<(), 
 
 /// Runs the action on each managed peer in turn. A failing peer is logged as an error and the
 /// next peer goes on, as in the original.
-fn run_managed(step: &Step, config: &ConfigFile, options: &Options) {
+fn run_managed(step: &Step, config: &ConfigFile, options: &Options) -> Result<(), RunError> {
     for name in &step.peers {
+        if interrupt::requested() {
+            return Err(RunError::Interrupted(step.action.clone()));
+        }
         let Some(peer) = config.config.peers.as_ref().and_then(|p| {
             p.peers
                 .iter()
@@ -128,12 +130,16 @@ fn run_managed(step: &Step, config: &ConfigFile, options: &Options) {
             step.action
         );
         if let Err(message) = run_on_peer(peer, &step.action, config, options) {
+            if interrupt::requested() {
+                return Err(RunError::Interrupted(step.action.clone()));
+            }
             tracing::error!(
                 "Managed action [{}] failed on peer [{name}]: {message}",
                 step.action
             );
         }
     }
+    Ok(())
 }
 
 /// The command line that runs `action` on a managed peer: the rsh command's fields, then
@@ -180,7 +186,7 @@ fn run_on_peer(
         .as_ref()
         .and_then(|o| o.backup_user.clone())
         .unwrap_or_default();
-    let mut cmd = if ownership::running_as_root() && !local_user.is_empty() {
+    let cmd = if ownership::running_as_root() && !local_user.is_empty() {
         // As root, run as the backup user so that user's ssh keys are used.
         let quoted: Vec<String> = argv.iter().map(|a| shell_quote(a)).collect();
         let mut c = process::command("su");
@@ -192,12 +198,8 @@ fn run_on_peer(
         c.args(args);
         c
     };
-    let output = cmd
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| format!("cannot run {}: {e}", argv[0]))?;
-    let mut text = String::from_utf8_lossy(&output.stdout).into_owned();
-    text.push_str(&String::from_utf8_lossy(&output.stderr));
+    let output = process::run_supervised(cmd).map_err(|e| format!("{}: {e}", argv[0]))?;
+    let text = process::combined_text(&output);
     logging::log_command_output(&text);
     if output.status.success() {
         Ok(())

@@ -498,7 +498,7 @@ fn sigterm_during_a_hook_exits_five_and_runs_nothing_after() {
     let config = site.config(
         "",
         &format!(
-            "<pre_action_hook><action>validate</action><command>sh -c \"touch {}; sleep 30\"</command></pre_action_hook>\
+            "<pre_action_hook><action>validate</action><command>sh -c \"touch {}; sleep 31.25; echo late\"</command></pre_action_hook>\
              <post_action_hook><action>validate</action><command>touch {}</command></post_action_hook>",
             started.display(),
             marker.display()
@@ -650,4 +650,42 @@ fn dependency_sample_orders_by_dependencies() {
     dry_run(&sample("dependency.conf"), &["report"])
         .code(4)
         .stderr(predicate::str::contains("site.backup.report"));
+}
+
+#[test]
+fn a_second_signal_ends_a_run_that_cannot_stop_by_itself() {
+    let site = Site::new();
+    // Opening a FIFO nobody writes blocks: a stage of the run that never polls the flag.
+    let fifo = site.path("config.fifo");
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+    let mut child = std::process::Command::new(cback_tests::cback_path())
+        .arg("--config")
+        .arg(&fifo)
+        .arg("--logfile")
+        .arg(site.log())
+        .arg("collect")
+        .spawn()
+        .unwrap();
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    // Let it reach the blocking open.
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "the first signal should only ask the run to stop"
+    );
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "a second SIGTERM did not end the run"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(5));
 }

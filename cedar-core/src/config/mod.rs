@@ -46,6 +46,7 @@ mod tests;
 pub use model::*;
 
 use std::fmt;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use serde::de::DeserializeOwned;
@@ -83,6 +84,9 @@ impl fmt::Display for Problem {
 pub type ValueSource = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 /// Errors from loading a configuration document.
+/// The largest configuration file cback reads (16 MiB).
+pub const MAX_CONFIG_BYTES: u64 = 16 << 20;
+
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     /// The file could not be read.
@@ -219,11 +223,24 @@ impl ConfigFile {
     }
 
     /// Reads, parses and validates `path` with the original's whole-document rules.
+    ///
+    /// A file over [`MAX_CONFIG_BYTES`] is refused.
     pub fn load(path: &Path) -> Result<ConfigFile, ConfigError> {
-        let bytes = std::fs::read(path).map_err(|source| ConfigError::Read {
+        let read_error = |source| ConfigError::Read {
             path: path.to_path_buf(),
             source,
-        })?;
+        };
+        // Bounded, so that a wrong --config (say /dev/zero) fails instead of eating memory.
+        let mut bytes = Vec::new();
+        std::fs::File::open(path)
+            .and_then(|f| f.take(MAX_CONFIG_BYTES + 1).read_to_end(&mut bytes))
+            .map_err(read_error)?;
+        if bytes.len() as u64 > MAX_CONFIG_BYTES {
+            return Err(read_error(std::io::Error::other(format!(
+                "the file is larger than {} MiB, which no configuration is; check --config",
+                MAX_CONFIG_BYTES >> 20
+            ))));
+        }
         let text = String::from_utf8(bytes).map_err(|e| {
             let good = &e.as_bytes()[..e.utf8_error().valid_up_to()];
             let good = String::from_utf8_lossy(good);

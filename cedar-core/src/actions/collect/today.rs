@@ -28,7 +28,11 @@ impl Today {
         if let Ok(text) = std::env::var(TODAY_ENV) {
             match Today::parse(&text) {
                 Some(today) => {
-                    tracing::debug!("Using today [{text}] from {TODAY_ENV} (testing hook).");
+                    // Loud, because purge measures ages from this day.
+                    tracing::warn!(
+                        "Using today [{text}] from {TODAY_ENV}, a testing hook: weekday rules and \
+                         purge ages follow it instead of the clock; unset it in production."
+                    );
                     return today;
                 }
                 None => tracing::warn!(
