@@ -6,10 +6,17 @@
 //! never follows a soft link (a link is judged and removed as itself, so nothing outside the
 //! configured directory is touched), logs each removal at debug level and a count at info.
 
+use std::ffi::{CString, OsStr};
 use std::fs;
 use std::io;
-use std::os::unix::fs::MetadataExt;
+use std::os::fd::AsRawFd;
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
+
+use nix::dir::Dir;
+use nix::fcntl::{AtFlags, OFlag};
+use nix::sys::stat::{fstatat, Mode, SFlag};
+use nix::unistd::{unlinkat, UnlinkatFlags};
 
 use crate::action::{
     Action, ActionContext, ActionError, ActionKind, ActionRegistration, Placement,
@@ -113,85 +120,94 @@ pub fn purge_dir(root: &Path, retain_days: i64, now: i64) -> Result<PurgeCount, 
             path: root.to_path_buf(),
         });
     }
+    let dir = Dir::open(&real, dir_flags(), Mode::empty()).map_err(|e| PurgeError::Resolve {
+        path: root.to_path_buf(),
+        source: e.into(),
+    })?;
     let mut count = PurgeCount::default();
-    purge_files(&real, retain_days, now, &mut count)?;
-    remove_empty_dirs(&real, &mut count)?;
+    purge_tree(dir, &real, retain_days, now, &mut count)?;
     Ok(count)
 }
 
-/// Removes expired files and links below `dir`, descending only into real directories.
-fn purge_files(
-    dir: &Path,
+/// Flags for opening a directory to walk: never through a soft link.
+fn dir_flags() -> OFlag {
+    OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC
+}
+
+/// Purges the directory open as `dir` (shown as `shown` in the log), post-order: expired plain
+/// files and links are unlinked, subdirectories are walked and removed when they end up empty.
+///
+/// Every step goes through the open directory handle (`fstatat`, `openat` with `O_NOFOLLOW`,
+/// `unlinkat`), never through a path name, so swapping a subdirectory for a soft link while
+/// purge runs cannot lead it outside the configured directory. Fifos, sockets and devices are
+/// neither plain files nor links and stay, as in the original. Errors on single items are
+/// logged at debug level and skipped.
+fn purge_tree(
+    mut dir: Dir,
+    shown: &Path,
     retain_days: i64,
     now: i64,
     count: &mut PurgeCount,
 ) -> Result<(), PurgeError> {
-    let entries = match fs::read_dir(dir) {
-        Ok(entries) => entries,
-        Err(err) => {
-            tracing::debug!("Cannot list [{}]: {err}; skipped.", dir.display());
-            return Ok(());
-        }
-    };
-    for entry in entries.flatten() {
+    let fd = dir.as_raw_fd();
+    let names: Vec<CString> = dir
+        .iter()
+        .filter_map(Result::ok)
+        .map(|entry| entry.file_name().to_owned())
+        .filter(|name| name.as_bytes() != b"." && name.as_bytes() != b"..")
+        .collect();
+    for name in names {
         if crate::interrupt::requested() {
             return Err(PurgeError::Interrupted);
         }
-        let path = entry.path();
-        let meta = match fs::symlink_metadata(&path) {
-            Ok(meta) => meta,
+        let path = shown.join(OsStr::from_bytes(name.as_bytes()));
+        let stat = match fstatat(Some(fd), name.as_c_str(), AtFlags::AT_SYMLINK_NOFOLLOW) {
+            Ok(stat) => stat,
             Err(err) => {
                 tracing::debug!("Cannot examine [{}]: {err}; skipped.", path.display());
                 continue;
             }
         };
-        if meta.file_type().is_dir() {
-            purge_files(&path, retain_days, now, count)?;
+        let kind = SFlag::from_bits_truncate(stat.st_mode) & SFlag::S_IFMT;
+        if kind == SFlag::S_IFDIR {
+            match Dir::openat(Some(fd), name.as_c_str(), dir_flags(), Mode::empty()) {
+                Ok(sub) => purge_tree(sub, &path, retain_days, now, count)?,
+                Err(err) => {
+                    // Replaced by a link (ELOOP / ENOTDIR) or unreadable: not ours to walk.
+                    tracing::debug!(
+                        "Cannot open directory [{}]: {err}; skipped.",
+                        path.display()
+                    );
+                    continue;
+                }
+            }
+            // rmdir only succeeds on an empty directory, so this cannot remove content.
+            match unlinkat(Some(fd), name.as_c_str(), UnlinkatFlags::RemoveDir) {
+                Ok(()) => {
+                    tracing::debug!("Purged empty directory [{}].", path.display());
+                    count.dirs += 1;
+                }
+                Err(nix::Error::ENOTEMPTY | nix::Error::EEXIST) => {}
+                Err(err) => tracing::debug!(
+                    "Cannot remove directory [{}]: {err}; skipped.",
+                    path.display()
+                ),
+            }
             continue;
         }
-        let age = age_days(meta.atime(), meta.mtime(), now);
+        if kind != SFlag::S_IFREG && kind != SFlag::S_IFLNK {
+            continue;
+        }
+        let age = age_days(stat.st_atime, stat.st_mtime, now);
         if !is_expired(age, retain_days) {
             continue;
         }
-        match fs::remove_file(&path) {
+        match unlinkat(Some(fd), name.as_c_str(), UnlinkatFlags::NoRemoveDir) {
             Ok(()) => {
                 tracing::debug!("Purged file [{}] ({age} days old).", path.display());
                 count.files += 1;
             }
             Err(err) => tracing::debug!("Cannot remove [{}]: {err}; skipped.", path.display()),
-        }
-    }
-    Ok(())
-}
-
-/// Removes the empty directories below `dir` (deepest first); never `dir` itself.
-fn remove_empty_dirs(dir: &Path, count: &mut PurgeCount) -> Result<(), PurgeError> {
-    let Ok(entries) = fs::read_dir(dir) else {
-        return Ok(());
-    };
-    for entry in entries.flatten() {
-        let is_dir = entry.file_type().map(|t| t.is_dir()).unwrap_or(false);
-        if !is_dir {
-            continue;
-        }
-        let path = entry.path();
-        remove_empty_dirs(&path, count)?;
-        let empty = fs::read_dir(&path)
-            .map(|mut d| d.next().is_none())
-            .unwrap_or(false);
-        if empty {
-            match fs::remove_dir(&path) {
-                Ok(()) => {
-                    tracing::debug!("Purged empty directory [{}].", path.display());
-                    count.dirs += 1;
-                }
-                Err(err) => {
-                    tracing::debug!(
-                        "Cannot remove directory [{}]: {err}; skipped.",
-                        path.display()
-                    )
-                }
-            }
         }
     }
     Ok(())
@@ -291,6 +307,28 @@ mod tests {
         assert_eq!(fs::read_dir(&root).unwrap().count(), 0);
         assert!(root.is_dir());
         assert!(outside.join("victim").exists());
+    }
+
+    #[test]
+    fn fifos_stay_and_links_to_directories_are_not_walked() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("p");
+        let outside = tmp.path().join("outside");
+        fs::create_dir_all(&root).unwrap();
+        fs::create_dir_all(outside.join("sub")).unwrap();
+        fs::write(outside.join("sub/victim"), b"x").unwrap();
+        set_times(&outside.join("sub/victim"), days_ago(30.0), days_ago(30.0));
+        nix::unistd::mkfifo(&root.join("fifo"), Mode::from_bits_truncate(0o600)).unwrap();
+        set_times(&root.join("fifo"), days_ago(30.0), days_ago(30.0));
+        std::os::unix::fs::symlink(outside.join("sub"), root.join("dirlink")).unwrap();
+        let count = purge_dir(&root, 0, NOW).unwrap();
+        assert!(root.join("fifo").exists(), "a fifo is not a plain file");
+        assert!(
+            fs::symlink_metadata(root.join("dirlink")).is_err(),
+            "the link itself goes"
+        );
+        assert!(outside.join("sub/victim").exists(), "never followed");
+        assert_eq!(count.files, 1);
     }
 
     #[test]
