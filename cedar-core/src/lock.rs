@@ -56,16 +56,9 @@ impl RunLock {
         let mut lock = match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
             Ok(lock) => lock,
             Err((mut file, nix::Error::EWOULDBLOCK)) => {
-                let mut holder = String::new();
-                let _ = file.read_to_string(&mut holder);
-                let holder = holder.trim();
                 return Err(LockError::Busy {
+                    holder: read_holder(&mut file),
                     path,
-                    holder: if holder.is_empty() {
-                        "unknown".to_string()
-                    } else {
-                        holder.to_string()
-                    },
                 });
             }
             Err((_, source)) => return Err(LockError::Lock { path, source }),
@@ -81,6 +74,22 @@ impl RunLock {
     pub fn path(&self) -> &Path {
         &self.path
     }
+}
+
+/// The holder's PID from the lock file. The holder writes it just after locking, so an empty
+/// file is read again for a moment before giving up.
+fn read_holder(file: &mut File) -> String {
+    for _ in 0..20 {
+        let mut text = String::new();
+        let _ = file.seek(SeekFrom::Start(0));
+        let _ = file.read_to_string(&mut text);
+        let text = text.trim();
+        if !text.is_empty() {
+            return text.to_string();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    "unknown".to_string()
 }
 
 #[cfg(test)]
