@@ -151,7 +151,11 @@ fn original() -> Option<PathBuf> {
 #[test]
 fn live_comparison_with_the_original() {
     let Some(cb3) = original() else {
-        eprintln!("the original cback3 is not installed; live comparison skipped");
+        skipped(
+            "live_comparison_with_the_original",
+            "the original cback3 is not installed; set CB3_BIN to its cback3 (or install it as \
+             /tmp/cb3c/bin/cback3) to compare with it",
+        );
         return;
     };
     let configs = [

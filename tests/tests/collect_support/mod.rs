@@ -23,6 +23,13 @@ pub fn is_root() -> bool {
     Uid::effective().is_root()
 }
 
+/// Says that a test did not do its work, past the test harness's output capture (which hides
+/// what a passing test prints), so that the line shows in every run.
+pub fn skipped(test: &str, why: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr().lock(), "SKIPPED: {test}: {why}");
+}
+
 /// A fixture: `ROOT/src` (the tree), `ROOT/outside` (link targets), `ROOT/out`, `ROOT/work`.
 #[derive(Debug)]
 pub struct Fixture {
