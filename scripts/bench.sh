@@ -1,0 +1,292 @@
+#!/usr/bin/env bash
+# Benchmark of the postgresql action (issue #5) against pg_dump and the standard compressors.
+#
+# Creates (or reuses) a pgbench database of scale $SCALE on a throwaway cluster kept in
+# $BENCH_DIR, then times, side by side and best of $RUNS rounds:
+#   pg_dump > /dev/null, pg_dump > file, pg_dump | gzip -6, pg_dump | bzip2, pg_dump | zstd -3,
+#   and `cback postgresql` (release build) in each compress_mode, with its peak RSS,
+# and prints the ratios of the issue's goal table, each marked met or MISSED.
+# Not a test: run it by hand, on an otherwise idle machine (it warns when compilers ran).
+#
+#   bash scripts/bench.sh                      # scale 50, 3 rounds
+#   SCALE=10 RUNS=1 bash scripts/bench.sh
+#   SCALE=100 BASELINES=0 bash scripts/bench.sh  # cback only (peak RSS at another scale)
+#   MODES="gzip zstd" JOBS=1 bash scripts/bench.sh
+#   BENCH_CLEAN=1 bash scripts/bench.sh        # remove the cluster afterwards
+#   VERIFY_ROWS=0 bash scripts/bench.sh        # leave out the rows with verification on
+#
+# The goal rows time the dump itself: cback with <verify>N and <manifest>N (issue #6's
+# read-back and manifest come after the dump and are not part of issue #5's goals). Rows
+# marked "verify Y" run the default configuration, read-back included, for comparison.
+# A measurement during which a compiler ran is repeated (up to $RETRIES times).
+#
+# Peak RSS is cback's own high-water mark (VmHWM of /proc/PID/status, sampled every 20 ms until
+# it exits), not that of pg_dump. Needs PostgreSQL server programs, pgbench, gzip, bzip2, zstd.
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+scale=${SCALE:-50}
+runs=${RUNS:-3}
+modes=${MODES:-none gzip bzip2 zstd}
+baselines=${BASELINES:-1}
+jobs=${JOBS:-1}
+verify_rows=${VERIFY_ROWS:-1}
+retries=${RETRIES:-3}
+bench_dir=${BENCH_DIR:-/var/tmp/cback-bench-pg}
+target=${CARGO_TARGET_DIR:-$repo/target}
+rss_goal_kb=32768 # 32 MiB
+
+die() { printf 'bench: %s\n' "$*" >&2; exit 1; }
+note() { printf '%s\n' "$*" >&2; }
+
+# --- tools -------------------------------------------------------------------------------------
+bindir=""
+if command -v initdb >/dev/null 2>&1; then
+  bindir=$(dirname "$(readlink -f "$(command -v initdb)")")
+fi
+if [ -z "$bindir" ] || [ ! -x "$bindir/pg_dump" ] || [ ! -x "$bindir/pgbench" ]; then
+  bindir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1 || true)
+fi
+[ -n "$bindir" ] && [ -x "$bindir/initdb" ] && [ -x "$bindir/pgbench" ] ||
+  die "PostgreSQL server programs and pgbench not found (Debian: apt-get install postgresql postgresql-contrib)"
+for tool in gzip bzip2 zstd cargo; do
+  command -v "$tool" >/dev/null 2>&1 || die "$tool not found"
+done
+as_server=()
+if [ "$(id -u)" -eq 0 ]; then
+  id postgres >/dev/null 2>&1 || die "running as root needs a postgres user for the server"
+  as_server=(runuser -u postgres --)
+fi
+
+note "building cback (release)"
+(cd "$repo" && cargo build --quiet --release -p cedar-cli)
+cback="$target/release/cback"
+[ -x "$cback" ] || die "no release binary at $cback"
+
+# --- the cluster, created once and reused -------------------------------------------------------
+for var in $(compgen -e | grep '^PG' || true); do unset "$var"; done
+export PGHOST="$bench_dir/socket" PGPORT=5432 PGUSER=postgres LANG=C
+export PATH="$bindir:$PATH"
+db="bench_s$scale"
+mkdir -p "$bench_dir/socket"
+chmod 755 "$bench_dir"
+[ "$(id -u)" -eq 0 ] && chown postgres: "$bench_dir" "$bench_dir/socket"
+if [ ! -f "$bench_dir/data/PG_VERSION" ]; then
+  note "creating the cluster in $bench_dir"
+  "${as_server[@]}" "$bindir/initdb" -D "$bench_dir/data" -U postgres -E UTF8 --locale=C \
+    --auth-local=trust --no-sync >/dev/null
+  cat >>"$bench_dir/data/postgresql.conf" <<EOF
+listen_addresses = ''
+unix_socket_directories = '$bench_dir/socket'
+port = 5432
+fsync = off
+synchronous_commit = off
+full_page_writes = off
+shared_buffers = 128MB
+EOF
+fi
+started_here=0
+if ! "$bindir/pg_isready" -q; then
+  "${as_server[@]}" "$bindir/pg_ctl" -D "$bench_dir/data" -l "$bench_dir/server.log" -w start >/dev/null
+  started_here=1
+fi
+work=$(mktemp -d /var/tmp/cback-bench-run.XXXXXX)
+cleanup() {
+  rm -rf "$work"
+  if [ "${BENCH_CLEAN:-0}" = 1 ]; then
+    "${as_server[@]}" "$bindir/pg_ctl" -D "$bench_dir/data" -m fast -w stop >/dev/null 2>&1 || true
+    rm -rf "$bench_dir"
+  elif [ "$started_here" = 1 ]; then
+    "${as_server[@]}" "$bindir/pg_ctl" -D "$bench_dir/data" -m fast -w stop >/dev/null 2>&1 || true
+  fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+if ! "$bindir/psql" -X -d postgres -Atc "SELECT 1 FROM pg_database WHERE datname = '$db'" | grep -q 1; then
+  note "creating $db: pgbench -i -s $scale (once; reused by later runs)"
+  "$bindir/createdb" "$db"
+  "$bindir/pgbench" -i -q -s "$scale" "$db" >/dev/null 2>&1 ||
+    { "$bindir/dropdb" --if-exists "$db"; die "pgbench -i failed"; }
+  "$bindir/psql" -X -q -d "$db" -c 'VACUUM ANALYZE'
+fi
+size=$("$bindir/psql" -X -d postgres -Atc "SELECT pg_size_pretty(pg_database_size('$db'))")
+
+# --- the cback configurations --------------------------------------------------------------------
+mkdir -p "$work/collect" "$work/state" "$work/out"
+conf() { # mode file extra-elements
+  cat >"$2" <<XML
+<?xml version="1.0"?>
+<cb_config>
+  <options><starting_day>monday</starting_day><working_dir>$work/state</working_dir>
+    <backup_user>$(id -un)</backup_user><backup_group>$(id -gn)</backup_group>
+    <rcp_command>/usr/bin/scp -B</rcp_command></options>
+  <collect><collect_dir>$work/collect</collect_dir></collect>
+  <postgresql><user>postgres</user><compress_mode>$1</compress_mode><jobs>$jobs</jobs>
+    <database>$db</database>$3</postgresql>
+</cb_config>
+XML
+}
+for mode in $modes; do
+  conf "$mode" "$work/$mode.conf" "<verify>N</verify><manifest>N</manifest>"
+  conf "$mode" "$work/$mode-verify.conf" ""
+done
+
+# --- measuring ------------------------------------------------------------------------------------
+# measure CMD...: runs CMD, sets $wall (s) and $peak (kB, VmHWM of the process itself).
+measure() {
+  local t0 t1 pid hwm=0 k v _
+  t0=$(date +%s%N)
+  "$@" &
+  pid=$!
+  while [ -e "/proc/$pid/status" ]; do
+    while read -r k v _; do
+      if [ "$k" = "VmHWM:" ]; then [ "$v" -gt "$hwm" ] && hwm=$v; break; fi
+    done <"/proc/$pid/status" 2>/dev/null || true
+    sleep 0.02
+  done
+  wait "$pid" || die "failed: $*"
+  t1=$(date +%s%N)
+  wall=$(awk "BEGIN{printf \"%.3f\", ($t1-$t0)/1e9}")
+  peak=$hwm
+}
+
+declare -A best best_rss
+record() { # label
+  if [ -z "${best[$1]:-}" ] || awk "BEGIN{exit !($wall < ${best[$1]})}"; then
+    best[$1]=$wall
+    best_rss[$1]=$peak
+  fi
+}
+clear_out() { rm -f "$work/out/"* "$work/collect/"*; sync; }
+
+# Pipelines run inside one shell, as an operator would type them.
+sh_dump_null() { pg_dump "$db" >/dev/null; }
+sh_dump_file() { pg_dump "$db" >"$work/out/dump.sql"; }
+sh_gzip() { pg_dump "$db" | gzip -6 >"$work/out/dump.sql.gz"; }
+sh_bzip2() { pg_dump "$db" | bzip2 >"$work/out/dump.sql.bz2"; }
+sh_zstd() { pg_dump "$db" | zstd -q -3 >"$work/out/dump.sql.zst"; }
+export -f sh_dump_null sh_dump_file sh_gzip sh_bzip2 sh_zstd
+export db work
+
+busy() { pgrep -x 'rustc|cc1|cc1plus|ld|cargo' >/dev/null 2>&1; }
+contended=0
+# timed LABEL CMD...: measure, repeated while a compiler ran at its start or end.
+timed() {
+  local label=$1 try
+  shift
+  for try in $(seq "$retries"); do
+    clear_out
+    local before=0 after=0
+    busy && before=1
+    measure "$@"
+    busy && after=1
+    if [ "$before$after" = 00 ]; then break; fi
+    if [ "$try" = "$retries" ]; then
+      contended=1
+      note "  $label: a compiler ran during all $retries tries; kept the last"
+    else
+      note "  $label: a compiler ran meanwhile; measuring again"
+      sleep 5
+    fi
+  done
+  record "$label"
+}
+
+note "database $db ($size on disk), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); warming the cache"
+pg_dump "$db" >/dev/null
+declare -A sizes
+for round in $(seq "$runs"); do
+  note "round $round of $runs"
+  if [ "$baselines" = 1 ]; then
+    for b in dump_null dump_file gzip bzip2 zstd; do
+      timed "$b" bash -c "sh_$b"
+      case $b in
+        dump_file) sizes[$b]=$(stat -c %s "$work/out/dump.sql") ;;
+        gzip) sizes[$b]=$(stat -c %s "$work/out/dump.sql.gz") ;;
+        bzip2) sizes[$b]=$(stat -c %s "$work/out/dump.sql.bz2") ;;
+        zstd) sizes[$b]=$(stat -c %s "$work/out/dump.sql.zst") ;;
+      esac
+    done
+  fi
+  for mode in $modes; do
+    timed "cback_$mode" "$cback" --quiet --config "$work/$mode.conf" --logfile "$work/cback.log" postgresql
+    sizes["cback_$mode"]=$(stat -c %s "$work/collect/"postgresqldump-*)
+    if [ "$verify_rows" = 1 ]; then
+      timed "verify_$mode" "$cback" --quiet --config "$work/$mode-verify.conf" --logfile "$work/cback.log" postgresql
+      sizes["verify_$mode"]=$(stat -c %s "$work/collect/"postgresqldump-*.txt*)
+    fi
+  done
+done
+
+# --- the table --------------------------------------------------------------------------------------
+label() {
+  case $1 in
+    dump_null) echo 'pg_dump > /dev/null' ;;
+    dump_file) echo 'pg_dump > file' ;;
+    gzip) echo 'pg_dump \| gzip -6 > f' ;;
+    bzip2) echo 'pg_dump \| bzip2 > f' ;;
+    zstd) echo 'pg_dump \| zstd -3 > f' ;;
+    cback_*) echo "cback postgresql, ${1#cback_}" ;;
+    verify_*) echo "cback postgresql, ${1#verify_}, verify Y" ;;
+  esac
+}
+mb() { awk "BEGIN{printf \"%.1f\", $1/1e6}"; }
+
+echo
+echo "## scale $scale ($size database), $(nproc) cores, jobs $jobs, best of $runs"
+echo
+echo "| command | wall time | output | peak RSS |"
+echo "|---|---:|---:|---:|"
+for k in dump_null dump_file gzip bzip2 zstd cback_none cback_gzip cback_bzip2 cback_zstd \
+  verify_none verify_gzip verify_bzip2 verify_zstd; do
+  [ -n "${best[$k]:-}" ] || continue
+  out="-"
+  [ -n "${sizes[$k]:-}" ] && out="$(mb "${sizes[$k]}") MB"
+  rss="-"
+  case $k in cback_* | verify_*) rss="$(awk "BEGIN{printf \"%.1f\", ${best_rss[$k]}/1024}") MiB" ;; esac
+  printf '| `%s` | %.2f s | %s | %s |\n' "$(label "$k")" "${best[$k]}" "$out" "$rss"
+done
+
+echo
+echo "| goal | measured | |"
+echo "|---|---:|---|"
+goal() { # name cback baseline max
+  local c=${best[$2]:-} b=${best[$3]:-}
+  [ -n "$c" ] && [ -n "$b" ] || return 0
+  local r
+  r=$(awk "BEGIN{printf \"%.3f\", $c/$b}")
+  if awk "BEGIN{exit !($c/$b <= $4)}"; then v=met; else v=MISSED; fi
+  printf '| %s ≤ %s | %s | %s |\n' "$1" "$4" "$r" "$v"
+}
+goal 'gzip: cback / `pg_dump \| gzip -6`' cback_gzip gzip 0.80
+goal 'bzip2: cback / `pg_dump \| bzip2`' cback_bzip2 bzip2 0.65
+goal 'zstd: cback / `pg_dump > /dev/null`' cback_zstd dump_null 1.10
+goal 'none: cback / `pg_dump > file`' cback_none dump_file 1.05
+max_rss=0
+for mode in $modes; do
+  for k in "cback_$mode" "verify_$mode"; do
+    r=${best_rss[$k]:-0}
+    [ "$r" -gt "$max_rss" ] && max_rss=$r
+  done
+done
+if [ "$max_rss" -le "$rss_goal_kb" ]; then v=met; else v=MISSED; fi
+printf '| peak RSS, any mode ≤ 32 MiB | %.1f MiB | %s |\n' "$(awk "BEGIN{print $max_rss/1024}")" "$v"
+if [ "$verify_rows" = 1 ]; then
+  echo
+  echo "With verification (the default <verify>Y, read-back of the written file), not a goal:"
+  echo
+  echo "| mode | cback verify Y / baseline of the goal |"
+  echo "|---|---:|"
+  for pair in "gzip gzip" "bzip2 bzip2" "zstd dump_null" "none dump_file"; do
+    set -- $pair
+    c=${best[verify_$1]:-}
+    b=${best[$2]:-}
+    [ -n "$c" ] && [ -n "$b" ] && printf '| %s | %.3f |\n' "$1" "$(awk "BEGIN{print $c/$b}")"
+  done
+fi
+echo
+if [ "$contended" = 1 ]; then
+  echo "WARNING: compilers (rustc/cc/ld/cargo) ran during the measurements; rerun on an idle machine."
+fi
+echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
