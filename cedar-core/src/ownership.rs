@@ -48,9 +48,14 @@ pub fn change_owner(path: &Path, user: &str, group: &str) -> Result<bool, Owners
         return Ok(false);
     }
     let (uid, gid) = lookup(user, group)?;
+    apply(path, uid, gid)?;
+    Ok(true)
+}
+
+/// Changes `path` to the owner `uid:gid` looked up earlier (see [`lookup`]).
+pub fn apply(path: &Path, uid: Uid, gid: Gid) -> Result<(), OwnershipError> {
     chown(path, Some(uid), Some(gid)).map_err(|source| OwnershipError::Chown {
         path: path.to_path_buf(),
         source,
-    })?;
-    Ok(true)
+    })
 }

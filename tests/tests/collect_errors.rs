@@ -203,3 +203,75 @@ fn partial_archives_of_a_killed_run_are_removed_before_collecting() {
         .log_text()
         .contains("partial archive left by an interrupted run"));
 }
+
+#[test]
+fn a_failed_run_removes_the_indicator_of_an_earlier_one() {
+    let f = Fixture::tree();
+    daily(&f, "{ROOT}/src", "");
+    f.cback(WEDNESDAY, &["collect"]).assert().success();
+    assert!(f.out().join("cback.collect").exists());
+    // Stage must not take yesterday's archives for today's.
+    daily(&f, "{ROOT}/no-such-dir", "");
+    f.cback(WEDNESDAY, &["collect"]).assert().failure().code(6);
+    assert!(
+        !f.out().join("cback.collect").exists(),
+        "the indicator of the earlier run was left: {:?}",
+        leftovers(&f.out())
+    );
+}
+
+#[test]
+fn an_unknown_backup_user_or_group_stops_collect_before_anything_is_written() {
+    if !is_root() {
+        skipped(
+            "an_unknown_backup_user_or_group_stops_collect_before_anything_is_written",
+            "ownership is applied only when running as root",
+        );
+        return;
+    }
+    let (user, group) = backup_owner();
+    for (bad_user, bad_group, named, element) in [
+        (
+            "cback-no-such-user",
+            group.as_str(),
+            "cback-no-such-user",
+            "<options><backup_user>",
+        ),
+        (
+            user.as_str(),
+            "cback-no-such-group",
+            "cback-no-such-group",
+            "<options><backup_group>",
+        ),
+    ] {
+        let f = Fixture::tree();
+        // Two entries: the first archive must not be written either.
+        daily(
+            &f,
+            "{ROOT}/src",
+            "<file><abs_path>{ROOT}/src/a.txt</abs_path></file>",
+        );
+        let config = fs::read_to_string(f.config_path()).unwrap();
+        let config = config
+            .replace(
+                &format!("<backup_user>{user}</backup_user>"),
+                &format!("<backup_user>{bad_user}</backup_user>"),
+            )
+            .replace(
+                &format!("<backup_group>{group}</backup_group>"),
+                &format!("<backup_group>{bad_group}</backup_group>"),
+            );
+        fs::write(f.config_path(), config).unwrap();
+        f.cback(WEDNESDAY, &["collect"]).assert().failure().code(6);
+        assert!(
+            leftovers(&f.out()).is_empty(),
+            "written despite the unknown owner: {:?}",
+            leftovers(&f.out())
+        );
+        let log = f.log_text();
+        assert!(
+            log.contains(&format!("`{named}`")) && log.contains(element),
+            "{log}"
+        );
+    }
+}

@@ -163,3 +163,90 @@ fn daily_entries_are_collected_every_day() {
         .to_string_lossy()
         .ends_with(".sha")));
 }
+
+/// Issue #4: the state of an entry that was archived is not advanced when a later entry fails.
+#[test]
+fn a_run_failing_on_a_later_entry_does_not_advance_the_state_of_an_earlier_one() {
+    let f = Fixture::tree();
+    let two = f.root.join("two");
+    fs::create_dir_all(&two).unwrap();
+    fs::write(two.join("f"), b"two\n").unwrap();
+    f.write_config(
+        "<collect><collect_dir>{ROOT}/out</collect_dir><collect_mode>incr</collect_mode><archive_mode>tar</archive_mode><ignore_file>.cbignore</ignore_file>
+<dir><abs_path>{ROOT}/src/sub</abs_path></dir><dir><abs_path>{ROOT}/two</abs_path></dir></collect>",
+        "monday",
+    );
+    let sub_archive = format!("{}-src-sub.tar", f.normalized_root());
+    let digest = f
+        .work()
+        .join(format!("{}-src-sub.sha", f.normalized_root()));
+    f.cback(WEDNESDAY, &["collect"]).assert().success();
+    let after_first = fs::read(&digest).unwrap();
+
+    // The first entry is archived with its change, then the second one is missing.
+    clear_out(&f);
+    fs::write(f.src().join("sub/s.txt"), b"changed\n").unwrap();
+    fs::remove_dir_all(&two).unwrap();
+    f.cback(WEDNESDAY, &["collect"]).assert().failure().code(6);
+    assert_eq!(
+        fs::read(&digest).unwrap(),
+        after_first,
+        "the failed run advanced the state of {}/src/sub",
+        f.root.display()
+    );
+    let work: Vec<String> = fs::read_dir(f.work())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        !work.iter().any(|n| n.starts_with(".cback-digest-")),
+        "temporary digest files left: {work:?}"
+    );
+    assert!(!f.out().join("cback.collect").exists());
+
+    // Fixed: the change is archived again.
+    fs::create_dir_all(&two).unwrap();
+    fs::write(two.join("f"), b"two\n").unwrap();
+    clear_out(&f);
+    f.cback(WEDNESDAY, &["collect"]).assert().success();
+    assert!(
+        member_names(&f, &sub_archive).contains(&"/src/sub/s.txt".to_string()),
+        "the change of the failed run was lost: {:?}",
+        member_names(&f, &sub_archive)
+    );
+    assert_ne!(fs::read(&digest).unwrap(), after_first, "advanced now");
+}
+
+/// A digest file that cannot be decoded is an error in the log, and the entry is backed up in
+/// full, as the original does; the run succeeds.
+#[test]
+fn a_corrupt_digest_file_means_a_full_backup_of_that_entry() {
+    let f = Fixture::tree();
+    incr_config(&f, "incr");
+    f.cback(WEDNESDAY, &["collect"]).assert().success();
+    let src_archive = format!("{}-src.tar", f.normalized_root());
+    let digest = f.work().join(format!("{}-src.sha", f.normalized_root()));
+    fs::write(&digest, b"garbage\n").unwrap();
+    clear_out(&f);
+    f.cback(WEDNESDAY, &["collect"]).assert().success();
+    assert_eq!(
+        member_names(&f, &src_archive).len(),
+        23,
+        "everything of the entry is archived"
+    );
+    assert!(f.out().join("cback.collect").exists());
+    let log = f.log_text();
+    let line = log
+        .lines()
+        .find(|l| l.contains("Failed loading digest"))
+        .unwrap_or_else(|| panic!("no error logged:\n{log}"));
+    assert!(
+        line.contains("ERROR") && line.contains(&digest.display().to_string()),
+        "{line}"
+    );
+    // Replaced by a good state: the next run takes only the links.
+    assert!(fs::read(&digest).unwrap().starts_with(b"(dp0\nV"));
+    clear_out(&f);
+    f.cback(WEDNESDAY, &["collect"]).assert().success();
+    assert_eq!(member_names(&f, &src_archive).len(), 3);
+}

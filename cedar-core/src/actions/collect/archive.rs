@@ -6,6 +6,7 @@ use std::io::{self, BufWriter, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
+use nix::unistd::{Gid, Uid};
 use tempfile::NamedTempFile;
 
 use super::compress::{worker_count, Codec, ParallelWriter};
@@ -33,8 +34,8 @@ pub struct ArchiveSpec<'a> {
     pub collect_dir: &'a Path,
     pub file_name: &'a str,
     pub mode: ArchiveMode,
-    /// backup_user and backup_group, applied when running as root.
-    pub owner: Option<(&'a str, &'a str)>,
+    /// backup_user and backup_group, looked up before the run; set only when running as root.
+    pub owner: Option<(Uid, Gid)>,
 }
 
 /// What was written.
@@ -152,12 +153,55 @@ fn open_temp(spec: &ArchiveSpec<'_>) -> Result<Open, CollectError> {
     })
 }
 
-/// Writes `items` into the archive of `spec`. Nothing is created when no item is added; the
-/// final name appears only once the archive is complete.
-pub fn write_archive(
+/// An archive written in full under its temporary name (`PARTIAL_SUFFIX`), not yet under its
+/// final name. Dropped without [`Built::persist`], it is removed.
+#[derive(Debug)]
+pub struct Built {
+    temp: NamedTempFile,
+    final_path: PathBuf,
+    collect_dir: PathBuf,
+    owner: Option<(Uid, Gid)>,
+}
+
+impl Built {
+    /// Gives the archive its final name (replacing an archive of an earlier run atomically),
+    /// syncs collect_dir, and hands the archive to the backup user. Returns the final path.
+    pub fn persist(self) -> Result<PathBuf, CollectError> {
+        let Built {
+            temp,
+            final_path,
+            collect_dir,
+            owner,
+        } = self;
+        temp.persist(&final_path)
+            .map_err(|e| CollectError::WriteArchive {
+                path: final_path.clone(),
+                source: e.error,
+            })?;
+        // The rename on disk before we go on.
+        std::fs::File::open(&collect_dir)
+            .and_then(|dir| dir.sync_all())
+            .map_err(|source| CollectError::SyncDir {
+                dir: collect_dir.clone(),
+                path: final_path.clone(),
+                source,
+            })?;
+        if let Some((uid, gid)) = owner {
+            ownership::apply(&final_path, uid, gid).map_err(|source| CollectError::Ownership {
+                path: final_path.clone(),
+                source,
+            })?;
+        }
+        Ok(final_path)
+    }
+}
+
+/// Writes `items` into the archive of `spec` under a temporary name, complete and on disk,
+/// without giving it its final name. Nothing is created (`None`) when no item is added.
+pub fn build_archive(
     spec: &ArchiveSpec<'_>,
     items: impl IntoIterator<Item = Item>,
-) -> Result<ArchiveOutcome, CollectError> {
+) -> Result<(ArchiveOutcome, Option<Built>), CollectError> {
     let final_path = spec.collect_dir.join(spec.file_name);
     let write_error = |source| CollectError::WriteArchive {
         path: final_path.clone(),
@@ -200,29 +244,34 @@ pub fn write_archive(
         }
     }
     let Some(Open { temp, tar }) = open else {
-        return Ok(outcome);
+        return Ok((outcome, None));
     };
     if outcome.members == 0 {
-        return Ok(outcome);
+        return Ok((outcome, None));
     }
     let file = tar.finish().and_then(Sink::finish).map_err(write_error)?;
-    // On disk before it takes the final name, and the rename on disk before we go on.
+    // On disk before it takes the final name.
     file.sync_all().map_err(write_error)?;
     drop(file);
-    temp.persist(&final_path)
-        .map_err(|e| write_error(e.error))?;
-    std::fs::File::open(spec.collect_dir)
-        .and_then(|dir| dir.sync_all())
-        .map_err(write_error)?;
-    if let Some((user, group)) = spec.owner {
-        ownership::change_owner(&final_path, user, group).map_err(|source| {
-            CollectError::Ownership {
-                path: final_path.clone(),
-                source,
-            }
-        })?;
+    let built = Built {
+        temp,
+        final_path: final_path.clone(),
+        collect_dir: spec.collect_dir.to_path_buf(),
+        owner: spec.owner,
+    };
+    Ok((outcome, Some(built)))
+}
+
+/// Writes `items` into the archive of `spec`. Nothing is created when no item is added; the
+/// final name appears only once the archive is complete.
+pub fn write_archive(
+    spec: &ArchiveSpec<'_>,
+    items: impl IntoIterator<Item = Item>,
+) -> Result<ArchiveOutcome, CollectError> {
+    let (mut outcome, built) = build_archive(spec, items)?;
+    if let Some(built) = built {
+        outcome.path = Some(built.persist()?);
     }
-    outcome.path = Some(final_path);
     Ok(outcome)
 }
 

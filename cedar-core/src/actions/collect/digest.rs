@@ -1,8 +1,13 @@
 //! Incremental state: the SHA-1 of every selected file, kept in `WORKING_DIR/NORMALIZED.sha`.
 //!
 //! The file is the original's format (a protocol 0 pickle of `{path: sha1-hex}`), so a site
-//! can switch in either direction without a surprise full backup. It is replaced atomically
-//! (written beside, synced, renamed) and only after the archive of the run is complete.
+//! can switch in either direction without a surprise full backup.
+//!
+//! A run only advances the state when it succeeds: each entry's new state is written beside
+//! its digest file under a temporary name ([`stage`]), and the collect action renames them all
+//! into place ([`PendingDigest::commit`]) once every archive and the indicator are written. A
+//! failed or interrupted run drops them, so its changes count as changes again next time.
+//! Temporaries that a killed run left are removed at the start of the next ([`remove_stale`]).
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -29,26 +34,76 @@ pub fn digest_path(working_dir: &Path, normalized: &str) -> PathBuf {
     working_dir.join(format!("{normalized}.sha"))
 }
 
-/// Reads a digest file; a missing file is an empty map.
-pub fn load(path: &Path) -> Result<DigestMap, CollectError> {
-    let data = match std::fs::read(path) {
-        Ok(data) => data,
-        Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(DigestMap::new()),
-        Err(source) => {
-            return Err(CollectError::ReadDigest {
-                path: path.to_path_buf(),
-                source,
-            })
+/// The prefix of digest files being written; such files are never a complete state.
+pub const TEMP_PREFIX: &str = ".cback-digest-";
+
+/// Reads a digest file; a missing file is an empty map. A file that cannot be read or decoded
+/// is logged as an error and taken as empty, as the original does: every file of the entry then
+/// counts as changed (a full backup of it), and the run goes on.
+pub fn load(path: &Path) -> DigestMap {
+    let loaded = match std::fs::read(path) {
+        Ok(data) => pickle::read_dict(&data).map_err(|err| err.to_string()),
+        Err(err) if err.kind() == io::ErrorKind::NotFound => {
+            tracing::debug!("Digest [{}] does not exist yet.", path.display());
+            return DigestMap::new();
         }
+        Err(err) => Err(err.to_string()),
     };
-    pickle::read_dict(&data).map_err(|err| CollectError::ReadDigest {
-        path: path.to_path_buf(),
-        source: io::Error::new(io::ErrorKind::InvalidData, err),
-    })
+    match loaded {
+        Ok(map) => {
+            tracing::debug!(
+                "Loaded digest [{}] from disk: {} entries.",
+                path.display(),
+                map.len()
+            );
+            map
+        }
+        Err(cause) => {
+            tracing::error!(
+                "Failed loading digest [{}] from disk: {cause}; every file of this entry is \
+                 taken as changed (the file is replaced when the run succeeds).",
+                path.display()
+            );
+            DigestMap::new()
+        }
+    }
 }
 
-/// Replaces the digest file atomically with `entries` (in the given order).
-pub fn save(path: &Path, entries: &[(Vec<u8>, Vec<u8>)]) -> Result<(), CollectError> {
+/// A new state written beside its digest file under a temporary name, not yet in place.
+/// Dropped without [`PendingDigest::commit`], the temporary file is removed.
+#[derive(Debug)]
+pub struct PendingDigest {
+    path: PathBuf,
+    temp: tempfile::NamedTempFile,
+    entries: Vec<(Vec<u8>, Vec<u8>)>,
+}
+
+impl PendingDigest {
+    /// The digest file this state replaces.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The new state, as a map.
+    pub fn to_map(&self) -> DigestMap {
+        self.entries.iter().cloned().collect()
+    }
+
+    /// Renames the new state into place (atomically replacing the old one). The caller syncs
+    /// the directory once all are in place.
+    pub fn commit(self) -> Result<(), CollectError> {
+        let PendingDigest { path, temp, .. } = self;
+        temp.persist(&path)
+            .map_err(|e| CollectError::CommitDigest {
+                path: path.clone(),
+                source: e.error,
+            })?;
+        Ok(())
+    }
+}
+
+/// Writes `entries` (in the given order) beside `path` under a temporary name, on disk.
+pub fn stage(path: &Path, entries: Vec<(Vec<u8>, Vec<u8>)>) -> Result<PendingDigest, CollectError> {
     let fail = |source: io::Error| CollectError::WriteDigest {
         path: path.to_path_buf(),
         source,
@@ -56,13 +111,45 @@ pub fn save(path: &Path, entries: &[(Vec<u8>, Vec<u8>)]) -> Result<(), CollectEr
     let dir = path.parent().unwrap_or(Path::new("."));
     let data = pickle::write_dict(entries.iter().map(|(k, v)| (k.as_slice(), v.as_slice())));
     let mut temp = tempfile::Builder::new()
-        .prefix(".cback-digest-")
+        .prefix(TEMP_PREFIX)
         .tempfile_in(dir)
         .map_err(fail)?;
     temp.write_all(&data).map_err(fail)?;
     temp.as_file().sync_all().map_err(fail)?;
-    temp.persist(path).map_err(|e| fail(e.error))?;
-    Ok(())
+    Ok(PendingDigest {
+        path: path.to_path_buf(),
+        temp,
+        entries,
+    })
+}
+
+/// Replaces the digest file atomically with `entries` (in the given order).
+pub fn save(path: &Path, entries: Vec<(Vec<u8>, Vec<u8>)>) -> Result<(), CollectError> {
+    stage(path, entries)?.commit()
+}
+
+/// Removes the temporary digest files that a killed run left in `working_dir` (a run holds the
+/// lock, so no other run is writing them).
+pub fn remove_stale(working_dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(working_dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        if !entry
+            .file_name()
+            .as_bytes()
+            .starts_with(TEMP_PREFIX.as_bytes())
+        {
+            continue;
+        }
+        match std::fs::remove_file(entry.path()) {
+            Ok(()) => tracing::warn!(
+                "Removed [{}], a digest file left by an interrupted run.",
+                entry.path().display()
+            ),
+            Err(e) => tracing::warn!("Cannot remove [{}]: {e}", entry.path().display()),
+        }
+    }
 }
 
 /// The hex SHA-1 of the file at `path`, and the bytes read.
@@ -210,9 +297,60 @@ mod tests {
         let state = new_state(&items, &digests);
         assert_eq!(state.len(), 2);
         let path = dir.path().join("x.sha");
-        save(&path, &state).unwrap();
-        let back = load(&path).unwrap();
+        save(&path, state).unwrap();
+        let back = load(&path);
         assert_eq!(back.len(), 2);
-        assert!(load(&dir.path().join("missing.sha")).unwrap().is_empty());
+        assert!(load(&dir.path().join("missing.sha")).is_empty());
+    }
+
+    #[test]
+    fn a_corrupt_digest_file_is_an_empty_state() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.sha");
+        std::fs::write(&path, b"garbage\n").unwrap();
+        assert!(load(&path).is_empty());
+        // A directory in its place cannot be read either.
+        let path = dir.path().join("d.sha");
+        std::fs::create_dir(&path).unwrap();
+        assert!(load(&path).is_empty());
+    }
+
+    fn names(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn a_staged_state_is_in_place_only_once_committed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.sha");
+        save(&path, vec![(b"/a".to_vec(), b"00".to_vec())]).unwrap();
+        let before = std::fs::read(&path).unwrap();
+        let pending = stage(&path, vec![(b"/a".to_vec(), b"11".to_vec())]).unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), before, "not in place yet");
+        assert_eq!(pending.to_map().get(&b"/a"[..]), Some(&b"11".to_vec()));
+        drop(pending);
+        assert_eq!(
+            names(dir.path()),
+            ["x.sha"],
+            "a dropped state leaves nothing"
+        );
+        let pending = stage(&path, vec![(b"/a".to_vec(), b"11".to_vec())]).unwrap();
+        pending.commit().unwrap();
+        assert_eq!(load(&path).get(&b"/a"[..]), Some(&b"11".to_vec()));
+        assert_eq!(names(dir.path()), ["x.sha"]);
+    }
+
+    #[test]
+    fn stale_temporaries_are_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(".cback-digest-AbC123"), b"half").unwrap();
+        std::fs::write(dir.path().join("keep.sha"), b"").unwrap();
+        remove_stale(dir.path());
+        assert_eq!(names(dir.path()), ["keep.sha"]);
     }
 }

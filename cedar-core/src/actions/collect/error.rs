@@ -39,23 +39,45 @@ pub enum CollectError {
         #[source]
         source: std::io::Error,
     },
-    #[error("cannot write archive {}; check that its directory is writable and has free space (nothing was left under this name)", path.display())]
+    #[error("cannot write archive {}; check that its directory is writable and has free space (the indicator was not written; an archive of an earlier run under this name, if any, is unchanged)", path.display())]
     WriteArchive {
         path: PathBuf,
         #[source]
         source: std::io::Error,
     },
-    #[error("cannot read the digest file {}; remove it to start over with a full backup of that entry", path.display())]
-    ReadDigest {
+    #[error("cannot flush {} to disk after renaming archive {} into it; check the file system (the indicator was not written)", dir.display(), path.display())]
+    SyncDir {
+        dir: PathBuf,
         path: PathBuf,
         #[source]
         source: std::io::Error,
     },
-    #[error("cannot write the digest file {}; check that the working_dir is writable and has free space", path.display())]
+    #[error("the traversal of {} stopped with an internal error ({message}); no archive was written under its name and the indicator was not written; please report this as a bug", path.display())]
+    WalkPanicked { path: PathBuf, message: String },
+    #[error("cannot write the digest file {}; check that the working_dir is writable and has free space (the digest files of this run were not put in place, so the next run archives the same changes again)", path.display())]
     WriteDigest {
         path: PathBuf,
         #[source]
         source: std::io::Error,
+    },
+    #[error("cannot put the new digest file {} in place; the archives of this run are complete, but the next run archives this entry's changes again; check the working_dir", path.display())]
+    CommitDigest {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot remove the indicator {} of an earlier run (stage would take that run's archives for this one's); check the permissions of the collect_dir", path.display())]
+    RemoveIndicator {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the archives cannot be handed to <options><backup_user>:<backup_group> `{user}:{group}`; nothing was written")]
+    UnknownOwner {
+        user: String,
+        group: String,
+        #[source]
+        source: OwnershipError,
     },
     #[error("cannot write the indicator file {}; check that the collect_dir is writable", path.display())]
     WriteIndicator {
