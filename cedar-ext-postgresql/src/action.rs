@@ -598,7 +598,7 @@ fn write_dump(
     };
     // The compressor's threads own their handle of the file; the original stays with the
     // AtomicFile, which syncs and renames it.
-    let handle = file.file().try_clone().map_err(write_error)?;
+    let handle = file.writer().map_err(write_error)?;
     let mut compressor =
         Compressor::new(handle, compression).map_err(|source| DumpError::Compressor {
             mode: settings.compress_mode.name(),
@@ -606,7 +606,8 @@ fn write_dump(
             source,
         })?;
     dump::stream(command, &mut compressor, temp, interrupted, progress)?;
-    let (_, totals) = compressor.finish().map_err(write_error)?;
+    let (writer, totals) = compressor.finish().map_err(write_error)?;
+    writer.finish().map_err(write_error)?;
     Ok(totals)
 }
 

@@ -4,6 +4,10 @@
 //! before any byte is written. [`AtomicFile::commit`] syncs it, sets its owner and mode, renames
 //! it over the final name and syncs the directory. Dropping an [`AtomicFile`] without committing
 //! removes the temporary file; the file already under the final name is never touched.
+//!
+//! [`AtomicFile::writer`] gives a [`Writeback`] handle that, for a large file, has a background
+//! thread flush what was written so far while the dump goes on, so that the fsync of the commit
+//! has little left to wait for.
 
 use std::fs::{File, Permissions};
 use std::os::unix::fs::PermissionsExt;
@@ -50,6 +54,18 @@ impl AtomicFile {
             temp,
             dir: dir.to_path_buf(),
             final_path: dir.join(final_name),
+        })
+    }
+
+    /// A second handle of the temporary file, whose data is flushed to disk in the background
+    /// as it grows; call [`Writeback::finish`] after the last write. The file is durable only
+    /// after [`AtomicFile::commit`].
+    pub fn writer(&self) -> std::io::Result<Writeback> {
+        Ok(Writeback {
+            file: self.temp.as_file().try_clone()?,
+            written: 0,
+            mark: 0,
+            syncer: None,
         })
     }
 
@@ -139,6 +155,94 @@ impl AtomicFile {
     }
 }
 
+/// How much is written between two background flushes of a [`Writeback`].
+pub const SYNC_EVERY: u64 = 64 << 20;
+
+/// A file handle that, every [`SYNC_EVERY`] bytes, asks a background thread to flush the file
+/// (`fdatasync`) while writing goes on. A small file never starts the thread.
+///
+/// The handle shares its open file with the [`AtomicFile`], and the kernel reports a failed
+/// writeback to the first flush of an open file that asks; so an error of a background flush
+/// is kept and returned by [`Writeback::finish`], not lost.
+#[derive(Debug)]
+pub struct Writeback {
+    file: File,
+    written: u64,
+    mark: u64,
+    syncer: Option<Syncer>,
+}
+
+#[derive(Debug)]
+struct Syncer {
+    wake: std::sync::mpsc::SyncSender<()>,
+    thread: std::thread::JoinHandle<Option<std::io::Error>>,
+}
+
+impl Writeback {
+    /// Waits for a background flush still running; returns its error, if one failed.
+    pub fn finish(mut self) -> std::io::Result<()> {
+        match self.stop() {
+            Some(err) => Err(err),
+            None => Ok(()),
+        }
+    }
+
+    fn stop(&mut self) -> Option<std::io::Error> {
+        let syncer = self.syncer.take()?;
+        drop(syncer.wake);
+        syncer
+            .thread
+            .join()
+            .unwrap_or_else(|_| Some(std::io::Error::other("the background flush panicked")))
+    }
+
+    fn request_sync(&mut self) {
+        if self.syncer.is_none() {
+            let Ok(file) = self.file.try_clone() else {
+                return;
+            };
+            let (wake, requests) = std::sync::mpsc::sync_channel::<()>(1);
+            let thread = std::thread::spawn(move || {
+                // The first failure is kept; the commit's fsync reports anything later.
+                for () in requests {
+                    if let Err(err) = file.sync_data() {
+                        return Some(err);
+                    }
+                }
+                None
+            });
+            self.syncer = Some(Syncer { wake, thread });
+        }
+        if let Some(syncer) = &self.syncer {
+            // A flush still running or queued covers this request too.
+            let _ = syncer.wake.try_send(());
+        }
+    }
+}
+
+impl std::io::Write for Writeback {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.file.write(buf)?;
+        self.written += n as u64;
+        if self.written - self.mark >= SYNC_EVERY {
+            self.mark = self.written;
+            self.request_sync();
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.file.flush()
+    }
+}
+
+impl Drop for Writeback {
+    fn drop(&mut self) {
+        // Abandoned (a failed dump): the temporary file goes away; just wait for the thread.
+        let _ = self.stop();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -172,6 +276,38 @@ mod tests {
         assert_eq!(std::fs::read(&path).unwrap(), b"hello");
         assert_eq!(std::fs::metadata(&path).unwrap().mode() & 0o777, 0o600);
         assert_eq!(entries(dir.path()), vec!["postgresqldump-a b.txt"]);
+    }
+
+    #[test]
+    fn the_writeback_handle_writes_everything() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = AtomicFile::create(dir.path(), "big").unwrap();
+        let mut writer = file.writer().unwrap();
+        let chunk: Vec<u8> = (0..=255u8).cycle().take(1 << 20).collect();
+        let chunks = (SYNC_EVERY as usize >> 20) * 2 + 3;
+        for _ in 0..chunks {
+            writer.write_all(&chunk).unwrap();
+        }
+        assert!(
+            writer.syncer.is_some(),
+            "a large file is flushed as it grows"
+        );
+        writer.finish().unwrap();
+        let path = file.commit(None).unwrap();
+        let data = std::fs::read(path).unwrap();
+        assert_eq!(data.len(), chunks << 20);
+        assert!(data.chunks(1 << 20).all(|c| c == &chunk[..]));
+    }
+
+    #[test]
+    fn a_small_file_starts_no_thread() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = AtomicFile::create(dir.path(), "small").unwrap();
+        let mut writer = file.writer().unwrap();
+        writer.write_all(b"small").unwrap();
+        assert!(writer.syncer.is_none());
+        writer.finish().unwrap();
+        file.commit(None).unwrap();
     }
 
     #[test]
