@@ -136,6 +136,29 @@ pub fn init(settings: &LogSettings) -> Result<(), LoggingError> {
         .map_err(|e| LoggingError::Install(e.to_string()))
 }
 
+/// Something drawn on the terminal that screen messages must not garble, such as a progress
+/// display: it is given each screen write, to clear itself before and redraw after.
+pub type ScreenGuard = std::sync::Arc<dyn Fn(&mut dyn FnMut()) + Send + Sync>;
+
+static SCREEN_GUARD: std::sync::RwLock<Option<ScreenGuard>> = std::sync::RwLock::new(None);
+
+/// Installs (`Some`) or removes (`None`) the [`ScreenGuard`] of screen messages.
+pub fn set_screen_guard(guard: Option<ScreenGuard>) {
+    *SCREEN_GUARD.write().unwrap_or_else(|e| e.into_inner()) = guard;
+}
+
+/// Runs `write` through the installed [`ScreenGuard`], if any.
+fn with_screen(write: &mut dyn FnMut()) {
+    let guard = SCREEN_GUARD
+        .read()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone();
+    match guard {
+        Some(guard) => guard(write),
+        None => write(),
+    }
+}
+
 /// Logs external command output line by line (target [`OUTPUT_TARGET`]).
 pub fn log_command_output(text: &str) {
     for line in text.lines() {
@@ -225,14 +248,15 @@ impl<S: Subscriber> Layer<S> for CedarLayer {
         }
         if let Some(max) = self.screen_level {
             if level <= max {
-                match self.screen {
+                let screen = self.screen;
+                with_screen(&mut || match screen {
                     Screen::Stdout => {
                         let _ = writeln!(std::io::stdout().lock(), "{message}");
                     }
                     Screen::Stderr => {
                         let _ = writeln!(std::io::stderr().lock(), "{message}");
                     }
-                }
+                });
             }
         }
     }
@@ -241,6 +265,24 @@ impl<S: Subscriber> Layer<S> for CedarLayer {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_screen_guard_wraps_each_screen_write() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use std::sync::Arc;
+        let calls = Arc::new(AtomicUsize::new(0));
+        let counted = Arc::clone(&calls);
+        set_screen_guard(Some(Arc::new(move |write: &mut dyn FnMut()| {
+            counted.fetch_add(1, Ordering::SeqCst);
+            write();
+        })));
+        let mut wrote = false;
+        with_screen(&mut || wrote = true);
+        set_screen_guard(None);
+        with_screen(&mut || {});
+        assert!(wrote);
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+    }
 
     #[test]
     fn line_format_matches_the_original() {

@@ -43,13 +43,15 @@ impl Progress {
         Progress { multi: None }
     }
 
-    /// A display drawn on standard error.
+    /// A display drawn on standard error. While it exists, screen messages of the log
+    /// (`--verbose`) are printed above it instead of through it.
     pub fn shown() -> Progress {
-        Progress {
-            multi: Some(MultiProgress::with_draw_target(
-                ProgressDrawTarget::stderr_with_hz(REFRESH_HZ),
-            )),
-        }
+        let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr_with_hz(REFRESH_HZ));
+        let drawn = multi.clone();
+        cedar_core::logging::set_screen_guard(Some(std::sync::Arc::new(
+            move |write: &mut dyn FnMut()| drawn.suspend(&mut *write),
+        )));
+        Progress { multi: Some(multi) }
     }
 
     /// Whether anything is drawn.
@@ -74,6 +76,14 @@ impl Progress {
         Bar {
             bar,
             bytes: AtomicU64::new(0),
+        }
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        if self.multi.is_some() {
+            cedar_core::logging::set_screen_guard(None);
         }
     }
 }
