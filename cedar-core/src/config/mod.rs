@@ -33,6 +33,7 @@
 mod de;
 mod dom;
 mod model;
+mod pattern;
 mod pyre;
 mod ser;
 mod validate;
@@ -44,6 +45,7 @@ mod compat_cases;
 mod tests;
 
 pub use model::*;
+pub use pattern::{ExcludePattern, PatternError};
 
 use std::fmt;
 use std::io::Read;

@@ -14,8 +14,8 @@ use regex::Regex;
 
 use super::values::parse_float;
 use super::{
-    pyre, CollectConfig, CollectExclude, Config, DeviceType, ExtendedAction, MediaType,
-    OptionsConfig, OrderMode, PeerConfig, Problem, StoreConfig,
+    CollectConfig, CollectExclude, Config, DeviceType, ExcludePattern, ExtendedAction, MediaType,
+    OptionsConfig, OrderMode, PatternError, PeerConfig, Problem, StoreConfig,
 };
 
 /// The original checks names with anchored regular expressions whose `$` also matches before
@@ -118,13 +118,23 @@ impl Checker {
         }
     }
 
+    /// Patterns are checked with Python's grammar, as the original checks them, and then
+    /// compiled as collect compiles them, so that one that Python accepts but cback cannot use
+    /// stops the run here (exit 4) rather than every collect.
     fn patterns(&mut self, element: &str, patterns: &[String]) {
         for p in patterns {
-            if let Err(e) = pyre::check(p) {
-                self.push(
+            match ExcludePattern::new(p) {
+                Ok(_) => {}
+                Err(PatternError::Invalid { reason, .. }) => self.push(
                     element,
-                    format!("`{p}` is not a valid regular expression ({e}); fix the pattern"),
-                );
+                    format!("`{p}` is not a valid regular expression ({reason}); fix the pattern"),
+                ),
+                Err(err) => {
+                    let cause = std::error::Error::source(&err)
+                        .map(|cause| format!("{cause}; "))
+                        .unwrap_or_default();
+                    self.push(element, format!("{err} ({cause}the original accepts it)"));
+                }
             }
         }
     }

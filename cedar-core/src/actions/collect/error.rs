@@ -21,11 +21,11 @@ pub enum CollectError {
     NotADirectory { path: PathBuf },
     #[error("collect file {}: not a file or does not exist on disk; create it or fix its <abs_path>", path.display())]
     NotAFile { path: PathBuf },
-    #[error("exclude pattern `{pattern}` is not a valid regular expression; fix the <exclude><pattern> in <collect>")]
+    #[error("exclude pattern `{pattern}` cannot be used; fix the <exclude><pattern> in <collect>")]
     BadPattern {
         pattern: String,
         #[source]
-        source: regex::Error,
+        source: crate::config::PatternError,
     },
     #[error("cannot read directory {}; check its permissions", path.display())]
     ReadDir {
