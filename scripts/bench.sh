@@ -151,11 +151,12 @@ measure() {
   peak=$hwm
 }
 
-declare -A best best_rss
-record() { # label
+declare -A best best_rss best_busy
+record() { # label busy
   if [ -z "${best[$1]:-}" ] || awk "BEGIN{exit !($wall < ${best[$1]})}"; then
     best[$1]=$wall
     best_rss[$1]=$peak
+    best_busy[$1]=$2
   fi
 }
 clear_out() { rm -f "$work/out/"* "$work/collect/"*; sync; }
@@ -175,22 +176,24 @@ contended=0
 timed() {
   local label=$1 try
   shift
+  local was_busy=0
   for try in $(seq "$retries"); do
     clear_out
     local before=0 after=0
     busy && before=1
     measure "$@"
     busy && after=1
+    was_busy=0
     if [ "$before$after" = 00 ]; then break; fi
+    was_busy=1
     if [ "$try" = "$retries" ]; then
-      contended=1
       note "  $label: a compiler ran during all $retries tries; kept the last"
     else
       note "  $label: a compiler ran meanwhile; measuring again"
       sleep 5
     fi
   done
-  record "$label"
+  record "$label" "$was_busy"
 }
 
 note "database $db ($size on disk), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); warming the cache"
@@ -245,7 +248,9 @@ for k in dump_null dump_file gzip bzip2 zstd cback_none cback_gzip cback_bzip2 c
   [ -n "${sizes[$k]:-}" ] && out="$(mb "${sizes[$k]}") MB"
   rss="-"
   case $k in cback_* | verify_*) rss="$(awk "BEGIN{printf \"%.1f\", ${best_rss[$k]}/1024}") MiB" ;; esac
-  printf '| `%s` | %.2f s | %s | %s |\n' "$(label "$k")" "${best[$k]}" "$out" "$rss"
+  mark=""
+  if [ "${best_busy[$k]}" = 1 ]; then mark=" (*)"; contended=1; fi
+  printf '| `%s` | %.2f s%s | %s | %s |\n' "$(label "$k")" "${best[$k]}" "$mark" "$out" "$rss"
 done
 
 echo
@@ -287,6 +292,8 @@ if [ "$verify_rows" = 1 ]; then
 fi
 echo
 if [ "$contended" = 1 ]; then
-  echo "WARNING: compilers (rustc/cc/ld/cargo) ran during the measurements; rerun on an idle machine."
+  echo "WARNING: (*) a compiler (rustc/cc/ld/cargo) ran during every try of that row; rerun on an idle machine."
+else
+  echo "Every row is from a try during which no compiler ran."
 fi
 echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
