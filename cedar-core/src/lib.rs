@@ -11,6 +11,7 @@ pub mod actions;
 pub mod clock;
 pub mod compress;
 pub mod config;
+pub mod fsutil;
 pub mod hooks;
 pub mod interrupt;
 pub mod lock;

@@ -127,9 +127,7 @@ pub fn write_atomically(path: &Path, contents: &[u8]) -> Result<(), StatusError>
             .map_err(fail)?;
     }
     temp.persist(path).map_err(|e| fail(e.error))?;
-    std::fs::File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(fail)?;
+    crate::fsutil::sync_dir(dir).map_err(fail)?;
     Ok(())
 }
 

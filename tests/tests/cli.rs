@@ -63,6 +63,16 @@ impl Site {
     fn plain(&self) -> PathBuf {
         self.config("", "", "")
     }
+    /// Runs `cback --config CONFIG --logfile LOG ARGS...`.
+    fn run(&self, config: impl AsRef<Path>, args: &[&str]) -> assert_cmd::assert::Assert {
+        cback()
+            .arg("--config")
+            .arg(config.as_ref())
+            .arg("--logfile")
+            .arg(self.log())
+            .args(args)
+            .assert()
+    }
 }
 
 fn dry_run(config: &Path, args: &[&str]) -> assert_cmd::assert::Assert {
@@ -122,23 +132,11 @@ fn unopenable_log_file_exits_three() {
 #[test]
 fn missing_and_unreadable_configuration_exit_four() {
     let site = Site::new();
-    cback()
-        .arg("--config")
-        .arg(site.path("missing.conf"))
-        .arg("--logfile")
-        .arg(site.log())
-        .arg("collect")
-        .assert()
+    site.run(site.path("missing.conf"), &["collect"])
         .code(4)
         .stderr(predicate::str::contains("missing.conf"));
     // A directory cannot be read as a file, even by root.
-    cback()
-        .arg("--config")
-        .arg(site.path("work"))
-        .arg("--logfile")
-        .arg(site.log())
-        .arg("collect")
-        .assert()
+    site.run(site.path("work"), &["collect"])
         .code(4)
         .stderr(predicate::str::contains("cannot read"));
 }
@@ -341,13 +339,7 @@ fn failing_pre_hook_exits_six_and_stops_the_run() {
         ),
         "",
     );
-    cback()
-        .arg("--config")
-        .arg(&config)
-        .arg("--logfile")
-        .arg(site.log())
-        .arg("validate")
-        .assert()
+    site.run(&config, &["validate"])
         .code(6)
         .stderr(predicate::str::contains(
             "pre-action hook for action validate",
@@ -373,14 +365,7 @@ fn validate_runs_hooks_and_writes_the_log_format() {
         ),
         "",
     );
-    cback()
-        .arg("--config")
-        .arg(&config)
-        .arg("--logfile")
-        .arg(site.log())
-        .arg("validate")
-        .assert()
-        .code(0);
+    site.run(&config, &["validate"]).code(0);
     assert!(marker.exists(), "post hook did not run");
     let log = fs::read_to_string(site.log()).unwrap();
     let first = log.lines().next().unwrap();
@@ -417,13 +402,7 @@ fn validate_reports_every_problem_and_exits_six() {
             "<backup_group>no-such-group-xyz</backup_group>",
         );
     fs::write(&config, text).unwrap();
-    cback()
-        .arg("--config")
-        .arg(&config)
-        .arg("--logfile")
-        .arg(site.log())
-        .arg("validate")
-        .assert()
+    site.run(&config, &["validate"])
         .code(6)
         .stderr(predicate::str::contains("/nonexistent/purge-dir"))
         .stderr(predicate::str::contains("no-such-group-xyz"));
@@ -432,13 +411,7 @@ fn validate_reports_every_problem_and_exits_six() {
 #[test]
 fn not_yet_implemented_action_exits_six() {
     let site = Site::new();
-    cback()
-        .arg("--config")
-        .arg(site.plain())
-        .arg("--logfile")
-        .arg(site.log())
-        .arg("store")
-        .assert()
+    site.run(site.plain(), &["store"])
         .code(6)
         .stderr(predicate::str::contains("not implemented yet"));
 }
@@ -473,13 +446,7 @@ fn second_concurrent_run_is_refused_with_the_holder_pid() {
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
     let before: Vec<_> = fs::read_dir(site.path("collect")).unwrap().collect();
-    cback()
-        .arg("--config")
-        .arg(&config)
-        .arg("--logfile")
-        .arg(site.log())
-        .arg("store")
-        .assert()
+    site.run(&config, &["store"])
         .code(6)
         .stderr(predicate::str::contains(format!("PID {}", first.id())));
     fs::write(&gate, "").unwrap();

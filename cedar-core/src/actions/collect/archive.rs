@@ -179,13 +179,11 @@ impl Built {
                 source: e.error,
             })?;
         // The rename on disk before we go on.
-        std::fs::File::open(&collect_dir)
-            .and_then(|dir| dir.sync_all())
-            .map_err(|source| CollectError::SyncDir {
-                dir: collect_dir.clone(),
-                path: final_path.clone(),
-                source,
-            })?;
+        crate::fsutil::sync_dir(&collect_dir).map_err(|source| CollectError::SyncDir {
+            dir: collect_dir.clone(),
+            path: final_path.clone(),
+            source,
+        })?;
         if let Some((uid, gid)) = owner {
             ownership::apply(&final_path, uid, gid).map_err(|source| CollectError::Ownership {
                 path: final_path.clone(),

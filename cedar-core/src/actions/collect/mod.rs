@@ -193,12 +193,10 @@ fn commit_digests(
     if let Some(err) = first_error {
         return Err(err);
     }
-    std::fs::File::open(working_dir)
-        .and_then(|dir| dir.sync_all())
-        .map_err(|source| CollectError::CommitDigest {
-            path: working_dir.to_path_buf(),
-            source,
-        })
+    crate::fsutil::sync_dir(working_dir).map_err(|source| CollectError::CommitDigest {
+        path: working_dir.to_path_buf(),
+        source,
+    })
 }
 
 /// The text of a panic payload.
