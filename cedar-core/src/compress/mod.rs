@@ -6,7 +6,7 @@ pub mod parallel;
 
 use std::io::{self, Write};
 
-pub use parallel::{ParallelWriter, Totals};
+pub use parallel::{Member, ParallelWriter, Totals};
 
 /// A compression format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -187,6 +187,7 @@ impl<W: Write + Send + 'static> Compressor<W> {
                     Totals {
                         raw: c.count,
                         compressed: c.count,
+                        members: Vec::new(),
                     },
                 ))
             }
@@ -199,6 +200,7 @@ impl<W: Write + Send + 'static> Compressor<W> {
                     Totals {
                         raw,
                         compressed: c.count,
+                        members: Vec::new(),
                     },
                 ))
             }

@@ -4,7 +4,9 @@
 //! `zcat`, `bzip2 -d` and the flate2 / bzip2 multi-member readers.
 //!
 //! Memory is bounded: at most `2 × threads + 1` blocks are in flight at once, whatever the size
-//! of the stream.
+//! of the stream. The writer thread notes the compressed and raw length of every member it
+//! writes ([`Totals::members`], 16 bytes per block), so that a reader can find each member
+//! and decompress them independently.
 
 use std::collections::BTreeMap;
 use std::io::{self, Write};
@@ -60,13 +62,26 @@ fn failure(kind: io::ErrorKind) -> io::Error {
     io::Error::new(kind, "the compressed output could not be written")
 }
 
-/// Statistics of a finished stream.
+/// One self-contained member of the output, as written.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Member {
+    /// Its length in the output.
+    pub compressed: u64,
+    /// How many bytes it decompresses to (the length of its block).
+    pub raw: u64,
+}
+
+/// Statistics of a finished stream.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Totals {
     /// Bytes written into the compressor.
     pub raw: u64,
     /// Bytes the compressor wrote out.
     pub compressed: u64,
+    /// The members written, in order, when the format is made of independent members (gzip,
+    /// bzip2 from [`ParallelWriter`]): they follow each other without a gap from offset 0, and
+    /// their lengths add up to `compressed` and `raw`. Empty for other formats.
+    pub members: Vec<Member>,
 }
 
 /// The parallel writer. Call [`ParallelWriter::finish`] to flush the last block and get the
@@ -79,7 +94,7 @@ pub struct ParallelWriter<W: Write + Send + 'static> {
     pipeline: Arc<Pipeline>,
     jobs: Option<SyncSender<(u64, Vec<u8>)>>,
     workers: Vec<JoinHandle<()>>,
-    writer: Option<JoinHandle<io::Result<(W, u64)>>>,
+    writer: Option<JoinHandle<io::Result<Written<W>>>>,
     raw: u64,
 }
 
@@ -104,7 +119,7 @@ impl<W: Write + Send + 'static> ParallelWriter<W> {
     ) -> ParallelWriter<W> {
         let threads = threads.max(1);
         let (job_tx, job_rx) = mpsc::sync_channel::<(u64, Vec<u8>)>(threads);
-        let (done_tx, done_rx) = mpsc::sync_channel::<(u64, io::Result<Vec<u8>>)>(threads);
+        let (done_tx, done_rx) = mpsc::sync_channel::<Done>(threads);
         let job_rx = Arc::new(Mutex::new(job_rx));
         let pipeline = Arc::new(Pipeline::default());
         let workers = (0..threads)
@@ -114,7 +129,8 @@ impl<W: Write + Send + 'static> ParallelWriter<W> {
                 std::thread::spawn(move || loop {
                     let job = job_rx.lock().unwrap_or_else(|e| e.into_inner()).recv();
                     let Ok((seq, data)) = job else { break };
-                    if done_tx.send((seq, compress(&data, level))).is_err() {
+                    let raw = data.len() as u64;
+                    if done_tx.send((seq, raw, compress(&data, level))).is_err() {
                         break;
                     }
                 })
@@ -165,7 +181,7 @@ impl<W: Write + Send + 'static> ParallelWriter<W> {
     }
 
     /// Stops the pipeline and returns the writer thread's result.
-    fn stop(&mut self) -> io::Result<(W, u64)> {
+    fn stop(&mut self) -> io::Result<Written<W>> {
         self.jobs = None;
         for worker in self.workers.drain(..) {
             let _ = worker.join();
@@ -183,8 +199,15 @@ impl<W: Write + Send + 'static> ParallelWriter<W> {
     pub fn finish(mut self) -> io::Result<(W, Totals)> {
         self.send_block()?;
         let raw = self.raw;
-        let (inner, compressed) = self.stop()?;
-        Ok((inner, Totals { raw, compressed }))
+        let written = self.stop()?;
+        Ok((
+            written.inner,
+            Totals {
+                raw,
+                compressed: written.compressed,
+                members: written.members,
+            },
+        ))
     }
 }
 
@@ -214,28 +237,47 @@ impl<W: Write + Send + 'static> Drop for ParallelWriter<W> {
     }
 }
 
+/// A compressed block from a worker: its sequence number, its raw length and the member.
+type Done = (u64, u64, io::Result<Vec<u8>>);
+
+/// What the writer thread hands back.
+struct Written<W> {
+    inner: W,
+    compressed: u64,
+    members: Vec<Member>,
+}
+
 fn write_in_order<W: Write>(
     mut inner: W,
-    done: Receiver<(u64, io::Result<Vec<u8>>)>,
+    done: Receiver<Done>,
     pipeline: &Pipeline,
-) -> io::Result<(W, u64)> {
-    let mut pending: BTreeMap<u64, Vec<u8>> = BTreeMap::new();
+) -> io::Result<Written<W>> {
+    let mut pending: BTreeMap<u64, (u64, Vec<u8>)> = BTreeMap::new();
     let mut next = 0u64;
-    let mut written = 0u64;
+    let mut compressed = 0u64;
+    let mut members = Vec::new();
     let fail = |e: io::Error| {
         pipeline.fail(e.kind());
         e
     };
-    for (seq, result) in done {
+    for (seq, raw, result) in done {
         let member = result.map_err(fail)?;
-        pending.insert(seq, member);
-        while let Some(member) = pending.remove(&next) {
+        pending.insert(seq, (raw, member));
+        while let Some((raw, member)) = pending.remove(&next) {
             inner.write_all(&member).map_err(fail)?;
-            written += member.len() as u64;
+            compressed += member.len() as u64;
+            members.push(Member {
+                compressed: member.len() as u64,
+                raw,
+            });
             next += 1;
             pipeline.release();
         }
     }
     inner.flush().map_err(fail)?;
-    Ok((inner, written))
+    Ok(Written {
+        inner,
+        compressed,
+        members,
+    })
 }

@@ -38,6 +38,7 @@ fn roundtrip(codec: Codec, threads: usize, data: &[u8]) -> (Vec<u8>, Totals) {
     let (out, totals) = c.finish().unwrap();
     assert_eq!(totals.raw, data.len() as u64);
     assert_eq!(totals.compressed, out.len() as u64);
+    check_members(codec, &out, &totals, data);
     let mut back = Vec::new();
     match codec {
         Codec::None => back = out.clone(),
@@ -59,6 +60,41 @@ fn roundtrip(codec: Codec, threads: usize, data: &[u8]) -> (Vec<u8>, Totals) {
         }
     }
     (back, totals)
+}
+
+/// The member map covers the output exactly, and each member decompresses on its own to its
+/// block.
+fn check_members(codec: Codec, out: &[u8], totals: &Totals, data: &[u8]) {
+    if !matches!(codec, Codec::Gzip | Codec::Bzip2) {
+        assert!(totals.members.is_empty(), "{codec:?}");
+        return;
+    }
+    assert!(!totals.members.is_empty(), "{codec:?}");
+    assert_eq!(
+        totals.members.iter().map(|m| m.compressed).sum::<u64>(),
+        totals.compressed
+    );
+    assert_eq!(
+        totals.members.iter().map(|m| m.raw).sum::<u64>(),
+        totals.raw
+    );
+    let (mut at, mut raw_at) = (0usize, 0usize);
+    for member in &totals.members {
+        let bytes = &out[at..at + member.compressed as usize];
+        let mut back = Vec::new();
+        match codec {
+            Codec::Gzip => flate2::read::GzDecoder::new(bytes)
+                .read_to_end(&mut back)
+                .unwrap(),
+            _ => bzip2::read::BzDecoder::new(bytes)
+                .read_to_end(&mut back)
+                .unwrap(),
+        };
+        assert_eq!(back.len() as u64, member.raw);
+        assert!(back == data[raw_at..raw_at + back.len()], "{codec:?}");
+        at += member.compressed as usize;
+        raw_at += back.len();
+    }
 }
 
 #[test]
