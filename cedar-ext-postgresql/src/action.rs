@@ -28,7 +28,7 @@ use crate::error::{failure_message, DumpError, DumpFailure, PgError};
 use crate::manifest::{self, rfc3339, Entry, Manifest, Status};
 use crate::prepare::{self, Prepared};
 use crate::progress::Progress;
-use crate::verify::{self, Digested, Kind};
+use crate::verify::{self, DigestWriter, Digested, Kind, Written};
 
 /// The action registered as `postgresql` (`CedarBackup3.extend.postgresql.executeAction`).
 #[derive(Debug, Clone, Copy, Default)]
@@ -517,7 +517,17 @@ pub fn dump_one(
         interrupted,
         progress,
     )
-    .and_then(|totals| check_written(settings, prepared, target, file.temp_path(), totals));
+    .and_then(|(totals, digest)| {
+        check_written(
+            settings,
+            prepared,
+            target,
+            file.temp_path(),
+            totals,
+            digest,
+            compression.threads,
+        )
+    });
     match written {
         Ok(mut dumped) => {
             // Roles with their password hashes: never readable by the backup group.
@@ -538,14 +548,24 @@ pub fn dump_one(
     }
 }
 
-/// Reads the written temporary file back (`<verify>`), or only hashes it for the manifest.
+/// Reads the written temporary file back (`<verify>`), decompressing on up to `threads`
+/// threads. `digest` (size and SHA-256 of the bytes written, computed as they were written) is
+/// what the manifest gets.
 fn check_written(
     settings: &Settings,
     prepared: &Prepared,
     target: &Target,
     temp: &Path,
-    totals: Totals,
+    mut totals: Totals,
+    digest: Digested,
+    threads: usize,
 ) -> Result<Dumped, DumpError> {
+    let written = Written {
+        digest,
+        raw: totals.raw,
+        // Only the check needs the member map; the result keeps the sums.
+        members: std::mem::take(&mut totals.members),
+    };
     let mut dumped = Dumped {
         path: temp.to_path_buf(),
         totals,
@@ -565,6 +585,8 @@ fn check_written(
             settings.compress_mode.codec(),
             kind,
             &prepared.pg_restore,
+            &written,
+            threads,
         )
         .map_err(|source| DumpError::Verify { source })?;
         tracing::debug!("{} passed verification.", temp.display());
@@ -573,16 +595,13 @@ fn check_written(
         dumped.dumped_by = checked.dumped_by;
         dumped.dumped_from = checked.dumped_from;
     } else if settings.manifest {
-        let digest = verify::hash_file(temp).map_err(|source| DumpError::Digest {
-            path: temp.to_path_buf(),
-            source,
-        })?;
-        dumped.digest = Some(digest);
+        dumped.digest = Some(written.digest);
     }
     Ok(dumped)
 }
 
-/// Streams the output of `command` through the compressor into `file`.
+/// Streams the output of `command` through the compressor into `file`; returns the totals and
+/// the size and SHA-256 of the bytes written to the file.
 fn write_dump(
     command: &DumpCommand,
     file: &AtomicFile,
@@ -590,15 +609,15 @@ fn write_dump(
     compression: compress::Settings,
     interrupted: &(dyn Fn() -> bool + Sync),
     progress: &dyn Fn(u64),
-) -> Result<Totals, DumpError> {
+) -> Result<(Totals, Digested), DumpError> {
     let temp = file.temp_path();
     let write_error = |source| DumpError::Write {
         path: temp.to_path_buf(),
         source,
     };
     // The compressor's threads own their handle of the file; the original stays with the
-    // AtomicFile, which syncs and renames it.
-    let handle = file.writer().map_err(write_error)?;
+    // AtomicFile, which syncs and renames it. What goes to the file is hashed on the way.
+    let handle = DigestWriter::new(file.writer().map_err(write_error)?);
     let mut compressor =
         Compressor::new(handle, compression).map_err(|source| DumpError::Compressor {
             mode: settings.compress_mode.name(),
@@ -607,8 +626,9 @@ fn write_dump(
         })?;
     dump::stream(command, &mut compressor, temp, interrupted, progress)?;
     let (writer, totals) = compressor.finish().map_err(write_error)?;
+    let (writer, digest) = writer.finish();
     writer.finish().map_err(write_error)?;
-    Ok(totals)
+    Ok((totals, digest))
 }
 
 #[cfg(test)]
@@ -931,6 +951,7 @@ mod tests {
         let totals = Totals {
             raw: 488_000_000,
             compressed: 61_000_000,
+            members: Vec::new(),
         };
         assert_eq!(
             summary(&Target::Database("bench".into()), &totals, 4.0),

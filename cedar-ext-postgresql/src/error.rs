@@ -104,14 +104,6 @@ pub enum DumpError {
         source: crate::verify::VerifyError,
     },
 
-    /// Computing the size and SHA-256 of the finished file for the manifest failed.
-    #[error("cannot read {} back for the manifest", path.display())]
-    Digest {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-
     /// With `<split>Y`, a database whose dump would take the globals' file name.
     #[error("its dump would be named like the globals file {file}; dump it by name, or leave it out with <exclude>")]
     NameClash { file: String },
