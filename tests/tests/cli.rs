@@ -459,13 +459,25 @@ fn second_concurrent_run_is_refused_with_the_holder_pid() {
 
 #[test]
 fn sigterm_during_a_hook_exits_five_and_runs_nothing_after() {
+    interrupt_during_a_hook(nix::sys::signal::Signal::SIGTERM);
+}
+
+#[test]
+fn sighup_and_sigquit_stop_a_run_like_sigterm() {
+    interrupt_during_a_hook(nix::sys::signal::Signal::SIGHUP);
+    interrupt_during_a_hook(nix::sys::signal::Signal::SIGQUIT);
+}
+
+fn interrupt_during_a_hook(signal: nix::sys::signal::Signal) {
     let site = Site::new();
+    // A sleep only this call starts, to find it among the processes afterwards.
+    let nap = format!("31.{}", signal as i32 + 100);
     let started = site.path("hook.started");
     let marker = site.path("post-ran");
     let config = site.config(
         "",
         &format!(
-            "<pre_action_hook><action>validate</action><command>sh -c \"touch {}; sleep 31.25; echo late\"</command></pre_action_hook>\
+            "<pre_action_hook><action>validate</action><command>sh -c \"touch {}; sleep {nap}; echo late\"</command></pre_action_hook>\
              <post_action_hook><action>validate</action><command>touch {}</command></post_action_hook>",
             started.display(),
             marker.display()
@@ -486,13 +498,9 @@ fn sigterm_during_a_hook_exits_five_and_runs_nothing_after() {
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
     let begun = std::time::Instant::now();
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(child.id() as i32),
-        nix::sys::signal::Signal::SIGTERM,
-    )
-    .unwrap();
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), signal).unwrap();
     let status = child.wait().unwrap();
-    assert_eq!(status.code(), Some(5));
+    assert_eq!(status.code(), Some(5), "{signal}");
     assert!(
         begun.elapsed() < std::time::Duration::from_secs(10),
         "cback waited for the hook instead of stopping it"
@@ -503,6 +511,29 @@ fn sigterm_during_a_hook_exits_five_and_runs_nothing_after() {
         log.contains("Cedar Backup run completed with status 5."),
         "{log}"
     );
+    // The hook's own child (the sleep under sh) was stopped too, not left running.
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    assert!(
+        processes_with_arg(&nap).is_empty(),
+        "the hook's sleep survived {signal}: {:?}",
+        processes_with_arg(&nap)
+    );
+}
+
+/// PIDs of processes that have `arg` as one of their arguments.
+fn processes_with_arg(arg: &str) -> Vec<u32> {
+    let mut found = Vec::new();
+    for entry in fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        if let Ok(cmdline) = fs::read(entry.path().join("cmdline")) {
+            if cmdline.split(|b| *b == 0).any(|a| a == arg.as_bytes()) {
+                found.push(pid);
+            }
+        }
+    }
+    found
 }
 
 #[test]
