@@ -56,12 +56,26 @@ impl Prepared {
 
 /// The arguments of the command that dumps `target` (nothing that identifies anyone: the
 /// user and the database go through the environment).
+///
+/// With `<split>Y`, each database dump carries `--create`, so it keeps what pg_dumpall would
+/// have kept: the database's owner, its privileges (`REVOKE CONNECT ...`) and its settings
+/// (`ALTER DATABASE ... SET`). Such a file recreates its database: `psql -f file postgres`, or
+/// `pg_restore -C -d postgres` for the custom format.
 pub fn args(settings: &Settings, target: &Target) -> Vec<OsString> {
-    match (target, settings.format) {
-        (Target::Globals, _) => vec!["--globals-only".into()],
-        (Target::Database(_), Format::Custom) => vec!["--format=custom".into()],
-        _ => Vec::new(),
+    let mut args: Vec<OsString> = Vec::new();
+    match target {
+        Target::Globals => args.push("--globals-only".into()),
+        Target::Database(_) => {
+            if settings.format == Format::Custom {
+                args.push("--format=custom".into());
+            }
+            if settings.split {
+                args.push("--create".into());
+            }
+        }
+        Target::All => {}
     }
+    args
 }
 
 /// The libpq environment of every command of the run.
@@ -193,4 +207,46 @@ pub fn prepare(config: &ConfigFile, settings: &Settings) -> Result<Prepared, PgE
         pg_dumpall,
         pg_restore,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::PostgresqlSection;
+
+    fn settings(all: bool, split: bool, format: Option<&str>) -> Settings {
+        let section = PostgresqlSection {
+            compress_mode: Some("none".into()),
+            all: Some(all),
+            databases: if all { vec![] } else { vec!["shop".into()] },
+            split: split.then_some(true),
+            format: format.map(str::to_string),
+            ..Default::default()
+        };
+        Settings::from_section(Some(&section)).unwrap()
+    }
+
+    fn strings(args: Vec<OsString>) -> Vec<String> {
+        args.into_iter().map(|a| a.into_string().unwrap()).collect()
+    }
+
+    #[test]
+    fn split_database_dumps_recreate_their_database() {
+        let db = Target::Database("shop".into());
+        let split = settings(true, true, None);
+        assert!(strings(args(&split, &db)).contains(&"--create".to_string()));
+        let custom = settings(true, true, Some("custom"));
+        let custom_args = strings(args(&custom, &db));
+        assert!(
+            custom_args.contains(&"--create".to_string()),
+            "{custom_args:?}"
+        );
+        assert!(custom_args.contains(&"--format=custom".to_string()));
+        // The globals and named dumps stay as the original writes them.
+        assert!(!strings(args(&split, &Target::Globals)).contains(&"--create".to_string()));
+        let named = settings(false, false, None);
+        assert!(!strings(args(&named, &db)).contains(&"--create".to_string()));
+        assert!(!strings(args(&settings(true, false, None), &Target::All))
+            .contains(&"--create".to_string()));
+    }
 }

@@ -294,6 +294,13 @@ fn split_writes_private_globals_and_each_database_but_the_excluded() {
         "CREATE ROLE app_owner LOGIN PASSWORD 'app-Pa55';\n\
          CREATE DATABASE closed; ALTER DATABASE closed ALLOW_CONNECTIONS false;",
     );
+    // Database-level settings that pg_dumpall keeps and a split dump must keep too.
+    cluster.psql(
+        "postgres",
+        "ALTER DATABASE shop OWNER TO app_owner;\n\
+         REVOKE CONNECT ON DATABASE shop FROM PUBLIC;\n\
+         ALTER DATABASE shop SET work_mem = '7MB';",
+    );
     let site = Site::new();
     site.config(
         &pg::section(
@@ -325,10 +332,27 @@ fn split_writes_private_globals_and_each_database_but_the_excluded() {
     assert!(text.contains("CREATE ROLE app_owner;"), "{text}");
     assert!(text.contains("SCRAM-SHA-256$"), "{text}");
     assert!(!text.contains("CREATE DATABASE"), "only globals: {text}");
-    assert!(pg::same_dump(
-        &pg::read_dump(&site.collect.join("postgresqldump-shop.txt.gz")),
-        &cluster.pg_dump("shop")
-    ));
+    let shop = pg::read_dump(&site.collect.join("postgresqldump-shop.txt.gz"));
+    let created = cluster
+        .client("pg_dump")
+        .args(["--create", "shop"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(created.status.success());
+    assert!(pg::same_dump(&shop, &created.stdout));
+    let shop = String::from_utf8(shop).unwrap();
+    for expected in [
+        "CREATE DATABASE shop ",
+        "ALTER DATABASE shop OWNER TO app_owner;",
+        "REVOKE CONNECT,TEMPORARY ON DATABASE shop FROM PUBLIC;",
+        "ALTER DATABASE shop SET work_mem TO '7MB';",
+    ] {
+        assert!(
+            shop.contains(expected),
+            "{expected} in the split dump of shop"
+        );
+    }
     let log = site.log_text();
     assert!(
         log.contains("Database [scratch_1] is excluded by an <exclude> pattern."),
