@@ -53,13 +53,17 @@ pub struct DiscoverError {
     pub source: QueryError,
 }
 
-/// Splits psql's NUL-separated output into names.
+/// Splits psql's `-0` output into names. Every record ends with a NUL byte, so the piece after
+/// the last NUL is empty and dropped; nothing else is taken off a name (a name may end with a
+/// newline or a space).
 pub fn parse_names(output: &[u8]) -> Vec<String> {
+    let output = output.strip_suffix(&[0]).unwrap_or(output);
+    if output.is_empty() {
+        return Vec::new();
+    }
     output
         .split(|b| *b == 0)
         .map(|name| String::from_utf8_lossy(name).into_owned())
-        .map(|name| name.strip_suffix('\n').map(str::to_string).unwrap_or(name))
-        .filter(|name| !name.is_empty())
         .collect()
 }
 
@@ -109,9 +113,13 @@ mod tests {
 
     #[test]
     fn names_survive_newlines_and_spaces() {
-        let out = b"a b\0caf\xc3\xa9\0line\nbreak\0last\n";
-        assert_eq!(parse_names(out), vec!["a b", "café", "line\nbreak", "last"]);
+        let out = b"a b\0caf\xc3\xa9\0line\nbreak\0ends\n\0 spaced \0";
+        assert_eq!(
+            parse_names(out),
+            vec!["a b", "café", "line\nbreak", "ends\n", " spaced "]
+        );
         assert!(parse_names(b"").is_empty());
+        assert_eq!(parse_names(b"only\0"), vec!["only"]);
     }
 
     #[test]
