@@ -379,12 +379,20 @@ impl Settings {
         let targets = if section.all.unwrap_or(false) {
             vec![Target::All]
         } else {
-            section
-                .databases
-                .iter()
-                .cloned()
-                .map(Target::Database)
-                .collect()
+            // The original dumps a database listed twice twice, into the same file; once is
+            // enough, and two dumps of one file name would race for it.
+            let mut seen = std::collections::HashSet::new();
+            let mut targets = Vec::new();
+            for name in &section.databases {
+                if seen.insert(name.as_str()) {
+                    targets.push(Target::Database(name.clone()));
+                } else {
+                    tracing::warn!(
+                        "Database [{name}] is listed more than once in <postgresql>; it is dumped once. Remove the repeated <database>."
+                    );
+                }
+            }
+            targets
         };
         let compress_level = section
             .compress_level
@@ -650,6 +658,20 @@ mod tests {
                 ("PGPASSFILE", "/etc/pgpass".to_string()),
                 ("PGHOST", "/run/pg".to_string()),
                 ("PGPORT", "5433".to_string()),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_database_listed_twice_is_dumped_once() {
+        let s = section(Some("none"), None, &["shop", "a", "shop", "a", "b"]);
+        let settings = Settings::from_section(Some(&s)).unwrap();
+        assert_eq!(
+            settings.targets,
+            vec![
+                Target::Database("shop".into()),
+                Target::Database("a".into()),
+                Target::Database("b".into())
             ]
         );
     }

@@ -191,6 +191,36 @@ fn pgverify_checks_the_collect_dir_against_the_manifest() {
 }
 
 #[test]
+fn a_database_listed_twice_is_dumped_once_and_verifies() {
+    let Some(cluster) = pg::shared() else { return };
+    let site = Site::new();
+    site.config(
+        &pg::section("gzip", &["shop", "inventory", "shop"], "<jobs>2</jobs>"),
+        &[],
+    );
+    let output = run(site.command(Some(cluster), &["postgresql", "pgverify"]));
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(
+        site.all_entries(),
+        vec![
+            "postgresqldump-inventory.txt.gz",
+            "postgresqldump-shop.txt.gz",
+            MANIFEST,
+        ]
+    );
+    let m = manifest(&site);
+    assert_eq!(m["files"].as_array().unwrap().len(), 2, "{m:#}");
+    assert_eq!(entry(&m, "postgresqldump-shop.txt.gz")["status"], "ok");
+    let log = site.log_text();
+    assert!(
+        log.contains("WARNING")
+            && log.contains("Database [shop] is listed more than once in <postgresql>"),
+        "{log}"
+    );
+    assert!(log.contains("All 2 files listed in"), "{log}");
+}
+
+#[test]
 fn pgverify_runs_after_collect_and_before_stage() {
     let site = Site::new();
     site.config(&pg::section("gzip", &["shop"], ""), &[]);
