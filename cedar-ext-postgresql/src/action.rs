@@ -616,8 +616,14 @@ fn write_dump(
         source,
     };
     // The compressor's threads own their handle of the file; the original stays with the
-    // AtomicFile, which syncs and renames it. What goes to the file is hashed on the way.
-    let handle = DigestWriter::new(file.writer().map_err(write_error)?);
+    // AtomicFile, which syncs and renames it. What goes to the file is hashed on the way,
+    // unless neither the check nor the manifest needs the hash.
+    let handle = file.writer().map_err(write_error)?;
+    let handle = if settings.verify || settings.manifest {
+        DigestWriter::new(handle)
+    } else {
+        DigestWriter::counting(handle)
+    };
     let mut compressor =
         Compressor::new(handle, compression).map_err(|source| DumpError::Compressor {
             mode: settings.compress_mode.name(),

@@ -183,7 +183,7 @@ pub fn codec_of(name: &str) -> Codec {
     }
 }
 
-/// A reader or writer that hashes and counts what passes through it.
+/// A reader that hashes and counts what passes through it.
 struct Hashing<T> {
     inner: T,
     hasher: Sha256,
@@ -210,36 +210,47 @@ impl<T> Hashing<T> {
 
 /// A writer that hashes and counts the bytes it passes on to `inner`: put between the
 /// compressor and the file, it gives the size and SHA-256 of the file without reading it back.
-pub struct DigestWriter<W>(Hashing<W>);
+pub struct DigestWriter<W> {
+    inner: W,
+    /// None: only counting (nobody needs the hash).
+    hasher: Option<Sha256>,
+    size: u64,
+}
 
 impl<W: Write> DigestWriter<W> {
+    /// Hashes and counts.
     pub fn new(inner: W) -> DigestWriter<W> {
-        DigestWriter(Hashing {
+        DigestWriter {
             inner,
-            hasher: Sha256::new(),
+            hasher: Some(Sha256::new()),
             size: 0,
-        })
+        }
+    }
+
+    /// Only counts: [`DigestWriter::finish`] then gives an empty `sha256`.
+    pub fn counting(inner: W) -> DigestWriter<W> {
+        DigestWriter {
+            inner,
+            hasher: None,
+            size: 0,
+        }
     }
 
     /// The inner writer, and the size and SHA-256 of everything written through.
     pub fn finish(self) -> (W, Digested) {
-        let Hashing {
-            inner,
-            hasher,
-            size,
-        } = self.0;
         let digest = Digested {
-            size,
-            sha256: hex(&hasher.finalize()),
+            size: self.size,
+            sha256: self.hasher.map(|h| hex(&h.finalize())).unwrap_or_default(),
         };
-        (inner, digest)
+        (self.inner, digest)
     }
 }
 
 impl<W> std::fmt::Debug for DigestWriter<W> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("DigestWriter")
-            .field("size", &self.0.size)
+            .field("size", &self.size)
+            .field("hashing", &self.hasher.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -247,13 +258,15 @@ impl<W> std::fmt::Debug for DigestWriter<W> {
 impl<W: Write> Write for DigestWriter<W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         // Only what the inner writer took is hashed.
-        let n = self.0.inner.write(buf)?;
-        self.0.hasher.update(&buf[..n]);
-        self.0.size += n as u64;
+        let n = self.inner.write(buf)?;
+        if let Some(hasher) = &mut self.hasher {
+            hasher.update(&buf[..n]);
+        }
+        self.size += n as u64;
         Ok(n)
     }
     fn flush(&mut self) -> io::Result<()> {
-        self.0.inner.flush()
+        self.inner.flush()
     }
 }
 
@@ -1192,6 +1205,10 @@ mod tests {
         let (inner, digest) = writer.finish();
         assert_eq!(inner, b"hello world");
         assert_eq!(digest, digest_of(b"hello world"));
+        let mut writer = DigestWriter::counting(Vec::new());
+        writer.write_all(b"hello").unwrap();
+        let (_, digest) = writer.finish();
+        assert_eq!((digest.size, digest.sha256.as_str()), (5, ""));
     }
 
     #[test]
