@@ -654,7 +654,7 @@ mod tests {
             // The fake dumps print their environment; database `bad` fails like pg_dump.
             let script = "#!/bin/sh\n\
                 if [ \"$PGDATABASE\" = bad ]; then echo 'pg_dump: error: database \"bad\" does not exist' >&2; exit 1; fi\n\
-                printf 'argc=%s user=%s db=%s host=%s port=%s pass=%s\\n' \"$#\" \"$PGUSER\" \"$PGDATABASE\" \"$PGHOST\" \"$PGPORT\" \"$PGPASSFILE\"\n";
+                printf 'argc=%s args=%s user=%s db=%s host=%s port=%s pass=%s\\n' \"$#\" \"$*\" \"$PGUSER\" \"$PGDATABASE\" \"$PGHOST\" \"$PGPORT\" \"$PGPASSFILE\"\n";
             for name in ["pg_dump", "pg_dumpall"] {
                 let path = dir.path().join(name);
                 std::fs::write(&path, script).unwrap();
@@ -785,7 +785,7 @@ mod tests {
         let text = std::fs::read_to_string(site.collect("postgresqldump--x=y.txt")).unwrap();
         assert_eq!(
             text,
-            "argc=0 user=backup db=-x=y host=/run/pg port=6543 pass=\n"
+            "argc=1 args=--no-password user=backup db=-x=y host=/run/pg port=6543 pass=\n"
         );
         assert_eq!(site.entries(), vec!["postgresqldump--x=y.txt"]);
     }
@@ -801,7 +801,7 @@ mod tests {
         let mut text = String::new();
         std::io::Read::read_to_string(&mut bzip2::read::BzDecoder::new(&bytes[..]), &mut text)
             .unwrap();
-        assert!(text.starts_with("argc=0 user= db= "), "{text}");
+        assert!(text.starts_with("argc=1 args=--no-password user= db= "), "{text}");
     }
 
     #[test]

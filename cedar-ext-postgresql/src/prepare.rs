@@ -61,8 +61,12 @@ impl Prepared {
 /// have kept: the database's owner, its privileges (`REVOKE CONNECT ...`) and its settings
 /// (`ALTER DATABASE ... SET`). Such a file recreates its database: `psql -f file postgres`, or
 /// `pg_restore -C -d postgres` for the custom format.
+///
+/// Every command gets `--no-password`: pg_dump runs in a process group of its own, so a
+/// password prompt on the terminal would stop it (SIGTTIN) and hang the run; without a
+/// password from a pgpass file or the environment it fails at once with libpq's reason.
 pub fn args(settings: &Settings, target: &Target) -> Vec<OsString> {
-    let mut args: Vec<OsString> = Vec::new();
+    let mut args: Vec<OsString> = vec!["--no-password".into()];
     match target {
         Target::Globals => args.push("--globals-only".into()),
         Target::Database(_) => {
@@ -228,6 +232,26 @@ mod tests {
 
     fn strings(args: Vec<OsString>) -> Vec<String> {
         args.into_iter().map(|a| a.into_string().unwrap()).collect()
+    }
+
+    #[test]
+    fn no_command_may_prompt_for_a_password() {
+        let targets = [
+            Target::All,
+            Target::Globals,
+            Target::Database("shop".into()),
+        ];
+        for settings in [
+            settings(true, false, None),
+            settings(true, true, None),
+            settings(true, true, Some("custom")),
+            settings(false, false, None),
+        ] {
+            for target in &targets {
+                let args = strings(args(&settings, target));
+                assert!(args.contains(&"--no-password".to_string()), "{args:?}");
+            }
+        }
     }
 
     #[test]

@@ -70,7 +70,11 @@ fn the_process_list_shows_no_user_and_no_password() {
     }
 
     let argv = pg::proc_strings(pid, "cmdline");
-    assert_eq!(argv.len(), 1, "pg_dump gets no arguments: {argv:?}");
+    assert_eq!(
+        argv[1..],
+        ["--no-password"],
+        "pg_dump gets no argument but --no-password (a prompt would hang the run): {argv:?}"
+    );
     assert!(argv[0].ends_with("pg_dump"), "{argv:?}");
     let joined = argv.join(" ");
     assert!(
@@ -172,6 +176,85 @@ fn a_wrong_password_fails_naming_the_database_and_keeps_yesterday() {
         std::fs::read(site.collect.join("postgresqldump-shop.txt")).unwrap(),
         yesterday
     );
+}
+
+/// With a terminal and no password anywhere, pg_dump must not prompt on /dev/tty (it runs in
+/// a process group of its own, so the prompt would stop it and hang the run): it fails at once.
+#[test]
+fn a_missing_password_fails_promptly_even_with_a_terminal() {
+    let Some(cluster) = pg::shared() else { return };
+    let site = Site::new();
+    let none = site.path("no-pgpass");
+    site.config(
+        &pg::section(
+            "none",
+            &["shop"],
+            &format!(
+                "    <user>{PASSWORD_ROLE}</user>\n    <host>127.0.0.1</host>\n    <port>{}</port>",
+                cluster.port
+            ),
+        ),
+        &[],
+    );
+    let cmd = site.command(None, &["postgresql"]);
+    // `script` gives the run a controlling terminal, as an operator's shell has.
+    let mut line = String::new();
+    for word in std::iter::once(cmd.get_program()).chain(cmd.get_args()) {
+        line.push_str(&format!(
+            "'{}' ",
+            word.to_string_lossy().replace('\'', "'\\''")
+        ));
+    }
+    line.push_str("; echo \"exit=$?\"");
+    let mut script = std::process::Command::new("script");
+    pg::clear_libpq_env(&mut script);
+    script
+        .args(["-qefc", &line, "/dev/null"])
+        .env("LANG", "C")
+        .env("PGPASSFILE", &none)
+        .env_remove("CEDAR_LOG")
+        .stdin(Stdio::null());
+    script.stdout(Stdio::piped()).stderr(Stdio::null());
+    let mut child = script.spawn().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut hung = false;
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            // Stop everything under `script` (pg_dump sits stopped in a group of its own).
+            let mut pids = vec![child.id()];
+            let mut i = 0;
+            while i < pids.len() {
+                pids.extend(pg::children_of(pids[i]).into_iter().map(|(pid, _)| pid));
+                i += 1;
+            }
+            for pid in pids.iter().rev() {
+                let pid = nix::unistd::Pid::from_raw(*pid as i32);
+                let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
+            }
+            hung = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let output = child.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&output.stdout);
+    let tail: String = text
+        .chars()
+        .rev()
+        .take(1500)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    assert!(
+        !hung,
+        "the run hung (pg_dump waiting for a password on the terminal):\n{tail}"
+    );
+    assert!(text.contains("exit=6"), "{text}");
+    assert!(text.contains("database [shop]"), "{text}");
+    assert!(text.contains("no password supplied"), "{text}");
+    let left = site.all_entries();
+    assert!(!left.iter().any(|e| e.contains("shop")), "{left:?}");
 }
 
 #[test]
