@@ -130,6 +130,8 @@ pub fn run(
         return Ok(());
     }
 
+    // The run holds the run lock: a temporary file here is what a killed run left.
+    crate::atomic::remove_stale_temps(&dir);
     let prepared = match prepare::prepare(config, &settings) {
         Ok(prepared) => prepared,
         Err(err) => {
@@ -801,7 +803,10 @@ mod tests {
         let mut text = String::new();
         std::io::Read::read_to_string(&mut bzip2::read::BzDecoder::new(&bytes[..]), &mut text)
             .unwrap();
-        assert!(text.starts_with("argc=1 args=--no-password user= db= "), "{text}");
+        assert!(
+            text.starts_with("argc=1 args=--no-password user= db= "),
+            "{text}"
+        );
     }
 
     #[test]

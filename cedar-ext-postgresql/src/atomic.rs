@@ -243,6 +243,62 @@ impl Drop for Writeback {
     }
 }
 
+/// The length of the random part of a temporary name (`rand_bytes` in [`AtomicFile::create`]).
+const TEMP_RANDOM: usize = 6;
+
+/// Whether `name` is a temporary file [`AtomicFile::create`] makes for this extension's files
+/// (`.postgresqldump<rest>.XXXXXX.tmp`, X alphanumeric): one left behind when a run was killed.
+pub fn is_own_temp(name: &str) -> bool {
+    let Some(inner) = name.strip_prefix('.').and_then(|n| n.strip_suffix(".tmp")) else {
+        return false;
+    };
+    let Some((final_name, random)) = inner.rsplit_once('.') else {
+        return false;
+    };
+    final_name.starts_with("postgresqldump")
+        && random.len() == TEMP_RANDOM
+        && random.bytes().all(|b| b.is_ascii_alphanumeric())
+}
+
+/// This extension's temporary files in `dir` (see [`is_own_temp`]), sorted.
+pub fn own_temps(dir: &Path) -> std::io::Result<Vec<String>> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)?
+        .filter_map(|e| e.ok())
+        .filter_map(|e| e.file_name().into_string().ok())
+        .filter(|name| is_own_temp(name))
+        .collect();
+    names.sort();
+    Ok(names)
+}
+
+/// Removes the temporary files a killed run left in `dir`, each logged at WARNING. Call it only
+/// while holding the run lock (no other run writes there then).
+pub fn remove_stale_temps(dir: &Path) {
+    let names = match own_temps(dir) {
+        Ok(names) => names,
+        Err(err) => {
+            tracing::warn!(
+                "Cannot look for temporary files left by an earlier run in {}: {err}",
+                dir.display()
+            );
+            return;
+        }
+    };
+    for name in names {
+        let path = dir.join(&name);
+        match std::fs::remove_file(&path) {
+            Ok(()) => tracing::warn!(
+                "Removed {}, a partial dump left by an earlier run that was killed or crashed.",
+                path.display()
+            ),
+            Err(err) => tracing::warn!(
+                "Cannot remove {}, a partial dump left by an earlier run: {err}; remove it by hand.",
+                path.display()
+            ),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -394,6 +450,49 @@ mod tests {
         assert!(
             err.to_string().contains(&*missing.to_string_lossy()),
             "{err}"
+        );
+    }
+
+    #[test]
+    fn stale_temps_are_recognised_strictly_and_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        // A real temporary name, as a killed run leaves it.
+        let file = AtomicFile::create(dir.path(), "postgresqldump-a b.txt.gz").unwrap();
+        let temp = file
+            .temp_path()
+            .file_name()
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_string();
+        std::mem::forget(file);
+        assert!(is_own_temp(&temp), "{temp}");
+        assert!(is_own_temp(".postgresqldump.manifest.Ab12Z9.tmp"));
+        for other in [
+            "postgresqldump-a.txt",
+            ".postgresqldump-a.txt.tmp",
+            ".postgresqldump-a.txt.abc.tmp",
+            ".postgresqldump-a.txt.ab-12z.tmp",
+            ".mysqldump-a.txt.Ab12Z9.tmp",
+            ".postgresqldump-a.txt.Ab12Z9.tmp.keep",
+            "x.postgresqldump-a.txt.Ab12Z9.tmp",
+        ] {
+            assert!(!is_own_temp(other), "{other}");
+        }
+        for other in [".postgresqldump-a.txt.abc.tmp", "postgresqldump-a.txt"] {
+            std::fs::write(dir.path().join(other), "keep").unwrap();
+        }
+        assert_eq!(own_temps(dir.path()).unwrap(), vec![temp.clone()]);
+        remove_stale_temps(dir.path());
+        assert!(!dir.path().join(&temp).exists());
+        let mut left: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        left.sort();
+        assert_eq!(
+            left,
+            vec![".postgresqldump-a.txt.abc.tmp", "postgresqldump-a.txt"]
         );
     }
 }

@@ -113,11 +113,24 @@ pub enum ManifestError {
 }
 
 fn mismatch_message(dir: &Path, problems: &[Problem], checked: usize) -> String {
-    let mut text = format!(
-        "{} of {checked} files in {} do not match {MANIFEST}; restore them from another copy or run the postgresql action again",
-        problems.len(),
-        dir.display()
-    );
+    let extra = problems
+        .iter()
+        .filter(|p| matches!(p, Problem::Unlisted { .. } | Problem::StaleTemp { .. }))
+        .count();
+    let listed = problems.len() - extra;
+    let mut text = if listed > 0 {
+        format!(
+            "{listed} of {checked} files in {} do not match {MANIFEST}; restore them from another copy or run the postgresql action again",
+            dir.display()
+        )
+    } else {
+        format!("{} holds files {MANIFEST} does not list", dir.display())
+    };
+    if listed > 0 && extra > 0 {
+        text.push_str(&format!(
+            "; it also holds {extra} file(s) {MANIFEST} does not list"
+        ));
+    }
     for problem in problems {
         text.push_str("\n- ");
         text.push_str(&problem.to_string());
@@ -144,6 +157,10 @@ pub enum Problem {
     },
     #[error("{name}: cannot read it: {reason}")]
     Unreadable { name: String, reason: String },
+    #[error("{name}: a dump file the manifest does not list (left from an earlier configuration, or put there by hand); remove it or move it out of collect_dir")]
+    Unlisted { name: String },
+    #[error("{name}: a partial dump left by a run that was killed or crashed; the next postgresql run removes it, or remove it by hand")]
+    StaleTemp { name: String },
     #[error("{name}: the dump of {database} failed in the run that wrote the manifest, and there is no good dump of it: {error}")]
     Failed {
         name: String,
@@ -263,6 +280,7 @@ pub fn check(dir: &Path) -> Result<Manifest, ManifestError> {
             problems.push(problem);
         }
     }
+    problems.extend(strays(dir, &manifest));
     let checked = manifest.files.len();
     if problems.is_empty() {
         Ok(manifest)
@@ -273,6 +291,34 @@ pub fn check(dir: &Path) -> Result<Manifest, ManifestError> {
             problems,
         })
     }
+}
+
+/// The dump-like files (`postgresqldump*`) in `dir` that `manifest` does not list, and the
+/// temporary files a killed run left.
+fn strays(dir: &Path, manifest: &Manifest) -> Vec<Problem> {
+    let Ok(read) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut names: Vec<String> = read
+        .filter_map(|e| e.ok())
+        .filter_map(|e| e.file_name().into_string().ok())
+        .collect();
+    names.sort();
+    names
+        .into_iter()
+        .filter_map(|name| {
+            if crate::atomic::is_own_temp(&name) {
+                Some(Problem::StaleTemp { name })
+            } else if name.starts_with("postgresqldump")
+                && name != MANIFEST
+                && manifest.entry(&name).is_none()
+            {
+                Some(Problem::Unlisted { name })
+            } else {
+                None
+            }
+        })
+        .collect()
 }
 
 fn check_entry(dir: &Path, entry: &Entry) -> Option<Problem> {

@@ -162,6 +162,29 @@ mod tests {
         std::fs::write(dir.path().join("postgresqldump-a.txt"), "dumq").unwrap();
         let err = run(&config).unwrap_err().to_string();
         assert!(err.contains("postgresqldump-a.txt: sha256"), "{err}");
+        // Files the manifest does not list: an old dump, and a partial one of a killed run.
+        std::fs::write(dir.path().join("postgresqldump-a.txt"), "dump").unwrap();
+        run(&config).unwrap();
+        std::fs::write(dir.path().join("postgresqldump.txt"), "old").unwrap();
+        std::fs::write(dir.path().join(".postgresqldump-a.txt.Xy12Zq.tmp"), "par").unwrap();
+        std::fs::write(dir.path().join("notes.txt"), "mine").unwrap();
+        let err = run(&config).unwrap_err().to_string();
+        assert!(
+            err.contains("holds files postgresqldump.manifest does not list"),
+            "{err}"
+        );
+        assert!(
+            err.contains("- postgresqldump.txt: a dump file the manifest does not list"),
+            "{err}"
+        );
+        assert!(
+            err.contains("- .postgresqldump-a.txt.Xy12Zq.tmp: a partial dump left by a run"),
+            "{err}"
+        );
+        assert!(!err.contains("notes.txt"), "{err}");
+        std::fs::remove_file(dir.path().join("postgresqldump.txt")).unwrap();
+        std::fs::remove_file(dir.path().join(".postgresqldump-a.txt.Xy12Zq.tmp")).unwrap();
+        run(&config).unwrap();
         std::fs::write(dir.path().join(MANIFEST), "[]").unwrap();
         let err = run(&config).unwrap_err();
         assert!(err.to_string().contains("is not valid"), "{err}");

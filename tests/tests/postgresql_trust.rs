@@ -221,6 +221,45 @@ fn a_database_listed_twice_is_dumped_once_and_verifies() {
 }
 
 #[test]
+fn temp_files_of_a_killed_run_are_removed_and_strays_reported() {
+    let Some(cluster) = pg::shared() else { return };
+    let site = Site::new();
+    site.config(&pg::section("gzip", &["shop"], ""), &[]);
+    let stale = ".postgresqldump-shop.txt.gz.Ab12Z9.tmp";
+    std::fs::write(site.collect.join(stale), "partial").unwrap();
+    // Not this extension's temporary names: left alone.
+    std::fs::write(site.collect.join(".postgresqldump-shop.txt.gz.tmp"), "x").unwrap();
+    std::fs::write(site.collect.join(".other.Ab12Z9.tmp"), "x").unwrap();
+    let output = run(site.command(Some(cluster), &["postgresql", "pgverify"]));
+    assert!(output.status.success(), "{}", stderr(&output));
+    let log = site.log_text();
+    assert!(
+        log.contains("WARNING")
+            && log.contains(&format!("Removed {}", site.collect.join(stale).display())),
+        "{log}"
+    );
+    assert_eq!(
+        site.hidden_entries(),
+        vec![".other.Ab12Z9.tmp", ".postgresqldump-shop.txt.gz.tmp"]
+    );
+
+    // pgverify names a dump the manifest does not list and a temporary file of a killed run.
+    std::fs::write(site.collect.join("postgresqldump.txt"), "old").unwrap();
+    std::fs::write(site.collect.join(stale), "partial").unwrap();
+    let output = run(site.command(Some(cluster), &["pgverify"]));
+    let text = stderr(&output);
+    assert_eq!(output.status.code(), Some(6), "{text}");
+    assert!(
+        text.contains("- postgresqldump.txt: a dump file the manifest does not list"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("- {stale}: a partial dump left by a run")),
+        "{text}"
+    );
+}
+
+#[test]
 fn pgverify_runs_after_collect_and_before_stage() {
     let site = Site::new();
     site.config(&pg::section("gzip", &["shop"], ""), &[]);
