@@ -16,7 +16,7 @@ use crate::config::Target;
 #[derive(Debug, thiserror::Error)]
 pub enum DumpError {
     /// The database name cannot be used in a file name.
-    #[error("the database name contains `/`, which cannot be part of the file name of its dump; rename the database or dump it with all=Y")]
+    #[error("the database name contains `/`, which cannot be part of the file name of its dump; rename the database, or leave it out with an <exclude> (with <split>Y) or by removing its <database>, and back it up with all=Y without <split>")]
     UnusableName,
 
     /// The dump command could not be started (not installed, not executable, ...).
@@ -251,5 +251,20 @@ impl From<PgError> for cedar_core::ActionError {
             PgError::Manifest(err) => ActionError::with_source(err.to_string(), err),
             other => ActionError::failed(other.to_string()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unusable_name_points_at_exclude() {
+        let text = failure_message(&Target::Database("a/b".into()), &DumpError::UnusableName);
+        assert!(
+            text.starts_with("the dump of database [a/b] failed: "),
+            "{text}"
+        );
+        assert!(text.contains("<exclude>"), "{text}");
     }
 }
