@@ -109,6 +109,11 @@ pub fn run(
             group: o.backup_group.as_deref()?,
         })
     });
+    // As root every file is handed to the backup user: find out now that it exists, not after
+    // a long dump.
+    if let Some(owner) = owner.filter(|_| cedar_core::ownership::running_as_root()) {
+        cedar_core::ownership::lookup(owner.user, owner.group).map_err(PgError::Owner)?;
+    }
 
     if options.dry_run {
         if settings.split {

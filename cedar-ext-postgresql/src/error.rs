@@ -200,6 +200,9 @@ pub enum PgError {
     },
 
     /// No pg_dump new enough for the server; nothing was written.
+    /// The backup user or group does not exist (checked before any dump when running as root).
+    #[error("cannot hand the dumps to their owner: {0}")]
+    Owner(#[source] cedar_core::ownership::OwnershipError),
     #[error(transparent)]
     Version(crate::version::TooOld),
 

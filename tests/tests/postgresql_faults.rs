@@ -427,3 +427,30 @@ fn a_file_size_limit_fails_and_keeps_yesterday() {
         Some((name, &yesterday)),
     );
 }
+
+#[test]
+fn an_unknown_backup_user_fails_before_any_dump() {
+    if !pg::running_as_root() {
+        eprintln!("*** SKIPPED: ownership is only applied when running as root");
+        return;
+    }
+    let Some(cluster) = pg::shared() else { return };
+    let site = Site::new();
+    let config = site.config(&pg::section("gzip", &["shop"], ""), &[]);
+    let (user, _) = pg::backup_owner();
+    let text = std::fs::read_to_string(&config).unwrap().replace(
+        &format!("<backup_user>{user}</backup_user>"),
+        "<backup_user>no-such-backup-user</backup_user>",
+    );
+    std::fs::write(&config, text).unwrap();
+    let output = run(site.command(Some(cluster), &["postgresql"]));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(6), "{stderr}");
+    assert!(stderr.contains("no-such-backup-user"), "{stderr}");
+    assert!(stderr.contains("<options><backup_user>"), "{stderr}");
+    assert!(
+        !site.log_text().contains("Backing up database"),
+        "a dump was started before the owner was checked"
+    );
+    assert!(site.all_entries().is_empty(), "{:?}", site.all_entries());
+}
