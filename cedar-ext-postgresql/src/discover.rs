@@ -12,9 +12,10 @@ use regex::Regex;
 
 use crate::version::{psql, QueryError};
 
-/// The query that lists the databases to dump.
-pub const QUERY: &str =
-    "SELECT datname FROM pg_database WHERE NOT datistemplate AND datallowconn ORDER BY datname";
+/// The query that lists every database, each name prefixed with one letter: `d` to dump, `t`
+/// a template, `n` a database that refuses connections (both left out, and logged).
+pub const QUERY: &str = "SELECT CASE WHEN datistemplate THEN 't' WHEN NOT datallowconn THEN 'n' \
+     ELSE 'd' END || datname FROM pg_database ORDER BY datname";
 
 /// The databases psql connects to for the list, in order (pg_dumpall does the same).
 pub const MAINTENANCE_DATABASES: [&str; 2] = ["postgres", "template1"];
@@ -78,7 +79,23 @@ pub fn databases(
     for database in MAINTENANCE_DATABASES {
         match psql(psql_program, env, database, &["-0"], QUERY) {
             Ok(output) => {
-                let (excluded, kept): (Vec<String>, Vec<String>) = parse_names(&output)
+                let mut dumpable = Vec::new();
+                for record in parse_names(&output) {
+                    let mut chars = record.chars();
+                    let kind = chars.next();
+                    let name = chars.as_str().to_string();
+                    match kind {
+                        Some('d') => dumpable.push(name),
+                        Some('t') => tracing::info!(
+                            "Database [{name}] is a template; <split> leaves templates out \
+                             (dump it by name with <database> to keep it)."
+                        ),
+                        _ => tracing::info!(
+                            "Database [{name}] does not allow connections; <split> leaves it out."
+                        ),
+                    }
+                }
+                let (excluded, kept): (Vec<String>, Vec<String>) = dumpable
                     .into_iter()
                     .partition(|name| excludes.excludes(name));
                 return Ok((kept, excluded));
@@ -131,7 +148,7 @@ mod tests {
             &fake,
             "#!/bin/sh\nif [ \"$PGDATABASE\" = postgres ]; then echo 'FATAL: denied' >&2; exit 2; fi\n\
              case \"$*\" in *-0*datistemplate*) ;; *) exit 3;; esac\n\
-             printf 'app\\0scratch_1\\0shop\\0test\\0'\n",
+             printf 'dapp\\0dscratch_1\\0dshop\\0ttemplate1\\0dtest\\0nlocked\\0'\n",
         )
         .unwrap();
         std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();

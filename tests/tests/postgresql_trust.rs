@@ -389,6 +389,12 @@ fn split_writes_private_globals_and_each_database_but_the_excluded() {
         format!("postgresqldump-{}.txt.gz", pg::ODD_DATABASE),
     ];
     expected.sort();
+    // Templates are left out, and said so in the log.
+    let log = site.log_text();
+    assert!(
+        log.contains("Database [template1] is a template; <split> leaves templates out"),
+        "{log}"
+    );
     assert_eq!(site.entries(), expected);
 
     let globals = site.collect.join("postgresqldump-globals.txt.gz");
