@@ -471,9 +471,15 @@ impl Decoded {
             self.head.extend_from_slice(&chunk[..take]);
         }
         if tail {
-            self.tail.extend_from_slice(chunk);
-            if self.tail.len() > TAIL {
-                self.tail.drain(..self.tail.len() - TAIL);
+            if chunk.len() >= TAIL {
+                // The chunk alone holds the whole tail: copy only that.
+                self.tail.clear();
+                self.tail.extend_from_slice(&chunk[chunk.len() - TAIL..]);
+            } else {
+                self.tail.extend_from_slice(chunk);
+                if self.tail.len() > TAIL {
+                    self.tail.drain(..self.tail.len() - TAIL);
+                }
             }
         }
     }
