@@ -40,7 +40,7 @@ impl Site {
         // psql: the version, or the database list with -0.
         site.script(
             "psql",
-            "case \"$*\" in *-0*) printf 'app\\0globals\\0scratch_1\\0shop\\0';; \
+            "case \"$*\" in *-0*) printf 'dapp\\0dglobals\\0dscratch_1\\0dshop\\0';; \
              *) echo '150002|15.2 (fake)';; esac",
         );
         // pg_restore: rejects an archive that holds `bad`.
