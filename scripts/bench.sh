@@ -1,4 +1,10 @@
 #!/usr/bin/env bash
+# The repository's benchmark command.
+#
+#   bash scripts/bench.sh [postgresql]   # the postgresql action (below); the default
+#   bash scripts/bench.sh collect        # collect vs GNU tar and the original (scripts/bench-collect.sh)
+#   bash scripts/bench.sh all            # both, one after the other
+#
 # Benchmark of the postgresql action (issue #5) against pg_dump and the standard compressors.
 #
 # Creates (or reuses) a pgbench database of scale $SCALE on a throwaway cluster kept in
@@ -26,6 +32,18 @@
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+case "${1:-postgresql}" in
+  postgresql) ;;
+  collect) exec bash "$repo/scripts/bench-collect.sh" ;;
+  all)
+    bash "$repo/scripts/bench.sh" postgresql
+    exec bash "$repo/scripts/bench-collect.sh"
+    ;;
+  *)
+    echo "usage: bash scripts/bench.sh [postgresql|collect|all]" >&2
+    exit 2
+    ;;
+esac
 scale=${SCALE:-50}
 runs=${RUNS:-3}
 modes=${MODES:-none gzip bzip2 zstd}
