@@ -120,7 +120,10 @@ fn a_dump_cut_short_is_a_failure_and_yesterday_is_kept() {
         "{err}"
     );
     assert!(err.contains("is incomplete"), "{err}");
-    assert!(err.contains("its last line is `db=cut args=--no-password`"), "{err}");
+    assert!(
+        err.contains("its last line is `db=cut args=--no-password`"),
+        "{err}"
+    );
     assert_eq!(
         site.entries(),
         vec![
