@@ -595,7 +595,10 @@ fn check_written(
             &written,
             threads,
         )
-        .map_err(|source| DumpError::Verify { source })?;
+        .map_err(|source| DumpError::Verify {
+            file: settings.file_name(target),
+            source: Box::new(source),
+        })?;
         tracing::debug!("{} passed verification.", temp.display());
         dumped.digest = Some(checked.digest);
         dumped.verified = true;

@@ -97,11 +97,13 @@ pub enum DumpError {
     /// The finished file failed its read-back check; it never took the final name, and the
     /// previous file under that name is untouched.
     #[error(
-        "the written dump failed verification, so it was discarded and the previous file was kept"
+        "the new {file} failed verification (checked before its rename), so it was discarded and the previous {file}, if any, was kept"
     )]
     Verify {
+        /// The final file name the dump would have taken.
+        file: String,
         #[source]
-        source: crate::verify::VerifyError,
+        source: Box<crate::verify::VerifyError>,
     },
 
     /// With `<split>Y`, a database whose dump would take the globals' file name.

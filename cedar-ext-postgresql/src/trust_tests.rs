@@ -116,7 +116,10 @@ fn a_dump_cut_short_is_a_failure_and_yesterday_is_kept() {
     let err = run(&config).unwrap_err().to_string();
     assert!(err.starts_with("1 of 2 PostgreSQL dumps failed"), "{err}");
     assert!(
-        err.contains("the dump of database [cut] failed: the written dump failed verification"),
+        err.contains(
+            "the dump of database [cut] failed: the new postgresqldump-cut.txt.gz failed \
+             verification (checked before its rename)"
+        ),
         "{err}"
     );
     assert!(err.contains("is incomplete"), "{err}");

@@ -318,6 +318,19 @@ pub struct TooOld {
     pub searched: Vec<String>,
 }
 
+/// Where a bare program name is found on PATH (for messages); the name itself otherwise.
+fn on_path(program: &Path) -> PathBuf {
+    if program.components().count() != 1 {
+        return program.to_path_buf();
+    }
+    std::env::var_os("PATH")
+        .iter()
+        .flat_map(std::env::split_paths)
+        .map(|dir| dir.join(program))
+        .find(|candidate| candidate.is_file())
+        .unwrap_or_else(|| program.to_path_buf())
+}
+
 fn places(searched: &[String]) -> String {
     if searched.is_empty() {
         format!("any directory ({SEARCH_ROOTS_ENV} is empty)")
@@ -383,7 +396,7 @@ pub fn choose(
         }),
         None => Err(TooOld {
             name,
-            program: configured.to_path_buf(),
+            program: on_path(configured),
             found,
             server,
             searched: roots.to_vec(),

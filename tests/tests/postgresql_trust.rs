@@ -78,7 +78,10 @@ fn a_dump_cut_short_fails_verification_and_keeps_yesterday() {
     assert_eq!(output.status.code(), Some(6), "{text}");
     assert!(text.contains("all 2 PostgreSQL dumps failed"), "{text}");
     assert!(
-        text.contains("the dump of database [shop] failed: the written dump failed verification"),
+        text.contains(
+            "the dump of database [shop] failed: the new postgresqldump-shop.txt.gz failed \
+             verification (checked before its rename)"
+        ),
         "{text}"
     );
     assert!(
