@@ -18,7 +18,7 @@ use std::io::{Read, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -319,22 +319,18 @@ impl Cluster {
     /// Runs SQL in `database` with psql (stop on the first error); returns the unaligned,
     /// tuples-only output.
     pub fn psql(&self, database: &str, sql: &str) -> String {
-        let mut child = self
-            .client("psql")
-            .env("PGDATABASE", database)
-            .args(["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-f", "-"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("run psql");
-        let mut stdin = child.stdin.take().unwrap();
-        let sql = sql.to_string();
-        let writer = std::thread::spawn(move || {
-            let _ = stdin.write_all(sql.as_bytes());
-        });
-        let output = child.wait_with_output().expect("wait for psql");
-        writer.join().unwrap();
+        let mut cmd = self.client("psql");
+        cmd.env("PGDATABASE", database).args([
+            "-X",
+            "-q",
+            "-A",
+            "-t",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-f",
+            "-",
+        ]);
+        let output = feed(cmd, sql.as_bytes(), true);
         assert!(
             output.status.success(),
             "psql in {database} failed: {}",
@@ -352,22 +348,10 @@ impl Cluster {
                 &format!("CREATE DATABASE {};", quote_ident(database)),
             );
         }
-        let mut child = self
-            .client("psql")
-            .env("PGDATABASE", database)
-            .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-f", "-"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("run psql to restore");
-        let mut stdin = child.stdin.take().unwrap();
-        let dump = dump.to_vec();
-        let writer = std::thread::spawn(move || {
-            let _ = stdin.write_all(&dump);
-        });
-        let output = child.wait_with_output().expect("wait for psql");
-        writer.join().unwrap();
+        let mut cmd = self.client("psql");
+        cmd.env("PGDATABASE", database)
+            .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-f", "-"]);
+        let output = feed(cmd, dump, false);
         assert!(
             output.status.success(),
             "restore into {database} failed: {}",
@@ -379,55 +363,24 @@ impl Cluster {
     /// are not fatal, as `CREATE ROLE postgres` fails on any cluster; returns psql's stderr.
     pub fn restore_all(&self, dump: &[u8]) -> String {
         let _guard = create_database_lock();
-        let mut child = self
-            .client("psql")
-            .env("PGDATABASE", "postgres")
-            .args(["-X", "-q", "-f", "-"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("run psql to restore");
-        let mut stdin = child.stdin.take().unwrap();
-        let dump = dump.to_vec();
-        let writer = std::thread::spawn(move || {
-            let _ = stdin.write_all(&dump);
-        });
-        let output = child.wait_with_output().expect("wait for psql");
-        writer.join().unwrap();
+        let mut cmd = self.client("psql");
+        cmd.env("PGDATABASE", "postgres")
+            .args(["-X", "-q", "-f", "-"]);
+        let output = feed(cmd, dump, false);
         assert!(output.status.success(), "psql failed: {}", output.status);
         String::from_utf8_lossy(&output.stderr).into_owned()
     }
 
     /// The plain output of this installation's `pg_dump` for `database`.
     pub fn pg_dump(&self, database: &str) -> Vec<u8> {
-        let output = self
-            .client("pg_dump")
-            .arg(database)
-            .stdin(Stdio::null())
-            .output()
-            .expect("run pg_dump");
-        assert!(
-            output.status.success(),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        output.stdout
+        let mut cmd = self.client("pg_dump");
+        cmd.arg(database);
+        stdout_of(cmd, "pg_dump")
     }
 
     /// The plain output of this installation's `pg_dumpall`.
     pub fn pg_dumpall(&self) -> Vec<u8> {
-        let output = self
-            .client("pg_dumpall")
-            .stdin(Stdio::null())
-            .output()
-            .expect("run pg_dumpall");
-        assert!(
-            output.status.success(),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        output.stdout
+        stdout_of(self.client("pg_dumpall"), "pg_dumpall")
     }
 
     /// The names of the databases, template databases left out.
@@ -573,6 +526,43 @@ fn server_command(install: &Install, program: &str) -> Command {
     cmd.env("LANG", "C");
     cmd.current_dir("/");
     cmd
+}
+
+/// Runs `cmd` with `input` on its standard input (written on a thread, so a large input cannot
+/// dead-lock against the output), capturing stderr, and stdout when `capture_stdout` is set.
+fn feed(mut cmd: Command, input: &[u8], capture_stdout: bool) -> Output {
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(if capture_stdout {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run psql");
+    let mut stdin = child.stdin.take().unwrap();
+    let input = input.to_vec();
+    let writer = std::thread::spawn(move || {
+        let _ = stdin.write_all(&input);
+    });
+    let output = child.wait_with_output().expect("wait for psql");
+    writer.join().unwrap();
+    output
+}
+
+/// The standard output of `cmd`, which must succeed (its stderr is the panic message).
+fn stdout_of(mut cmd: Command, what: &str) -> Vec<u8> {
+    let output = cmd
+        .stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("run {what}: {e}"));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output.stdout
 }
 
 /// An SQL identifier, quoted.
