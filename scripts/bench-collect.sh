@@ -8,6 +8,12 @@
 #   bash scripts/bench-collect.sh            # uses target/release/cback (built here)
 #   CB3_BIN=/path/to/cback3 bash scripts/bench-collect.sh
 #   BENCH_INCLUDE=/usr/include BENCH_SHARE=/usr/share RUNS=3 bash scripts/bench-collect.sh
+#   SCALE_FILES="20000 200000 1000000" bash scripts/bench-collect.sh   # the memory scaling trees
+#
+# Memory: after the timings, an incremental collect (first run, then no change) runs on
+# synthetic trees of $SCALE_FILES small files, and the peak RSS of each is printed with the
+# ratio largest/smallest: memory is bounded when that ratio stays near 1 while the tree grows
+# fiftyfold (creating the 1M-file tree takes about a minute). SCALE_FILES="" skips it.
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -85,3 +91,51 @@ else
   echo "original cback3 not found at $cb3 (set CB3_BIN); ratios against it skipped"
 fi
 printf 'incremental no change / GNU tar:  %.2f\n' "$(awk "BEGIN{print $t_incr/$t_gnu}")"
+
+scale_files=${SCALE_FILES-20000 200000 1000000}
+if [ -n "$scale_files" ]; then
+  echo >&2
+  echo "memory: incremental collect of synthetic trees of $scale_files files (100 per directory)" >&2
+  first_rss="" first_n=""
+  for n in $scale_files; do
+    synth="$work/synth-$n"
+    python3 - "$synth" "$n" <<'PY'
+import os, sys
+root, n = sys.argv[1], int(sys.argv[2])
+for i in range(n):
+    d = os.path.join(root, "d%05d" % (i // 100))
+    if i % 100 == 0:
+        os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, "file-with-a-longer-name-%06d.txt" % i), "w") as f:
+        f.write("content %d\n" % i)
+PY
+    rm -rf "$work/state/"*
+    cat > "$work/synth.xml" <<XML
+<?xml version="1.0"?>
+<cb_config>
+ <options><starting_day>$not_today</starting_day><working_dir>$work/state</working_dir>
+  <backup_user>$(id -un)</backup_user><backup_group>$(id -gn)</backup_group><rcp_command>/usr/bin/scp -B</rcp_command></options>
+ <collect><collect_dir>$work/out</collect_dir><collect_mode>incr</collect_mode><ignore_file>.cbignore</ignore_file>
+  <dir><abs_path>$synth</abs_path><archive_mode>tar</archive_mode></dir>
+ </collect>
+</cb_config>
+XML
+    rm -f "$work/out/"*
+    /usr/bin/time -v -o "$work/time.txt" "$cback" --config "$work/synth.xml" --logfile "$work/cback.log" collect >/dev/null 2>&1 \
+      || { echo "bench: cback collect of $synth failed; see $work/cback.log" >&2; tail -3 "$work/cback.log" >&2; exit 1; }
+    r_first=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$work/time.txt")
+    /usr/bin/time -v -o "$work/time.txt" "$cback" --config "$work/synth.xml" --logfile "$work/cback.log" collect >/dev/null 2>&1 \
+      || { echo "bench: cback collect of $synth failed" >&2; tail -3 "$work/cback.log" >&2; exit 1; }
+    r_again=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$work/time.txt")
+    t_again=$(awk -F': ' '/Elapsed \(wall clock\)/ {n=split($2,a,":"); s=0; for(i=1;i<=n;i++) s=s*60+a[i]; print s}' "$work/time.txt")
+    peak=$(( r_first > r_again ? r_first : r_again ))
+    printf '%8d files: peak RSS first run %7d kB, no-change run %7d kB (%.2f s)\n' "$n" "$r_first" "$r_again" "$t_again" >&2
+    if [ -z "$first_rss" ]; then first_rss=$peak first_n=$n; fi
+    last_rss=$peak last_n=$n
+    rm -rf "$synth"
+  done
+  if [ "$first_n" != "$last_n" ]; then
+    printf 'incremental peak RSS %d files / %d files: %.2f  (%.0fx the files; goal: near 1)\n' \
+      "$last_n" "$first_n" "$(awk "BEGIN{print $last_rss/$first_rss}")" "$(awk "BEGIN{print $last_n/$first_n}")"
+  fi
+fi

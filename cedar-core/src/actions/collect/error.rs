@@ -60,6 +60,12 @@ pub enum CollectError {
         #[source]
         source: std::io::Error,
     },
+    #[error("cannot keep the incremental bookkeeping in the working_dir {} (temporary files of every path and digest of the entry); check that it is writable and has free space (no archive of this entry was written and the digest files were not advanced)", dir.display())]
+    Scratch {
+        dir: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("cannot put the new digest file {} in place; the archives of this run are complete, but the next run archives this entry's changes again; check the working_dir", path.display())]
     CommitDigest {
         path: PathBuf,

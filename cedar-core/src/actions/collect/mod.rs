@@ -13,7 +13,9 @@
 //!
 //! Speed: daily and weekly entries are streamed (the traversal runs on its own thread while
 //! the archive is written, so memory does not grow with the tree); compression runs on all
-//! cores; incremental digests are computed on all cores.
+//! cores; incremental digests are computed on all cores, and the incremental bookkeeping
+//! (every selected path and digest) lives in temporary files, so memory does not grow with the
+//! tree in that mode either (see [`incremental`]).
 
 pub mod archive;
 pub mod compress;
@@ -21,9 +23,11 @@ pub mod digest;
 pub mod display;
 pub mod error;
 pub mod exclude;
+pub mod incremental;
 pub mod normalize;
 pub mod pickle;
 pub mod plan;
+pub mod sort;
 pub mod tar;
 pub mod today;
 pub mod walk;
@@ -45,7 +49,7 @@ pub use error::CollectError;
 use normalize::normalize_name;
 use plan::{collected_today, expand, reset_digest, DirEntry, FileEntry, Plan, Target};
 pub use today::Today;
-use walk::{walk, walk_to_vec, Item, ItemKind, WalkSettings};
+use walk::{walk, Item, ItemKind, WalkSettings};
 
 /// The indicator file written into collect_dir at the end.
 pub const INDICATOR: &str = "cback.collect";
@@ -67,15 +71,27 @@ struct Run<'a> {
     unreadable: Vec<PathBuf>,
     /// New incremental state, put in place when the whole run succeeded.
     pending: Vec<digest::PendingDigest>,
+    /// Memory limits of the incremental bookkeeping.
+    limits: sort::Limits,
 }
 
 /// Runs the collect action on `config`.
 pub fn collect(config: &Config, request: CollectRequest) -> Result<(), CollectError> {
     let plan = Plan::from_config(config)?;
+    collect_plan(&plan, request, sort::Limits::default())
+}
+
+/// Runs the collect action on a resolved plan; `limits` bound the memory of the incremental
+/// bookkeeping.
+fn collect_plan(
+    plan: &Plan,
+    request: CollectRequest,
+    limits: sort::Limits,
+) -> Result<(), CollectError> {
     remove_indicator(&plan.collect_dir)?;
     archive::remove_stale_partials(&plan.collect_dir);
     digest::remove_stale(&plan.working_dir);
-    let owner = resolve_owner(&plan)?;
+    let owner = resolve_owner(plan)?;
     let starting_day = request.today.is_starting_day(plan.starting_day);
     let reset = reset_digest(request.full, starting_day);
     tracing::debug!("Full backup flag is [{}]", py_bool(request.full));
@@ -86,12 +102,13 @@ pub fn collect(config: &Config, request: CollectRequest) -> Result<(), CollectEr
     }
     tracing::debug!("Reset digest flag is [{}]", py_bool(reset));
     let mut run = Run {
-        plan: &plan,
+        plan,
         owner,
         full: request.full,
         reset,
         unreadable: Vec::new(),
         pending: Vec::new(),
+        limits,
     };
     for entry in &plan.files {
         if crate::interrupt::requested() {
@@ -124,7 +141,7 @@ pub fn collect(config: &Config, request: CollectRequest) -> Result<(), CollectEr
             paths: run.unreadable,
         });
     }
-    write_indicator(&plan, owner)?;
+    write_indicator(plan, owner)?;
     commit_digests(&plan.working_dir, run.pending)
 }
 
@@ -251,16 +268,21 @@ impl Run<'_> {
             .ok_or_else(|| CollectError::NotAFile { path: path.clone() })?;
         let normalized = normalize_name(&path.to_string_lossy());
         let file_name = archive_file_name(&normalized, entry.archive_mode);
-        let items = vec![Item {
+        let item = Item {
             path: path.clone(),
             kind: ItemKind::File,
-        }];
+        };
         let outcome = if entry.collect_mode == CollectMode::Incr {
+            let single = item.clone();
             self.incremental(
                 &normalized,
                 &file_name,
                 entry.archive_mode,
-                items,
+                path,
+                move |emit| {
+                    let _ = emit(single);
+                    walk::WalkReport::default()
+                },
                 |_, _| {
                     tracing::info!(
                         "Backing up file [{}] ({}).",
@@ -275,7 +297,7 @@ impl Run<'_> {
                 path.display(),
                 display::display_bytes(meta.len())
             );
-            write_archive(&self.spec(&file_name, entry.archive_mode), items)?
+            write_archive(&self.spec(&file_name, entry.archive_mode), [item])?
         };
         self.unreadable.extend(outcome.unreadable);
         tracing::info!("Completed collecting file [{}]", path.display());
@@ -311,21 +333,17 @@ impl Run<'_> {
             dereference: entry.dereference,
         };
         let outcome = if entry.collect_mode == CollectMode::Incr {
-            let (items, report) = walk_to_vec(&target.path, settings);
-            if report.stopped {
-                return Err(CollectError::Interrupted);
-            }
-            self.unreadable.extend(report.unreadable);
-            let path = &target.path;
+            let root = &target.path;
             self.incremental(
                 &normalized,
                 &file_name,
                 entry.archive_mode,
-                items,
+                root,
+                |emit| walk(root, settings, emit),
                 |count, bytes| {
                     tracing::info!(
                         "Backing up {count} files in [{}] ({}).",
-                        path.display(),
+                        root.display(),
                         display::display_bytes(bytes)
                     );
                 },
@@ -401,57 +419,90 @@ impl Run<'_> {
         })
     }
 
-    /// Hashes every selected file, archives the changed ones, then advances the state.
-    fn incremental(
+    /// Walks (`walk_fn`, as for [`Run::streamed`]), hashes every selected file, archives the
+    /// changed ones, and stages the new state (put in place when the whole run succeeds).
+    /// Memory stays bounded: see [`incremental`].
+    fn incremental<W>(
         &mut self,
         normalized: &str,
         file_name: &str,
         mode: crate::config::ArchiveMode,
-        items: Vec<Item>,
+        root: &Path,
+        walk_fn: W,
         announce: impl FnOnce(u64, u64),
-    ) -> Result<ArchiveOutcome, CollectError> {
-        let digest_path = digest::digest_path(&self.plan.working_dir, normalized);
+    ) -> Result<ArchiveOutcome, CollectError>
+    where
+        W: FnOnce(&mut dyn FnMut(Item) -> ControlFlow<()>) -> walk::WalkReport + Send,
+    {
+        let working_dir = &self.plan.working_dir;
+        let scratch = |source| CollectError::Scratch {
+            dir: working_dir.clone(),
+            source,
+        };
+        let digest_path = digest::digest_path(working_dir, normalized);
         tracing::debug!("Digest path is [{}]", digest_path.display());
+        let incremental::Scan {
+            log,
+            digests,
+            mut selected,
+            links,
+            unhashed,
+            report,
+        } = incremental::scan(
+            working_dir,
+            self.limits,
+            compress::worker_count(),
+            root,
+            walk_fn,
+        )?;
+        self.unreadable.extend(report.unreadable);
         let previous = if self.reset {
             tracing::debug!("Resetting digest for [{}].", digest_path.display());
-            digest::DigestMap::new()
+            sort::Sorter::new(working_dir, self.limits).finish()
         } else if let Some(earlier) = self.pending.iter().rev().find(|p| p.path() == digest_path) {
             // Another entry of this run with the same normalized name: its new state, as if
             // it were already in place.
-            earlier.to_map()
+            incremental::previous(earlier.temp_path(), working_dir, self.limits)
         } else {
-            digest::load(&digest_path)
-        };
-        let digests = digest::hash_items(&items, compress::worker_count());
+            incremental::previous(&digest_path, working_dir, self.limits)
+        }
+        .map_err(scratch)?;
         if crate::interrupt::requested() {
             return Err(CollectError::Interrupted);
         }
-        let changed = digest::changed(&items, &digests, &previous);
-        let state = digest::new_state(&items, &digests);
-        let unchanged = changed.iter().filter(|c| !**c).count();
-        tracing::debug!("Removed {unchanged} unchanged files based on digest values.");
-        let mut count = 0u64;
-        let mut bytes = 0u64;
-        let selected: Vec<Item> = items
-            .into_iter()
-            .zip(changed)
-            .zip(&digests)
-            .filter(|((_, keep), _)| *keep)
-            .map(|((item, _), digest)| {
-                count += 1;
-                bytes += digest.as_ref().map_or(0, |(_, size)| *size);
-                item
-            })
-            .collect();
-        announce(count, bytes);
-        let outcome = write_archive(&self.spec(file_name, mode), selected)?;
-        let entries = state.len();
-        self.pending.push(digest::stage(&digest_path, state)?);
+        let mut staging = digest::Staging::begin(&digest_path)?;
+        let compared = incremental::compare(
+            digests,
+            previous,
+            |file, digest| staging.push(file, digest),
+            &mut selected,
+        )
+        .map_err(|err| match err {
+            incremental::CompareError::Scratch(source) => scratch(source),
+            incremental::CompareError::State(source) => staging.error(source),
+        })?;
+        let pending = staging.finish()?;
         tracing::debug!(
-            "Wrote new digest [{}] to disk: {entries} entries (put in place when the run \
-             succeeds).",
-            digest_path.display()
+            "Removed {} unchanged files based on digest values.",
+            compared.unchanged
         );
+        announce(links + unhashed + compared.changed, compared.changed_bytes);
+        let mut replay =
+            incremental::Replay::new(log, selected.finish().map_err(scratch)?).map_err(scratch)?;
+        let (mut outcome, built) = build_archive(&self.spec(file_name, mode), &mut replay)?;
+        if let Some(err) = replay.error.take() {
+            // `built` is dropped: the incomplete archive is removed.
+            return Err(scratch(err));
+        }
+        if let Some(built) = built {
+            outcome.path = Some(built.persist()?);
+        }
+        tracing::debug!(
+            "Wrote new digest [{}] to disk: {} entries (put in place when the run succeeds).",
+            digest_path.display(),
+            pending.entries()
+        );
+        self.pending.push(pending);
         Ok(outcome)
     }
 }
@@ -460,6 +511,7 @@ impl Run<'_> {
 mod tests {
     use super::*;
     use crate::config::{ArchiveMode, Weekday};
+    use std::os::unix::ffi::OsStrExt;
 
     fn plan(dir: &Path) -> Plan {
         Plan {
@@ -490,6 +542,149 @@ mod tests {
         }
     }
 
+    /// The names of the members of a plain tar archive, in order.
+    fn tar_members(path: &Path) -> Vec<String> {
+        let data = std::fs::read(path).unwrap();
+        let mut names = Vec::new();
+        let mut at = 0;
+        while at + 512 <= data.len() && data[at] != 0 {
+            let header = &data[at..at + 512];
+            let end = header[..100].iter().position(|&b| b == 0).unwrap_or(100);
+            let name = String::from_utf8_lossy(&header[..end]).into_owned();
+            let size = std::str::from_utf8(&header[124..136])
+                .unwrap()
+                .trim_matches(|c: char| c == '\0' || c == ' ');
+            let size = u64::from_str_radix(size, 8).unwrap() as usize;
+            // GNU long names: the next header's name is in this member's data.
+            if header[156] == b'L' {
+                at += 512 + size.div_ceil(512) * 512;
+                continue;
+            }
+            names.push(name);
+            at += 512 + size.div_ceil(512) * 512;
+        }
+        names
+    }
+
+    /// A tree of `dirs` x `files` files with a link in each directory.
+    fn incr_tree(root: &Path, dirs: usize, files: usize) {
+        for d in 0..dirs {
+            let dir = root.join(format!("d{d:03}"));
+            std::fs::create_dir_all(&dir).unwrap();
+            for f in 0..files {
+                std::fs::write(dir.join(format!("f{f:03}")), format!("{d}/{f}")).unwrap();
+            }
+            std::os::unix::fs::symlink("f000", dir.join("link")).unwrap();
+        }
+    }
+
+    fn incr_plan(base: &Path, tree: &Path, name: &str) -> Plan {
+        let mut plan = plan(&base.join(name));
+        std::fs::create_dir_all(&plan.collect_dir).unwrap();
+        std::fs::create_dir_all(&plan.working_dir).unwrap();
+        plan.dirs.push(DirEntry {
+            path: tree.to_path_buf(),
+            collect_mode: CollectMode::Incr,
+            archive_mode: ArchiveMode::Tar,
+            ignore_file: None,
+            link_depth: 0,
+            dereference: false,
+            recursion_level: 0,
+            excludes: exclude::Excludes::default(),
+        });
+        plan
+    }
+
+    /// (archive member names, digest file bytes) of the last run of `plan`.
+    fn incr_result(plan: &Plan, tree: &Path) -> (Vec<String>, Vec<u8>) {
+        let normalized = normalize_name(&tree.to_string_lossy());
+        let archive = plan
+            .collect_dir
+            .join(archive_file_name(&normalized, ArchiveMode::Tar));
+        let members = if archive.exists() {
+            tar_members(&archive)
+        } else {
+            Vec::new()
+        };
+        let state = std::fs::read(digest::digest_path(&plan.working_dir, &normalized)).unwrap();
+        (members, state)
+    }
+
+    #[test]
+    fn incremental_runs_give_the_same_result_when_the_bookkeeping_spills_to_disk() {
+        let tmp = tempfile::tempdir().unwrap();
+        let tree = tmp.path().join("tree");
+        incr_tree(&tree, 20, 25);
+        let small = incr_plan(tmp.path(), &tree, "small");
+        let large = incr_plan(tmp.path(), &tree, "large");
+        // A few hundred bytes a chunk: hundreds of runs, merged two at a time.
+        let tiny = sort::Limits {
+            chunk_bytes: 600,
+            fan_in: 2,
+        };
+        let tuesday = Today::parse("2026-12-01").unwrap();
+        let both = |full: bool| {
+            let request = CollectRequest {
+                full,
+                today: tuesday,
+            };
+            for plan in [&small, &large] {
+                for name in names(&plan.collect_dir) {
+                    std::fs::remove_file(plan.collect_dir.join(name)).unwrap();
+                }
+            }
+            collect_plan(&small, request, tiny).unwrap();
+            collect_plan(&large, request, sort::Limits::default()).unwrap();
+            let got = incr_result(&small, &tree);
+            assert_eq!(got, incr_result(&large, &tree));
+            got
+        };
+
+        let (members, state) = both(true);
+        assert_eq!(members.len(), 20 * 26, "every file and link");
+        let map = pickle::read_dict(&state).unwrap();
+        assert_eq!(map.len(), 20 * 25, "a digest for every file");
+
+        // Nothing changed: only the links.
+        let (members, _) = both(false);
+        assert_eq!(members.len(), 20);
+        assert!(members.iter().all(|m| m.ends_with("/link")), "{members:?}");
+
+        // Change, add and remove files.
+        std::fs::write(tree.join("d003/f007"), b"changed").unwrap();
+        std::fs::write(tree.join("d019/f024"), b"changed too").unwrap();
+        std::fs::write(tree.join("d010/new"), b"new").unwrap();
+        std::fs::remove_file(tree.join("d000/f001")).unwrap();
+        let (members, state) = both(false);
+        let mut files: Vec<&String> = members.iter().filter(|m| !m.ends_with("/link")).collect();
+        files.sort();
+        let expected = ["d003/f007", "d010/new", "d019/f024"];
+        assert_eq!(files.len(), expected.len(), "{files:?}");
+        for (got, want) in files.iter().zip(expected) {
+            assert!(got.ends_with(want), "{got} is not {want}");
+        }
+        let map = pickle::read_dict(&state).unwrap();
+        assert_eq!(map.len(), 20 * 25, "one added, one removed");
+        let key = |p: &str| tree.join(p).as_os_str().as_bytes().to_vec();
+        assert!(!map.contains_key(&key("d000/f001")));
+        assert!(map.contains_key(&key("d010/new")));
+
+        // The archive keeps the walk order: members of one directory stay together.
+        let (members, _) = both(true);
+        let dirs: Vec<&str> = members
+            .iter()
+            .map(|m| m.rsplit_once('/').unwrap().0)
+            .collect();
+        let mut runs = dirs.clone();
+        runs.dedup();
+        assert_eq!(runs.len(), 20, "each directory's members are contiguous");
+        assert_eq!(
+            names(&small.working_dir).len(),
+            1,
+            "no temporary file is left in working_dir"
+        );
+    }
+
     #[test]
     fn a_walker_panic_fails_the_entry_and_leaves_no_archive() {
         let tmp = tempfile::tempdir().unwrap();
@@ -502,6 +697,7 @@ mod tests {
             reset: false,
             unreadable: Vec::new(),
             pending: Vec::new(),
+            limits: sort::Limits::default(),
         };
         let first = file_item(tmp.path(), "a");
         let err = run
