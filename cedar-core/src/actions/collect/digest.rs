@@ -93,9 +93,12 @@ impl Staging {
             .into_inner()
             .map_err(|e| fail(e.into_error()))?;
         file.sync_all().map_err(fail)?;
+        // Only the name is kept until the run ends: an entry must not hold a file open (a
+        // directory split into thousands of entries would exhaust the open-file limit).
+        drop(file);
         Ok(PendingDigest {
             path,
-            temp,
+            temp: temp.into_temp_path(),
             entries,
         })
     }
@@ -109,12 +112,13 @@ impl Staging {
     }
 }
 
-/// A new state on disk beside its digest file under a temporary name, not yet in place.
-/// Dropped without [`PendingDigest::commit`], the temporary file is removed.
+/// A new state on disk beside its digest file under a temporary name, not yet in place; no
+/// file is held open for it. Dropped without [`PendingDigest::commit`], the temporary file is
+/// removed.
 #[derive(Debug)]
 pub struct PendingDigest {
     path: PathBuf,
-    temp: tempfile::NamedTempFile,
+    temp: tempfile::TempPath,
     entries: u64,
 }
 
@@ -126,7 +130,7 @@ impl PendingDigest {
 
     /// Where the new state is until it is committed (readable as a digest file).
     pub fn temp_path(&self) -> &Path {
-        self.temp.path()
+        &self.temp
     }
 
     /// The number of files in the new state.

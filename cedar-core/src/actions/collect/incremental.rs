@@ -25,7 +25,7 @@ use std::sync::{Arc, Mutex};
 
 use super::digest::hash_file;
 use super::error::CollectError;
-use super::pickle::DictReader;
+use super::pickle::{DictReader, PickleError};
 use super::sort::{read_bytes, read_start, read_u64, write_bytes, Limits, Record, Sorted, Sorter};
 use super::walk::{Item, ItemKind, WalkReport};
 
@@ -211,13 +211,26 @@ where
         // Stops the walker (its sends fail) and lets the hashers finish the queue.
         drop(item_rx);
         drop(job_tx);
+        let mut hasher_panic = None;
         for hasher in hashers {
-            let _ = hasher.join();
+            if let Err(payload) = hasher.join() {
+                hasher_panic.get_or_insert_with(|| super::panic_message(payload.as_ref()));
+            }
         }
-        walker.join().map_err(|payload| CollectError::WalkPanicked {
-            path: root.to_path_buf(),
-            message: super::panic_message(payload.as_ref()),
-        })
+        let report = walker
+            .join()
+            .map_err(|payload| CollectError::WalkPanicked {
+                path: root.to_path_buf(),
+                message: super::panic_message(payload.as_ref()),
+            })?;
+        // A file a panicking hasher held would be missing from both the archive and the state.
+        match hasher_panic {
+            Some(message) => Err(CollectError::WalkPanicked {
+                path: root.to_path_buf(),
+                message: format!("a hashing thread panicked: {message}"),
+            }),
+            None => Ok(report),
+        }
     })?;
     if let Some(err) = log_error {
         return Err(fail(err));
@@ -286,7 +299,7 @@ fn hash_jobs(jobs: &Mutex<Receiver<(u64, PathBuf)>>, shared: &Mutex<Shared>) {
 /// The previous state in `path` (a pickle; missing means empty), sorted by path. A file that
 /// cannot be read or decoded is logged as an error and taken as empty, as the original does:
 /// every file of the entry then counts as changed. Only a failure of the temporary files in
-/// `scratch` is an error.
+/// `scratch` (the sorter's runs, or the pickle memo spilled there) is an error.
 pub fn previous(path: &Path, scratch: &Path, limits: Limits) -> io::Result<Sorted<Digested>> {
     let empty = || Sorter::new(scratch, limits).finish();
     let file = match File::open(path) {
@@ -304,6 +317,9 @@ pub fn previous(path: &Path, scratch: &Path, limits: Limits) -> io::Result<Sorte
     let mut sorter = Sorter::new(scratch, limits);
     let mut seq = 0u64;
     loop {
+        if seq % 65_536 == 65_535 && crate::interrupt::requested() {
+            return Err(interrupted());
+        }
         match reader.next_pair() {
             Ok(Some((path, digest))) => {
                 sorter.push(Digested {
@@ -315,6 +331,9 @@ pub fn previous(path: &Path, scratch: &Path, limits: Limits) -> io::Result<Sorte
                 seq += 1;
             }
             Ok(None) => break,
+            // The memo could not be kept in `scratch`: working_dir's failure, not the state's.
+            // Taking the state as empty would archive the whole entry and let the run succeed.
+            Err(PickleError::Spill(err)) => return Err(err),
             Err(err) => {
                 unreadable_state(path, &err);
                 return empty();
@@ -326,6 +345,17 @@ pub fn previous(path: &Path, scratch: &Path, limits: Limits) -> io::Result<Sorte
         path.display()
     );
     sorter.finish()
+}
+
+/// The error that stands for an interrupt requested while the bookkeeping was read or merged;
+/// see [`is_interrupt`].
+fn interrupted() -> io::Error {
+    io::Error::new(io::ErrorKind::Interrupted, "interrupted")
+}
+
+/// Whether `err` stopped the work because an interrupt was requested.
+pub fn is_interrupt(err: &io::Error) -> bool {
+    err.kind() == io::ErrorKind::Interrupted && crate::interrupt::requested()
 }
 
 fn unreadable_state(path: &Path, cause: &dyn std::fmt::Display) {
@@ -368,7 +398,10 @@ pub fn compare(
     let mut previous = previous.peekable();
     let mut out = Compared::default();
     let mut current: Option<Current> = None;
-    for next in digests {
+    for (n, next) in digests.enumerate() {
+        if n % 65_536 == 65_535 && crate::interrupt::requested() {
+            return Err(CompareError::Scratch(interrupted()));
+        }
         let Digested {
             path,
             seq,
@@ -737,6 +770,165 @@ mod tests {
                 .count(),
             0,
             "a pickle that fails part way is unusable as a whole"
+        );
+    }
+
+    /// Runs `scan` on a thread of its own and waits for it, at most 60 s (a hang fails).
+    fn scan_with_watchdog<W>(scratch: &Path, limits: Limits, walk_fn: W) -> Result<(), CollectError>
+    where
+        W: FnOnce(&mut dyn FnMut(Item) -> ControlFlow<()>) -> WalkReport + Send + 'static,
+    {
+        let (tx, rx) = mpsc::channel();
+        let scratch = scratch.to_path_buf();
+        std::thread::spawn(move || {
+            let result = scan(&scratch, limits, 2, &scratch, walk_fn).map(|_| ());
+            let _ = tx.send(result);
+        });
+        rx.recv_timeout(std::time::Duration::from_secs(60))
+            .expect("scan did not return: a thread is blocked")
+    }
+
+    /// A walker that first removes `scratch` (so that every later temporary file fails), then
+    /// emits `count` items of `kind` for `file` until it is told to stop; reports how many it
+    /// emitted through `emitted`.
+    fn failing_walk(
+        scratch: PathBuf,
+        file: PathBuf,
+        kind: ItemKind,
+        count: usize,
+        emitted: Arc<std::sync::atomic::AtomicUsize>,
+    ) -> impl FnOnce(&mut dyn FnMut(Item) -> ControlFlow<()>) -> WalkReport + Send + 'static {
+        move |emit| {
+            // The log is an unnamed file: the directory is empty and can go.
+            std::fs::remove_dir(&scratch).unwrap();
+            let mut report = WalkReport::default();
+            for _ in 0..count {
+                let item = Item {
+                    path: file.clone(),
+                    kind,
+                };
+                if emit(item).is_break() {
+                    report.stopped = true;
+                    break;
+                }
+                emitted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            }
+            report
+        }
+    }
+
+    #[test]
+    fn a_scratch_failure_of_the_hashers_stops_the_walk_without_a_hang() {
+        let dir = tempfile::tempdir().unwrap();
+        let scratch = dir.path().join("scratch");
+        std::fs::create_dir(&scratch).unwrap();
+        let file = dir.path().join("f");
+        std::fs::write(&file, b"x").unwrap();
+        let emitted = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        // Every digest spills at once: the first spill fails.
+        let tiny = Limits {
+            chunk_bytes: 1,
+            fan_in: 2,
+        };
+        let count = 200_000;
+        let err = scan_with_watchdog(
+            &scratch,
+            tiny,
+            failing_walk(
+                scratch.clone(),
+                file,
+                ItemKind::File,
+                count,
+                Arc::clone(&emitted),
+            ),
+        )
+        .unwrap_err();
+        assert!(
+            matches!(&err, CollectError::Scratch { dir, .. } if *dir == scratch),
+            "{err:?}"
+        );
+        assert!(
+            emitted.load(std::sync::atomic::Ordering::SeqCst) < count,
+            "the walker was not stopped"
+        );
+    }
+
+    #[test]
+    fn a_scratch_failure_of_the_main_loop_stops_the_walk_without_a_hang() {
+        let dir = tempfile::tempdir().unwrap();
+        let scratch = dir.path().join("scratch");
+        std::fs::create_dir(&scratch).unwrap();
+        let emitted = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let tiny = Limits {
+            chunk_bytes: 1,
+            fan_in: 2,
+        };
+        let count = 200_000;
+        let err = scan_with_watchdog(
+            &scratch,
+            tiny,
+            failing_walk(
+                scratch.clone(),
+                dir.path().join("l"),
+                ItemKind::Link,
+                count,
+                Arc::clone(&emitted),
+            ),
+        )
+        .unwrap_err();
+        assert!(matches!(&err, CollectError::Scratch { .. }), "{err:?}");
+        assert!(emitted.load(std::sync::atomic::Ordering::SeqCst) < count);
+    }
+
+    #[test]
+    fn a_panicking_walker_fails_the_scan() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("f");
+        std::fs::write(&file, b"x").unwrap();
+        // More items than the channels hold, then a panic.
+        let err = scan_with_watchdog(dir.path(), Limits::default(), move |emit| {
+            for i in 0..10_000 {
+                let _ = emit(Item {
+                    path: file.clone(),
+                    kind: if i % 2 == 0 {
+                        ItemKind::File
+                    } else {
+                        ItemKind::Link
+                    },
+                });
+            }
+            panic!("walker bug");
+        })
+        .unwrap_err();
+        assert!(
+            matches!(&err, CollectError::WalkPanicked { message, .. } if message == "walker bug"),
+            "{err:?}"
+        );
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "only f");
+    }
+
+    #[test]
+    fn a_memo_that_cannot_be_spilled_is_a_scratch_error_not_an_empty_state() {
+        // Reading a protocol 0 state memoizes every string in `scratch`. When that fails, the
+        // state is not corrupt: taking it as empty would archive the whole entry and succeed,
+        // although working_dir cannot hold the bookkeeping.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.sha");
+        std::fs::write(
+            &path,
+            super::super::pickle::write_dict([(&b"/a"[..], &b"d"[..])]),
+        )
+        .unwrap();
+        let gone = dir.path().join("gone");
+        assert!(
+            previous(&path, &gone, Limits::default()).is_err(),
+            "a scratch failure reading the state was taken for a corrupt state"
+        );
+        // A corrupt state is still empty, even with no usable scratch directory.
+        std::fs::write(&path, b"garbage").unwrap();
+        assert_eq!(
+            previous(&path, &gone, Limits::default()).unwrap().count(),
+            0
         );
     }
 

@@ -435,9 +435,14 @@ impl Run<'_> {
         W: FnOnce(&mut dyn FnMut(Item) -> ControlFlow<()>) -> walk::WalkReport + Send,
     {
         let working_dir = &self.plan.working_dir;
-        let scratch = |source| CollectError::Scratch {
-            dir: working_dir.clone(),
-            source,
+        let scratch = |source: std::io::Error| {
+            if incremental::is_interrupt(&source) {
+                return CollectError::Interrupted;
+            }
+            CollectError::Scratch {
+                dir: working_dir.clone(),
+                source,
+            }
         };
         let digest_path = digest::digest_path(working_dir, normalized);
         tracing::debug!("Digest path is [{}]", digest_path.display());

@@ -2,9 +2,11 @@
 //!
 //! Records are gathered in memory up to [`Limits::chunk_bytes`]; a full chunk is sorted and
 //! written to an unnamed temporary file (a "run"), so nothing is left behind by a killed run.
-//! [`Sorter::finish`] merges the runs, at most [`Limits::fan_in`] at a time (merging groups of
-//! runs into longer runs first when there are more), so memory stays bounded whatever the
-//! number of records. When everything fits in one chunk nothing touches the disk.
+//! Runs are merged at most [`Limits::fan_in`] at a time: as they are written (whenever the
+//! last `fan_in` runs are of the same level, they become one run of the next level), so that
+//! the runs open at once stay few (at most `fan_in - 1` a level) however many are written, and
+//! in [`Sorter::finish`], which merges what is left. Memory and open files stay bounded
+//! whatever the number of records. When everything fits in one chunk nothing touches the disk.
 //!
 //! The sort is stable: records that compare equal come out in the order they were pushed.
 
@@ -52,7 +54,11 @@ pub struct Sorter<T> {
     limits: Limits,
     chunk: Vec<T>,
     chunk_bytes: usize,
-    runs: Vec<File>,
+    /// The open runs in push order, each with its level (a run of level `n + 1` is `fan_in`
+    /// runs of level `n` merged); levels never increase from one run to the next.
+    runs: Vec<(u32, File)>,
+    /// Chunks written as runs so far.
+    spilled: usize,
     pushed: u64,
 }
 
@@ -68,6 +74,7 @@ impl<T: Record> Sorter<T> {
             chunk: Vec::new(),
             chunk_bytes: 0,
             runs: Vec::new(),
+            spilled: 0,
             pushed: 0,
         }
     }
@@ -93,8 +100,13 @@ impl<T: Record> Sorter<T> {
         self.pushed == 0
     }
 
-    /// The number of runs written to disk so far.
+    /// The number of chunks written to disk as runs so far.
     pub fn runs(&self) -> usize {
+        self.spilled
+    }
+
+    /// The number of runs open now (written runs merged as they go count as one).
+    pub fn open_runs(&self) -> usize {
         self.runs.len()
     }
 
@@ -106,7 +118,20 @@ impl<T: Record> Sorter<T> {
         self.chunk_bytes = 0;
         chunk.sort();
         let run = write_run(&self.dir, chunk.into_iter().map(Ok))?;
-        self.runs.push(run);
+        self.runs.push((0, run));
+        self.spilled += 1;
+        // While the last `fan_in` runs are of one level, they become one run of the next
+        // (they are the latest records, so the merged run takes their place in push order).
+        let fan_in = self.limits.fan_in;
+        while let Some(start) = self.runs.len().checked_sub(fan_in) {
+            let level = self.runs[start].0;
+            if self.runs[start..].iter().any(|(l, _)| *l != level) {
+                break;
+            }
+            let group: Vec<File> = self.runs.drain(start..).map(|(_, run)| run).collect();
+            let merged = write_run(&self.dir, Merge::<T>::new(group)?)?;
+            self.runs.push((level + 1, merged));
+        }
         Ok(())
     }
 
@@ -118,7 +143,10 @@ impl<T: Record> Sorter<T> {
             return Ok(Sorted(Source::Memory(chunk.into_iter())));
         }
         self.spill()?;
-        let mut runs = std::mem::take(&mut self.runs);
+        let mut runs: Vec<File> = std::mem::take(&mut self.runs)
+            .into_iter()
+            .map(|(_, run)| run)
+            .collect();
         while runs.len() > self.limits.fan_in {
             let mut longer = Vec::with_capacity(runs.len().div_ceil(self.limits.fan_in));
             let mut rest = runs.into_iter().peekable();
@@ -411,6 +439,43 @@ mod tests {
         };
         let (out, runs) = sort_all(dir.path(), limits, input.clone());
         assert!(runs > 4, "{runs}");
+        let mut expected = input;
+        expected.sort(); // stable
+        assert_eq!(out, expected);
+    }
+
+    #[test]
+    fn open_runs_stay_bounded_however_many_are_written() {
+        // Each run is an open file until the end: without merging as it goes, a large tree
+        // (about 11 million files with the default limits) would exceed the usual limit of
+        // 1024 open files. One record a run, merged 4 at a time.
+        let dir = tempfile::tempdir().unwrap();
+        let input: Vec<Keyed> = numbers(5_000, 5)
+            .into_iter()
+            .enumerate()
+            .map(|(i, n)| Keyed {
+                key: format!("k{}", n % 101).into_bytes(),
+                order: i as u64,
+            })
+            .collect();
+        let limits = Limits {
+            chunk_bytes: 1,
+            fan_in: 4,
+        };
+        let mut sorter = Sorter::new(dir.path(), limits);
+        let mut most_open = 0;
+        for record in input.clone() {
+            sorter.push(record).unwrap();
+            most_open = most_open.max(sorter.open_runs());
+        }
+        assert_eq!(sorter.runs(), 5_000);
+        // (fan_in - 1) runs a level, log4(5000) < 7 levels.
+        assert!(most_open <= 3 * 7, "{most_open} runs open at once");
+        let out = sorter
+            .finish()
+            .unwrap()
+            .collect::<io::Result<Vec<Keyed>>>()
+            .unwrap();
         let mut expected = input;
         expected.sort(); // stable
         assert_eq!(out, expected);
