@@ -117,12 +117,6 @@ fn archived(f: &Fixture) -> Vec<String> {
     names
 }
 
-fn clear_out(f: &Fixture) {
-    for entry in fs::read_dir(f.out()).unwrap() {
-        fs::remove_file(entry.unwrap().path()).unwrap();
-    }
-}
-
 /// Temporary digest files left in working_dir.
 fn digest_temporaries(f: &Fixture) -> Vec<String> {
     fs::read_dir(f.work())
@@ -239,7 +233,7 @@ fn a_read_only_working_dir_fails_the_entry_and_the_next_run_archives_the_changes
     assert_eq!(archived(&f), ["a", "b", "dir/c", "link@"]);
     let state = fs::read(state_path(&f)).unwrap();
 
-    clear_out(&f);
+    f.clear_out();
     write(&f.src().join("a"), b"changed\n");
     write(&f.src().join("dir/new"), b"new\n");
     // The lock file exists from the first run: only the bookkeeping needs a new file.
@@ -311,7 +305,7 @@ fn a_full_working_dir_fails_the_entry_without_a_hang() {
     for i in 0..6000 {
         fs::write(many.join(format!("{i:05}-{}", "n".repeat(80))), b"x").unwrap();
     }
-    clear_out(&f);
+    f.clear_out();
     // A 128 kB working_dir holding the lock file and the state of the first run.
     let saved = f.root.join("work-saved");
     fs::rename(f.work(), &saved).unwrap();
@@ -365,7 +359,7 @@ fn an_unreadable_file_is_named_and_the_changes_are_archived_again_once_it_is_rea
     assert_success(&runner.run(&f, &["collect"]), &f);
     let state = fs::read(state_path(&f)).unwrap();
 
-    clear_out(&f);
+    f.clear_out();
     write(&f.src().join("a"), b"changed a\n");
     write(&f.src().join("b"), b"changed b\n");
     set_mode(&f.src().join("b"), 0o000);
@@ -383,10 +377,10 @@ fn an_unreadable_file_is_named_and_the_changes_are_archived_again_once_it_is_rea
     assert_eq!(fs::read(state_path(&f)).unwrap(), state, "state advanced");
     assert!(digest_temporaries(&f).is_empty());
 
-    clear_out(&f);
+    f.clear_out();
     assert_success(&runner.run(&f, &["collect"]), &f);
     assert_eq!(archived(&f), ["a", "b", "link@"]);
-    clear_out(&f);
+    f.clear_out();
     assert_success(&runner.run(&f, &["collect"]), &f);
     assert_eq!(archived(&f), ["link@"], "the state holds every file now");
 }
@@ -401,7 +395,7 @@ fn an_unreadable_state_file_is_logged_and_taken_as_empty() {
     let runner = Runner::new(&f);
     assert_success(&runner.run(&f, &["collect"]), &f);
     set_mode(&state_path(&f), 0o000);
-    clear_out(&f);
+    f.clear_out();
     assert_success(&runner.run(&f, &["collect"]), &f);
     assert_eq!(archived(&f), ["a", "b", "dir/c", "link@"]);
     let log = f.log_text();
@@ -413,7 +407,7 @@ fn an_unreadable_state_file_is_logged_and_taken_as_empty() {
         line.contains("ERROR") && line.contains(&state_path(&f).display().to_string()),
         "{line}"
     );
-    clear_out(&f);
+    f.clear_out();
     assert_success(&runner.run(&f, &["collect"]), &f);
     assert_eq!(archived(&f), ["link@"], "the state was replaced");
 }
@@ -435,7 +429,7 @@ fn an_entry_whose_normalized_name_repeats_reads_the_earlier_entrys_new_state() {
     );
     let archive = f.out().join(format!("{}-a_b.tar", f.normalized_root()));
     for run in 0..2 {
-        clear_out(&f);
+        f.clear_out();
         assert_success(&ours(&f, &["collect"]), &f);
         let mut names: Vec<String> = members(&archive)
             .into_iter()
@@ -460,7 +454,7 @@ fn an_interrupt_while_hashing_leaves_no_archive_and_no_state() {
     f.write_config(INCR, &ordinary_starting_day());
     assert_success(&ours(&f, &["collect"]), &f);
     let state = fs::read(state_path(&f)).unwrap();
-    clear_out(&f);
+    f.clear_out();
     write(&f.src().join("a"), b"changed\n");
     // Sparse files that take a while to hash: the signal comes while they are hashed (or,
     // on a very fast machine, while they are archived); either way the run is interrupted.
@@ -602,7 +596,7 @@ print('ENTRIES', len(want))
             f.log_text()
         );
         // A change is still seen.
-        clear_out(&f);
+        f.clear_out();
         write(&f.src().join("bad\u{e9}x"), b"new\n");
         write(
             &f.src().join(OsStr::from_bytes(b"bad\xff\xfe")),
@@ -662,11 +656,11 @@ fn the_original_and_we_continue_from_each_others_state() {
     assert_success(&ours(&f, &["collect"]), &f);
     assert_eq!(archived(&f).len(), 14, "first run: every file and the link");
 
-    clear_out(&f);
+    f.clear_out();
     theirs(&cb3, &f);
     assert_eq!(archived(&f), ["link@"], "the original on our state");
 
-    clear_out(&f);
+    f.clear_out();
     write(&f.src().join("new\nline"), b"changed\n");
     theirs(&cb3, &f);
     assert_eq!(
@@ -675,11 +669,11 @@ fn the_original_and_we_continue_from_each_others_state() {
         "the original sees a change"
     );
 
-    clear_out(&f);
+    f.clear_out();
     assert_success(&ours(&f, &["collect"]), &f);
     assert_eq!(archived(&f), ["link@"], "we on the original's state");
 
-    clear_out(&f);
+    f.clear_out();
     write(
         &f.src().join(OsStr::from_bytes(b"bad\xff\xfe")),
         b"changed\n",
@@ -692,7 +686,7 @@ fn the_original_and_we_continue_from_each_others_state() {
     want.sort();
     assert_eq!(archived(&f), want);
 
-    clear_out(&f);
+    f.clear_out();
     theirs(&cb3, &f);
     assert_eq!(archived(&f), ["link@"], "the original on our state again");
 }
@@ -749,7 +743,7 @@ fn many_split_off_incremental_entries_do_not_hold_a_file_open_each() {
         .count();
     // And the parent's, collected last with what is left.
     assert_eq!(states, 101, "every entry's state is in place");
-    clear_out(&f);
+    f.clear_out();
     let out = limited(&f);
     assert!(out.status.success(), "{out:?}");
     assert_eq!(f.out_files(), ["cback.collect"], "nothing changed");

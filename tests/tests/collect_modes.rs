@@ -26,12 +26,6 @@ fn member_names(f: &Fixture, archive: &str) -> Vec<String> {
     names
 }
 
-fn clear_out(f: &Fixture) {
-    for entry in fs::read_dir(f.out()).unwrap() {
-        fs::remove_file(entry.unwrap().path()).unwrap();
-    }
-}
-
 #[test]
 fn incremental_runs_archive_only_changes_and_links() {
     let f = Fixture::tree();
@@ -49,7 +43,7 @@ fn incremental_runs_archive_only_changes_and_links() {
     let digest = f.work().join(format!("{}-src.sha", f.normalized_root()));
     assert!(digest.exists());
 
-    clear_out(&f);
+    f.clear_out();
     f.cback(WEDNESDAY, &["collect"]).assert().success();
     assert_eq!(
         member_names(&f, &src_archive),
@@ -62,7 +56,7 @@ fn incremental_runs_archive_only_changes_and_links() {
     );
     assert!(f.out().join("cback.collect").exists());
 
-    clear_out(&f);
+    f.clear_out();
     fs::write(f.src().join("sub/s.txt"), b"changed\n").unwrap();
     fs::write(f.src().join("newfile"), b"new\n").unwrap();
     f.cback(WEDNESDAY, &["collect"]).assert().success();
@@ -82,7 +76,7 @@ fn incremental_runs_archive_only_changes_and_links() {
         (WEDNESDAY, vec!["--full", "collect"]),
         (MONDAY, vec!["collect"]),
     ] {
-        clear_out(&f);
+        f.clear_out();
         f.cback(today, &args).assert().success();
         assert_eq!(member_names(&f, &src_archive).len(), 24, "{today} {args:?}");
         assert!(f.out().join(&file_archive).exists());
@@ -144,7 +138,7 @@ fn weekly_entries_follow_the_starting_day_and_full() {
     assert_eq!(f.out_files(), ["cback.collect"], "not the starting day");
     f.cback(MONDAY, &["collect"]).assert().success();
     assert_eq!(f.out_files().len(), 3, "starting day: {:?}", f.out_files());
-    clear_out(&f);
+    f.clear_out();
     f.cback(WEDNESDAY, &["--full", "collect"])
         .assert()
         .success();
@@ -184,7 +178,7 @@ fn a_run_failing_on_a_later_entry_does_not_advance_the_state_of_an_earlier_one()
     let after_first = fs::read(&digest).unwrap();
 
     // The first entry is archived with its change, then the second one is missing.
-    clear_out(&f);
+    f.clear_out();
     fs::write(f.src().join("sub/s.txt"), b"changed\n").unwrap();
     fs::remove_dir_all(&two).unwrap();
     f.cback(WEDNESDAY, &["collect"]).assert().failure().code(6);
@@ -207,7 +201,7 @@ fn a_run_failing_on_a_later_entry_does_not_advance_the_state_of_an_earlier_one()
     // Fixed: the change is archived again.
     fs::create_dir_all(&two).unwrap();
     fs::write(two.join("f"), b"two\n").unwrap();
-    clear_out(&f);
+    f.clear_out();
     f.cback(WEDNESDAY, &["collect"]).assert().success();
     assert!(
         member_names(&f, &sub_archive).contains(&"/src/sub/s.txt".to_string()),
@@ -227,7 +221,7 @@ fn a_corrupt_digest_file_means_a_full_backup_of_that_entry() {
     let src_archive = format!("{}-src.tar", f.normalized_root());
     let digest = f.work().join(format!("{}-src.sha", f.normalized_root()));
     fs::write(&digest, b"garbage\n").unwrap();
-    clear_out(&f);
+    f.clear_out();
     f.cback(WEDNESDAY, &["collect"]).assert().success();
     assert_eq!(
         member_names(&f, &src_archive).len(),
@@ -246,7 +240,7 @@ fn a_corrupt_digest_file_means_a_full_backup_of_that_entry() {
     );
     // Replaced by a good state: the next run takes only the links.
     assert!(fs::read(&digest).unwrap().starts_with(b"(dp0\nV"));
-    clear_out(&f);
+    f.clear_out();
     f.cback(WEDNESDAY, &["collect"]).assert().success();
     assert_eq!(member_names(&f, &src_archive).len(), 3);
 }

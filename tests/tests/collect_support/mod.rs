@@ -192,6 +192,13 @@ impl Fixture {
     }
 
     /// The regular files in `out`, sorted.
+    /// Empties collect_dir (between runs).
+    pub fn clear_out(&self) {
+        for entry in std::fs::read_dir(self.out()).unwrap() {
+            std::fs::remove_file(entry.unwrap().path()).unwrap();
+        }
+    }
+
     pub fn out_files(&self) -> Vec<String> {
         let mut names: Vec<String> = fs::read_dir(self.out())
             .unwrap()

@@ -17,7 +17,6 @@
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, BufWriter, Seek, SeekFrom, Write};
-use std::ops::ControlFlow;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, Receiver};
@@ -27,7 +26,7 @@ use super::digest::hash_file;
 use super::error::CollectError;
 use super::pickle::{DictReader, PickleError};
 use super::sort::{read_bytes, read_start, read_u64, write_bytes, Limits, Record, Sorted, Sorter};
-use super::walk::{Item, ItemKind, WalkReport};
+use super::walk::{self, Item, ItemKind, WalkReport};
 
 const LOG_BUFFER: usize = 256 << 10;
 
@@ -143,7 +142,7 @@ pub fn scan<W>(
     walk_fn: W,
 ) -> Result<Scan, CollectError>
 where
-    W: FnOnce(&mut dyn FnMut(Item) -> ControlFlow<()>) -> WalkReport + Send,
+    W: walk::WalkFn,
 {
     let fail = |source| CollectError::Scratch {
         dir: scratch.to_path_buf(),
@@ -160,20 +159,7 @@ where
     let mut links = 0u64;
     let mut log_error = None;
     let report = std::thread::scope(|scope| {
-        let (item_tx, item_rx) = mpsc::sync_channel::<Item>(4096);
-        let walker = std::thread::Builder::new()
-            .name("collect-walk".into())
-            .stack_size(32 << 20)
-            .spawn_scoped(scope, move || {
-                walk_fn(&mut |item| match item_tx.send(item) {
-                    Ok(()) => ControlFlow::Continue(()),
-                    Err(_) => ControlFlow::Break(()),
-                })
-            })
-            .map_err(|source| CollectError::ReadDir {
-                path: root.to_path_buf(),
-                source,
-            })?;
+        let (item_rx, walker) = walk::spawn(scope, root, walk_fn)?;
         let threads = threads.max(1);
         let (job_tx, job_rx) = mpsc::sync_channel::<(u64, PathBuf)>(threads * 64);
         // Only the hashers own the receiver: when they all stop, sending fails instead of
@@ -217,12 +203,7 @@ where
                 hasher_panic.get_or_insert_with(|| super::panic_message(payload.as_ref()));
             }
         }
-        let report = walker
-            .join()
-            .map_err(|payload| CollectError::WalkPanicked {
-                path: root.to_path_buf(),
-                message: super::panic_message(payload.as_ref()),
-            })?;
+        let report = walker.join()?;
         // A file a panicking hasher held would be missing from both the archive and the state.
         match hasher_panic {
             Some(message) => Err(CollectError::WalkPanicked {
@@ -541,6 +522,7 @@ impl Iterator for Replay {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::ops::ControlFlow;
 
     fn d(path: &str, seq: u64, digest: &str) -> Digested {
         Digested {

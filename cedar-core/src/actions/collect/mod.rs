@@ -32,9 +32,7 @@ pub mod tar;
 pub mod today;
 pub mod walk;
 
-use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
 
 use nix::unistd::{Gid, Uid};
 
@@ -379,34 +377,16 @@ impl Run<'_> {
         walk_fn: W,
     ) -> Result<ArchiveOutcome, CollectError>
     where
-        W: FnOnce(&mut dyn FnMut(Item) -> ControlFlow<()>) -> walk::WalkReport + Send,
+        W: walk::WalkFn,
     {
         let spec = self.spec(file_name, mode);
         std::thread::scope(|scope| {
-            let (tx, rx) = mpsc::sync_channel::<Item>(4096);
-            let walker = std::thread::Builder::new()
-                .name("collect-walk".into())
-                .stack_size(32 << 20)
-                .spawn_scoped(scope, move || {
-                    walk_fn(&mut |item| match tx.send(item) {
-                        Ok(()) => ControlFlow::Continue(()),
-                        Err(_) => ControlFlow::Break(()),
-                    })
-                })
-                .map_err(|source| CollectError::ReadDir {
-                    path: root.to_path_buf(),
-                    source,
-                })?;
+            let (rx, walker) = walk::spawn(scope, root, walk_fn)?;
             let built = build_archive(&spec, rx.iter());
             drop(rx);
             // A panicking walker drops its sender, which ends the archive early: the archive
             // (removed when `built` is dropped) must not be taken for a complete one.
-            let report = walker
-                .join()
-                .map_err(|payload| CollectError::WalkPanicked {
-                    path: root.to_path_buf(),
-                    message: panic_message(payload.as_ref()),
-                })?;
+            let report = walker.join()?;
             let (mut outcome, built) = built?;
             if report.stopped {
                 return Err(CollectError::Interrupted);
@@ -432,7 +412,7 @@ impl Run<'_> {
         announce: impl FnOnce(u64, u64),
     ) -> Result<ArchiveOutcome, CollectError>
     where
-        W: FnOnce(&mut dyn FnMut(Item) -> ControlFlow<()>) -> walk::WalkReport + Send,
+        W: walk::WalkFn,
     {
         let working_dir = &self.plan.working_dir;
         let scratch = |source: std::io::Error| {

@@ -20,6 +20,7 @@ use std::io;
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 
+use super::error::CollectError;
 use super::exclude::{Excluded, Excludes};
 
 /// What a selected path is archived as.
@@ -222,7 +223,68 @@ pub fn split_subdirs(dir: &Path, excludes: &Excludes) -> io::Result<Vec<PathBuf>
         .collect())
 }
 
-/// Collects a walk into a vector (for incremental mode and tests).
+/// A walk: handed the sink of selected paths, it returns its report.
+pub trait WalkFn: FnOnce(&mut dyn FnMut(Item) -> ControlFlow<()>) -> WalkReport + Send {}
+impl<F> WalkFn for F where F: FnOnce(&mut dyn FnMut(Item) -> ControlFlow<()>) -> WalkReport + Send {}
+
+/// A walk running on a thread of its own, its items arriving through a bounded channel.
+pub struct WalkThread<'scope> {
+    handle: std::thread::ScopedJoinHandle<'scope, WalkReport>,
+    root: PathBuf,
+}
+
+/// Starts `walk_fn` on a thread of `scope` (with a deep stack: the walk recurses per
+/// directory level). The walk stops when the receiver is dropped.
+pub fn spawn<'scope>(
+    scope: &'scope std::thread::Scope<'scope, '_>,
+    root: &Path,
+    walk_fn: impl WalkFn + 'scope,
+) -> Result<(std::sync::mpsc::Receiver<Item>, WalkThread<'scope>), CollectError> {
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Item>(4096);
+    let handle = std::thread::Builder::new()
+        .name("collect-walk".into())
+        .stack_size(32 << 20)
+        .spawn_scoped(scope, move || {
+            walk_fn(&mut |item| match tx.send(item) {
+                Ok(()) => ControlFlow::Continue(()),
+                Err(_) => ControlFlow::Break(()),
+            })
+        })
+        .map_err(|source| CollectError::ReadDir {
+            path: root.to_path_buf(),
+            source,
+        })?;
+    Ok((
+        rx,
+        WalkThread {
+            handle,
+            root: root.to_path_buf(),
+        },
+    ))
+}
+
+impl std::fmt::Debug for WalkThread<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WalkThread")
+            .field("root", &self.root)
+            .finish_non_exhaustive()
+    }
+}
+
+impl WalkThread<'_> {
+    /// Waits for the walk to end. A panicking walk dropped its sender, which ended the items
+    /// early: that is an error, so that what was built from them is not taken for complete.
+    pub fn join(self) -> Result<WalkReport, CollectError> {
+        self.handle
+            .join()
+            .map_err(|payload| CollectError::WalkPanicked {
+                path: self.root,
+                message: super::panic_message(payload.as_ref()),
+            })
+    }
+}
+
+/// Collects a walk into a vector (for tests).
 pub fn walk_to_vec(root: &Path, settings: WalkSettings<'_>) -> (Vec<Item>, WalkReport) {
     let mut items = Vec::new();
     let report = walk(root, settings, &mut |item| {
