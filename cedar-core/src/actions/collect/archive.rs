@@ -11,6 +11,7 @@ use tempfile::NamedTempFile;
 
 use super::compress::{worker_count, Codec, ParallelWriter};
 use super::error::CollectError;
+use super::tar::inodes::InodeMap;
 use super::tar::{Appended, TarWriter};
 use super::walk::{Item, ItemKind};
 use crate::config::ArchiveMode;
@@ -36,6 +37,9 @@ pub struct ArchiveSpec<'a> {
     pub mode: ArchiveMode,
     /// backup_user and backup_group, looked up before the run; set only when running as root.
     pub owner: Option<(Uid, Gid)>,
+    /// Where temporary bookkeeping goes (the hard-link table of a tree with very many hard
+    /// links): the working_dir.
+    pub scratch_dir: &'a Path,
 }
 
 /// What was written.
@@ -149,7 +153,7 @@ fn open_temp(spec: &ArchiveSpec<'_>) -> Result<Open, CollectError> {
     let sink = Sink::new(file, spec.mode).map_err(create)?;
     Ok(Open {
         temp,
-        tar: TarWriter::new(sink),
+        tar: TarWriter::with_inodes(sink, InodeMap::in_dir(spec.scratch_dir)),
     })
 }
 
@@ -295,6 +299,7 @@ mod tests {
             file_name: "x.tar",
             mode: ArchiveMode::Tar,
             owner: None,
+            scratch_dir: dir.path(),
         };
         let out = write_archive(&spec, Vec::new()).unwrap();
         assert!(out.path.is_none());

@@ -254,6 +254,7 @@ impl Run<'_> {
             file_name,
             mode,
             owner: self.owner,
+            scratch_dir: &self.plan.working_dir,
         }
     }
 

@@ -3,6 +3,7 @@
 //! the first member of the same inode.
 
 mod header;
+pub mod inodes;
 mod owners;
 mod writer;
 

@@ -1,6 +1,5 @@
 //! Appending files and links to a tar stream, GNU tar style when the source misbehaves.
 
-use std::collections::HashMap;
 use std::fs::{self, File};
 use std::io::{self, Read, Write};
 use std::os::unix::ffi::OsStrExt;
@@ -8,6 +7,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
 use super::header::{encode_member, pad_to_block, HeaderFields, BLOCK, RECORD};
+use super::inodes::InodeMap;
 use super::owners::Owners;
 
 const COPY_BUFFER: usize = 1 << 20;
@@ -31,8 +31,9 @@ pub enum Appended {
 pub struct TarWriter<W: Write> {
     out: W,
     owners: Owners,
-    /// (dev, ino) → member name of the first member of a multiply-linked file.
-    inodes: HashMap<(u64, u64), Vec<u8>>,
+    /// (dev, ino) → member name of the first member of a multiply-linked file; in memory up
+    /// to a threshold, then in temporary files (memory bounded whatever the number of links).
+    inodes: InodeMap,
     header: Vec<u8>,
     buffer: Vec<u8>,
     written: u64,
@@ -56,11 +57,18 @@ fn mtime_of(meta: &fs::Metadata) -> i64 {
 }
 
 impl<W: Write> TarWriter<W> {
+    /// A writer whose hard-link table spills to `std::env::temp_dir()` when it grows large.
     pub fn new(out: W) -> Self {
+        TarWriter::with_inodes(out, InodeMap::new())
+    }
+
+    /// A writer tracking hard links in `inodes` (e.g. [`InodeMap::in_dir`] with the collect
+    /// working directory).
+    pub fn with_inodes(out: W, inodes: InodeMap) -> Self {
         TarWriter {
             out,
             owners: Owners::default(),
-            inodes: HashMap::new(),
+            inodes,
             header: Vec::with_capacity(4 * BLOCK),
             buffer: vec![0; COPY_BUFFER],
             written: 0,
@@ -134,16 +142,16 @@ impl<W: Write> TarWriter<W> {
         }
         let name = member_name(path).to_vec();
         if meta.nlink() > 1 {
-            let key = (meta.dev(), meta.ino());
-            match self.inodes.get(&key) {
-                Some(first) if *first != name => {
-                    let first = first.clone();
+            let (dev, ino) = (meta.dev(), meta.ino());
+            // Errors of the table's temporary files are archive write errors.
+            match self.inodes.get(dev, ino)? {
+                Some(first) if first != name => {
                     self.emit_header(&meta, &name, 0, b'1', &first)?;
                     return Ok(Appended::Added { bytes: meta.len() });
                 }
-                _ => {
-                    self.inodes.insert(key, name.clone());
-                }
+                // The same path again: already recorded, stored again as a regular member.
+                Some(_) => {}
+                None => self.inodes.insert(dev, ino, &name)?,
             }
         }
         let size = meta.len();
@@ -253,5 +261,195 @@ mod tests {
         let out = w.finish().unwrap();
         assert_eq!(out.len(), RECORD);
         assert_eq!(&out[BLOCK..BLOCK + 5], b"hello");
+    }
+
+    /// A NUL-terminated header field.
+    fn field(bytes: &[u8]) -> Vec<u8> {
+        let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
+        bytes[..end].to_vec()
+    }
+
+    /// (name, typeflag, link name) of every member, GNU long names resolved.
+    fn members(tar: &[u8]) -> Vec<(Vec<u8>, u8, Vec<u8>)> {
+        let mut out = Vec::new();
+        let (mut long_name, mut long_link) = (None, None);
+        let mut pos = 0;
+        while pos + BLOCK <= tar.len() {
+            let h = &tar[pos..pos + BLOCK];
+            if h.iter().all(|&b| b == 0) {
+                break;
+            }
+            let size = std::str::from_utf8(&field(&h[124..136]))
+                .unwrap()
+                .to_owned();
+            let size = usize::from_str_radix(size.trim(), 8).unwrap();
+            let data = &tar[pos + BLOCK..pos + BLOCK + size];
+            pos += BLOCK + size.div_ceil(BLOCK) * BLOCK;
+            match h[156] {
+                b'L' => long_name = Some(field(data)),
+                b'K' => long_link = Some(field(data)),
+                typeflag => out.push((
+                    long_name.take().unwrap_or_else(|| field(&h[0..100])),
+                    typeflag,
+                    long_link.take().unwrap_or_else(|| field(&h[157..257])),
+                )),
+            }
+        }
+        out
+    }
+
+    /// 200 inodes × 3 links plus some single files, appended in a shuffled order, then the
+    /// first and the last linked path again (a regular member and a 401st link); returns the
+    /// paths in append order and the links of each inode.
+    fn linked_tree(root: &Path) -> (Vec<std::path::PathBuf>, Vec<Vec<std::path::PathBuf>>) {
+        let mut groups = Vec::new();
+        let mut paths = Vec::new();
+        for k in 0..200 {
+            let first = root.join(format!("i{k}_0"));
+            std::fs::write(&first, format!("content {k}")).unwrap();
+            let mut group = vec![first.clone()];
+            for j in 1..3 {
+                let link = root.join(format!("i{k}_{j}"));
+                std::fs::hard_link(&first, &link).unwrap();
+                group.push(link);
+            }
+            paths.extend(group.iter().cloned());
+            groups.push(group);
+        }
+        for k in 0..20 {
+            let single = root.join(format!("s{k}"));
+            std::fs::write(&single, b"single").unwrap();
+            paths.push(single);
+        }
+        let mut state: u64 = 12345;
+        for i in (1..paths.len()).rev() {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            paths.swap(i, (state >> 33) as usize % (i + 1));
+        }
+        let linked = |p: &&std::path::PathBuf| p.file_name().unwrap().as_bytes()[0] == b'i';
+        let first = paths.iter().find(linked).unwrap().clone();
+        let last = paths.iter().rev().find(linked).unwrap().clone();
+        paths.push(first);
+        paths.push(last);
+        (paths, groups)
+    }
+
+    fn archive(paths: &[std::path::PathBuf], inodes: InodeMap) -> Vec<u8> {
+        let mut w = TarWriter::with_inodes(Vec::new(), inodes);
+        for path in paths {
+            assert!(matches!(
+                w.append_file(path).unwrap(),
+                Appended::Added { .. }
+            ));
+        }
+        w.finish().unwrap()
+    }
+
+    #[test]
+    fn hard_links_spilled_to_disk_match_the_in_memory_table() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("tree");
+        std::fs::create_dir(&root).unwrap();
+        let spill = dir.path().join("spill");
+        std::fs::create_dir(&spill).unwrap();
+        let (paths, groups) = linked_tree(&root);
+
+        let default = archive(&paths, InodeMap::new());
+        let small = InodeMap::with_threshold(8, &spill);
+        let spilled = archive(&paths, small);
+        assert_eq!(members(&spilled), members(&default));
+        assert_eq!(spilled, default);
+
+        // Each inode: its first appended path is a regular member, the others link to it.
+        let list = members(&spilled);
+        assert_eq!(list.len(), paths.len());
+        let name = |p: &Path| member_name(p).to_vec();
+        let mut links = 0;
+        for group in &groups {
+            let names: Vec<Vec<u8>> = group.iter().map(|p| name(p)).collect();
+            let in_group: Vec<_> = list.iter().filter(|m| names.contains(&m.0)).collect();
+            let first = &in_group[0];
+            assert_eq!(first.1, b'0');
+            for member in &in_group[1..] {
+                if member.0 == first.0 {
+                    assert_eq!(member.1, b'0');
+                } else {
+                    assert_eq!((member.1, &member.2), (b'1', &first.0));
+                    links += 1;
+                }
+            }
+        }
+        assert_eq!(links, 401);
+        assert_eq!(list.iter().filter(|m| m.1 == b'1').count(), 401);
+        // The spill directory was used by unnamed files only.
+        assert_eq!(std::fs::read_dir(&spill).unwrap().count(), 0);
+
+        // GNU tar, when present, lists the links and restores them.
+        let Ok(status) = std::process::Command::new("tar")
+            .arg("--version")
+            .stdout(std::process::Stdio::null())
+            .status()
+        else {
+            return;
+        };
+        if !status.success() {
+            return;
+        }
+        // Without the repeated paths: extracting a second regular member of a name would
+        // replace that file and break its links (with any table).
+        let plain = archive(
+            &paths[..paths.len() - 2],
+            InodeMap::with_threshold(8, &spill),
+        );
+        let tarball = dir.path().join("a.tar");
+        std::fs::write(&tarball, &plain).unwrap();
+        let listing = std::process::Command::new("tar")
+            .arg("-tvf")
+            .arg(&tarball)
+            .output()
+            .unwrap();
+        assert!(listing.status.success());
+        let text = String::from_utf8_lossy(&listing.stdout);
+        assert_eq!(text.matches(" link to ").count(), 400, "{text}");
+        let out = dir.path().join("out");
+        std::fs::create_dir(&out).unwrap();
+        let status = std::process::Command::new("tar")
+            .arg("-xf")
+            .arg(&tarball)
+            .arg("-C")
+            .arg(&out)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        for group in &groups {
+            let metas: Vec<_> = group
+                .iter()
+                .map(|p| {
+                    let rel = std::str::from_utf8(member_name(p)).unwrap().to_owned();
+                    std::fs::metadata(out.join(rel)).unwrap()
+                })
+                .collect();
+            assert!(metas.iter().all(|m| m.ino() == metas[0].ino()));
+            assert_eq!(metas[0].nlink(), 3);
+        }
+    }
+
+    #[test]
+    fn hard_link_table_failure_is_a_write_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = dir.path().join("a");
+        std::fs::write(&a, b"data").unwrap();
+        std::fs::hard_link(&a, dir.path().join("b")).unwrap();
+        let single = dir.path().join("single");
+        std::fs::write(&single, b"one").unwrap();
+        let inodes = InodeMap::with_threshold(0, dir.path().join("missing"));
+        let mut w = TarWriter::with_inodes(Vec::new(), inodes);
+        assert!(matches!(
+            w.append_file(&single).unwrap(),
+            Appended::Added { bytes: 3 }
+        ));
+        assert!(w.append_file(&a).is_err());
     }
 }
