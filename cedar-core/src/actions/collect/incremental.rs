@@ -280,52 +280,100 @@ fn hash_jobs(jobs: &Mutex<Receiver<(u64, PathBuf)>>, shared: &Mutex<Shared>) {
 /// The previous state in `path` (a pickle; missing means empty), sorted by path. A file that
 /// cannot be read or decoded is logged as an error and taken as empty, as the original does:
 /// every file of the entry then counts as changed. Only a failure of the temporary files in
-/// `scratch` (the sorter's runs, or the pickle memo spilled there) is an error.
+/// `scratch` is an error.
+///
+/// The pickle is read without a memo (no copy of its strings on disk), which is enough for
+/// what the original and we write; one that refers back to a memoized value is read again
+/// with the memo spilled to `scratch`.
 pub fn previous(path: &Path, scratch: &Path, limits: Limits) -> io::Result<Sorted<Digested>> {
     let empty = || Sorter::new(scratch, limits).finish();
-    let file = match File::open(path) {
-        Ok(file) => file,
+    let open = || match File::open(path) {
+        Ok(file) => Ok(Some(BufReader::with_capacity(LOG_BUFFER, file))),
         Err(err) if err.kind() == io::ErrorKind::NotFound => {
             tracing::debug!("Digest [{}] does not exist yet.", path.display());
-            return empty();
+            Ok(None)
         }
-        Err(err) => {
-            unreadable_state(path, &err);
-            return empty();
-        }
+        Err(err) => Err(err),
     };
-    let mut reader = DictReader::new(BufReader::with_capacity(LOG_BUFFER, file), scratch);
-    let mut sorter = Sorter::new(scratch, limits);
-    let mut seq = 0u64;
+    let mut memo = false;
     loop {
-        if seq % 65_536 == 65_535 && crate::interrupt::requested() {
-            return Err(interrupted());
-        }
-        match reader.next_pair() {
-            Ok(Some((path, digest))) => {
-                sorter.push(Digested {
-                    path,
-                    seq,
-                    digest,
-                    size: 0,
-                })?;
-                seq += 1;
-            }
-            Ok(None) => break,
-            // The memo could not be kept in `scratch`: working_dir's failure, not the state's.
-            // Taking the state as empty would archive the whole entry and let the run succeed.
-            Err(PickleError::Spill(err)) => return Err(err),
+        let reader = match open() {
+            Ok(Some(reader)) => reader,
+            Ok(None) => return empty(),
             Err(err) => {
+                unreadable_state(path, &err);
+                return empty();
+            }
+        };
+        let reader = if memo {
+            DictReader::new(reader, scratch)
+        } else {
+            DictReader::without_memo(reader)
+        };
+        match load_pairs(reader, scratch, limits) {
+            Ok((sorted, entries)) => {
+                tracing::debug!(
+                    "Loaded digest [{}] from disk: {entries} entries.",
+                    path.display()
+                );
+                return Ok(sorted);
+            }
+            Err(Load::Scratch(err)) => return Err(err),
+            Err(Load::Pickle(PickleError::NeedsMemo { .. })) if !memo => {
+                tracing::debug!(
+                    "Digest [{}] refers back to memoized values; reading it again with a memo.",
+                    path.display()
+                );
+                memo = true;
+            }
+            Err(Load::Pickle(err)) => {
                 unreadable_state(path, &err);
                 return empty();
             }
         }
     }
-    tracing::debug!(
-        "Loaded digest [{}] from disk: {seq} entries.",
-        path.display()
-    );
-    sorter.finish()
+}
+
+/// Why [`load_pairs`] failed.
+enum Load {
+    /// The temporary files in working_dir failed: the run fails.
+    Scratch(io::Error),
+    /// The state cannot be read: it is taken as empty.
+    Pickle(PickleError),
+}
+
+/// Every pair of `reader`, sorted by path, and their number.
+fn load_pairs<R: BufRead>(
+    mut reader: DictReader<R>,
+    scratch: &Path,
+    limits: Limits,
+) -> Result<(Sorted<Digested>, u64), Load> {
+    let mut sorter = Sorter::new(scratch, limits);
+    let mut seq = 0u64;
+    loop {
+        if seq % 65_536 == 65_535 && crate::interrupt::requested() {
+            return Err(Load::Scratch(interrupted()));
+        }
+        match reader.next_pair() {
+            Ok(Some((path, digest))) => {
+                sorter
+                    .push(Digested {
+                        path,
+                        seq,
+                        digest,
+                        size: 0,
+                    })
+                    .map_err(Load::Scratch)?;
+                seq += 1;
+            }
+            Ok(None) => break,
+            // The memo could not be kept in `scratch`: working_dir's failure, not the state's.
+            // Taking the state as empty would archive the whole entry and let the run succeed.
+            Err(PickleError::Spill(err)) => return Err(Load::Scratch(err)),
+            Err(err) => return Err(Load::Pickle(err)),
+        }
+    }
+    Ok((sorter.finish().map_err(Load::Scratch)?, seq))
 }
 
 /// The error that stands for an interrupt requested while the bookkeeping was read or merged;
@@ -891,16 +939,13 @@ mod tests {
 
     #[test]
     fn a_memo_that_cannot_be_spilled_is_a_scratch_error_not_an_empty_state() {
-        // Reading a protocol 0 state memoizes every string in `scratch`. When that fails, the
-        // state is not corrupt: taking it as empty would archive the whole entry and succeed,
-        // although working_dir cannot hold the bookkeeping.
+        // A state that refers back to memoized values is read with the memo spilled to
+        // `scratch`. When that fails, the state is not corrupt: taking it as empty would
+        // archive the whole entry and succeed, although working_dir cannot hold the
+        // bookkeeping.
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("x.sha");
-        std::fs::write(
-            &path,
-            super::super::pickle::write_dict([(&b"/a"[..], &b"d"[..])]),
-        )
-        .unwrap();
+        std::fs::write(&path, MEMO_GET).unwrap();
         let gone = dir.path().join("gone");
         assert!(
             previous(&path, &gone, Limits::default()).is_err(),
@@ -912,6 +957,44 @@ mod tests {
             previous(&path, &gone, Limits::default()).unwrap().count(),
             0
         );
+    }
+
+    /// A protocol 0 pickle whose third value is a get of the second (memo 2).
+    const MEMO_GET: &[u8] = b"(dp0\nV/b\np1\nV094e\np2\nsV/a\np3\ng2\ns.";
+
+    #[test]
+    fn a_state_without_memo_gets_is_read_without_copying_it_and_one_with_them_is_read_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let gone = dir.path().join("gone");
+        // What the original and we write has no gets: read with no scratch space at all.
+        let plain = dir.path().join("plain.sha");
+        std::fs::write(
+            &plain,
+            super::super::pickle::write_dict([(&b"/b"[..], &b"1"[..]), (&b"/a"[..], &b"2"[..])]),
+        )
+        .unwrap();
+        let got: Vec<Digested> = previous(&plain, &gone, Limits::default())
+            .unwrap()
+            .collect::<io::Result<_>>()
+            .unwrap();
+        assert_eq!(got, [d0("/a", 1, "2"), d0("/b", 0, "1")]);
+        // With gets, the second reading resolves them through the spilled memo.
+        let memo = dir.path().join("memo.sha");
+        std::fs::write(&memo, MEMO_GET).unwrap();
+        let got: Vec<Digested> = previous(&memo, dir.path(), Limits::default())
+            .unwrap()
+            .collect::<io::Result<_>>()
+            .unwrap();
+        assert_eq!(got, [d0("/a", 1, "094e"), d0("/b", 0, "094e")]);
+    }
+
+    fn d0(path: &str, seq: u64, digest: &str) -> Digested {
+        Digested {
+            path: path.as_bytes().to_vec(),
+            seq,
+            digest: digest.as_bytes().to_vec(),
+            size: 0,
+        }
     }
 
     #[test]

@@ -51,6 +51,8 @@ pub enum PickleError {
     Spill(#[source] io::Error),
     #[error("the pickle data was already found unreadable")]
     Failed,
+    #[error("the pickle refers back to a memoized value at offset {offset}; read it with a memo")]
+    NeedsMemo { offset: u64 },
 }
 
 /// A value on the unpickling stack. The dict is only a marker: its pairs are emitted as they
@@ -118,6 +120,14 @@ impl<R: BufRead> DictReader<R> {
                 count: 0,
             }),
         )
+    }
+
+    /// A reader that keeps no memo at all: neither memory nor disk. A pickle that refers back
+    /// to a memoized value (which neither the original nor [`DictWriter`] writes, since every
+    /// string is a new object) fails with [`PickleError::NeedsMemo`]; read it again with
+    /// [`DictReader::new`] then.
+    pub fn without_memo(reader: R) -> Self {
+        Self::with_memo(reader, Memo::Skip { count: 0 })
     }
 
     /// A reader keeping the memo in memory (for [`read_dict`], which holds everything anyway).
@@ -384,7 +394,10 @@ impl<R: BufRead> DictReader<R> {
         if idx > MAX_MEMO_INDEX {
             return Err(PickleError::Shape);
         }
-        let value = self.memo.get(idx)?;
+        let value = match self.memo.get(idx) {
+            Err(PickleError::NeedsMemo { .. }) => return Err(PickleError::NeedsMemo { offset }),
+            other => other?,
+        };
         self.push(value, offset)
     }
 }
@@ -408,6 +421,8 @@ enum Memo {
     Spill(Spill),
     /// In memory, for [`read_dict`].
     Memory(HashMap<u64, Value>),
+    /// Not kept, for [`DictReader::without_memo`]: a get fails.
+    Skip { count: u64 },
 }
 
 impl Memo {
@@ -416,6 +431,7 @@ impl Memo {
         match self {
             Memo::Spill(spill) => spill.count,
             Memo::Memory(map) => map.len() as u64,
+            Memo::Skip { count } => *count,
         }
     }
 
@@ -426,6 +442,10 @@ impl Memo {
                 map.insert(idx, value.clone());
                 Ok(())
             }
+            Memo::Skip { count } => {
+                *count = count.saturating_add(1);
+                Ok(())
+            }
         }
     }
 
@@ -433,6 +453,7 @@ impl Memo {
         match self {
             Memo::Spill(spill) => spill.get(idx),
             Memo::Memory(map) => map.get(&idx).cloned().ok_or(PickleError::Shape),
+            Memo::Skip { .. } => Err(PickleError::NeedsMemo { offset: 0 }),
         }
     }
 
@@ -440,6 +461,7 @@ impl Memo {
         match self {
             Memo::Spill(spill) => spill.files = None,
             Memo::Memory(map) => *map = HashMap::new(),
+            Memo::Skip { .. } => {}
         }
     }
 }
@@ -940,6 +962,29 @@ mod tests {
         for (k, v) in &names[1..] {
             assert_eq!(&back[k], v);
         }
+    }
+
+    #[test]
+    fn without_a_memo_puts_are_skipped_and_a_get_asks_for_one() {
+        let plain = write_dict([(&b"/a"[..], &b"1"[..]), (&b"/b"[..], &b"2"[..])]);
+        let mut reader = DictReader::without_memo(&plain[..]);
+        assert_eq!(
+            reader.next_pair().unwrap(),
+            Some((b"/a".to_vec(), b"1".to_vec()))
+        );
+        assert_eq!(
+            reader.next_pair().unwrap(),
+            Some((b"/b".to_vec(), b"2".to_vec()))
+        );
+        assert!(reader.next_pair().unwrap().is_none());
+        let with_get: &[u8] = b"(dp0\nV/a\np1\nV094e\np2\nsV/b\np3\ng2\ns.";
+        let mut reader = DictReader::without_memo(with_get);
+        assert!(reader.next_pair().unwrap().is_some());
+        let err = reader.next_pair().unwrap_err();
+        assert!(
+            matches!(err, PickleError::NeedsMemo { offset } if offset > 0),
+            "{err:?}"
+        );
     }
 
     #[test]
