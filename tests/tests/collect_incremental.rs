@@ -748,3 +748,38 @@ fn many_split_off_incremental_entries_do_not_hold_a_file_open_each() {
     assert!(out.status.success(), "{out:?}");
     assert_eq!(f.out_files(), ["cback.collect"], "nothing changed");
 }
+
+#[test]
+fn the_state_file_belongs_to_the_backup_user_with_the_originals_mode() {
+    use std::os::unix::fs::MetadataExt;
+    let f = Fixture::empty();
+    small_tree(&f);
+    f.write_config(INCR, &ordinary_starting_day());
+    f.cback(WEDNESDAY, &["collect"]).assert().success();
+    let state = f.work().join(format!("{}-src.sha", f.normalized_root()));
+    let meta = fs::metadata(&state).unwrap();
+    // The original opens it with Python's default mode (0666 less the umask).
+    let old = nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o022));
+    nix::sys::stat::umask(old);
+    assert_eq!(
+        meta.mode() & 0o777,
+        0o666 & !old.bits(),
+        "mode of {}",
+        state.display()
+    );
+    if is_root() {
+        let (user, group) = backup_owner();
+        let uid = nix::unistd::User::from_name(&user).unwrap().unwrap().uid;
+        let gid = nix::unistd::Group::from_name(&group).unwrap().unwrap().gid;
+        assert_eq!(
+            (meta.uid(), meta.gid()),
+            (uid.as_raw(), gid.as_raw()),
+            "chowned like the original"
+        );
+    } else {
+        skipped(
+            "the_state_file_belongs_to_the_backup_user_with_the_originals_mode (owner part)",
+            "not running as root",
+        );
+    }
+}

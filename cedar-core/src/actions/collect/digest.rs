@@ -14,8 +14,10 @@
 use std::fs::File;
 use std::io::{self, BufWriter, Read};
 use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
+use nix::unistd::{Gid, Uid};
 use sha1::{Digest, Sha1};
 
 use super::error::CollectError;
@@ -55,8 +57,10 @@ impl Staging {
             source,
         };
         let dir = path.parent().unwrap_or(Path::new("."));
+        // The original's mode: 0666 less the umask.
         let temp = tempfile::Builder::new()
             .prefix(TEMP_PREFIX)
+            .permissions(std::fs::Permissions::from_mode(0o666))
             .tempfile_in(dir)
             .map_err(fail)?;
         let file = temp.as_file().try_clone().map_err(fail)?;
@@ -75,8 +79,9 @@ impl Staging {
         self.writer.push(file, digest)
     }
 
-    /// Completes the file and puts it on disk, still under its temporary name.
-    pub fn finish(self) -> Result<PendingDigest, CollectError> {
+    /// Completes the file and puts it on disk, still under its temporary name, owned by
+    /// `owner` (backup_user:backup_group, when running as root) as the original's is.
+    pub fn finish(self, owner: Option<(Uid, Gid)>) -> Result<PendingDigest, CollectError> {
         let Staging {
             path,
             temp,
@@ -96,6 +101,14 @@ impl Staging {
         // Only the name is kept until the run ends: an entry must not hold a file open (a
         // directory split into thousands of entries would exhaust the open-file limit).
         drop(file);
+        if let Some((uid, gid)) = owner {
+            crate::ownership::apply(temp.path(), uid, gid).map_err(|source| {
+                CollectError::Ownership {
+                    path: path.clone(),
+                    source,
+                }
+            })?;
+        }
         Ok(PendingDigest {
             path,
             temp: temp.into_temp_path(),
@@ -231,7 +244,7 @@ mod tests {
         for (k, v) in pairs {
             staging.push(k, v).unwrap();
         }
-        staging.finish().unwrap()
+        staging.finish(None).unwrap()
     }
 
     fn read(path: &Path) -> std::collections::HashMap<Vec<u8>, Vec<u8>> {

@@ -467,7 +467,7 @@ impl Run<'_> {
             incremental::CompareError::Scratch(source) => scratch(source),
             incremental::CompareError::State(source) => staging.error(source),
         })?;
-        let pending = staging.finish()?;
+        let pending = staging.finish(self.owner)?;
         tracing::debug!(
             "Removed {} unchanged files based on digest values.",
             compared.unchanged
