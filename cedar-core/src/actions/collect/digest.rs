@@ -12,7 +12,7 @@
 //! ([`remove_stale`]).
 
 use std::fs::File;
-use std::io::{self, BufWriter, Read};
+use std::io::{self, Read};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -36,26 +36,30 @@ pub const TEMP_PREFIX: &str = ".cback-digest-";
 pub struct Staging {
     path: PathBuf,
     temp: tempfile::NamedTempFile,
-    writer: DictWriter<BufWriter<File>>,
-    entries: u64,
+    /// Buffered by the writer itself.
+    writer: DictWriter<File>,
 }
 
 impl std::fmt::Debug for Staging {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Staging")
             .field("path", &self.path)
-            .field("entries", &self.entries)
             .finish_non_exhaustive()
+    }
+}
+
+/// The error of a failed write of the new state of the digest file `path`.
+fn write_error(path: &Path, source: io::Error) -> CollectError {
+    CollectError::WriteDigest {
+        path: path.to_path_buf(),
+        source,
     }
 }
 
 impl Staging {
     /// Starts the new state of the digest file `path`.
     pub fn begin(path: &Path) -> Result<Staging, CollectError> {
-        let fail = |source: io::Error| CollectError::WriteDigest {
-            path: path.to_path_buf(),
-            source,
-        };
+        let fail = |source| write_error(path, source);
         let dir = path.parent().unwrap_or(Path::new("."));
         // The original's mode: 0666 less the umask.
         let temp = tempfile::Builder::new()
@@ -64,39 +68,25 @@ impl Staging {
             .tempfile_in(dir)
             .map_err(fail)?;
         let file = temp.as_file().try_clone().map_err(fail)?;
-        let writer = DictWriter::new(BufWriter::with_capacity(256 << 10, file)).map_err(fail)?;
+        let writer = DictWriter::new(file).map_err(fail)?;
         Ok(Staging {
             path: path.to_path_buf(),
             temp,
             writer,
-            entries: 0,
         })
     }
 
     /// Adds the digest of `file` (raw path bytes).
     pub fn push(&mut self, file: &[u8], digest: &[u8]) -> io::Result<()> {
-        self.entries += 1;
         self.writer.push(file, digest)
     }
 
     /// Completes the file and puts it on disk, still under its temporary name, owned by
     /// `owner` (backup_user:backup_group, when running as root) as the original's is.
     pub fn finish(self, owner: Option<(Uid, Gid)>) -> Result<PendingDigest, CollectError> {
-        let Staging {
-            path,
-            temp,
-            writer,
-            entries,
-        } = self;
-        let fail = |source: io::Error| CollectError::WriteDigest {
-            path: path.clone(),
-            source,
-        };
-        let file = writer
-            .finish()
-            .map_err(fail)?
-            .into_inner()
-            .map_err(|e| fail(e.into_error()))?;
+        let Staging { path, temp, writer } = self;
+        let fail = |source| write_error(&path, source);
+        let file = writer.finish().map_err(fail)?;
         file.sync_all().map_err(fail)?;
         // Only the name is kept until the run ends: an entry must not hold a file open (a
         // directory split into thousands of entries would exhaust the open-file limit).
@@ -112,16 +102,12 @@ impl Staging {
         Ok(PendingDigest {
             path,
             temp: temp.into_temp_path(),
-            entries,
         })
     }
 
     /// The error of a failed write of this state.
     pub fn error(&self, source: io::Error) -> CollectError {
-        CollectError::WriteDigest {
-            path: self.path.clone(),
-            source,
-        }
+        write_error(&self.path, source)
     }
 }
 
@@ -132,7 +118,6 @@ impl Staging {
 pub struct PendingDigest {
     path: PathBuf,
     temp: tempfile::TempPath,
-    entries: u64,
 }
 
 impl PendingDigest {
@@ -144,11 +129,6 @@ impl PendingDigest {
     /// Where the new state is until it is committed (readable as a digest file).
     pub fn temp_path(&self) -> &Path {
         &self.temp
-    }
-
-    /// The number of files in the new state.
-    pub fn entries(&self) -> u64 {
-        self.entries
     }
 
     /// Renames the new state into place (atomically replacing the old one). The caller syncs
@@ -259,7 +239,7 @@ mod tests {
         let before = std::fs::read(&path).unwrap();
         let pending = stage(&path, &[(b"/a", b"11"), (b"/b\n", b"22")]);
         assert_eq!(std::fs::read(&path).unwrap(), before, "not in place yet");
-        assert_eq!(pending.entries(), 2);
+        assert_eq!(read(pending.temp_path()).len(), 2);
         assert_eq!(
             read(pending.temp_path()).get(&b"/a"[..]),
             Some(&b"11".to_vec())

@@ -110,10 +110,6 @@ pub struct Scan {
     pub digests: Sorted<Digested>,
     /// The numbers of the items selected so far: links and files that could not be hashed.
     pub selected: Sorter<u64>,
-    /// Links selected.
-    pub links: u64,
-    /// Files whose digest could not be computed.
-    pub unhashed: u64,
     /// The walk's report (unreadable directories, whether it was stopped).
     pub report: WalkReport,
 }
@@ -122,7 +118,6 @@ pub struct Scan {
 struct Shared {
     digests: Sorter<Digested>,
     selected: Sorter<u64>,
-    unhashed: u64,
     error: Option<io::Error>,
 }
 
@@ -153,10 +148,8 @@ where
     let shared = Arc::new(Mutex::new(Shared {
         digests: Sorter::new(scratch, limits),
         selected: Sorter::new(scratch, limits),
-        unhashed: 0,
         error: None,
     }));
-    let mut links = 0u64;
     let mut log_error = None;
     let report = std::thread::scope(|scope| {
         let (item_rx, walker) = walk::spawn(scope, root, walk_fn)?;
@@ -185,7 +178,6 @@ where
                     }
                 }
                 ItemKind::Link => {
-                    links += 1;
                     let Ok(mut shared) = shared.lock() else { break };
                     if let Err(err) = shared.selected.push(number) {
                         shared.failed(err);
@@ -232,8 +224,6 @@ where
         log,
         digests: shared.digests.finish().map_err(fail)?,
         selected: shared.selected,
-        links,
-        unhashed: shared.unhashed,
         report,
     })
 }
@@ -266,7 +256,6 @@ fn hash_jobs(jobs: &Mutex<Receiver<(u64, PathBuf)>>, shared: &Mutex<Shared>) {
             }),
             Err(err) => {
                 tracing::debug!("Cannot compute the digest of [{}]: {err}.", path.display());
-                shared.unhashed += 1;
                 shared.selected.push(seq)
             }
         };
@@ -762,7 +751,7 @@ mod tests {
             WalkReport::default()
         })
         .unwrap();
-        assert_eq!((scan.links, scan.unhashed), (1, 1));
+        assert_eq!(scan.selected.len(), 2, "the link and the unreadable file");
         let Scan {
             log,
             digests,

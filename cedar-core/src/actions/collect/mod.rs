@@ -431,8 +431,6 @@ impl Run<'_> {
             log,
             digests,
             mut selected,
-            links,
-            unhashed,
             report,
         } = incremental::scan(
             working_dir,
@@ -472,7 +470,8 @@ impl Run<'_> {
             "Removed {} unchanged files based on digest values.",
             compared.unchanged
         );
-        announce(links + unhashed + compared.changed, compared.changed_bytes);
+        // Links and unhashable files were selected by the scan, changed files by the compare.
+        announce(selected.len(), compared.changed_bytes);
         let mut replay =
             incremental::Replay::new(log, selected.finish().map_err(scratch)?).map_err(scratch)?;
         let (mut outcome, built) = build_archive(&self.spec(file_name, mode), &mut replay)?;
@@ -486,7 +485,7 @@ impl Run<'_> {
         tracing::debug!(
             "Wrote new digest [{}] to disk: {} entries (put in place when the run succeeds).",
             digest_path.display(),
-            pending.entries()
+            compared.entries
         );
         self.pending.push(pending);
         Ok(outcome)
