@@ -25,7 +25,9 @@ use std::sync::{Arc, Mutex};
 use super::digest::hash_file;
 use super::error::CollectError;
 use super::pickle::{DictReader, PickleError};
-use super::sort::{read_bytes, read_start, read_u64, write_bytes, Limits, Record, Sorted, Sorter};
+use super::sort::{
+    read_bytes, read_first_bytes, read_start, read_u64, write_bytes, Limits, Record, Sorted, Sorter,
+};
 use super::walk::{self, Item, ItemKind, WalkReport};
 
 const LOG_BUFFER: usize = 256 << 10;
@@ -51,12 +53,9 @@ impl Record for Digested {
         out.extend_from_slice(&self.size.to_le_bytes());
     }
     fn decode(input: &mut impl BufRead) -> io::Result<Option<Self>> {
-        let mut len = [0u8; 4];
-        if !read_start(input, &mut len)? {
+        let Some(path) = read_first_bytes(input)? else {
             return Ok(None);
-        }
-        let mut path = vec![0u8; u32::from_le_bytes(len) as usize];
-        input.read_exact(&mut path)?;
+        };
         let seq = read_u64(input)?;
         let digest = read_bytes(input)?;
         let size = read_u64(input)?;

@@ -394,10 +394,7 @@ impl<R: BufRead> DictReader<R> {
         if idx > MAX_MEMO_INDEX {
             return Err(PickleError::Shape);
         }
-        let value = match self.memo.get(idx) {
-            Err(PickleError::NeedsMemo { .. }) => return Err(PickleError::NeedsMemo { offset }),
-            other => other?,
-        };
+        let value = self.memo.get(idx, offset)?;
         self.push(value, offset)
     }
 }
@@ -449,11 +446,12 @@ impl Memo {
         }
     }
 
-    fn get(&mut self, idx: u64) -> Result<Value, PickleError> {
+    /// The value memoized at `idx`, fetched by the opcode at `offset`.
+    fn get(&mut self, idx: u64, offset: u64) -> Result<Value, PickleError> {
         match self {
             Memo::Spill(spill) => spill.get(idx),
             Memo::Memory(map) => map.get(&idx).cloned().ok_or(PickleError::Shape),
-            Memo::Skip { .. } => Err(PickleError::NeedsMemo { offset: 0 }),
+            Memo::Skip { .. } => Err(PickleError::NeedsMemo { offset }),
         }
     }
 

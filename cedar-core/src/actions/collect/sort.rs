@@ -287,11 +287,19 @@ pub fn read_start(input: &mut impl BufRead, buf: &mut [u8]) -> io::Result<bool> 
 
 /// Reads a length-prefixed (u32 little-endian) byte string.
 pub fn read_bytes(input: &mut impl BufRead) -> io::Result<Vec<u8>> {
+    read_first_bytes(input)?.ok_or_else(|| io::ErrorKind::UnexpectedEof.into())
+}
+
+/// Reads a length-prefixed byte string that starts a record; `Ok(None)` when the input ends
+/// before it.
+pub fn read_first_bytes(input: &mut impl BufRead) -> io::Result<Option<Vec<u8>>> {
     let mut len = [0u8; 4];
-    input.read_exact(&mut len)?;
+    if !read_start(input, &mut len)? {
+        return Ok(None);
+    }
     let mut bytes = vec![0u8; u32::from_le_bytes(len) as usize];
     input.read_exact(&mut bytes)?;
-    Ok(bytes)
+    Ok(Some(bytes))
 }
 
 /// Writes a length-prefixed (u32 little-endian) byte string.
@@ -350,12 +358,9 @@ mod tests {
             out.extend_from_slice(&self.order.to_le_bytes());
         }
         fn decode(input: &mut impl BufRead) -> io::Result<Option<Self>> {
-            let mut len = [0u8; 4];
-            if !read_start(input, &mut len)? {
+            let Some(key) = read_first_bytes(input)? else {
                 return Ok(None);
-            }
-            let mut key = vec![0u8; u32::from_le_bytes(len) as usize];
-            input.read_exact(&mut key)?;
+            };
             let order = read_u64(input)?;
             Ok(Some(Keyed { key, order }))
         }
