@@ -529,26 +529,10 @@ mod tests {
 
     /// The names of the members of a plain tar archive, in order.
     fn tar_members(path: &Path) -> Vec<String> {
-        let data = std::fs::read(path).unwrap();
-        let mut names = Vec::new();
-        let mut at = 0;
-        while at + 512 <= data.len() && data[at] != 0 {
-            let header = &data[at..at + 512];
-            let end = header[..100].iter().position(|&b| b == 0).unwrap_or(100);
-            let name = String::from_utf8_lossy(&header[..end]).into_owned();
-            let size = std::str::from_utf8(&header[124..136])
-                .unwrap()
-                .trim_matches(|c: char| c == '\0' || c == ' ');
-            let size = u64::from_str_radix(size, 8).unwrap() as usize;
-            // GNU long names: the next header's name is in this member's data.
-            if header[156] == b'L' {
-                at += 512 + size.div_ceil(512) * 512;
-                continue;
-            }
-            names.push(name);
-            at += 512 + size.div_ceil(512) * 512;
-        }
-        names
+        tar::read::members(&std::fs::read(path).unwrap())
+            .into_iter()
+            .map(|(name, _, _)| String::from_utf8_lossy(&name).into_owned())
+            .collect()
     }
 
     /// A tree of `dirs` x `files` files with a link in each directory.
