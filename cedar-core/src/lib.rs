@@ -8,6 +8,7 @@
 
 pub mod action;
 pub mod actions;
+pub mod clip;
 pub mod clock;
 pub mod compress;
 pub mod config;

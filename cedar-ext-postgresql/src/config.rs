@@ -30,6 +30,7 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use cedar_core::clip::clip;
 use cedar_core::compress::Codec;
 use serde::Deserialize;
 
@@ -186,7 +187,7 @@ impl fmt::Display for Target {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Target::All => f.write_str("all databases"),
-            Target::Database(name) => write!(f, "database [{name}]"),
+            Target::Database(name) => write!(f, "database [{}]", clip(name)),
             Target::Globals => f.write_str("the globals (roles and tablespaces)"),
         }
     }
@@ -204,7 +205,8 @@ pub fn problems(section: Option<&PostgresqlSection>) -> Vec<String> {
             CompressMode::NAMES.join(", ")
         )),
         Some(text) if CompressMode::parse(text).is_none() => problems.push(format!(
-            "<compress_mode> `{text}` is not one of {}",
+            "<compress_mode> `{}` is not one of {}",
+            clip(text),
             CompressMode::NAMES.join(", ")
         )),
         Some(_) => {}
@@ -221,7 +223,8 @@ pub fn problems(section: Option<&PostgresqlSection>) -> Vec<String> {
     if let Some(jobs) = section.jobs.as_deref() {
         if parse_jobs(jobs).is_none() {
             problems.push(format!(
-                "<jobs> `{jobs}` is not a number of dumps between 1 and {MAX_JOBS}"
+                "<jobs> `{}` is not a number of dumps between 1 and {MAX_JOBS}",
+                clip(jobs)
             ));
         }
     }
@@ -240,7 +243,10 @@ pub fn problems(section: Option<&PostgresqlSection>) -> Vec<String> {
     }
     if let Some(file) = section.password_file.as_deref() {
         if !file.starts_with('/') {
-            problems.push(format!("<password_file> `{file}` must be an absolute path"));
+            problems.push(format!(
+                "<password_file> `{}` must be an absolute path",
+                clip(file)
+            ));
         }
     }
     if section.host.as_deref() == Some("") {
@@ -249,7 +255,8 @@ pub fn problems(section: Option<&PostgresqlSection>) -> Vec<String> {
     if let Some(port) = section.port.as_deref() {
         if !matches!(port.parse::<u32>(), Ok(1..=65535)) {
             problems.push(format!(
-                "<port> `{port}` is not a port number between 1 and 65535"
+                "<port> `{}` is not a port number between 1 and 65535",
+                clip(port)
             ));
         }
     }
@@ -264,7 +271,8 @@ fn trust_problems(section: &PostgresqlSection) -> Vec<String> {
     let split = section.split.unwrap_or(false);
     match section.format.as_deref().map(|f| (f, Format::parse(f))) {
         Some((text, None)) => problems.push(format!(
-            "<format> `{text}` is not one of {}",
+            "<format> `{}` is not one of {}",
+            clip(text),
             Format::NAMES.join(", ")
         )),
         Some((_, Some(Format::Custom))) => {
@@ -315,7 +323,8 @@ fn level_problem(mode: Option<CompressMode>, level: &str) -> Option<String> {
     let mode = mode?;
     if mode == CompressMode::None {
         return Some(format!(
-            "<compress_level> `{level}` needs a compressing <compress_mode> (gzip, bzip2 or zstd), not none; remove it or pick a mode"
+            "<compress_level> `{}` needs a compressing <compress_mode> (gzip, bzip2 or zstd), not none; remove it or pick a mode",
+            clip(level)
         ));
     }
     let range = mode.codec().levels();
@@ -323,7 +332,8 @@ fn level_problem(mode: Option<CompressMode>, level: &str) -> Option<String> {
     match level.trim().parse::<u32>() {
         Ok(n) if range.contains(&n) => None,
         _ => Some(format!(
-            "<compress_level> `{level}` is not a {} level between {} and {}",
+            "<compress_level> `{}` is not a {} level between {} and {}",
+            clip(level),
             mode.name(),
             range.start(),
             range.end()
@@ -480,6 +490,44 @@ mod tests {
             databases: dbs.iter().map(|s| s.to_string()).collect(),
             ..Default::default()
         }
+    }
+
+    /// Every problem that quotes a value quotes at most a few hundred characters of it.
+    #[test]
+    fn long_values_are_quoted_short() {
+        let long = "x".repeat(100_000);
+        let bad = PostgresqlSection {
+            compress_mode: Some(long.clone()),
+            jobs: Some(long.clone()),
+            password_file: Some(long.clone()),
+            port: Some(long.clone()),
+            format: Some(long.clone()),
+            ..section(None, Some(true), &[])
+        };
+        let level = PostgresqlSection {
+            compress_level: Some(long.clone()),
+            ..section(Some("gzip"), Some(true), &[])
+        };
+        let level_none = PostgresqlSection {
+            compress_level: Some(long.clone()),
+            ..section(Some("none"), Some(true), &[])
+        };
+        let exclude = PostgresqlSection {
+            split: Some(true),
+            excludes: vec![format!("({long}")],
+            ..section(Some("none"), Some(true), &[])
+        };
+        let mut all = problems(Some(&bad));
+        all.extend(problems(Some(&level)));
+        all.extend(problems(Some(&level_none)));
+        all.extend(problems(Some(&exclude)));
+        assert_eq!(all.len(), 8, "{all:?}");
+        for p in &all {
+            assert!(p.len() < 600, "{}…", &p[..300]);
+            assert!(p.contains(" bytes in all)"), "{p}");
+        }
+        let shown = Target::Database(long).to_string();
+        assert!(shown.len() < 300, "{shown}");
     }
 
     #[test]

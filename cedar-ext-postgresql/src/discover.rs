@@ -8,6 +8,7 @@
 use std::ffi::OsString;
 use std::path::Path;
 
+use cedar_core::clip::clip;
 use regex::Regex;
 
 use crate::version::{psql, QueryError};
@@ -33,7 +34,11 @@ impl Excludes {
             .iter()
             .map(|p| {
                 Regex::new(&format!("^(?:{p})$")).map_err(|err| {
-                    format!("<exclude> `{p}` is not a valid regular expression: {err}")
+                    format!(
+                        "<exclude> `{}` is not a valid regular expression: {}",
+                        clip(p),
+                        clip(&err.to_string())
+                    )
                 })
             })
             .collect::<Result<_, _>>()?;

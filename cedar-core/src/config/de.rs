@@ -21,6 +21,7 @@ use serde::de::{self, DeserializeSeed, IntoDeserializer, Visitor};
 
 use super::dom::Element;
 use super::values;
+use crate::clip::clip;
 
 /// A reading error: the element path, what is wrong, and the underlying cause if there is one.
 #[derive(Debug)]
@@ -68,11 +69,15 @@ impl std::error::Error for DeError {
 
 impl de::Error for DeError {
     fn custom<T: fmt::Display>(msg: T) -> Self {
-        DeError::new(msg.to_string())
+        DeError::new(clip(&msg.to_string()).to_string())
     }
 
     fn unknown_variant(variant: &str, expected: &'static [&'static str]) -> Self {
-        DeError::new(format!("`{variant}` is not one of {}", expected.join(", ")))
+        DeError::new(format!(
+            "`{}` is not one of {}",
+            clip(variant),
+            expected.join(", ")
+        ))
     }
 
     fn missing_field(field: &'static str) -> Self {
@@ -613,7 +618,7 @@ impl TextDe<'_> {
                 element: self.path.clone(),
                 message: format!(
                     "`{}` is not an integer; write a whole number such as 7",
-                    self.text
+                    clip(self.text)
                 ),
                 source: source.map(|e| Box::new(e) as _),
             }
@@ -625,14 +630,14 @@ impl TextDe<'_> {
             let source = self.text.trim().parse::<f64>().err();
             DeError {
                 element: self.path.clone(),
-                message: format!("`{}` is not a number", self.text),
+                message: format!("`{}` is not a number", clip(self.text)),
                 source: source.map(|e| Box::new(e) as _),
             }
         })
     }
 
     fn out_of_range(&self) -> DeError {
-        DeError::new(format!("`{}` is out of range", self.text)).at(&self.path)
+        DeError::new(format!("`{}` is out of range", clip(self.text))).at(&self.path)
     }
 }
 
@@ -658,10 +663,11 @@ impl<'de> de::Deserializer<'de> for TextDe<'_> {
     fn deserialize_bool<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
         match values::parse_bool(self.text) {
             Some(b) => visitor.visit_bool(b),
-            None => Err(
-                DeError::new(format!("`{}` is not a boolean; use Y or N", self.text))
-                    .at(&self.path),
-            ),
+            None => Err(DeError::new(format!(
+                "`{}` is not a boolean; use Y or N",
+                clip(self.text)
+            ))
+            .at(&self.path)),
         }
     }
 

@@ -7,10 +7,13 @@
 //! CDATA section, processing instruction or element between two runs of text splits them, which
 //! is what makes `da<!-- x -->ily` read as `da`.
 
+use std::cell::Cell;
 use std::collections::HashMap;
 
 use quick_xml::events::Event;
 use quick_xml::Reader;
+
+use crate::clip::clip;
 
 /// One node of the tree.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -178,13 +181,36 @@ pub(crate) fn escape_into(out: &mut String, text: &str, attr: bool) {
     }
 }
 
-/// A well-formedness error, with a 1-based line and column.
+/// A well-formedness error or a limit hit, with a 1-based line and column.
 #[derive(Debug)]
 pub(crate) struct XmlError {
     pub line: usize,
     pub column: usize,
     pub message: String,
+    /// Whether the document broke one of the [`limits`] rather than the rules of XML.
+    pub limit: bool,
     pub source: Option<quick_xml::Error>,
+}
+
+/// What the parser accepts at most. A real configuration has a few thousand elements nested a
+/// few levels deep and uses an entity or two, if any; these bounds are far above that and keep
+/// a hostile document (an entity "bomb", millions of elements, deep nesting) within a few
+/// tens of MB and a fraction of a second.
+pub mod limits {
+    /// How deep elements may nest, the root counting as one.
+    pub const MAX_NESTING: usize = 100;
+    /// How many elements a document may have.
+    pub const MAX_ELEMENTS: usize = 100_000;
+    /// How many nodes (elements, runs of text, CDATA sections, comments, processing
+    /// instructions and attributes) a document may have.
+    pub const MAX_NODES: usize = 300_000;
+    /// How many attributes one element may have.
+    pub const MAX_ATTRIBUTES: usize = 256;
+    /// How many entities a document type declaration may declare.
+    pub const MAX_ENTITY_DECLARATIONS: usize = 10_000;
+    /// How many bytes of replacement text references to declared entities may produce in all,
+    /// in the document and in other entities' values.
+    pub const MAX_ENTITY_EXPANSION: usize = 1 << 20;
 }
 
 pub(crate) fn is_xml_space(c: char) -> bool {
@@ -227,9 +253,17 @@ fn is_qname(s: &str) -> bool {
 
 struct Parser<'t> {
     text: &'t str,
-    entities: HashMap<String, String>,
+    /// Declared general entities: their replacement text, or `None` for an external entity,
+    /// which is never read.
+    entities: HashMap<String, Option<String>>,
     /// Namespace prefixes in scope, one frame per open element.
     ns_frames: Vec<Vec<String>>,
+    /// Bytes produced so far by references to declared entities.
+    expanded: Cell<usize>,
+    /// Entity declarations read so far.
+    declarations: usize,
+    elements: usize,
+    nodes: usize,
 }
 
 impl Parser<'_> {
@@ -242,8 +276,41 @@ impl Parser<'_> {
             line,
             column,
             message: message.into(),
+            limit: false,
             source: None,
         }
+    }
+
+    fn limit_at(&self, offset: usize, message: String) -> XmlError {
+        XmlError {
+            limit: true,
+            ..self.err_at(offset, message)
+        }
+    }
+
+    /// Counts `count` more nodes at `offset`, of which `elements` are elements.
+    fn count(&mut self, offset: usize, elements: usize, count: usize) -> Result<(), XmlError> {
+        self.elements += elements;
+        self.nodes += count;
+        if self.elements > limits::MAX_ELEMENTS {
+            return Err(self.limit_at(
+                offset,
+                format!(
+                    "the document has more than {} elements",
+                    limits::MAX_ELEMENTS
+                ),
+            ));
+        }
+        if self.nodes > limits::MAX_NODES {
+            return Err(self.limit_at(
+                offset,
+                format!(
+                    "the document has more than {} nodes (elements, text, comments, attributes)",
+                    limits::MAX_NODES
+                ),
+            ));
+        }
+        Ok(())
     }
 
     fn prefix_bound(&self, prefix: &str) -> bool {
@@ -313,11 +380,34 @@ impl Parser<'_> {
                     "quot" => out.push('"'),
                     "apos" => out.push('\''),
                     other => match self.entities.get(other) {
-                        Some(v) => out.push_str(v),
+                        Some(None) => {
+                            return Err(self.err_at(
+                                pos + i,
+                                format!(
+                                    "`&{};` names an external entity, which cback never reads; write its value into the document instead",
+                                    clip(other)
+                                ),
+                            ))
+                        }
+                        Some(Some(v)) => {
+                            let total = self.expanded.get() + v.len();
+                            if total > limits::MAX_ENTITY_EXPANSION {
+                                return Err(self.limit_at(
+                                    pos + i,
+                                    format!(
+                                        "entity expansion exceeds {} bytes",
+                                        limits::MAX_ENTITY_EXPANSION
+                                    ),
+                                ));
+                            }
+                            self.expanded.set(total);
+                            out.push_str(v);
+                        }
                         None => {
-                            return Err(
-                                self.err_at(pos + i, format!("undefined entity `&{other};`"))
-                            )
+                            return Err(self.err_at(
+                                pos + i,
+                                format!("undefined entity `&{};`", clip(other)),
+                            ))
                         }
                     },
                 }
@@ -394,6 +484,15 @@ impl Parser<'_> {
                 return Err(invalid(v_start + lt));
             }
             let value = self.unescape(raw, offset + v_start, true)?;
+            if element.attrs.len() == limits::MAX_ATTRIBUTES {
+                return Err(self.limit_at(
+                    offset + an_start,
+                    format!(
+                        "an element has more than {} attributes",
+                        limits::MAX_ATTRIBUTES
+                    ),
+                ));
+            }
             if element.attrs.iter().any(|(k, _)| k == attr_name) {
                 return Err(self.err_at(offset + an_start, "duplicate attribute"));
             }
@@ -486,6 +585,16 @@ impl Parser<'_> {
                     if !is_name(&name) || !cur.space() {
                         return Err(err(self));
                     }
+                    self.declarations += 1;
+                    if self.declarations > limits::MAX_ENTITY_DECLARATIONS {
+                        return Err(self.limit_at(
+                            offset,
+                            format!(
+                                "the document type declares more than {} entities",
+                                limits::MAX_ENTITY_DECLARATIONS
+                            ),
+                        ));
+                    }
                     if let Some(value) = cur.quoted() {
                         if value.contains('<') || value.contains('%') {
                             return Err(self.err_at(
@@ -496,7 +605,7 @@ impl Parser<'_> {
                         let value = self.unescape(value, offset, false)?;
                         if !parameter {
                             // The first declaration of an entity is binding.
-                            self.entities.entry(name).or_insert(value);
+                            self.entities.entry(name).or_insert(Some(value));
                         }
                     } else if cur.keyword("SYSTEM") || cur.keyword("PUBLIC") {
                         // External entities are declared but never read.
@@ -509,6 +618,9 @@ impl Parser<'_> {
                         }
                         if cur.decl_rest().is_none() {
                             return Err(err(self));
+                        }
+                        if !parameter {
+                            self.entities.entry(name).or_insert(None);
                         }
                         continue;
                     } else {
@@ -647,6 +759,10 @@ pub(crate) fn parse(text: &str) -> Result<Element, XmlError> {
         text,
         entities: HashMap::new(),
         ns_frames: Vec::new(),
+        expanded: Cell::new(0),
+        declarations: 0,
+        elements: 0,
+        nodes: 0,
     };
     if let Some((i, _)) = text
         .char_indices()
@@ -675,7 +791,7 @@ pub(crate) fn parse(text: &str) -> Result<Element, XmlError> {
             Ok(e) => e,
             Err(e) => {
                 let at = reader.error_position() as usize + bom;
-                let mut err = p.err_at(at, format!("not well-formed ({e})"));
+                let mut err = p.err_at(at, format!("not well-formed ({})", clip(&e.to_string())));
                 err.source = Some(e);
                 return Err(err);
             }
@@ -691,7 +807,14 @@ pub(crate) fn parse(text: &str) -> Result<Element, XmlError> {
                 }
                 let empty = matches!(event, Event::Empty(_));
                 let inner = &raw[1..raw.len() - if empty { 2 } else { 1 }];
+                if stack.len() >= limits::MAX_NESTING {
+                    return Err(p.limit_at(
+                        start,
+                        format!("elements are nested deeper than {}", limits::MAX_NESTING),
+                    ));
+                }
                 let element = p.parse_tag(inner, start + 1)?;
+                p.count(start, 1, 1 + element.attrs.len())?;
                 p.open_namespaces(&element, start)?;
                 if empty {
                     p.ns_frames.pop();
@@ -736,6 +859,7 @@ pub(crate) fn parse(text: &str) -> Result<Element, XmlError> {
                     return Err(p.err_at(start + i, "not well-formed (invalid token)"));
                 }
                 let t = p.unescape(raw, start, false)?;
+                p.count(start, 0, 1)?;
                 append(&mut stack, Node::Text(t));
             }
             Event::CData(c) => {
@@ -743,6 +867,7 @@ pub(crate) fn parse(text: &str) -> Result<Element, XmlError> {
                     return Err(p.err_at(start, "syntax error"));
                 }
                 let t = normalize_newlines(&String::from_utf8_lossy(&c)).into_owned();
+                p.count(start, 0, 1)?;
                 append(&mut stack, Node::CData(t));
             }
             Event::Comment(c) => {
@@ -751,6 +876,7 @@ pub(crate) fn parse(text: &str) -> Result<Element, XmlError> {
                     return Err(p.err_at(start, "not well-formed (invalid token)"));
                 }
                 if in_root {
+                    p.count(start, 0, 1)?;
                     append(&mut stack, Node::Comment(body));
                 }
             }
@@ -772,6 +898,7 @@ pub(crate) fn parse(text: &str) -> Result<Element, XmlError> {
                     return Err(p.err_at(start, "not well-formed (invalid token)"));
                 }
                 if in_root {
+                    p.count(start, 0, 1)?;
                     append(&mut stack, Node::Pi(body.to_string()));
                 }
             }

@@ -42,8 +42,11 @@ pub mod values;
 #[cfg(test)]
 mod compat_cases;
 #[cfg(test)]
+mod limits_tests;
+#[cfg(test)]
 mod tests;
 
+pub use dom::limits;
 pub use model::*;
 pub use pattern::{ExcludePattern, PatternError};
 
@@ -107,6 +110,15 @@ pub enum ConfigError {
         message: String,
         #[source]
         source: Option<quick_xml::Error>,
+    },
+    /// The document is larger or more deeply nested than any configuration is (see
+    /// [`limits`]); nothing of it was used.
+    #[error("{}: line {line}, column {column}: refused: {message}; no configuration comes near this limit, so check that --config names the right file", path.display())]
+    Limit {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        message: String,
     },
     /// One value cannot be read (a bad boolean, integer or enumeration value).
     #[error("{}: {problem}", path.display())]
@@ -270,12 +282,20 @@ impl ConfigFile {
     /// on its own, as the original does while reading. The whole-document rules are not
     /// applied: see [`ConfigFile::validate`].
     pub fn parse(text: &str, path: &Path) -> Result<ConfigFile, ConfigError> {
-        let root = dom::parse(text).map_err(|e| ConfigError::Malformed {
-            path: path.to_path_buf(),
-            line: e.line,
-            column: e.column,
-            message: e.message,
-            source: e.source,
+        let root = dom::parse(text).map_err(|e| match e.limit {
+            true => ConfigError::Limit {
+                path: path.to_path_buf(),
+                line: e.line,
+                column: e.column,
+                message: e.message,
+            },
+            false => ConfigError::Malformed {
+                path: path.to_path_buf(),
+                line: e.line,
+                column: e.column,
+                message: e.message,
+                source: e.source,
+            },
         })?;
         // Settings live under the first `<cb_config>`: with any other root, every section is
         // absent.

@@ -24,22 +24,26 @@
 //! `\w`, `\s` and `\b` ASCII-only but case folding stays Unicode-wide.
 
 use super::pyre;
+use crate::clip::clip;
 
 /// Why a pattern cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum PatternError {
     /// Python rejects it.
-    #[error("`{pattern}` is not a valid regular expression ({reason})")]
+    #[error("`{}` is not a valid regular expression ({reason})", clip(.pattern))]
     Invalid { pattern: String, reason: String },
     /// Python accepts it, but cback has no equivalent.
-    #[error("`{pattern}` uses {what}, which cback does not support; {instead}")]
+    #[error("`{}` uses {what}, which cback does not support; {instead}", clip(.pattern))]
     Unsupported {
         pattern: String,
         what: &'static str,
         instead: &'static str,
     },
     /// Python accepts it, but it is too large or too complex to compile here.
-    #[error("`{pattern}` is too large or too complex for cback to compile; simplify it")]
+    #[error(
+        "`{}` is too large or too complex for cback to compile; simplify it",
+        clip(.pattern)
+    )]
     Compile {
         pattern: String,
         #[source]

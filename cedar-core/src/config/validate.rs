@@ -12,6 +12,8 @@ use std::sync::OnceLock;
 
 use regex::Regex;
 
+use crate::clip::clip;
+
 use super::values::parse_float;
 use super::{
     CollectConfig, CollectExclude, Config, DeviceType, ExcludePattern, ExtendedAction, MediaType,
@@ -73,7 +75,10 @@ impl Checker {
             if !is_absolute(v) {
                 self.push(
                     element,
-                    format!("`{v}` is not an absolute path; write it starting with /"),
+                    format!(
+                        "`{}` is not an absolute path; write it starting with /",
+                        clip(v)
+                    ),
                 );
             }
         }
@@ -94,7 +99,8 @@ impl Checker {
                 self.push(
                     element,
                     format!(
-                        "`{v}` is not a valid action name; use only lowercase letters and digits"
+                        "`{}` is not a valid action name; use only lowercase letters and digits",
+                        clip(v)
                     ),
                 );
             }
@@ -127,11 +133,14 @@ impl Checker {
                 Ok(_) => {}
                 Err(PatternError::Invalid { reason, .. }) => self.push(
                     element,
-                    format!("`{p}` is not a valid regular expression ({reason}); fix the pattern"),
+                    format!(
+                        "`{}` is not a valid regular expression ({reason}); fix the pattern",
+                        clip(p)
+                    ),
                 ),
                 Err(err) => {
                     let cause = std::error::Error::source(&err)
-                        .map(|cause| format!("{cause}; "))
+                        .map(|cause| format!("{}; ", clip(&cause.to_string())))
                         .unwrap_or_default();
                     self.push(element, format!("{err} ({cause}the original accepts it)"));
                 }
@@ -192,7 +201,7 @@ fn field_action(c: &mut Checker, a: &ExtendedAction) {
         if !is_dotted_identifier(m) {
             c.push(
                 &format!("{E}<module>"),
-                format!("`{m}` is not a module path; write identifiers joined by dots, e.g. CedarBackup3.extend.postgresql"),
+                format!("`{}` is not a module path; write identifiers joined by dots, e.g. CedarBackup3.extend.postgresql", clip(m)),
             );
         }
     }
@@ -201,7 +210,8 @@ fn field_action(c: &mut Checker, a: &ExtendedAction) {
             c.push(
                 &format!("{E}<function>"),
                 format!(
-                    "`{f}` is not a function name; write a single identifier, e.g. executeAction"
+                    "`{}` is not a function name; write a single identifier, e.g. executeAction",
+                    clip(f)
                 ),
             );
         }
@@ -288,7 +298,7 @@ fn field_store(c: &mut Checker, s: &StoreConfig) {
         if !is_scsi_id(id) {
             c.push(
                 "<store><target_scsi_id>",
-                format!("`{id}` is not a SCSI id; write bus,target,lun such as 0,0,0, optionally after a prefix such as ATA:"),
+                format!("`{}` is not a SCSI id; write bus,target,lun such as 0,0,0, optionally after a prefix such as ATA:", clip(id)),
             );
         }
     }
@@ -299,11 +309,14 @@ fn field_store(c: &mut Checker, s: &StoreConfig) {
         match parse_float(f) {
             None => c.push(
                 "<store><blank_behavior><factor>",
-                format!("`{f}` is not a number; write a non-negative number such as 1.5"),
+                format!(
+                    "`{}` is not a number; write a non-negative number such as 1.5",
+                    clip(f)
+                ),
             ),
             Some(v) if v < 0.0 => c.push(
                 "<store><blank_behavior><factor>",
-                format!("`{f}` is negative; write a non-negative number"),
+                format!("`{}` is negative; write a non-negative number", clip(f)),
             ),
             Some(_) => {}
         }
@@ -447,7 +460,10 @@ fn doc_extensions(c: &mut Checker, mode: Option<OrderMode>, actions: &[ExtendedA
     for d in dups {
         c.push(
             "<extensions><action><name>",
-            format!("`{d}` names more than one extended action; give each a unique name"),
+            format!(
+                "`{}` names more than one extended action; give each a unique name",
+                clip(&d)
+            ),
         );
     }
 }
@@ -471,7 +487,7 @@ fn doc_peers(c: &mut Checker, at: &str, peers: &[PeerConfig], options: Option<&O
         let n = i + 1;
         let e = |field: &str| format!("{at}<peer><{field}>");
         let label = match &p.name {
-            Some(name) => format!("peer `{name}`"),
+            Some(name) => format!("peer `{}`", clip(name)),
             None => format!("peer {n}"),
         };
         c.required(&e("name"), p.name.as_ref(), &format!("{label}: the name"));
@@ -520,7 +536,10 @@ fn doc_peers(c: &mut Checker, at: &str, peers: &[PeerConfig], options: Option<&O
     for d in dups {
         c.push(
             &format!("{at}<peer><name>"),
-            format!("`{d}` names more than one peer; give each peer a unique name"),
+            format!(
+                "`{}` names more than one peer; give each peer a unique name",
+                clip(&d)
+            ),
         );
     }
 }
@@ -533,7 +552,7 @@ fn doc_collect(c: &mut Checker, col: &CollectConfig) {
     );
     for (i, f) in col.files.iter().enumerate() {
         let label = match &f.abs_path {
-            Some(p) => format!("file `{p}`"),
+            Some(p) => format!("file `{}`", clip(p)),
             None => format!("file {}", i + 1),
         };
         c.required(
@@ -560,7 +579,7 @@ fn doc_collect(c: &mut Checker, col: &CollectConfig) {
     }
     for (i, d) in col.dirs.iter().enumerate() {
         let label = match &d.abs_path {
-            Some(p) => format!("dir `{p}`"),
+            Some(p) => format!("dir `{}`", clip(p)),
             None => format!("dir {}", i + 1),
         };
         c.required(

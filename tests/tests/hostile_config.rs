@@ -1,0 +1,274 @@
+//! Hostile configuration documents: each is refused with exit 4 and a one-line message that
+//! names the limit it hit, quickly, in bounded memory, with a short output. The documents are
+//! generated here, not stored.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use cback_tests::cback_path;
+
+/// Peak memory a refused document may cost the `cback` process.
+const MAX_RSS_KIB: u64 = 100 * 1024;
+/// Wall time a refused document may take (the debug build, on a loaded 2-core machine; the
+/// release build takes a fraction of this).
+const MAX_WALL: Duration = Duration::from_secs(5);
+/// What standard output, standard error and the log file may hold together.
+const MAX_OUTPUT: usize = 4 * 1024;
+
+const OPTIONS: &str = "<options><starting_day>monday</starting_day><working_dir>/tmp</working_dir>\
+    <backup_user>root</backup_user><backup_group>root</backup_group>\
+    <rcp_command>scp</rcp_command></options><purge/>";
+
+struct Outcome {
+    code: Option<i32>,
+    stderr: String,
+    output_bytes: usize,
+    wall: Duration,
+    peak_kib: u64,
+}
+
+/// Runs `cback --config FILE validate` on `document` under `peak-rss`.
+fn run(document: &[u8]) -> Outcome {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("cback.conf");
+    let log = dir.path().join("cback.log");
+    let report = dir.path().join("peak");
+    std::fs::write(&config, document).unwrap();
+    let cback = cback_path();
+    let started = Instant::now();
+    let out = Command::new(env!("CARGO_BIN_EXE_peak-rss"))
+        .arg(&report)
+        .arg(cback)
+        .arg("--config")
+        .arg(&config)
+        .arg("--logfile")
+        .arg(&log)
+        .arg("validate")
+        .env_remove("CEDAR_LOG")
+        .env("LANG", "C")
+        .output()
+        .unwrap();
+    let wall = started.elapsed();
+    let peak_kib = std::fs::read_to_string(&report)
+        .unwrap_or_else(|e| panic!("peak-rss wrote no report ({e}): {out:?}"))
+        .trim()
+        .parse()
+        .unwrap();
+    let log_bytes = std::fs::metadata(&log).map_or(0, |m| m.len() as usize);
+    Outcome {
+        code: out.status.code(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        output_bytes: out.stdout.len() + out.stderr.len() + log_bytes,
+        wall,
+        peak_kib,
+    }
+}
+
+/// `document` is refused with exit 4 and one line of standard error that contains `message`,
+/// within the time, memory and output bounds.
+fn assert_refused(what: &str, document: &[u8], message: &str) -> Outcome {
+    let o = run(document);
+    eprintln!(
+        "{what}: {} bytes, exit {:?}, {:.2} s, peak {} KiB, {} bytes of output",
+        document.len(),
+        o.code,
+        o.wall.as_secs_f64(),
+        o.peak_kib,
+        o.output_bytes
+    );
+    assert_eq!(o.code, Some(4), "{what}: {}", o.stderr);
+    assert!(o.stderr.contains(message), "{what}: {}", o.stderr);
+    assert_eq!(
+        o.stderr.trim_end().lines().count(),
+        1,
+        "{what}: {}",
+        o.stderr
+    );
+    assert!(o.wall < MAX_WALL, "{what}: took {:?}", o.wall);
+    assert!(o.peak_kib < MAX_RSS_KIB, "{what}: peak {} KiB", o.peak_kib);
+    assert!(
+        o.output_bytes <= MAX_OUTPUT,
+        "{what}: {} bytes of output",
+        o.output_bytes
+    );
+    o
+}
+
+fn document(doctype: &str, body: &str) -> Vec<u8> {
+    format!("<?xml version=\"1.0\"?>\n{doctype}\n<cb_config>{body}{OPTIONS}</cb_config>\n")
+        .into_bytes()
+}
+
+#[test]
+fn billion_laughs_is_refused() {
+    let mut decls = String::from("<!ENTITY lol0 \"lol\">");
+    for i in 1..10 {
+        let refs = format!("&lol{};", i - 1).repeat(10);
+        decls.push_str(&format!("<!ENTITY lol{i} \"{refs}\">"));
+    }
+    let doc = document(
+        &format!("<!DOCTYPE cb_config [{decls}]>"),
+        "<reference><author>&lol9;</author></reference>",
+    );
+    assert!(doc.len() < 2048);
+    assert_refused(
+        "billion laughs",
+        &doc,
+        "refused: entity expansion exceeds 1048576 bytes",
+    );
+}
+
+#[test]
+fn one_large_entity_used_many_times_is_refused() {
+    let doc = document(
+        &format!(
+            "<!DOCTYPE cb_config [<!ENTITY e \"{}\">]>",
+            "x".repeat(50_000)
+        ),
+        &format!(
+            "<reference><author>{}</author></reference>",
+            "&e;".repeat(50_000)
+        ),
+    );
+    assert_refused(
+        "50 KB entity used 50,000 times",
+        &doc,
+        "refused: entity expansion exceeds 1048576 bytes",
+    );
+}
+
+#[test]
+fn a_million_nested_elements_are_refused() {
+    let n = 1_000_000;
+    let doc = document("", &format!("{}{}", "<a>".repeat(n), "</a>".repeat(n)));
+    assert_refused(
+        "1,000,000 nested elements",
+        &doc,
+        "refused: elements are nested deeper than 100",
+    );
+}
+
+#[test]
+fn two_million_sibling_elements_are_refused() {
+    let doc = document("", &"<a/>".repeat(2_000_000));
+    assert_refused(
+        "2,000,000 empty siblings",
+        &doc,
+        "refused: the document has more than 100000 elements",
+    );
+}
+
+#[test]
+fn millions_of_comments_are_refused() {
+    let doc = document("", &"<!---->".repeat(2_000_000));
+    assert_refused(
+        "2,000,000 comments",
+        &doc,
+        "refused: the document has more than 300000 nodes",
+    );
+}
+
+#[test]
+fn an_element_with_a_million_attributes_is_refused() {
+    let attrs: String = (0..1_000_000).map(|i| format!(" a{i}=\"1\"")).collect();
+    let doc = document("", &format!("<reference{attrs}/>"));
+    assert_refused(
+        "1,000,000 attributes",
+        &doc,
+        "refused: an element has more than 256 attributes",
+    );
+}
+
+#[test]
+fn half_a_million_entity_declarations_are_refused() {
+    let decls: String = (0..500_000)
+        .map(|i| format!("<!ENTITY e{i} \"v\">"))
+        .collect();
+    let doc = document(&format!("<!DOCTYPE cb_config [{decls}]>"), "");
+    assert_refused(
+        "500,000 entity declarations",
+        &doc,
+        "refused: the document type declares more than 10000 entities",
+    );
+}
+
+#[test]
+fn a_ten_megabyte_value_is_quoted_short() {
+    let body = OPTIONS.replace(
+        "<starting_day>monday</starting_day>",
+        &format!("<starting_day>{}</starting_day>", "x".repeat(10_000_000)),
+    );
+    let doc = format!("<cb_config>{body}</cb_config>").into_bytes();
+    let o = assert_refused(
+        "10 MB <starting_day>",
+        &doc,
+        "<options><starting_day>: `xxxx",
+    );
+    assert!(
+        o.stderr
+            .contains("… (10000000 bytes in all)` is not one of monday"),
+        "{}",
+        o.stderr
+    );
+}
+
+#[test]
+fn an_external_entity_is_never_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let secret = dir.path().join("secret");
+    std::fs::write(&secret, "TOPSECRET-LINE\n").unwrap();
+    for (doctype, body) in [
+        (
+            format!(
+                "<!DOCTYPE cb_config [<!ENTITY s SYSTEM \"{}\">]>",
+                secret.display()
+            ),
+            "<reference><author>&s;</author></reference>",
+        ),
+        (
+            format!(
+                "<!DOCTYPE cb_config [<!ENTITY s SYSTEM \"file://{}\">]>",
+                secret.display()
+            ),
+            "<options><backup_user>&s;</backup_user></options>",
+        ),
+    ] {
+        let doc = document(&doctype, body);
+        let o = run(&doc);
+        assert_eq!(o.code, Some(4), "{}", o.stderr);
+        assert!(
+            o.stderr
+                .contains("`&s;` names an external entity, which cback never reads"),
+            "{}",
+            o.stderr
+        );
+        assert!(!o.stderr.contains("TOPSECRET"), "{}", o.stderr);
+    }
+}
+
+/// What a real configuration looks like stays well inside every limit.
+#[test]
+fn a_large_real_configuration_is_accepted() {
+    let dirs: String = (0..5_000)
+        .map(|i| {
+            format!(
+                "<dir><abs_path>/srv/d{i}</abs_path><collect_mode>daily</collect_mode>\
+                 <archive_mode>tar</archive_mode><exclude><pattern>.*\\.tmp</pattern>\
+                 </exclude></dir>\n"
+            )
+        })
+        .collect();
+    let doc = format!(
+        "<?xml version=\"1.0\"?>\n<!DOCTYPE cb_config [<!ENTITY base \"/srv\">]>\n\
+         <cb_config>{OPTIONS}<collect><collect_dir>&base;/collect</collect_dir>\
+         <ignore_file>.cbignore</ignore_file>{dirs}</collect></cb_config>\n"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("big.conf");
+    std::fs::write(&path, &doc).unwrap();
+    let parsed = cedar_core::ConfigFile::load(Path::new(&path)).unwrap();
+    let collect = parsed.config.collect.unwrap();
+    assert_eq!(collect.dirs.len(), 5_000);
+    assert_eq!(collect.collect_dir.as_deref(), Some("/srv/collect"));
+}
