@@ -7,6 +7,7 @@ mod diagnostics;
 
 use std::process::ExitCode;
 
+use cedar_core::clip::clip;
 use cedar_core::logging::{self, LogSettings, Screen};
 use cedar_core::{lock::RunLock, plan, run, status, ConfigFile, Options};
 use clap::Parser;
@@ -118,7 +119,7 @@ fn run(options: &Options) -> u8 {
     let order: Vec<String> = plan
         .steps
         .iter()
-        .map(|s| format!("'{}'", s.action))
+        .map(|s| format!("'{}'", clip(&s.action)))
         .collect();
     tracing::info!("Action order will be: [{}]", order.join(", "));
 
@@ -242,6 +243,6 @@ fn describe(options: &Options) -> String {
         options.owner.0, options.owner.1
     ));
     parts.push(format!("--mode \"{:o}\"", options.mode));
-    parts.extend(options.actions.iter().map(|a| format!("\"{a}\"")));
+    parts.extend(options.actions.iter().map(|a| format!("\"{}\"", clip(a))));
     parts.join(" ")
 }

@@ -1,14 +1,15 @@
 //! Pre- and post-action hooks: split like the original, run, and fail the action on a
 //! non-zero exit with the tail of the hook's output.
 
+use crate::clip::clip;
 use crate::process::{self, SupervisedError};
 
 /// Errors from running a hook.
 #[derive(Debug, thiserror::Error)]
 pub enum HookError {
-    #[error("{kind} hook for action {action} is empty; give it a <command>")]
+    #[error("{kind} hook for action {} is empty; give it a <command>", clip(.action))]
     Empty { kind: &'static str, action: String },
-    #[error("{kind} hook for action {action} (`{command}`) could not be started: {source}; check that the program exists and is executable")]
+    #[error("{kind} hook for action {} (`{}`) could not be started: {source}; check that the program exists and is executable", clip(.action), clip(.command))]
     Spawn {
         kind: &'static str,
         action: String,
@@ -16,9 +17,9 @@ pub enum HookError {
         #[source]
         source: std::io::Error,
     },
-    #[error("{kind} hook for action {action} was interrupted; the hook was stopped")]
+    #[error("{kind} hook for action {} was interrupted; the hook was stopped", clip(.action))]
     Interrupted { kind: &'static str, action: String },
-    #[error("{kind} hook for action {action} (`{command}`) failed with {status}{}", tail_suffix(.tail))]
+    #[error("{kind} hook for action {} (`{}`) failed with {status}{}", clip(.action), clip(.command), tail_suffix(.tail))]
     Failed {
         kind: &'static str,
         action: String,

@@ -2,16 +2,18 @@
 
 use std::path::Path;
 
+use crate::clip::clip;
 use nix::unistd::{chown, Gid, Group, Uid, User};
 
 /// Errors from looking up or applying an owner.
 #[derive(Debug, thiserror::Error)]
 pub enum OwnershipError {
     #[error(
-        "backup user `{0}` does not exist on this machine; create it or fix <options><backup_user>"
+        "backup user `{}` does not exist on this machine; create it or fix <options><backup_user>",
+        clip(.0)
     )]
     UnknownUser(String),
-    #[error("backup group `{0}` does not exist on this machine; create it or fix <options><backup_group>")]
+    #[error("backup group `{}` does not exist on this machine; create it or fix <options><backup_group>", clip(.0))]
     UnknownGroup(String),
     #[error("cannot change the owner of {}: {source}", path.display())]
     Chown {

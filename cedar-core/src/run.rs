@@ -3,6 +3,7 @@
 use std::path::Path;
 
 use crate::action::{ActionContext, ActionError};
+use crate::clip::clip;
 use crate::config::{ConfigFile, PeerConfig};
 use crate::hooks::{self, HookError};
 use crate::interrupt;
@@ -20,7 +21,7 @@ pub const DEFAULT_RSH_COMMAND: &str = "/usr/bin/ssh";
 /// Why a run stopped.
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
-    #[error("action {action} failed: {source}")]
+    #[error("action {} failed: {source}", clip(.action))]
     Action {
         action: String,
         #[source]
@@ -28,7 +29,7 @@ pub enum RunError {
     },
     #[error(transparent)]
     Hook(HookError),
-    #[error("interrupted during action {0}; nothing after it ran")]
+    #[error("interrupted during action {}; nothing after it ran", clip(.0))]
     Interrupted(String),
 }
 

@@ -30,6 +30,11 @@ struct Outcome {
 
 /// Runs `cback --config FILE validate` on `document` under `peak-rss`.
 fn run(document: &[u8]) -> Outcome {
+    run_with(document, &["validate"])
+}
+
+/// Runs `cback --config FILE ARGS...` on `document` under `peak-rss`.
+fn run_with(document: &[u8], args: &[&str]) -> Outcome {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("cback.conf");
     let log = dir.path().join("cback.log");
@@ -44,7 +49,7 @@ fn run(document: &[u8]) -> Outcome {
         .arg(&config)
         .arg("--logfile")
         .arg(&log)
-        .arg("validate")
+        .args(args)
         .env_remove("CEDAR_LOG")
         .env("LANG", "C")
         .output()
@@ -271,4 +276,33 @@ fn a_large_real_configuration_is_accepted() {
     let collect = parsed.config.collect.unwrap();
     assert_eq!(collect.dirs.len(), 5_000);
     assert_eq!(collect.collect_dir.as_deref(), Some("/srv/collect"));
+}
+
+/// A megabyte-long (but valid) extension name and module: `validate` reports them, and the
+/// plan and the log show them, in a few hundred bytes each.
+#[test]
+fn a_megabyte_action_name_is_quoted_short() {
+    let name = "a".repeat(1_000_000);
+    let module = format!("m.{}", "b".repeat(1_000_000));
+    let doc = document(
+        "",
+        &format!(
+            "<reference/><extensions><action><name>{name}</name><module>{module}</module>\
+             <function>f</function><index>1</index></action></extensions>"
+        ),
+    );
+    let o = run_with(&doc, &["validate"]);
+    assert_eq!(o.code, Some(6), "{}", o.stderr);
+    assert!(
+        o.stderr.contains("is not built into this cback"),
+        "{}",
+        &o.stderr[..o.stderr.len().min(2000)]
+    );
+    // validate logs each problem, then fails with all of them (logged and on standard error):
+    // three copies of two clipped problems, with the log's own lines.
+    assert!(o.output_bytes <= 2 * MAX_OUTPUT, "{} bytes", o.output_bytes);
+    let o = run_with(&doc, &[&name[..100_000]]);
+    assert_eq!(o.code, Some(4), "{}", o.stderr);
+    assert!(o.stderr.contains("is not a valid action"), "{}", o.stderr);
+    assert!(o.output_bytes <= MAX_OUTPUT, "{} bytes", o.output_bytes);
 }

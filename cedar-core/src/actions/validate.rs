@@ -9,6 +9,7 @@ use nix::unistd::{access, AccessFlags};
 use crate::action::{
     self, Action, ActionContext, ActionError, ActionKind, ActionRegistration, Placement,
 };
+use crate::clip::clip;
 use crate::ownership;
 
 #[derive(Debug)]
@@ -69,8 +70,10 @@ pub fn problems(ctx: &ActionContext<'_>) -> Vec<String> {
         let function = decl.function.as_deref().unwrap_or_default();
         if action::extension_by_module(module, function).is_none() {
             found.push(format!(
-                "extended action {}: module {module} with function {function} is not built into this cback; available modules: {}",
-                decl.name.as_deref().unwrap_or_default(),
+                "extended action {}: module {} with function {} is not built into this cback; available modules: {}",
+                clip(decl.name.as_deref().unwrap_or_default()),
+                clip(module),
+                clip(function),
                 action::available_modules().join(", ")
             ));
         }
@@ -101,11 +104,13 @@ fn check_dir(found: &mut Vec<String>, element: &str, dir: &str, writable: bool) 
     let path = Path::new(dir);
     if !path.is_dir() {
         found.push(format!(
-            "{element}: directory {dir} does not exist; create it or fix the path"
+            "{element}: directory {} does not exist; create it or fix the path",
+            clip(dir)
         ));
     } else if writable && access(path, AccessFlags::W_OK).is_err() {
         found.push(format!(
-            "{element}: directory {dir} is not writable; fix its permissions"
+            "{element}: directory {} is not writable; fix its permissions",
+            clip(dir)
         ));
     }
 }

@@ -16,6 +16,7 @@ pub use managed::managed_peers;
 pub use resolve::{dependency_mode, ResolvedAction, BUILTIN_NAMES};
 
 use crate::action::ActionRegistration;
+use crate::clip::clip;
 use crate::config::Config;
 use crate::options::Options;
 
@@ -28,25 +29,25 @@ pub const ALL_ACTIONS: [&str; 4] = ["collect", "stage", "store", "purge"];
 /// Errors while building the plan; all are configuration-stage errors (exit 4).
 #[derive(Debug, thiserror::Error)]
 pub enum PlanError {
-    #[error("action {0} is not a valid action or extended action; run `cback --help` for the built-in actions, or declare it in <extensions>")]
+    #[error("action {} is not a valid action or extended action; run `cback --help` for the built-in actions, or declare it in <extensions>", clip(.0))]
     InvalidAction(String),
-    #[error("action {0} may not be combined with other actions; run it on its own")]
+    #[error("action {} may not be combined with other actions; run it on its own", clip(.0))]
     CannotCombine(String),
-    #[error("dependency {dependency} on extension {extension} is unknown; fix <run_before>/<run_after> of that extension")]
+    #[error("dependency {} on extension {} is unknown; fix <run_before>/<run_after> of that extension", clip(.dependency), clip(.extension))]
     UnknownDependency {
         dependency: String,
         extension: String,
     },
     #[error("unable to determine proper action order due to dependency recursion; remove the cycle from the <depends> entries in <extensions>")]
     Cycle,
-    #[error("extended action {action}: module {module} with function {function} is not built into this cback; available modules: {available}")]
+    #[error("extended action {}: module {} with function {} is not built into this cback; available modules: {available}", clip(.action), clip(.module), clip(.function))]
     ModuleNotFound {
         action: String,
         module: String,
         function: String,
         available: String,
     },
-    #[error("extended action {0} has no <index>; give it one in <extensions>")]
+    #[error("extended action {} has no <index>; give it one in <extensions>", clip(.0))]
     MissingIndex(String),
 }
 
