@@ -37,16 +37,22 @@ fn run(document: &[u8]) -> Outcome {
 fn run_with(document: &[u8], args: &[&str]) -> Outcome {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("cback.conf");
+    std::fs::write(&config, document).unwrap();
+    run_config(&config, args)
+}
+
+/// Runs `cback --config CONFIG ARGS...` under `peak-rss`.
+fn run_config(config: &Path, args: &[&str]) -> Outcome {
+    let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("cback.log");
     let report = dir.path().join("peak");
-    std::fs::write(&config, document).unwrap();
     let cback = cback_path();
     let started = Instant::now();
     let out = Command::new(env!("CARGO_BIN_EXE_peak-rss"))
         .arg(&report)
         .arg(cback)
         .arg("--config")
-        .arg(&config)
+        .arg(config)
         .arg("--logfile")
         .arg(&log)
         .args(args)
@@ -304,5 +310,34 @@ fn a_megabyte_action_name_is_quoted_short() {
     let o = run_with(&doc, &[&name[..100_000]]);
     assert_eq!(o.code, Some(4), "{}", o.stderr);
     assert!(o.stderr.contains("is not a valid action"), "{}", o.stderr);
+    assert!(o.output_bytes <= MAX_OUTPUT, "{} bytes", o.output_bytes);
+}
+
+/// An endless file stops at the size limit; random bytes get a clear error.
+#[test]
+fn dev_zero_and_random_bytes_are_refused() {
+    let o = run_config(Path::new("/dev/zero"), &["validate"]);
+    assert_eq!(o.code, Some(4), "{}", o.stderr);
+    assert!(
+        o.stderr.contains("the file is larger than 16 MiB"),
+        "{}",
+        o.stderr
+    );
+    assert!(o.peak_kib < MAX_RSS_KIB, "peak {} KiB", o.peak_kib);
+    assert!(o.output_bytes <= MAX_OUTPUT, "{} bytes", o.output_bytes);
+
+    let mut state = 0x9E37_79B9_7F4A_7C15_u64;
+    let noise: Vec<u8> = (0..1 << 20)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 24) as u8
+        })
+        .collect();
+    let o = run_with(&noise, &["validate"]);
+    assert_eq!(o.code, Some(4), "{}", o.stderr);
+    assert!(o.stderr.contains("not UTF-8"), "{}", o.stderr);
+    assert_eq!(o.stderr.trim_end().lines().count(), 1, "{}", o.stderr);
     assert!(o.output_bytes <= MAX_OUTPUT, "{} bytes", o.output_bytes);
 }
