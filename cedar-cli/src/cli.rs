@@ -83,8 +83,66 @@ pub struct Cli {
     #[arg(short = 'n', long = "dry-run")]
     dry_run: bool,
     /// Actions to run.
-    #[arg(value_name = "ACTION")]
+    #[arg(value_name = "ACTION", value_parser = ActionName, hide_possible_values = true)]
     actions: Vec<String>,
+}
+
+/// An action name: any word is accepted (extensions are named in the configuration, which is
+/// read later), but the built-in actions and the registered extensions are offered to shell
+/// completion.
+#[derive(Debug, Clone, Copy)]
+struct ActionName;
+
+impl clap::builder::TypedValueParser for ActionName {
+    type Value = String;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<String, clap::Error> {
+        clap::builder::StringValueParser::new().parse_ref(cmd, arg, value)
+    }
+
+    fn possible_values(
+        &self,
+    ) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        Some(Box::new(
+            action_names()
+                .into_iter()
+                .map(clap::builder::PossibleValue::new),
+        ))
+    }
+}
+
+/// The built-in actions in the original's order, then every registered extension.
+pub fn action_names() -> Vec<&'static str> {
+    let mut names = vec!["all"];
+    names.extend(BUILTIN_ORDER);
+    let mut extensions: Vec<&'static str> = cedar_core::action::registrations()
+        .filter(|r| matches!(r.kind, cedar_core::ActionKind::Extension { .. }))
+        .map(|r| r.name)
+        .collect();
+    extensions.sort_unstable();
+    extensions.dedup();
+    names.extend(extensions);
+    names
+}
+
+const BUILTIN_ORDER: [&str; 7] = [
+    "collect",
+    "stage",
+    "store",
+    "purge",
+    "rebuild",
+    "validate",
+    "initialize",
+];
+
+/// The clap definition of `cback`, for the man page and the completions.
+pub fn command() -> clap::Command {
+    <Cli as clap::CommandFactory>::command()
 }
 
 fn parse_owner(value: &str) -> Result<(String, String), String> {

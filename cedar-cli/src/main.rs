@@ -2,11 +2,9 @@
 //! configuration, builds the plan and runs it, with the original's exit codes:
 //! 0 success, 2 usage, 3 logging, 4 configuration, 5 interrupted, 6 action failed.
 
-mod cli;
-mod diagnostics;
-
 use std::process::ExitCode;
 
+use cedar_cli::{cli, diagnostics};
 use cedar_core::clip::clip;
 use cedar_core::logging::{self, LogSettings, Screen};
 use cedar_core::{lock::RunLock, plan, run, status, ConfigFile, Options};
@@ -19,7 +17,7 @@ const EXIT_FAILED: u8 = 6;
 
 fn main() -> ExitCode {
     // The extension crates register through `inventory`; referencing them keeps them linked.
-    cedar_ext_postgresql::link();
+    cedar_cli::link_extensions();
 
     let cli = match cli::Cli::try_parse() {
         Ok(cli) => cli,

@@ -35,6 +35,7 @@ mod dom;
 mod model;
 mod pattern;
 mod pyre;
+pub mod schema;
 mod ser;
 mod validate;
 pub mod values;

@@ -1,0 +1,16 @@
+//! cedar-cli: the command-line front ends of cback.
+//!
+//! - [`cli`]: the `cback` command line (the original's switches, parsed with clap);
+//! - [`dist`]: what a package installs beside the binary and generates from that command
+//!   line: the `cback(1)` man page and the shell completions;
+//! - [`link_extensions`]: keeps every extension crate linked, so that its `inventory`
+//!   registration is seen by the binaries.
+
+pub mod cli;
+pub mod diagnostics;
+pub mod dist;
+
+/// References each extension crate, so that the linker keeps its action registration.
+pub fn link_extensions() {
+    cedar_ext_postgresql::link();
+}

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Builds the Debian package target/debian/cback_VERSION_ARCH.deb: the release binary, the man
+# pages and shell completions generated from its command line, the systemd units, logrotate
+# file, sample /etc/cback3.conf and the README. Prints the path of the package last.
+# Needs cargo-deb (installed with `cargo install cargo-deb --locked` when missing) and gzip.
+set -euo pipefail
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$repo"
+
+if ! cargo deb --version >/dev/null 2>&1; then
+  echo "build-deb: installing cargo-deb (cargo install cargo-deb --locked)" >&2
+  cargo install --quiet cargo-deb --locked
+fi
+command -v gzip >/dev/null || { echo "build-deb: gzip is missing (apt-get install gzip)" >&2; exit 1; }
+
+cargo build --quiet --release -p cedar-cli --bin cback --bin cback-dist
+target=$(cargo metadata --format-version 1 --no-deps | grep -o '"target_directory":"[^"]*"' | cut -d'"' -f4)
+dist="$target/release/dist"
+rm -rf "$dist"
+"$target/release/cback-dist" "$dist"
+cp dist/cback.conf.5 "$dist/man/"
+gzip -9nf "$dist/man/cback.1" "$dist/man/cback.conf.5"
+cargo deb --quiet -p cedar-cli --no-build >&2
+ls -t "$target"/debian/cback_*.deb | head -n1
