@@ -3,8 +3,9 @@
 # write a configuration for it, run `cback --full collect postgresql`, and show what was written.
 # Everything is removed at the end, whatever happens.
 #
-# Needs: Rust (cargo) and PostgreSQL server programs (Debian: apt-get install postgresql).
-# Run from anywhere: bash scripts/demo.sh
+# Needs Rust (cargo). PostgreSQL's server programs, bzip2 and util-linux are installed when they
+# are missing and this runs as root on Debian or Ubuntu (scripts/setup.sh); otherwise it says what
+# to install. Run from anywhere: bash scripts/demo.sh
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -13,19 +14,13 @@ if [ -t 1 ]; then bold=$'\033[1m' plain=$'\033[0m'; else bold="" plain=""; fi
 say() { printf '\n%s==> %s%s\n' "$bold" "$*" "$plain"; }
 die() { printf 'demo: %s\n' "$*" >&2; exit 1; }
 
-# --- find PostgreSQL --------------------------------------------------------------------------
-# The directory that has initdb, pg_ctl, pg_dump and psql together: initdb's own (through
-# symlinks) when it is on PATH, else the newest /usr/lib/postgresql/*/bin (Debian).
-bindir=""
-if command -v initdb >/dev/null 2>&1; then
-  bindir=$(dirname "$(readlink -f "$(command -v initdb)")")
-fi
-if [ -z "$bindir" ] || [ ! -x "$bindir/pg_dump" ]; then
-  bindir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1 || true)
-fi
-[ -n "$bindir" ] && [ -x "$bindir/initdb" ] && [ -x "$bindir/pg_dump" ] ||
-  die "PostgreSQL server programs not found (Debian: apt-get install postgresql)"
-command -v cargo >/dev/null 2>&1 || die "cargo not found; install Rust"
+# --- set-up ------------------------------------------------------------------------------------
+# PostgreSQL's server programs, bzip2 and (as root) runuser: installed by scripts/setup.sh when
+# missing and this runs as root on Debian/Ubuntu; otherwise it prints the command to run.
+# shellcheck source=scripts/setup.sh
+. "$repo/scripts/setup.sh"
+setup_require "${SETUP_FOR_DEMO[@]}" || die "install what is missing (above), then run this again"
+bindir=$(setup_pg_bindir)
 
 # As root, the server runs as the postgres user.
 as_server=()

@@ -15,7 +15,8 @@ pub fn workspace_root() -> PathBuf {
         .to_path_buf()
 }
 
-/// `../shared/cb3-data` beside the workspace, when present.
+/// `../shared/cb3-data` beside the workspace, when present: the original's test documents,
+/// which tests add to their own (the suite must pass without them).
 pub fn cb3_data() -> Option<PathBuf> {
     let dir = workspace_root().join("../shared/cb3-data");
     dir.is_dir().then_some(dir)

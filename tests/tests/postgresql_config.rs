@@ -2,7 +2,7 @@
 //! bad section (the action fails with exit 6; `cback validate` reports every problem). No
 //! PostgreSQL server is needed.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use cback_tests::pg::{self, Site};
 use cedar_core::ConfigFile;
@@ -14,36 +14,109 @@ fn settings_of(path: &Path) -> Result<cedar_ext_postgresql::Settings, PgError> {
     load_settings(&ConfigFile::parse(&text, path).unwrap())
 }
 
+/// What the original's extension reads from a document (`LocalConfig(xmlPath=...)` of Cedar
+/// Backup 3.12), or `None` where it refuses the document for want of a `<postgresql>` section.
+struct Reads {
+    user: Option<&'static str>,
+    compress_mode: CompressMode,
+    targets: Vec<Target>,
+}
+
+fn reads(user: Option<&'static str>, compress_mode: CompressMode, targets: &[&str]) -> Reads {
+    let targets = targets
+        .iter()
+        .map(|&t| match t {
+            "ALL" => Target::All,
+            name => Target::Database(name.to_string()),
+        })
+        .collect();
+    Reads {
+        user,
+        compress_mode,
+        targets,
+    }
+}
+
+/// cback's own documents (`tests/data/postgresql/`), and the original's test documents from
+/// `../shared/cb3-data` when they are there, with what the original reads from each.
+fn documents() -> Vec<(PathBuf, Option<Reads>)> {
+    let own = cback_tests::workspace_root().join("tests/data/postgresql");
+    let mut docs = vec![
+        (own.join("no-section.conf"), None),
+        (
+            own.join("all-uncompressed.conf"),
+            Some(reads(Some("pgbackup"), CompressMode::None, &["ALL"])),
+        ),
+        (
+            own.join("one-database-gzip.conf"),
+            Some(reads(Some("app_owner"), CompressMode::Gzip, &["billing"])),
+        ),
+        (
+            own.join("two-databases-bzip2.conf"),
+            Some(reads(
+                Some("pgbackup"),
+                CompressMode::Bzip2,
+                &["crm", "stock 2026"],
+            )),
+        ),
+        (
+            own.join("no-user.conf"),
+            Some(reads(None, CompressMode::Gzip, &["crm", "warehouse"])),
+        ),
+    ];
+    match cback_tests::cb3_data() {
+        Some(data) => docs.extend([
+            (data.join("postgresql.conf.1"), None),
+            (
+                data.join("postgresql.conf.2"),
+                Some(reads(Some("user"), CompressMode::None, &["ALL"])),
+            ),
+            (
+                data.join("postgresql.conf.3"),
+                Some(reads(Some("user"), CompressMode::Gzip, &["database"])),
+            ),
+            (
+                data.join("postgresql.conf.4"),
+                Some(reads(
+                    Some("user"),
+                    CompressMode::Bzip2,
+                    &["database1", "database2"],
+                )),
+            ),
+            (
+                data.join("postgresql.conf.5"),
+                Some(reads(
+                    None,
+                    CompressMode::Bzip2,
+                    &["database1", "database2"],
+                )),
+            ),
+        ]),
+        None => eprintln!("../shared/cb3-data is not there: checking cback's own documents only"),
+    }
+    docs
+}
+
 #[test]
-fn the_originals_documents_read_the_same() {
-    let Some(data) = cback_tests::cb3_data() else {
-        eprintln!("SKIPPED: ../shared/cb3-data is not there");
-        return;
-    };
-    let err = settings_of(&data.join("postgresql.conf.1")).unwrap_err();
-    assert!(
-        err.to_string().contains("<postgresql> section is required"),
-        "{err}"
-    );
-
-    let two = settings_of(&data.join("postgresql.conf.2")).unwrap();
-    assert_eq!(two.user.as_deref(), Some("user"));
-    assert_eq!(two.compress_mode, CompressMode::None);
-    assert_eq!(two.targets, vec![Target::All]);
-
-    let three = settings_of(&data.join("postgresql.conf.3")).unwrap();
-    assert_eq!(three.compress_mode, CompressMode::Gzip);
-    assert_eq!(three.targets, vec![Target::Database("database".into())]);
-
-    let db = |n: &str| Target::Database(n.to_string());
-    let four = settings_of(&data.join("postgresql.conf.4")).unwrap();
-    assert_eq!(four.compress_mode, CompressMode::Bzip2);
-    assert_eq!(four.targets, vec![db("database1"), db("database2")]);
-    assert_eq!(four.user.as_deref(), Some("user"));
-
-    let five = settings_of(&data.join("postgresql.conf.5")).unwrap();
-    assert_eq!(five.user, None);
-    assert_eq!(five.targets, vec![db("database1"), db("database2")]);
+fn documents_read_as_the_original_reads_them() {
+    for (path, want) in documents() {
+        let what = path.display();
+        match want {
+            None => {
+                let err = settings_of(&path).unwrap_err();
+                assert!(
+                    err.to_string().contains("<postgresql> section is required"),
+                    "{what}: {err}"
+                );
+            }
+            Some(want) => {
+                let got = settings_of(&path).unwrap_or_else(|e| panic!("{what}: {e}"));
+                assert_eq!(got.user.as_deref(), want.user, "{what}");
+                assert_eq!(got.compress_mode, want.compress_mode, "{what}");
+                assert_eq!(got.targets, want.targets, "{what}");
+            }
+        }
+    }
 }
 
 #[test]

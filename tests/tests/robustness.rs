@@ -71,18 +71,20 @@ const FRAGMENTS: &[&str] = &[
 
 fn seeds() -> Vec<String> {
     let mut docs = Vec::new();
-    for dir in [Some(workspace_root().join("config-samples")), cb3_data()]
-        .into_iter()
-        .flatten()
-    {
-        if let Ok(entries) = fs::read_dir(&dir) {
-            let mut paths: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
-            paths.sort();
-            for path in paths {
-                if let Ok(text) = fs::read_to_string(&path) {
-                    docs.push(text);
-                }
-            }
+    // The samples and cback's own test documents; the original's when they are there.
+    let mut dirs = vec![
+        workspace_root().join("config-samples"),
+        workspace_root().join("cedar-core/src/config/fixtures"),
+        workspace_root().join("tests/data/postgresql"),
+    ];
+    dirs.extend(cb3_data());
+    for dir in dirs {
+        let entries = fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+        let mut paths: Vec<PathBuf> = entries.map(|e| e.unwrap().path()).collect();
+        paths.sort();
+        for path in paths {
+            let text = fs::read_to_string(&path);
+            docs.push(text.unwrap_or_else(|e| panic!("{}: {e}", path.display())));
         }
     }
     docs.push(

@@ -104,13 +104,16 @@ fn compatibility_table_matches_the_original() {
 }
 
 /// The reference documents from the original's test suite, when `shared/` is beside the
-/// workspace.
+/// workspace. They add cases; the documents of [`OWN_DOCUMENTS`] are checked without them.
 fn cb3_data() -> Option<std::path::PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/cb3-data");
     if dir.is_dir() {
         Some(dir)
     } else {
-        eprintln!("skipped: {} is absent", dir.display());
+        eprintln!(
+            "{} is absent: checking cback's own documents only",
+            dir.display()
+        );
         None
     }
 }
@@ -151,6 +154,62 @@ const CB3_DATA: &[(&str, bool, bool)] = &[
     ("postgresql.conf.5", false, true),
 ];
 
+/// Documents written for cback (`fixtures/`), in the same form as [`CB3_DATA`]: accepted by
+/// the original as they stand, and once completed. Observed from the original (Cedar Backup
+/// 3.12: `Config(xmlPath=...)` and `Config(xmlData=...)` with the completed text).
+const OWN_DOCUMENTS: &[(&str, bool, bool)] = &[
+    ("collect-only.conf", false, true),
+    ("dependency-order.conf", true, true),
+    ("other-root.conf", false, false),
+    ("peers-only.conf", false, true),
+    ("purge-and-stage.conf", true, true),
+    ("reading-rules.conf", true, true),
+    ("rejected-dereference.conf", false, false),
+    ("rejected-duplicate-peer.conf", false, false),
+    ("rejected-managed-peer.conf", false, false),
+    ("site-complete.conf", true, true),
+    ("stage-own-peers.conf", false, true),
+    ("store-cd.conf", false, true),
+];
+
+fn fixtures() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("src/config/fixtures")
+}
+
+/// Every document with the original's outcomes: cback's own, then the reference documents
+/// when they are there. (label, path, load_ok, completed_ok).
+fn documents() -> Vec<(String, std::path::PathBuf, bool, bool)> {
+    let mut docs: Vec<_> = OWN_DOCUMENTS
+        .iter()
+        .map(|&(name, load, completed)| (name.to_string(), fixtures().join(name), load, completed))
+        .collect();
+    if let Some(dir) = cb3_data() {
+        docs.extend(CB3_DATA.iter().map(|&(name, load, completed)| {
+            (format!("cb3-data/{name}"), dir.join(name), load, completed)
+        }));
+    }
+    docs
+}
+
+#[test]
+fn every_fixture_has_the_originals_outcome() {
+    let mut on_disk: Vec<String> = std::fs::read_dir(fixtures())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    on_disk.sort();
+    let listed: Vec<&str> = OWN_DOCUMENTS.iter().map(|&(name, _, _)| name).collect();
+    assert_eq!(
+        on_disk, listed,
+        "OWN_DOCUMENTS lists the files of fixtures/, sorted"
+    );
+    // Both outcomes occur in both columns, so that the comparison can fail either way.
+    for column in [|d: &(&str, bool, bool)| d.1, |d: &(&str, bool, bool)| d.2] {
+        assert!(OWN_DOCUMENTS.iter().any(column));
+        assert!(!OWN_DOCUMENTS.iter().all(column));
+    }
+}
+
 const BASE_SECTIONS: &str =
     "<options><starting_day>monday</starting_day><working_dir>/w</working_dir>\
     <backup_user>u</backup_user><backup_group>g</backup_group><rcp_command>scp</rcp_command>\
@@ -168,10 +227,8 @@ fn with_base_sections(text: &str) -> String {
 
 #[test]
 fn reference_documents_match_the_original() {
-    let Some(dir) = cb3_data() else { return };
     let mut wrong = Vec::new();
-    for &(name, load_ok, completed_ok) in CB3_DATA {
-        let path = dir.join(name);
+    for (name, path, load_ok, completed_ok) in documents() {
         let loaded = ConfigFile::load(&path);
         if loaded.is_ok() != load_ok {
             wrong.push(format!("{name}: load: original {load_ok}, ours {loaded:?}"));
@@ -216,10 +273,10 @@ fn round_trip_of_every_table_document() {
 
 #[test]
 fn round_trip_of_reference_documents() {
-    let Some(dir) = cb3_data() else { return };
-    for &(name, _, _) in CB3_DATA {
-        let text = std::fs::read_to_string(dir.join(name)).unwrap();
-        assert_round_trip(&text, name);
+    for (name, path, _, _) in documents() {
+        let text = std::fs::read_to_string(path).unwrap();
+        assert!(parse(&text).is_ok(), "{name} parses");
+        assert_round_trip(&text, &name);
     }
 }
 
@@ -391,6 +448,104 @@ fn reading_rules() {
     assert_eq!(c, Config::default());
 }
 
+/// cback's own documents read as the original reads them (values observed from the original).
+#[test]
+fn own_documents_read_as_the_original_reads_them() {
+    let load = |name: &str| {
+        let path = fixtures().join(name);
+        let text = std::fs::read_to_string(&path).unwrap();
+        ConfigFile::parse(&text, &path).unwrap().config
+    };
+    let strings = |items: &[&str]| items.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+
+    let c = load("reading-rules.conf");
+    let o = c.options.unwrap();
+    assert_eq!(
+        o.starting_day,
+        Some(Weekday::Tuesday),
+        "the first value wins"
+    );
+    assert_eq!(o.working_dir.as_deref(), Some("/var/harbour/work"));
+    assert_eq!(o.backup_user.as_deref(), Some("backup"));
+    assert_eq!(o.backup_group.as_deref(), Some("backup"));
+    assert_eq!(o.cback_command, None, "CDATA is not text");
+    assert_eq!(o.managed_actions, Some(strings(&["collect", "purge"])));
+    let purge = c.purge.unwrap();
+    assert_eq!(purge.dirs.len(), 1);
+    assert_eq!(
+        purge.dirs[0].abs_path.as_deref(),
+        Some("/var/harbour/stage")
+    );
+    assert_eq!(purge.dirs[0].retain_days, Some(3));
+
+    let peers = load("peers-only.conf").peers.unwrap().peers;
+    let names: Vec<_> = peers
+        .iter()
+        .filter(|p| matches!(p.peer_type.as_deref(), Some("local" | "remote")))
+        .filter_map(|p| p.name.as_deref())
+        .collect();
+    assert_eq!(names, ["nas", "laptop-anna", "build01"]);
+    assert_eq!(peers[3].collect_dir, None, "the snmp peer is not read");
+    assert_eq!(peers[1].backup_user.as_deref(), Some("anna"));
+    assert_eq!(peers[1].managed, None);
+    assert_eq!(peers[2].managed, Some(true));
+    assert_eq!(peers[2].managed_actions, Some(strings(&["collect"])));
+
+    let collect = load("collect-only.conf").collect.unwrap();
+    let files: Vec<_> = collect
+        .files
+        .iter()
+        .map(|f| (f.abs_path.as_deref(), f.collect_mode, f.archive_mode))
+        .collect();
+    assert_eq!(
+        files,
+        [
+            (Some("/boot/grub/grub.cfg"), Some(CollectMode::Weekly), None),
+            (
+                Some("/etc/hosts"),
+                Some(CollectMode::Daily),
+                Some(ArchiveMode::Targz)
+            ),
+        ],
+        "<mode> wins over <collect_mode>"
+    );
+    let mail = &collect.dirs[0];
+    assert_eq!(mail.collect_mode, Some(CollectMode::Incr));
+    assert_eq!(mail.ignore_file.as_deref(), Some(".keep-out"));
+    assert_eq!((mail.link_depth, mail.recursion_level), (None, Some(-1)));
+    let projects = &collect.dirs[1];
+    assert_eq!(projects.archive_mode, Some(ArchiveMode::Tarbz2));
+    assert_eq!(
+        (projects.link_depth, projects.dereference),
+        (Some(1), Some(true))
+    );
+    let exclude = projects.exclude.as_ref().unwrap();
+    assert_eq!(exclude.rel_paths, strings(&["node_modules", "target"]));
+    assert_eq!(exclude.patterns, strings(&[r".*/\.git/objects/.*"]));
+
+    let actions = load("dependency-order.conf").extensions.unwrap().actions;
+    let depends: Vec<_> = actions
+        .iter()
+        .map(|a| {
+            let d = a.depends.clone().unwrap_or_default();
+            (a.name.clone().unwrap(), d.run_before, d.run_after)
+        })
+        .collect();
+    assert_eq!(
+        depends,
+        [
+            ("postgresql".to_string(), strings(&["collect"]), vec![]),
+            (
+                "snapshot".to_string(),
+                strings(&["postgresql", "collect"]),
+                vec![]
+            ),
+            ("notify".to_string(), vec![], strings(&["store", "purge"])),
+            ("audit".to_string(), vec![], vec![]),
+        ]
+    );
+}
+
 /// A small deterministic generator (xorshift64*), so that failures can be replayed.
 struct Rng(u64);
 
@@ -560,20 +715,23 @@ fn mutate(rng: &mut Rng, doc: &str) -> String {
 /// never panic, and whatever parses writes back to an equal document.
 #[test]
 fn mutated_documents_never_panic() {
-    let mut seeds: Vec<String> = super::compat_cases::CASES
+    // Two pools drawn from equally often: the small documents of the compatibility table
+    // that the original accepts, and the whole documents (cback's own, then the reference
+    // documents when they are there), which reach every section.
+    let small: Vec<String> = super::compat_cases::CASES
         .iter()
         .filter(|(_, _, ok)| *ok)
         .map(|(d, _, _)| d.to_string())
         .collect();
-    if let Some(dir) = cb3_data() {
-        for &(name, _, _) in CB3_DATA {
-            seeds.push(std::fs::read_to_string(dir.join(name)).unwrap());
-        }
-    }
+    let whole: Vec<String> = documents()
+        .into_iter()
+        .map(|(_, path, _, _)| std::fs::read_to_string(path).unwrap())
+        .collect();
     let mut rng = Rng(0x5EED_CBAC_0001);
     let (mut ok, mut err) = (0, 0);
     for round in 0..8000 {
-        let seed = &seeds[rng.below(seeds.len())];
+        let pool = if round % 2 == 0 { &small } else { &whole };
+        let seed = &pool[rng.below(pool.len())];
         let doc = mutate(&mut rng, seed);
         match parse(&doc) {
             Ok(f) => {
@@ -594,6 +752,11 @@ fn mutated_documents_never_panic() {
             }
         }
     }
+    eprintln!(
+        "{} + {} seeds: {ok} mutated documents parsed, {err} refused",
+        small.len(),
+        whole.len()
+    );
     assert!(
         ok > 500 && err > 500,
         "mutations should both pass and fail: {ok} ok, {err} errors"

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# The whole test suite, with nothing skipped: installs what a fresh Debian machine with Rust
+# lacks (scripts/setup.sh: PostgreSQL server and client, gzip, bzip2, zstd, util-linux, and the
+# original Cedar Backup 3 from PyPI in a virtual environment for the comparison tests), then runs
+# `CEDAR_REQUIRE_POSTGRES=1 cargo test --workspace` and prints one total at the end.
+#
+#   bash scripts/test.sh                 # from anywhere
+#   bash scripts/test.sh -- --nocapture  # further arguments go to cargo test
+#
+# The original is installed into $CEDAR_ORIGINAL_VENV (default target/original-cb3) and handed to
+# the tests as CB3_BIN, CEDAR_CB3 and CB3_PYTHON.
+set -euo pipefail
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$repo"
+# shellcheck source=scripts/setup.sh
+. scripts/setup.sh
+
+setup_require "${SETUP_FOR_TESTS[@]}" || exit 1
+cb3=$(setup_original_cb3 "${CEDAR_ORIGINAL_VENV:-$repo/target/original-cb3}") || exit 1
+export CB3_BIN="$cb3" CEDAR_CB3="$cb3" CB3_PYTHON="${cb3%/cback3}/python"
+echo "PostgreSQL: $(setup_pg_bindir); the original: $cb3 (cedar-backup3 $SETUP_CB3_VERSION)"
+
+# The output is kept to print one total at the end (cargo's own last line belongs to the last
+# crate's doc tests, which may be empty).
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+set +e
+CEDAR_REQUIRE_POSTGRES=1 cargo test --workspace "$@" 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+echo
+awk '/^test result:/ {
+       for (i = 1; i <= NF; i++) {
+         if ($(i+1) ~ /^passed/) p += $i
+         if ($(i+1) ~ /^failed/) f += $i
+       }
+     }
+     END { printf "tests: %d passed, %d failed\n", p, f }' "$log"
+exit "$status"
