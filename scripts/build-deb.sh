@@ -2,16 +2,14 @@
 # Builds the Debian package target/debian/cback_VERSION_ARCH.deb: the release binary, the man
 # pages and shell completions generated from its command line, the systemd units, logrotate
 # file, sample /etc/cback3.conf and the README. Prints the path of the package last.
-# Needs cargo-deb (installed with `cargo install cargo-deb --locked` when missing) and gzip.
+# Needs cargo-deb and gzip (scripts/setup.sh installs them when missing).
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo"
 
-if ! cargo deb --version >/dev/null 2>&1; then
-  echo "build-deb: installing cargo-deb (cargo install cargo-deb --locked)" >&2
-  cargo install --quiet cargo-deb --locked
-fi
-command -v gzip >/dev/null || { echo "build-deb: gzip is missing (apt-get install gzip)" >&2; exit 1; }
+# shellcheck source=scripts/setup.sh
+. scripts/setup.sh
+setup_require cargo cargo-deb gzip || exit 1
 
 cargo build --quiet --release -p cedar-cli --bin cback --bin cback-dist
 target=$(cargo metadata --format-version 1 --no-deps | grep -o '"target_directory":"[^"]*"' | cut -d'"' -f4)

@@ -28,12 +28,22 @@ declare -gA SETUP_PACKAGES=(
   [runuser]="util-linux"
   [script]="bsdutils"
   [python3-venv]="python3 python3-venv"
+  [man]="man-db groff-base"
+  [systemd-analyze]="systemd"
+  [dpkg-deb]="dpkg"
   [cargo]=""
+  [cargo-deb]=""
+)
+
+# need -> the crates.io package that `cargo install --locked` builds it from.
+declare -gA SETUP_CRATES=(
+  [cargo-deb]="cargo-deb"
 )
 
 # What each script needs (names from the table above).
 SETUP_FOR_DEMO=(cargo postgresql bzip2 runuser)
-SETUP_FOR_TESTS=(cargo postgresql gzip bzip2 zstd runuser script python3-venv)
+SETUP_FOR_TESTS=(cargo postgresql gzip bzip2 zstd runuser script python3-venv man systemd-analyze
+  dpkg-deb cargo-deb)
 
 # The original Cedar Backup 3 that the comparison tests were recorded against.
 SETUP_CB3_VERSION=${SETUP_CB3_VERSION:-3.12.0}
@@ -79,6 +89,7 @@ setup_have() {
     # Only root needs it: the server programs then run as the postgres user through runuser.
     runuser) [ "$(id -u)" -ne 0 ] || command -v runuser >/dev/null 2>&1 ;;
     python3-venv) command -v python3 >/dev/null 2>&1 && python3 -c 'import ensurepip, venv' 2>/dev/null ;;
+    cargo-deb) cargo deb --version >/dev/null 2>&1 ;;
     *) command -v "$1" >/dev/null 2>&1 ;;
   esac
 }
@@ -87,6 +98,7 @@ setup_have() {
 setup_hint() {
   case $1 in
     cargo) echo "install Rust (cargo) with rustup: https://rustup.rs" ;;
+    cargo-deb) echo "install cargo-deb: cargo install --locked cargo-deb" ;;
     *) echo "install $1" ;;
   esac
 }
@@ -99,6 +111,11 @@ setup_require() {
       return 2
     fi
     setup_have "$need" && continue
+    if [ -n "${SETUP_CRATES[$need]+set}" ] && command -v cargo >/dev/null 2>&1; then
+      setup_say "installing $need from crates.io: cargo install --locked ${SETUP_CRATES[$need]}"
+      cargo install --quiet --locked "${SETUP_CRATES[$need]}" >&2 && setup_have "$need" && continue
+      setup_say "cargo install --locked ${SETUP_CRATES[$need]} failed"
+    fi
     missing+=("$need")
     if [ -n "${SETUP_PACKAGES[$need]}" ]; then
       # shellcheck disable=SC2206 # the table's packages are separated by blanks

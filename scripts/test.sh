@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, with nothing skipped: installs what a fresh Debian machine with Rust
-# lacks (scripts/setup.sh: PostgreSQL server and client, gzip, bzip2, zstd, util-linux, and the
-# original Cedar Backup 3 from PyPI in a virtual environment for the comparison tests), then runs
+# lacks (scripts/setup.sh: PostgreSQL server and client, gzip, bzip2, zstd, util-linux, man-db,
+# systemd, cargo-deb, and the original Cedar Backup 3 from PyPI in a virtual environment for the comparison tests), then runs
 # `CEDAR_REQUIRE_POSTGRES=1 cargo test --workspace` and prints one total at the end.
 #
 #   bash scripts/test.sh                 # from anywhere
