@@ -25,6 +25,7 @@ pub mod options;
 pub mod ownership;
 pub mod plan;
 pub mod process;
+pub mod remote;
 pub mod run;
 pub mod sha256;
 pub mod status;

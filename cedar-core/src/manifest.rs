@@ -215,7 +215,12 @@ impl Manifest {
 
 /// Reads the manifest of `dir`.
 pub fn read(dir: &Path) -> Result<Manifest, ManifestError> {
-    let path = dir.join(MANIFEST);
+    read_file(&dir.join(MANIFEST))
+}
+
+/// Reads a manifest from `path` (a staged copy may have another name until it is renamed).
+pub fn read_file(path: &Path) -> Result<Manifest, ManifestError> {
+    let path = path.to_path_buf();
     let text = match std::fs::read_to_string(&path) {
         Ok(text) => text,
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
