@@ -15,6 +15,7 @@ pub mod atomic;
 pub mod clock;
 pub mod compress;
 pub mod config;
+pub mod dry_run;
 pub mod fsutil;
 pub mod hooks;
 pub mod interrupt;
