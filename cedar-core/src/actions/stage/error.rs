@@ -150,11 +150,15 @@ pub enum StageError {
 
 fn peers_message(failures: &[PeerError], attempted: usize) -> String {
     let names: Vec<&str> = failures.iter().filter_map(PeerError::peer).collect();
-    let mut text = format!(
-        "{} of {attempted} peers failed ({}); the other peers were staged",
-        failures.len(),
-        names.join(", ")
-    );
+    let mut text = if failures.len() == attempted {
+        format!("all {attempted} peers failed ({})", names.join(", "))
+    } else {
+        format!(
+            "{} of {attempted} peers failed ({}); the other peers were staged",
+            failures.len(),
+            names.join(", ")
+        )
+    };
     for failure in failures {
         text.push_str("\n- ");
         text.push_str(&failure.full_message());

@@ -177,7 +177,11 @@ pub fn stage(config: &Config, request: StageRequest) -> Result<(), StageError> {
                     PeerError::NotReady { reason, .. } => {
                         tracing::error!("Peer [{}] was not ready to be staged: {reason}", p.name)
                     }
-                    _ => tracing::error!("Error staging [{}]: {message}", p.name),
+                    _ => {
+                        let own = format!("peer [{}]: ", p.name);
+                        let text = message.strip_prefix(&own).unwrap_or(&message);
+                        tracing::error!("Error staging [{}]: {text}", p.name)
+                    }
                 }
                 result.success = false;
                 result.error = Some(message);
