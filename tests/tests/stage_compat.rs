@@ -86,9 +86,14 @@ impl Side {
     }
 }
 
+/// One entry of a tree: kind (`d` or `f`), mode bits, (uid, gid), content.
+type Node = (char, u32, (u32, u32), Vec<u8>);
+/// A peer's indicator: its mode bits and (uid, gid), when there is one.
+type Indicator = (String, Option<(u32, (u32, u32))>);
+
 /// Everything under `dir`: relative path -> (kind, mode, owner, content).
-fn tree(dir: &Path) -> BTreeMap<String, (char, u32, (u32, u32), Vec<u8>)> {
-    fn walk(base: &Path, dir: &Path, out: &mut BTreeMap<String, (char, u32, (u32, u32), Vec<u8>)>) {
+fn tree(dir: &Path) -> BTreeMap<String, Node> {
+    fn walk(base: &Path, dir: &Path, out: &mut BTreeMap<String, Node>) {
         for entry in fs::read_dir(dir).unwrap().flatten() {
             let path = entry.path();
             let meta = fs::symlink_metadata(&path).unwrap();
@@ -109,7 +114,7 @@ fn tree(dir: &Path) -> BTreeMap<String, (char, u32, (u32, u32), Vec<u8>)> {
 }
 
 /// The indicator of each peer's collect directory: its mode and owner, if there is one.
-fn indicators(side: &Side, peers: &[&str]) -> Vec<(String, Option<(u32, (u32, u32))>)> {
+fn indicators(side: &Side, peers: &[&str]) -> Vec<Indicator> {
     peers
         .iter()
         .map(|p| {

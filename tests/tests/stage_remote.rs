@@ -228,7 +228,7 @@ fn a_remote_dump_that_does_not_match_its_manifest_fails_the_peer() {
         "{stderr}"
     );
     assert!(
-        stderr.contains(&format!("- postgresqldump.txt.gz: sha256 ")),
+        stderr.contains("- postgresqldump.txt.gz: sha256 "),
         "{stderr}"
     );
     assert!(names(&site.daily().join(HOSTS[0])).is_empty());

@@ -11,6 +11,8 @@ use crate::remote::RemoteError;
 /// Why one peer was not staged (or not completely).
 #[derive(Debug, thiserror::Error)]
 pub enum PeerError {
+    #[error("peer [{peer}]: its name cannot be the name of its staging directory (it holds `/` or is `.` or `..`); rename the peer")]
+    BadName { peer: String },
     #[error("peer [{peer}] was not ready to be staged: {reason}")]
     NotReady { peer: String, reason: String },
     #[error("peer [{peer}]: {} is not a regular file; stage copies only the regular files directly in collect_dir, so move it out of there", path.display())]
@@ -89,7 +91,8 @@ impl PeerError {
     /// The peer the error is about (none for an interrupt).
     pub fn peer(&self) -> Option<&str> {
         match self {
-            PeerError::NotReady { peer, .. }
+            PeerError::BadName { peer }
+            | PeerError::NotReady { peer, .. }
             | PeerError::NotRegular { peer, .. }
             | PeerError::Read { peer, .. }
             | PeerError::Write { peer, .. }

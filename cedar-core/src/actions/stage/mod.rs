@@ -139,7 +139,11 @@ pub fn stage(config: &Config, request: StageRequest) -> Result<(), StageError> {
     let daily = daily::prepare(&site.staging_dir, &request.today, site.ids)?;
     let mut targets = Vec::with_capacity(peers.len());
     for p in &peers {
-        targets.push(daily::peer_dir(&daily, &p.name, site.ids)?);
+        targets.push(if usable_name(&p.name) {
+            Some(daily::peer_dir(&daily, &p.name, site.ids)?)
+        } else {
+            None
+        });
     }
     let mut failures = Vec::new();
     for (p, target) in peers.iter().zip(&targets) {
@@ -148,7 +152,12 @@ pub fn stage(config: &Config, request: StageRequest) -> Result<(), StageError> {
         }
         tracing::info!("Staging peer [{}].", p.name);
         let started = Instant::now();
-        let outcome = stage_one(p, &daily, target, &site, request.full);
+        let outcome = match target {
+            Some(target) => stage_one(p, &daily, target, &site, request.full),
+            None => Err(PeerError::BadName {
+                peer: p.name.clone(),
+            }),
+        };
         let mut result = PeerResult {
             action: "stage".into(),
             peer: p.name.clone(),
@@ -200,6 +209,11 @@ pub fn stage(config: &Config, request: StageRequest) -> Result<(), StageError> {
             failures,
         })
     }
+}
+
+/// Whether `name` can name a directory in the daily directory.
+fn usable_name(name: &str) -> bool {
+    !name.is_empty() && !name.contains('/') && name != "." && name != ".."
 }
 
 enum Outcome {
@@ -280,5 +294,20 @@ inventory::submit! {
         kind: ActionKind::Builtin,
         placement: Placement { index: 200, run_before: &[], run_after: &[] },
         action: &StageAction,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_peer_name_must_be_a_plain_directory_name() {
+        for good in ["host1", "web1.example.com", "127.0.0.1", ".hidden"] {
+            assert!(usable_name(good), "{good}");
+        }
+        for bad in ["", ".", "..", "a/b", "/etc", "../up"] {
+            assert!(!usable_name(bad), "{bad}");
+        }
     }
 }
