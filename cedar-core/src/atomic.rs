@@ -152,12 +152,57 @@ impl AtomicFile {
     /// must not read (such as role password hashes), [`Mode::Exact`] for a copy that keeps its
     /// source's mode.
     pub fn commit_with(self, owner: Option<Owner<'_>>, mode: Mode) -> Result<PathBuf, AtomicError> {
+        self.finish()?.commit_with(owner, mode)
+    }
+
+    /// Syncs the data and closes the file, which stays under its temporary name until
+    /// [`Finished::commit_with`] (and is removed if the [`Finished`] is dropped). For writing
+    /// many files before the first is renamed, without holding one open file each.
+    pub fn finish(self) -> Result<Finished, AtomicError> {
         let temp_path = self.temp.path().to_path_buf();
-        let file = self.temp.as_file();
-        file.sync_all().map_err(|source| AtomicError::Write {
-            path: temp_path.clone(),
-            source,
-        })?;
+        self.temp
+            .as_file()
+            .sync_all()
+            .map_err(|source| AtomicError::Write {
+                path: temp_path,
+                source,
+            })?;
+        Ok(Finished {
+            temp: self.temp.into_temp_path(),
+            dir: self.dir,
+            final_path: self.final_path,
+        })
+    }
+
+    /// Removes the temporary file, reporting a failure to do so.
+    pub fn discard(self) -> std::io::Result<()> {
+        self.temp.close()
+    }
+}
+
+/// A complete, synced and closed file under its temporary name (see [`AtomicFile::finish`]).
+#[derive(Debug)]
+pub struct Finished {
+    temp: tempfile::TempPath,
+    dir: PathBuf,
+    final_path: PathBuf,
+}
+
+impl Finished {
+    /// Where the data is now.
+    pub fn temp_path(&self) -> &Path {
+        &self.temp
+    }
+
+    /// Where the data ends up.
+    pub fn final_path(&self) -> &Path {
+        &self.final_path
+    }
+
+    /// Applies owner and [`Mode`], renames to the final name and syncs the directory. On error
+    /// before the rename, the temporary file is removed.
+    pub fn commit_with(self, owner: Option<Owner<'_>>, mode: Mode) -> Result<PathBuf, AtomicError> {
+        let temp_path = self.temp.to_path_buf();
         let grouped = match owner {
             Some(owner) => crate::ownership::change_owner(&temp_path, owner.user, owner.group)
                 .map_err(|source| AtomicError::Owner { source })?,
@@ -168,11 +213,12 @@ impl AtomicFile {
             Mode::GroupReadable | Mode::Private => MODE_PRIVATE,
             Mode::Exact(bits) => bits & 0o7777,
         };
-        file.set_permissions(Permissions::from_mode(mode))
-            .map_err(|source| AtomicError::Permissions {
+        std::fs::set_permissions(&temp_path, Permissions::from_mode(mode)).map_err(|source| {
+            AtomicError::Permissions {
                 path: temp_path.clone(),
                 source,
-            })?;
+            }
+        })?;
         self.temp
             .persist(&self.final_path)
             .map_err(|err| AtomicError::Rename {
@@ -182,11 +228,6 @@ impl AtomicFile {
             })?;
         sync_dir_lenient(&self.dir)?;
         Ok(self.final_path)
-    }
-
-    /// Removes the temporary file, reporting a failure to do so.
-    pub fn discard(self) -> std::io::Result<()> {
-        self.temp.close()
     }
 }
 
@@ -505,6 +546,30 @@ mod tests {
             err.to_string().contains(&*missing.to_string_lossy()),
             "{err}"
         );
+    }
+
+    #[test]
+    fn finished_files_hold_no_descriptor_and_vanish_unless_committed() {
+        let dir = tempfile::tempdir().unwrap();
+        let open_fds = || std::fs::read_dir("/proc/self/fd").unwrap().count();
+        let before = open_fds();
+        let mut finished = Vec::new();
+        for name in ["a", "b", "c"] {
+            let file = AtomicFile::create(dir.path(), name).unwrap();
+            file.file().write_all(name.as_bytes()).unwrap();
+            finished.push(file.finish().unwrap());
+        }
+        // Other tests open files at the same time, so only a bound is checked.
+        assert!(open_fds() < before + 3, "the finished files are still open");
+        let dropped = finished.pop().unwrap();
+        let gone = dropped.temp_path().to_path_buf();
+        drop(dropped);
+        assert!(!gone.exists());
+        for file in finished {
+            file.commit_with(None, Mode::Exact(0o644)).unwrap();
+        }
+        assert_eq!(entries(dir.path()), vec!["a", "b"]);
+        assert_eq!(std::fs::read(dir.path().join("b")).unwrap(), b"b");
     }
 
     #[test]

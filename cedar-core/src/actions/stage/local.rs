@@ -1,7 +1,8 @@
 //! Staging a local peer: every regular file directly in its collect_dir is copied into the
 //! peer's staging directory through [`AtomicFile`], so a final name only ever holds a complete
-//! copy. All copies are written (and checked against a staged manifest) before the first one
-//! is renamed into place: a peer that fails stages nothing of this run.
+//! copy. All copies are written, synced and closed (and checked against a staged manifest)
+//! before the first one is renamed into place: a peer that fails stages nothing of this run,
+//! and a collect directory of thousands of archives needs no open file per archive.
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -14,7 +15,7 @@ use super::peer::Peer;
 use super::verify::check_manifest;
 use super::Staged;
 use crate::actions::collect::INDICATOR as COLLECT_INDICATOR;
-use crate::atomic::{AtomicFile, Mode, Owner};
+use crate::atomic::{AtomicFile, Finished, Mode, Owner};
 use crate::interrupt;
 use crate::manifest::MANIFEST;
 use crate::sha256::{DigestWriter, Digested};
@@ -58,10 +59,10 @@ fn regular_files(peer: &str, dir: &Path) -> Result<Vec<(String, PathBuf)>, PeerE
     Ok(files)
 }
 
-/// A copy written under its temporary name, not yet in place.
+/// A copy written, synced and closed under its temporary name, not yet in place.
 struct Pending {
     name: String,
-    file: AtomicFile,
+    file: Finished,
     mode: u32,
     digest: Digested,
 }
@@ -102,6 +103,11 @@ fn copy_one(peer: &str, name: &str, source: &Path, target: &Path) -> Result<Pend
         out.write_all(&buf[..n]).map_err(write_error)?;
     }
     let (_, digest) = out.finish();
+    let file = file.finish().map_err(|source| PeerError::Write {
+        peer: peer.to_string(),
+        name: name.to_string(),
+        source,
+    })?;
     Ok(Pending {
         name: name.to_string(),
         file,
