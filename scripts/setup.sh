@@ -28,6 +28,7 @@ declare -gA SETUP_PACKAGES=(
   [runuser]="util-linux"
   [script]="bsdutils"
   [python3-venv]="python3 python3-venv"
+  [sshd]="openssh-server openssh-client"
   [man]="man-db groff-base"
   [systemd-analyze]="systemd"
   [dpkg-deb]="dpkg"
@@ -42,8 +43,8 @@ declare -gA SETUP_CRATES=(
 
 # What each script needs (names from the table above).
 SETUP_FOR_DEMO=(cargo postgresql bzip2 runuser)
-SETUP_FOR_TESTS=(cargo postgresql gzip bzip2 zstd runuser script python3-venv man systemd-analyze
-  dpkg-deb cargo-deb)
+SETUP_FOR_TESTS=(cargo postgresql gzip bzip2 zstd runuser script python3-venv sshd man
+  systemd-analyze dpkg-deb cargo-deb)
 
 # The original Cedar Backup 3 that the comparison tests were recorded against.
 SETUP_CB3_VERSION=${SETUP_CB3_VERSION:-3.12.0}
@@ -90,6 +91,8 @@ setup_have() {
     runuser) [ "$(id -u)" -ne 0 ] || command -v runuser >/dev/null 2>&1 ;;
     python3-venv) command -v python3 >/dev/null 2>&1 && python3 -c 'import ensurepip, venv' 2>/dev/null ;;
     cargo-deb) cargo deb --version >/dev/null 2>&1 ;;
+    # The tests start their own sshd on loopback; the client copies with scp.
+    sshd) [ -x /usr/sbin/sshd ] && command -v scp >/dev/null 2>&1 && command -v ssh-keygen >/dev/null 2>&1 ;;
     *) command -v "$1" >/dev/null 2>&1 ;;
   esac
 }
@@ -158,13 +161,24 @@ setup_install() {
     return 1
   fi
   setup_say "installing ${packages[*]}: $command"
+  # The tests start the servers they need themselves (on loopback or Unix sockets): keep the
+  # packages' own services (sshd on port 22, a PostgreSQL cluster) from starting, unless the
+  # machine already has a policy of its own.
+  local policy=/usr/sbin/policy-rc.d own_policy=""
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\n# scripts/setup.sh: no service starts while it installs\nexit 101\n' >"$policy"
+    chmod 755 "$policy"
+    own_policy=$policy
+  fi
   # (apt's output goes to standard error: standard output is for what the functions print)
   if ! { DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2 &&
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
       "${packages[@]}" >&2; }; then
     setup_say "apt-get failed; run it yourself: $command"
+    [ -z "$own_policy" ] || rm -f "$own_policy"
     return 1
   fi
+  [ -z "$own_policy" ] || rm -f "$own_policy"
   setup_say "installed ${packages[*]}"
 }
 

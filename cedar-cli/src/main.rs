@@ -105,7 +105,7 @@ fn run(options: &Options) -> u8 {
         }
     };
     if options.dry_run {
-        print!("{plan}");
+        print!("{}", cedar_core::dry_run::render(&plan, &config, options));
         return 0;
     }
     let mode = if plan::dependency_mode(&config.config) {

@@ -5,23 +5,31 @@
 //! - [`options`]: the command line as actions see it.
 //! - [`action`]: the [`Action`] trait and the `inventory` registry that built-in actions and
 //!   extensions share.
+//! - shared pieces: [`atomic`] (a file appears under its final name only when complete),
+//!   [`process`] (child processes, stopped with their process group on a signal), [`sha256`],
+//!   [`manifest`] (the dump manifest the stage action checks).
 
 pub mod action;
 pub mod actions;
+pub mod atomic;
 pub mod clip;
 pub mod clock;
 pub mod compress;
 pub mod config;
+pub mod dry_run;
 pub mod fsutil;
 pub mod hooks;
 pub mod interrupt;
 pub mod lock;
 pub mod logging;
+pub mod manifest;
 pub mod options;
 pub mod ownership;
 pub mod plan;
 pub mod process;
+pub mod remote;
 pub mod run;
+pub mod sha256;
 pub mod status;
 
 pub use action::{Action, ActionContext, ActionError, ActionKind, ActionRegistration, Placement};

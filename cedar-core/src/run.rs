@@ -12,11 +12,22 @@ use crate::options::Options;
 use crate::ownership;
 use crate::plan::{Plan, Step, StepKind};
 use crate::process;
+use crate::remote::{config_words, RemoteCall, RemoteError, Word};
 
 /// The default command a managed peer runs.
 pub const DEFAULT_CBACK_COMMAND: &str = "/usr/bin/cback3";
 /// The default remote shell.
 pub const DEFAULT_RSH_COMMAND: &str = "/usr/bin/ssh";
+
+/// One managed action that failed on one peer.
+#[derive(Debug, thiserror::Error)]
+#[error("action {action} on managed peer [{peer}]: {source}")]
+pub struct ManagedFailure {
+    pub action: String,
+    pub peer: String,
+    #[source]
+    pub source: RemoteError,
+}
 
 /// Why a run stopped.
 #[derive(Debug, thiserror::Error)]
@@ -31,6 +42,20 @@ pub enum RunError {
     Hook(HookError),
     #[error("interrupted during action {}; nothing after it ran", clip(.0))]
     Interrupted(String),
+    #[error("{}", managed_message(.0))]
+    Managed(Vec<ManagedFailure>),
+}
+
+fn managed_message(failures: &[ManagedFailure]) -> String {
+    let mut text = format!(
+        "{} managed action(s) failed on their peers (every other step ran); check each peer's own log, and that the rsh command reaches it as the backup user",
+        failures.len()
+    );
+    for failure in failures {
+        text.push_str("\n- ");
+        text.push_str(&failure.to_string());
+    }
+    text
 }
 
 impl From<HookError> for RunError {
@@ -56,18 +81,25 @@ impl RunError {
     }
 }
 
-/// Runs every step in order; the first failure stops the run.
+/// Runs every step in order; the first failure of a local step stops the run. A managed action
+/// that fails on a peer does not stop it (as in the original), but the run then ends with
+/// [`RunError::Managed`] naming every such peer.
 pub fn execute(plan: &Plan, config: &ConfigFile, options: &Options) -> Result<(), RunError> {
+    let mut managed_failures = Vec::new();
     for step in &plan.steps {
         if interrupt::requested() {
             return Err(RunError::Interrupted(step.action.clone()));
         }
         match step.kind {
             StepKind::Local => run_local(step, config, options)?,
-            StepKind::Managed => run_managed(step, config, options)?,
+            StepKind::Managed => managed_failures.extend(run_managed(step, config, options)?),
         }
     }
-    Ok(())
+    if managed_failures.is_empty() {
+        Ok(())
+    } else {
+        Err(RunError::Managed(managed_failures))
+    }
 }
 
 fn run_local(step: &Step, config: &ConfigFile, options: &Options) -> Result<(), RunError> {
@@ -112,45 +144,63 @@ fn run_local(step: &Step, config: &ConfigFile, options: &Options) -> Result<(), 
     Ok(())
 }
 
+/// The remote peer of `<peers>` named `name`.
+fn managed_peer<'a>(config: &'a ConfigFile, name: &str) -> Option<&'a PeerConfig> {
+    config.config.peers.as_ref().and_then(|p| {
+        p.peers
+            .iter()
+            .find(|p| p.is_remote() && p.name.as_deref() == Some(name))
+    })
+}
+
 /// Runs the action on each managed peer in turn. A failing peer is logged as an error and the
-/// next peer goes on, as in the original.
-fn run_managed(step: &Step, config: &ConfigFile, options: &Options) -> Result<(), RunError> {
+/// next peer goes on, as in the original; the failures are returned.
+fn run_managed(
+    step: &Step,
+    config: &ConfigFile,
+    options: &Options,
+) -> Result<Vec<ManagedFailure>, RunError> {
+    let mut failures = Vec::new();
     for name in &step.peers {
         if interrupt::requested() {
             return Err(RunError::Interrupted(step.action.clone()));
         }
-        let Some(peer) = config.config.peers.as_ref().and_then(|p| {
-            p.peers
-                .iter()
-                .find(|p| p.is_remote() && p.name.as_ref() == Some(name))
-        }) else {
+        let Some(peer) = managed_peer(config, name) else {
             continue;
         };
         tracing::info!(
             "Executing managed action [{}] on peer [{name}].",
             step.action
         );
-        if let Err(message) = run_on_peer(peer, &step.action, config, options) {
-            if interrupt::requested() {
-                return Err(RunError::Interrupted(step.action.clone()));
+        match managed_call(peer, &step.action, config, options.full).run() {
+            Ok(_) => {}
+            Err(RemoteError::Interrupted { .. }) => {
+                return Err(RunError::Interrupted(step.action.clone()))
             }
-            tracing::error!(
-                "Managed action [{}] failed on peer [{name}]: {message}",
-                step.action
-            );
+            Err(source) => {
+                tracing::error!(
+                    "Failed to execute action [{}] on managed client [{name}]: {source}",
+                    step.action
+                );
+                failures.push(ManagedFailure {
+                    action: step.action.clone(),
+                    peer: name.clone(),
+                    source,
+                });
+            }
         }
     }
-    Ok(())
+    Ok(failures)
 }
 
-/// The command line that runs `action` on a managed peer: the rsh command's fields, then
-/// `USER@HOST` and the remote cback command.
-pub fn managed_command(
+/// The call that runs `action` on a managed peer, in the original's form:
+/// `RSH REMOTEUSER@HOST 'CBACK_COMMAND [--full] ACTION'`, through `su BACKUP_USER -c` as root.
+pub fn managed_call(
     peer: &PeerConfig,
     action: &str,
     config: &ConfigFile,
     full: bool,
-) -> Vec<String> {
+) -> RemoteCall {
     let opts = config.config.options.clone().unwrap_or_default();
     let user = peer
         .backup_user
@@ -167,50 +217,33 @@ pub fn managed_command(
         .clone()
         .or(opts.cback_command.clone())
         .unwrap_or_else(|| DEFAULT_CBACK_COMMAND.to_string());
-    let mut argv = hooks::split_command(&rsh);
-    argv.push(format!("{user}@{}", peer.name.clone().unwrap_or_default()));
+    let mut words = config_words(&rsh);
+    words.push(Word::Plain(format!(
+        "{user}@{}",
+        peer.name.clone().unwrap_or_default()
+    )));
     let full = if full { " --full" } else { "" };
-    argv.push(format!("{cback}{full} {action}"));
-    argv
+    words.push(Word::Single(format!("{cback}{full} {action}")));
+    let local_user = opts
+        .backup_user
+        .as_deref()
+        .filter(|u| ownership::running_as_root() && !u.is_empty());
+    let su = process::resolve_command(&config.config, "su");
+    RemoteCall::new(words, local_user, &su.display().to_string())
 }
 
-fn run_on_peer(
-    peer: &PeerConfig,
-    action: &str,
-    config: &ConfigFile,
-    options: &Options,
-) -> Result<(), String> {
-    let argv = managed_command(peer, action, config, options.full);
-    let local_user = config
-        .config
-        .options
-        .as_ref()
-        .and_then(|o| o.backup_user.clone())
-        .unwrap_or_default();
-    let cmd = if ownership::running_as_root() && !local_user.is_empty() {
-        // As root, run as the backup user so that user's ssh keys are used.
-        let quoted: Vec<String> = argv.iter().map(|a| shell_quote(a)).collect();
-        let mut c = process::command("su");
-        c.arg(&local_user).arg("-c").arg(quoted.join(" "));
-        c
-    } else {
-        let (program, args) = argv.split_first().ok_or("the rsh command is empty")?;
-        let mut c = process::command(program);
-        c.args(args);
-        c
-    };
-    let output = process::run_supervised(cmd).map_err(|e| format!("{}: {e}", argv[0]))?;
-    let text = process::combined_text(&output);
-    logging::log_command_output(&text);
-    if output.status.success() {
-        Ok(())
-    } else {
-        Err(format!("{}: {}", output.status, process::tail(&text, 5)))
-    }
-}
-
-fn shell_quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', r"'\''"))
+/// The managed calls of a managed step, one line per peer (for `--dry-run`).
+pub fn describe_managed(step: &Step, config: &ConfigFile, full: bool) -> Vec<String> {
+    step.peers
+        .iter()
+        .filter_map(|name| {
+            let peer = managed_peer(config, name)?;
+            Some(format!(
+                "  on {name}: {}",
+                managed_call(peer, &step.action, config, full).display()
+            ))
+        })
+        .collect()
 }
 
 /// Whether a plan only validates (and so needs no lock and may run without a working_dir).
@@ -233,7 +266,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn managed_command_uses_peer_then_options_then_defaults() {
+    fn managed_call_uses_peer_then_options_then_defaults() {
         let mut file = ConfigFile {
             path: "/etc/cback3.conf".into(),
             config: Default::default(),
@@ -248,8 +281,10 @@ mod tests {
             peer_type: Some("remote".into()),
             ..Default::default()
         };
+        let call = managed_call(&peer, "collect", &file, true);
+        let words: Vec<String> = call.words.iter().map(Word::arg).collect();
         assert_eq!(
-            managed_command(&peer, "collect", &file, true),
+            words,
             [
                 "/usr/bin/ssh",
                 "-q",
@@ -257,6 +292,11 @@ mod tests {
                 "/usr/bin/cback3 --full collect"
             ]
         );
+        assert_eq!(
+            call.shell_text(),
+            "/usr/bin/ssh -q backup@host1 '/usr/bin/cback3 --full collect'"
+        );
+        assert_eq!(call.su_user.is_some(), ownership::running_as_root());
         let peer = PeerConfig {
             backup_user: Some("remote".into()),
             cback_command: Some("/opt/cback".into()),
@@ -264,8 +304,8 @@ mod tests {
             ..peer
         };
         assert_eq!(
-            managed_command(&peer, "purge", &file, false),
-            ["rsh", "remote@host1", "/opt/cback purge"]
+            managed_call(&peer, "purge", &file, false).shell_text(),
+            "rsh remote@host1 '/opt/cback purge'"
         );
     }
 }

@@ -1,6 +1,8 @@
-//! Run status for monitoring: actions record per-item results while they run, and at the end of
-//! every run (successful or not) the binary writes `cback-status.json` and a node_exporter
-//! textfile (`cback.prom`) into working_dir, each replaced atomically.
+//! Run status for monitoring: actions record per-item results while they run ([`record`]: one
+//! [`DatabaseResult`] per dump, one [`PeerResult`] per staged peer), and at the end of every run
+//! (successful or not) the binary writes `cback-status.json` and a node_exporter textfile
+//! (`cback.prom`) into working_dir, each replaced atomically. Each kind of result has its own
+//! list in the JSON and its own gauge families in the textfile, labelled by the item's name.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -31,18 +33,57 @@ pub struct DatabaseResult {
     pub error: Option<String>,
 }
 
-static RESULTS: Mutex<Vec<DatabaseResult>> = Mutex::new(Vec::new());
+/// The result of staging one peer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PeerResult {
+    /// The action that staged it, `stage`.
+    pub action: String,
+    /// The peer's name.
+    pub peer: String,
+    /// Files put into the peer's staging directory by this run.
+    pub files: u64,
+    /// Their bytes.
+    pub bytes: u64,
+    /// False when the peer failed in a way that was not ignored.
+    pub success: bool,
+    /// The peer was not ready and `ignore_failures` says that is not an error.
+    #[serde(default)]
+    pub skipped: bool,
+    pub seconds: f64,
+    pub error: Option<String>,
+}
+
+/// One recorded result.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Record {
+    Database(DatabaseResult),
+    Peer(PeerResult),
+}
+
+impl From<DatabaseResult> for Record {
+    fn from(result: DatabaseResult) -> Self {
+        Record::Database(result)
+    }
+}
+
+impl From<PeerResult> for Record {
+    fn from(result: PeerResult) -> Self {
+        Record::Peer(result)
+    }
+}
+
+static RESULTS: Mutex<Vec<Record>> = Mutex::new(Vec::new());
 
 /// Records one result (called by actions while they run).
-pub fn record(result: DatabaseResult) {
+pub fn record(result: impl Into<Record>) {
     RESULTS
         .lock()
         .unwrap_or_else(|e| e.into_inner())
-        .push(result);
+        .push(result.into());
 }
 
-/// Every result recorded so far in this process.
-pub fn recorded() -> Vec<DatabaseResult> {
+/// Every result recorded so far in this process, in order.
+pub fn recorded() -> Vec<Record> {
     RESULTS.lock().unwrap_or_else(|e| e.into_inner()).clone()
 }
 
@@ -56,7 +97,10 @@ pub struct RunStatus {
     pub exit_code: i32,
     /// The end of the last run that exited 0 (this one or an earlier one).
     pub last_success: Option<i64>,
+    #[serde(default)]
     pub databases: Vec<DatabaseResult>,
+    #[serde(default)]
+    pub peers: Vec<PeerResult>,
     pub cback_version: String,
 }
 
@@ -90,13 +134,22 @@ pub fn finish_run(
     } else {
         read_previous(working_dir).and_then(|s| s.last_success)
     };
+    let mut databases = Vec::new();
+    let mut peers = Vec::new();
+    for record in recorded() {
+        match record {
+            Record::Database(r) => databases.push(r),
+            Record::Peer(r) => peers.push(r),
+        }
+    }
     RunStatus {
         start,
         end,
         actions: actions.to_vec(),
         exit_code,
         last_success,
-        databases: recorded(),
+        databases,
+        peers,
         cback_version: env!("CARGO_PKG_VERSION").to_string(),
     }
 }
@@ -139,6 +192,33 @@ fn label(value: &str) -> String {
         .replace('\n', r"\n")
 }
 
+/// One gauge family of the textfile: per-item samples labelled `label="NAME"`.
+struct Family<'a, T> {
+    name: &'static str,
+    help: &'static str,
+    label: &'static str,
+    items: &'a [&'a T],
+    key: fn(&T) -> &str,
+    value: fn(&T) -> String,
+}
+
+impl<T> Family<'_, T> {
+    fn lines(&self) -> Vec<String> {
+        self.items
+            .iter()
+            .map(|item| {
+                format!(
+                    "{}{{{}=\"{}\"}} {}",
+                    self.name,
+                    self.label,
+                    label((self.key)(item)),
+                    (self.value)(item)
+                )
+            })
+            .collect()
+    }
+}
+
 /// The node_exporter textfile for a run.
 pub fn prometheus_text(status: &RunStatus) -> String {
     let mut out = String::new();
@@ -172,34 +252,65 @@ pub fn prometheus_text(status: &RunStatus) -> String {
         .iter()
         .filter(|d| d.action == "postgresql")
         .collect();
-    metric(
-        "cback_postgresql_dump_bytes",
-        "Size of the last PostgreSQL dump file, per database.",
-        dumps
-            .iter()
-            .map(|d| {
-                format!(
-                    "cback_postgresql_dump_bytes{{database=\"{}\"}} {}",
-                    label(&d.database),
-                    d.bytes
-                )
-            })
-            .collect(),
-    );
-    metric(
-        "cback_postgresql_dump_success",
-        "1 if the last PostgreSQL dump of the database succeeded, else 0.",
-        dumps
-            .iter()
-            .map(|d| {
-                format!(
-                    "cback_postgresql_dump_success{{database=\"{}\"}} {}",
-                    label(&d.database),
-                    u8::from(d.success)
-                )
-            })
-            .collect(),
-    );
+    let peers: Vec<&PeerResult> = status.peers.iter().collect();
+    fn database(d: &DatabaseResult) -> &str {
+        &d.database
+    }
+    fn peer(p: &PeerResult) -> &str {
+        &p.peer
+    }
+    let families_db = [
+        Family {
+            name: "cback_postgresql_dump_bytes",
+            help: "Size of the last PostgreSQL dump file, per database.",
+            label: "database",
+            items: &dumps,
+            key: database,
+            value: |d| d.bytes.to_string(),
+        },
+        Family {
+            name: "cback_postgresql_dump_success",
+            help: "1 if the last PostgreSQL dump of the database succeeded, else 0.",
+            label: "database",
+            items: &dumps,
+            key: database,
+            value: |d| u8::from(d.success).to_string(),
+        },
+    ];
+    let families_peer = [
+        Family {
+            name: "cback_stage_peer_files",
+            help: "Files the last stage run put into the peer's staging directory.",
+            label: "peer",
+            items: &peers,
+            key: peer,
+            value: |p| p.files.to_string(),
+        },
+        Family {
+            name: "cback_stage_peer_bytes",
+            help: "Bytes the last stage run put into the peer's staging directory.",
+            label: "peer",
+            items: &peers,
+            key: peer,
+            value: |p| p.bytes.to_string(),
+        },
+        Family {
+            name: "cback_stage_peer_success",
+            help: "1 if the last stage of the peer succeeded (or its failure is ignored), else 0.",
+            label: "peer",
+            items: &peers,
+            key: peer,
+            value: |p| u8::from(p.success).to_string(),
+        },
+    ];
+    for family in &families_db {
+        metric(family.name, family.help, family.lines());
+    }
+    if !peers.is_empty() {
+        for family in &families_peer {
+            metric(family.name, family.help, family.lines());
+        }
+    }
     out
 }
 
@@ -240,6 +351,16 @@ mod tests {
             exit_code: 6,
             last_success: Some(5),
             databases: vec![result("good", true), result("we\"ird\\db", false)],
+            peers: vec![PeerResult {
+                action: "stage".into(),
+                peer: "host-1".into(),
+                files: 3,
+                bytes: 1234,
+                success: false,
+                skipped: false,
+                seconds: 1.5,
+                error: Some("scp failed".into()),
+            }],
             cback_version: "x".into(),
         };
         let text = prometheus_text(&status);
@@ -249,6 +370,10 @@ mod tests {
         assert!(text.contains("cback_postgresql_dump_bytes{database=\"good\"} 40\n"));
         assert!(text.contains("cback_postgresql_dump_success{database=\"good\"} 1\n"));
         assert!(text.contains("cback_postgresql_dump_success{database=\"we\\\"ird\\\\db\"} 0\n"));
+        assert!(text.contains("cback_stage_peer_files{peer=\"host-1\"} 3\n"));
+        assert!(text.contains("cback_stage_peer_bytes{peer=\"host-1\"} 1234\n"));
+        assert!(text.contains("cback_stage_peer_success{peer=\"host-1\"} 0\n"));
+        assert!(text.contains("# TYPE cback_stage_peer_success gauge\n"));
     }
 
     #[test]

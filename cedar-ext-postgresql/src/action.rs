@@ -21,7 +21,7 @@ use cedar_core::compress::{self, Compressor, Totals};
 use cedar_core::status::DatabaseResult;
 use cedar_core::{Action, ActionContext, ActionError, ConfigFile};
 
-use crate::atomic::{AtomicFile, Owner};
+use crate::atomic::{AtomicFile, Mode, Owner};
 use crate::config::{check_password_file, Format, PostgresqlSection, Settings, Target, SECTION};
 use crate::dump::{self, DumpCommand};
 use crate::error::{failure_message, DumpError, DumpFailure, PgError};
@@ -538,8 +538,12 @@ pub fn dump_one(
     match written {
         Ok(mut dumped) => {
             // Roles with their password hashes: never readable by the backup group.
-            let private = *target == Target::Globals;
-            dumped.path = file.commit_with(owner, private)?;
+            let mode = if *target == Target::Globals {
+                Mode::Private
+            } else {
+                Mode::GroupReadable
+            };
+            dumped.path = file.commit_with(owner, mode)?;
             Ok(dumped)
         }
         Err(error) => {

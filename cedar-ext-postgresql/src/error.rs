@@ -115,6 +115,20 @@ pub enum DumpError {
     Interrupted,
 }
 
+impl From<cedar_core::atomic::AtomicError> for DumpError {
+    /// The same failures, said about a dump (the directory is collect_dir).
+    fn from(err: cedar_core::atomic::AtomicError) -> Self {
+        use cedar_core::atomic::AtomicError;
+        match err {
+            AtomicError::CreateTemp { dir, source } => DumpError::CreateTemp { dir, source },
+            AtomicError::Write { path, source } => DumpError::Write { path, source },
+            AtomicError::Permissions { path, source } => DumpError::Permissions { path, source },
+            AtomicError::Owner { source } => DumpError::Owner { source },
+            AtomicError::Rename { from, to, source } => DumpError::Rename { from, to, source },
+        }
+    }
+}
+
 fn describe_status(status: &ExitStatus) -> String {
     use std::os::unix::process::ExitStatusExt;
     if let Some(code) = status.code() {

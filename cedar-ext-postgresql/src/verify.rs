@@ -19,18 +19,18 @@
 //!   then `pg_restore --file=/dev/null`, which reads every data block: `--list` alone does not
 //!   notice an archive cut short after its table of contents.
 //!
-//! [`hash_file`] reads a file to hash it (for `cback pgverify`).
+//! [`hash_file`] reads a file to hash it (for `cback pgverify`); it and [`DigestWriter`] live in
+//! [`cedar_core::sha256`], shared with the stage action.
 
 use std::fs::File;
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use cedar_core::compress::{Codec, Member};
-use sha2::{Digest, Sha256};
+pub use cedar_core::sha256::{hash_file, hex, DigestWriter, Digested};
 
 /// The last comment pg_dump writes into a plain dump of one database.
 pub const DUMP_MARKER: &str = "-- PostgreSQL database dump complete";
@@ -65,14 +65,6 @@ impl Kind {
     }
 }
 
-/// Size and SHA-256 of a file as stored.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Digested {
-    pub size: u64,
-    /// Lowercase hex.
-    pub sha256: String,
-}
-
 /// A file that passed verification: its digest, and the versions its header names.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Verified {
@@ -104,6 +96,8 @@ pub fn header_versions(head: &[u8]) -> (Option<String>, Option<String>) {
 /// Why a file failed verification.
 #[derive(Debug, thiserror::Error)]
 pub enum VerifyError {
+    #[error("the check of {} was stopped: the run was interrupted", path.display())]
+    Interrupted { path: PathBuf },
     #[error("cannot read {} back", path.display())]
     Read {
         path: PathBuf,
@@ -183,93 +177,6 @@ pub fn codec_of(name: &str) -> Codec {
     }
 }
 
-/// A reader that hashes and counts what passes through it.
-struct Hashing<T> {
-    inner: T,
-    hasher: Sha256,
-    size: u64,
-}
-
-impl<R: Read> Read for Hashing<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.hasher.update(&buf[..n]);
-        self.size += n as u64;
-        Ok(n)
-    }
-}
-
-impl<T> Hashing<T> {
-    fn digest(self) -> Digested {
-        Digested {
-            size: self.size,
-            sha256: hex(&self.hasher.finalize()),
-        }
-    }
-}
-
-/// A writer that hashes and counts the bytes it passes on to `inner`: put between the
-/// compressor and the file, it gives the size and SHA-256 of the file without reading it back.
-pub struct DigestWriter<W> {
-    inner: W,
-    /// None: only counting (nobody needs the hash).
-    hasher: Option<Sha256>,
-    size: u64,
-}
-
-impl<W: Write> DigestWriter<W> {
-    /// Hashes and counts.
-    pub fn new(inner: W) -> DigestWriter<W> {
-        DigestWriter {
-            inner,
-            hasher: Some(Sha256::new()),
-            size: 0,
-        }
-    }
-
-    /// Only counts: [`DigestWriter::finish`] then gives an empty `sha256`.
-    pub fn counting(inner: W) -> DigestWriter<W> {
-        DigestWriter {
-            inner,
-            hasher: None,
-            size: 0,
-        }
-    }
-
-    /// The inner writer, and the size and SHA-256 of everything written through.
-    pub fn finish(self) -> (W, Digested) {
-        let digest = Digested {
-            size: self.size,
-            sha256: self.hasher.map(|h| hex(&h.finalize())).unwrap_or_default(),
-        };
-        (self.inner, digest)
-    }
-}
-
-impl<W> std::fmt::Debug for DigestWriter<W> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("DigestWriter")
-            .field("size", &self.size)
-            .field("hashing", &self.hasher.is_some())
-            .finish_non_exhaustive()
-    }
-}
-
-impl<W: Write> Write for DigestWriter<W> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        // Only what the inner writer took is hashed.
-        let n = self.inner.write(buf)?;
-        if let Some(hasher) = &mut self.hasher {
-            hasher.update(&buf[..n]);
-        }
-        self.size += n as u64;
-        Ok(n)
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        self.inner.flush()
-    }
-}
-
 /// What the writer of a file knows about it: checked against the file, not recomputed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Written {
@@ -279,21 +186,6 @@ pub struct Written {
     pub raw: u64,
     /// The gzip members or bzip2 streams written, in order (empty when unknown).
     pub members: Vec<Member>,
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// Size and SHA-256 of `path`, read in constant memory.
-pub fn hash_file(path: &Path) -> io::Result<Digested> {
-    let mut reader = Hashing {
-        inner: File::open(path)?,
-        hasher: Sha256::new(),
-        size: 0,
-    };
-    io::copy(&mut reader, &mut io::sink())?;
-    Ok(reader.digest())
 }
 
 /// What a plain dump decompressed to: its first [`HEAD`] and last [`TAIL`] bytes, and its length.
@@ -727,21 +619,18 @@ pub fn verify_custom(
         ("--list", &["--list"][..]),
         ("--file=/dev/null", &["--file=/dev/null"][..]),
     ] {
-        let output = cedar_core::process::command(pg_restore)
-            .args(args)
-            .arg(path)
-            .stdin(Stdio::null())
-            .stdout(if step == "--list" {
-                Stdio::piped()
-            } else {
-                Stdio::null()
-            })
-            .stderr(Stdio::piped())
-            .output()
-            .map_err(|source| VerifyError::Spawn {
+        let mut cmd = cedar_core::process::command(pg_restore);
+        cmd.args(args).arg(path);
+        // Supervised: reading a large archive takes a while, and a SIGTERM must stop it.
+        let output = cedar_core::process::run_supervised(cmd).map_err(|err| match err {
+            cedar_core::process::SupervisedError::Spawn(source) => VerifyError::Spawn {
                 program: pg_restore.to_path_buf(),
                 source,
-            })?;
+            },
+            cedar_core::process::SupervisedError::Interrupted => VerifyError::Interrupted {
+                path: path.to_path_buf(),
+            },
+        })?;
         if !output.status.success() {
             let mut stderr = cedar_core::process::tail(&String::from_utf8_lossy(&output.stderr), 6);
             if stderr.is_empty() {
@@ -786,6 +675,7 @@ pub fn verify(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sha2::{Digest, Sha256};
     use std::io::Write;
     use std::os::unix::fs::PermissionsExt;
 

@@ -19,6 +19,8 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
+use cedar_core::process::SupervisedError;
+
 /// Where other PostgreSQL client installations usually live (Debian/Ubuntu, RHEL/PGDG).
 pub const DEFAULT_SEARCH_ROOTS: [&str; 2] = ["/usr/lib/postgresql/*/bin", "/usr/pgsql-*/bin"];
 
@@ -133,6 +135,8 @@ pub enum QueryError {
     Failed { program: PathBuf, stderr: String },
     #[error("`{}` answered `{}`, which is not a server version", program.display(), answer.trim())]
     Unreadable { program: PathBuf, answer: String },
+    #[error("`{}` was stopped: the run was interrupted", program.display())]
+    Interrupted { program: PathBuf },
 }
 
 /// Runs psql with `sql` against `database` through the libpq environment `env`; returns its
@@ -150,16 +154,21 @@ pub fn psql(
         .arg("-c")
         .arg(sql)
         .envs(env.iter().map(|(k, v)| (k, v)))
-        .env("PGDATABASE", database)
-        .stdin(Stdio::null());
+        .env("PGDATABASE", database);
     if std::env::var_os("PGCONNECT_TIMEOUT").is_none()
         && !env.iter().any(|(k, _)| *k == "PGCONNECT_TIMEOUT")
     {
         cmd.env("PGCONNECT_TIMEOUT", CONNECT_TIMEOUT);
     }
-    let output = cmd.output().map_err(|source| QueryError::Spawn {
-        program: psql.to_path_buf(),
-        source,
+    // Supervised: a SIGTERM while the server is slow to answer stops psql too.
+    let output = cedar_core::process::run_supervised(cmd).map_err(|err| match err {
+        SupervisedError::Spawn(source) => QueryError::Spawn {
+            program: psql.to_path_buf(),
+            source,
+        },
+        SupervisedError::Interrupted => QueryError::Interrupted {
+            program: psql.to_path_buf(),
+        },
     })?;
     if !output.status.success() {
         return Err(QueryError::Failed {

@@ -1,7 +1,9 @@
 //! Test support for the end-to-end tests of `cback`: the path of the freshly built binary,
-//! shared reference data, and (in [`pg`]) the throwaway PostgreSQL cluster harness.
+//! shared reference data, and the harnesses for real servers: [`pg`] (a throwaway PostgreSQL
+//! cluster) and [`sshd`] (a throwaway OpenSSH server on loopback).
 
 pub mod pg;
+pub mod sshd;
 
 use std::path::{Path, PathBuf};
 use std::process::Command as StdCommand;

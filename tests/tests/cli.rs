@@ -81,6 +81,30 @@ fn dry_run(config: &Path, args: &[&str]) -> assert_cmd::assert::Assert {
     cmd.assert()
 }
 
+/// A successful dry run's plan lines and its indented detail lines, apart.
+fn dry_run_split(config: &Path, args: &[&str]) -> (String, Vec<String>) {
+    let out = cback()
+        .arg("--config")
+        .arg(config)
+        .arg("--dry-run")
+        .args(args)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let text = String::from_utf8(out.stdout).unwrap();
+    let plan = text
+        .lines()
+        .filter(|l| !l.starts_with(' '))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let details = text
+        .lines()
+        .filter(|l| l.starts_with(' '))
+        .map(str::to_string)
+        .collect();
+    (plan, details)
+}
+
 #[test]
 fn help_and_version_exit_zero() {
     cback()
@@ -271,9 +295,13 @@ fn dry_run_dependency_mode_matches_the_spec_example() {
         "",
         "",
     );
-    dry_run(&config, &["b", "stage", "a", "collect", "purge"])
-        .code(0)
-        .stdout("run b\nrun collect\nrun a\nrun stage\nrun purge\n");
+    let (plan, details) = dry_run_split(&config, &["b", "stage", "a", "collect", "purge"]);
+    assert_eq!(plan, "run b\nrun collect\nrun a\nrun stage\nrun purge\n");
+    // This site has no <stage> section: the dry run says so under `run stage`.
+    assert_eq!(
+        details,
+        ["  (no <stage><staging_dir>: the action would fail)"]
+    );
 }
 
 #[test]
@@ -290,20 +318,34 @@ fn dry_run_managed_peers() {
            <peer><name>loc</name><type>local</type><collect_dir>/c</collect_dir></peer>\
          </peers>",
     );
-    let mut cmd = cback();
-    cmd.arg("--config")
-        .arg(&config)
-        .args(["--dry-run", "--managed", "all"]);
-    cmd.assert().code(0).stdout(
+    let (plan, _) = dry_run_split(&config, &["--managed", "all"]);
+    assert_eq!(
+        plan,
         "run collect\nmanage collect beta,alpha\nrun stage\nrun store\nrun purge\nmanage purge beta\n",
     );
-    let mut cmd = cback();
-    cmd.arg("--config")
-        .arg(&config)
-        .args(["--dry-run", "--managed-only", "purge", "collect"]);
-    cmd.assert()
-        .code(0)
-        .stdout("manage collect beta,alpha\nmanage purge beta\n");
+    let (plan, details) = dry_run_split(&config, &["--full", "--managed-only", "purge", "collect"]);
+    assert_eq!(plan, "manage collect beta,alpha\nmanage purge beta\n");
+    // Each managed call, in the original's form (through su as root).
+    let user = nix::unistd::User::from_uid(nix::unistd::Uid::effective())
+        .unwrap()
+        .unwrap()
+        .name;
+    let call = |peer: &str, action: &str| {
+        let ssh = format!("/usr/bin/ssh {user}@{peer} '/usr/bin/cback3 --full {action}'");
+        if nix::unistd::Uid::effective().is_root() {
+            format!("  on {peer}: su {user} -c \"{ssh}\"")
+        } else {
+            format!("  on {peer}: {ssh}")
+        }
+    };
+    assert_eq!(
+        details,
+        [
+            call("beta", "collect"),
+            call("alpha", "collect"),
+            call("beta", "purge")
+        ]
+    );
 }
 
 #[test]
@@ -597,12 +639,12 @@ fn sample(name: &str) -> PathBuf {
 #[test]
 fn full_sample_plan_is_the_one_the_spec_predicts() {
     // Index mode: postgresql at 97 runs before collect (100); hooks surround their actions.
-    dry_run(
+    let (plan, details) = dry_run_split(
         &sample("full.conf"),
         &["collect", "postgresql", "stage", "purge"],
-    )
-    .code(0)
-    .stdout(
+    );
+    assert_eq!(
+        plan,
         "run postgresql\n\
              pre-hook collect: /usr/local/bin/backup-notify \"collect starting\"\n\
              run collect\n\
@@ -610,20 +652,33 @@ fn full_sample_plan_is_the_one_the_spec_predicts() {
              run purge\n\
              post-hook purge: /usr/local/bin/backup-notify \"purge done\"\n",
     );
-    let mut cmd = cback();
-    cmd.arg("--config").arg(sample("full.conf")).args([
-        "--dry-run",
-        "--managed",
-        "purge",
-        "collect",
-    ]);
-    cmd.assert().code(0).stdout(
+    // Under `run stage`: each peer, from where to where (local first, then remote).
+    assert_eq!(details.len(), 2, "{details:?}");
+    assert!(
+        details[0]
+            .starts_with("  stage db1 (local): /var/lib/cback/collect -> /var/lib/cback/stage/"),
+        "{details:?}"
+    );
+    assert!(
+        details[1].starts_with("  stage web1 (remote): backup@web1:/var/lib/cback/collect -> "),
+        "{details:?}"
+    );
+    assert!(
+        details[1]
+            .contains("/usr/bin/scp -B backup@web1:/var/lib/cback/collect/* /var/lib/cback/stage/"),
+        "{details:?}"
+    );
+    let (plan, details) = dry_run_split(&sample("full.conf"), &["--managed", "purge", "collect"]);
+    assert_eq!(
+        plan,
         "pre-hook collect: /usr/local/bin/backup-notify \"collect starting\"\n\
          run collect\n\
          manage collect web1\n\
          run purge\n\
          post-hook purge: /usr/local/bin/backup-notify \"purge done\"\n",
     );
+    assert_eq!(details.len(), 1, "{details:?}");
+    assert!(details[0].starts_with("  on web1: "), "{details:?}");
 }
 
 #[test]

@@ -73,4 +73,18 @@ fn samples_have_what_their_names_promise() {
         Some(cedar_core::config::OrderMode::Dependency)
     );
     assert!(ext.actions.iter().all(|a| a.depends.is_some()));
+
+    // A master with a local, a managed and an unmanaged remote peer, and one of its peers.
+    let master = ConfigFile::load(&dir.join("master.conf")).unwrap();
+    let peers = &master.config.peers.as_ref().unwrap().peers;
+    assert!(peers.iter().any(|p| p.is_local()));
+    assert!(peers
+        .iter()
+        .any(|p| p.is_remote() && p.managed == Some(true)));
+    assert!(peers
+        .iter()
+        .any(|p| p.is_remote() && p.managed != Some(true)));
+    assert!(master.config.stage.is_some() && master.config.collect.is_some());
+    let peer = ConfigFile::load(&dir.join("peer.conf")).unwrap();
+    assert!(peer.config.collect.is_some() && peer.config.stage.is_none());
 }

@@ -3,5 +3,6 @@
 
 pub mod collect;
 pub mod purge;
+pub mod stage;
 mod unimplemented;
 pub mod validate;

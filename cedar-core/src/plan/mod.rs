@@ -81,23 +81,35 @@ pub struct Plan {
     pub steps: Vec<Step>,
 }
 
+impl Step {
+    /// The step's `--dry-run` lines: its hooks and `run ACTION`, or `manage ACTION PEERS`.
+    pub fn lines(&self) -> Vec<String> {
+        match self.kind {
+            StepKind::Local => {
+                let mut lines: Vec<String> = self
+                    .pre_hooks
+                    .iter()
+                    .map(|hook| format!("pre-hook {}: {hook}", self.action))
+                    .collect();
+                lines.push(format!("run {}", self.action));
+                lines.extend(
+                    self.post_hooks
+                        .iter()
+                        .map(|hook| format!("post-hook {}: {hook}", self.action)),
+                );
+                lines
+            }
+            StepKind::Managed => vec![format!("manage {} {}", self.action, self.peers.join(","))],
+        }
+    }
+}
+
 impl fmt::Display for Plan {
     /// The `--dry-run` listing: one line per step, in execution order.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for step in &self.steps {
-            match step.kind {
-                StepKind::Local => {
-                    for hook in &step.pre_hooks {
-                        writeln!(f, "pre-hook {}: {}", step.action, hook)?;
-                    }
-                    writeln!(f, "run {}", step.action)?;
-                    for hook in &step.post_hooks {
-                        writeln!(f, "post-hook {}: {}", step.action, hook)?;
-                    }
-                }
-                StepKind::Managed => {
-                    writeln!(f, "manage {} {}", step.action, step.peers.join(","))?
-                }
+            for line in step.lines() {
+                writeln!(f, "{line}")?;
             }
         }
         Ok(())

@@ -1,0 +1,642 @@
+//! `postgresqldump.manifest`: what the postgresql action wrote into collect_dir, and checking
+//! a directory against it.
+//!
+//! The format lives in core because two parts read it: the postgresql extension writes it and
+//! checks collect_dir against it (`cback pgverify`), and the stage action checks every staged
+//! dump of a peer against the manifest staged with them ([`check_listed`]).
+//!
+//! The manifest is JSON, written atomically (hidden temporary file, fsync, rename, directory
+//! fsync) after the action, with the same owner and mode as the dumps. For each configured
+//! dump it lists the file name, its size and SHA-256, the database (`all` for one pg_dumpall,
+//! `globals` for roles and tablespaces), the pg_dump and server versions, the start and end
+//! times (UTC, RFC 3339) and the status:
+//!
+//! - `ok`: written (and verified, unless `<verify>N`) by this run;
+//! - `kept`: this run's dump failed, and the file under the name is the previous good dump,
+//!   listed as the previous manifest described it (with this run's `error`);
+//! - `failed`: this run's dump failed and there is no previous good dump (`error` says why).
+//!
+//! [`check`] compares a directory with its manifest: every `ok` and `kept` file must exist
+//! with the listed size and SHA-256; a `failed` entry is a problem too, since the directory
+//! holds no good dump of that database.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::atomic::{AtomicError, AtomicFile, Owner};
+use crate::sha256::{hash_file, Digested};
+
+/// The manifest's file name in collect_dir.
+pub const MANIFEST: &str = "postgresqldump.manifest";
+/// How the names of the dump files (and of the manifest) start.
+pub const DUMP_PREFIX: &str = "postgresqldump";
+/// The layout version written in `format`.
+pub const FORMAT: u32 = 1;
+
+/// Outcome of one dump.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Ok,
+    Kept,
+    Failed,
+}
+
+/// One file of the manifest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entry {
+    /// The file name in collect_dir.
+    pub name: String,
+    /// The database; `all` for a pg_dumpall of the cluster, `globals` for roles and
+    /// tablespaces.
+    pub database: String,
+    pub status: Status,
+    /// Bytes of the file (absent when there is no good file).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<u64>,
+    /// Lowercase hex SHA-256 of the file as stored (compressed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+    /// Whether the file was read back and found complete.
+    #[serde(default)]
+    pub verified: bool,
+    /// `pg_dump --version` (or pg_dumpall's) of the program that wrote it, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pg_dump_version: Option<String>,
+    /// The server's `server_version`, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_version: Option<String>,
+    /// When the dump started and ended (UTC, RFC 3339).
+    pub start: String,
+    pub end: String,
+    /// Why this run's dump failed (`kept` and `failed`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// The whole manifest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Manifest {
+    pub format: u32,
+    /// When it was written (UTC, RFC 3339).
+    pub written: String,
+    pub cback_version: String,
+    pub files: Vec<Entry>,
+}
+
+/// Errors of writing, reading and checking a manifest.
+#[derive(Debug, thiserror::Error)]
+pub enum ManifestError {
+    #[error("cannot write the manifest into {}", dir.display())]
+    Write {
+        dir: PathBuf,
+        #[source]
+        source: AtomicError,
+    },
+    #[error("there is no manifest {}; run the postgresql action first (it writes one after every run unless <manifest> is N)", path.display())]
+    Missing { path: PathBuf },
+    #[error("cannot read the manifest {}", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the manifest {} is not valid (not written by cback, or damaged); run the postgresql action again to replace it", path.display())]
+    Parse {
+        path: PathBuf,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("{}", mismatch_message(dir, problems, *checked))]
+    Mismatch {
+        dir: PathBuf,
+        checked: usize,
+        problems: Vec<Problem>,
+    },
+}
+
+fn mismatch_message(dir: &Path, problems: &[Problem], checked: usize) -> String {
+    let extra = problems
+        .iter()
+        .filter(|p| matches!(p, Problem::Unlisted { .. } | Problem::StaleTemp { .. }))
+        .count();
+    let listed = problems.len() - extra;
+    let mut text = if listed > 0 {
+        format!(
+            "{listed} of {checked} files in {} do not match {MANIFEST}; restore them from another copy or run the postgresql action again",
+            dir.display()
+        )
+    } else {
+        format!("{} holds files {MANIFEST} does not list", dir.display())
+    };
+    if listed > 0 && extra > 0 {
+        text.push_str(&format!(
+            "; it also holds {extra} file(s) {MANIFEST} does not list"
+        ));
+    }
+    for problem in problems {
+        text.push_str("\n- ");
+        text.push_str(&problem.to_string());
+    }
+    text
+}
+
+/// One way a directory differs from its manifest.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Problem {
+    #[error("{name}: missing (the manifest lists {size} bytes)")]
+    Missing { name: String, size: u64 },
+    #[error("{name}: {found} bytes, the manifest says {expected}")]
+    Size {
+        name: String,
+        expected: u64,
+        found: u64,
+    },
+    #[error("{name}: sha256 {found}, the manifest says {expected}")]
+    Sha256 {
+        name: String,
+        expected: String,
+        found: String,
+    },
+    #[error("{name}: cannot read it: {reason}")]
+    Unreadable { name: String, reason: String },
+    #[error("{name}: a dump file the manifest does not list (left from an earlier configuration, or put there by hand); remove it or move it out of collect_dir")]
+    Unlisted { name: String },
+    #[error("{name}: a partial dump left by a run that was killed or crashed; the next postgresql run removes it, or remove it by hand")]
+    StaleTemp { name: String },
+    #[error("{name}: the dump of {database} failed in the run that wrote the manifest, and there is no good dump of it: {error}")]
+    Failed {
+        name: String,
+        database: String,
+        error: String,
+    },
+}
+
+/// UTC RFC 3339 text of `secs` seconds since the epoch, e.g. `2026-11-25T15:19:32Z`.
+pub fn rfc3339(secs: i64) -> String {
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem / 60 % 60,
+        rem % 60
+    )
+}
+
+impl Manifest {
+    /// A manifest of `files`, written now.
+    pub fn new(files: Vec<Entry>) -> Manifest {
+        Manifest {
+            format: FORMAT,
+            written: rfc3339(crate::clock::now_secs()),
+            cback_version: env!("CARGO_PKG_VERSION").to_string(),
+            files,
+        }
+    }
+
+    /// The entry for file `name`.
+    pub fn entry(&self, name: &str) -> Option<&Entry> {
+        self.files.iter().find(|e| e.name == name)
+    }
+}
+
+/// Reads the manifest of `dir`.
+pub fn read(dir: &Path) -> Result<Manifest, ManifestError> {
+    read_file(&dir.join(MANIFEST))
+}
+
+/// Reads a manifest from `path` (a staged copy may have another name until it is renamed).
+pub fn read_file(path: &Path) -> Result<Manifest, ManifestError> {
+    let path = path.to_path_buf();
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+            return Err(ManifestError::Missing { path })
+        }
+        Err(source) => return Err(ManifestError::Read { path, source }),
+    };
+    serde_json::from_str(&text).map_err(|source| ManifestError::Parse { path, source })
+}
+
+/// Turns this run's failed entries into `kept` entries when the previous manifest listed a
+/// good file under the same name that is still there; the others stay `failed`.
+pub fn carry_over(entries: Vec<Entry>, previous: Option<&Manifest>, dir: &Path) -> Vec<Entry> {
+    entries
+        .into_iter()
+        .map(|entry| {
+            if entry.status != Status::Failed {
+                return entry;
+            }
+            let old = previous
+                .and_then(|m| m.entry(&entry.name))
+                .filter(|old| old.status != Status::Failed && old.sha256.is_some())
+                .filter(|_| dir.join(&entry.name).is_file());
+            match old {
+                Some(old) => Entry {
+                    status: Status::Kept,
+                    error: entry.error.clone(),
+                    ..old.clone()
+                },
+                None => entry,
+            }
+        })
+        .collect()
+}
+
+/// Writes `manifest` into `dir` atomically, owned like the dumps.
+pub fn write(
+    dir: &Path,
+    manifest: &Manifest,
+    owner: Option<Owner<'_>>,
+) -> Result<PathBuf, ManifestError> {
+    let fail = |source| ManifestError::Write {
+        dir: dir.to_path_buf(),
+        source,
+    };
+    let mut json = serde_json::to_string_pretty(manifest).expect("a manifest serializes");
+    json.push('\n');
+    let file = AtomicFile::create(dir, MANIFEST).map_err(fail)?;
+    let mut handle = file.file();
+    handle
+        .write_all(json.as_bytes())
+        .map_err(|source| AtomicError::Write {
+            path: file.temp_path().to_path_buf(),
+            source,
+        })
+        .map_err(fail)?;
+    file.commit(owner).map_err(fail)
+}
+
+/// Checks `dir` against its manifest: returns the manifest when every file matches, else
+/// every problem.
+pub fn check(dir: &Path) -> Result<Manifest, ManifestError> {
+    let manifest = read(dir)?;
+    let mut problems = Vec::new();
+    for entry in &manifest.files {
+        if let Some(problem) = check_entry(dir, entry) {
+            problems.push(problem);
+        }
+    }
+    problems.extend(strays(dir, &manifest));
+    let checked = manifest.files.len();
+    if problems.is_empty() {
+        Ok(manifest)
+    } else {
+        Err(ManifestError::Mismatch {
+            dir: dir.to_path_buf(),
+            checked,
+            problems,
+        })
+    }
+}
+
+/// The dump-like files (`postgresqldump*`) in `dir` that `manifest` does not list, and the
+/// temporary files a killed run left.
+fn strays(dir: &Path, manifest: &Manifest) -> Vec<Problem> {
+    let Ok(read) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut names: Vec<String> = read
+        .filter_map(|e| e.ok())
+        .filter_map(|e| e.file_name().into_string().ok())
+        .collect();
+    names.sort();
+    names
+        .into_iter()
+        .filter_map(|name| {
+            if is_dump_temp(&name) {
+                Some(Problem::StaleTemp { name })
+            } else if name.starts_with(DUMP_PREFIX)
+                && name != MANIFEST
+                && manifest.entry(&name).is_none()
+            {
+                Some(Problem::Unlisted { name })
+            } else {
+                None
+            }
+        })
+        .collect()
+}
+
+/// Whether `name` is a temporary file of a dump or of the manifest (`.postgresqldump….XXXXXX.tmp`),
+/// such as a killed run leaves behind.
+pub fn is_dump_temp(name: &str) -> bool {
+    crate::atomic::is_temp_of(name).is_some_and(|n| n.starts_with(DUMP_PREFIX))
+}
+
+/// Checks the files `manifest` lists as good (`ok` and `kept`) against what `found` says of
+/// each name: `None` when there is no such file, else its size and SHA-256 (or why it could not
+/// be read). `failed` entries and unlisted files are not looked at: this answers "are the files
+/// that were copied the files that were written", for the stage action.
+pub fn check_listed(
+    manifest: &Manifest,
+    found: &dyn Fn(&str) -> Option<std::io::Result<Digested>>,
+) -> Vec<Problem> {
+    manifest
+        .files
+        .iter()
+        .filter(|e| e.status != Status::Failed)
+        .filter_map(|entry| {
+            let name = entry.name.clone();
+            let (Some(size), Some(sha256)) = (entry.size, entry.sha256.as_ref()) else {
+                return Some(Problem::Failed {
+                    name,
+                    database: describe(&entry.database),
+                    error: "the manifest lists no size or checksum for it".into(),
+                });
+            };
+            match found(&entry.name) {
+                None => Some(Problem::Missing { name, size }),
+                Some(Err(err)) => Some(Problem::Unreadable {
+                    name,
+                    reason: err.to_string(),
+                }),
+                Some(Ok(got)) if got.size != size => Some(Problem::Size {
+                    name,
+                    expected: size,
+                    found: got.size,
+                }),
+                Some(Ok(got)) if got.sha256 != *sha256 => Some(Problem::Sha256 {
+                    name,
+                    expected: sha256.clone(),
+                    found: got.sha256,
+                }),
+                Some(Ok(_)) => None,
+            }
+        })
+        .collect()
+}
+
+fn check_entry(dir: &Path, entry: &Entry) -> Option<Problem> {
+    let name = entry.name.clone();
+    let (Some(size), Some(sha256), false) = (
+        entry.size,
+        entry.sha256.as_ref(),
+        entry.status == Status::Failed,
+    ) else {
+        return Some(Problem::Failed {
+            name,
+            database: describe(&entry.database),
+            error: entry
+                .error
+                .clone()
+                .unwrap_or_else(|| "no checksum listed".into()),
+        });
+    };
+    let path = dir.join(&entry.name);
+    let meta = match std::fs::metadata(&path) {
+        Ok(meta) => meta,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+            return Some(Problem::Missing { name, size })
+        }
+        Err(err) => {
+            return Some(Problem::Unreadable {
+                name,
+                reason: err.to_string(),
+            })
+        }
+    };
+    if meta.len() != size {
+        return Some(Problem::Size {
+            name,
+            expected: size,
+            found: meta.len(),
+        });
+    }
+    match hash_file(&path) {
+        Ok(found) if found.sha256 == *sha256 => None,
+        Ok(found) => Some(Problem::Sha256 {
+            name,
+            expected: sha256.clone(),
+            found: found.sha256,
+        }),
+        Err(err) => Some(Problem::Unreadable {
+            name,
+            reason: err.to_string(),
+        }),
+    }
+}
+
+/// `database [x]`, `all databases`, `the globals` for messages.
+pub fn describe(database: &str) -> String {
+    match database {
+        "all" => "all databases".to_string(),
+        "globals" => "the globals (roles and tablespaces)".to_string(),
+        name => format!("database [{name}]"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::MetadataExt;
+
+    fn entry(dir: &Path, name: &str, content: &[u8]) -> Entry {
+        std::fs::write(dir.join(name), content).unwrap();
+        let digest = hash_file(&dir.join(name)).unwrap();
+        Entry {
+            name: name.into(),
+            database: name.trim_start_matches("postgresqldump-").into(),
+            status: Status::Ok,
+            size: Some(digest.size),
+            sha256: Some(digest.sha256),
+            verified: true,
+            pg_dump_version: Some("pg_dump (PostgreSQL) 15.18".into()),
+            server_version: Some("15.18".into()),
+            start: rfc3339(0),
+            end: rfc3339(1),
+            error: None,
+        }
+    }
+
+    #[test]
+    fn times_are_utc_rfc3339() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(rfc3339(1_795_620_572), "2026-11-25T15:29:32Z");
+        assert_eq!(rfc3339(-1), "1969-12-31T23:59:59Z");
+    }
+
+    #[test]
+    fn written_atomically_and_read_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let manifest = Manifest::new(vec![entry(dir.path(), "a", b"aaa")]);
+        let path = write(dir.path(), &manifest, None).unwrap();
+        assert_eq!(path, dir.path().join(MANIFEST));
+        assert_eq!(std::fs::metadata(&path).unwrap().mode() & 0o777, 0o600);
+        assert_eq!(read(dir.path()).unwrap(), manifest);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains("\"status\": \"ok\""), "{text}");
+        assert!(
+            text.contains(
+                "\"sha256\": \"9834876dcfb05cb167a5c24953eba58c4ac89b1adf57f28f2f9d09af107ee8f0\""
+            ),
+            "{text}"
+        );
+        let hidden: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().starts_with('.'))
+            .collect();
+        assert!(hidden.is_empty());
+    }
+
+    #[test]
+    fn a_matching_directory_passes() {
+        let dir = tempfile::tempdir().unwrap();
+        let files = vec![
+            entry(dir.path(), "a", b"one"),
+            entry(dir.path(), "b", b"two"),
+        ];
+        write(dir.path(), &Manifest::new(files), None).unwrap();
+        assert_eq!(check(dir.path()).unwrap().files.len(), 2);
+    }
+
+    #[test]
+    fn every_mismatch_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut failed = entry(dir.path(), "f", b"");
+        failed.status = Status::Failed;
+        failed.size = None;
+        failed.sha256 = None;
+        failed.error = Some("pg_dump failed with exit status 1".into());
+        let files = vec![
+            entry(dir.path(), "gone", b"x"),
+            entry(dir.path(), "short", b"12345"),
+            entry(dir.path(), "flipped", b"abc"),
+            entry(dir.path(), "fine", b"ok"),
+            failed,
+        ];
+        write(dir.path(), &Manifest::new(files), None).unwrap();
+        std::fs::remove_file(dir.path().join("gone")).unwrap();
+        std::fs::write(dir.path().join("short"), b"123").unwrap();
+        std::fs::write(dir.path().join("flipped"), b"abd").unwrap();
+        let err = check(dir.path()).unwrap_err();
+        let text = err.to_string();
+        let ManifestError::Mismatch {
+            problems, checked, ..
+        } = &err
+        else {
+            panic!("{text}")
+        };
+        assert_eq!(*checked, 5);
+        assert_eq!(problems.len(), 4, "{text}");
+        assert!(text.starts_with("4 of 5 files in "), "{text}");
+        assert!(
+            text.contains("- gone: missing (the manifest lists 1 bytes)"),
+            "{text}"
+        );
+        assert!(
+            text.contains("- short: 3 bytes, the manifest says 5"),
+            "{text}"
+        );
+        assert!(text.contains("- flipped: sha256 "), "{text}");
+        assert!(
+            text.contains("- f: the dump of database [f] failed") && text.contains("exit status 1"),
+            "{text}"
+        );
+        assert!(!text.contains("fine"), "{text}");
+    }
+
+    #[test]
+    fn missing_and_damaged_manifests_are_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = check(dir.path()).unwrap_err();
+        assert!(matches!(err, ManifestError::Missing { .. }), "{err}");
+        assert!(err.to_string().contains("run the postgresql action first"));
+        std::fs::write(dir.path().join(MANIFEST), "{not json").unwrap();
+        let err = check(dir.path()).unwrap_err();
+        assert!(matches!(err, ManifestError::Parse { .. }), "{err}");
+    }
+
+    #[test]
+    fn a_failed_dump_keeps_the_previous_good_entry() {
+        let dir = tempfile::tempdir().unwrap();
+        let old = entry(dir.path(), "postgresqldump-a.txt", b"yesterday");
+        let previous = Manifest::new(vec![old.clone()]);
+        let failed = |name: &str| Entry {
+            name: name.into(),
+            database: "a".into(),
+            status: Status::Failed,
+            size: None,
+            sha256: None,
+            verified: false,
+            pg_dump_version: None,
+            server_version: None,
+            start: rfc3339(5),
+            end: rfc3339(6),
+            error: Some("boom".into()),
+        };
+        let merged = carry_over(
+            vec![
+                failed("postgresqldump-a.txt"),
+                failed("postgresqldump-b.txt"),
+            ],
+            Some(&previous),
+            dir.path(),
+        );
+        assert_eq!(merged[0].status, Status::Kept);
+        assert_eq!(merged[0].sha256, old.sha256);
+        assert_eq!(merged[0].end, old.end);
+        assert_eq!(merged[0].error.as_deref(), Some("boom"));
+        assert_eq!(merged[1].status, Status::Failed);
+        write(dir.path(), &Manifest::new(merged), None).unwrap();
+        let err = check(dir.path()).unwrap_err().to_string();
+        assert!(err.starts_with("1 of 2 files"), "{err}");
+        assert!(
+            err.contains("postgresqldump-b.txt: the dump of database [a] failed"),
+            "{err}"
+        );
+        // Without the file, nothing is carried over.
+        std::fs::remove_file(dir.path().join("postgresqldump-a.txt")).unwrap();
+        let merged = carry_over(
+            vec![failed("postgresqldump-a.txt")],
+            Some(&previous),
+            dir.path(),
+        );
+        assert_eq!(merged[0].status, Status::Failed);
+    }
+
+    #[test]
+    fn check_listed_names_each_bad_copy_and_skips_failed_entries() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut failed = entry(dir.path(), "postgresqldump-f.txt", b"");
+        failed.status = Status::Failed;
+        let manifest = Manifest::new(vec![
+            entry(dir.path(), "postgresqldump-a.txt", b"aaa"),
+            entry(dir.path(), "postgresqldump-b.txt", b"bbb"),
+            entry(dir.path(), "postgresqldump-c.txt", b"ccc"),
+            failed,
+        ]);
+        std::fs::write(dir.path().join("postgresqldump-b.txt"), b"bbX").unwrap();
+        std::fs::remove_file(dir.path().join("postgresqldump-c.txt")).unwrap();
+        let found = |name: &str| {
+            let path = dir.path().join(name);
+            path.exists().then(|| hash_file(&path))
+        };
+        let problems = check_listed(&manifest, &found);
+        let text: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
+        assert_eq!(problems.len(), 2, "{text:?}");
+        assert!(
+            text[0].starts_with("postgresqldump-b.txt: sha256 "),
+            "{text:?}"
+        );
+        assert!(
+            text[1].starts_with("postgresqldump-c.txt: missing"),
+            "{text:?}"
+        );
+    }
+}
