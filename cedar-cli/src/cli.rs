@@ -119,7 +119,7 @@ impl clap::builder::TypedValueParser for ActionName {
 /// The built-in actions in the original's order, then every registered extension.
 pub fn action_names() -> Vec<&'static str> {
     let mut names = vec!["all"];
-    names.extend(BUILTIN_ORDER);
+    names.extend(cedar_core::plan::BUILTIN_NAMES);
     let mut extensions: Vec<&'static str> = cedar_core::action::registrations()
         .filter(|r| matches!(r.kind, cedar_core::ActionKind::Extension { .. }))
         .map(|r| r.name)
@@ -129,16 +129,6 @@ pub fn action_names() -> Vec<&'static str> {
     names.extend(extensions);
     names
 }
-
-const BUILTIN_ORDER: [&str; 7] = [
-    "collect",
-    "stage",
-    "store",
-    "purge",
-    "rebuild",
-    "validate",
-    "initialize",
-];
 
 /// The clap definition of `cback`, for the man page and the completions.
 pub fn command() -> clap::Command {

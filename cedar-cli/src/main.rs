@@ -200,16 +200,7 @@ fn fail(
 
 /// An error with its chain of causes; with --stack, also its debug form.
 fn report(error: &(dyn std::error::Error + 'static), stack: bool) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
+    let mut text = cedar_core::chain::chain(error);
     if stack {
         text.push_str(&format!("\n{error:#?}"));
     }

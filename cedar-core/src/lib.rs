@@ -12,6 +12,7 @@
 pub mod action;
 pub mod actions;
 pub mod atomic;
+pub mod chain;
 pub mod clip;
 pub mod clock;
 pub mod compress;

@@ -109,17 +109,7 @@ impl PeerError {
 
     /// The error with its causes, on one line per cause chain, for logs and the final report.
     pub fn full_message(&self) -> String {
-        let mut text = self.to_string();
-        let mut source = std::error::Error::source(self);
-        while let Some(cause) = source {
-            let cause_text = cause.to_string();
-            if !text.contains(&cause_text) {
-                text.push_str(": ");
-                text.push_str(&cause_text);
-            }
-            source = cause.source();
-        }
-        text
+        crate::chain::chain(self)
     }
 }
 
