@@ -25,7 +25,7 @@ echo "PostgreSQL: $(setup_pg_bindir); the original: $cb3 (cedar-backup3 $SETUP_C
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 set +e
-CEDAR_REQUIRE_POSTGRES=1 cargo test --workspace "$@" 2>&1 | tee "$log"
+CEDAR_REQUIRE_POSTGRES=1 cargo test --workspace --no-fail-fast "$@" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 set -e
 echo
