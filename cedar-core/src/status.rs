@@ -57,6 +57,9 @@ pub struct RunStatus {
     /// The end of the last run that exited 0 (this one or an earlier one).
     pub last_success: Option<i64>,
     pub databases: Vec<DatabaseResult>,
+    /// Discs written by store, rebuild, initialize (see [`crate::actions::store::record`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stored: Vec<crate::actions::store::record::StoredDisc>,
     pub cback_version: String,
 }
 
@@ -97,6 +100,7 @@ pub fn finish_run(
         exit_code,
         last_success,
         databases: recorded(),
+        stored: crate::actions::store::record::recorded(),
         cback_version: env!("CARGO_PKG_VERSION").to_string(),
     }
 }
@@ -200,6 +204,11 @@ pub fn prometheus_text(status: &RunStatus) -> String {
             })
             .collect(),
     );
+    if !status.stored.is_empty() {
+        out.push_str(&crate::actions::store::record::prometheus_text(
+            &status.stored,
+        ));
+    }
     out
 }
 
@@ -240,6 +249,7 @@ mod tests {
             exit_code: 6,
             last_success: Some(5),
             databases: vec![result("good", true), result("we\"ird\\db", false)],
+            stored: Vec::new(),
             cback_version: "x".into(),
         };
         let text = prometheus_text(&status);

@@ -3,5 +3,6 @@
 
 pub mod collect;
 pub mod purge;
+pub mod store;
 mod unimplemented;
 pub mod validate;

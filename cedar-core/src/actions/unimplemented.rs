@@ -1,5 +1,5 @@
 //! Built-in actions that cback plans and orders like the original but does not run yet:
-//! stage, store, initialize and rebuild. Each fails with "not implemented yet" (exit 6).
+//! stage. It fails with "not implemented yet" (exit 6).
 
 use crate::action::{
     Action, ActionContext, ActionError, ActionKind, ActionRegistration, Placement,
@@ -31,6 +31,3 @@ macro_rules! not_yet {
 }
 
 not_yet!("stage", 200);
-not_yet!("store", 300);
-not_yet!("initialize", 0);
-not_yet!("rebuild", 0);
