@@ -1,6 +1,7 @@
 //! Test support for the end-to-end tests of `cback`: the path of the freshly built binary,
 //! shared reference data, and (in [`pg`]) the throwaway PostgreSQL cluster harness.
 
+pub mod optical;
 pub mod pg;
 
 use std::path::{Path, PathBuf};
