@@ -387,6 +387,36 @@ impl Rig {
         self.set_state("tamper", &format!("{from} {to}"));
     }
 
+    /// Puts one session on the disc (as an earlier write would have): `/2026/11/30/seed` with
+    /// the label `CEDAR BACKUP 30-NOV-2026`. Returns its size in sectors.
+    pub fn seed_disc(&self) -> u64 {
+        let seed = self.root.join("seed");
+        fs::create_dir_all(&seed).unwrap();
+        fs::write(seed.join("seed"), "earlier session").unwrap();
+        let mkisofs = real_mkisofs();
+        let out = Command::new(&mkisofs[0])
+            .args(&mkisofs[1..])
+            .args([
+                "-quiet",
+                "-V",
+                "CEDAR BACKUP 30-NOV-2026",
+                "-r",
+                "-graft-points",
+                "-o",
+            ])
+            .arg(&self.device)
+            .arg(format!("2026/11/30/={}", seed.display()))
+            .output()
+            .expect("run mkisofs");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        self.set_state("last", "0\n");
+        fs::metadata(&self.device).unwrap().len() / 2048
+    }
+
     /// The disc's last session: every regular file with its contents.
     pub fn disc_files(&self) -> BTreeMap<String, Vec<u8>> {
         let last = fs::read_to_string(self.state.join("last")).unwrap_or_else(|_| "0".into());
