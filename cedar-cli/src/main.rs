@@ -20,6 +20,7 @@ const EXIT_FAILED: u8 = 6;
 fn main() -> ExitCode {
     // The extension crates register through `inventory`; referencing them keeps them linked.
     cedar_ext_postgresql::link();
+    cedar_ext_capacity::link();
 
     let cli = match cli::Cli::try_parse() {
         Ok(cli) => cli,

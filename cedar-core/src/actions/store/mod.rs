@@ -44,6 +44,19 @@ use crate::actions::collect::Today;
 pub use error::StoreError;
 pub use settings::StoreSettings;
 
+/// validate's store check: the writer can be opened (for a CD that runs `cdrecord -prcap`).
+/// `None` when it can, or when the store section is incomplete (the document rules report
+/// that).
+pub fn writer_problem(config: &crate::config::Config) -> Option<String> {
+    let settings = StoreSettings::load(config, "validate").ok()?;
+    let error = writer::Writer::open(&settings, tools::Tools::new(config)).err()?;
+    Some(format!(
+        "<store>: Backup device [{}] [{}] is not valid: {error}",
+        settings.device.display(),
+        settings.scsi_id.as_deref().unwrap_or("None")
+    ))
+}
+
 #[derive(Debug)]
 struct StoreAction;
 
