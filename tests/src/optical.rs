@@ -419,8 +419,13 @@ impl Rig {
 
     /// The disc's last session: every regular file with its contents.
     pub fn disc_files(&self) -> BTreeMap<String, Vec<u8>> {
+        self.try_disc_files().unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// [`Rig::disc_files`], or why the disc cannot be read (a blank disc).
+    pub fn try_disc_files(&self) -> Result<BTreeMap<String, Vec<u8>>, String> {
         let last = fs::read_to_string(self.state.join("last")).unwrap_or_else(|_| "0".into());
-        extract(&format!("stdio:{}", self.device.display()), last.trim())
+        try_extract(&format!("stdio:{}", self.device.display()), last.trim())
     }
 
     pub fn log_text(&self) -> String {
@@ -483,6 +488,12 @@ pub fn normalize_temp_names(line: &str) -> String {
 
 /// Every regular file of an ISO image (or `stdio:DISC` at session `sbsector`), by path.
 pub fn extract(indev: &str, sbsector: &str) -> BTreeMap<String, Vec<u8>> {
+    try_extract(indev, sbsector).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// [`extract`], or why xorriso could not read the image (a session image made for `-C A,B`
+/// can only be read where it was written, on the disc).
+pub fn try_extract(indev: &str, sbsector: &str) -> Result<BTreeMap<String, Vec<u8>>, String> {
     let out = tempfile::tempdir().unwrap();
     let target = out.path().join("x");
     let status = Command::new(xorriso())
@@ -494,11 +505,12 @@ pub fn extract(indev: &str, sbsector: &str) -> BTreeMap<String, Vec<u8>> {
         .arg(&target)
         .output()
         .expect("run xorriso");
-    assert!(
-        status.status.success(),
-        "xorriso could not read {indev}: {}",
-        String::from_utf8_lossy(&status.stderr)
-    );
+    if !status.status.success() {
+        return Err(format!(
+            "xorriso could not read {indev}: {}",
+            String::from_utf8_lossy(&status.stderr)
+        ));
+    }
     let mut files = BTreeMap::new();
     let mut stack = vec![target.clone()];
     while let Some(dir) = stack.pop() {
@@ -524,7 +536,7 @@ pub fn extract(indev: &str, sbsector: &str) -> BTreeMap<String, Vec<u8>> {
         .arg("u+w")
         .arg(out.path())
         .status();
-    files
+    Ok(files)
 }
 
 /// Every regular file of an image file.
