@@ -61,6 +61,24 @@ pub fn original() -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
+/// The `cback-span` binary, built once per test process.
+pub fn span_path() -> &'static Path {
+    static PATH: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    PATH.get_or_init(|| {
+        let cback = crate::cback_path();
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
+        let status = Command::new(cargo)
+            .args(["build", "--quiet", "-p", "cedar-cli", "--bin", "cback-span"])
+            .current_dir(crate::workspace_root())
+            .status()
+            .expect("run cargo build for cback-span");
+        assert!(status.success(), "cargo build --bin cback-span failed");
+        let bin = cback.with_file_name("cback-span");
+        assert!(bin.is_file(), "cback-span not found at {}", bin.display());
+        bin
+    })
+}
+
 /// Prints a line past the test harness's capture, so a skip shows in every run.
 pub fn skipped(test: &str, why: &str) {
     use std::io::Write;
