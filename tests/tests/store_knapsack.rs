@@ -10,7 +10,10 @@ fn numbers<T: std::str::FromStr>(field: &str) -> Vec<T>
 where
     T::Err: std::fmt::Debug,
 {
-    field.split_whitespace().map(|n| n.parse().unwrap()).collect()
+    field
+        .split_whitespace()
+        .map(|n| n.parse().unwrap())
+        .collect()
 }
 
 #[test]
