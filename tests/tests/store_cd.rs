@@ -106,6 +106,22 @@ fn cdrw_new_disc_on_the_starting_day() {
 
     let indicator = day.join("cback.store");
     assert_eq!(fs::read(&indicator).unwrap(), b"");
+    // Owned by backup_user:backup_group when running as root; mode from the umask.
+    let meta = fs::metadata(&indicator).unwrap();
+    let umask = fs::read_to_string("/proc/self/status")
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("Umask:"))
+        .map(|v| u32::from_str_radix(v.trim(), 8).unwrap())
+        .unwrap();
+    assert_eq!(meta.permissions().mode() & 0o777, 0o666 & !umask);
+    if nix::unistd::Uid::effective().is_root() {
+        use std::os::unix::fs::MetadataExt;
+        let (user, group) = cback_tests::optical::owner();
+        let uid = nix::unistd::User::from_name(&user).unwrap().unwrap().uid;
+        let gid = nix::unistd::Group::from_name(&group).unwrap().unwrap().gid;
+        assert_eq!((meta.uid(), meta.gid()), (uid.as_raw(), gid.as_raw()));
+    }
     assert!(
         rig.work_leftovers().is_empty(),
         "{:?}",
