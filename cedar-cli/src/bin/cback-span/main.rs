@@ -8,10 +8,12 @@ mod ask;
 mod session;
 
 use std::io::{self, BufReader};
+use std::path::Path;
 use std::process::ExitCode;
 
+use cedar_core::lock::RunLock;
 use cedar_core::logging::{self, LogSettings};
-use cedar_core::ConfigFile;
+use cedar_core::{status, ConfigFile};
 use clap::Parser;
 
 fn main() -> ExitCode {
@@ -46,9 +48,22 @@ fn run(options: &cedar_core::Options) -> u8 {
         Ok(config) => config,
         Err(e) => return fail(4, &e),
     };
+    let working_dir = config
+        .config
+        .options
+        .as_ref()
+        .and_then(|o| o.working_dir.as_deref())
+        .map(Path::new);
+    // The same lock as cback's runs: a store cannot write the drive while span does.
+    let _lock = match working_dir.map(RunLock::acquire) {
+        Some(Ok(lock)) => Some(lock),
+        Some(Err(e)) => return fail(6, &e),
+        None => None,
+    };
+    let start = cedar_core::clock::now_secs();
     let stdin = io::stdin();
     let mut asker = ask::Asker::new(BufReader::new(stdin.lock()), io::stdout());
-    match session::run(&config.config, &mut asker) {
+    let code = match session::run(&config.config, &mut asker) {
         Ok(_) => 0,
         Err(session::SpanError::Store(cedar_core::actions::store::StoreError::Interrupted)) => 5,
         Err(e) if cedar_core::interrupt::requested() => {
@@ -56,6 +71,27 @@ fn run(options: &cedar_core::Options) -> u8 {
             5
         }
         Err(e) => fail(6, &e),
+    };
+    if let Some(dir) = working_dir.filter(|d| d.is_dir()) {
+        write_status(&config, dir, start, code);
+    }
+    code
+}
+
+/// `cback-status.json` and the metrics textfile, as cback writes them, for the discs span
+/// wrote; a failure is logged, not fatal.
+fn write_status(config: &ConfigFile, dir: &Path, start: i64, code: u8) {
+    let prom = config
+        .config
+        .options
+        .as_ref()
+        .and_then(|o| o.metrics_file.as_deref())
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| dir.join(status::PROM_FILE));
+    let end = cedar_core::clock::now_secs();
+    let run = status::finish_run(dir, start, end, &["span".to_string()], i32::from(code));
+    if let Err(e) = status::write_all(dir, &prom, &run) {
+        tracing::warn!("{e}");
     }
 }
 

@@ -211,6 +211,15 @@ pub fn run<R: BufRead, W: Write>(
     Ok(Ended::Written)
 }
 
+/// The daily directories (`YYYY/MM/DD`) that `files` come from, sorted.
+fn daily_dirs(files: &[&SpanFile]) -> Vec<String> {
+    let days: std::collections::BTreeSet<String> = files
+        .iter()
+        .map(|f| f.rel_dir.split('/').take(3).collect::<Vec<_>>().join("/"))
+        .collect();
+    days.into_iter().collect()
+}
+
 /// Writes one disc, offering a retry when the write or the check fails.
 fn write_with_retries<R: BufRead, W: Write>(
     writer: &Writer<'_>,
@@ -229,12 +238,7 @@ fn write_with_retries<R: BufRead, W: Write>(
             label: None,
             new_disc: true,
             bytes: result.as_ref().map_or(0, |w| w.bytes),
-            directories: files
-                .iter()
-                .map(|f| f.rel_dir.clone())
-                .collect::<std::collections::BTreeSet<_>>()
-                .into_iter()
-                .collect(),
+            directories: daily_dirs(files),
             verified: result.is_ok() && settings.check_data,
             success: result.is_ok(),
             error: result.as_ref().err().map(|e| e.to_string()),
