@@ -256,7 +256,7 @@ fn with_disc<T>(
 fn release(tools: &Tools<'_>, mount_point: &Path) -> Result<(), StoreError> {
     if is_mount_point(mount_point) {
         for attempt in 1..=5 {
-            let ran = tools.run("umount", &[mount_point.as_os_str()])?;
+            let ran = tools.run_cleanup("umount", &[mount_point.as_os_str()])?;
             if ran.status.success() && !is_mount_point(mount_point) {
                 break;
             }
@@ -266,7 +266,7 @@ fn release(tools: &Tools<'_>, mount_point: &Path) -> Result<(), StoreError> {
                 ran.failure()
             );
             if attempt < 5 {
-                super::tray::sleep(1)?;
+                std::thread::sleep(std::time::Duration::from_secs(1));
             }
         }
         if is_mount_point(mount_point) {

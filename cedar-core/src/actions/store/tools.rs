@@ -120,6 +120,39 @@ impl<'a> Tools<'a> {
         Ok(ran)
     }
 
+    /// Runs `name` to the end even when an interrupt has arrived: for clean-up (unmounting
+    /// the disc) that must not be cut short.
+    pub fn run_cleanup<S: AsRef<OsStr>>(
+        &self,
+        name: &'static str,
+        args: &[S],
+    ) -> Result<Ran, ToolError> {
+        let program = self.program(name);
+        let args: Vec<OsString> = args.iter().map(|a| a.as_ref().to_os_string()).collect();
+        let command = command_line(name, &args);
+        tracing::debug!(
+            "Executing command [{}].",
+            command_line(&program.to_string_lossy(), &args)
+        );
+        let mut cmd = Command::new(&program);
+        cmd.args(&args).stdin(std::process::Stdio::null());
+        apply_environment(&mut cmd);
+        let output = cmd.output().map_err(|source| ToolError::Start {
+            command: command.clone(),
+            name,
+            source,
+        })?;
+        let ran = Ran {
+            command,
+            status: output.status,
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        };
+        logging::log_command_output(&ran.stdout);
+        logging::log_command_output(&ran.stderr);
+        Ok(ran)
+    }
+
     /// Runs `name` and fails unless it exits 0.
     pub fn run_ok<S: AsRef<OsStr>>(
         &self,
