@@ -29,6 +29,7 @@ declare -gA SETUP_PACKAGES=(
   [script]="bsdutils"
   [python3-venv]="python3 python3-venv"
   [sshd]="openssh-server openssh-client"
+  [mkisofs]="genisoimage xorriso"
   [man]="man-db groff-base"
   [systemd-analyze]="systemd"
   [dpkg-deb]="dpkg"
@@ -43,7 +44,7 @@ declare -gA SETUP_CRATES=(
 
 # What each script needs (names from the table above).
 SETUP_FOR_DEMO=(cargo postgresql bzip2 runuser)
-SETUP_FOR_TESTS=(cargo postgresql gzip bzip2 zstd runuser script python3-venv sshd man
+SETUP_FOR_TESTS=(cargo postgresql gzip bzip2 zstd runuser script python3-venv sshd mkisofs man
   systemd-analyze dpkg-deb cargo-deb)
 
 # The original Cedar Backup 3 that the comparison tests were recorded against.
@@ -91,6 +92,8 @@ setup_have() {
     runuser) [ "$(id -u)" -ne 0 ] || command -v runuser >/dev/null 2>&1 ;;
     python3-venv) command -v python3 >/dev/null 2>&1 && python3 -c 'import ensurepip, venv' 2>/dev/null ;;
     cargo-deb) cargo deb --version >/dev/null 2>&1 ;;
+    # The store tests build real images with genisoimage and read them back with xorriso.
+    mkisofs) command -v genisoimage >/dev/null 2>&1 && command -v xorriso >/dev/null 2>&1 ;;
     # The tests start their own sshd on loopback; the client copies with scp.
     sshd) [ -x /usr/sbin/sshd ] && command -v scp >/dev/null 2>&1 && command -v ssh-keygen >/dev/null 2>&1 ;;
     *) command -v "$1" >/dev/null 2>&1 ;;

@@ -16,7 +16,7 @@ Actions:
   rebuild      rebuild this week's disc from the staging directories
   validate     check the configuration and the machine, then report every problem
   initialize   prepare media for use
-  EXTENSION    any extended action in <extensions>, or a built-in extension (postgresql)
+  EXTENSION    any extended action in <extensions>, or a built-in extension (postgresql, capacity)
 
 rebuild, validate, initialize and all must be given alone.
 

@@ -13,4 +13,5 @@ pub mod dist;
 /// References each extension crate, so that the linker keeps its action registration.
 pub fn link_extensions() {
     cedar_ext_postgresql::link();
+    cedar_ext_capacity::link();
 }

@@ -30,8 +30,6 @@ pub enum ActionError {
         #[source]
         source: Box<dyn std::error::Error + Send + Sync + 'static>,
     },
-    #[error("action {action} is not implemented yet in cback; remove it from the command line or use the original cback3 for it")]
-    NotImplemented { action: String },
     #[error("interrupted")]
     Interrupted,
 }

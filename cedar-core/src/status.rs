@@ -101,6 +101,9 @@ pub struct RunStatus {
     pub databases: Vec<DatabaseResult>,
     #[serde(default)]
     pub peers: Vec<PeerResult>,
+    /// Discs written by store, rebuild, initialize (see [`crate::actions::store::record`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stored: Vec<crate::actions::store::record::StoredDisc>,
     pub cback_version: String,
 }
 
@@ -150,6 +153,7 @@ pub fn finish_run(
         last_success,
         databases,
         peers,
+        stored: crate::actions::store::record::recorded(),
         cback_version: env!("CARGO_PKG_VERSION").to_string(),
     }
 }
@@ -311,6 +315,11 @@ pub fn prometheus_text(status: &RunStatus) -> String {
             metric(family.name, family.help, family.lines());
         }
     }
+    if !status.stored.is_empty() {
+        out.push_str(&crate::actions::store::record::prometheus_text(
+            &status.stored,
+        ));
+    }
     out
 }
 
@@ -361,6 +370,7 @@ mod tests {
                 seconds: 1.5,
                 error: Some("scp failed".into()),
             }],
+            stored: Vec::new(),
             cback_version: "x".into(),
         };
         let text = prometheus_text(&status);

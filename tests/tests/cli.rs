@@ -451,11 +451,13 @@ fn validate_reports_every_problem_and_exits_six() {
 }
 
 #[test]
-fn not_yet_implemented_action_exits_six() {
+fn store_without_its_section_exits_six() {
     let site = Site::new();
     site.run(site.plain(), &["store"])
         .code(6)
-        .stderr(predicate::str::contains("not implemented yet"));
+        .stderr(predicate::str::contains(
+            "the store action needs the <store> section; add it to the configuration",
+        ));
 }
 
 #[test]
@@ -493,7 +495,7 @@ fn second_concurrent_run_is_refused_with_the_holder_pid() {
         .stderr(predicate::str::contains(format!("PID {}", first.id())));
     fs::write(&gate, "").unwrap();
     let status = first.wait().unwrap();
-    // The first run's store is not implemented yet, so it fails after its hook.
+    // The first run's configuration has no <store> section, so store fails after its hook.
     assert_eq!(status.code(), Some(6));
     let after: Vec<_> = fs::read_dir(site.path("collect")).unwrap().collect();
     assert_eq!(before.len(), after.len());

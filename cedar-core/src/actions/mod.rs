@@ -4,5 +4,5 @@
 pub mod collect;
 pub mod purge;
 pub mod stage;
-mod unimplemented;
+pub mod store;
 pub mod validate;

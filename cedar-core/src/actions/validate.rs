@@ -55,6 +55,7 @@ pub fn problems(ctx: &ActionContext<'_>) -> Vec<String> {
     if let Some(dir) = config.store.as_ref().and_then(|s| s.source_dir.as_ref()) {
         check_dir(&mut found, "<store><source_dir>", dir, false);
     }
+    found.extend(crate::actions::store::writer_problem(config));
     if let Some(purge) = &config.purge {
         for dir in purge.dirs.iter().filter_map(|d| d.abs_path.as_ref()) {
             check_dir(&mut found, "<purge><dir><abs_path>", dir, false);

@@ -52,11 +52,15 @@ fn is_absolute(path: &str) -> bool {
     path.starts_with('/')
 }
 
-/// A SCSI target: `[PREFIX:]bus,target,lun` with decimal numbers, blanks allowed around them.
+/// A SCSI target: `[PREFIX:]bus,target,lun` with decimal numbers, blanks allowed around them,
+/// or the Mac OS X form `IO...Services[/N]` (e.g. `IOCompactDiscServices/2`).
 fn is_scsi_id(id: &str) -> bool {
     static RE: OnceLock<Regex> = OnceLock::new();
     RE.get_or_init(|| {
-        Regex::new(r"^(?:.*:)?\s*[0-9]+\s*,\s*[0-9]+\s*,\s*[0-9]+\s*$").expect("valid regex")
+        Regex::new(
+            r"^(?:(?:.*:)?\s*[0-9]+\s*,\s*[0-9]+\s*,\s*[0-9]+\s*|\s*IO.*Services(?:/[0-9]+)?\s*)$",
+        )
+        .expect("valid regex")
     })
     .is_match(id)
 }

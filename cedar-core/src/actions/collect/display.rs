@@ -1,19 +1,7 @@
 //! Byte counts as the original logs them: `53 bytes`, `1.50 kB`, `5.00 MB`, `3.50 GB`.
 
 pub fn display_bytes(bytes: u64) -> String {
-    const KB: f64 = 1024.0;
-    const MB: f64 = KB * 1024.0;
-    const GB: f64 = MB * 1024.0;
-    let b = bytes as f64;
-    if b < KB {
-        format!("{bytes} bytes")
-    } else if b < MB {
-        format!("{:.2} kB", b / KB)
-    } else if b < GB {
-        format!("{:.2} MB", b / MB)
-    } else {
-        format!("{:.2} GB", b / GB)
-    }
+    crate::actions::store::media::display_bytes(bytes as f64)
 }
 
 #[cfg(test)]

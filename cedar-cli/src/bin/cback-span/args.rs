@@ -1,0 +1,131 @@
+//! cback-span's command line: the switches of cback (so that the same crontab-style habits
+//! work), of which the usage lists those that matter here. Actions and the other switches
+//! are accepted and ignored, as by the original's cback3-span.
+
+use std::path::PathBuf;
+
+use cedar_core::options::{DEFAULT_CONFIG, DEFAULT_LOGFILE};
+use cedar_core::Options;
+use clap::Parser;
+
+/// cback-span: split staged data that does not fit on one disc over several discs.
+///
+/// It reads the <store> section of the configuration, lists the daily staging directories
+/// not yet written to disc, asks a few questions on the terminal, then writes the discs one
+/// after the other and marks the directories with cback.store.
+#[derive(Debug, Parser)]
+#[command(
+    name = "cback-span",
+    version,
+    about,
+    disable_version_flag = true,
+    disable_help_flag = true
+)]
+pub struct SpanArgs {
+    /// Display this usage and exit.
+    #[arg(short = 'h', long = "help", action = clap::ArgAction::Help)]
+    help: Option<bool>,
+    /// Display the version and exit.
+    #[arg(short = 'V', long = "version", action = clap::ArgAction::Version)]
+    version: Option<bool>,
+    /// Print verbose output as well as logging to disk.
+    #[arg(short = 'b', long)]
+    verbose: bool,
+    #[arg(short = 'q', long, hide = true)]
+    quiet: bool,
+    /// Configuration file.
+    #[arg(short = 'c', long, value_name = "PATH", default_value = DEFAULT_CONFIG)]
+    config: PathBuf,
+    #[arg(short = 'f', long, hide = true)]
+    full: bool,
+    #[arg(short = 'M', long, hide = true)]
+    managed: bool,
+    #[arg(short = 'N', long = "managed-only", hide = true)]
+    managed_only: bool,
+    /// Log file.
+    #[arg(short = 'l', long, value_name = "PATH", default_value = DEFAULT_LOGFILE)]
+    logfile: PathBuf,
+    /// Owner of a log file cback-span creates.
+    #[arg(short = 'o', long, value_name = "USER:GROUP", default_value = "root:adm", value_parser = parse_owner)]
+    owner: (String, String),
+    /// Permissions of a log file cback-span creates (octal).
+    #[arg(short = 'm', long, value_name = "OCTAL", default_value = "640", value_parser = parse_mode)]
+    mode: u32,
+    /// Record the output of external commands in the log.
+    #[arg(short = 'O', long)]
+    output: bool,
+    /// Write debugging information to the log (implies --output).
+    #[arg(short = 'd', long)]
+    debug: bool,
+    /// Show the full chain of causes of an error.
+    #[arg(short = 's', long)]
+    stack: bool,
+    #[arg(short = 'D', long, hide = true)]
+    diagnostics: bool,
+    #[arg(short = 'n', long = "dry-run", hide = true)]
+    dry_run: bool,
+    #[arg(value_name = "ACTION", hide = true)]
+    actions: Vec<String>,
+}
+
+fn parse_owner(value: &str) -> Result<(String, String), String> {
+    match value.split_once(':') {
+        Some((user, group)) if !user.is_empty() && !group.is_empty() && !group.contains(':') => {
+            Ok((user.to_string(), group.to_string()))
+        }
+        _ => Err("must specify user and group tuple for owner parameter (USER:GROUP)".into()),
+    }
+}
+
+fn parse_mode(value: &str) -> Result<u32, String> {
+    u32::from_str_radix(value, 8)
+        .ok()
+        .filter(|m| *m <= 0o7777)
+        .ok_or_else(|| format!("invalid octal file mode `{value}`"))
+}
+
+impl SpanArgs {
+    /// The options the shared pieces (logging) read.
+    pub fn into_options(self) -> Options {
+        Options {
+            verbose: self.verbose,
+            quiet: self.quiet,
+            config: self.config,
+            full: self.full,
+            managed: self.managed,
+            managed_only: self.managed_only,
+            logfile: self.logfile,
+            owner: self.owner,
+            mode: self.mode,
+            output: self.output,
+            debug: self.debug,
+            stack: self.stack,
+            diagnostics: self.diagnostics,
+            dry_run: self.dry_run,
+            actions: self.actions,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Options, String> {
+        let mut argv = vec!["cback-span"];
+        argv.extend_from_slice(args);
+        SpanArgs::try_parse_from(argv)
+            .map(SpanArgs::into_options)
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn switches() {
+        let o = parse(&["-c", "/x.conf", "-l", "/l", "-O", "-f", "store"]).unwrap();
+        assert_eq!(o.config, PathBuf::from("/x.conf"));
+        assert!(o.output && o.full);
+        assert!(parse(&[]).is_ok());
+        assert!(parse(&["--bogus"]).is_err());
+        assert!(parse(&["-o", "nogroup"]).is_err());
+    }
+}
