@@ -17,6 +17,7 @@ pub mod clock;
 pub mod compress;
 pub mod config;
 pub mod dry_run;
+pub mod ext;
 pub mod fsutil;
 pub mod hooks;
 pub mod interrupt;
