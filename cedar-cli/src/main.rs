@@ -19,6 +19,10 @@ const EXIT_FAILED: u8 = 6;
 fn main() -> ExitCode {
     // The extension crates register through `inventory`; referencing them keeps them linked.
     cedar_ext_postgresql::link();
+    cedar_ext_mysql::link();
+    cedar_ext_sysinfo::link();
+    cedar_ext_subversion::link();
+    cedar_ext_mbox::link();
 
     let cli = match cli::Cli::try_parse() {
         Ok(cli) => cli,

@@ -2,6 +2,7 @@
 //! shared reference data, and the harnesses for real servers: [`pg`] (a throwaway PostgreSQL
 //! cluster) and [`sshd`] (a throwaway OpenSSH server on loopback).
 
+pub mod ext;
 pub mod pg;
 pub mod sshd;
 

@@ -1,0 +1,3 @@
+//! placeholder
+/// Call from the binary so the linker keeps this crate and its registration.
+pub fn link() {}
