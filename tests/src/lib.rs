@@ -5,6 +5,7 @@
 pub mod ext;
 pub mod pg;
 pub mod sshd;
+pub mod svn;
 
 use std::path::{Path, PathBuf};
 use std::process::Command as StdCommand;
