@@ -3,6 +3,7 @@
 //! cluster) and [`sshd`] (a throwaway OpenSSH server on loopback).
 
 pub mod ext;
+pub mod mariadb;
 pub mod pg;
 pub mod sshd;
 pub mod svn;
