@@ -77,6 +77,11 @@ pub fn run(
         .working_dir("mbox")
         .map_err(|e| ActionError::failed(e.to_string()))?
         .to_path_buf();
+    if !ctx.options.dry_run {
+        cedar_core::ext::capture::remove_stale(&site.collect_dir, &|n| n.starts_with("mbox-"));
+        cedar_core::ext::capture::remove_stale(&work, &|n| n.ends_with(".mboxlast"));
+        remove_stale_dirs(&work);
+    }
     let run = Run {
         site,
         work,
@@ -113,6 +118,34 @@ pub fn run(
     tally.finish()?;
     tracing::info!("Executed the mbox extended action successfully.");
     Ok(())
+}
+
+/// The prefix of the temporary directories of [`back_up_dir`] in working_dir.
+const TEMP_PREFIX: &str = "cback-mbox-";
+
+/// Removes the temporary directories a killed run left in working_dir (under the run lock, no
+/// other run uses them).
+fn remove_stale_dirs(work: &Path) {
+    let Ok(entries) = std::fs::read_dir(work) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let is_ours = entry.file_name().to_string_lossy().starts_with(TEMP_PREFIX)
+            && entry.file_type().is_ok_and(|t| t.is_dir());
+        if !is_ours {
+            continue;
+        }
+        match std::fs::remove_dir_all(entry.path()) {
+            Ok(()) => tracing::warn!(
+                "Removed {}, left by an earlier run that was killed or crashed.",
+                entry.path().display()
+            ),
+            Err(err) => tracing::warn!(
+                "Cannot remove {}, left by an earlier run: {err}; remove it by hand.",
+                entry.path().display()
+            ),
+        }
+    }
 }
 
 /// The state file of an item: `WORKING_DIR/NORMALIZED.mboxlast`.
@@ -251,7 +284,7 @@ fn back_up_dir(
         return Err(MboxError::EmptyDirectory { path: dir });
     }
     let temp = tempfile::Builder::new()
-        .prefix("cback-mbox-")
+        .prefix(TEMP_PREFIX)
         .tempdir_in(&run.work)
         .map_err(|source| MboxError::TempDir {
             dir: run.work.clone(),

@@ -110,6 +110,9 @@ pub fn run(
         }
         return Ok(());
     }
+    cedar_core::ext::capture::remove_stale(&site.collect_dir, &|name| {
+        name.starts_with("mysqldump")
+    });
     let defaults = match &settings.password {
         Some(password) => {
             if defaults::home_sets_password() {

@@ -74,6 +74,10 @@ pub fn run(
         .map_err(|e| ActionError::failed(e.to_string()))?
         .to_path_buf();
     tracing::debug!("Full backup flag is [{}]", site.full);
+    if !ctx.options.dry_run {
+        cedar_core::ext::capture::remove_stale(&site.collect_dir, &|n| n.starts_with("svndump-"));
+        cedar_core::ext::capture::remove_stale(&work, &|n| n.ends_with(".svnlast"));
+    }
     let run = Run {
         site,
         work,

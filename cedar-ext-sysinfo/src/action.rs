@@ -90,6 +90,11 @@ pub fn run(
 ) -> Result<(), ActionError> {
     let site = Site::load("sysinfo", ctx.config, ctx.options)
         .map_err(|e| ActionError::failed(e.to_string()))?;
+    if !ctx.options.dry_run {
+        cedar_core::ext::capture::remove_stale(&site.collect_dir, &|name| {
+            steps().iter().any(|s| s.file == name)
+        });
+    }
     let mut tally = Tally::new("sysinfo", "sysinfo steps");
     for step in steps() {
         if let Some(reason) = step.fixed_path.and_then(|p| unavailable(Path::new(p))) {

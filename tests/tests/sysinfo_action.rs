@@ -133,6 +133,47 @@ fn a_failing_step_keeps_yesterdays_file_and_the_others_still_run() {
 }
 
 #[test]
+fn leftovers_of_a_killed_run_are_removed_and_an_unknown_owner_stops_the_run() {
+    let site = recording_site(None);
+    let stale = site.collect.join(".ls-laR.txt.bz2.Ab12Z9.tmp");
+    let foreign = site.collect.join(".other.txt.Ab12Z9.tmp");
+    fs::write(&stale, "partial").unwrap();
+    fs::write(&foreign, "not ours").unwrap();
+    site.cback(&["sysinfo"]).assert().success();
+    assert!(!stale.exists() && foreign.exists());
+    assert!(site.log_text().contains("left by an earlier run"));
+    if !ext::running_as_root() {
+        return;
+    }
+    let config = fs::read_to_string(site.path("cback.conf")).unwrap();
+    let (user, _) = ext::backup_owner();
+    fs::write(
+        site.path("cback.conf"),
+        config.replace(
+            &format!("<backup_user>{user}</backup_user>"),
+            "<backup_user>no-such-user-cback</backup_user>",
+        ),
+    )
+    .unwrap();
+    for file in FILES {
+        let _ = fs::remove_file(site.collect.join(file));
+    }
+    let output = site
+        .cback(&["sysinfo"])
+        .assert()
+        .code(6)
+        .get_output()
+        .clone();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("no-such-user-cback"), "{stderr}");
+    assert_eq!(
+        site.entries(),
+        vec![".other.txt.Ab12Z9.tmp"],
+        "nothing was written"
+    );
+}
+
+#[test]
 fn a_command_that_cannot_start_is_named() {
     let site = Site::new();
     site.config(

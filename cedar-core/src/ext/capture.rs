@@ -96,6 +96,13 @@ impl CompressedFile {
     }
 }
 
+/// Removes the temporary files a killed run of an extension left in `dir`: those whose final
+/// name `wanted` accepts (e.g. names starting with `mysqldump`). Call it only while holding the
+/// run lock, before writing.
+pub fn remove_stale(dir: &Path, wanted: &dyn Fn(&str) -> bool) {
+    crate::atomic::remove_stale_temps(dir, wanted, "a partial file");
+}
+
 /// What an exit status means for the file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExitRule {
