@@ -4,7 +4,7 @@ use std::ffi::OsString;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use cedar_core::ext::capture::{capture, ExitRule};
+use cedar_core::ext::capture::{capture, capture_logged, ExitRule};
 use cedar_core::ext::outcome::{Item, Tally};
 use cedar_core::ext::rules::CompressMode;
 use cedar_core::ext::site::Site;
@@ -117,7 +117,13 @@ pub fn run(
         }
         let item = Item::new(step.file, step.what);
         let command = command(&step, program);
-        match capture(
+        // The original copies the partition table into the log (shown with --output).
+        let run = if step.command == "/sbin/fdisk" {
+            capture_logged
+        } else {
+            capture
+        };
+        match run(
             &command,
             &site.collect_dir,
             step.file,

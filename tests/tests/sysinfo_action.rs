@@ -73,6 +73,12 @@ fn overrides_keyed_by_the_fixed_paths_redirect_the_commands() {
         log.contains("Executing command [") && log.contains("with args ['-laR', '/']."),
         "{log}"
     );
+    if expected("fdisk-l.txt.bz2").is_some() {
+        assert!(
+            log.contains("\nfdisk -l\n"),
+            "fdisk's output is in the log: {log}"
+        );
+    }
     // ls complains about unreadable entries as a matter of course: accepted.
     assert!(log.contains("exited with status 2 (accepted)"), "{log}");
     assert!(

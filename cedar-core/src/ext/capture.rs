@@ -113,6 +113,9 @@ pub enum ExitRule {
     AnyCode,
 }
 
+/// The most output [`capture_logged`] copies into the log.
+pub const LOGGED_OUTPUT_MAX: usize = 1 << 20;
+
 /// Runs `command`, writing its output compressed with `mode` to `dir/final_name`.
 pub fn capture(
     command: &StreamCommand,
@@ -123,10 +126,87 @@ pub fn capture(
     rule: ExitRule,
     interrupted: &(dyn Fn() -> bool + Sync),
 ) -> Result<Captured, CaptureError> {
+    capture_into(
+        command,
+        dir,
+        final_name,
+        mode,
+        owner,
+        rule,
+        interrupted,
+        None,
+    )
+}
+
+/// [`capture`], also copying the output (its first [`LOGGED_OUTPUT_MAX`] bytes) into the log
+/// as command output (shown with `--output`), as the original does for `fdisk -l`.
+pub fn capture_logged(
+    command: &StreamCommand,
+    dir: &Path,
+    final_name: &str,
+    mode: CompressMode,
+    owner: Option<Owner<'_>>,
+    rule: ExitRule,
+    interrupted: &(dyn Fn() -> bool + Sync),
+) -> Result<Captured, CaptureError> {
+    let mut copy = Vec::new();
+    let captured = capture_into(
+        command,
+        dir,
+        final_name,
+        mode,
+        owner,
+        rule,
+        interrupted,
+        Some(&mut copy),
+    )?;
+    crate::logging::log_command_output(&String::from_utf8_lossy(&copy));
+    Ok(captured)
+}
+
+/// Writes into `inner` and keeps the first bytes in `copy`.
+struct Tee<'a, W> {
+    inner: &'a mut W,
+    copy: &'a mut Vec<u8>,
+}
+
+impl<W: std::io::Write> std::io::Write for Tee<'_, W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        let room = LOGGED_OUTPUT_MAX.saturating_sub(self.copy.len());
+        self.copy.extend_from_slice(&buf[..n.min(room)]);
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn capture_into(
+    command: &StreamCommand,
+    dir: &Path,
+    final_name: &str,
+    mode: CompressMode,
+    owner: Option<Owner<'_>>,
+    rule: ExitRule,
+    interrupted: &(dyn Fn() -> bool + Sync),
+    copy: Option<&mut Vec<u8>>,
+) -> Result<Captured, CaptureError> {
     log_command(command);
     let mut file = CompressedFile::create(dir, final_name, mode)?;
     let temp = file.temp_path().to_path_buf();
-    match crate::stream::run(command, file.writer(), &temp, interrupted) {
+    let streamed = match copy {
+        Some(copy) => {
+            let mut tee = Tee {
+                inner: file.writer(),
+                copy,
+            };
+            crate::stream::run(command, &mut tee, &temp, interrupted)
+        }
+        None => crate::stream::run(command, file.writer(), &temp, interrupted),
+    };
+    match streamed {
         Ok(()) => {}
         Err(StreamError::Exit {
             status,
