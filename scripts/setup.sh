@@ -30,6 +30,11 @@ declare -gA SETUP_PACKAGES=(
   [python3-venv]="python3 python3-venv"
   [sshd]="openssh-server openssh-client"
   [mkisofs]="genisoimage xorriso"
+  [mariadbd]="mariadb-server-core"
+  [mariadb]="mariadb-client-core"
+  [mysqldump]="mariadb-client"
+  [svnadmin]="subversion"
+  [grepmail]="grepmail"
   [man]="man-db groff-base"
   [systemd-analyze]="systemd"
   [dpkg-deb]="dpkg"
@@ -44,8 +49,8 @@ declare -gA SETUP_CRATES=(
 
 # What each script needs (names from the table above).
 SETUP_FOR_DEMO=(cargo postgresql bzip2 runuser)
-SETUP_FOR_TESTS=(cargo postgresql gzip bzip2 zstd runuser script python3-venv sshd mkisofs man
-  systemd-analyze dpkg-deb cargo-deb)
+SETUP_FOR_TESTS=(cargo postgresql gzip bzip2 zstd runuser script python3-venv sshd mkisofs
+  mariadbd mariadb mysqldump svnadmin grepmail man systemd-analyze dpkg-deb cargo-deb)
 
 # The original Cedar Backup 3 that the comparison tests were recorded against.
 SETUP_CB3_VERSION=${SETUP_CB3_VERSION:-3.12.0}
@@ -94,6 +99,8 @@ setup_have() {
     cargo-deb) cargo deb --version >/dev/null 2>&1 ;;
     # The store tests build real images with genisoimage and read them back with xorriso.
     mkisofs) command -v genisoimage >/dev/null 2>&1 && command -v xorriso >/dev/null 2>&1 ;;
+    # A throwaway MariaDB server for the mysql extension's tests (Debian puts it in /usr/sbin).
+    mariadbd) command -v mariadbd >/dev/null 2>&1 || [ -x /usr/sbin/mariadbd ] ;;
     # The tests start their own sshd on loopback; the client copies with scp.
     sshd) [ -x /usr/sbin/sshd ] && command -v scp >/dev/null 2>&1 && command -v ssh-keygen >/dev/null 2>&1 ;;
     *) command -v "$1" >/dev/null 2>&1 ;;

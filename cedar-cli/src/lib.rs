@@ -14,4 +14,8 @@ pub mod dist;
 pub fn link_extensions() {
     cedar_ext_postgresql::link();
     cedar_ext_capacity::link();
+    cedar_ext_mysql::link();
+    cedar_ext_sysinfo::link();
+    cedar_ext_subversion::link();
+    cedar_ext_mbox::link();
 }

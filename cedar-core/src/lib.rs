@@ -6,7 +6,8 @@
 //! - [`action`]: the [`Action`] trait and the `inventory` registry that built-in actions and
 //!   extensions share.
 //! - shared pieces: [`atomic`] (a file appears under its final name only when complete),
-//!   [`process`] (child processes, stopped with their process group on a signal), [`sha256`],
+//!   [`process`] (child processes, stopped with their process group on a signal), [`stream`]
+//!   (a command's output streamed into a writer, its standard error kept), [`sha256`],
 //!   [`manifest`] (the dump manifest the stage action checks).
 
 pub mod action;
@@ -18,6 +19,7 @@ pub mod clock;
 pub mod compress;
 pub mod config;
 pub mod dry_run;
+pub mod ext;
 pub mod fsutil;
 pub mod hooks;
 pub mod interrupt;
@@ -32,6 +34,7 @@ pub mod remote;
 pub mod run;
 pub mod sha256;
 pub mod status;
+pub mod stream;
 
 pub use action::{Action, ActionContext, ActionError, ActionKind, ActionRegistration, Placement};
 pub use config::{Config, ConfigError, ConfigFile};

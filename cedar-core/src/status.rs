@@ -310,6 +310,47 @@ pub fn prometheus_text(status: &RunStatus) -> String {
     for family in &families_db {
         metric(family.name, family.help, family.lines());
     }
+    // The items of the other extensions (mysql, sysinfo, subversion, mbox), by action and item.
+    let items: Vec<&DatabaseResult> = status
+        .databases
+        .iter()
+        .filter(|d| d.action != "postgresql")
+        .collect();
+    if !items.is_empty() {
+        let item_lines = |value: fn(&DatabaseResult) -> String| -> Vec<String> {
+            items
+                .iter()
+                .map(|d| {
+                    format!(
+                        "{{action=\"{}\",item=\"{}\"}} {}",
+                        label(&d.action),
+                        label(&d.database),
+                        value(d)
+                    )
+                })
+                .collect()
+        };
+        let bytes = item_lines(|d| d.bytes.to_string());
+        let success = item_lines(|d| u8::from(d.success).to_string());
+        for (name, help, lines) in [
+            (
+                "cback_extension_item_bytes",
+                "Size of the file the last run of an extension wrote for the item.",
+                bytes,
+            ),
+            (
+                "cback_extension_item_success",
+                "1 if the last run of the extension succeeded for the item, else 0.",
+                success,
+            ),
+        ] {
+            metric(
+                name,
+                help,
+                lines.into_iter().map(|l| format!("{name}{l}")).collect(),
+            );
+        }
+    }
     if !peers.is_empty() {
         for family in &families_peer {
             metric(family.name, family.help, family.lines());
@@ -384,6 +425,33 @@ mod tests {
         assert!(text.contains("cback_stage_peer_bytes{peer=\"host-1\"} 1234\n"));
         assert!(text.contains("cback_stage_peer_success{peer=\"host-1\"} 0\n"));
         assert!(text.contains("# TYPE cback_stage_peer_success gauge\n"));
+        assert!(!text.contains("cback_extension_item"));
+    }
+
+    #[test]
+    fn other_extensions_get_their_own_families() {
+        let mut item = result("/srv/svn/a", false);
+        item.action = "subversion".into();
+        let status = RunStatus {
+            start: 1,
+            end: 2,
+            actions: vec!["subversion".into()],
+            exit_code: 6,
+            last_success: None,
+            databases: vec![result("shop", true), item],
+            peers: Vec::new(),
+            stored: Vec::new(),
+            cback_version: "x".into(),
+        };
+        let text = prometheus_text(&status);
+        assert!(text.contains(
+            "cback_extension_item_success{action=\"subversion\",item=\"/srv/svn/a\"} 0\n"
+        ));
+        assert!(text.contains(
+            "cback_extension_item_bytes{action=\"subversion\",item=\"/srv/svn/a\"} 40\n"
+        ));
+        assert!(!text.contains("cback_postgresql_dump_success{database=\"/srv/svn/a\"}"));
+        assert!(text.contains("cback_postgresql_dump_success{database=\"shop\"} 1\n"));
     }
 
     #[test]

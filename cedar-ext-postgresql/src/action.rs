@@ -475,6 +475,7 @@ pub fn dump_command(config: &ConfigFile, settings: &Settings, target: &Target) -
         args: prepare::args(settings, target),
         env,
         label: format!("{name} of {target}"),
+        warn_stderr: true,
     }
 }
 

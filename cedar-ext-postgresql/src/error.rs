@@ -29,7 +29,7 @@ pub enum DumpError {
     },
 
     /// The dump command ran and failed.
-    #[error("`{}` {}{}", program.display(), describe_status(status), stderr_suffix(stderr_tail))]
+    #[error("`{}` {}{}", program.display(), cedar_core::stream::describe_status(status), cedar_core::stream::stderr_suffix(stderr_tail))]
     Exit {
         program: PathBuf,
         status: ExitStatus,
@@ -126,28 +126,6 @@ impl From<cedar_core::atomic::AtomicError> for DumpError {
             AtomicError::Owner { source } => DumpError::Owner { source },
             AtomicError::Rename { from, to, source } => DumpError::Rename { from, to, source },
         }
-    }
-}
-
-fn describe_status(status: &ExitStatus) -> String {
-    use std::os::unix::process::ExitStatusExt;
-    if let Some(code) = status.code() {
-        format!("failed with exit status {code}")
-    } else if let Some(signal) = status.signal() {
-        let name = nix::sys::signal::Signal::try_from(signal)
-            .map(|s| s.as_str().to_string())
-            .unwrap_or_else(|_| format!("signal {signal}"));
-        format!("was killed by {name}")
-    } else {
-        format!("failed ({status})")
-    }
-}
-
-fn stderr_suffix(tail: &str) -> String {
-    if tail.is_empty() {
-        "; it printed nothing on standard error".to_string()
-    } else {
-        format!("; its last messages:\n{tail}")
     }
 }
 

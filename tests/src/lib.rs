@@ -2,9 +2,12 @@
 //! shared reference data, and the harnesses for real servers: [`pg`] (a throwaway PostgreSQL
 //! cluster) and [`sshd`] (a throwaway OpenSSH server on loopback).
 
+pub mod ext;
+pub mod mariadb;
 pub mod optical;
 pub mod pg;
 pub mod sshd;
+pub mod svn;
 
 use std::path::{Path, PathBuf};
 use std::process::Command as StdCommand;

@@ -352,7 +352,7 @@ fn dry_run_managed_peers() {
 fn missing_module_fails_only_when_requested() {
     let site = Site::new();
     let config = site.config(
-        "<extensions><action><name>mysql</name><module>CedarBackup3.extend.mysql</module>\
+        "<extensions><action><name>nonesuch</name><module>CedarBackup3.extend.nonesuch</module>\
          <function>executeAction</function><index>96</index></action></extensions>",
         "",
         "",
@@ -360,9 +360,9 @@ fn missing_module_fails_only_when_requested() {
     dry_run(&config, &["collect"])
         .code(0)
         .stdout("run collect\n");
-    dry_run(&config, &["mysql"])
+    dry_run(&config, &["nonesuch"])
         .code(4)
-        .stderr(predicate::str::contains("CedarBackup3.extend.mysql"))
+        .stderr(predicate::str::contains("CedarBackup3.extend.nonesuch"))
         .stderr(predicate::str::contains(
             "CedarBackup3.extend.postgresql.executeAction",
         ));

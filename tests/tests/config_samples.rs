@@ -87,4 +87,19 @@ fn samples_have_what_their_names_promise() {
     assert!(master.config.stage.is_some() && master.config.collect.is_some());
     let peer = ConfigFile::load(&dir.join("peer.conf")).unwrap();
     assert!(peer.config.collect.is_some() && peer.config.stage.is_none());
+
+    // The four other collect-time extensions, declared and configured.
+    let others = ConfigFile::load(&dir.join("collect-extensions.conf")).unwrap();
+    let declared = &others.config.extensions.as_ref().unwrap().actions;
+    for name in ["sysinfo", "mysql", "subversion", "mbox"] {
+        let action = declared
+            .iter()
+            .find(|a| a.name.as_deref() == Some(name))
+            .unwrap_or_else(|| panic!("{name} declared"));
+        assert_eq!(
+            action.module.as_deref(),
+            Some(format!("CedarBackup3.extend.{name}").as_str())
+        );
+        assert!(name == "sysinfo" || others.has_section(name), "{name}");
+    }
 }

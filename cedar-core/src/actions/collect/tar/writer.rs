@@ -128,6 +128,13 @@ impl<W: Write> TarWriter<W> {
 
     /// Appends the regular file `path` (or a hard link to an earlier member of its inode).
     pub fn append_file(&mut self, path: &Path) -> io::Result<Appended> {
+        let name = member_name(path).to_vec();
+        self.append_file_as(path, &name)
+    }
+
+    /// [`TarWriter::append_file`] under the member name `name` (the mbox extension names its
+    /// members by base name).
+    pub fn append_file_as(&mut self, path: &Path, name: &[u8]) -> io::Result<Appended> {
         let mut file = match File::open(path) {
             Ok(file) => file,
             Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(Appended::Vanished),
@@ -140,7 +147,7 @@ impl<W: Write> TarWriter<W> {
         if !meta.file_type().is_file() {
             return Ok(Appended::Skipped);
         }
-        let name = member_name(path).to_vec();
+        let name = name.to_vec();
         if meta.nlink() > 1 {
             let (dev, ino) = (meta.dev(), meta.ino());
             // Errors of the table's temporary files are archive write errors.
