@@ -72,6 +72,7 @@ pub fn load(
             };
             let ended = feed(server, copy, &client, &progress, None, &fail)?;
             check(&client, ended, &fail)?;
+            database_entries(server, copy, database, &fail)?;
             if !count {
                 return Ok(SqlScan::counting());
             }
@@ -197,6 +198,76 @@ fn feed(
     );
     progress.finish();
     result.map_err(|e| fail(format!("{} {e}", client.name)))
+}
+
+/// The database-level entries of a custom archive (owner, `ALTER DATABASE … SET`, comment,
+/// privileges), which pg_restore leaves out when it does not create the database itself:
+/// `pg_restore --create` with a list that selects no other entry turns them into SQL, which is
+/// pointed at `database` like a plain `--create` dump and run there.
+fn database_entries(
+    server: &Server,
+    copy: &DumpCopy,
+    database: &str,
+    fail: &dyn Fn(String) -> RestoreError,
+) -> Result<(), RestoreError> {
+    let written = (|| {
+        use std::io::Write;
+        let mut file = tempfile::NamedTempFile::new()?;
+        // pg_restore -l never lists the database entries: a list of nothing keeps just them.
+        file.write_all(b"; the database-level entries only\n")?;
+        Ok::<_, std::io::Error>(file)
+    })();
+    let file = written.map_err(|e| fail(format!("cannot write a pg_restore list: {e}")))?;
+    let use_list = format!("--use-list={}", file.path().display());
+    let sql = pg_restore_output(
+        server,
+        copy,
+        database,
+        &["--create".into(), use_list.into(), "--file=-".into()],
+        fail,
+    )?;
+    let mut scan = SqlScan::retargeting(&copy.database, database);
+    let mut out = Vec::new();
+    scan.feed(sql.as_bytes(), &mut out);
+    scan.finish(&mut out);
+    let doing = format!(
+        "setting the database-level properties of {} on database [{database}]",
+        copy.path.display()
+    );
+    server.query(database, &String::from_utf8_lossy(&out), &doing)?;
+    Ok(())
+}
+
+/// pg_restore with `args` reading the archive on standard input; its standard output.
+fn pg_restore_output(
+    server: &Server,
+    copy: &DumpCopy,
+    database: &str,
+    args: &[std::ffi::OsString],
+    fail: &dyn Fn(String) -> RestoreError,
+) -> Result<String, RestoreError> {
+    let client = Client {
+        name: "pg_restore",
+        program: server.pg_restore.clone(),
+        args: args.to_vec(),
+        env: server.env(database),
+    };
+    let mut content = stream::open(copy, &server.gpg).map_err(|source| RestoreError::Open {
+        path: copy.path.clone(),
+        source,
+    })?;
+    let mut output = Vec::new();
+    let ended = child::run(
+        &client,
+        Some(&mut content),
+        None,
+        &mut |piece| output.extend_from_slice(piece),
+        &|_| {},
+        &mut || Ok(()),
+    )
+    .map_err(|e| fail(format!("pg_restore: {e}")))?;
+    check(&client, ended, fail)?;
+    Ok(String::from_utf8_lossy(&output).into_owned())
 }
 
 fn check(
