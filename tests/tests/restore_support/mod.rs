@@ -88,15 +88,16 @@ pub fn dump(site: &Site, cluster: &Cluster) {
 }
 
 /// Writes the site's configuration with `postgresql` and, when given, a `<stage>` section
-/// naming `staging_dir`.
+/// naming `staging_dir` and a local peer `dbhost` (this site's collect_dir).
 pub fn configure(site: &Site, postgresql: &str, staging_dir: Option<&Path>) {
     let path = site.config(postgresql, &[]);
     if let Some(dir) = staging_dir {
         let text = std::fs::read_to_string(&path).unwrap().replace(
             "</cb_config>",
             &format!(
-                "  <stage>\n    <staging_dir>{}</staging_dir>\n  </stage>\n</cb_config>",
-                pg::xml_escape(&dir.display().to_string())
+                "  <stage>\n    <staging_dir>{}</staging_dir>\n    <peer><name>dbhost</name><type>local</type><collect_dir>{}</collect_dir></peer>\n  </stage>\n</cb_config>",
+                pg::xml_escape(&dir.display().to_string()),
+                pg::xml_escape(&site.collect.display().to_string())
             ),
         );
         std::fs::write(&path, text).unwrap();

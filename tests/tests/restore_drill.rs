@@ -1,0 +1,133 @@
+//! `cback-restore drill`: a drill that passes (one line per database, exit 0, status file and
+//! textfile) and one that fails on a dump cut short that its manifest calls good (the failing
+//! database named with its file, exit 6, the scratch databases gone either way).
+
+mod restore_support;
+
+use std::fs;
+
+use cback_tests::pg::{self, Site};
+use restore_support::*;
+
+#[test]
+fn a_drill_of_good_dumps_passes_and_is_recorded() {
+    let Some(cluster) = pg::shared() else { return };
+    let _serial = serial();
+    let site = Site::new();
+    configure(
+        &site,
+        &pg::section("zstd", &["shop", pg::ODD_DATABASE], ""),
+        None,
+    );
+    dump(&site, cluster);
+    let out = run(&site, cluster, &["drill"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 2, "{stdout}");
+    let shop_rows: i64 = cluster.row_counts("shop").values().sum();
+    assert!(
+        lines[0].starts_with("PASS shop: ") && lines[0].contains(&format!("{shop_rows} row(s)")),
+        "{stdout}"
+    );
+    assert!(
+        lines[1].starts_with(&format!("PASS {}: ", pg::ODD_DATABASE)),
+        "{stdout}"
+    );
+    assert!(
+        out.stderr.is_empty(),
+        "silent apart from its report: {}",
+        text(&out)
+    );
+
+    let status: serde_json::Value = serde_json::from_str(
+        &fs::read_to_string(site.path("work/cback-restore-drill.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(status["success"], true);
+    assert_eq!(status["databases"][0]["database"], "shop");
+    assert_eq!(status["databases"][0]["rows"], shop_rows);
+    let prom = fs::read_to_string(site.path("work/cback-restore-drill.prom")).unwrap();
+    assert!(
+        prom.contains("cback_restore_drill_success{database=\"shop\"} 1\n"),
+        "{prom}"
+    );
+    assert!(
+        prom.contains("cback_restore_drill_timestamp_seconds "),
+        "{prom}"
+    );
+    assert!(scratch_databases(cluster).is_empty());
+}
+
+#[test]
+fn a_drill_fails_on_a_cut_dump_and_drops_its_scratch_database() {
+    let Some(cluster) = pg::shared() else { return };
+    let _serial = serial();
+    let site = Site::new();
+    configure(
+        &site,
+        &pg::section("none", &["shop", "inventory"], ""),
+        None,
+    );
+    dump(&site, cluster);
+    // The inventory dump loses its end, and the manifest is made to agree (as if the damage
+    // happened before it was written): only a restore shows it.
+    let name = "postgresqldump-inventory.txt";
+    let path = site.collect.join(name);
+    let bytes = fs::read(&path).unwrap();
+    fs::write(&path, &bytes[..bytes.len() * 2 / 3]).unwrap();
+    bless(&site.collect, name);
+
+    let out = run(&site, cluster, &["drill"]);
+    assert_eq!(out.status.code(), Some(6), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 2, "{stdout}");
+    assert!(lines[0].starts_with("PASS shop: "), "{stdout}");
+    assert!(
+        lines[1].starts_with("FAIL inventory: ") && lines[1].contains(&path.display().to_string()),
+        "{stdout}"
+    );
+    assert!(lines[1].contains("cut short"), "{stdout}");
+    let prom = fs::read_to_string(site.path("work/cback-restore-drill.prom")).unwrap();
+    assert!(
+        prom.contains("cback_restore_drill_success{database=\"inventory\"} 0\n"),
+        "{prom}"
+    );
+    assert!(
+        prom.contains("cback_restore_drill_success{database=\"shop\"} 1\n"),
+        "{prom}"
+    );
+    assert!(
+        scratch_databases(cluster).is_empty(),
+        "{:?}",
+        cluster.databases()
+    );
+}
+
+#[test]
+fn a_drill_fails_when_a_database_has_no_dump() {
+    let Some(cluster) = pg::shared() else { return };
+    let _serial = serial();
+    let site = Site::new();
+    configure(&site, &pg::section("gzip", &["shop"], ""), None);
+    dump(&site, cluster);
+    configure(
+        &site,
+        &pg::section("gzip", &["shop", "inventory"], ""),
+        None,
+    );
+    let out = run(&site, cluster, &["drill"]);
+    assert_eq!(out.status.code(), Some(6), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("PASS shop: "), "{stdout}");
+    assert!(
+        stdout.contains("FAIL inventory: no dump of database [inventory] was found"),
+        "{stdout}"
+    );
+    let status: serde_json::Value = serde_json::from_str(
+        &fs::read_to_string(site.path("work/cback-restore-drill.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(status["success"], false);
+}
