@@ -25,6 +25,7 @@ fn a_damaged_newest_copy_is_passed_over_for_an_older_good_one() {
     drop_database(cluster, "choice_src");
     drop_database(cluster, "choice_out");
     drop_database(cluster, "choice_path");
+    drop_database(cluster, "choice_day");
     cluster.create_small_database("choice_src", 50);
     let site = Site::new();
     let staging = site.path("staging");
@@ -79,6 +80,45 @@ fn a_damaged_newest_copy_is_passed_over_for_an_older_good_one() {
         cluster.psql("choice_out", "SELECT count(*) FROM t;").trim(),
         "50"
     );
+
+    // A day with no dump, and the day of the dumps.
+    let out = run(
+        &site,
+        cluster,
+        &[
+            "restore",
+            "choice_src",
+            "--from",
+            "1999-01-01",
+            "--into",
+            "choice_day",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(6), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("made on 1999-01-01"),
+        "{}",
+        text(&out)
+    );
+    let today = lines[2].split_whitespace().next().unwrap()[..10].to_string();
+    let out = run(
+        &site,
+        cluster,
+        &[
+            "restore",
+            "choice_src",
+            "--from",
+            &today,
+            "--into",
+            "choice_day",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(
+        cluster.psql("choice_day", "SELECT count(*) FROM t;").trim(),
+        "50"
+    );
+    drop_database(cluster, "choice_day");
 
     // Asked for by path, the damaged copy is refused; the staged one is restored.
     let out = run(

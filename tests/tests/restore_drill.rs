@@ -103,6 +103,13 @@ fn a_drill_fails_on_a_cut_dump_and_drops_its_scratch_database() {
         "{:?}",
         cluster.databases()
     );
+
+    // For cron: --quiet prints the failures only.
+    let out = run(&site, cluster, &["--quiet", "drill"]);
+    assert_eq!(out.status.code(), Some(6), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(stdout.lines().count(), 1, "{stdout}");
+    assert!(stdout.starts_with("FAIL inventory: "), "{stdout}");
 }
 
 #[test]

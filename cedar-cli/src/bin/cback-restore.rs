@@ -178,8 +178,10 @@ fn run(cli: &Cli) -> u8 {
                 } else {
                     tracing::error!("{line}");
                 }
-                // One line per database, also under cron: the drill's report.
-                println!("{line}");
+                // The drill's report; with --quiet only its failures (cron mails those).
+                if !outcome.success || !cli.quiet {
+                    println!("{line}");
+                }
             }
             if outcomes.is_empty() {
                 eprintln!("cback-restore: the configuration names no database to drill");
