@@ -26,6 +26,9 @@ pub struct Client {
     pub args: Vec<OsString>,
     /// libpq variables (PGUSER, PGPASSFILE, PGHOST, PGPORT, PGDATABASE).
     pub env: Vec<(String, OsString)>,
+    /// Cleaning up after a failure or an interrupt (dropping a scratch database): runs to
+    /// its end even when an interrupt was requested.
+    pub cleanup: bool,
 }
 
 /// How a command ended.
@@ -97,6 +100,7 @@ pub fn run(
     let err = child.stderr.take().expect("piped");
     let stdin = child.stdin.take();
     let name = client.name;
+    let interrupted = || !client.cleanup && cedar_core::interrupt::requested();
 
     std::thread::scope(|scope| {
         let errors = scope.spawn(move || drain_stderr(err, name));
@@ -110,14 +114,16 @@ pub fn run(
             }
         });
         let fed = match (input, stdin) {
-            (Some(input), Some(stdin)) => feed(input, stdin, filter, progress, at_end),
+            (Some(input), Some(stdin)) => {
+                feed(input, stdin, filter, progress, at_end, &interrupted)
+            }
             _ => Ok(()),
         };
         if fed.is_err() {
             let _ = killpg(group, Signal::SIGKILL);
         }
         let status = loop {
-            if cedar_core::interrupt::requested() {
+            if interrupted() {
                 let _ = killpg(group, Signal::SIGKILL);
             }
             match child.try_wait() {
@@ -128,7 +134,7 @@ pub fn run(
         };
         let _ = reader.join();
         let (tail, error_lines) = errors.join().unwrap_or_default();
-        if cedar_core::interrupt::requested() {
+        if interrupted() {
             return Err(ChildError::Interrupted(name));
         }
         let status = status.map_err(ChildError::Input)?;
@@ -162,11 +168,12 @@ fn feed(
     mut filter: Option<Filter<'_>>,
     progress: &dyn Fn(u64),
     at_end: &mut dyn FnMut() -> Result<(), std::io::Error>,
+    interrupted: &dyn Fn() -> bool,
 ) -> Result<(), Fed> {
     let mut buf = vec![0u8; 1 << 20];
     let mut filtered = Vec::with_capacity(1 << 20);
     loop {
-        if cedar_core::interrupt::requested() {
+        if interrupted() {
             return Err(Fed::Input(std::io::Error::other("interrupted")));
         }
         let n = match input.read(&mut buf) {

@@ -69,6 +69,7 @@ pub fn load(
                     "--dbname=".into(),
                 ],
                 env: server.env(database),
+                cleanup: false,
             };
             let ended = feed(server, copy, &client, &progress, None, &fail)?;
             check(&client, ended, &fail)?;
@@ -82,6 +83,7 @@ pub fn load(
                 program: server.pg_restore.clone(),
                 args: vec!["--file=-".into()],
                 env: server.env(database),
+                cleanup: false,
             };
             let mut content =
                 stream::open(copy, &server.gpg).map_err(|source| RestoreError::Open {
@@ -197,7 +199,7 @@ fn feed(
         &mut at_end,
     );
     progress.finish();
-    result.map_err(|e| fail(format!("{} {e}", client.name)))
+    result.map_err(|e| fail(e.to_string()))
 }
 
 /// The database-level entries of a custom archive (owner, `ALTER DATABASE … SET`, comment,
@@ -251,6 +253,7 @@ fn pg_restore_output(
         program: server.pg_restore.clone(),
         args: args.to_vec(),
         env: server.env(database),
+        cleanup: false,
     };
     let mut content = stream::open(copy, &server.gpg).map_err(|source| RestoreError::Open {
         path: copy.path.clone(),

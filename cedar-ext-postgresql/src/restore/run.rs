@@ -68,6 +68,18 @@ pub fn restore(
             path: copy.path.clone(),
         });
     }
+    if copy.kind == Kind::Globals {
+        // `restore globals`: the roles and tablespaces alone, into the cluster.
+        tracing::info!("Restoring the globals from {}.", copy.path.display());
+        load_globals(server, &copy, request.quiet)?;
+        return Ok(Restored {
+            target: "(the cluster's roles and tablespaces)".to_string(),
+            globals: Some(copy.clone()),
+            copy,
+            tables: 0,
+            rows: 0,
+        });
+    }
     let target = request
         .into
         .clone()

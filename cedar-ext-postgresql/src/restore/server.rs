@@ -56,16 +56,28 @@ impl Server {
             program: self.psql.clone(),
             args: all,
             env: self.env(database),
+            cleanup: false,
         }
     }
 
     /// Runs `sql` in `database`, stopping at the first error; returns the unaligned,
     /// tuples-only output. `doing` describes it for the error.
     pub fn query(&self, database: &str, sql: &str, doing: &str) -> Result<String, RestoreError> {
-        let client = self.psql_client(
+        self.run_sql(database, sql, doing, false)
+    }
+
+    fn run_sql(
+        &self,
+        database: &str,
+        sql: &str,
+        doing: &str,
+        cleanup: bool,
+    ) -> Result<String, RestoreError> {
+        let mut client = self.psql_client(
             database,
             &["-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-f", "-"],
         );
+        client.cleanup = cleanup;
         let mut output = Vec::new();
         let mut input: &[u8] = sql.as_bytes();
         let ended = child::run(
@@ -117,15 +129,16 @@ impl Server {
         .map(|_| ())
     }
 
-    /// Drops `database` if it exists, ending its sessions.
+    /// Drops `database` if it exists, ending its sessions; also after an interrupt.
     pub fn drop(&self, database: &str) -> Result<(), RestoreError> {
-        self.query(
+        self.run_sql(
             MAINTENANCE_DB,
             &format!(
                 "DROP DATABASE IF EXISTS {} WITH (FORCE);",
                 quote_ident(database)
             ),
             &format!("dropping database [{database}]"),
+            true,
         )
         .map(|_| ())
     }
