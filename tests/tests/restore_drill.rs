@@ -9,14 +9,33 @@ use std::fs;
 use cback_tests::pg::{self, Site};
 use restore_support::*;
 
+const SHAPES_SQL: &str = "CREATE TABLE measures (at date, v int) PARTITION BY RANGE (at);\n\
+CREATE TABLE measures_2025 PARTITION OF measures FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');\n\
+CREATE TABLE measures_2026 PARTITION OF measures FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');\n\
+INSERT INTO measures VALUES ('2025-02-01', 1), ('2025-03-01', 2), ('2025-04-01', 3), ('2026-05-01', 4), ('2026-06-01', 5);\n\
+CREATE TABLE base (id int);\nCREATE TABLE derived (extra text) INHERITS (base);\n\
+INSERT INTO base VALUES (1);\nINSERT INTO derived VALUES (2, 'a'), (3, 'b');\n\
+CREATE FUNCTION looks_like_a_dump() RETURNS text LANGUAGE sql AS $body$\n\
+SELECT '\n\
+CREATE TABLE public.ghost (\n\
+COPY public.ghost (a) FROM stdin;\n\
+1\n\
+'::text\n\
+$body$;";
+
 #[test]
 fn a_drill_of_good_dumps_passes_and_is_recorded() {
     let Some(cluster) = pg::shared() else { return };
     let _serial = serial();
+    // Partitions, inheritance and a function body that looks like a table and its data: the
+    // drill counts what the dump holds, not what it seems to.
+    drop_database(cluster, "drill_shapes");
+    cluster.create_small_database("drill_shapes", 10);
+    cluster.psql("drill_shapes", SHAPES_SQL);
     let site = Site::new();
     configure(
         &site,
-        &pg::section("zstd", &["shop", pg::ODD_DATABASE], ""),
+        &pg::section("zstd", &["shop", pg::ODD_DATABASE, "drill_shapes"], ""),
         None,
     );
     dump(&site, cluster);
@@ -24,7 +43,7 @@ fn a_drill_of_good_dumps_passes_and_is_recorded() {
     assert!(out.status.success(), "{}", text(&out));
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     let lines: Vec<&str> = stdout.lines().collect();
-    assert_eq!(lines.len(), 2, "{stdout}");
+    assert_eq!(lines.len(), 3, "{stdout}");
     let shop_rows: i64 = cluster.row_counts("shop").values().sum();
     assert!(
         lines[0].starts_with("PASS shop: ") && lines[0].contains(&format!("{shop_rows} row(s)")),
@@ -34,11 +53,19 @@ fn a_drill_of_good_dumps_passes_and_is_recorded() {
         lines[1].starts_with(&format!("PASS {}: ", pg::ODD_DATABASE)),
         "{stdout}"
     );
+    // t (10), measures (no rows of its own), measures_2025 (3), measures_2026 (2), base (1),
+    // derived (2).
+    assert!(
+        lines[2].starts_with("PASS drill_shapes: ")
+            && lines[2].contains("6 table(s) and 18 row(s)"),
+        "{stdout}"
+    );
     assert!(
         out.stderr.is_empty(),
         "silent apart from its report: {}",
         text(&out)
     );
+    drop_database(cluster, "drill_shapes");
 
     let status: serde_json::Value = serde_json::from_str(
         &fs::read_to_string(site.path("work/cback-restore-drill.json")).unwrap(),

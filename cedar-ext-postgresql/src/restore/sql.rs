@@ -8,6 +8,11 @@
 //! Restored as they stand, they would create or change the original database. So outside data
 //! blocks `CREATE DATABASE` and `\connect` lines are dropped (the restore is already connected
 //! to the target) and the other statements name the target instead.
+//!
+//! A statement is recognised only inside the entry pg_dump (or pg_restore) announces for it
+//! with its `-- Name: …; Type: …;` comment (`TABLE` for `CREATE TABLE`, `TABLE DATA` for
+//! `COPY`, `DATABASE` for `CREATE DATABASE`, …): a function body whose lines look like these
+//! statements is left alone and not counted.
 
 use std::collections::BTreeMap;
 
@@ -24,6 +29,8 @@ pub struct SqlScan {
     /// target's quoted name to put instead; `None` leaves every line as it is.
     rewrite: Option<(Vec<String>, String)>,
     copying: Option<String>,
+    /// The `Type:` of the entry whose lines are being read.
+    entry: String,
     partial: Vec<u8>,
     /// Every table the dump creates or loads, with the rows its data section holds.
     pub tables: BTreeMap<String, u64>,
@@ -49,6 +56,7 @@ impl SqlScan {
         SqlScan {
             rewrite: None,
             copying: None,
+            entry: String::new(),
             partial: Vec::new(),
             tables: BTreeMap::new(),
             complete: false,
@@ -104,8 +112,10 @@ impl SqlScan {
         }
         let text = String::from_utf8_lossy(line);
         let trimmed = text.trim_end_matches(['\n', '\r']);
-        if let Some(rest) = trimmed.strip_prefix("COPY ") {
-            if trimmed.ends_with(" FROM stdin;") {
+        if trimmed.starts_with("-- Name: ") || trimmed.starts_with("-- Data for Name: ") {
+            self.entry = entry_type(trimmed).to_string();
+        } else if let Some(rest) = trimmed.strip_prefix("COPY ") {
+            if self.entry == "TABLE DATA" && trimmed.ends_with(" FROM stdin;") {
                 let table = qualified_name(rest).to_string();
                 self.tables.entry(table.clone()).or_insert(0);
                 self.copying = Some(table);
@@ -114,26 +124,34 @@ impl SqlScan {
             .iter()
             .find_map(|p| trimmed.strip_prefix(p))
         {
-            self.tables
-                .entry(qualified_name(rest).to_string())
-                .or_insert(0);
+            if self.entry == "TABLE" {
+                self.tables
+                    .entry(qualified_name(rest).to_string())
+                    .or_insert(0);
+            }
         } else if COMPLETE_MARKERS.contains(&trimmed) {
             self.complete = true;
         }
         if let Some((names, target)) = &self.rewrite {
-            if trimmed.starts_with("CREATE DATABASE ") || trimmed.starts_with("\\connect ") {
+            let creates = self.entry == "DATABASE" && trimmed.starts_with("CREATE DATABASE ");
+            if creates || trimmed.starts_with("\\connect ") {
                 self.rewritten += 1;
                 return;
             }
-            let names_database = [
-                "ALTER DATABASE ",
-                "COMMENT ON DATABASE ",
-                "GRANT ",
-                "REVOKE ",
-                "SECURITY LABEL ",
-            ]
-            .iter()
-            .any(|p| trimmed.starts_with(p));
+            let database_entry = matches!(
+                self.entry.as_str(),
+                "DATABASE" | "DATABASE PROPERTIES" | "COMMENT" | "ACL" | "SECURITY LABEL"
+            );
+            let names_database = database_entry
+                && [
+                    "ALTER DATABASE ",
+                    "COMMENT ON DATABASE ",
+                    "GRANT ",
+                    "REVOKE ",
+                    "SECURITY LABEL ",
+                ]
+                .iter()
+                .any(|p| trimmed.starts_with(p));
             if names_database {
                 for name in names {
                     let from = format!("DATABASE {name}");
@@ -151,6 +169,14 @@ impl SqlScan {
         }
         out.extend_from_slice(line);
     }
+}
+
+/// The `Type:` of a `-- Name: t; Type: TABLE; Schema: public; Owner: o` comment.
+fn entry_type(header: &str) -> &str {
+    header
+        .split("; ")
+        .find_map(|part| part.strip_prefix("Type: "))
+        .unwrap_or("")
 }
 
 /// The qualified name at the start of `text` (`public.t`, `"my schema"."T 1"`), up to the
@@ -172,11 +198,22 @@ mod tests {
     use super::*;
 
     const CREATE_DUMP: &str =
-        "--\n\\restrict K\nCREATE DATABASE shop WITH TEMPLATE = template0;\n\n\
+        "--\n\\restrict K\n-- Name: shop; Type: DATABASE; Schema: -; Owner: postgres\n\
+CREATE DATABASE shop WITH TEMPLATE = template0;\n\n\
 ALTER DATABASE shop OWNER TO postgres;\n\\unrestrict K\n\\connect shop\n\\restrict K\n\
-CREATE TABLE public.t (\n    a integer\n);\nCREATE TABLE \"my s\".\"T (x)\" (\n);\n\
+-- Name: f(); Type: FUNCTION; Schema: public; Owner: postgres\n\
+CREATE FUNCTION public.f() RETURNS text AS $$\nCREATE TABLE public.not_a_table (\n\
+COPY public.not_data FROM stdin;\nCREATE DATABASE not_this;\nALTER DATABASE shop OWNER TO x;\n$$;\n\
+-- Name: t; Type: TABLE; Schema: public; Owner: postgres\n\
+CREATE TABLE public.t (\n    a integer\n);\n\
+-- Name: T (x); Type: TABLE; Schema: my s; Owner: postgres\n\
+CREATE TABLE \"my s\".\"T (x)\" (\n);\n\
+-- Data for Name: t; Type: TABLE DATA; Schema: public; Owner: postgres\n\
 COPY public.t (a, b) FROM stdin;\n1\tx\nALTER DATABASE shop SET x TO 1;\n\\connect shop\n\\.\n\
-COMMENT ON DATABASE shop IS 'c';\nGRANT CONNECT ON DATABASE shop TO bob;\n\
+-- Name: DATABASE shop; Type: COMMENT; Schema: -; Owner: postgres\n\
+COMMENT ON DATABASE shop IS 'c';\n\
+-- Name: DATABASE shop; Type: ACL; Schema: -; Owner: postgres\n\
+GRANT CONNECT ON DATABASE shop TO bob;\n\
 ALTER DATABASE shopping OWNER TO postgres;\n-- PostgreSQL database dump complete\n";
 
     fn scan_in_pieces(mut scan: SqlScan, piece: usize) -> (SqlScan, String) {
@@ -192,7 +229,13 @@ ALTER DATABASE shopping OWNER TO postgres;\n-- PostgreSQL database dump complete
     fn a_create_dump_is_pointed_at_the_target_and_data_left_alone() {
         for piece in [1, 7, 4096] {
             let (scan, out) = scan_in_pieces(SqlScan::retargeting("shop", "scratch 1"), piece);
-            assert!(!out.contains("CREATE DATABASE"), "{out}");
+            assert!(!out.contains("CREATE DATABASE shop"), "{out}");
+            // A function body is not touched, and defines no table.
+            assert!(
+                out.contains("$$\nCREATE TABLE public.not_a_table (\nCOPY public.not_data FROM stdin;\nCREATE DATABASE not_this;\nALTER DATABASE shop OWNER TO x;\n$$;"),
+                "{out}"
+            );
+            assert_eq!(scan.tables.len(), 2, "{:?}", scan.tables);
             assert!(
                 out.contains("ALTER DATABASE \"scratch 1\" OWNER TO postgres;\n"),
                 "{out}"
