@@ -165,3 +165,40 @@ fn a_drill_fails_when_a_database_has_no_dump() {
     .unwrap();
     assert_eq!(status["success"], false);
 }
+
+#[test]
+fn a_drill_fails_when_the_restored_rows_differ_from_the_dump() {
+    let Some(cluster) = pg::shared() else { return };
+    let _serial = serial();
+    drop_database(cluster, "drill_tamper");
+    cluster.create_small_database("drill_tamper", 10);
+    cluster.psql("drill_tamper", "CREATE TABLE gone (x int);");
+    let site = Site::new();
+    configure(&site, &pg::section("none", &["drill_tamper"], ""), None);
+    dump(&site, cluster);
+    // A dump that restores without an error but not to what its data section holds.
+    let name = "postgresqldump-drill_tamper.txt";
+    let path = site.collect.join(name);
+    let text_before = fs::read_to_string(&path).unwrap();
+    let marker = "-- PostgreSQL database dump complete";
+    assert!(text_before.contains(marker));
+    let tampered = text_before.replacen(
+        marker,
+        &format!("DELETE FROM public.t WHERE id <= 3;\nDROP TABLE public.gone;\n{marker}"),
+        1,
+    );
+    fs::write(&path, tampered).unwrap();
+    bless(&site.collect, name);
+
+    let out = run(&site, cluster, &["drill"]);
+    assert_eq!(out.status.code(), Some(6), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(stdout.starts_with("FAIL drill_tamper: "), "{stdout}");
+    assert!(
+        stdout.contains("table public.t has 7 rows, the dump holds 10")
+            && stdout.contains("table public.gone is missing"),
+        "{stdout}"
+    );
+    assert!(scratch_databases(cluster).is_empty());
+    drop_database(cluster, "drill_tamper");
+}
