@@ -227,3 +227,74 @@ fn drain_stderr(stderr: impl Read, name: &str) -> (String, Vec<String>) {
     }
     (Vec::from(tail).join("\n"), errors)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sh(script: &str) -> Client {
+        Client {
+            name: "psql",
+            program: PathBuf::from("/bin/sh"),
+            args: vec!["-c".into(), script.into()],
+            env: vec![("PGDATABASE".into(), "x".into())],
+            cleanup: false,
+        }
+    }
+
+    #[test]
+    fn input_is_filtered_and_output_collected() {
+        let mut input: &[u8] = b"a\nb\n";
+        let mut out = Vec::new();
+        let mut upper = |data: &[u8], to: &mut Vec<u8>| to.extend(data.to_ascii_uppercase());
+        let ended = run(
+            &sh("cat; echo \"$PGDATABASE\"; echo 'ERROR:  boom' >&2"),
+            Some(&mut input),
+            Some(&mut upper),
+            &mut |piece| out.extend_from_slice(piece),
+            &|_| {},
+            &mut || Ok(()),
+        )
+        .unwrap();
+        assert!(ended.status.success());
+        assert_eq!(out, b"A\nB\nx\n");
+        assert_eq!(ended.errors, vec!["ERROR:  boom".to_string()]);
+    }
+
+    #[test]
+    fn a_refused_end_kills_the_command_before_it_sees_the_end_of_its_input() {
+        let dir = tempfile::tempdir().unwrap();
+        let committed = dir.path().join("committed");
+        let script = format!("cat >/dev/null; touch '{}'", committed.display());
+        let mut input: &[u8] = b"BEGIN;\n";
+        let err = run(
+            &sh(&script),
+            Some(&mut input),
+            None,
+            &mut |_| {},
+            &|_| {},
+            &mut || Err(std::io::Error::other("cut short")),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("cut short"), "{err}");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        assert!(!committed.exists(), "the command saw the end of its input");
+    }
+
+    #[test]
+    fn a_command_that_stops_reading_is_reported_with_its_stderr() {
+        let big = vec![b'x'; 4 << 20];
+        let mut input: &[u8] = &big;
+        let ended = run(
+            &sh("echo 'ERROR:  syntax error' >&2; exit 3"),
+            Some(&mut input),
+            None,
+            &mut |_| {},
+            &|_| {},
+            &mut || Ok(()),
+        )
+        .unwrap();
+        assert_eq!(ended.status.code(), Some(3));
+        assert!(ended.stderr_tail.contains("syntax error"));
+    }
+}

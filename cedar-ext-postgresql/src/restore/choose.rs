@@ -139,3 +139,137 @@ pub fn choose(
         reasons,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::restore::catalog::scan_dir;
+    use cedar_core::manifest::{Entry, Manifest, Status};
+
+    fn entry(name: &str, database: &str, status: Status, bytes: &[u8], end: &str) -> Entry {
+        use sha2::Digest;
+        Entry {
+            name: name.into(),
+            database: database.into(),
+            status,
+            size: Some(bytes.len() as u64),
+            sha256: Some(cedar_core::sha256::hex(&sha2::Sha256::digest(bytes))),
+            verified: true,
+            pg_dump_version: None,
+            server_version: None,
+            start: end.into(),
+            end: end.into(),
+            error: None,
+        }
+    }
+
+    fn write_dir(dir: &Path, files: &[(&str, &[u8], Entry)]) {
+        std::fs::create_dir_all(dir).unwrap();
+        for (name, bytes, _) in files {
+            std::fs::write(dir.join(name), bytes).unwrap();
+        }
+        let manifest = Manifest::new(files.iter().map(|(_, _, e)| e.clone()).collect());
+        std::fs::write(
+            dir.join(cedar_core::manifest::MANIFEST),
+            serde_json::to_string(&manifest).unwrap(),
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn the_newest_good_copy_is_chosen_and_every_rejection_named() {
+        let root = tempfile::tempdir().unwrap();
+        let (old, new) = (root.path().join("old"), root.path().join("new"));
+        let name = "postgresqldump-shop.txt";
+        write_dir(
+            &old,
+            &[(
+                name,
+                b"old dump",
+                entry(
+                    name,
+                    "shop",
+                    Status::Ok,
+                    b"old dump",
+                    "2026-11-30T01:00:00Z",
+                ),
+            )],
+        );
+        // The newest: its file no longer matches the digest.
+        write_dir(
+            &new,
+            &[(
+                name,
+                b"new dumq",
+                entry(
+                    name,
+                    "shop",
+                    Status::Ok,
+                    b"new dump",
+                    "2026-12-01T01:00:00Z",
+                ),
+            )],
+        );
+        let mut copies = scan_dir(&old, "old").unwrap();
+        copies.extend(scan_dir(&new, "new").unwrap());
+        crate::restore::catalog::newest_first(&mut copies);
+        assert_eq!(copies[0].source, "new");
+
+        let chosen = choose("shop", &copies, &From::Newest, "here").unwrap();
+        assert_eq!(chosen.source, "old");
+        let chosen = choose("shop", &copies, &From::Date("2026-11-30".into()), "here").unwrap();
+        assert_eq!(chosen.source, "old");
+        let err = choose("shop", &copies, &From::Date("2026-12-01".into()), "here").unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains("SHA-256") && text.contains("damaged"),
+            "{text}"
+        );
+        let err = choose("other", &copies, &From::Newest, "collect_dir /c").unwrap_err();
+        assert!(matches!(err, RestoreError::NotFound { .. }), "{err}");
+        assert!(err.to_string().contains("collect_dir /c"), "{err}");
+    }
+
+    #[test]
+    fn failed_and_cluster_dumps_are_refused_with_reasons() {
+        let root = tempfile::tempdir().unwrap();
+        let name = "postgresqldump-shop.txt.gz";
+        let mut failed = entry(name, "shop", Status::Failed, b"x", "2026-12-01T01:00:00Z");
+        failed.error = Some("pg_dump failed".into());
+        write_dir(root.path(), &[(name, b"x", failed)]);
+        let copies = scan_dir(root.path(), "collect").unwrap();
+        let err = choose("shop", &copies, &From::Newest, "here").unwrap_err();
+        assert!(
+            err.to_string().contains("the manifest says failed"),
+            "{err}"
+        );
+
+        let cluster = tempfile::tempdir().unwrap();
+        let all = "postgresqldump.txt.bz2";
+        write_dir(
+            cluster.path(),
+            &[(
+                all,
+                b"y",
+                entry(all, "all", Status::Ok, b"y", "2026-12-01T01:00:00Z"),
+            )],
+        );
+        let copies = scan_dir(cluster.path(), "collect").unwrap();
+        let err = choose("shop", &copies, &From::Newest, "here").unwrap_err();
+        assert!(matches!(err, RestoreError::ClusterDump { .. }), "{err}");
+        assert!(err.to_string().contains("<split>Y"), "{err}");
+    }
+
+    #[test]
+    fn from_tells_dates_from_paths() {
+        assert_eq!(From::parse(None), From::Newest);
+        assert_eq!(
+            From::parse(Some("2026-12-01")),
+            From::Date("2026-12-01".into())
+        );
+        assert_eq!(
+            From::parse(Some("/x/postgresqldump-a.txt")),
+            From::Path(PathBuf::from("/x/postgresqldump-a.txt"))
+        );
+    }
+}
