@@ -216,7 +216,8 @@ fn cut_short(mode: &str, extra: &str, name: &str, expected: &[&str]) {
         "names the file: {stderr}"
     );
     assert!(
-        stderr.contains("into database [cback_restore_"),
+        stderr.contains(&format!("into database [{target}] failed"))
+            && stderr.contains("scratch database [cback_restore_"),
         "names the database: {stderr}"
     );
     for word in expected {

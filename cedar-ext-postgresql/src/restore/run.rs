@@ -118,10 +118,23 @@ pub fn restore(
     let scan = match loaded {
         Ok(scan) => scan,
         Err(e) => {
-            if let Err(drop_error) = server.drop(&scratch) {
-                tracing::error!("{drop_error}; drop database [{scratch}] by hand");
-            }
-            return Err(e);
+            let dropped = match server.drop(&scratch) {
+                Ok(()) => "dropped".to_string(),
+                Err(drop_error) => {
+                    tracing::error!("{drop_error}; drop database [{scratch}] by hand");
+                    "not dropped: drop it by hand".to_string()
+                }
+            };
+            return Err(match e {
+                RestoreError::Restore { path, message, .. } => RestoreError::Restore {
+                    path,
+                    target: target.clone(),
+                    message: format!(
+                        "{message}\n(the dump was being loaded into the scratch database [{scratch}], {dropped}; database [{target}] was not changed)"
+                    ),
+                },
+                other => other,
+            });
         }
     };
     Ok(Restored {
