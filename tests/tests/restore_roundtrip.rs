@@ -149,3 +149,66 @@ fn the_default_target_is_the_dumped_database() {
         text(&out)
     );
 }
+
+/// `cmd` run under `script`, with a pseudo-terminal as its standard streams; what it drew.
+fn on_a_terminal(cmd: &std::process::Command) -> (Option<i32>, String) {
+    let words: Vec<String> = std::iter::once(cmd.get_program())
+        .chain(cmd.get_args())
+        .map(|w| format!("'{}'", w.to_string_lossy().replace('\'', "'\\''")))
+        .collect();
+    let mut script = std::process::Command::new("script");
+    script.args(["-qec", &words.join(" "), "/dev/null"]);
+    for (key, value) in cmd.get_envs() {
+        match value {
+            Some(value) => script.env(key, value),
+            None => script.env_remove(key),
+        };
+    }
+    let out = script.output().expect("run script");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+#[test]
+fn progress_is_drawn_on_a_terminal_only() {
+    let Some(cluster) = pg::shared() else { return };
+    if std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("script (util-linux) is not installed: skipped");
+        return;
+    }
+    let _serial = serial();
+    let site = Site::new();
+    configure(&site, &pg::section("gzip", &["shop"], ""), None);
+    dump(&site, cluster);
+    drop_database(cluster, "r_tty_shop");
+    let cmd = restore_cmd(&site, cluster, &["restore", "shop", "--into", "r_tty_shop"]);
+    let (code, drawn) = on_a_terminal(&cmd);
+    assert_eq!(code, Some(0), "{drawn}");
+    assert!(
+        drawn.contains("restoring ") && drawn.contains("of SQL"),
+        "{drawn}"
+    );
+    drop_database(cluster, "r_tty_shop");
+
+    let cmd = restore_cmd(
+        &site,
+        cluster,
+        &["--quiet", "restore", "shop", "--into", "r_tty_shop"],
+    );
+    let (code, drawn) = on_a_terminal(&cmd);
+    assert_eq!(code, Some(0), "{drawn}");
+    assert!(!drawn.contains("of SQL"), "{drawn}");
+    drop_database(cluster, "r_tty_shop");
+
+    // Not a terminal (as under cron): nothing drawn.
+    let out = run(&site, cluster, &["restore", "shop", "--into", "r_tty_shop"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(out.stderr.is_empty(), "{}", text(&out));
+    drop_database(cluster, "r_tty_shop");
+}
