@@ -48,6 +48,7 @@ pub mod manifest;
 pub mod pgverify;
 pub mod prepare;
 pub mod progress;
+pub mod restore;
 #[cfg(test)]
 mod trust_tests;
 pub mod verify;

@@ -1,0 +1,311 @@
+//! What a dump file is, from its name and the manifest beside it: the database, the layout
+//! (one database, the globals of a split dump, or a cluster-wide pg_dumpall), the format, the
+//! compression, whether it is encrypted, its date and the manifest's word on it.
+
+use std::path::{Path, PathBuf};
+
+use cedar_core::manifest::{self, Manifest, Status, DUMP_PREFIX};
+
+/// What a dump covers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Kind {
+    /// One database (`postgresqldump-NAME.txt…` or `postgresqldump-NAME.dump`).
+    Database,
+    /// Roles and tablespaces of a `<split>Y` run (`postgresqldump-globals.txt…`).
+    Globals,
+    /// A pg_dumpall of the whole cluster (`postgresqldump.txt…`, `<all>Y` without split).
+    Cluster,
+}
+
+/// How the dump was written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DumpFormat {
+    /// SQL, restored with psql.
+    Plain,
+    /// `pg_dump -Fc`, restored with pg_restore.
+    Custom,
+}
+
+impl DumpFormat {
+    pub fn name(self) -> &'static str {
+        match self {
+            DumpFormat::Plain => "plain",
+            DumpFormat::Custom => "custom",
+        }
+    }
+}
+
+/// The compression of the file, from its name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compression {
+    None,
+    Gzip,
+    Bzip2,
+    Zstd,
+}
+
+impl Compression {
+    pub fn name(self) -> &'static str {
+        match self {
+            Compression::None => "none",
+            Compression::Gzip => "gzip",
+            Compression::Bzip2 => "bzip2",
+            Compression::Zstd => "zstd",
+        }
+    }
+}
+
+/// The manifest's word on a copy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Listed {
+    /// The manifest lists it with this status, size and SHA-256.
+    Entry {
+        status: Status,
+        size: Option<u64>,
+        sha256: Option<String>,
+    },
+    /// There is no manifest beside it, or it does not list the file.
+    Unlisted,
+    /// The manifest beside it cannot be read (the reason).
+    BadManifest(String),
+}
+
+/// One copy of a dump somewhere cback can read it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DumpCopy {
+    /// The source it was found in, e.g. `collect` or `staging 2026/12/01/db1`.
+    pub source: String,
+    pub path: PathBuf,
+    /// The database; `globals` or `all` for the other kinds.
+    pub database: String,
+    pub kind: Kind,
+    pub format: DumpFormat,
+    pub compression: Compression,
+    /// The name ends with `.gpg` (encrypted by the off-site action).
+    pub encrypted: bool,
+    /// Bytes of the file as stored.
+    pub size: u64,
+    /// When the dump was made: the manifest's end time, else the file's modification time
+    /// (UTC, RFC 3339).
+    pub date: String,
+    pub listed: Listed,
+}
+
+/// The name's meaning: (database or label, kind, format, compression, encrypted), or `None`
+/// for a file that is not a dump (the manifest, a temporary file, anything else).
+pub fn parse_name(name: &str) -> Option<(String, Kind, DumpFormat, Compression, bool)> {
+    if name.starts_with('.') {
+        return None;
+    }
+    let (name, encrypted) = match name.strip_suffix(".gpg") {
+        Some(rest) => (rest, true),
+        None => (name, false),
+    };
+    let rest = name.strip_prefix(DUMP_PREFIX)?;
+    if let Some(db) = rest.strip_prefix('-').and_then(|r| r.strip_suffix(".dump")) {
+        if db.is_empty() {
+            return None;
+        }
+        return Some((
+            db.to_string(),
+            Kind::Database,
+            DumpFormat::Custom,
+            Compression::None,
+            encrypted,
+        ));
+    }
+    let (stem, compression) = [
+        (".gz", Compression::Gzip),
+        (".bz2", Compression::Bzip2),
+        (".zst", Compression::Zstd),
+        ("", Compression::None),
+    ]
+    .into_iter()
+    .find_map(|(ext, c)| rest.strip_suffix(ext).map(|s| (s, c)))?;
+    let stem = stem.strip_suffix(".txt")?;
+    let (label, kind) = if stem.is_empty() {
+        ("all".to_string(), Kind::Cluster)
+    } else {
+        let db = stem.strip_prefix('-')?;
+        if db.is_empty() {
+            return None;
+        }
+        if db == "globals" {
+            (db.to_string(), Kind::Globals)
+        } else {
+            (db.to_string(), Kind::Database)
+        }
+    };
+    Some((label, kind, DumpFormat::Plain, compression, encrypted))
+}
+
+/// The copies in `dir` (not recursive), described with the manifest beside them.
+pub fn scan_dir(dir: &Path, source: &str) -> std::io::Result<Vec<DumpCopy>> {
+    let manifest = read_manifest(dir);
+    let mut copies = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Ok(meta) = entry.metadata() else { continue };
+        if !meta.is_file() {
+            continue;
+        }
+        if let Some(copy) = describe(dir, &name, &meta, &manifest, source) {
+            copies.push(copy);
+        }
+    }
+    Ok(copies)
+}
+
+/// One file given by its path (`--from PATH`), described with the manifest beside it.
+pub fn describe_path(path: &Path) -> Option<DumpCopy> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let name = path.file_name()?.to_string_lossy().into_owned();
+    let meta = std::fs::metadata(path).ok()?;
+    let manifest = read_manifest(dir);
+    describe(dir, &name, &meta, &manifest, "path")
+}
+
+type ManifestRead = Option<Result<Manifest, String>>;
+
+fn read_manifest(dir: &Path) -> ManifestRead {
+    let path = dir.join(manifest::MANIFEST);
+    if !path.exists() {
+        return None;
+    }
+    Some(manifest::read_file(&path).map_err(|e| e.to_string()))
+}
+
+fn describe(
+    dir: &Path,
+    name: &str,
+    meta: &std::fs::Metadata,
+    manifest: &ManifestRead,
+    source: &str,
+) -> Option<DumpCopy> {
+    let (label, kind, format, compression, encrypted) = parse_name(name)?;
+    let plain_name = name.strip_suffix(".gpg").unwrap_or(name);
+    let mtime = meta
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    let mut date = manifest::rfc3339(mtime);
+    let mut database = label;
+    let listed = match manifest {
+        None => Listed::Unlisted,
+        Some(Err(reason)) => Listed::BadManifest(reason.clone()),
+        Some(Ok(m)) => match m.entry(plain_name) {
+            None => Listed::Unlisted,
+            Some(entry) => {
+                date = entry.end.clone();
+                if kind == Kind::Database {
+                    database = entry.database.clone();
+                }
+                // An encrypted copy has another size and digest than the listed dump.
+                let (size, sha256) = if encrypted {
+                    (None, None)
+                } else {
+                    (entry.size, entry.sha256.clone())
+                };
+                Listed::Entry {
+                    status: entry.status,
+                    size,
+                    sha256,
+                }
+            }
+        },
+    };
+    Some(DumpCopy {
+        source: source.to_string(),
+        path: dir.join(name),
+        database,
+        kind,
+        format,
+        compression,
+        encrypted,
+        size: meta.len(),
+        date,
+        listed,
+    })
+}
+
+impl DumpCopy {
+    /// The manifest's status as a word for `list`: ok, kept, failed, unlisted, bad-manifest,
+    /// or `damaged` when the size differs from the manifest's.
+    pub fn status_word(&self) -> &'static str {
+        match &self.listed {
+            Listed::Entry {
+                size: Some(size), ..
+            } if *size != self.size => "damaged",
+            Listed::Entry { status, .. } => match status {
+                Status::Ok => "ok",
+                Status::Kept => "kept",
+                Status::Failed => "failed",
+            },
+            Listed::Unlisted => "unlisted",
+            Listed::BadManifest(_) => "bad-manifest",
+        }
+    }
+
+    /// Whether the manifest calls it good (ok or kept, with the right size).
+    pub fn manifest_good(&self) -> bool {
+        matches!(self.status_word(), "ok" | "kept")
+    }
+}
+
+/// Sorts newest first (then by source and path, for a stable listing).
+pub fn newest_first(copies: &mut [DumpCopy]) {
+    copies.sort_by(|a, b| {
+        b.date
+            .cmp(&a.date)
+            .then_with(|| a.source.cmp(&b.source))
+            .then_with(|| a.path.cmp(&b.path))
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_understood() {
+        let p = parse_name;
+        assert_eq!(
+            p("postgresqldump-shop.txt.gz"),
+            Some((
+                "shop".into(),
+                Kind::Database,
+                DumpFormat::Plain,
+                Compression::Gzip,
+                false
+            ))
+        );
+        assert_eq!(
+            p("postgresqldump-shop.dump.gpg"),
+            Some((
+                "shop".into(),
+                Kind::Database,
+                DumpFormat::Custom,
+                Compression::None,
+                true
+            ))
+        );
+        assert_eq!(p("postgresqldump.txt.zst").unwrap().1, Kind::Cluster);
+        assert_eq!(
+            p("postgresqldump-globals.txt.bz2").unwrap().1,
+            Kind::Globals
+        );
+        assert_eq!(p("postgresqldump-a.b.txt").unwrap().0, "a.b");
+        for other in [
+            "postgresqldump.manifest",
+            ".postgresqldump-a.txt.Ab12Z9.tmp",
+            "postgresqldump-.txt",
+            "mysqldump-a.txt",
+            "postgresqldump-a.txt.xz",
+        ] {
+            assert_eq!(p(other), None, "{other}");
+        }
+    }
+}

@@ -1,0 +1,275 @@
+//! Choosing the copy to restore: the newest whose manifest says ok (or kept) and whose SHA-256
+//! still matches, among the copies of the database, optionally of one day (`--from DATE`);
+//! or the file given (`--from PATH`), checked the same way when the manifest lists it.
+
+use std::path::{Path, PathBuf};
+
+use super::catalog::{describe_path, DumpCopy, Kind, Listed};
+use super::error::RestoreError;
+
+/// Which copy the user asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum From {
+    /// The newest good one.
+    Newest,
+    /// The newest good one made on this day (`YYYY-MM-DD`, UTC) or at this time prefix.
+    Date(String),
+    /// This file.
+    Path(PathBuf),
+}
+
+impl From {
+    /// `--from` as given: a date when it looks like one, else a path.
+    pub fn parse(text: Option<&str>) -> From {
+        match text {
+            None => From::Newest,
+            Some(t) if looks_like_date(t) => From::Date(t.to_string()),
+            Some(t) => From::Path(PathBuf::from(t)),
+        }
+    }
+}
+
+fn looks_like_date(text: &str) -> bool {
+    let b = text.as_bytes();
+    b.len() >= 10
+        && b[..4].iter().all(u8::is_ascii_digit)
+        && b[4] == b'-'
+        && b[5..7].iter().all(u8::is_ascii_digit)
+        && b[7] == b'-'
+        && !Path::new(text).exists()
+}
+
+/// Why `copy` cannot be trusted, or `None` when it can: the manifest must call it ok or kept,
+/// and its size and SHA-256 must still be what the manifest says (this reads the whole file).
+pub fn rejection(copy: &DumpCopy) -> Option<String> {
+    match &copy.listed {
+        Listed::Unlisted => return Some("no manifest lists it, so it cannot be checked".into()),
+        Listed::BadManifest(reason) => return Some(format!("its manifest is unusable: {reason}")),
+        Listed::Entry { .. } if !copy.manifest_good() => {
+            return Some(format!("the manifest says {}", copy.status_word()))
+        }
+        Listed::Entry { sha256, .. } => {
+            if let Some(expected) = sha256 {
+                match cedar_core::sha256::hash_file(&copy.path) {
+                    Err(e) => return Some(format!("cannot read it: {e}")),
+                    Ok(found) if &found.sha256 != expected => {
+                        return Some(format!(
+                            "its SHA-256 is {}, the manifest says {expected}: the file is damaged",
+                            found.sha256
+                        ))
+                    }
+                    Ok(_) => {}
+                }
+            }
+        }
+    }
+    None
+}
+
+/// The copy of `database` to restore from `copies` (newest first), as `from` asks.
+pub fn choose(
+    database: &str,
+    copies: &[DumpCopy],
+    from: &From,
+    searched: &str,
+) -> Result<DumpCopy, RestoreError> {
+    if let From::Path(path) = from {
+        let copy =
+            describe_path(path).ok_or_else(|| RestoreError::NotADump { path: path.clone() })?;
+        if copy.listed == Listed::Unlisted {
+            // A file brought from elsewhere (another server, an off-site copy): restored as
+            // it is; a cut or damaged one still fails, before anything is committed.
+            tracing::warn!(
+                "{}: no manifest lists it, so its SHA-256 cannot be checked; restoring it as it is.",
+                copy.path.display()
+            );
+        } else if let Some(reason) = rejection(&copy) {
+            return Err(RestoreError::Rejected {
+                path: copy.path,
+                reason,
+            });
+        }
+        return Ok(copy);
+    }
+    let wanted_kind = if database == "globals" {
+        Kind::Globals
+    } else {
+        Kind::Database
+    };
+    let matching: Vec<&DumpCopy> = copies
+        .iter()
+        .filter(|c| c.kind == wanted_kind && c.database == database)
+        .filter(|c| match from {
+            From::Date(day) => c.date.starts_with(day.as_str()),
+            _ => true,
+        })
+        .collect();
+    if matching.is_empty() {
+        if let Some(cluster) = copies.iter().find(|c| c.kind == Kind::Cluster) {
+            return Err(RestoreError::ClusterDump {
+                database: database.to_string(),
+                path: cluster.path.clone(),
+            });
+        }
+        return Err(RestoreError::NotFound {
+            database: database.to_string(),
+            filter: match from {
+                From::Date(day) => format!(" made on {day}"),
+                _ => String::new(),
+            },
+            searched: searched.to_string(),
+        });
+    }
+    let mut reasons = Vec::new();
+    for copy in matching {
+        match rejection(copy) {
+            None => return Ok(copy.clone()),
+            Some(reason) => {
+                tracing::warn!(
+                    "Not restoring {} ({}): {reason}.",
+                    copy.path.display(),
+                    copy.date
+                );
+                reasons.push(format!("{} ({}): {reason}", copy.path.display(), copy.date));
+            }
+        }
+    }
+    Err(RestoreError::NoGoodCopy {
+        database: database.to_string(),
+        reasons,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::restore::catalog::scan_dir;
+    use cedar_core::manifest::{Entry, Manifest, Status};
+
+    fn entry(name: &str, database: &str, status: Status, bytes: &[u8], end: &str) -> Entry {
+        use sha2::Digest;
+        Entry {
+            name: name.into(),
+            database: database.into(),
+            status,
+            size: Some(bytes.len() as u64),
+            sha256: Some(cedar_core::sha256::hex(&sha2::Sha256::digest(bytes))),
+            verified: true,
+            pg_dump_version: None,
+            server_version: None,
+            start: end.into(),
+            end: end.into(),
+            error: None,
+        }
+    }
+
+    fn write_dir(dir: &Path, files: &[(&str, &[u8], Entry)]) {
+        std::fs::create_dir_all(dir).unwrap();
+        for (name, bytes, _) in files {
+            std::fs::write(dir.join(name), bytes).unwrap();
+        }
+        let manifest = Manifest::new(files.iter().map(|(_, _, e)| e.clone()).collect());
+        std::fs::write(
+            dir.join(cedar_core::manifest::MANIFEST),
+            serde_json::to_string(&manifest).unwrap(),
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn the_newest_good_copy_is_chosen_and_every_rejection_named() {
+        let root = tempfile::tempdir().unwrap();
+        let (old, new) = (root.path().join("old"), root.path().join("new"));
+        let name = "postgresqldump-shop.txt";
+        write_dir(
+            &old,
+            &[(
+                name,
+                b"old dump",
+                entry(
+                    name,
+                    "shop",
+                    Status::Ok,
+                    b"old dump",
+                    "2026-11-30T01:00:00Z",
+                ),
+            )],
+        );
+        // The newest: its file no longer matches the digest.
+        write_dir(
+            &new,
+            &[(
+                name,
+                b"new dumq",
+                entry(
+                    name,
+                    "shop",
+                    Status::Ok,
+                    b"new dump",
+                    "2026-12-01T01:00:00Z",
+                ),
+            )],
+        );
+        let mut copies = scan_dir(&old, "old").unwrap();
+        copies.extend(scan_dir(&new, "new").unwrap());
+        crate::restore::catalog::newest_first(&mut copies);
+        assert_eq!(copies[0].source, "new");
+
+        let chosen = choose("shop", &copies, &From::Newest, "here").unwrap();
+        assert_eq!(chosen.source, "old");
+        let chosen = choose("shop", &copies, &From::Date("2026-11-30".into()), "here").unwrap();
+        assert_eq!(chosen.source, "old");
+        let err = choose("shop", &copies, &From::Date("2026-12-01".into()), "here").unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains("SHA-256") && text.contains("damaged"),
+            "{text}"
+        );
+        let err = choose("other", &copies, &From::Newest, "collect_dir /c").unwrap_err();
+        assert!(matches!(err, RestoreError::NotFound { .. }), "{err}");
+        assert!(err.to_string().contains("collect_dir /c"), "{err}");
+    }
+
+    #[test]
+    fn failed_and_cluster_dumps_are_refused_with_reasons() {
+        let root = tempfile::tempdir().unwrap();
+        let name = "postgresqldump-shop.txt.gz";
+        let mut failed = entry(name, "shop", Status::Failed, b"x", "2026-12-01T01:00:00Z");
+        failed.error = Some("pg_dump failed".into());
+        write_dir(root.path(), &[(name, b"x", failed)]);
+        let copies = scan_dir(root.path(), "collect").unwrap();
+        let err = choose("shop", &copies, &From::Newest, "here").unwrap_err();
+        assert!(
+            err.to_string().contains("the manifest says failed"),
+            "{err}"
+        );
+
+        let cluster = tempfile::tempdir().unwrap();
+        let all = "postgresqldump.txt.bz2";
+        write_dir(
+            cluster.path(),
+            &[(
+                all,
+                b"y",
+                entry(all, "all", Status::Ok, b"y", "2026-12-01T01:00:00Z"),
+            )],
+        );
+        let copies = scan_dir(cluster.path(), "collect").unwrap();
+        let err = choose("shop", &copies, &From::Newest, "here").unwrap_err();
+        assert!(matches!(err, RestoreError::ClusterDump { .. }), "{err}");
+        assert!(err.to_string().contains("<split>Y"), "{err}");
+    }
+
+    #[test]
+    fn from_tells_dates_from_paths() {
+        assert_eq!(From::parse(None), From::Newest);
+        assert_eq!(
+            From::parse(Some("2026-12-01")),
+            From::Date("2026-12-01".into())
+        );
+        assert_eq!(
+            From::parse(Some("/x/postgresqldump-a.txt")),
+            From::Path(PathBuf::from("/x/postgresqldump-a.txt"))
+        );
+    }
+}

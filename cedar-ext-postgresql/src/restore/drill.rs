@@ -1,0 +1,202 @@
+//! `cback-restore drill`: for each configured database, restore its newest good dump into a
+//! scratch database of a unique name, check that every table the dump defines exists and
+//! holds as many rows as the dump's data section has for it, and drop the scratch database
+//! whatever happened. One [`Outcome`] per database.
+
+use std::time::Instant;
+
+use super::catalog::{DumpCopy, Kind};
+use super::choose::{choose, From};
+use super::error::RestoreError;
+use super::load::load;
+use super::run::searched;
+use super::server::{scratch_name, Server};
+use super::source::{all_copies, Source};
+use super::sql::{quote_literal, SqlScan};
+use crate::{Settings, Target};
+
+/// The result of drilling one database.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Outcome {
+    pub database: String,
+    pub file: Option<String>,
+    pub success: bool,
+    pub tables: usize,
+    pub rows: u64,
+    pub seconds: f64,
+    pub error: Option<String>,
+}
+
+impl Outcome {
+    /// The line printed for it.
+    pub fn line(&self) -> String {
+        match (&self.error, &self.file) {
+            (None, Some(file)) => format!(
+                "PASS {}: {file} restored, {} table(s) and {} row(s) as in the dump ({:.1}s)",
+                self.database, self.tables, self.rows, self.seconds
+            ),
+            (Some(error), _) => format!("FAIL {}: {error}", self.database),
+            (None, None) => format!("FAIL {}: nothing was restored", self.database),
+        }
+    }
+}
+
+/// The databases a drill covers: the configured ones, or with `<all>Y<split>Y` every database
+/// that has a dump; with `<all>Y` alone, the cluster-wide dump (which fails, see
+/// [`drill_one`]).
+pub fn databases(settings: &Settings, copies: &[DumpCopy]) -> Vec<String> {
+    let mut names = Vec::new();
+    for target in &settings.targets {
+        match target {
+            Target::Database(name) => names.push(name.clone()),
+            Target::All if settings.split => {
+                for copy in copies.iter().filter(|c| c.kind == Kind::Database) {
+                    if !names.contains(&copy.database) {
+                        names.push(copy.database.clone());
+                    }
+                }
+            }
+            Target::All => names.push("all".to_string()),
+            Target::Globals => {}
+        }
+    }
+    names
+}
+
+/// Drills every database of the configuration.
+pub fn drill(
+    server: &Server,
+    settings: &Settings,
+    sources: &[Box<dyn Source>],
+    quiet: bool,
+) -> Vec<Outcome> {
+    let (copies, warnings) = all_copies(sources);
+    for warning in warnings {
+        tracing::warn!("{warning}");
+    }
+    let where_ = searched(sources);
+    databases(settings, &copies)
+        .into_iter()
+        .map(|db| drill_one(server, &db, &copies, &where_, quiet))
+        .collect()
+}
+
+fn drill_one(
+    server: &Server,
+    database: &str,
+    copies: &[DumpCopy],
+    searched: &str,
+    quiet: bool,
+) -> Outcome {
+    let started = Instant::now();
+    let mut outcome = Outcome {
+        database: database.to_string(),
+        file: None,
+        success: false,
+        tables: 0,
+        rows: 0,
+        seconds: 0.0,
+        error: None,
+    };
+    let result = (|| -> Result<SqlScan, String> {
+        let copy = if database == "all" {
+            let cluster = copies.iter().find(|c| c.kind == Kind::Cluster);
+            return Err(match cluster {
+                Some(c) => format!("{} is a pg_dumpall of the whole cluster (<all>Y without <split>Y); a drill restores one database at a time: set <split>Y to get one dump per database", c.path.display()),
+                None => format!("no cluster-wide dump was found in {searched}"),
+            });
+        } else {
+            choose(database, copies, &From::Newest, searched).map_err(|e| e.to_string())?
+        };
+        outcome.file = Some(copy.path.display().to_string());
+        tracing::info!(
+            "Drill of database [{database}]: restoring {}.",
+            copy.path.display()
+        );
+        let scratch = scratch_name("drill");
+        server.create(&scratch).map_err(|e| e.to_string())?;
+        let checked = load(server, &copy, &scratch, true, quiet)
+            .and_then(|scan| verify(server, &scratch, &copy, &scan).map(|()| scan));
+        let dropped = server.drop(&scratch);
+        let scan = checked.map_err(|e| e.to_string())?;
+        dropped.map_err(|e| format!("{e}; drop database [{scratch}] by hand"))?;
+        Ok(scan)
+    })();
+    outcome.seconds = started.elapsed().as_secs_f64();
+    match result {
+        Ok(scan) => {
+            outcome.success = true;
+            outcome.tables = scan.tables.len();
+            outcome.rows = scan.tables.values().sum();
+        }
+        Err(e) => outcome.error = Some(e),
+    }
+    outcome
+}
+
+/// Every table of `scan` exists in `database` with the dump's number of rows.
+fn verify(
+    server: &Server,
+    database: &str,
+    copy: &DumpCopy,
+    scan: &SqlScan,
+) -> Result<(), RestoreError> {
+    if scan.tables.is_empty() {
+        return Ok(());
+    }
+    let mut sql = String::new();
+    for table in scan.tables.keys() {
+        sql.push_str(&format!(
+            "SELECT {lit} || '|' || (to_regclass({lit}) IS NOT NULL)::text;\n",
+            lit = quote_literal(table)
+        ));
+    }
+    let doing = format!(
+        "checking the tables of the restored dump {}",
+        copy.path.display()
+    );
+    let found = server.query(database, &sql, &doing)?;
+    let mut problems = Vec::new();
+    let mut present = Vec::new();
+    for line in found.lines() {
+        if let Some((table, exists)) = line.rsplit_once('|') {
+            if exists == "true" {
+                present.push(table.to_string());
+            } else {
+                problems.push(format!("table {table} is missing"));
+            }
+        }
+    }
+    if !present.is_empty() {
+        let mut sql = String::new();
+        for table in &present {
+            sql.push_str(&format!(
+                "SELECT {} || '|' || count(*) FROM ONLY {table};\n",
+                quote_literal(table)
+            ));
+        }
+        let counted = server.query(database, &sql, &doing)?;
+        for line in counted.lines() {
+            if let Some((table, count)) = line.rsplit_once('|') {
+                let expected = scan.tables.get(table).copied().unwrap_or(0);
+                if count.parse::<u64>().ok() != Some(expected) {
+                    problems.push(format!(
+                        "table {table} has {count} rows, the dump holds {expected}"
+                    ));
+                }
+            }
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(RestoreError::Restore {
+            path: copy.path.clone(),
+            target: database.to_string(),
+            message: format!(
+                "the restored database differs from the dump: {}",
+                problems.join("; ")
+            ),
+        })
+    }
+}
