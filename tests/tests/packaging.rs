@@ -97,6 +97,16 @@ fn cback_conf_5_names_every_element_the_parser_reads() {
         element_paths::<cedar_ext_postgresql::config::PostgresqlSection>("<postgresql>");
     assert!(postgresql.len() > 10, "{postgresql:?}");
     paths.extend(postgresql);
+    paths.extend(element_paths::<cedar_ext_capacity::config::CapacitySection>("<capacity>"));
+    paths.extend(element_paths::<cedar_ext_mysql::config::MysqlSection>(
+        "<mysql>",
+    ));
+    paths.extend(element_paths::<
+        cedar_ext_subversion::config::SubversionSection,
+    >("<subversion>"));
+    paths.extend(element_paths::<cedar_ext_mbox::config::MboxSection>(
+        "<mbox>",
+    ));
     let mut missing = Vec::new();
     for path in &paths {
         let names: Vec<&str> = path
@@ -280,6 +290,13 @@ fn the_debian_package_builds_installs_and_works() {
 }
 
 fn check_installed(root: &Path) {
+    for tool in ["cback-span", "cback-restore"] {
+        let (help, _) = run(Command::new(root.join("usr/bin").join(tool)).arg("--help"));
+        assert!(
+            help.contains("Usage") || help.contains("usage"),
+            "{tool}: {help}"
+        );
+    }
     let bin = root.join("usr/bin/cback");
     let (version, _) = run(Command::new(&bin).arg("--version"));
     assert_eq!(
