@@ -135,7 +135,8 @@ pub fn command() -> clap::Command {
     <Cli as clap::CommandFactory>::command()
 }
 
-fn parse_owner(value: &str) -> Result<(String, String), String> {
+/// `-o/--owner`: exactly `USER:GROUP`.
+pub fn parse_owner(value: &str) -> Result<(String, String), String> {
     match value.split_once(':') {
         Some((user, group)) if !user.is_empty() && !group.is_empty() && !group.contains(':') => {
             Ok((user.to_string(), group.to_string()))
@@ -144,7 +145,8 @@ fn parse_owner(value: &str) -> Result<(String, String), String> {
     }
 }
 
-fn parse_mode(value: &str) -> Result<u32, String> {
+/// `-m/--mode`: an octal mode of at most 0o7777.
+pub fn parse_mode(value: &str) -> Result<u32, String> {
     u32::from_str_radix(value, 8)
         .ok()
         .filter(|m| *m <= 0o7777)

@@ -282,16 +282,7 @@ fn table(copies: &[&DumpCopy]) -> String {
 
 /// Logs the error, prints it on stderr, returns `code`.
 fn fail(code: u8, context: &str, error: &(dyn std::error::Error + 'static)) -> u8 {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
+    let text = cedar_core::chain::chain(error);
     tracing::error!(target: logging::FILE_ONLY_TARGET, "{context}: {text}");
     eprintln!("cback-restore: {context}: {text}");
     code

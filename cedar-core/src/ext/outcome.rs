@@ -135,21 +135,8 @@ impl From<ItemsFailed> for ActionError {
     }
 }
 
-/// An error with its causes, on one line (`a: b: c`); a cause whose text the message already
-/// holds is left out.
-pub fn chain(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
-}
+/// An error with its causes, on one line (`a: b: c`); see [`crate::chain::chain`].
+pub use crate::chain::chain;
 
 #[cfg(test)]
 mod tests {

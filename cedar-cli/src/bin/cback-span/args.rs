@@ -4,6 +4,7 @@
 
 use std::path::PathBuf;
 
+use cedar_cli::cli::{parse_mode, parse_owner};
 use cedar_core::options::{DEFAULT_CONFIG, DEFAULT_LOGFILE};
 use cedar_core::Options;
 use clap::Parser;
@@ -66,22 +67,6 @@ pub struct SpanArgs {
     dry_run: bool,
     #[arg(value_name = "ACTION", hide = true)]
     actions: Vec<String>,
-}
-
-fn parse_owner(value: &str) -> Result<(String, String), String> {
-    match value.split_once(':') {
-        Some((user, group)) if !user.is_empty() && !group.is_empty() && !group.contains(':') => {
-            Ok((user.to_string(), group.to_string()))
-        }
-        _ => Err("must specify user and group tuple for owner parameter (USER:GROUP)".into()),
-    }
-}
-
-fn parse_mode(value: &str) -> Result<u32, String> {
-    u32::from_str_radix(value, 8)
-        .ok()
-        .filter(|m| *m <= 0o7777)
-        .ok_or_else(|| format!("invalid octal file mode `{value}`"))
 }
 
 impl SpanArgs {

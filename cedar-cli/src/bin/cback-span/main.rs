@@ -96,16 +96,7 @@ fn write_status(config: &ConfigFile, dir: &Path, start: i64, code: u8) {
 }
 
 fn fail(code: u8, error: &(dyn std::error::Error + 'static)) -> u8 {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
+    let text = cedar_core::chain::chain(error);
     tracing::error!(target: logging::FILE_ONLY_TARGET, "{text}");
     eprintln!("cback-span: {text}");
     code
