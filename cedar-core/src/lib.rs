@@ -7,7 +7,8 @@
 //!   extensions share.
 //! - shared pieces: [`atomic`] (a file appears under its final name only when complete),
 //!   [`process`] (child processes, stopped with their process group on a signal), [`sha256`],
-//!   [`manifest`] (the dump manifest the stage action checks).
+//!   [`manifest`] (the dump manifest the stage action checks), [`staged`] (the staging tree as
+//!   the extensions after stage see it), [`quantity`] (byte quantities of extension sections).
 
 pub mod action;
 pub mod actions;
@@ -26,9 +27,11 @@ pub mod options;
 pub mod ownership;
 pub mod plan;
 pub mod process;
+pub mod quantity;
 pub mod remote;
 pub mod run;
 pub mod sha256;
+pub mod staged;
 pub mod status;
 
 pub use action::{Action, ActionContext, ActionError, ActionKind, ActionRegistration, Placement};
