@@ -19,6 +19,8 @@ const EXIT_FAILED: u8 = 6;
 fn main() -> ExitCode {
     // The extension crates register through `inventory`; referencing them keeps them linked.
     cedar_ext_postgresql::link();
+    cedar_ext_encrypt::link();
+    cedar_ext_split::link();
 
     let cli = match cli::Cli::try_parse() {
         Ok(cli) => cli,
