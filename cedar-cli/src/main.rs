@@ -21,6 +21,7 @@ fn main() -> ExitCode {
     cedar_ext_postgresql::link();
     cedar_ext_encrypt::link();
     cedar_ext_split::link();
+    cedar_ext_amazons3::link();
 
     let cli = match cli::Cli::try_parse() {
         Ok(cli) => cli,
