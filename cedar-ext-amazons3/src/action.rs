@@ -235,6 +235,7 @@ fn store_day(
     };
 
     let mut sent: BTreeMap<String, (u64, PathBuf)> = BTreeMap::new();
+    let mut checksums: Vec<(String, String, PathBuf)> = Vec::new();
     for item in &items {
         if cedar_core::interrupt::requested() {
             return Err(AmazonS3Error::Interrupted);
@@ -249,6 +250,11 @@ fn store_day(
         );
         totals.0 += 1;
         totals.1 += stored.bytes;
+        checksums.push((
+            stored.key.clone(),
+            stored.checksum.clone(),
+            item.path.clone(),
+        ));
         sent.insert(stored.key, (stored.bytes, item.path.clone()));
     }
 
@@ -283,6 +289,32 @@ fn store_day(
             key: extra.key.clone(),
         });
     }
+    let mut checked = 0;
+    for (key, expected, path) in &checksums {
+        match s3
+            .stored_checksum(key)
+            .map_err(|source| AmazonS3Error::S3 { source })?
+        {
+            // A multipart object's composite checksum ends in `-N`; some servers leave it out.
+            Some(stored)
+                if &stored != expected && expected.split('-').next() != Some(stored.as_str()) =>
+            {
+                return Err(AmazonS3Error::ChecksumDiffers {
+                    path: path.clone(),
+                    bucket: bucket.clone(),
+                    key: key.clone(),
+                    expected: expected.clone(),
+                    stored,
+                })
+            }
+            Some(_) => checked += 1,
+            None => tracing::debug!("s3://{bucket}/{key}: the server keeps no SHA-256 checksum."),
+        }
+    }
+    tracing::info!(
+        "SHA-256 checksums kept by the server match for {checked} of {} object(s).",
+        checksums.len()
+    );
     tracing::info!(
         "Verified s3://{bucket}/{listing_prefix}: {} object(s), {} bytes, as sent.",
         sent.len(),

@@ -153,12 +153,23 @@ impl S3 {
         #[allow(deprecated)]
         let files = {
             use aws_config::profile::profile_file::{ProfileFileKind, ProfileFiles};
+            // Only files that exist: a missing one is normal, not worth the SDK's warning.
             let mut builder = ProfileFiles::builder();
-            if let Some(path) = profile_file("AWS_CONFIG_FILE", home, "config") {
+            let mut any = false;
+            if let Some(path) =
+                profile_file("AWS_CONFIG_FILE", home, "config").filter(|p| p.is_file())
+            {
                 builder = builder.with_file(ProfileFileKind::Config, path);
+                any = true;
             }
-            if let Some(path) = profile_file("AWS_SHARED_CREDENTIALS_FILE", home, "credentials") {
+            if let Some(path) = profile_file("AWS_SHARED_CREDENTIALS_FILE", home, "credentials")
+                .filter(|p| p.is_file())
+            {
                 builder = builder.with_file(ProfileFileKind::Credentials, path);
+                any = true;
+            }
+            if !any {
+                builder = builder.with_contents(ProfileFileKind::Config, "");
             }
             builder.build()
         };
@@ -174,15 +185,9 @@ impl S3 {
         let retries = aws_config::retry::RetryConfig::standard()
             .with_max_attempts(4)
             .with_initial_backoff(Duration::from_millis(200));
-        let region = aws_config::meta::region::RegionProviderChain::first_try(
-            options.region.clone().map(aws_config::Region::new),
-        )
-        .or_default_provider()
-        .or_else(aws_config::Region::from_static("us-east-1"));
         let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
             .http_client(http)
             .profile_files(files)
-            .region(region)
             .timeout_config(timeouts)
             .retry_config(retries)
             .request_checksum_calculation(
@@ -194,7 +199,17 @@ impl S3 {
         if let Some(endpoint) = &options.endpoint {
             loader = loader.endpoint_url(endpoint);
         }
-        let shared = runtime.block_on(loader.load());
+        if let Some(region) = &options.region {
+            loader = loader.region(aws_config::Region::new(region.clone()));
+        }
+        let mut shared = runtime.block_on(loader.load());
+        if shared.region().is_none() {
+            // As the aws program for S3: no region configured anywhere means us-east-1.
+            shared = shared
+                .to_builder()
+                .region(aws_config::Region::from_static("us-east-1"))
+                .build();
+        }
         let endpoint =
             configured_endpoint(options).or_else(|| shared.endpoint_url().map(str::to_string));
         let mut config = aws_sdk_s3::config::Builder::from(&shared);
@@ -299,6 +314,7 @@ impl S3 {
                     .bucket(&self.bucket)
                     .key(key)
                     .content_length(length as i64)
+                    .checksum_algorithm(ChecksumAlgorithm::Sha256)
                     .checksum_sha256(sha256)
                     .body(body)
                     .send(),
@@ -369,6 +385,7 @@ impl S3 {
                     .upload_id(upload_id)
                     .part_number(number)
                     .content_length(length as i64)
+                    .checksum_algorithm(ChecksumAlgorithm::Sha256)
                     .checksum_sha256(sha256)
                     .body(body)
                     .send(),
@@ -420,6 +437,23 @@ impl S3 {
             )
             .map(drop)
             .map_err(|e| self.error("aborting the multipart upload of", Some(key), e))
+    }
+
+    /// The SHA-256 checksum the server keeps for `key` (`BASE64`, or `BASE64-N` for an
+    /// object of N parts), when it keeps one.
+    pub fn stored_checksum(&self, key: &str) -> Result<Option<String>, S3Error> {
+        let output = self
+            .runtime
+            .block_on(
+                self.client
+                    .head_object()
+                    .bucket(&self.bucket)
+                    .key(key)
+                    .checksum_mode(aws_sdk_s3::types::ChecksumMode::Enabled)
+                    .send(),
+            )
+            .map_err(|e| self.error("checking", Some(key), e))?;
+        Ok(output.checksum_sha256().map(str::to_string))
     }
 
     /// Every object whose key starts with `prefix`, in key order.
@@ -582,7 +616,7 @@ where
                 kind
             };
             let detail = if message.is_empty() {
-                format!("{code} (HTTP {status})")
+                format!("{code} (HTTP {status}): {}", DisplayErrorContext(e))
             } else {
                 format!("{code}: {message}")
             };

@@ -111,6 +111,14 @@ pub enum AmazonS3Error {
         expected: u64,
         actual: u64,
     },
+    #[error("s3://{bucket}/{key} (from [{}]) has SHA-256 {stored} in S3, but {expected} was sent; run amazons3 again", path.display())]
+    ChecksumDiffers {
+        path: PathBuf,
+        bucket: String,
+        key: String,
+        expected: String,
+        stored: String,
+    },
     #[error("s3://{bucket}/{key} is still there after the stale objects of the day were removed; remove it by hand")]
     Leftover { bucket: String, key: String },
     #[error(transparent)]

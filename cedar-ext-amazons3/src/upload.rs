@@ -26,6 +26,22 @@ pub const MAX_PARTS: u64 = 10_000;
 pub struct Sent {
     pub key: String,
     pub bytes: u64,
+    /// The SHA-256 checksum the server should keep: `BASE64` of the object's digest, or
+    /// `BASE64-N` of the digest of its N part digests (S3's composite checksum).
+    pub checksum: String,
+}
+
+/// The composite checksum of a multipart object from its parts' raw digests.
+pub fn composite(part_digests: &[Vec<u8>]) -> String {
+    let mut hasher = Sha256::new();
+    for digest in part_digests {
+        hasher.update(digest);
+    }
+    format!(
+        "{}-{}",
+        checksum_b64(&hasher.finalize()),
+        part_digests.len()
+    )
 }
 
 /// Why one object could not be stored.
@@ -97,14 +113,17 @@ pub fn upload_file(s3: &S3, key: &str, path: &Path, part_size: u64) -> Result<Se
     let size = file.metadata().map_err(read_error)?.len();
     if size <= part_size {
         let digest = digest_region(&mut file, 0, size).map_err(read_error)?;
-        s3.put_file(key, path, 0, size, &checksum_b64(&digest))?;
+        let checksum = checksum_b64(&digest);
+        s3.put_file(key, path, 0, size, &checksum)?;
         return Ok(Sent {
             key: key.to_string(),
             bytes: size,
+            checksum,
         });
     }
     let part = part_size_for(size, part_size);
     let upload_id = s3.create_multipart(key)?;
+    let mut digests = Vec::new();
     let result = (|| {
         let mut parts = Vec::new();
         let mut offset = 0;
@@ -124,6 +143,7 @@ pub fn upload_file(s3: &S3, key: &str, path: &Path, part_size: u64) -> Result<Se
                 length,
                 &checksum_b64(&digest),
             )?);
+            digests.push(digest);
             tracing::debug!("Sent part {number} of [{key}] ({length} bytes).");
             offset += length;
             number += 1;
@@ -135,6 +155,7 @@ pub fn upload_file(s3: &S3, key: &str, path: &Path, part_size: u64) -> Result<Se
         Ok(()) => Ok(Sent {
             key: key.to_string(),
             bytes: size,
+            checksum: composite(&digests),
         }),
         Err(err) => {
             abort_quietly(s3, key, &upload_id);
@@ -156,6 +177,7 @@ pub struct StreamUpload<'a> {
     hasher: Sha256,
     upload_id: Option<String>,
     parts: Vec<CompletedPart>,
+    digests: Vec<Vec<u8>>,
     total: u64,
     failure: Option<UploadError>,
     finished: bool,
@@ -192,6 +214,7 @@ impl<'a> StreamUpload<'a> {
             hasher: Sha256::new(),
             upload_id: None,
             parts: Vec::new(),
+            digests: Vec::new(),
             total: 0,
             failure: None,
             finished: false,
@@ -219,7 +242,7 @@ impl<'a> StreamUpload<'a> {
                 id
             }
         };
-        let digest = std::mem::take(&mut self.hasher).finalize();
+        let digest = std::mem::take(&mut self.hasher).finalize().to_vec();
         let number = self.parts.len() as i32 + 1;
         let part = self.s3.upload_part(
             &self.key,
@@ -231,6 +254,7 @@ impl<'a> StreamUpload<'a> {
             &checksum_b64(&digest),
         )?;
         self.parts.push(part);
+        self.digests.push(digest);
         tracing::debug!(
             "Sent part {number} of [{}] ({} bytes).",
             self.key,
@@ -250,17 +274,13 @@ impl<'a> StreamUpload<'a> {
             return Err(failure);
         }
         self.finished = true;
+        let checksum;
         let result = if self.upload_id.is_none() {
             let digest = std::mem::take(&mut self.hasher).finalize();
             self.spool.flush().map_err(|e| self.spool_error(e))?;
+            checksum = checksum_b64(&digest);
             self.s3
-                .put_file(
-                    &self.key,
-                    &self.spool_path,
-                    0,
-                    self.filled,
-                    &checksum_b64(&digest),
-                )
+                .put_file(&self.key, &self.spool_path, 0, self.filled, &checksum)
                 .map_err(UploadError::from)
         } else {
             let sent = if self.filled > 0 {
@@ -268,6 +288,7 @@ impl<'a> StreamUpload<'a> {
             } else {
                 Ok(())
             };
+            checksum = composite(&self.digests);
             sent.and_then(|()| {
                 let parts = std::mem::take(&mut self.parts);
                 let id = self.upload_id.clone().unwrap_or_default();
@@ -282,6 +303,7 @@ impl<'a> StreamUpload<'a> {
                 Ok(Sent {
                     key: self.key.clone(),
                     bytes: self.total,
+                    checksum,
                 })
             }
             Err(err) => {
@@ -349,6 +371,16 @@ mod tests {
         let part = part_size_for(huge, 8 << 20);
         assert!(huge.div_ceil(part) <= MAX_PARTS);
         assert_eq!(part % (1 << 20), 0);
+    }
+
+    #[test]
+    fn composite_checksums_as_s3_computes_them() {
+        let a = Sha256::digest(b"a").to_vec();
+        let b = Sha256::digest(b"b").to_vec();
+        let mut joined = a.clone();
+        joined.extend_from_slice(&b);
+        let expected = format!("{}-2", checksum_b64(&Sha256::digest(&joined)));
+        assert_eq!(composite(&[a, b]), expected);
     }
 
     #[test]
