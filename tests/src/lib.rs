@@ -1,8 +1,11 @@
 //! Test support for the end-to-end tests of `cback`: the path of the freshly built binary,
 //! shared reference data, and the harnesses for real servers: [`pg`] (a throwaway PostgreSQL
-//! cluster) and [`sshd`] (a throwaway OpenSSH server on loopback).
+//! cluster), [`sshd`] (a throwaway OpenSSH server on loopback), [`s3`] (moto, an S3 server on
+//! loopback, and a fault-injecting proxy) and [`gpg`] (a throwaway GnuPG home with a key).
 
+pub mod gpg;
 pub mod pg;
+pub mod s3;
 pub mod sshd;
 
 use std::path::{Path, PathBuf};
