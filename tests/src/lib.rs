@@ -56,3 +56,40 @@ pub fn cback() -> assert_cmd::Command {
     cmd.env_remove("CEDAR_LOG").env("LANG", "C");
     cmd
 }
+
+/// The path of the `cback-amazons3-sync` binary, built once per test process.
+pub fn sync_path() -> &'static Path {
+    static PATH: OnceLock<PathBuf> = OnceLock::new();
+    PATH.get_or_init(|| {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
+        let status = StdCommand::new(cargo)
+            .args([
+                "build",
+                "--quiet",
+                "-p",
+                "cedar-cli",
+                "--bin",
+                "cback-amazons3-sync",
+            ])
+            .current_dir(workspace_root())
+            .status()
+            .expect("run cargo build for the sync binary");
+        assert!(
+            status.success(),
+            "cargo build of cback-amazons3-sync failed"
+        );
+        let bin = cback_path()
+            .parent()
+            .expect("the binaries' directory")
+            .join("cback-amazons3-sync");
+        assert!(bin.is_file(), "binary not found at {}", bin.display());
+        bin
+    })
+}
+
+/// An `assert_cmd` command for `cback-amazons3-sync`, with a clean locale.
+pub fn sync() -> assert_cmd::Command {
+    let mut cmd = assert_cmd::Command::new(sync_path());
+    cmd.env_remove("CEDAR_LOG").env("LANG", "C");
+    cmd
+}
