@@ -203,7 +203,7 @@ fn store_day(
     let bucket = settings.bucket().to_string();
     let s3 = S3::connect(&connect, &bucket).map_err(|source| AmazonS3Error::Connect {
         bucket: bucket.clone(),
-        source,
+        source: Box::new(source),
     })?;
     let day_prefix = plan::day_prefix(settings.prefix(), &day.date);
     tracing::info!(
@@ -211,8 +211,9 @@ fn store_day(
         day.dir.display(),
         s3.endpoint()
     );
-    s3.check_bucket()
-        .map_err(|source| AmazonS3Error::S3 { source })?;
+    s3.check_bucket().map_err(|source| AmazonS3Error::S3 {
+        source: Box::new(source),
+    })?;
     abort_leftovers(&s3, &day_prefix)?;
 
     let items = plan::files(&day.dir)?;
@@ -262,7 +263,9 @@ fn store_day(
     let listing_prefix = format!("{day_prefix}/");
     let listed = s3
         .list(&listing_prefix)
-        .map_err(|source| AmazonS3Error::S3 { source })?;
+        .map_err(|source| AmazonS3Error::S3 {
+            source: Box::new(source),
+        })?;
     verify(&bucket, &sent, &listed)?;
     let stale: Vec<String> = listed
         .iter()
@@ -270,8 +273,9 @@ fn store_day(
         .map(|l| l.key.clone())
         .collect();
     if !stale.is_empty() {
-        s3.delete(&stale)
-            .map_err(|source| AmazonS3Error::S3 { source })?;
+        s3.delete(&stale).map_err(|source| AmazonS3Error::S3 {
+            source: Box::new(source),
+        })?;
         tracing::info!(
             "Removed {} object(s) of s3://{bucket}/{listing_prefix} that the day no longer has.",
             stale.len()
@@ -280,7 +284,9 @@ fn store_day(
     }
     let listed = s3
         .list(&listing_prefix)
-        .map_err(|source| AmazonS3Error::S3 { source })?;
+        .map_err(|source| AmazonS3Error::S3 {
+            source: Box::new(source),
+        })?;
     verify(&bucket, &sent, &listed)?;
     let expected: BTreeSet<&String> = sent.keys().collect();
     if let Some(extra) = listed.iter().find(|l| !expected.contains(&l.key)) {
@@ -293,8 +299,9 @@ fn store_day(
     for (key, expected, path) in &checksums {
         match s3
             .stored_checksum(key)
-            .map_err(|source| AmazonS3Error::S3 { source })?
-        {
+            .map_err(|source| AmazonS3Error::S3 {
+                source: Box::new(source),
+            })? {
             // A multipart object's composite checksum ends in `-N`; some servers leave it out.
             Some(stored)
                 if &stored != expected && expected.split('-').next() != Some(stored.as_str()) =>
@@ -328,10 +335,14 @@ fn store_day(
 fn abort_leftovers(s3: &S3, day_prefix: &str) -> Result<(), AmazonS3Error> {
     let pending = s3
         .pending_uploads(&format!("{day_prefix}/"))
-        .map_err(|source| AmazonS3Error::S3 { source })?;
+        .map_err(|source| AmazonS3Error::S3 {
+            source: Box::new(source),
+        })?;
     for upload in pending {
         s3.abort(&upload.key, &upload.upload_id)
-            .map_err(|source| AmazonS3Error::S3 { source })?;
+            .map_err(|source| AmazonS3Error::S3 {
+                source: Box::new(source),
+            })?;
         tracing::warn!(
             "Aborted an unfinished multipart upload of s3://{}/{} left by an earlier run.",
             s3.bucket(),
@@ -362,7 +373,7 @@ fn store_item(site: &Site<'_>, item: &Item, key: &str) -> Result<Sent, AmazonS3E
         bucket: String::new(),
         key: String::new(),
         day_prefix: String::new(),
-        source,
+        source: Box::new(source),
     };
     let part = site.settings.part_size;
     // Empty files stay empty objects, as the original stores them.

@@ -167,7 +167,7 @@ fn upload_error(input: &Path, source: crate::upload::UploadError) -> AmazonS3Err
         bucket: String::new(),
         key: String::new(),
         day_prefix: String::new(),
-        source,
+        source: Box::new(source),
     }
 }
 

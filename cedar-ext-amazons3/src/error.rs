@@ -56,12 +56,12 @@ pub enum AmazonS3Error {
     Connect {
         bucket: String,
         #[source]
-        source: S3Error,
+        source: Box<S3Error>,
     },
     #[error("{source} (the day's earlier copy in S3, if any, was left as it was)")]
     S3 {
         #[source]
-        source: S3Error,
+        source: Box<S3Error>,
     },
     #[error("cannot store [{}] as s3://{bucket}/{key}: {source} (nothing was removed from s3://{bucket}/{day_prefix}/; run amazons3 again)", path.display())]
     Upload {
@@ -70,7 +70,7 @@ pub enum AmazonS3Error {
         key: String,
         day_prefix: String,
         #[source]
-        source: UploadError,
+        source: Box<UploadError>,
     },
     #[error("Error [{code}] encrypting [{}].{} (command run as {user}: su {user} -c '<encrypt>'; nothing was removed from S3)", path.display(), stderr_suffix(stderr))]
     EncryptCommand {
@@ -139,11 +139,12 @@ pub fn stderr_suffix(stderr: &str) -> String {
 impl From<AmazonS3Error> for cedar_core::ActionError {
     fn from(err: AmazonS3Error) -> Self {
         match err {
-            AmazonS3Error::Interrupted
-            | AmazonS3Error::Upload {
-                source: UploadError::Interrupted,
-                ..
-            } => cedar_core::ActionError::Interrupted,
+            AmazonS3Error::Interrupted => cedar_core::ActionError::Interrupted,
+            AmazonS3Error::Upload { ref source, .. }
+                if matches!(**source, UploadError::Interrupted) =>
+            {
+                cedar_core::ActionError::Interrupted
+            }
             other => {
                 let message = other.to_string();
                 cedar_core::ActionError::with_source(message, other)

@@ -51,14 +51,14 @@ pub enum SyncError {
     #[error("Error calling S3 to synchronize bucket: {source}")]
     S3 {
         #[source]
-        source: S3Error,
+        source: Box<S3Error>,
     },
     #[error("cannot upload [{}] to {url}: {source}", path.display())]
     Upload {
         path: PathBuf,
         url: String,
         #[source]
-        source: UploadError,
+        source: Box<UploadError>,
     },
     #[error("There were differences between source directory and target S3 bucket. ({count} problem(s), listed above; run the sync again)")]
     Differences { count: usize },
@@ -176,7 +176,9 @@ pub fn run(request: &SyncRequest, connect: &ConnectOptions) -> Result<SyncTotals
             });
         }
     }
-    let s3 = S3::connect(connect, &bucket).map_err(|source| SyncError::S3 { source })?;
+    let s3 = S3::connect(connect, &bucket).map_err(|source| SyncError::S3 {
+        source: Box::new(source),
+    })?;
     let list_prefix = if prefix.is_empty() {
         String::new()
     } else {
@@ -194,7 +196,9 @@ pub fn run(request: &SyncRequest, connect: &ConnectOptions) -> Result<SyncTotals
         }
         let remote: BTreeMap<String, crate::client::Listed> = s3
             .list(&list_prefix)
-            .map_err(|source| SyncError::S3 { source })?
+            .map_err(|source| SyncError::S3 {
+                source: Box::new(source),
+            })?
             .into_iter()
             .map(|l| (l.key.clone(), l))
             .collect();
@@ -212,14 +216,14 @@ pub fn run(request: &SyncRequest, connect: &ConnectOptions) -> Result<SyncTotals
                 return Err(SyncError::Upload {
                     path: file.path.clone(),
                     url: request.url.clone(),
-                    source: UploadError::Interrupted,
+                    source: Box::new(UploadError::Interrupted),
                 });
             }
             let sent = upload::upload_file(&s3, &file.key, &file.path, request.part_size).map_err(
                 |source| SyncError::Upload {
                     path: file.path.clone(),
                     url: request.url.clone(),
-                    source,
+                    source: Box::new(source),
                 },
             )?;
             tracing::debug!(
@@ -239,8 +243,9 @@ pub fn run(request: &SyncRequest, connect: &ConnectOptions) -> Result<SyncTotals
                 .cloned()
                 .collect();
             if !gone.is_empty() {
-                s3.delete(&gone)
-                    .map_err(|source| SyncError::S3 { source })?;
+                s3.delete(&gone).map_err(|source| SyncError::S3 {
+                    source: Box::new(source),
+                })?;
                 totals.removed = gone.len() as u64;
                 tracing::info!("Removed {} object(s) whose file is gone.", gone.len());
             }
@@ -255,7 +260,9 @@ fn verify(s3: &S3, list_prefix: &str, files: &[Local]) -> Result<(), SyncError> 
     tracing::info!("Verifying Amazon S3 bucket contents.");
     let listed: BTreeMap<String, u64> = s3
         .list(list_prefix)
-        .map_err(|source| SyncError::S3 { source })?
+        .map_err(|source| SyncError::S3 {
+            source: Box::new(source),
+        })?
         .into_iter()
         .map(|l| (l.key, l.size))
         .collect();

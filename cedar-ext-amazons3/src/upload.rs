@@ -48,7 +48,7 @@ pub fn composite(part_digests: &[Vec<u8>]) -> String {
 #[derive(Debug, thiserror::Error)]
 pub enum UploadError {
     #[error(transparent)]
-    S3(#[from] S3Error),
+    S3(Box<S3Error>),
     #[error("cannot read {}", path.display())]
     Read {
         path: PathBuf,
@@ -63,6 +63,12 @@ pub enum UploadError {
     },
     #[error("interrupted; the unfinished upload was aborted")]
     Interrupted,
+}
+
+impl From<S3Error> for UploadError {
+    fn from(err: S3Error) -> Self {
+        UploadError::S3(Box::new(err))
+    }
 }
 
 /// The part size for `size` bytes: `part_size`, raised (to whole MiB) when the object would
