@@ -99,7 +99,10 @@ fn the_offsite_sample_sections_are_valid() {
     let split = cedar_ext_split::action::load_settings(&file).unwrap();
     assert_eq!(split.part_bytes(), 1 << 30);
     let s3 = cedar_ext_amazons3::action::load_settings(&file).unwrap();
-    assert_eq!((s3.bucket(), s3.prefix()), ("example.com-backup", "staging"));
+    assert_eq!(
+        (s3.bucket(), s3.prefix()),
+        ("example.com-backup", "staging")
+    );
     assert!(matches!(
         s3.encryption,
         cedar_ext_amazons3::config::Encryption::Command(_)
