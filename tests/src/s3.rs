@@ -371,6 +371,9 @@ pub enum Mode {
     CutAfter(u64),
     /// Refuse every connection (close it at once).
     Refuse,
+    /// Like `CutAfter`, but only once: the connections open at that moment are cut, later
+    /// ones are forwarded again (a network hiccup in the middle of a part).
+    CutOnceAfter(u64),
 }
 
 /// A TCP proxy on loopback in front of a server, for faults.
@@ -381,6 +384,7 @@ pub struct Proxy {
     sent: Arc<AtomicU64>,
     down: Arc<AtomicBool>,
     stop: Arc<AtomicBool>,
+    cuts: Arc<AtomicU64>,
 }
 
 impl Proxy {
@@ -395,12 +399,14 @@ impl Proxy {
             sent: Arc::new(AtomicU64::new(0)),
             down: Arc::new(AtomicBool::new(false)),
             stop: Arc::new(AtomicBool::new(false)),
+            cuts: Arc::new(AtomicU64::new(0)),
         };
-        let (mode, sent, down, stop) = (
+        let (mode, sent, down, stop, cuts) = (
             proxy.mode.clone(),
             proxy.sent.clone(),
             proxy.down.clone(),
             proxy.stop.clone(),
+            proxy.cuts.clone(),
         );
         std::thread::spawn(move || {
             let conns: Arc<Mutex<Vec<TcpStream>>> = Arc::new(Mutex::new(Vec::new()));
@@ -429,8 +435,8 @@ impl Proxy {
                 conns.lock().unwrap().push(client.try_clone().unwrap());
                 conns.lock().unwrap().push(server.try_clone().unwrap());
                 let up = (client.try_clone().unwrap(), server.try_clone().unwrap());
-                let (mode2, sent2, down2) = (mode.clone(), sent.clone(), down.clone());
-                std::thread::spawn(move || pump(up.0, up.1, Some((mode2, sent2, down2))));
+                let counting = (mode.clone(), sent.clone(), down.clone(), cuts.clone());
+                std::thread::spawn(move || pump(up.0, up.1, Some(counting)));
                 std::thread::spawn(move || pump(server, client, None));
             }
         });
@@ -453,6 +459,11 @@ impl Proxy {
     pub fn has_cut(&self) -> bool {
         self.down.load(Ordering::SeqCst)
     }
+
+    /// How many connections a [`Mode::CutOnceAfter`] cut.
+    pub fn cuts(&self) -> u64 {
+        self.cuts.load(Ordering::SeqCst)
+    }
 }
 
 impl Drop for Proxy {
@@ -461,7 +472,12 @@ impl Drop for Proxy {
     }
 }
 
-type Counting = (Arc<Mutex<Mode>>, Arc<AtomicU64>, Arc<AtomicBool>);
+type Counting = (
+    Arc<Mutex<Mode>>,
+    Arc<AtomicU64>,
+    Arc<AtomicBool>,
+    Arc<AtomicU64>,
+);
 
 fn pump(mut from: TcpStream, mut to: TcpStream, counting: Option<Counting>) {
     let mut buf = vec![0u8; 64 << 10];
@@ -470,16 +486,23 @@ fn pump(mut from: TcpStream, mut to: TcpStream, counting: Option<Counting>) {
             Ok(0) | Err(_) => break,
             Ok(n) => n,
         };
-        if let Some((mode, sent, down)) = &counting {
+        if let Some((mode, sent, down, cuts)) = &counting {
             if down.load(Ordering::SeqCst) {
                 break;
             }
             let total = sent.fetch_add(n as u64, Ordering::SeqCst) + n as u64;
-            if let Mode::CutAfter(limit) = *mode.lock().unwrap() {
-                if total > limit {
+            let current = *mode.lock().unwrap();
+            match current {
+                Mode::CutAfter(limit) if total > limit => {
                     down.store(true, Ordering::SeqCst);
                     break;
                 }
+                Mode::CutOnceAfter(limit) if total > limit => {
+                    *mode.lock().unwrap() = Mode::Pass;
+                    cuts.fetch_add(1, Ordering::SeqCst);
+                    break;
+                }
+                _ => {}
             }
         }
         if to.write_all(&buf[..n]).is_err() {

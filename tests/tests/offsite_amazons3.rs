@@ -616,6 +616,23 @@ fn a_server_gone_in_the_middle_leaves_no_object_and_the_previous_copy() {
 }
 
 #[test]
+fn a_part_cut_off_in_the_middle_is_retried() {
+    let Some((site, moto)) = setup("a_part_cut_off_in_the_middle_is_retried") else {
+        return;
+    };
+    let proxy = Proxy::start(moto.port, Mode::CutOnceAfter(12 << 20));
+    let big = noise(24 << 20, 13);
+    site.stage_day(TODAY_DIR, &[("h/big", &big)], true);
+    let config = site.config("", &section(""));
+    let mut cmd = site.cback(&config, &["amazons3"]);
+    moto.env_with(&mut cmd, &proxy.endpoint());
+    cmd.assert().success();
+    assert_eq!(proxy.cuts(), 1, "the connection was cut once");
+    assert_eq!(moto.get(BUCKET, &key(TODAY_DIR, "h/big")), big);
+    assert!(moto.pending_uploads(BUCKET).is_empty());
+}
+
+#[test]
 fn credentials_are_checked_and_read_from_the_profile_files() {
     let Some(programs) = s3::available("credentials_are_checked_and_read_from_the_profile_files")
     else {

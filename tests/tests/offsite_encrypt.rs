@@ -259,3 +259,34 @@ fn a_secret_key_as_recipient_is_refused_without_echoing_it() {
     assert!(err.contains("secret key"), "{err}");
     assert!(!err.contains("NOTREAL") && !site.log().contains("NOTREAL"));
 }
+
+#[test]
+fn an_unknown_backup_user_fails_before_anything_changes() {
+    if !is_root() {
+        skipped(
+            "an_unknown_backup_user_fails",
+            "ownership is applied only as root",
+        );
+        return;
+    }
+    let site = Site::new();
+    let key = age::x25519::Identity::generate().to_public().to_string();
+    let day = site.stage_day(TODAY_DIR, &[("h/a", b"a")], true);
+    let before = tree(&day);
+    let config = site.config_as(
+        "no-such-backup-user",
+        "root",
+        "",
+        &format!("<encrypt><encrypt_mode>age</encrypt_mode><recipient>{key}</recipient></encrypt>"),
+    );
+    let out = site
+        .cback(&config, &["encrypt"])
+        .assert()
+        .code(6)
+        .get_output()
+        .stderr
+        .clone();
+    let err = String::from_utf8_lossy(&out);
+    assert!(err.contains("no-such-backup-user"), "{err}");
+    assert_eq!(tree(&day), before);
+}
