@@ -588,6 +588,21 @@ impl S3 {
     }
 }
 
+/// An error and its causes, each once, without debug dumps.
+fn chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}
+
 /// A failure in words, and its kind.
 fn describe<E>(err: &SdkError<E, HttpResponse>) -> (String, ErrorKind)
 where
@@ -623,7 +638,7 @@ where
             (detail, kind)
         }
         SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) | SdkError::ResponseError(_) => {
-            let text = DisplayErrorContext(err).to_string();
+            let text = chain(err);
             let kind = if text.contains("credential") {
                 ErrorKind::Credentials
             } else {
@@ -632,7 +647,7 @@ where
             (text, kind)
         }
         _ => {
-            let text = DisplayErrorContext(err).to_string();
+            let text = chain(err);
             let kind = if text.contains("credential") {
                 ErrorKind::Credentials
             } else {
