@@ -35,6 +35,7 @@ declare -gA SETUP_PACKAGES=(
   [mysqldump]="mariadb-client"
   [svnadmin]="subversion"
   [grepmail]="grepmail"
+  [gpg]="gnupg"
   [man]="man-db groff-base"
   [systemd-analyze]="systemd"
   [dpkg-deb]="dpkg"
@@ -50,7 +51,7 @@ declare -gA SETUP_CRATES=(
 # What each script needs (names from the table above).
 SETUP_FOR_DEMO=(cargo postgresql bzip2 runuser)
 SETUP_FOR_TESTS=(cargo postgresql gzip bzip2 zstd runuser script python3-venv sshd mkisofs
-  mariadbd mariadb mysqldump svnadmin grepmail man systemd-analyze dpkg-deb cargo-deb)
+  mariadbd mariadb mysqldump svnadmin grepmail gpg man systemd-analyze dpkg-deb cargo-deb)
 
 # The original Cedar Backup 3 that the comparison tests were recorded against.
 SETUP_CB3_VERSION=${SETUP_CB3_VERSION:-3.12.0}
@@ -213,6 +214,23 @@ setup_original_cb3() {
       { setup_say "could not install cedar-backup3 into $venv (is PyPI reachable?)"; return 1; }
   fi
   printf '%s\n' "$venv/bin/cback3"
+}
+
+# moto in server mode (an S3 server for the off-site tests) and the aws program (for the
+# original's amazons3 in the side-by-side tests), in the virtual environment $1, installed from
+# PyPI when missing. Prints the environment's path.
+setup_moto() {
+  local venv=$1
+  if [ ! -x "$venv/bin/moto_server" ] || [ ! -x "$venv/bin/aws" ]; then
+    if [ ! -x "$venv/bin/pip" ]; then
+      setup_require python3-venv || return 1
+      python3 -m venv "$venv" >&2 || { setup_say "python3 -m venv $venv failed"; return 1; }
+    fi
+    setup_say "installing moto[server] and awscli from PyPI into $venv"
+    "$venv/bin/pip" install -q --disable-pip-version-check 'moto[server]' awscli >&2 ||
+      { setup_say "could not install moto[server] and awscli into $venv (is PyPI reachable?)"; return 1; }
+  fi
+  printf '%s\n' "$venv"
 }
 
 # Run as a command: make sure the needs given as arguments are there.

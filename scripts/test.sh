@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite, with nothing skipped: installs what a fresh Debian machine with Rust
 # lacks (scripts/setup.sh: PostgreSQL server and client, gzip, bzip2, zstd, util-linux, man-db,
-# systemd, cargo-deb, and the original Cedar Backup 3 from PyPI in a virtual environment for the comparison tests), then runs
+# systemd, cargo-deb, openssh, genisoimage/xorriso, MariaDB, subversion, grepmail and gnupg;
+# moto and awscli from PyPI in target/moto; the original Cedar Backup 3 from PyPI in a virtual
+# environment for the comparison tests), then runs
 # `CEDAR_REQUIRE_POSTGRES=1 cargo test --workspace` and prints one total at the end.
 #
 #   bash scripts/test.sh                 # from anywhere
@@ -18,6 +20,8 @@ cd "$repo"
 setup_require "${SETUP_FOR_TESTS[@]}" || exit 1
 cb3=$(setup_original_cb3 "${CEDAR_ORIGINAL_VENV:-$repo/target/original-cb3}") || exit 1
 export CB3_BIN="$cb3" CEDAR_CB3="$cb3" CB3_PYTHON="${cb3%/cback3}/python"
+CEDAR_MOTO_VENV=$(setup_moto "${CEDAR_MOTO_VENV:-$repo/target/moto}") || exit 1
+export CEDAR_MOTO_VENV
 echo "PostgreSQL: $(setup_pg_bindir); the original: $cb3 (cedar-backup3 $SETUP_CB3_VERSION)"
 
 # The output is kept to print one total at the end (cargo's own last line belongs to the last

@@ -18,4 +18,7 @@ pub fn link_extensions() {
     cedar_ext_sysinfo::link();
     cedar_ext_subversion::link();
     cedar_ext_mbox::link();
+    cedar_ext_encrypt::link();
+    cedar_ext_split::link();
+    cedar_ext_amazons3::link();
 }

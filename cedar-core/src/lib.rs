@@ -8,7 +8,8 @@
 //! - shared pieces: [`atomic`] (a file appears under its final name only when complete),
 //!   [`process`] (child processes, stopped with their process group on a signal), [`stream`]
 //!   (a command's output streamed into a writer, its standard error kept), [`sha256`],
-//!   [`manifest`] (the dump manifest the stage action checks).
+//!   [`manifest`] (the dump manifest the stage action checks), [`staged`] (the staging tree as
+//!   the extensions after stage see it), [`quantity`] (byte quantities of extension sections).
 
 pub mod action;
 pub mod actions;
@@ -30,9 +31,11 @@ pub mod options;
 pub mod ownership;
 pub mod plan;
 pub mod process;
+pub mod quantity;
 pub mod remote;
 pub mod run;
 pub mod sha256;
+pub mod staged;
 pub mod status;
 pub mod stream;
 

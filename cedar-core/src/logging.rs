@@ -212,11 +212,22 @@ impl Visit for MessageVisitor {
     }
 }
 
+/// Whether `target` is a library's (the S3 client and its HTTP and TLS stack), whose
+/// informational events are not part of the log.
+fn is_library(target: &str) -> bool {
+    const LIBRARIES: &[&str] = &["aws_", "hyper", "h2", "rustls", "tower", "tokio", "age"];
+    LIBRARIES.iter().any(|prefix| target.starts_with(prefix))
+}
+
 impl<S: Subscriber> Layer<S> for CedarLayer {
     fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
         let meta = event.metadata();
         let level = *meta.level();
         if level == Level::TRACE {
+            return;
+        }
+        // Libraries (the S3 client stack) speak only of warnings and errors.
+        if level > Level::WARN && is_library(meta.target()) {
             return;
         }
         let mut visitor = MessageVisitor::default();

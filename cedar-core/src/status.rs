@@ -1,5 +1,6 @@
 //! Run status for monitoring: actions record per-item results while they run ([`record`]: one
-//! [`DatabaseResult`] per dump, one [`PeerResult`] per staged peer), and at the end of every run
+//! [`DatabaseResult`] per dump, one [`PeerResult`] per staged peer, one [`UploadResult`] per
+//! upload to object storage), and at the end of every run
 //! (successful or not) the binary writes `cback-status.json` and a node_exporter textfile
 //! (`cback.prom`) into working_dir, each replaced atomically. Each kind of result has its own
 //! list in the JSON and its own gauge families in the textfile, labelled by the item's name.
@@ -53,11 +54,39 @@ pub struct PeerResult {
     pub error: Option<String>,
 }
 
+/// The result of one upload of a directory to object storage (an amazons3 run, a sync).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UploadResult {
+    /// The action or tool that uploaded, e.g. `amazons3`.
+    pub action: String,
+    /// Where it went, e.g. `s3://bucket/prefix/2026/03/04`.
+    pub destination: String,
+    /// The local directory uploaded.
+    pub source: String,
+    /// Objects written by this run.
+    pub objects: u64,
+    /// Their bytes, as sent.
+    pub bytes: u64,
+    /// Objects removed from the destination because the source no longer has them.
+    #[serde(default)]
+    pub removed: u64,
+    pub success: bool,
+    pub seconds: f64,
+    pub error: Option<String>,
+}
+
 /// One recorded result.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Record {
     Database(DatabaseResult),
     Peer(PeerResult),
+    Upload(UploadResult),
+}
+
+impl From<UploadResult> for Record {
+    fn from(result: UploadResult) -> Self {
+        Record::Upload(result)
+    }
 }
 
 impl From<DatabaseResult> for Record {
@@ -104,6 +133,8 @@ pub struct RunStatus {
     /// Discs written by store, rebuild, initialize (see [`crate::actions::store::record`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub stored: Vec<crate::actions::store::record::StoredDisc>,
+    #[serde(default)]
+    pub uploads: Vec<UploadResult>,
     pub cback_version: String,
 }
 
@@ -139,10 +170,12 @@ pub fn finish_run(
     };
     let mut databases = Vec::new();
     let mut peers = Vec::new();
+    let mut uploads = Vec::new();
     for record in recorded() {
         match record {
             Record::Database(r) => databases.push(r),
             Record::Peer(r) => peers.push(r),
+            Record::Upload(r) => uploads.push(r),
         }
     }
     RunStatus {
@@ -154,6 +187,7 @@ pub fn finish_run(
         databases,
         peers,
         stored: crate::actions::store::record::recorded(),
+        uploads,
         cback_version: env!("CARGO_PKG_VERSION").to_string(),
     }
 }
@@ -307,6 +341,44 @@ pub fn prometheus_text(status: &RunStatus) -> String {
             value: |p| u8::from(p.success).to_string(),
         },
     ];
+    let uploads: Vec<&UploadResult> = status.uploads.iter().collect();
+    fn destination(u: &UploadResult) -> &str {
+        &u.destination
+    }
+    let families_upload = [
+        Family {
+            name: "cback_upload_objects",
+            help: "Objects the last upload to the destination wrote.",
+            label: "destination",
+            items: &uploads,
+            key: destination,
+            value: |u| u.objects.to_string(),
+        },
+        Family {
+            name: "cback_upload_bytes",
+            help: "Bytes the last upload to the destination sent.",
+            label: "destination",
+            items: &uploads,
+            key: destination,
+            value: |u| u.bytes.to_string(),
+        },
+        Family {
+            name: "cback_upload_seconds",
+            help: "Duration of the last upload to the destination.",
+            label: "destination",
+            items: &uploads,
+            key: destination,
+            value: |u| format!("{:.3}", u.seconds),
+        },
+        Family {
+            name: "cback_upload_success",
+            help: "1 if the last upload to the destination succeeded and was verified, else 0.",
+            label: "destination",
+            items: &uploads,
+            key: destination,
+            value: |u| u8::from(u.success).to_string(),
+        },
+    ];
     for family in &families_db {
         metric(family.name, family.help, family.lines());
     }
@@ -353,6 +425,11 @@ pub fn prometheus_text(status: &RunStatus) -> String {
     }
     if !peers.is_empty() {
         for family in &families_peer {
+            metric(family.name, family.help, family.lines());
+        }
+    }
+    if !uploads.is_empty() {
+        for family in &families_upload {
             metric(family.name, family.help, family.lines());
         }
     }
@@ -412,6 +489,17 @@ mod tests {
                 error: Some("scp failed".into()),
             }],
             stored: Vec::new(),
+            uploads: vec![UploadResult {
+                action: "amazons3".into(),
+                destination: "s3://bucket/2026/03/04".into(),
+                source: "/stage/2026/03/04".into(),
+                objects: 2,
+                bytes: 99,
+                removed: 1,
+                success: true,
+                seconds: 1.25,
+                error: None,
+            }],
             cback_version: "x".into(),
         };
         let text = prometheus_text(&status);
@@ -425,6 +513,11 @@ mod tests {
         assert!(text.contains("cback_stage_peer_bytes{peer=\"host-1\"} 1234\n"));
         assert!(text.contains("cback_stage_peer_success{peer=\"host-1\"} 0\n"));
         assert!(text.contains("# TYPE cback_stage_peer_success gauge\n"));
+        let dest = "{destination=\"s3://bucket/2026/03/04\"}";
+        assert!(text.contains(&format!("cback_upload_objects{dest} 2\n")));
+        assert!(text.contains(&format!("cback_upload_bytes{dest} 99\n")));
+        assert!(text.contains(&format!("cback_upload_seconds{dest} 1.250\n")));
+        assert!(text.contains(&format!("cback_upload_success{dest} 1\n")));
         assert!(!text.contains("cback_extension_item"));
     }
 
@@ -441,6 +534,7 @@ mod tests {
             databases: vec![result("shop", true), item],
             peers: Vec::new(),
             stored: Vec::new(),
+            uploads: Vec::new(),
             cback_version: "x".into(),
         };
         let text = prometheus_text(&status);

@@ -1,11 +1,14 @@
 //! Test support for the end-to-end tests of `cback`: the path of the freshly built binary,
 //! shared reference data, and the harnesses for real servers: [`pg`] (a throwaway PostgreSQL
-//! cluster) and [`sshd`] (a throwaway OpenSSH server on loopback).
+//! cluster), [`sshd`] (a throwaway OpenSSH server on loopback), [`s3`] (moto, an S3 server on
+//! loopback, and a fault-injecting proxy) and [`gpg`] (a throwaway GnuPG home with a key).
 
 pub mod ext;
+pub mod gpg;
 pub mod mariadb;
 pub mod optical;
 pub mod pg;
+pub mod s3;
 pub mod sshd;
 pub mod svn;
 
@@ -55,6 +58,43 @@ pub fn cback_path() -> &'static Path {
 /// An `assert_cmd` command for `cback`, with a clean locale.
 pub fn cback() -> assert_cmd::Command {
     let mut cmd = assert_cmd::Command::new(cback_path());
+    cmd.env_remove("CEDAR_LOG").env("LANG", "C");
+    cmd
+}
+
+/// The path of the `cback-amazons3-sync` binary, built once per test process.
+pub fn sync_path() -> &'static Path {
+    static PATH: OnceLock<PathBuf> = OnceLock::new();
+    PATH.get_or_init(|| {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
+        let status = StdCommand::new(cargo)
+            .args([
+                "build",
+                "--quiet",
+                "-p",
+                "cedar-cli",
+                "--bin",
+                "cback-amazons3-sync",
+            ])
+            .current_dir(workspace_root())
+            .status()
+            .expect("run cargo build for the sync binary");
+        assert!(
+            status.success(),
+            "cargo build of cback-amazons3-sync failed"
+        );
+        let bin = cback_path()
+            .parent()
+            .expect("the binaries' directory")
+            .join("cback-amazons3-sync");
+        assert!(bin.is_file(), "binary not found at {}", bin.display());
+        bin
+    })
+}
+
+/// An `assert_cmd` command for `cback-amazons3-sync`, with a clean locale.
+pub fn sync() -> assert_cmd::Command {
+    let mut cmd = assert_cmd::Command::new(sync_path());
     cmd.env_remove("CEDAR_LOG").env("LANG", "C");
     cmd
 }

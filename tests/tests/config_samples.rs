@@ -103,3 +103,23 @@ fn samples_have_what_their_names_promise() {
         assert!(name == "sysinfo" || others.has_section(name), "{name}");
     }
 }
+
+/// The off-site sample's extension sections are valid for the extensions themselves.
+#[test]
+fn the_offsite_sample_sections_are_valid() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../config-samples/offsite.conf");
+    let file = ConfigFile::load(&path).unwrap_or_else(|e| panic!("{e}"));
+    let encrypt = cedar_ext_encrypt::action::load_settings(&file).unwrap();
+    assert_eq!(encrypt.mode.suffix(), ".age");
+    let split = cedar_ext_split::action::load_settings(&file).unwrap();
+    assert_eq!(split.part_bytes(), 1 << 30);
+    let s3 = cedar_ext_amazons3::action::load_settings(&file).unwrap();
+    assert_eq!(
+        (s3.bucket(), s3.prefix()),
+        ("example.com-backup", "staging")
+    );
+    assert!(matches!(
+        s3.encryption,
+        cedar_ext_amazons3::config::Encryption::Command(_)
+    ));
+}

@@ -78,6 +78,20 @@ impl Today {
         })
     }
 
+    /// The calendar day `days` days after this one (before it when negative), its weekday and
+    /// its `now_secs` moved by whole days.
+    pub fn days_after(&self, days: i64) -> Today {
+        let number = days_from_civil(self.year, self.month, self.day) + days;
+        let (year, month, day) = civil_from_days(number);
+        Today {
+            year,
+            month,
+            day,
+            weekday: weekday_of(number),
+            now_secs: self.now_secs + days * 86_400,
+        }
+    }
+
     /// Whether today is the configured starting day of the week.
     pub fn is_starting_day(&self, starting_day: Weekday) -> bool {
         self.weekday == starting_day
@@ -93,6 +107,21 @@ pub fn days_from_civil(year: i32, month: u32, day: u32) -> i64 {
     let doy = (153 * (m + if m > 2 { -3 } else { 9 }) + 2) / 5 + i64::from(day) - 1;
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     era * 146_097 + doe - 719_468
+}
+
+/// The proleptic Gregorian date of a day counted from 1970-01-01 (inverse of
+/// [`days_from_civil`]).
+pub fn civil_from_days(days: i64) -> (i32, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year as i32, month, day)
 }
 
 fn weekday_of(days_since_epoch: i64) -> Weekday {
@@ -124,6 +153,22 @@ mod tests {
             Weekday::Thursday
         );
         assert_eq!(Today::parse("2000-01-02").unwrap().weekday, Weekday::Sunday);
+    }
+
+    #[test]
+    fn days_after_crosses_months_and_years() {
+        let day = Today::parse("2026-03-01").unwrap();
+        let before = day.days_after(-1);
+        assert_eq!((before.year, before.month, before.day), (2026, 2, 28));
+        assert_eq!(before.weekday, Weekday::Saturday);
+        let leap = Today::parse("2024-02-28").unwrap().days_after(1);
+        assert_eq!((leap.year, leap.month, leap.day), (2024, 2, 29));
+        let new_year = Today::parse("2025-12-31").unwrap().days_after(1);
+        assert_eq!((new_year.year, new_year.month, new_year.day), (2026, 1, 1));
+        for n in [-800_000i64, -1, 0, 1, 20_000, 2_000_000] {
+            let (y, m, d) = civil_from_days(n);
+            assert_eq!(days_from_civil(y, m, d), n);
+        }
     }
 
     #[test]

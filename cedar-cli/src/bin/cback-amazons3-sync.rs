@@ -1,0 +1,232 @@
+//! `cback-amazons3-sync`: mirrors one directory into an S3 bucket, outside the backup cycle
+//! (the original's `cback3-amazons3-sync`), natively: no `aws` program is needed. The
+//! invoking user's AWS configuration and credentials are used (`AWS_*` variables,
+//! `~/.aws/config` and `~/.aws/credentials`, the metadata services); `AWS_ENDPOINT_URL`
+//! points it at any S3-compatible store.
+//!
+//! Exit status: 0 success (also for --help, --version, --diagnostics), 2 usage error, 3 log
+//! file error, 5 interrupted, 6 any other error.
+
+#[path = "../diagnostics.rs"]
+mod diagnostics;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use cedar_core::logging::{self, LogSettings};
+use cedar_core::options::{DEFAULT_LOGFILE, DEFAULT_MODE};
+use cedar_core::Options;
+use cedar_ext_amazons3::client::ConnectOptions;
+use cedar_ext_amazons3::sync::{self, SyncRequest};
+use clap::Parser;
+
+const EXIT_USAGE: u8 = 2;
+const EXIT_LOGGING: u8 = 3;
+const EXIT_INTERRUPTED: u8 = 5;
+const EXIT_FAILED: u8 = 6;
+
+const AFTER_HELP: &str = "\
+Every file below SOURCE_DIR is uploaded to S3_URL (s3://BUCKET[/PREFIX]) unless an object of
+the same size and a newer date is already there; objects whose file is gone are removed
+(unless --uploadOnly). Then the bucket is listed, and every file must be there with its size.
+
+Example: cback-amazons3-sync /home/myuser s3://example.com-backup/myuser
+
+Exit status: 0 success, 2 usage error, 3 log file error, 5 interrupted, 6 failed.";
+
+/// cback-amazons3-sync: synchronize a local directory up to an S3 bucket, then verify it.
+#[derive(Debug, Parser)]
+#[command(
+    name = "cback-amazons3-sync",
+    version,
+    about,
+    after_help = AFTER_HELP,
+    disable_version_flag = true,
+    disable_help_flag = true
+)]
+struct Cli {
+    /// Display this usage and exit.
+    #[arg(short = 'h', long = "help", action = clap::ArgAction::Help)]
+    help: Option<bool>,
+    /// Display the version and exit.
+    #[arg(short = 'V', long = "version", action = clap::ArgAction::Version)]
+    version: Option<bool>,
+    /// Print progress to the screen as well as the log.
+    #[arg(short = 'b', long)]
+    verbose: bool,
+    /// Print nothing to the screen.
+    #[arg(short = 'q', long)]
+    quiet: bool,
+    /// Log file.
+    #[arg(short = 'l', long, value_name = "PATH", default_value = DEFAULT_LOGFILE)]
+    logfile: PathBuf,
+    /// Owner of a log file this tool creates.
+    #[arg(short = 'o', long, value_name = "USER:GROUP", default_value = "root:adm", value_parser = parse_owner)]
+    owner: (String, String),
+    /// Permissions of a log file this tool creates (octal).
+    #[arg(short = 'm', long, value_name = "OCTAL", default_value = "640", value_parser = parse_mode)]
+    mode: u32,
+    /// Also record the output of sub-commands in the log.
+    #[arg(short = 'O', long)]
+    output: bool,
+    /// Debug detail in the log (implies --output).
+    #[arg(short = 'd', long)]
+    debug: bool,
+    /// Show the full chain of causes of an error.
+    #[arg(short = 's', long)]
+    stack: bool,
+    /// Print runtime diagnostics and exit.
+    #[arg(short = 'D', long)]
+    diagnostics: bool,
+    /// Only verify the bucket's contents; change nothing.
+    #[arg(short = 'v', long = "verifyOnly")]
+    verify_only: bool,
+    /// Only upload; never remove objects from the bucket.
+    #[arg(short = 'u', long = "uploadOnly")]
+    upload_only: bool,
+    /// Leave out files whose names cannot be S3 keys instead of failing.
+    #[arg(short = 'w', long = "ignoreWarnings")]
+    ignore_warnings: bool,
+    /// The local directory (must exist).
+    #[arg(value_name = "SOURCE_DIR")]
+    source: Option<PathBuf>,
+    /// The target, s3://BUCKET[/PREFIX].
+    #[arg(value_name = "S3_URL")]
+    url: Option<String>,
+}
+
+fn parse_owner(value: &str) -> Result<(String, String), String> {
+    match value.split_once(':') {
+        Some((user, group)) if !user.is_empty() && !group.is_empty() && !group.contains(':') => {
+            Ok((user.to_string(), group.to_string()))
+        }
+        _ => Err("must specify user and group tuple for owner parameter (USER:GROUP)".into()),
+    }
+}
+
+fn parse_mode(value: &str) -> Result<u32, String> {
+    u32::from_str_radix(value, 8)
+        .ok()
+        .filter(|m| *m <= 0o7777)
+        .ok_or_else(|| format!("invalid octal file mode `{value}`"))
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            let _ = e.print();
+            return match e.kind() {
+                ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => ExitCode::SUCCESS,
+                _ => ExitCode::from(EXIT_USAGE),
+            };
+        }
+    };
+    if cli.diagnostics {
+        for line in diagnostics::lines() {
+            println!("{line}");
+        }
+        return ExitCode::SUCCESS;
+    }
+    let (Some(source), Some(url)) = (cli.source.clone(), cli.url.clone()) else {
+        eprintln!("cback-amazons3-sync: error: the source directory and the S3 bucket URL are both required\n\nUsage: cback-amazons3-sync [OPTIONS] SOURCE_DIR S3_URL\n\nFor more information, try '--help'.");
+        return ExitCode::from(EXIT_USAGE);
+    };
+    let options = Options {
+        verbose: cli.verbose,
+        quiet: cli.quiet,
+        logfile: cli.logfile.clone(),
+        owner: cli.owner.clone(),
+        mode: if cli.mode == 0 {
+            DEFAULT_MODE
+        } else {
+            cli.mode
+        },
+        output: cli.output,
+        debug: cli.debug,
+        stack: cli.stack,
+        ..Options::default()
+    };
+    if let Err(e) = cedar_core::interrupt::install() {
+        eprintln!("cback-amazons3-sync: cannot install signal handlers: {e}");
+    }
+    if let Err(e) = logging::init(&LogSettings::from_options(&options)) {
+        eprintln!("cback-amazons3-sync: {e}");
+        return ExitCode::from(EXIT_LOGGING);
+    }
+    tracing::info!("Cedar Backup Amazon S3 sync run started.");
+    for line in diagnostics::lines() {
+        tracing::info!("{line}");
+    }
+    let request = SyncRequest {
+        source,
+        url,
+        verify_only: cli.verify_only,
+        upload_only: cli.upload_only,
+        ignore_warnings: cli.ignore_warnings,
+        part_size: cedar_ext_amazons3::config::DEFAULT_PART,
+    };
+    let connect = ConnectOptions {
+        endpoint: None,
+        region: None,
+        home: home(),
+    };
+    let code = match sync::run(&request, &connect) {
+        Ok(totals) => {
+            tracing::info!(
+                "Uploaded {} file(s), {} bytes; removed {} object(s).",
+                totals.uploaded,
+                totals.bytes,
+                totals.removed
+            );
+            0
+        }
+        Err(e) => {
+            let code = if cedar_core::interrupt::requested() {
+                EXIT_INTERRUPTED
+            } else {
+                EXIT_FAILED
+            };
+            let text = report(&e, cli.stack);
+            tracing::error!(target: logging::FILE_ONLY_TARGET, "Error executing backup: {text}");
+            if !cli.quiet {
+                eprintln!("Error executing backup: {text}");
+            }
+            code
+        }
+    };
+    tracing::info!("Cedar Backup Amazon S3 sync run completed with status {code}.");
+    ExitCode::from(code)
+}
+
+/// The invoking user's home: `HOME`, else the password database.
+fn home() -> Option<PathBuf> {
+    std::env::var_os("HOME")
+        .filter(|h| !h.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| {
+            nix::unistd::User::from_uid(nix::unistd::Uid::effective())
+                .ok()
+                .flatten()
+                .map(|u| u.dir)
+        })
+}
+
+/// An error with its causes.
+fn report(error: &(dyn std::error::Error + 'static), stack: bool) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    if stack {
+        text.push_str(&format!("\n{error:#?}"));
+    }
+    text
+}

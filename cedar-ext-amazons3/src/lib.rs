@@ -1,0 +1,56 @@
+//! The amazons3 extension of cback, and the library of the `cback-amazons3-sync` tool: a
+//! day's staging directory stored in an S3 bucket (AWS, or any S3-compatible store such as
+//! MinIO, Ceph or Garage), natively, without the `aws` program. It answers to the original's
+//! `CedarBackup3.extend.amazons3` / `executeAction`.
+//!
+//! What it keeps from the original: the `<amazons3>` section and its messages ([`config`]);
+//! root only; the directory picked (today, yesterday, tomorrow; `--full`; `warn_midnite`) and
+//! the size limits, checked before S3 is touched ([`plan`], [`action`]); the object keys
+//! `PREFIX/YYYY/MM/DD/REL` and their content, the `<encrypt>` command's output where one is
+//! configured, run through `su` as the backup user ([`command`]); `cback.amazons3` after
+//! success; the backup user's AWS configuration and credentials ([`client`]).
+//!
+//! What it does better:
+//! - never an empty day in S3: everything is uploaded and checked before the day's stale
+//!   objects are removed; a failure leaves the earlier copy in place ([`action`]);
+//! - every request carries a SHA-256 checksum that the server checks; large files go up in
+//!   parts streamed from disk with bounded memory; an upload that fails is aborted, and one a
+//!   failed run could not abort is aborted by the next run ([`upload`]);
+//! - the run ends by listing the prefix: exactly the keys sent, with the sizes sent;
+//! - encryption streams into the upload: no encrypted copy on disk ([`command`]); age
+//!   recipients natively with `<encrypt_mode>age`;
+//! - exit 6 with the file, key or bucket named; no secret in argv, the log or a message;
+//! - objects, bytes, seconds and success in the run status and the metrics textfile.
+//!
+//! Modules: [`config`], [`client`] (the S3 client), [`plan`], [`upload`], [`command`],
+//! [`action`], [`sync`] (the sync tool), [`error`].
+
+pub mod action;
+pub mod client;
+pub mod command;
+pub mod config;
+pub mod error;
+pub mod plan;
+pub mod sync;
+pub mod upload;
+
+pub use action::{run, AmazonS3Action};
+pub use config::{AmazonS3Section, Settings};
+pub use error::AmazonS3Error;
+
+use cedar_core::{ActionKind, ActionRegistration, Placement};
+
+/// The original's module path.
+pub const MODULE: &str = "CedarBackup3.extend.amazons3";
+
+/// Call from the binary so the linker keeps this crate and its registration.
+pub fn link() {}
+
+cedar_core::inventory::submit! {
+    ActionRegistration {
+        name: "amazons3",
+        kind: ActionKind::Extension { module: MODULE, functions: &["executeAction"] },
+        placement: Placement { index: 201, run_before: &[], run_after: &["stage"] },
+        action: &AmazonS3Action,
+    }
+}

@@ -1,0 +1,53 @@
+//! The encrypt extension of cback: after stage, every staged backup file is encrypted for a
+//! public key and the plain file removed. It answers to the original's
+//! `CedarBackup3.extend.encrypt` / `executeAction`, so existing configuration files work
+//! unchanged.
+//!
+//! What it keeps from the original ([`config`], [`action`]): the `<encrypt>` section and its
+//! messages; `gpg --batch --yes -e -r RECIPIENT` for every backup file of every daily directory
+//! without `cback.encrypt`, the recipient checked first with `gpg --batch -k`; the `.gpg`
+//! names; outputs owned by backup_user:backup_group as root, mode 0666 less the umask; the
+//! plain files removed; `cback.encrypt` written when a directory is done.
+//!
+//! What it does better:
+//! - a directory is never left half encrypted: every output is written under a hidden
+//!   temporary name and renamed when complete, the plain files are removed only after every
+//!   file of the directory is encrypted, and a failure removes this run's outputs; a journal
+//!   (`cback.encrypt.journal`) lets a run killed half way finish the directory without
+//!   encrypting its own outputs a second time ([`cedar_core::staged::Journal`]);
+//! - a staged `a.gpg` beside `a` is refused instead of being overwritten;
+//! - a failed chown fails the action (exit 6) instead of being only logged;
+//! - `<encrypt_mode>age</encrypt_mode>` with one or more `<recipient>` public keys (X25519
+//!   `age1…`, or `ssh-ed25519`/`ssh-rsa` public keys) encrypts natively with the `age` crate,
+//!   into `.age` files ([`recipients`]); no secret key is needed on the backup host.
+//!
+//! Modules: [`config`] (section, rules, settings), [`recipients`] (age recipients and the
+//! encrypting writer, shared with the amazons3 extension), [`gpg`] (the gpg commands),
+//! [`action`], [`error`].
+
+pub mod action;
+pub mod config;
+pub mod error;
+pub mod gpg;
+pub mod recipients;
+
+pub use action::{run, EncryptAction};
+pub use config::{EncryptSection, Mode, Settings};
+pub use error::EncryptError;
+
+use cedar_core::{ActionKind, ActionRegistration, Placement};
+
+/// The original's module path.
+pub const MODULE: &str = "CedarBackup3.extend.encrypt";
+
+/// Call from the binary so the linker keeps this crate and its registration.
+pub fn link() {}
+
+cedar_core::inventory::submit! {
+    ActionRegistration {
+        name: "encrypt",
+        kind: ActionKind::Extension { module: MODULE, functions: &["executeAction"] },
+        placement: Placement { index: 299, run_before: &["store"], run_after: &["stage"] },
+        action: &EncryptAction,
+    }
+}

@@ -1,0 +1,72 @@
+//! Errors of the split extension: the original's words where it has them, the file named, and
+//! what to do next.
+
+use std::path::PathBuf;
+
+use cedar_core::atomic::AtomicError;
+use cedar_core::ownership::OwnershipError;
+use cedar_core::staged::StagedError;
+use cedar_core::ConfigError;
+
+/// What the split action reports.
+#[derive(Debug, thiserror::Error)]
+pub enum SplitError {
+    #[error("Cedar Backup configuration is not properly filled in. (the split action needs {missing} in {})", path.display())]
+    Incomplete {
+        path: PathBuf,
+        missing: &'static str,
+    },
+    #[error("{}: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: Box<ConfigError>,
+    },
+    #[error("{message} (in the <split> section of {}; fix it and run again)", path.display())]
+    Invalid { path: PathBuf, message: String },
+    #[error("the backup user or group does not exist, so the parts could not be handed to it")]
+    Owner(#[source] OwnerError),
+    #[error("Error [1] calling split for [{}]. {reason}", file.display())]
+    Unsplittable { file: PathBuf, reason: String },
+    #[error("[{}] is staged already, and splitting [{}] would overwrite it, so nothing of that directory was split: rename or remove one of them", existing.display(), file.display())]
+    Collision { file: PathBuf, existing: PathBuf },
+    #[error("[{}] holds a line feed in its name, which the split journal cannot record; rename it", file.display())]
+    UnusableName { file: PathBuf },
+    #[error("cannot read [{}]; nothing of its directory was split", file.display())]
+    ReadFile {
+        file: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot write part [{}]; nothing of its directory was split (check the free space)", part.display())]
+    Write {
+        part: PathBuf,
+        #[source]
+        source: AtomicError,
+    },
+    #[error("[{}] was split, but it cannot be removed; remove it by hand", file.display())]
+    Remove {
+        file: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Staged(#[from] StagedError),
+    #[error("interrupted; the directory being split was left as it was before")]
+    Interrupted,
+}
+
+/// The owner lookup's error.
+pub type OwnerError = OwnershipError;
+
+impl From<SplitError> for cedar_core::ActionError {
+    fn from(err: SplitError) -> Self {
+        match err {
+            SplitError::Interrupted => cedar_core::ActionError::Interrupted,
+            other => {
+                let message = other.to_string();
+                cedar_core::ActionError::with_source(message, other)
+            }
+        }
+    }
+}

@@ -1,0 +1,514 @@
+//! A real S3 server on loopback for the off-site tests: moto in server mode, from PyPI
+//! (`moto[server]` in a virtual environment that `.ci/run` creates).
+//!
+//! [`Moto::start`] runs `moto_server -H 127.0.0.1 -p PORT` as a child on a free port and
+//! waits until it answers; the child is killed when the [`Moto`] is dropped. moto accepts any
+//! credentials; [`Moto::start_with_auth`] starts one that checks them (moto's
+//! `INITIAL_NO_AUTH_ACTION_COUNT`): the first requests create an IAM user with an access key
+//! and the bucket, every later request must be signed with that key.
+//!
+//! The tests look at the server with boto3 from the same virtual environment (a client
+//! independent of the one under test): [`Moto::objects`], [`Moto::get`], [`Moto::put`],
+//! [`Moto::pending_uploads`].
+//!
+//! [`Proxy`] sits between cback and the server to inject faults: it forwards, or stops
+//! forwarding after a number of bytes (the server "goes away" in the middle of an upload,
+//! while moto keeps its state for the test to inspect), or refuses every connection.
+//!
+//! The virtual environment is `CEDAR_MOTO_VENV`, else `/tmp/cback-ci-moto`; without it, a
+//! `moto_server` and a `python3` with boto3 on PATH. Without any, [`available`] prints why the
+//! tests skip; with `CEDAR_REQUIRE_POSTGRES=1` (set by CI for every external component) it
+//! panics instead.
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// The access key every test uses with a server that accepts any.
+pub const ANY_KEY: (&str, &str) = ("cbacktest", "cbacktestsecret");
+/// The region the tests use.
+pub const REGION: &str = "us-east-1";
+
+/// The programs of the server and of the test-side client.
+#[derive(Debug, Clone)]
+pub struct Programs {
+    pub moto_server: PathBuf,
+    pub python: PathBuf,
+}
+
+fn on_path(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
+}
+
+/// The programs, when installed (see the module documentation).
+pub fn find_programs() -> Option<Programs> {
+    let venv = std::env::var_os("CEDAR_MOTO_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/tmp/cback-ci-moto"));
+    let in_venv = Programs {
+        moto_server: venv.join("bin/moto_server"),
+        python: venv.join("bin/python"),
+    };
+    let candidates = [
+        Some(in_venv),
+        on_path("moto_server")
+            .zip(on_path("python3"))
+            .map(|(m, p)| Programs {
+                moto_server: m,
+                python: p,
+            }),
+    ];
+    candidates.into_iter().flatten().find(|p| {
+        p.moto_server.is_file()
+            && Command::new(&p.python)
+                .args(["-c", "import boto3, moto"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success())
+    })
+}
+
+/// The programs, or `None` after printing a skip line for `test` (a panic when required).
+pub fn available(test: &str) -> Option<Programs> {
+    match find_programs() {
+        Some(programs) => Some(programs),
+        None if crate::pg::required() => panic!(
+            "CEDAR_REQUIRE_POSTGRES=1 but no S3 server for the tests: create the virtual \
+             environment with `python3 -m venv /tmp/cback-ci-moto && /tmp/cback-ci-moto/bin/pip \
+             install 'moto[server]'` (scripts/test.sh installs it into target/moto), or set CEDAR_MOTO_VENV"
+        ),
+        None => {
+            let _ = writeln!(
+                std::io::stderr().lock(),
+                "SKIPPED: {test}: no S3 server (moto[server] in /tmp/cback-ci-moto or \
+                 CEDAR_MOTO_VENV); run scripts/test.sh, or set CEDAR_REQUIRE_POSTGRES=1 to fail \
+                 instead"
+            );
+            None
+        }
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("find a free loopback port")
+}
+
+/// A running moto server.
+#[derive(Debug)]
+pub struct Moto {
+    pub programs: Programs,
+    pub port: u16,
+    /// The access key to sign with.
+    pub key: (String, String),
+    pub dir: tempfile::TempDir,
+    child: Child,
+}
+
+impl Moto {
+    /// Starts a server that accepts any credentials.
+    pub fn start(programs: &Programs) -> Moto {
+        Moto::spawn(programs, None)
+    }
+
+    /// Starts a server that checks credentials; `bucket` is created, and [`Moto::key`] is
+    /// the only key it accepts.
+    pub fn start_with_auth(programs: &Programs, bucket: &str) -> Moto {
+        let mut moto = Moto::spawn(programs, Some(4));
+        let out = moto.python(&format!(
+            r#"
+import json
+iam = boto3.client("iam", **KW)
+iam.create_user(UserName="backup")
+iam.put_user_policy(UserName="backup", PolicyName="all", PolicyDocument=json.dumps(
+    {{"Version": "2012-10-17", "Statement": [{{"Effect": "Allow", "Action": "*", "Resource": "*"}}]}}))
+key = iam.create_access_key(UserName="backup")["AccessKey"]
+s3.create_bucket(Bucket="{bucket}")
+print(key["AccessKeyId"], key["SecretAccessKey"])
+"#
+        ));
+        let mut words = out.split_whitespace();
+        moto.key = (
+            words.next().expect("access key id").to_string(),
+            words.next().expect("secret access key").to_string(),
+        );
+        moto
+    }
+
+    fn spawn(programs: &Programs, no_auth_actions: Option<u32>) -> Moto {
+        let dir = tempfile::Builder::new()
+            .prefix("cback-moto-")
+            .tempdir()
+            .expect("a directory for moto");
+        let mut last = String::new();
+        for _attempt in 0..5 {
+            let port = free_port();
+            let log = std::fs::File::create(dir.path().join("moto.log")).unwrap();
+            let mut cmd = Command::new(&programs.moto_server);
+            cmd.args(["-H", "127.0.0.1", "-p", &port.to_string()])
+                .stdin(Stdio::null())
+                .stdout(log.try_clone().unwrap())
+                .stderr(log)
+                .env_remove("AWS_ENDPOINT_URL");
+            if let Some(n) = no_auth_actions {
+                cmd.env("INITIAL_NO_AUTH_ACTION_COUNT", n.to_string());
+            }
+            let mut child = cmd.spawn().expect("start moto_server");
+            let deadline = Instant::now() + Duration::from_secs(30);
+            while Instant::now() < deadline {
+                if let Ok(Some(_)) = child.try_wait() {
+                    break;
+                }
+                let ready = if no_auth_actions.is_some() {
+                    // A probe request would use up one of the unauthenticated actions.
+                    TcpStream::connect(("127.0.0.1", port)).is_ok()
+                } else {
+                    http_ok(port)
+                };
+                if ready {
+                    return Moto {
+                        programs: programs.clone(),
+                        port,
+                        key: (ANY_KEY.0.to_string(), ANY_KEY.1.to_string()),
+                        dir,
+                        child,
+                    };
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+            last = std::fs::read_to_string(dir.path().join("moto.log")).unwrap_or_default();
+        }
+        panic!("moto_server did not start; its log:\n{last}");
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Sets the environment a cback run needs to reach this server with [`Moto::key`], and
+    /// nothing of the machine's own AWS configuration (no metadata service either).
+    pub fn env(&self, cmd: &mut assert_cmd::Command) {
+        self.env_with(cmd, &self.endpoint());
+    }
+
+    /// [`Moto::env`] with another endpoint (a [`Proxy`] in front of the server).
+    pub fn env_with(&self, cmd: &mut assert_cmd::Command, endpoint: &str) {
+        isolate(cmd, self.dir.path());
+        cmd.env("AWS_ENDPOINT_URL", endpoint)
+            .env("AWS_ACCESS_KEY_ID", &self.key.0)
+            .env("AWS_SECRET_ACCESS_KEY", &self.key.1);
+    }
+
+    /// Runs `body` in the test-side Python with `s3` (a boto3 client for this server) and
+    /// `KW` (its keyword arguments) defined; returns its standard output.
+    pub fn python(&self, body: &str) -> String {
+        let script = format!(
+            "import boto3, sys\nKW = dict(endpoint_url={:?}, region_name={REGION:?}, \
+             aws_access_key_id={:?}, aws_secret_access_key={:?})\ns3 = boto3.client('s3', **KW)\n{body}",
+            self.endpoint(),
+            self.key.0,
+            self.key.1
+        );
+        let output = Command::new(&self.programs.python)
+            .arg("-c")
+            .arg(&script)
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env_remove("AWS_ENDPOINT_URL")
+            .env_remove("AWS_PROFILE")
+            .output()
+            .expect("run the test-side python");
+        assert!(
+            output.status.success(),
+            "test-side boto3 failed: {}\nscript:\n{script}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).unwrap()
+    }
+
+    pub fn create_bucket(&self, bucket: &str) {
+        self.python(&format!("s3.create_bucket(Bucket={bucket:?})"));
+    }
+
+    /// Every object under `prefix`: key and size.
+    pub fn objects(&self, bucket: &str, prefix: &str) -> BTreeMap<String, u64> {
+        let out = self.python(&format!(
+            r#"
+import json
+p = s3.get_paginator("list_objects_v2")
+out = {{}}
+for page in p.paginate(Bucket={bucket:?}, Prefix={prefix:?}):
+    for o in page.get("Contents", []):
+        out[o["Key"]] = o["Size"]
+print(json.dumps(out))
+"#
+        ));
+        parse_map(&out)
+    }
+
+    /// The content of an object.
+    pub fn get(&self, bucket: &str, key: &str) -> Vec<u8> {
+        let file = self.dir.path().join("get.bin");
+        self.python(&format!(
+            "s3.download_file({bucket:?}, {key:?}, {:?})",
+            file.display().to_string()
+        ));
+        let data = std::fs::read(&file).unwrap();
+        let _ = std::fs::remove_file(&file);
+        data
+    }
+
+    /// Stores `data` as an object.
+    pub fn put(&self, bucket: &str, key: &str, data: &[u8]) {
+        let file = self.dir.path().join("put.bin");
+        std::fs::write(&file, data).unwrap();
+        self.python(&format!(
+            "s3.put_object(Bucket={bucket:?}, Key={key:?}, Body=open({:?}, 'rb').read())",
+            file.display().to_string()
+        ));
+    }
+
+    /// The keys of unfinished multipart uploads in `bucket`.
+    pub fn pending_uploads(&self, bucket: &str) -> Vec<String> {
+        let out = self.python(&format!(
+            "r = s3.list_multipart_uploads(Bucket={bucket:?})\n\
+             print('\\n'.join(u['Key'] for u in r.get('Uploads', [])))"
+        ));
+        out.lines()
+            .filter(|l| !l.is_empty())
+            .map(str::to_string)
+            .collect()
+    }
+
+    /// The SHA-256 checksum the server keeps for an object (`None` when it keeps none).
+    pub fn checksum(&self, bucket: &str, key: &str) -> Option<String> {
+        let out = self.python(&format!(
+            "r = s3.head_object(Bucket={bucket:?}, Key={key:?}, ChecksumMode='ENABLED')\n\
+             print(r.get('ChecksumSHA256', ''))"
+        ));
+        Some(out.trim().to_string()).filter(|s| !s.is_empty())
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A command's environment without the machine's AWS settings: no variables, no profile
+/// files (they point into `dir`, where a test may write some), no metadata service.
+pub fn isolate(cmd: &mut assert_cmd::Command, dir: &Path) {
+    for name in [
+        "AWS_ENDPOINT_URL",
+        "AWS_ENDPOINT_URL_S3",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_PROFILE",
+        "AWS_DEFAULT_PROFILE",
+        "AWS_DEFAULT_REGION",
+        "AWS_WEB_IDENTITY_TOKEN_FILE",
+        "AWS_ROLE_ARN",
+        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    ] {
+        cmd.env_remove(name);
+    }
+    cmd.env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_REGION", REGION)
+        .env("AWS_CONFIG_FILE", dir.join("aws-config"))
+        .env("AWS_SHARED_CREDENTIALS_FILE", dir.join("aws-credentials"));
+}
+
+fn http_ok(port: u16) -> bool {
+    let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+    if stream
+        .write_all(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        .is_err()
+    {
+        return false;
+    }
+    let mut buf = [0u8; 12];
+    stream.read_exact(&mut buf).is_ok() && buf.starts_with(b"HTTP/1.")
+}
+
+/// A flat JSON object of string keys and integer values.
+fn parse_map(text: &str) -> BTreeMap<String, u64> {
+    let value: serde_json::Value = serde_json::from_str(text.trim()).expect("JSON from boto3");
+    value
+        .as_object()
+        .expect("a JSON object")
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_u64().expect("a size")))
+        .collect()
+}
+
+/// What a [`Proxy`] does with traffic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Forward everything.
+    Pass,
+    /// Forward until this many bytes went from clients to the server in all, then cut every
+    /// connection and refuse new ones (as a server that went away).
+    CutAfter(u64),
+    /// Refuse every connection (close it at once).
+    Refuse,
+    /// Like `CutAfter`, but only once: the connections open at that moment are cut, later
+    /// ones are forwarded again (a network hiccup in the middle of a part).
+    CutOnceAfter(u64),
+}
+
+/// A TCP proxy on loopback in front of a server, for faults.
+#[derive(Debug)]
+pub struct Proxy {
+    pub port: u16,
+    mode: Arc<Mutex<Mode>>,
+    sent: Arc<AtomicU64>,
+    down: Arc<AtomicBool>,
+    stop: Arc<AtomicBool>,
+    cuts: Arc<AtomicU64>,
+}
+
+impl Proxy {
+    /// Starts a proxy to `127.0.0.1:upstream`.
+    pub fn start(upstream: u16, mode: Mode) -> Proxy {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind the proxy");
+        let port = listener.local_addr().unwrap().port();
+        listener.set_nonblocking(true).unwrap();
+        let proxy = Proxy {
+            port,
+            mode: Arc::new(Mutex::new(mode)),
+            sent: Arc::new(AtomicU64::new(0)),
+            down: Arc::new(AtomicBool::new(false)),
+            stop: Arc::new(AtomicBool::new(false)),
+            cuts: Arc::new(AtomicU64::new(0)),
+        };
+        let (mode, sent, down, stop, cuts) = (
+            proxy.mode.clone(),
+            proxy.sent.clone(),
+            proxy.down.clone(),
+            proxy.stop.clone(),
+            proxy.cuts.clone(),
+        );
+        std::thread::spawn(move || {
+            let conns: Arc<Mutex<Vec<TcpStream>>> = Arc::new(Mutex::new(Vec::new()));
+            while !stop.load(Ordering::SeqCst) {
+                let client = match listener.accept() {
+                    Ok((client, _)) => client,
+                    Err(_) => {
+                        if down.load(Ordering::SeqCst) {
+                            for c in conns.lock().unwrap().drain(..) {
+                                let _ = c.shutdown(Shutdown::Both);
+                            }
+                        }
+                        std::thread::sleep(Duration::from_millis(10));
+                        continue;
+                    }
+                };
+                let _ = client.set_nonblocking(false);
+                if down.load(Ordering::SeqCst) || *mode.lock().unwrap() == Mode::Refuse {
+                    let _ = client.shutdown(Shutdown::Both);
+                    continue;
+                }
+                let Ok(server) = TcpStream::connect(("127.0.0.1", upstream)) else {
+                    let _ = client.shutdown(Shutdown::Both);
+                    continue;
+                };
+                conns.lock().unwrap().push(client.try_clone().unwrap());
+                conns.lock().unwrap().push(server.try_clone().unwrap());
+                let up = (client.try_clone().unwrap(), server.try_clone().unwrap());
+                let counting = (mode.clone(), sent.clone(), down.clone(), cuts.clone());
+                std::thread::spawn(move || pump(up.0, up.1, Some(counting)));
+                std::thread::spawn(move || pump(server, client, None));
+            }
+        });
+        proxy
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Changes what the proxy does from now on (`Pass` also brings a cut proxy back).
+    pub fn set(&self, mode: Mode) {
+        *self.mode.lock().unwrap() = mode;
+        self.sent.store(0, Ordering::SeqCst);
+        self.down.store(false, Ordering::SeqCst);
+    }
+
+    /// Whether a [`Mode::CutAfter`] has cut.
+    pub fn has_cut(&self) -> bool {
+        self.down.load(Ordering::SeqCst)
+    }
+
+    /// How many connections a [`Mode::CutOnceAfter`] cut.
+    pub fn cuts(&self) -> u64 {
+        self.cuts.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+    }
+}
+
+type Counting = (
+    Arc<Mutex<Mode>>,
+    Arc<AtomicU64>,
+    Arc<AtomicBool>,
+    Arc<AtomicU64>,
+);
+
+fn pump(mut from: TcpStream, mut to: TcpStream, counting: Option<Counting>) {
+    let mut buf = vec![0u8; 64 << 10];
+    loop {
+        let n = match from.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        if let Some((mode, sent, down, cuts)) = &counting {
+            if down.load(Ordering::SeqCst) {
+                break;
+            }
+            let total = sent.fetch_add(n as u64, Ordering::SeqCst) + n as u64;
+            let current = *mode.lock().unwrap();
+            match current {
+                Mode::CutAfter(limit) if total > limit => {
+                    down.store(true, Ordering::SeqCst);
+                    break;
+                }
+                Mode::CutOnceAfter(limit) if total > limit => {
+                    *mode.lock().unwrap() = Mode::Pass;
+                    cuts.fetch_add(1, Ordering::SeqCst);
+                    break;
+                }
+                _ => {}
+            }
+        }
+        if to.write_all(&buf[..n]).is_err() {
+            break;
+        }
+    }
+    let _ = from.shutdown(Shutdown::Both);
+    let _ = to.shutdown(Shutdown::Both);
+}
