@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Builds the Debian package target/debian/cback_VERSION_ARCH.deb: the release binaries (cback,
-# cback-span, cback-restore), the man pages and shell completions generated from cback's command
-# line, the systemd units, logrotate file, sample /etc/cback3.conf and the README. Prints the
-# path of the package last.
+# cback-span, cback-restore, cback-amazons3-sync), the man pages and shell completions
+# generated from cback's command line, the systemd units, logrotate file, sample
+# /etc/cback3.conf and the README. Prints the path of the package last.
 # Needs cargo-deb and gzip (scripts/setup.sh installs them when missing).
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -12,7 +12,8 @@ cd "$repo"
 . scripts/setup.sh
 setup_require cargo cargo-deb gzip || exit 1
 
-cargo build --quiet --release -p cedar-cli --bin cback --bin cback-span --bin cback-restore --bin cback-dist
+cargo build --quiet --release -p cedar-cli --bin cback --bin cback-span --bin cback-restore \
+  --bin cback-amazons3-sync --bin cback-dist
 target=$(cargo metadata --format-version 1 --no-deps | grep -o '"target_directory":"[^"]*"' | cut -d'"' -f4)
 dist="$target/release/dist"
 rm -rf "$dist"
