@@ -175,21 +175,23 @@ setup_install() {
   # The tests start the servers they need themselves (on loopback or Unix sockets): keep the
   # packages' own services (sshd on port 22, a PostgreSQL cluster) from starting, unless the
   # machine already has a policy of its own.
-  local policy=/usr/sbin/policy-rc.d own_policy=""
-  if [ ! -e "$policy" ]; then
-    printf '#!/bin/sh\n# scripts/setup.sh: no service starts while it installs\nexit 101\n' >"$policy"
-    chmod 755 "$policy"
-    own_policy=$policy
-  fi
+  # The install runs in a subshell whose exit (an interrupt included) removes that policy again.
   # (apt's output goes to standard error: standard output is for what the functions print)
-  if ! { DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2 &&
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-      "${packages[@]}" >&2; }; then
+  if ! (
+    policy=/usr/sbin/policy-rc.d
+    if [ ! -e "$policy" ]; then
+      trap 'rm -f "$policy"' EXIT
+      trap 'exit 130' INT TERM
+      printf '#!/bin/sh\n# scripts/setup.sh: no service starts while it installs\nexit 101\n' >"$policy"
+      chmod 755 "$policy"
+    fi
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2 &&
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+        "${packages[@]}" >&2
+  ); then
     setup_say "apt-get failed; run it yourself: $command"
-    [ -z "$own_policy" ] || rm -f "$own_policy"
     return 1
   fi
-  [ -z "$own_policy" ] || rm -f "$own_policy"
   setup_say "installed ${packages[*]}"
 }
 
