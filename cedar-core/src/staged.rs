@@ -23,6 +23,70 @@ use nix::unistd::{Gid, Uid};
 
 use crate::ownership::{self, OwnershipError};
 
+/// What an extension that runs after stage needs from the standard sections: the staging
+/// directory, and the backup user and group that its files are handed to as root.
+#[derive(Debug, Clone)]
+pub struct AfterStage<'a> {
+    pub staging_dir: &'a Path,
+    /// backup_user:backup_group as written (empty when absent).
+    pub user: &'a str,
+    pub group: &'a str,
+    /// Their ids, looked up when running as root (`None` otherwise: ownership is not changed).
+    pub ids: Option<(Uid, Gid)>,
+    /// The mode of a new file: 0666 less the umask, as the original's files get.
+    pub mode: u32,
+}
+
+/// Why the standard sections cannot serve an extension that runs after stage.
+#[derive(Debug, thiserror::Error)]
+pub enum AfterStageError {
+    /// `<options>`, `<stage>` or its `<staging_dir>` is missing (the element is named).
+    #[error("the configuration has no {0}")]
+    Incomplete(&'static str),
+    /// Running as root, and the backup user or group does not exist.
+    #[error(transparent)]
+    Owner(OwnershipError),
+}
+
+impl AfterStage<'_> {
+    /// Reads the standard sections of `config`; as root, looks the backup owner up.
+    pub fn load(config: &crate::config::Config) -> Result<AfterStage<'_>, AfterStageError> {
+        let options = config
+            .options
+            .as_ref()
+            .ok_or(AfterStageError::Incomplete("an <options> section"))?;
+        let staging_dir = config
+            .stage
+            .as_ref()
+            .ok_or(AfterStageError::Incomplete("a <stage> section"))?
+            .staging_dir
+            .as_deref()
+            .ok_or(AfterStageError::Incomplete("<stage><staging_dir>"))?;
+        let user = options.backup_user.as_deref().unwrap_or_default();
+        let group = options.backup_group.as_deref().unwrap_or_default();
+        let ids = if ownership::running_as_root() {
+            Some(ownership::lookup(user, group).map_err(AfterStageError::Owner)?)
+        } else {
+            None
+        };
+        Ok(AfterStage {
+            staging_dir: Path::new(staging_dir),
+            user,
+            group,
+            ids,
+            mode: new_file_mode(),
+        })
+    }
+
+    /// The owner for [`crate::atomic`], when running as root.
+    pub fn owner(&self) -> Option<crate::atomic::Owner<'_>> {
+        self.ids.map(|_| crate::atomic::Owner {
+            user: self.user,
+            group: self.group,
+        })
+    }
+}
+
 /// The prefix of every indicator and of every file the backup tools keep for themselves.
 pub const RESERVED_PREFIX: &str = "cback.";
 
@@ -304,6 +368,34 @@ pub fn journal_safe(relative: &Path) -> bool {
 mod tests {
     use super::*;
     use std::os::unix::fs::symlink;
+
+    #[test]
+    fn after_stage_names_the_missing_section_and_reads_the_rest() {
+        let missing = |text: &str| match AfterStage::load(&crate::Config::from_xml(text).unwrap()) {
+            Err(AfterStageError::Incomplete(what)) => what,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(missing("<cb_config/>"), "an <options> section");
+        let options =
+            "<options><backup_user>root</backup_user><backup_group>root</backup_group></options>";
+        assert_eq!(
+            missing(&format!("<cb_config>{options}</cb_config>")),
+            "a <stage> section"
+        );
+        assert_eq!(
+            missing(&format!("<cb_config>{options}<stage/></cb_config>")),
+            "<stage><staging_dir>"
+        );
+        let config = crate::Config::from_xml(&format!(
+            "<cb_config>{options}<stage><staging_dir>/srv/stage</staging_dir></stage></cb_config>"
+        ))
+        .unwrap();
+        let site = AfterStage::load(&config).unwrap();
+        assert_eq!(site.staging_dir, Path::new("/srv/stage"));
+        assert_eq!(site.mode, new_file_mode());
+        assert_eq!(site.ids.is_some(), ownership::running_as_root());
+        assert_eq!(site.owner().is_some(), ownership::running_as_root());
+    }
 
     fn touch(path: &Path) {
         fs::create_dir_all(path.parent().unwrap()).unwrap();

@@ -17,7 +17,7 @@ use std::io::{BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use cedar_core::atomic::{AtomicFile, Mode as FileMode, Owner};
-use cedar_core::staged::{self, Journal};
+use cedar_core::staged::{self, AfterStage, AfterStageError, Journal};
 use cedar_core::{Action, ActionContext, ActionError, ConfigFile, Options};
 
 use crate::config::{EncryptSection, Mode, Settings, SECTION};
@@ -69,42 +69,24 @@ struct Site<'a> {
 
 /// Runs the action.
 pub fn run(config: &ConfigFile, _options: &Options) -> Result<(), EncryptError> {
-    let incomplete = |missing| EncryptError::Incomplete {
-        path: config.path.clone(),
-        missing,
-    };
-    let options = config
-        .config
-        .options
-        .as_ref()
-        .ok_or_else(|| incomplete("an <options> section"))?;
-    let staging_dir = config
-        .config
-        .stage
-        .as_ref()
-        .ok_or_else(|| incomplete("a <stage> section"))?
-        .staging_dir
-        .as_deref()
-        .ok_or_else(|| incomplete("<stage><staging_dir>"))?;
-    let settings = load_settings(config)?;
-    let user = options.backup_user.as_deref().unwrap_or_default();
-    let group = options.backup_group.as_deref().unwrap_or_default();
-    let ids = if cedar_core::ownership::running_as_root() {
-        Some(cedar_core::ownership::lookup(user, group).map_err(EncryptError::Owner)?)
-    } else {
-        None
-    };
+    let standard = AfterStage::load(&config.config).map_err(|err| match err {
+        AfterStageError::Incomplete(missing) => EncryptError::Incomplete {
+            path: config.path.clone(),
+            missing,
+        },
+        AfterStageError::Owner(source) => EncryptError::Owner(source),
+    })?;
     let site = Site {
         gpg: gpg::program(&config.config),
-        owner: ids.map(|_| Owner { user, group }),
-        ids,
-        mode: staged::new_file_mode(),
-        settings,
+        owner: standard.owner(),
+        ids: standard.ids,
+        mode: standard.mode,
+        settings: load_settings(config)?,
     };
     if let Mode::Gpg { target } = &site.settings.mode {
         gpg::check_recipient(&site.gpg, target)?;
     }
-    for daily in staged::daily_dirs(Path::new(staging_dir))? {
+    for daily in staged::daily_dirs(standard.staging_dir)? {
         if daily.join(INDICATOR).exists() {
             tracing::debug!(
                 "Skipping already-encrypted staging directory [{}].",

@@ -13,7 +13,7 @@ use std::io::{BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 
 use cedar_core::atomic::{AtomicFile, Mode, Owner};
-use cedar_core::staged::{self, Journal};
+use cedar_core::staged::{self, AfterStage, AfterStageError, Journal};
 use cedar_core::{Action, ActionContext, ActionError, ConfigFile, Options};
 
 use crate::config::{Settings, SplitSection, SECTION};
@@ -72,38 +72,20 @@ struct Site<'a> {
 
 /// Runs the action.
 pub fn run(config: &ConfigFile, _options: &Options) -> Result<(), SplitError> {
-    let incomplete = |missing| SplitError::Incomplete {
-        path: config.path.clone(),
-        missing,
-    };
-    let options = config
-        .config
-        .options
-        .as_ref()
-        .ok_or_else(|| incomplete("an <options> section"))?;
-    let staging_dir = config
-        .config
-        .stage
-        .as_ref()
-        .ok_or_else(|| incomplete("a <stage> section"))?
-        .staging_dir
-        .as_deref()
-        .ok_or_else(|| incomplete("<stage><staging_dir>"))?;
-    let settings = load_settings(config)?;
-    let user = options.backup_user.as_deref().unwrap_or_default();
-    let group = options.backup_group.as_deref().unwrap_or_default();
-    let ids = if cedar_core::ownership::running_as_root() {
-        Some(cedar_core::ownership::lookup(user, group).map_err(SplitError::Owner)?)
-    } else {
-        None
-    };
+    let standard = AfterStage::load(&config.config).map_err(|err| match err {
+        AfterStageError::Incomplete(missing) => SplitError::Incomplete {
+            path: config.path.clone(),
+            missing,
+        },
+        AfterStageError::Owner(source) => SplitError::Owner(source),
+    })?;
     let site = Site {
-        settings,
-        owner: ids.map(|_| Owner { user, group }),
-        ids,
-        mode: staged::new_file_mode(),
+        settings: load_settings(config)?,
+        owner: standard.owner(),
+        ids: standard.ids,
+        mode: standard.mode,
     };
-    for daily in staged::daily_dirs(Path::new(staging_dir))? {
+    for daily in staged::daily_dirs(standard.staging_dir)? {
         if daily.join(INDICATOR).exists() {
             tracing::debug!(
                 "Skipping already-split staging directory [{}].",
