@@ -104,13 +104,21 @@ pub fn choose(
             _ => true,
         })
         .collect();
+    // Without a file of its own, a database (and the globals) may be in a pg_dumpall of the
+    // whole cluster.
+    let matching = if matching.is_empty() {
+        copies
+            .iter()
+            .filter(|c| c.kind == Kind::Cluster)
+            .filter(|c| match from {
+                From::Date(day) => c.date.starts_with(day.as_str()),
+                _ => true,
+            })
+            .collect()
+    } else {
+        matching
+    };
     if matching.is_empty() {
-        if let Some(cluster) = copies.iter().find(|c| c.kind == Kind::Cluster) {
-            return Err(RestoreError::ClusterDump {
-                database: database.to_string(),
-                path: cluster.path.clone(),
-            });
-        }
         return Err(RestoreError::NotFound {
             database: database.to_string(),
             filter: match from {
@@ -231,7 +239,7 @@ mod tests {
     }
 
     #[test]
-    fn failed_and_cluster_dumps_are_refused_with_reasons() {
+    fn failed_copies_are_refused_and_cluster_dumps_stand_in() {
         let root = tempfile::tempdir().unwrap();
         let name = "postgresqldump-shop.txt.gz";
         let mut failed = entry(name, "shop", Status::Failed, b"x", "2026-12-01T01:00:00Z");
@@ -255,9 +263,19 @@ mod tests {
             )],
         );
         let copies = scan_dir(cluster.path(), "collect").unwrap();
+        // Without a file of its own, a database is looked for in the cluster dump.
+        let chosen = choose("shop", &copies, &From::Newest, "here").unwrap();
+        assert_eq!(chosen.kind, Kind::Cluster);
+        assert_eq!(chosen.path, cluster.path().join(all));
+        let chosen = choose("globals", &copies, &From::Newest, "here").unwrap();
+        assert_eq!(chosen.kind, Kind::Cluster);
+        let err = choose("shop", &copies, &From::Date("2026-11-30".into()), "here").unwrap_err();
+        assert!(matches!(err, RestoreError::NotFound { .. }), "{err}");
+        // A damaged cluster dump is refused like any copy.
+        std::fs::write(cluster.path().join(all), b"z").unwrap();
+        let copies = scan_dir(cluster.path(), "collect").unwrap();
         let err = choose("shop", &copies, &From::Newest, "here").unwrap_err();
-        assert!(matches!(err, RestoreError::ClusterDump { .. }), "{err}");
-        assert!(err.to_string().contains("<split>Y"), "{err}");
+        assert!(matches!(err, RestoreError::NoGoodCopy { .. }), "{err}");
     }
 
     #[test]

@@ -1,14 +1,15 @@
 //! `cback-restore drill`: for each configured database, restore its newest good dump into a
 //! scratch database of a unique name, check that every table the dump defines exists and
 //! holds as many rows as the dump's data section has for it, and drop the scratch database
-//! whatever happened. One [`Outcome`] per database.
+//! whatever happened. One [`Outcome`] per database; a pg_dumpall of the whole cluster is
+//! drilled one database at a time.
 
 use std::time::Instant;
 
 use super::catalog::{DumpCopy, Kind};
 use super::choose::{choose, From};
 use super::error::RestoreError;
-use super::load::load;
+use super::load::{cluster_contents, load, load_cluster_section};
 use super::run::searched;
 use super::server::{scratch_name, Server};
 use super::source::{all_copies, Source};
@@ -42,8 +43,8 @@ impl Outcome {
 }
 
 /// The databases a drill covers: the configured ones, or with `<all>Y<split>Y` every database
-/// that has a dump; with `<all>Y` alone, the cluster-wide dump (which fails, see
-/// [`drill_one`]).
+/// that has a dump; with `<all>Y` alone, `all`: every database of the newest cluster-wide
+/// dump (see [`drill_cluster`]).
 pub fn databases(settings: &Settings, copies: &[DumpCopy]) -> Vec<String> {
     let mut names = Vec::new();
     for target in &settings.targets {
@@ -75,17 +76,56 @@ pub fn drill(
         tracing::warn!("{warning}");
     }
     let where_ = searched(sources);
-    databases(settings, &copies)
-        .into_iter()
-        .map(|db| drill_one(server, &db, &copies, &where_, quiet))
-        .collect()
+    let mut outcomes = Vec::new();
+    for database in databases(settings, &copies) {
+        let chosen = choose(&database, &copies, &From::Newest, &where_).map_err(|e| e.to_string());
+        match chosen {
+            Ok(copy) if copy.kind == Kind::Cluster => {
+                outcomes.extend(drill_cluster(server, &copy, quiet));
+            }
+            chosen => outcomes.push(drill_one(server, &database, chosen, None, quiet)),
+        }
+    }
+    outcomes
 }
 
+/// Drills each database of the cluster dump `copy` in turn (the dump is read once to find
+/// them, then once for each).
+fn drill_cluster(server: &Server, copy: &DumpCopy, quiet: bool) -> Vec<Outcome> {
+    tracing::info!(
+        "Drill of the cluster dump {}: finding its databases.",
+        copy.path.display()
+    );
+    let found = cluster_contents(server, copy)
+        .map_err(|e| e.to_string())
+        .and_then(|scan| {
+            if !scan.complete {
+                Err(format!(
+                    "{} ends without pg_dumpall's completion marker: the dump was cut short",
+                    copy.path.display()
+                ))
+            } else if scan.databases.is_empty() {
+                Err(format!("{} holds no database", copy.path.display()))
+            } else {
+                Ok(scan.databases)
+            }
+        });
+    match found {
+        Ok(databases) => databases
+            .iter()
+            .map(|db| drill_one(server, db, Ok(copy.clone()), Some(db), quiet))
+            .collect(),
+        Err(error) => vec![drill_one(server, "all", Err(error), None, quiet)],
+    }
+}
+
+/// Drills `database` from the copy chosen for it; `section` names the database inside a
+/// cluster dump.
 fn drill_one(
     server: &Server,
     database: &str,
-    copies: &[DumpCopy],
-    searched: &str,
+    chosen: Result<DumpCopy, String>,
+    section: Option<&str>,
     quiet: bool,
 ) -> Outcome {
     let started = Instant::now();
@@ -99,15 +139,7 @@ fn drill_one(
         error: None,
     };
     let result = (|| -> Result<SqlScan, String> {
-        let copy = if database == "all" {
-            let cluster = copies.iter().find(|c| c.kind == Kind::Cluster);
-            return Err(match cluster {
-                Some(c) => format!("{} is a pg_dumpall of the whole cluster (<all>Y without <split>Y); a drill restores one database at a time: set <split>Y to get one dump per database", c.path.display()),
-                None => format!("no cluster-wide dump was found in {searched}"),
-            });
-        } else {
-            choose(database, copies, &From::Newest, searched).map_err(|e| e.to_string())?
-        };
+        let copy = chosen?;
         outcome.file = Some(copy.path.display().to_string());
         tracing::info!(
             "Drill of database [{database}]: restoring {}.",
@@ -115,8 +147,11 @@ fn drill_one(
         );
         let scratch = scratch_name("drill");
         server.create(&scratch).map_err(|e| e.to_string())?;
-        let checked = load(server, &copy, &scratch, true, quiet)
-            .and_then(|scan| verify(server, &scratch, &copy, &scan).map(|()| scan));
+        let loaded = match section {
+            Some(section) => load_cluster_section(server, &copy, section, &scratch, quiet),
+            None => load(server, &copy, &scratch, true, quiet),
+        };
+        let checked = loaded.and_then(|scan| verify(server, &scratch, &copy, &scan).map(|()| scan));
         let dropped = server.drop(&scratch);
         let scan = checked.map_err(|e| e.to_string())?;
         dropped.map_err(|e| format!("{e}; drop database [{scratch}] by hand"))?;

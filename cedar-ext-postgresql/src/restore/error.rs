@@ -19,8 +19,8 @@ pub enum RestoreError {
     },
     #[error("{}: {reason}", path.display())]
     Rejected { path: PathBuf, reason: String },
-    #[error("database [{database}] is only in {}, a pg_dumpall of the whole cluster (<all>Y without <split>Y); cback-restore does not restore one database out of it. Restore the whole cluster by hand into an empty cluster (e.g. `zcat FILE | psql -X -d postgres`), or set <split>Y so that each database gets a file of its own", path.display())]
-    ClusterDump { database: String, path: PathBuf },
+    #[error("{} is a pg_dumpall of the whole cluster: restore its databases one at a time (`cback-restore restore NAME`; `cback-restore drill` restores each one), with --globals to restore its roles and tablespaces first", path.display())]
+    WholeCluster { path: PathBuf },
     #[error("database [{target}] already exists; give --clean to drop it and restore in its place, or --into NAME to restore under another name")]
     TargetExists { target: String },
     #[error("{}: not a dump file cback writes (postgresqldump-NAME.txt[.gz|.bz2|.zst], postgresqldump-NAME.dump, optionally .gpg)", path.display())]

@@ -8,7 +8,7 @@ use std::cell::RefCell;
 use std::io::IsTerminal;
 use std::sync::Mutex;
 
-use super::catalog::{DumpCopy, DumpFormat};
+use super::catalog::{DumpCopy, DumpFormat, Kind};
 use super::child::{self, Client, Ended};
 use super::error::RestoreError;
 use super::server::{Server, MAINTENANCE_DB};
@@ -30,35 +30,17 @@ pub fn load(
         target: database.to_string(),
         message,
     };
-    let progress = Progress::new(quiet, &format!("restoring {}", copy.path.display()));
     match copy.format {
-        DumpFormat::Plain => {
-            let scan = RefCell::new(SqlScan::retargeting(&copy.database, database));
-            let client = server.psql_client(
-                database,
-                &[
-                    "-q",
-                    "-v",
-                    "ON_ERROR_STOP=1",
-                    "--single-transaction",
-                    "-f",
-                    "-",
-                ],
-            );
-            let ended = feed(server, copy, &client, &progress, Some(&scan), &fail)?;
-            check(&client, ended, &fail)?;
-            let scan = scan.into_inner();
-            if scan.rewritten > 0 {
-                tracing::info!(
-                    "{}: {} statement(s) naming database [{}] were pointed at [{database}] or left out (CREATE DATABASE, \\connect).",
-                    copy.path.display(),
-                    scan.rewritten,
-                    copy.database
-                );
-            }
-            Ok(scan)
-        }
+        DumpFormat::Plain => load_plain(
+            server,
+            copy,
+            &copy.database,
+            database,
+            SqlScan::retargeting(&copy.database, database),
+            quiet,
+        ),
         DumpFormat::Custom => {
+            let progress = Progress::new(quiet, &format!("restoring {}", copy.path.display()));
             let client = Client {
                 name: "pg_restore",
                 program: server.pg_restore.clone(),
@@ -116,8 +98,97 @@ pub fn load(
     }
 }
 
-/// Restores a globals file (roles, tablespaces) into the cluster. Roles that exist already
-/// are reported by psql and left as they are; any other error fails.
+/// Loads the dump of database `section` out of the cluster dump `copy` into `database`.
+pub fn load_cluster_section(
+    server: &Server,
+    copy: &DumpCopy,
+    section: &str,
+    database: &str,
+    quiet: bool,
+) -> Result<SqlScan, RestoreError> {
+    load_plain(
+        server,
+        copy,
+        section,
+        database,
+        SqlScan::cluster_section(section, database),
+        quiet,
+    )
+}
+
+/// Reads the cluster dump `copy` through without restoring anything: the scan names the
+/// databases it holds and says whether it is complete.
+pub fn cluster_contents(server: &Server, copy: &DumpCopy) -> Result<SqlScan, RestoreError> {
+    use std::io::Read;
+    let mut content = stream::open(copy, &server.gpg).map_err(|source| RestoreError::Open {
+        path: copy.path.clone(),
+        source,
+    })?;
+    let mut scan = SqlScan::cluster_globals();
+    let mut buffer = vec![0u8; 256 << 10];
+    let mut sink = Vec::new();
+    loop {
+        let n = match content.read(&mut buffer) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(source) => {
+                return Err(RestoreError::Open {
+                    path: copy.path.clone(),
+                    source,
+                })
+            }
+        };
+        sink.clear();
+        scan.feed(&buffer[..n], &mut sink);
+    }
+    scan.finish(&mut sink);
+    Ok(scan)
+}
+
+/// A plain dump, or a part of one, through psql in one transaction.
+fn load_plain(
+    server: &Server,
+    copy: &DumpCopy,
+    dumped: &str,
+    database: &str,
+    scan: SqlScan,
+    quiet: bool,
+) -> Result<SqlScan, RestoreError> {
+    let fail = |message: String| RestoreError::Restore {
+        path: copy.path.clone(),
+        target: database.to_string(),
+        message,
+    };
+    let progress = Progress::new(quiet, &format!("restoring {}", copy.path.display()));
+    let scan = RefCell::new(scan);
+    let client = server.psql_client(
+        database,
+        &[
+            "-q",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "--single-transaction",
+            "-f",
+            "-",
+        ],
+    );
+    let ended = feed(server, copy, &client, &progress, Some(&scan), &fail)?;
+    check(&client, ended, &fail)?;
+    let scan = scan.into_inner();
+    if scan.rewritten > 0 {
+        tracing::info!(
+            "{}: {} statement(s) naming database [{dumped}] were pointed at [{database}] or left out (CREATE DATABASE, \\connect).",
+            copy.path.display(),
+            scan.rewritten,
+        );
+    }
+    Ok(scan)
+}
+
+/// Restores a globals file (roles, tablespaces), or the part of a cluster dump before its
+/// databases, into the cluster. Roles that exist already are reported by psql and left as
+/// they are; any other error fails.
 pub fn load_globals(server: &Server, copy: &DumpCopy, quiet: bool) -> Result<(), RestoreError> {
     let fail = |message: String| RestoreError::Restore {
         path: copy.path.clone(),
@@ -125,7 +196,11 @@ pub fn load_globals(server: &Server, copy: &DumpCopy, quiet: bool) -> Result<(),
         message,
     };
     let progress = Progress::new(quiet, &format!("restoring {}", copy.path.display()));
-    let scan = RefCell::new(SqlScan::counting());
+    let scan = RefCell::new(if copy.kind == Kind::Cluster {
+        SqlScan::cluster_globals()
+    } else {
+        SqlScan::counting()
+    });
     let client = server.psql_client(MAINTENANCE_DB, &["-q", "-f", "-"]);
     let ended = feed(server, copy, &client, &progress, Some(&scan), &fail)?;
     let unexpected: Vec<&String> = ended
@@ -178,13 +253,26 @@ fn feed(
         }
     };
     let mut at_end = || {
-        match scan {
-        Some(scan) if !scan.borrow().complete => Err(std::io::Error::other(format!(
-            "{} ends without pg_dump's completion marker: the dump was cut short; nothing was committed",
-            copy.path.display()
-        ))),
-        _ => Ok(()),
-    }
+        let Some(scan) = scan else { return Ok(()) };
+        let scan = scan.borrow();
+        if let Some(database) = scan.section_missing() {
+            return Err(std::io::Error::other(format!(
+                "the cluster dump {} holds no database [{database}] (it holds {}); nothing was committed",
+                copy.path.display(),
+                if scan.databases.is_empty() {
+                    "none".to_string()
+                } else {
+                    scan.databases.join(", ")
+                }
+            )));
+        }
+        if !scan.complete {
+            return Err(std::io::Error::other(format!(
+                "{} ends without pg_dump's completion marker: the dump was cut short; nothing was committed",
+                copy.path.display()
+            )));
+        }
+        Ok(())
     };
     let result = child::run(
         client,

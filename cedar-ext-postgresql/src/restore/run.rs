@@ -9,7 +9,7 @@ use std::path::Path;
 use super::catalog::{DumpCopy, Kind};
 use super::choose::{choose, rejection, From};
 use super::error::RestoreError;
-use super::load::{load, load_globals};
+use super::load::{load, load_cluster_section, load_globals};
 use super::server::{scratch_name, Server};
 use super::source::{all_copies, Source};
 
@@ -62,13 +62,13 @@ pub fn restore(
         &request.from,
         &searched(sources),
     )?;
-    if copy.kind == Kind::Cluster {
-        return Err(RestoreError::ClusterDump {
-            database: request.database.clone(),
+    let cluster = copy.kind == Kind::Cluster;
+    if cluster && request.database == "all" {
+        return Err(RestoreError::WholeCluster {
             path: copy.path.clone(),
         });
     }
-    if copy.kind == Kind::Globals {
+    if copy.kind == Kind::Globals || (cluster && request.database == "globals") {
         // `restore globals`: the roles and tablespaces alone, into the cluster.
         tracing::info!("Restoring the globals from {}.", copy.path.display());
         load_globals(server, &copy, request.quiet)?;
@@ -80,13 +80,15 @@ pub fn restore(
             rows: 0,
         });
     }
-    let target = request
-        .into
-        .clone()
-        .unwrap_or_else(|| copy.database.clone());
+    // A cluster dump is "all"; the database is the one asked for.
+    let dumped = if cluster {
+        request.database.clone()
+    } else {
+        copy.database.clone()
+    };
+    let target = request.into.clone().unwrap_or_else(|| dumped.clone());
     tracing::info!(
-        "Restoring database [{}] from {} ({}, {} {}, made {}) into database [{target}].",
-        copy.database,
+        "Restoring database [{dumped}] from {} ({}, {} {}, made {}) into database [{target}].",
         copy.path.display(),
         copy.source,
         copy.format.name(),
@@ -107,7 +109,12 @@ pub fn restore(
     };
     let scratch = scratch_name("restore");
     server.create(&scratch)?;
-    let loaded = load(server, &copy, &scratch, false, request.quiet).and_then(|scan| {
+    let loaded = if cluster {
+        load_cluster_section(server, &copy, &dumped, &scratch, request.quiet)
+    } else {
+        load(server, &copy, &scratch, false, request.quiet)
+    };
+    let loaded = loaded.and_then(|scan| {
         if exists {
             tracing::info!("Dropping database [{target}] (--clean).");
             server.drop(&target)?;
@@ -146,8 +153,12 @@ pub fn restore(
     })
 }
 
-/// The globals file that goes with `copy`: the one beside it, else the newest good one.
+/// The globals file that goes with `copy`: the one beside it, else the newest good one; a
+/// cluster dump holds its own.
 fn globals_for(copy: &DumpCopy, copies: &[DumpCopy]) -> Result<DumpCopy, RestoreError> {
+    if copy.kind == Kind::Cluster {
+        return Ok(copy.clone());
+    }
     let dir = copy.path.parent().unwrap_or(Path::new("."));
     let candidates = copies
         .iter()
