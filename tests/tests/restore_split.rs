@@ -25,37 +25,33 @@ fn owner_of(cluster: &pg::Cluster, database: &str) -> String {
         .to_string()
 }
 
-fn split_layout(mode: &str, extra: &str) {
-    let Some(cluster) = pg::own(&ClusterOptions::default()) else {
-        return;
-    };
+/// A cluster of its own with database `appdb`, owned by role `app_owner`, with a setting.
+fn app_cluster() -> Option<pg::Cluster> {
+    let cluster = pg::own(&ClusterOptions::default())?;
     cluster.psql(
         "postgres",
         "CREATE ROLE app_owner NOLOGIN;\nCREATE DATABASE appdb OWNER app_owner;",
     );
     cluster.psql("appdb", APP_SQL);
     cluster.psql("appdb", "ALTER DATABASE appdb SET work_mem TO '8MB';");
-    let site = Site::new();
-    configure(
-        &site,
-        &pg::section(mode, &[], &format!("<split>Y</split>{extra}")),
-        None,
-    );
-    dump(&site, &cluster);
-    let dumped = cluster.pg_dump("appdb");
-    // A change after the dump: the original must keep it whatever the restores do.
+    Some(cluster)
+}
+
+/// After the dump `dumped` of appdb: a change the original must keep whatever the restores
+/// do; a restore under another name equal to the dump, with its owner, the original
+/// untouched.
+fn restore_under_another_name(site: &Site, cluster: &pg::Cluster, dumped: &[u8]) {
     cluster.psql(
         "appdb",
         "INSERT INTO items VALUES (1000, 'after the dump');",
     );
-
-    let out = run(&site, &cluster, &["restore", "appdb", "--into", "appcopy"]);
+    let out = run(site, cluster, &["restore", "appdb", "--into", "appcopy"]);
     assert!(out.status.success(), "{}", text(&out));
     assert!(
-        pg::same_dump(&dumped, &cluster.pg_dump("appcopy")),
+        pg::same_dump(dumped, &cluster.pg_dump("appcopy")),
         "appcopy differs from the dump"
     );
-    assert_eq!(owner_of(&cluster, "appcopy"), "app_owner");
+    assert_eq!(owner_of(cluster, "appcopy"), "app_owner");
     assert_eq!(
         cluster
             .psql("appdb", "SELECT count(*) FROM items WHERE id = 1000;")
@@ -63,14 +59,17 @@ fn split_layout(mode: &str, extra: &str) {
         "1",
         "the original database was touched"
     );
-    assert_eq!(owner_of(&cluster, "appdb"), "app_owner");
+    assert_eq!(owner_of(cluster, "appdb"), "app_owner");
+}
 
-    // Lose the database and its owner; --globals brings the role back first.
+/// The database and its owner lost: a restore fails on the missing role and leaves nothing;
+/// with --globals it brings the role back first. Returns the output of the second.
+fn restore_with_globals(site: &Site, cluster: &pg::Cluster, dumped: &[u8]) -> String {
     cluster.psql(
         "postgres",
         "DROP DATABASE appdb;\nDROP DATABASE appcopy;\nDROP ROLE app_owner;",
     );
-    let out = run(&site, &cluster, &["restore", "appdb"]);
+    let out = run(site, cluster, &["restore", "appdb"]);
     assert_eq!(
         out.status.code(),
         Some(6),
@@ -82,20 +81,15 @@ fn split_layout(mode: &str, extra: &str) {
         "the error shows psql's / pg_restore's complaint: {}",
         text(&out)
     );
-    assert!(!exists(&cluster, "appdb"));
+    assert!(!exists(cluster, "appdb"));
     assert!(
-        scratch_databases(&cluster).is_empty(),
+        scratch_databases(cluster).is_empty(),
         "{:?}",
         cluster.databases()
     );
 
-    let out = run(&site, &cluster, &["restore", "appdb", "--globals"]);
+    let out = run(site, cluster, &["restore", "appdb", "--globals"]);
     assert!(out.status.success(), "{}", text(&out));
-    assert!(
-        String::from_utf8_lossy(&out.stdout).contains("postgresqldump-globals.txt"),
-        "{}",
-        text(&out)
-    );
     assert_eq!(
         cluster
             .psql(
@@ -105,9 +99,27 @@ fn split_layout(mode: &str, extra: &str) {
             .trim(),
         "1"
     );
-    assert!(pg::same_dump(&dumped, &cluster.pg_dump("appdb")));
-    assert_eq!(owner_of(&cluster, "appdb"), "app_owner");
-    assert!(scratch_databases(&cluster).is_empty());
+    assert!(pg::same_dump(dumped, &cluster.pg_dump("appdb")));
+    assert_eq!(owner_of(cluster, "appdb"), "app_owner");
+    assert!(scratch_databases(cluster).is_empty());
+    text(&out)
+}
+
+fn split_layout(mode: &str, extra: &str) {
+    let Some(cluster) = app_cluster() else {
+        return;
+    };
+    let site = Site::new();
+    configure(
+        &site,
+        &pg::section(mode, &[], &format!("<split>Y</split>{extra}")),
+        None,
+    );
+    dump(&site, &cluster);
+    let dumped = cluster.pg_dump("appdb");
+    restore_under_another_name(&site, &cluster, &dumped);
+    let out = restore_with_globals(&site, &cluster, &dumped);
+    assert!(out.contains("postgresqldump-globals.txt"), "{out}");
 }
 
 #[test]
@@ -122,43 +134,19 @@ fn split_custom_with_globals() {
 
 #[test]
 fn one_database_is_restored_out_of_a_cluster_wide_dump() {
-    let Some(cluster) = pg::own(&ClusterOptions::default()) else {
+    let Some(cluster) = app_cluster() else {
         return;
     };
-    cluster.psql(
-        "postgres",
-        "CREATE ROLE app_owner NOLOGIN;\nCREATE DATABASE appdb OWNER app_owner;",
-    );
-    cluster.psql("appdb", APP_SQL);
-    cluster.psql("appdb", "ALTER DATABASE appdb SET work_mem TO '8MB';");
     cluster.create_small_database("shop", 10);
     let site = Site::new();
     configure(&site, &pg::section("gzip", &[], ""), None);
     dump(&site, &cluster);
     assert!(site.collect.join("postgresqldump.txt.gz").is_file());
     let dumped = cluster.pg_dump("appdb");
-    cluster.psql(
-        "appdb",
-        "INSERT INTO items VALUES (1000, 'after the dump');",
-    );
-
-    let out = run(&site, &cluster, &["restore", "appdb", "--into", "appcopy"]);
-    assert!(out.status.success(), "{}", text(&out));
-    assert!(
-        pg::same_dump(&dumped, &cluster.pg_dump("appcopy")),
-        "appcopy differs from the dump"
-    );
-    assert_eq!(owner_of(&cluster, "appcopy"), "app_owner");
-    // Nothing else of the cluster dump was run: the original and the other databases are
-    // as they were.
-    assert_eq!(
-        cluster
-            .psql("appdb", "SELECT count(*) FROM items WHERE id = 1000;")
-            .trim(),
-        "1",
-        "the original database was touched"
-    );
-    assert_same_content(&cluster, "shop", "shop");
+    let shop = cluster.pg_dump("shop");
+    restore_under_another_name(&site, &cluster, &dumped);
+    // Nothing else of the cluster dump was run: the other databases are as they were.
+    assert!(pg::same_dump(&shop, &cluster.pg_dump("shop")));
 
     // A database the dump does not hold: named, with the ones it holds; nothing left.
     let out = run(&site, &cluster, &["restore", "nosuch"]);
@@ -180,25 +168,8 @@ fn one_database_is_restored_out_of_a_cluster_wide_dump() {
         text(&out)
     );
 
-    // Lose the database and its owner; --globals takes the role from the same file.
-    cluster.psql(
-        "postgres",
-        "DROP DATABASE appdb;\nDROP DATABASE appcopy;\nDROP ROLE app_owner;",
-    );
-    let out = run(&site, &cluster, &["restore", "appdb"]);
-    assert_eq!(out.status.code(), Some(6), "{}", text(&out));
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("app_owner"),
-        "{}",
-        text(&out)
-    );
-    assert!(!exists(&cluster, "appdb"));
-    assert!(scratch_databases(&cluster).is_empty());
-    let out = run(&site, &cluster, &["restore", "appdb", "--globals"]);
-    assert!(out.status.success(), "{}", text(&out));
-    assert!(pg::same_dump(&dumped, &cluster.pg_dump("appdb")));
-    assert_eq!(owner_of(&cluster, "appdb"), "app_owner");
-    assert!(scratch_databases(&cluster).is_empty());
+    // --globals takes the role from the same file.
+    restore_with_globals(&site, &cluster, &dumped);
 
     // A drill checks every database of the dump, one line each.
     let out = run(&site, &cluster, &["drill"]);

@@ -315,13 +315,8 @@ COMMENT ON DATABASE shop IS 'c';\n\
 GRANT CONNECT ON DATABASE shop TO bob;\n\
 ALTER DATABASE shopping OWNER TO postgres;\n-- PostgreSQL database dump complete\n";
 
-    fn scan_in_pieces(mut scan: SqlScan, piece: usize) -> (SqlScan, String) {
-        let mut out = Vec::new();
-        for chunk in CREATE_DUMP.as_bytes().chunks(piece) {
-            scan.feed(chunk, &mut out);
-        }
-        scan.finish(&mut out);
-        (scan, String::from_utf8(out).unwrap())
+    fn scan_in_pieces(scan: SqlScan, piece: usize) -> (SqlScan, String) {
+        scan_text(scan, CREATE_DUMP, piece)
     }
 
     #[test]
