@@ -63,6 +63,13 @@ pub enum AmazonS3Error {
         #[source]
         source: Box<S3Error>,
     },
+    /// A request of a switch, a rollback or a put-back: what became of the day is said by
+    /// the error that wraps it.
+    #[error("{source}")]
+    Request {
+        #[source]
+        source: Box<S3Error>,
+    },
     #[error("cannot store [{}] as s3://{bucket}/{key}: {source} (nothing was changed in s3://{bucket}/{day_prefix}/; run amazons3 again)", path.display())]
     Upload {
         path: PathBuf,

@@ -38,7 +38,7 @@ pub struct Replace<'a> {
 }
 
 fn s3_error(source: crate::client::S3Error) -> AmazonS3Error {
-    AmazonS3Error::S3 {
+    AmazonS3Error::Request {
         source: Box::new(source),
     }
 }

@@ -102,7 +102,7 @@ pub fn checksums(s3: &S3, base: &str, objects: &[Stored]) -> Result<usize, Amazo
         let key = hidden::key(base, &object.rel);
         let stored = s3
             .stored_checksum(&key)
-            .map_err(|source| AmazonS3Error::S3 {
+            .map_err(|source| AmazonS3Error::Request {
                 source: Box::new(source),
             })?;
         match stored {

@@ -260,6 +260,10 @@ fn a_switch_that_fails_is_rolled_back_to_the_previous_copy() {
         "{err}"
     );
     assert!(
+        !err.contains("left as it was"),
+        "one account of the day: {err}"
+    );
+    assert!(
         err.contains(&format!("s3://{BUCKET}/staging/{TODAY_DIR}/")),
         "{err}"
     );
