@@ -3,21 +3,24 @@
 //! In this order:
 //! 1. the checks of the original: options and stage sections, the `<amazons3>` section, root;
 //! 2. the directory ([`crate::plan::pick_day`]) and the size limit, before S3 is touched;
-//! 3. the bucket is checked, and unfinished multipart uploads under the day's prefix (left by
-//!    a run that could not abort them) are aborted;
-//! 4. every backup file is stored under its key ([`crate::upload`]), encrypted on the way when
-//!    configured ([`crate::command`]);
-//! 5. the prefix is listed: every key sent must be there with the size sent;
-//! 6. only then the day's objects that this run did not send are removed, and the prefix is
-//!    listed again: it must hold exactly what was sent;
+//! 3. the bucket is checked, and what an earlier run left is put right first
+//!    ([`crate::recover`]): a previous copy it had set aside and could not put back is put
+//!    back, its leftover hidden copies are removed, its unfinished multipart uploads aborted;
+//! 4. the day's prefix is listed. When it holds nothing, every backup file is stored under
+//!    its final key ([`crate::upload`]), encrypted on the way when configured
+//!    ([`crate::command`]). When it holds an earlier copy, the files are stored under the
+//!    run's incoming prefix instead, beside the day ([`crate::hidden`]);
+//! 5. that prefix is listed and checked: exactly the keys sent, with the sizes sent and the
+//!    SHA-256 checksums sent ([`crate::verify`]);
+//! 6. with an earlier copy, only now the day is switched to the new one by server-side
+//!    copies, with the earlier copy set aside first, and checked again ([`crate::replace`]);
 //! 7. `cback.amazons3` is written into the directory and chowned.
 //!
-//! A failure at any step before 6 leaves every object of the day's earlier copy in place (an
-//! object this run replaced holds this run's complete content: a PUT or a completed multipart
-//! upload replaces a key at once), and exits 6. The run records objects, bytes, seconds and
-//! success in the run status.
+//! A failure before step 6 leaves the day's earlier copy untouched (the incoming copy is
+//! removed); a failure in step 6 puts the earlier copy back, or, when the server is gone,
+//! leaves it intact aside for the next run to put back. Either way the run exits 6, or 5
+//! when interrupted. The run records objects, bytes, seconds and success in the run status.
 
-use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -30,9 +33,14 @@ use cedar_core::{staged, Action, ActionContext, ActionError, ConfigFile, Options
 use crate::client::{ConnectOptions, S3};
 use crate::command::{self, Scratch};
 use crate::config::{AmazonS3Section, Encryption, Settings, SECTION};
+use crate::copy::SINGLE_COPY_MAX;
 use crate::error::AmazonS3Error;
+use crate::hidden::{self, Places};
 use crate::plan::{self, Day, Item, INDICATOR};
+use crate::recover;
+use crate::replace::{self, Replace};
 use crate::upload::{self, Sent, StreamUpload, UploadError};
+use crate::verify::{self, Stored};
 
 /// The action registered as `amazons3` (`CedarBackup3.extend.amazons3.executeAction`).
 #[derive(Debug, Clone, Copy, Default)]
@@ -205,16 +213,16 @@ fn store_day(
         bucket: bucket.clone(),
         source: Box::new(source),
     })?;
-    let day_prefix = plan::day_prefix(settings.prefix(), &day.date);
+    let places = Places::new(settings.prefix(), &day.date, &hidden::run_id());
     tracing::info!(
-        "Storing [{}] as s3://{bucket}/{day_prefix}/ at {}.",
+        "Storing [{}] as s3://{bucket}/{}/ at {}.",
         day.dir.display(),
+        places.day,
         s3.endpoint()
     );
-    s3.check_bucket().map_err(|source| AmazonS3Error::S3 {
-        source: Box::new(source),
-    })?;
-    abort_leftovers(&s3, &day_prefix)?;
+    s3.check_bucket().map_err(s3_error)?;
+    recover::recover(&s3, settings.prefix(), &places.day, settings.part_size)?;
+    let previous = s3.list(&format!("{}/", places.day)).map_err(s3_error)?;
 
     let items = plan::files(&day.dir)?;
     let needs_scratch = !matches!(settings.encryption, Encryption::None);
@@ -235,15 +243,76 @@ fn store_day(
         scratch,
     };
 
-    let mut sent: BTreeMap<String, (u64, PathBuf)> = BTreeMap::new();
-    let mut checksums: Vec<(String, String, PathBuf)> = Vec::new();
-    for item in &items {
+    if previous.is_empty() {
+        // Nothing to keep: straight to the final keys.
+        let objects = store_all(&site, &items, &places.day, &places.day, totals)?;
+        log_verified(&bucket, &places.day, &objects, totals.1);
+    } else {
+        tracing::info!(
+            "s3://{bucket}/{}/ holds an earlier copy ({} object(s)): the new copy goes to s3://{bucket}/{}/ first, and replaces it only once checked.",
+            places.day,
+            previous.len(),
+            places.incoming
+        );
+        let objects = match store_all(&site, &items, &places.incoming, &places.day, totals) {
+            Ok(objects) => objects,
+            Err(err) => {
+                if let Err(e) = replace::remove_prefix(&s3, &places.incoming) {
+                    tracing::warn!("{e}; the next amazons3 run removes what is left of it");
+                }
+                return Err(AmazonS3Error::NotSwitched {
+                    bucket,
+                    day_prefix: places.day.clone(),
+                    source: Box::new(err),
+                });
+            }
+        };
+        totals.2 = Replace {
+            s3: &s3,
+            places: &places,
+            previous: &previous,
+            objects: &objects,
+            part_size: settings.part_size,
+            single_copy_max: SINGLE_COPY_MAX,
+        }
+        .run()?;
+        log_verified(&bucket, &places.day, &objects, totals.1);
+    }
+    staged::write_indicator(&day.dir, INDICATOR, Some(ids))?;
+    Ok(())
+}
+
+fn s3_error(source: crate::client::S3Error) -> AmazonS3Error {
+    AmazonS3Error::S3 {
+        source: Box::new(source),
+    }
+}
+
+fn log_verified(bucket: &str, day_prefix: &str, objects: &[Stored], bytes: u64) {
+    tracing::info!(
+        "Verified s3://{bucket}/{day_prefix}/: {} object(s), {bytes} bytes, as sent.",
+        objects.len()
+    );
+}
+
+/// Stores every item as `base/REL`, then checks `base/`: exactly these keys, their sizes,
+/// their checksums. `day_prefix` is named in errors.
+fn store_all(
+    site: &Site<'_>,
+    items: &[Item],
+    base: &str,
+    day_prefix: &str,
+    totals: &mut (u64, u64, u64),
+) -> Result<Vec<Stored>, AmazonS3Error> {
+    let bucket = site.s3.bucket();
+    let mut objects = Vec::with_capacity(items.len());
+    for item in items {
         if cedar_core::interrupt::requested() {
             return Err(AmazonS3Error::Interrupted);
         }
-        let key = format!("{day_prefix}/{}", item.relative);
+        let key = hidden::key(base, &item.relative);
         let stored =
-            store_item(&site, item, &key).map_err(|e| with_key(e, &bucket, &key, &day_prefix))?;
+            store_item(site, item, &key).map_err(|e| with_key(e, bucket, &key, day_prefix))?;
         tracing::debug!(
             "Stored [{}] as s3://{bucket}/{key} ({} bytes).",
             item.path.display(),
@@ -251,105 +320,16 @@ fn store_day(
         );
         totals.0 += 1;
         totals.1 += stored.bytes;
-        checksums.push((
-            stored.key.clone(),
-            stored.checksum.clone(),
-            item.path.clone(),
-        ));
-        sent.insert(stored.key, (stored.bytes, item.path.clone()));
+        objects.push(Stored::new(&item.relative, item.path.clone(), &stored));
     }
-
-    // Everything new is in place: check it, then remove what the day no longer has.
-    let listing_prefix = format!("{day_prefix}/");
-    let listed = s3
-        .list(&listing_prefix)
-        .map_err(|source| AmazonS3Error::S3 {
-            source: Box::new(source),
-        })?;
-    verify(&bucket, &sent, &listed)?;
-    let stale: Vec<String> = listed
-        .iter()
-        .filter(|l| !sent.contains_key(&l.key))
-        .map(|l| l.key.clone())
-        .collect();
-    if !stale.is_empty() {
-        s3.delete(&stale).map_err(|source| AmazonS3Error::S3 {
-            source: Box::new(source),
-        })?;
-        tracing::info!(
-            "Removed {} object(s) of s3://{bucket}/{listing_prefix} that the day no longer has.",
-            stale.len()
-        );
-        totals.2 = stale.len() as u64;
-    }
-    let listed = s3
-        .list(&listing_prefix)
-        .map_err(|source| AmazonS3Error::S3 {
-            source: Box::new(source),
-        })?;
-    verify(&bucket, &sent, &listed)?;
-    let expected: BTreeSet<&String> = sent.keys().collect();
-    if let Some(extra) = listed.iter().find(|l| !expected.contains(&l.key)) {
-        return Err(AmazonS3Error::Leftover {
-            bucket,
-            key: extra.key.clone(),
-        });
-    }
-    let mut checked = 0;
-    for (key, expected, path) in &checksums {
-        match s3
-            .stored_checksum(key)
-            .map_err(|source| AmazonS3Error::S3 {
-                source: Box::new(source),
-            })? {
-            // A multipart object's composite checksum ends in `-N`; some servers leave it out.
-            Some(stored)
-                if &stored != expected && expected.split('-').next() != Some(stored.as_str()) =>
-            {
-                return Err(AmazonS3Error::ChecksumDiffers {
-                    path: path.clone(),
-                    bucket: bucket.clone(),
-                    key: key.clone(),
-                    expected: expected.clone(),
-                    stored,
-                })
-            }
-            Some(_) => checked += 1,
-            None => tracing::debug!("s3://{bucket}/{key}: the server keeps no SHA-256 checksum."),
-        }
-    }
+    let listed = site.s3.list(&format!("{base}/")).map_err(s3_error)?;
+    verify::listing(bucket, base, &objects, &listed)?;
+    let checked = verify::checksums(site.s3, base, &objects)?;
     tracing::info!(
-        "SHA-256 checksums kept by the server match for {checked} of {} object(s).",
-        checksums.len()
+        "SHA-256 checksums kept by the server match for {checked} of {} object(s) in s3://{bucket}/{base}/.",
+        objects.len()
     );
-    tracing::info!(
-        "Verified s3://{bucket}/{listing_prefix}: {} object(s), {} bytes, as sent.",
-        sent.len(),
-        totals.1
-    );
-    staged::write_indicator(&day.dir, INDICATOR, Some(ids))?;
-    Ok(())
-}
-
-/// Aborts the unfinished multipart uploads under the day's prefix.
-fn abort_leftovers(s3: &S3, day_prefix: &str) -> Result<(), AmazonS3Error> {
-    let pending = s3
-        .pending_uploads(&format!("{day_prefix}/"))
-        .map_err(|source| AmazonS3Error::S3 {
-            source: Box::new(source),
-        })?;
-    for upload in pending {
-        s3.abort(&upload.key, &upload.upload_id)
-            .map_err(|source| AmazonS3Error::S3 {
-                source: Box::new(source),
-            })?;
-        tracing::warn!(
-            "Aborted an unfinished multipart upload of s3://{}/{} left by an earlier run.",
-            s3.bucket(),
-            upload.key
-        );
-    }
-    Ok(())
+    Ok(objects)
 }
 
 /// Puts the key into an upload error that lacks it.
@@ -396,36 +376,4 @@ fn store_item(site: &Site<'_>, item: &Item, key: &str) -> Result<Sent, AmazonS3E
         Encryption::Age(recipients) => command::through_age(recipients, &item.path, sink),
         Encryption::None => unreachable!("plain files are stored above"),
     }
-}
-
-/// Every key sent must be listed with the size sent.
-fn verify(
-    bucket: &str,
-    sent: &BTreeMap<String, (u64, PathBuf)>,
-    listed: &[crate::client::Listed],
-) -> Result<(), AmazonS3Error> {
-    let sizes: BTreeMap<&str, u64> = listed.iter().map(|l| (l.key.as_str(), l.size)).collect();
-    for (key, (bytes, path)) in sent {
-        match sizes.get(key.as_str()) {
-            None => {
-                tracing::error!("File was apparently not uploaded: [{}]", path.display());
-                return Err(AmazonS3Error::Missing {
-                    path: path.clone(),
-                    bucket: bucket.to_string(),
-                    key: key.clone(),
-                });
-            }
-            Some(size) if size != bytes => {
-                return Err(AmazonS3Error::SizeDiffers {
-                    path: path.clone(),
-                    bucket: bucket.to_string(),
-                    key: key.clone(),
-                    expected: *bytes,
-                    actual: *size,
-                })
-            }
-            Some(_) => {}
-        }
-    }
-    Ok(())
 }

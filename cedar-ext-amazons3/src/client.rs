@@ -84,6 +84,8 @@ pub enum ErrorKind {
     NoBucket,
     /// The server says the data it received does not match its checksum.
     Checksum,
+    /// An interrupt (SIGINT, SIGTERM ...) stopped the request before it finished.
+    Interrupted,
     Other,
 }
 
@@ -93,7 +95,7 @@ fn hint(kind: ErrorKind) -> &'static str {
         ErrorKind::Credentials => "; check the backup user's AWS credentials (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, AWS_PROFILE, ~/.aws/credentials) and that they may write to the bucket",
         ErrorKind::NoBucket => "; create the bucket first (cback never creates one) or fix <s3_bucket>",
         ErrorKind::Checksum => "; the data was damaged on its way and the server refused it; run again",
-        ErrorKind::Other => "",
+        ErrorKind::Interrupted | ErrorKind::Other => "",
     }
 }
 
@@ -101,6 +103,9 @@ fn hint(kind: ErrorKind) -> &'static str {
 pub fn checksum_b64(digest: &[u8]) -> String {
     aws_smithy_types::base64::encode(digest)
 }
+
+/// How often a request that sends data looks for an interrupt.
+const INTERRUPT_POLL: Duration = Duration::from_millis(100);
 
 /// A connected client for one bucket.
 #[derive(Debug)]
@@ -238,6 +243,36 @@ impl S3 {
         &self.endpoint
     }
 
+    /// Runs a request, but gives up on it (dropping its connection) as soon as an interrupt
+    /// arrives: a part of several MiB on a slow link does not hold the run for minutes.
+    fn interruptible<F: std::future::Future>(
+        &self,
+        operation: &'static str,
+        key: &str,
+        request: F,
+    ) -> Result<F::Output, S3Error> {
+        let interrupted = || S3Error {
+            operation,
+            target: format!("s3://{}/{key}", self.bucket),
+            endpoint: self.endpoint.clone(),
+            detail: "interrupted".into(),
+            kind: ErrorKind::Interrupted,
+        };
+        if cedar_core::interrupt::requested() {
+            return Err(interrupted());
+        }
+        self.runtime.block_on(async {
+            let mut request = std::pin::pin!(request);
+            loop {
+                match tokio::time::timeout(INTERRUPT_POLL, request.as_mut()).await {
+                    Ok(output) => return Ok(output),
+                    Err(_) if cedar_core::interrupt::requested() => return Err(interrupted()),
+                    Err(_) => {}
+                }
+            }
+        })
+    }
+
     fn error<E>(
         &self,
         operation: &'static str,
@@ -307,8 +342,9 @@ impl S3 {
     ) -> Result<(), S3Error> {
         let body = self.body(path, offset, length)?;
         let output = self
-            .runtime
-            .block_on(
+            .interruptible(
+                "uploading",
+                key,
                 self.client
                     .put_object()
                     .bucket(&self.bucket)
@@ -318,9 +354,30 @@ impl S3 {
                     .checksum_sha256(sha256)
                     .body(body)
                     .send(),
-            )
+            )?
             .map_err(|e| self.error("uploading", Some(key), e))?;
         self.check_echo(key, sha256, output.checksum_sha256())
+    }
+
+    /// Stores a small object (a marker) from memory, with its SHA-256 checksum.
+    pub fn put_small(&self, key: &str, data: &[u8]) -> Result<(), S3Error> {
+        use sha2::Digest;
+        let sha256 = checksum_b64(&sha2::Sha256::digest(data));
+        let output = self
+            .runtime
+            .block_on(
+                self.client
+                    .put_object()
+                    .bucket(&self.bucket)
+                    .key(key)
+                    .content_length(data.len() as i64)
+                    .checksum_algorithm(ChecksumAlgorithm::Sha256)
+                    .checksum_sha256(&sha256)
+                    .body(ByteStream::from(data.to_vec()))
+                    .send(),
+            )
+            .map_err(|e| self.error("uploading", Some(key), e))?;
+        self.check_echo(key, &sha256, output.checksum_sha256())
     }
 
     /// A server that echoes a checksum must echo ours.
@@ -376,8 +433,9 @@ impl S3 {
     ) -> Result<CompletedPart, S3Error> {
         let body = self.body(path, offset, length)?;
         let output = self
-            .runtime
-            .block_on(
+            .interruptible(
+                "uploading a part of",
+                key,
                 self.client
                     .upload_part()
                     .bucket(&self.bucket)
@@ -389,7 +447,7 @@ impl S3 {
                     .checksum_sha256(sha256)
                     .body(body)
                     .send(),
-            )
+            )?
             .map_err(|e| self.error("uploading a part of", Some(key), e))?;
         self.check_echo(key, sha256, output.checksum_sha256())?;
         Ok(CompletedPart::builder()
@@ -422,6 +480,86 @@ impl S3 {
             )
             .map(drop)
             .map_err(|e| self.error("completing the multipart upload of", Some(key), e))
+    }
+
+    /// `BUCKET/KEY` as the `x-amz-copy-source` header carries it: percent-encoded but for `/`.
+    fn copy_source(&self, key: &str) -> String {
+        let mut out = String::with_capacity(self.bucket.len() + key.len() + 1);
+        for byte in self
+            .bucket
+            .bytes()
+            .chain(std::iter::once(b'/'))
+            .chain(key.bytes())
+        {
+            if byte.is_ascii_alphanumeric() || b"-_.~/".contains(&byte) {
+                out.push(byte as char);
+            } else {
+                out.push_str(&format!("%{byte:02X}"));
+            }
+        }
+        out
+    }
+
+    /// Names the source of a failed copy in its error.
+    fn copy_error(&self, mut err: S3Error, source: &str) -> S3Error {
+        err.detail = format!("(from s3://{}/{source}) {}", self.bucket, err.detail);
+        err
+    }
+
+    /// Copies the object `source` of this bucket to `key` inside the server, in one request
+    /// (up to 5 GiB), asking for a SHA-256 checksum of the copy; returns the checksum the
+    /// server reports.
+    pub fn copy_object(&self, source: &str, key: &str) -> Result<Option<String>, S3Error> {
+        let output = self
+            .runtime
+            .block_on(
+                self.client
+                    .copy_object()
+                    .bucket(&self.bucket)
+                    .key(key)
+                    .copy_source(self.copy_source(source))
+                    .checksum_algorithm(ChecksumAlgorithm::Sha256)
+                    .send(),
+            )
+            .map_err(|e| self.copy_error(self.error("copying to", Some(key), e), source))?;
+        Ok(output
+            .copy_object_result()
+            .and_then(|r| r.checksum_sha256())
+            .map(str::to_string))
+    }
+
+    /// Copies bytes `first..=last` of the object `source` inside the server as part `number`
+    /// (from 1) of the multipart upload `upload_id` of `key`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn upload_part_copy(
+        &self,
+        key: &str,
+        upload_id: &str,
+        number: i32,
+        source: &str,
+        first: u64,
+        last: u64,
+    ) -> Result<CompletedPart, S3Error> {
+        let output = self
+            .runtime
+            .block_on(
+                self.client
+                    .upload_part_copy()
+                    .bucket(&self.bucket)
+                    .key(key)
+                    .upload_id(upload_id)
+                    .part_number(number)
+                    .copy_source(self.copy_source(source))
+                    .copy_source_range(format!("bytes={first}-{last}"))
+                    .send(),
+            )
+            .map_err(|e| self.copy_error(self.error("copying a part to", Some(key), e), source))?;
+        let result = output.copy_part_result();
+        Ok(CompletedPart::builder()
+            .part_number(number)
+            .set_e_tag(result.and_then(|r| r.e_tag()).map(str::to_string))
+            .set_checksum_sha256(result.and_then(|r| r.checksum_sha256()).map(str::to_string))
+            .build())
     }
 
     /// Aborts a multipart upload, so that none of its parts stays stored (and billed).

@@ -63,7 +63,14 @@ pub enum AmazonS3Error {
         #[source]
         source: Box<S3Error>,
     },
-    #[error("cannot store [{}] as s3://{bucket}/{key}: {source} (nothing was removed from s3://{bucket}/{day_prefix}/; run amazons3 again)", path.display())]
+    /// A request of a switch, a rollback or a put-back: what became of the day is said by
+    /// the error that wraps it.
+    #[error("{source}")]
+    Request {
+        #[source]
+        source: Box<S3Error>,
+    },
+    #[error("cannot store [{}] as s3://{bucket}/{key}: {source} (nothing was changed in s3://{bucket}/{day_prefix}/; run amazons3 again)", path.display())]
     Upload {
         path: PathBuf,
         bucket: String,
@@ -119,12 +126,71 @@ pub enum AmazonS3Error {
         expected: String,
         stored: String,
     },
-    #[error("s3://{bucket}/{key} is still there after the stale objects of the day were removed; remove it by hand")]
+    #[error("s3://{bucket}/{key} is there, but this run did not store it and did not expect it; remove it by hand and run amazons3 again")]
     Leftover { bucket: String, key: String },
+    #[error("s3://{bucket}/{prefix}/ does not hold the copy it should after the server-side copies: {detail}; run amazons3 again")]
+    CopyDiffers {
+        bucket: String,
+        prefix: String,
+        detail: String,
+    },
+    #[error("the previous copy of s3://{bucket}/{day_prefix}/ is intact, nothing of it was changed; the new copy could not be prepared beside it: {source}")]
+    NotSwitched {
+        bucket: String,
+        day_prefix: String,
+        #[source]
+        source: Box<AmazonS3Error>,
+    },
+    #[error("switching s3://{bucket}/{day_prefix}/ to the new copy failed: {source}; the previous copy was put back and checked, so the day holds it as before; run amazons3 again")]
+    RolledBack {
+        bucket: String,
+        day_prefix: String,
+        #[source]
+        source: Box<AmazonS3Error>,
+    },
+    #[error("switching s3://{bucket}/{day_prefix}/ to the new copy failed ({source}), and putting back the previous copy failed too ({rollback}); the previous copy is intact in s3://{bucket}/{aside}/: the next amazons3 run puts it back before anything else, so run amazons3 again once S3 is reachable")]
+    RollbackFailed {
+        bucket: String,
+        day_prefix: String,
+        aside: String,
+        #[source]
+        source: Box<AmazonS3Error>,
+        rollback: Box<AmazonS3Error>,
+    },
+    #[error("cannot put back the previous copy of s3://{bucket}/{day_prefix}/ from s3://{bucket}/{aside}/, where an unfinished switch left it: {source}; it is still intact there; run amazons3 again once S3 is reachable, or copy it back by hand")]
+    PutBack {
+        bucket: String,
+        day_prefix: String,
+        aside: String,
+        #[source]
+        source: Box<AmazonS3Error>,
+    },
+    #[error("s3://{bucket}/{day_prefix}/ holds the new copy, checked, but the marker s3://{bucket}/{marker} could not be removed: {source}; while it is there the next amazons3 run puts back the previous copy, so run `cback --full amazons3` again")]
+    MarkerLeft {
+        bucket: String,
+        day_prefix: String,
+        marker: String,
+        #[source]
+        source: Box<S3Error>,
+    },
     #[error(transparent)]
     Staged(#[from] StagedError),
-    #[error("interrupted; the day's earlier copy in S3, if any, was left as it was")]
+    #[error("interrupted; the day's earlier copy in S3, if any, is in place; run amazons3 again")]
     Interrupted,
+}
+
+impl AmazonS3Error {
+    /// Whether an interrupt stopped the action (and it then put everything right).
+    pub fn is_interrupted(&self) -> bool {
+        match self {
+            AmazonS3Error::Interrupted => true,
+            AmazonS3Error::Upload { source, .. } => matches!(**source, UploadError::Interrupted),
+            AmazonS3Error::S3 { source } => source.kind == crate::client::ErrorKind::Interrupted,
+            AmazonS3Error::NotSwitched { source, .. }
+            | AmazonS3Error::RolledBack { source, .. } => source.is_interrupted(),
+            _ => false,
+        }
+    }
 }
 
 /// ` The command said: ...` when there is standard error to show.
@@ -139,10 +205,8 @@ pub fn stderr_suffix(stderr: &str) -> String {
 impl From<AmazonS3Error> for cedar_core::ActionError {
     fn from(err: AmazonS3Error) -> Self {
         match err {
-            AmazonS3Error::Interrupted => cedar_core::ActionError::Interrupted,
-            AmazonS3Error::Upload { ref source, .. }
-                if matches!(**source, UploadError::Interrupted) =>
-            {
+            interrupted if interrupted.is_interrupted() => {
+                tracing::warn!("{interrupted}");
                 cedar_core::ActionError::Interrupted
             }
             other => {

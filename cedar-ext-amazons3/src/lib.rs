@@ -11,28 +11,39 @@
 //! success; the backup user's AWS configuration and credentials ([`client`]).
 //!
 //! What it does better:
-//! - never an empty day in S3: everything is uploaded and checked before the day's stale
-//!   objects are removed; a failure leaves the earlier copy in place ([`action`]);
+//! - never an empty day in S3, never a day half old and half new: a day S3 already holds is
+//!   uploaded beside it first and checked, then switched by server-side copies with the
+//!   earlier copy set aside; a failure at any point leaves (or puts back) the earlier copy,
+//!   and a switch the server cut short is put right by the next run ([`action`],
+//!   [`replace`], [`recover`]);
 //! - every request carries a SHA-256 checksum that the server checks; large files go up in
-//!   parts streamed from disk with bounded memory; an upload that fails is aborted, and one a
-//!   failed run could not abort is aborted by the next run ([`upload`]);
-//! - the run ends by listing the prefix: exactly the keys sent, with the sizes sent;
+//!   parts streamed from disk with bounded memory; an upload that fails or is interrupted
+//!   (even in the middle of a part) is aborted, and one a failed run could not abort is
+//!   aborted by the next run ([`upload`]);
+//! - the run ends by listing the prefix: exactly the keys sent, with the sizes sent and the
+//!   checksums sent ([`verify`]);
 //! - encryption streams into the upload: no encrypted copy on disk ([`command`]); age
 //!   recipients natively with `<encrypt_mode>age`;
 //! - exit 6 with the file, key or bucket named; no secret in argv, the log or a message;
 //! - objects, bytes, seconds and success in the run status and the metrics textfile.
 //!
 //! Modules: [`config`], [`client`] (the S3 client), [`plan`], [`upload`], [`command`],
-//! [`action`], [`sync`] (the sync tool), [`error`].
+//! [`verify`], [`hidden`] (the prefixes beside the day), [`copy`] (server-side copies),
+//! [`replace`], [`recover`], [`action`], [`sync`] (the sync tool), [`error`].
 
 pub mod action;
 pub mod client;
 pub mod command;
 pub mod config;
+pub mod copy;
 pub mod error;
+pub mod hidden;
 pub mod plan;
+pub mod recover;
+pub mod replace;
 pub mod sync;
 pub mod upload;
+pub mod verify;
 
 pub use action::{run, AmazonS3Action};
 pub use config::{AmazonS3Section, Settings};

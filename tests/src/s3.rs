@@ -13,7 +13,8 @@
 //!
 //! [`Proxy`] sits between cback and the server to inject faults: it forwards, or stops
 //! forwarding after a number of bytes (the server "goes away" in the middle of an upload,
-//! while moto keeps its state for the test to inspect), or refuses every connection.
+//! while moto keeps its state for the test to inspect), or refuses every connection, or
+//! forwards slowly, or cuts the requests of one kind, or goes away at one of them.
 //!
 //! The virtual environment is `CEDAR_MOTO_VENV`, else `/tmp/cback-ci-moto`; without it, a
 //! `moto_server` and a `python3` with boto3 on PATH. Without any, [`available`] prints why the
@@ -361,6 +362,16 @@ fn parse_map(text: &str) -> BTreeMap<String, u64> {
         .collect()
 }
 
+/// Requests picked by [`Mode::FailRequests`] and [`Mode::DownAt`]: those whose head (request
+/// line and headers) contains every one of `all_of`, ignoring case, once `skip` of them went
+/// through. The SDK names the operation in the query (`?x-id=CopyObject`), and a copy's
+/// source is in its `x-amz-copy-source` header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Requests {
+    pub all_of: &'static [&'static str],
+    pub skip: u64,
+}
+
 /// What a [`Proxy`] does with traffic.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
@@ -374,17 +385,32 @@ pub enum Mode {
     /// Like `CutAfter`, but only once: the connections open at that moment are cut, later
     /// ones are forwarded again (a network hiccup in the middle of a part).
     CutOnceAfter(u64),
+    /// Forward at most this many bytes per second from clients to the server (a slow link).
+    Throttle(u64),
+    /// Cut the connection of each picked request before the server sees it (retries too);
+    /// every other request goes through.
+    FailRequests(Requests),
+    /// Forward until the first picked request: then, before the server sees it, cut every
+    /// connection and refuse new ones (the server goes away at that point).
+    DownAt(Requests),
+}
+
+/// The state a [`Proxy`] shares with its threads.
+#[derive(Debug)]
+struct Shared {
+    mode: Mutex<Mode>,
+    sent: AtomicU64,
+    down: AtomicBool,
+    stop: AtomicBool,
+    cuts: AtomicU64,
+    matched: AtomicU64,
 }
 
 /// A TCP proxy on loopback in front of a server, for faults.
 #[derive(Debug)]
 pub struct Proxy {
     pub port: u16,
-    mode: Arc<Mutex<Mode>>,
-    sent: Arc<AtomicU64>,
-    down: Arc<AtomicBool>,
-    stop: Arc<AtomicBool>,
-    cuts: Arc<AtomicU64>,
+    shared: Arc<Shared>,
 }
 
 impl Proxy {
@@ -393,28 +419,25 @@ impl Proxy {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind the proxy");
         let port = listener.local_addr().unwrap().port();
         listener.set_nonblocking(true).unwrap();
+        let shared = Arc::new(Shared {
+            mode: Mutex::new(mode),
+            sent: AtomicU64::new(0),
+            down: AtomicBool::new(false),
+            stop: AtomicBool::new(false),
+            cuts: AtomicU64::new(0),
+            matched: AtomicU64::new(0),
+        });
         let proxy = Proxy {
             port,
-            mode: Arc::new(Mutex::new(mode)),
-            sent: Arc::new(AtomicU64::new(0)),
-            down: Arc::new(AtomicBool::new(false)),
-            stop: Arc::new(AtomicBool::new(false)),
-            cuts: Arc::new(AtomicU64::new(0)),
+            shared: shared.clone(),
         };
-        let (mode, sent, down, stop, cuts) = (
-            proxy.mode.clone(),
-            proxy.sent.clone(),
-            proxy.down.clone(),
-            proxy.stop.clone(),
-            proxy.cuts.clone(),
-        );
         std::thread::spawn(move || {
             let conns: Arc<Mutex<Vec<TcpStream>>> = Arc::new(Mutex::new(Vec::new()));
-            while !stop.load(Ordering::SeqCst) {
+            while !shared.stop.load(Ordering::SeqCst) {
                 let client = match listener.accept() {
                     Ok((client, _)) => client,
                     Err(_) => {
-                        if down.load(Ordering::SeqCst) {
+                        if shared.down.load(Ordering::SeqCst) {
                             for c in conns.lock().unwrap().drain(..) {
                                 let _ = c.shutdown(Shutdown::Both);
                             }
@@ -424,7 +447,9 @@ impl Proxy {
                     }
                 };
                 let _ = client.set_nonblocking(false);
-                if down.load(Ordering::SeqCst) || *mode.lock().unwrap() == Mode::Refuse {
+                if shared.down.load(Ordering::SeqCst)
+                    || *shared.mode.lock().unwrap() == Mode::Refuse
+                {
                     let _ = client.shutdown(Shutdown::Both);
                     continue;
                 }
@@ -435,9 +460,9 @@ impl Proxy {
                 conns.lock().unwrap().push(client.try_clone().unwrap());
                 conns.lock().unwrap().push(server.try_clone().unwrap());
                 let up = (client.try_clone().unwrap(), server.try_clone().unwrap());
-                let counting = (mode.clone(), sent.clone(), down.clone(), cuts.clone());
-                std::thread::spawn(move || pump(up.0, up.1, Some(counting)));
-                std::thread::spawn(move || pump(server, client, None));
+                let counting = shared.clone();
+                std::thread::spawn(move || pump_up(up.0, up.1, &counting));
+                std::thread::spawn(move || pump(server, client));
             }
         });
         proxy
@@ -450,62 +475,182 @@ impl Proxy {
 
     /// Changes what the proxy does from now on (`Pass` also brings a cut proxy back).
     pub fn set(&self, mode: Mode) {
-        *self.mode.lock().unwrap() = mode;
-        self.sent.store(0, Ordering::SeqCst);
-        self.down.store(false, Ordering::SeqCst);
+        *self.shared.mode.lock().unwrap() = mode;
+        self.shared.sent.store(0, Ordering::SeqCst);
+        self.shared.matched.store(0, Ordering::SeqCst);
+        self.shared.down.store(false, Ordering::SeqCst);
     }
 
-    /// Whether a [`Mode::CutAfter`] has cut.
+    /// Whether a [`Mode::CutAfter`] or [`Mode::DownAt`] has cut.
     pub fn has_cut(&self) -> bool {
-        self.down.load(Ordering::SeqCst)
+        self.shared.down.load(Ordering::SeqCst)
     }
 
     /// How many connections a [`Mode::CutOnceAfter`] cut.
     pub fn cuts(&self) -> u64 {
-        self.cuts.load(Ordering::SeqCst)
+        self.shared.cuts.load(Ordering::SeqCst)
+    }
+
+    /// How many requests the [`Requests`] of the mode picked since it was set (the skipped
+    /// ones included).
+    pub fn matched(&self) -> u64 {
+        self.shared.matched.load(Ordering::SeqCst)
     }
 }
 
 impl Drop for Proxy {
     fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
+        self.shared.stop.store(true, Ordering::SeqCst);
     }
 }
 
-type Counting = (
-    Arc<Mutex<Mode>>,
-    Arc<AtomicU64>,
-    Arc<AtomicBool>,
-    Arc<AtomicU64>,
-);
-
-fn pump(mut from: TcpStream, mut to: TcpStream, counting: Option<Counting>) {
+/// Server to client: everything as it comes.
+fn pump(mut from: TcpStream, mut to: TcpStream) {
     let mut buf = vec![0u8; 64 << 10];
     loop {
         let n = match from.read(&mut buf) {
             Ok(0) | Err(_) => break,
             Ok(n) => n,
         };
-        if let Some((mode, sent, down, cuts)) = &counting {
-            if down.load(Ordering::SeqCst) {
+        if to.write_all(&buf[..n]).is_err() {
+            break;
+        }
+    }
+    let _ = from.shutdown(Shutdown::Both);
+    let _ = to.shutdown(Shutdown::Both);
+}
+
+/// What becomes of one request.
+enum Verdict {
+    Pass,
+    Cut,
+    Down,
+}
+
+fn verdict(shared: &Shared, head: &[u8]) -> Verdict {
+    let (rule, down) = match *shared.mode.lock().unwrap() {
+        Mode::FailRequests(rule) => (rule, false),
+        Mode::DownAt(rule) => (rule, true),
+        _ => return Verdict::Pass,
+    };
+    let text = String::from_utf8_lossy(head).to_ascii_lowercase();
+    if !rule
+        .all_of
+        .iter()
+        .all(|p| text.contains(&p.to_ascii_lowercase()))
+    {
+        return Verdict::Pass;
+    }
+    let seen = shared.matched.fetch_add(1, Ordering::SeqCst) + 1;
+    match (seen <= rule.skip, down) {
+        (true, _) => Verdict::Pass,
+        (false, false) => Verdict::Cut,
+        (false, true) => Verdict::Down,
+    }
+}
+
+/// The length of the body a request head announces; `None` for a chunked body.
+fn body_length(head: &[u8]) -> Option<u64> {
+    let text = String::from_utf8_lossy(head).to_ascii_lowercase();
+    let mut length = Some(0);
+    for line in text.lines() {
+        if let Some(value) = line.strip_prefix("content-length:") {
+            length = value.trim().parse().ok();
+        }
+        if line.starts_with("transfer-encoding:") && line.contains("chunked") {
+            return None;
+        }
+    }
+    length
+}
+
+/// Client to server: bytes counted for `CutAfter` / `CutOnceAfter`, requests told apart (by
+/// their `Content-Length`) for `FailRequests` / `DownAt`, and `Throttle` applied.
+fn pump_up(mut from: TcpStream, mut to: TcpStream, shared: &Shared) {
+    let mut buf = vec![0u8; 64 << 10];
+    let mut head: Vec<u8> = Vec::new();
+    let mut body_left = 0u64;
+    // After a chunked body, requests are no longer told apart.
+    let mut raw = false;
+    'read: loop {
+        let n = match from.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        if shared.down.load(Ordering::SeqCst) {
+            break;
+        }
+        let total = shared.sent.fetch_add(n as u64, Ordering::SeqCst) + n as u64;
+        let current = *shared.mode.lock().unwrap();
+        match current {
+            Mode::CutAfter(limit) if total > limit => {
+                shared.down.store(true, Ordering::SeqCst);
                 break;
             }
-            let total = sent.fetch_add(n as u64, Ordering::SeqCst) + n as u64;
-            let current = *mode.lock().unwrap();
-            match current {
-                Mode::CutAfter(limit) if total > limit => {
-                    down.store(true, Ordering::SeqCst);
-                    break;
+            Mode::CutOnceAfter(limit) if total > limit => {
+                *shared.mode.lock().unwrap() = Mode::Pass;
+                shared.cuts.fetch_add(1, Ordering::SeqCst);
+                break;
+            }
+            _ => {}
+        }
+        let mut data = &buf[..n];
+        let mut out: Vec<u8> = Vec::with_capacity(n);
+        let mut stop = false;
+        while !data.is_empty() {
+            if raw || body_left > 0 {
+                let take = if raw {
+                    data.len()
+                } else {
+                    (body_left.min(data.len() as u64)) as usize
+                };
+                out.extend_from_slice(&data[..take]);
+                if !raw {
+                    body_left -= take as u64;
                 }
-                Mode::CutOnceAfter(limit) if total > limit => {
-                    *mode.lock().unwrap() = Mode::Pass;
-                    cuts.fetch_add(1, Ordering::SeqCst);
-                    break;
+                data = &data[take..];
+                continue;
+            }
+            let before = head.len();
+            head.extend_from_slice(data);
+            let Some(end) = head
+                .windows(4)
+                .position(|w| w == b"\r\n\r\n")
+                .map(|p| p + 4)
+            else {
+                data = &[];
+                continue;
+            };
+            head.truncate(end);
+            data = &data[end - before..];
+            match verdict(shared, &head) {
+                Verdict::Pass => {
+                    out.extend_from_slice(&head);
+                    match body_length(&head) {
+                        Some(length) => body_left = length,
+                        None => raw = true,
+                    }
                 }
-                _ => {}
+                Verdict::Cut => stop = true,
+                Verdict::Down => {
+                    shared.down.store(true, Ordering::SeqCst);
+                    stop = true;
+                }
+            }
+            head.clear();
+            if stop {
+                break;
             }
         }
-        if to.write_all(&buf[..n]).is_err() {
+        for slice in out.chunks(16 << 10) {
+            if to.write_all(slice).is_err() {
+                break 'read;
+            }
+            if let Mode::Throttle(rate) = *shared.mode.lock().unwrap() {
+                std::thread::sleep(Duration::from_secs_f64(slice.len() as f64 / rate as f64));
+            }
+        }
+        if stop {
             break;
         }
     }
