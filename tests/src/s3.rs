@@ -13,7 +13,8 @@
 //!
 //! [`Proxy`] sits between cback and the server to inject faults: it forwards, or stops
 //! forwarding after a number of bytes (the server "goes away" in the middle of an upload,
-//! while moto keeps its state for the test to inspect), or refuses every connection.
+//! while moto keeps its state for the test to inspect), or refuses every connection, or
+//! changes one byte of every request body (`flip.rs`).
 //!
 //! The virtual environment is `CEDAR_MOTO_VENV`, else `/tmp/cback-ci-moto`; without it, a
 //! `moto_server` and a `python3` with boto3 on PATH. Without any, [`available`] prints why the
@@ -28,6 +29,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+mod flip;
 
 /// The access key every test uses with a server that accepts any.
 pub const ANY_KEY: (&str, &str) = ("cbacktest", "cbacktestsecret");
@@ -98,7 +101,7 @@ pub fn available(test: &str) -> Option<Programs> {
     }
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
@@ -335,7 +338,7 @@ pub fn isolate(cmd: &mut assert_cmd::Command, dir: &Path) {
         .env("AWS_SHARED_CREDENTIALS_FILE", dir.join("aws-credentials"));
 }
 
-fn http_ok(port: u16) -> bool {
+pub(crate) fn http_ok(port: u16) -> bool {
     let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else {
         return false;
     };
@@ -374,6 +377,9 @@ pub enum Mode {
     /// Like `CutAfter`, but only once: the connections open at that moment are cut, later
     /// ones are forwarded again (a network hiccup in the middle of a part).
     CutOnceAfter(u64),
+    /// Forward, but invert the body byte at this offset of every request whose body is
+    /// longer: lengths and headers stay as sent, checksums no longer match (see `flip.rs`).
+    FlipAfter(u64),
 }
 
 /// A TCP proxy on loopback in front of a server, for faults.
@@ -464,6 +470,11 @@ impl Proxy {
     pub fn cuts(&self) -> u64 {
         self.cuts.load(Ordering::SeqCst)
     }
+
+    /// How many request bodies a [`Mode::FlipAfter`] changed (kept in the same counter).
+    pub fn flips(&self) -> u64 {
+        self.cuts.load(Ordering::SeqCst)
+    }
 }
 
 impl Drop for Proxy {
@@ -481,6 +492,7 @@ type Counting = (
 
 fn pump(mut from: TcpStream, mut to: TcpStream, counting: Option<Counting>) {
     let mut buf = vec![0u8; 64 << 10];
+    let mut flipper = flip::Flipper::default();
     loop {
         let n = match from.read(&mut buf) {
             Ok(0) | Err(_) => break,
@@ -501,6 +513,9 @@ fn pump(mut from: TcpStream, mut to: TcpStream, counting: Option<Counting>) {
                     *mode.lock().unwrap() = Mode::Pass;
                     cuts.fetch_add(1, Ordering::SeqCst);
                     break;
+                }
+                Mode::FlipAfter(at) => {
+                    cuts.fetch_add(flipper.apply(&mut buf[..n], at), Ordering::SeqCst);
                 }
                 _ => {}
             }
