@@ -27,7 +27,7 @@ use cedar_core::actions::collect::Today;
 use cedar_core::status::{self, UploadResult};
 use cedar_core::{staged, Action, ActionContext, ActionError, ConfigFile, Options};
 
-use crate::client::{ConnectOptions, S3};
+use crate::client::{ConnectOptions, ErrorKind, S3};
 use crate::command::{self, Scratch};
 use crate::config::{AmazonS3Section, Encryption, Settings, SECTION};
 use crate::error::AmazonS3Error;
@@ -331,13 +331,24 @@ fn store_day(
     Ok(())
 }
 
-/// Aborts the unfinished multipart uploads under the day's prefix.
+/// Aborts the unfinished multipart uploads under the day's prefix. A server that cannot list
+/// them (some S3-compatible ones do not implement ListMultipartUploads) is told in a warning:
+/// such an upload never shows under its key, it only takes space until the server drops it.
 fn abort_leftovers(s3: &S3, day_prefix: &str) -> Result<(), AmazonS3Error> {
-    let pending = s3
-        .pending_uploads(&format!("{day_prefix}/"))
-        .map_err(|source| AmazonS3Error::S3 {
-            source: Box::new(source),
-        })?;
+    let pending = match s3.pending_uploads(&format!("{day_prefix}/")) {
+        Ok(pending) => pending,
+        Err(err) if err.kind == ErrorKind::Unsupported => {
+            tracing::warn!(
+                "{err}; unfinished multipart uploads that an earlier run could not abort are not looked for: remove them with the server's own tools if it keeps any"
+            );
+            return Ok(());
+        }
+        Err(source) => {
+            return Err(AmazonS3Error::S3 {
+                source: Box::new(source),
+            })
+        }
+    };
     for upload in pending {
         s3.abort(&upload.key, &upload.upload_id)
             .map_err(|source| AmazonS3Error::S3 {
