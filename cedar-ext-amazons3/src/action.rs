@@ -236,7 +236,8 @@ fn store_day(
     };
 
     let mut sent: BTreeMap<String, (u64, PathBuf)> = BTreeMap::new();
-    let mut checksums: Vec<(String, String, PathBuf)> = Vec::new();
+    // Key, composite (or single) checksum, whole-object checksum, file.
+    let mut checksums: Vec<(String, String, String, PathBuf)> = Vec::new();
     for item in &items {
         if cedar_core::interrupt::requested() {
             return Err(AmazonS3Error::Interrupted);
@@ -254,6 +255,7 @@ fn store_day(
         checksums.push((
             stored.key.clone(),
             stored.checksum.clone(),
+            stored.full_checksum.clone(),
             item.path.clone(),
         ));
         sent.insert(stored.key, (stored.bytes, item.path.clone()));
@@ -296,15 +298,18 @@ fn store_day(
         });
     }
     let mut checked = 0;
-    for (key, expected, path) in &checksums {
+    for (key, expected, full, path) in &checksums {
         match s3
             .stored_checksum(key)
             .map_err(|source| AmazonS3Error::S3 {
                 source: Box::new(source),
             })? {
-            // A multipart object's composite checksum ends in `-N`; some servers leave it out.
+            // A multipart object's composite checksum ends in `-N`; some servers leave it out,
+            // others keep the checksum of the whole object instead (FULL_OBJECT).
             Some(stored)
-                if &stored != expected && expected.split('-').next() != Some(stored.as_str()) =>
+                if &stored != expected
+                    && expected.split('-').next() != Some(stored.as_str())
+                    && &stored != full =>
             {
                 return Err(AmazonS3Error::ChecksumDiffers {
                     path: path.clone(),

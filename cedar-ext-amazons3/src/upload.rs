@@ -29,6 +29,9 @@ pub struct Sent {
     /// The SHA-256 checksum the server should keep: `BASE64` of the object's digest, or
     /// `BASE64-N` of the digest of its N part digests (S3's composite checksum).
     pub checksum: String,
+    /// `BASE64` of the digest of the whole object, which some S3-compatible servers keep
+    /// for a multipart object instead of the composite one (a `FULL_OBJECT` checksum).
+    pub full_checksum: String,
 }
 
 /// The composite checksum of a multipart object from its parts' raw digests.
@@ -78,8 +81,13 @@ pub fn part_size_for(size: u64, part_size: u64) -> u64 {
     part_size.max(needed.div_ceil(1 << 20) << 20)
 }
 
-/// The SHA-256 of `length` bytes of `file` from `offset`.
-fn digest_region(file: &mut File, offset: u64, length: u64) -> io::Result<Vec<u8>> {
+/// The SHA-256 of `length` bytes of `file` from `offset`; `whole` sees the same bytes.
+fn digest_region(
+    file: &mut File,
+    offset: u64,
+    length: u64,
+    whole: &mut Sha256,
+) -> io::Result<Vec<u8>> {
     file.seek(io::SeekFrom::Start(offset))?;
     let mut hasher = Sha256::new();
     let mut buffer = vec![0u8; 256 << 10];
@@ -94,6 +102,7 @@ fn digest_region(file: &mut File, offset: u64, length: u64) -> io::Result<Vec<u8
             ));
         }
         hasher.update(&buffer[..n]);
+        whole.update(&buffer[..n]);
         left -= n as u64;
     }
     Ok(hasher.finalize().to_vec())
@@ -117,13 +126,15 @@ pub fn upload_file(s3: &S3, key: &str, path: &Path, part_size: u64) -> Result<Se
     };
     let mut file = File::open(path).map_err(read_error)?;
     let size = file.metadata().map_err(read_error)?.len();
+    let mut whole = Sha256::new();
     if size <= part_size {
-        let digest = digest_region(&mut file, 0, size).map_err(read_error)?;
+        let digest = digest_region(&mut file, 0, size, &mut whole).map_err(read_error)?;
         let checksum = checksum_b64(&digest);
         s3.put_file(key, path, 0, size, &checksum)?;
         return Ok(Sent {
             key: key.to_string(),
             bytes: size,
+            full_checksum: checksum.clone(),
             checksum,
         });
     }
@@ -139,7 +150,8 @@ pub fn upload_file(s3: &S3, key: &str, path: &Path, part_size: u64) -> Result<Se
                 return Err(UploadError::Interrupted);
             }
             let length = part.min(size - offset);
-            let digest = digest_region(&mut file, offset, length).map_err(read_error)?;
+            let digest =
+                digest_region(&mut file, offset, length, &mut whole).map_err(read_error)?;
             parts.push(s3.upload_part(
                 key,
                 &upload_id,
@@ -162,6 +174,7 @@ pub fn upload_file(s3: &S3, key: &str, path: &Path, part_size: u64) -> Result<Se
             key: key.to_string(),
             bytes: size,
             checksum: composite(&digests),
+            full_checksum: checksum_b64(&whole.finalize()),
         }),
         Err(err) => {
             abort_quietly(s3, key, &upload_id);
@@ -181,6 +194,8 @@ pub struct StreamUpload<'a> {
     spool_path: PathBuf,
     filled: u64,
     hasher: Sha256,
+    /// The digest of everything written.
+    whole: Sha256,
     upload_id: Option<String>,
     parts: Vec<CompletedPart>,
     digests: Vec<Vec<u8>>,
@@ -218,6 +233,7 @@ impl<'a> StreamUpload<'a> {
             spool_path,
             filled: 0,
             hasher: Sha256::new(),
+            whole: Sha256::new(),
             upload_id: None,
             parts: Vec::new(),
             digests: Vec::new(),
@@ -310,6 +326,7 @@ impl<'a> StreamUpload<'a> {
                     key: self.key.clone(),
                     bytes: self.total,
                     checksum,
+                    full_checksum: checksum_b64(&std::mem::take(&mut self.whole).finalize()),
                 })
             }
             Err(err) => {
@@ -346,6 +363,7 @@ impl Write for StreamUpload<'_> {
             return Err(io::Error::other("the upload failed"));
         }
         self.hasher.update(&buf[..n]);
+        self.whole.update(&buf[..n]);
         self.filled += n as u64;
         self.total += n as u64;
         Ok(n)
@@ -395,8 +413,12 @@ mod tests {
         let path = dir.path().join("f");
         std::fs::write(&path, b"0123456789").unwrap();
         let mut file = File::open(&path).unwrap();
-        let digest = digest_region(&mut file, 2, 3).unwrap();
+        let mut whole = Sha256::new();
+        let digest = digest_region(&mut file, 2, 3, &mut whole).unwrap();
         assert_eq!(digest, Sha256::digest(b"234").to_vec());
-        assert!(digest_region(&mut file, 8, 5).is_err());
+        let digest = digest_region(&mut file, 5, 2, &mut whole).unwrap();
+        assert_eq!(digest, Sha256::digest(b"56").to_vec());
+        assert_eq!(whole.finalize().to_vec(), Sha256::digest(b"23456").to_vec());
+        assert!(digest_region(&mut file, 8, 5, &mut Sha256::new()).is_err());
     }
 }
