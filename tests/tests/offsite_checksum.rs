@@ -4,7 +4,8 @@
 //! every request body (lengths and signatures unchanged), a single-request upload and a
 //! multipart upload are refused: exit 6, a message naming the file and the key, no object
 //! under the key, no unfinished upload left. Without the damage the same uploads are stored,
-//! which proves the harness. The sync tool is checked against the same server.
+//! which proves the harness. The sync tool, and a day of more than 1000 objects (listing
+//! pages, DeleteObjects chunks), are checked against the same server.
 
 mod offsite_support;
 
@@ -261,4 +262,29 @@ fn the_sync_tool_mirrors_into_the_checking_server_and_is_refused_damaged_data() 
     assert!(err.contains("BadDigest"), "{err}");
     assert!(!server.objects("sync").contains_key("home/new"));
     assert!(server.pending_uploads().is_empty());
+}
+
+#[test]
+fn a_day_of_more_than_a_thousand_objects_is_listed_in_pages_and_its_stale_keys_removed() {
+    let Some((site, server, proxy)) = setup("a_day_of_more_than_a_thousand_objects") else {
+        return;
+    };
+    // ListObjectsV2 answers 1000 keys a page, DeleteObjects takes 1000 keys a request.
+    let names: Vec<String> = (0..1005).map(|i| format!("h/f{i:04}")).collect();
+    let files: Vec<(&str, &[u8])> = names.iter().map(|n| (n.as_str(), &b"x"[..])).collect();
+    let day = site.stage_day(TODAY_DIR, &files, true);
+    amazons3(&site, &server, &proxy, &[]).success();
+    assert_eq!(server.objects(BUCKET).len(), 1005);
+    assert!(site
+        .log()
+        .contains("SHA-256 checksums kept by the server match for 1005 of 1005 object(s)."));
+    for name in &names[3..] {
+        fs::remove_file(day.join(name)).unwrap();
+    }
+    amazons3(&site, &server, &proxy, &["--full"]).success();
+    assert_eq!(
+        server.objects(BUCKET).into_keys().collect::<Vec<_>>(),
+        names[..3].iter().map(|n| key(n)).collect::<Vec<_>>()
+    );
+    assert_eq!(site.status()["uploads"][0]["removed"], 1002);
 }
