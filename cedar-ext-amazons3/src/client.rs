@@ -86,6 +86,9 @@ pub enum ErrorKind {
     Checksum,
     /// An interrupt (SIGINT, SIGTERM ...) stopped the request before it finished.
     Interrupted,
+    /// The server does not implement the operation (`NotImplemented`, as S3-compatible
+    /// servers answer for the parts of the API they leave out).
+    Unsupported,
     Other,
 }
 
@@ -95,6 +98,7 @@ fn hint(kind: ErrorKind) -> &'static str {
         ErrorKind::Credentials => "; check the backup user's AWS credentials (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, AWS_PROFILE, ~/.aws/credentials) and that they may write to the bucket",
         ErrorKind::NoBucket => "; create the bucket first (cback never creates one) or fix <s3_bucket>",
         ErrorKind::Checksum => "; the data was damaged on its way and the server refused it; run again",
+        ErrorKind::Unsupported => "; this S3-compatible server does not implement the request",
         ErrorKind::Interrupted | ErrorKind::Other => "",
     }
 }
@@ -760,6 +764,7 @@ where
                 | "InvalidClientTokenId" => ErrorKind::Credentials,
                 "NoSuchBucket" => ErrorKind::NoBucket,
                 "BadDigest" | "InvalidDigest" | "XAmzContentSHA256Mismatch" => ErrorKind::Checksum,
+                "NotImplemented" => ErrorKind::Unsupported,
                 _ => ErrorKind::Other,
             };
             let status = service.raw().status().as_u16();

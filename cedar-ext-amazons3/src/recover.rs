@@ -10,7 +10,7 @@
 //! 3. Unfinished multipart uploads under the day's prefix and under the hidden prefixes are
 //!    aborted, so that no part stays stored and billed.
 
-use crate::client::S3;
+use crate::client::{ErrorKind, S3};
 use crate::copy::SINGLE_COPY_MAX;
 use crate::error::AmazonS3Error;
 use crate::hidden::{self, INCOMING, PREVIOUS};
@@ -104,9 +104,21 @@ pub fn put_back_left(
     Ok(())
 }
 
-/// Aborts the unfinished multipart uploads of keys starting with `under`.
+/// Aborts the unfinished multipart uploads of keys starting with `under`. A server that cannot
+/// list them (some S3-compatible ones do not implement ListMultipartUploads) is told in a
+/// warning: such an upload never shows under its key, it only takes space until the server
+/// drops it.
 fn abort_leftovers(s3: &S3, under: &str) -> Result<(), AmazonS3Error> {
-    let pending = s3.pending_uploads(under).map_err(s3_error)?;
+    let pending = match s3.pending_uploads(under) {
+        Ok(pending) => pending,
+        Err(err) if err.kind == ErrorKind::Unsupported => {
+            tracing::warn!(
+                "{err}; unfinished multipart uploads that an earlier run could not abort are not looked for: remove them with the server's own tools if it keeps any"
+            );
+            return Ok(());
+        }
+        Err(err) => return Err(s3_error(err)),
+    };
     for upload in pending {
         s3.abort(&upload.key, &upload.upload_id).map_err(s3_error)?;
         tracing::warn!(

@@ -1,7 +1,8 @@
 //! Test support for the end-to-end tests of `cback`: the path of the freshly built binary,
 //! shared reference data, and the harnesses for real servers: [`pg`] (a throwaway PostgreSQL
 //! cluster), [`sshd`] (a throwaway OpenSSH server on loopback), [`s3`] (moto, an S3 server on
-//! loopback, and a fault-injecting proxy) and [`gpg`] (a throwaway GnuPG home with a key).
+//! loopback, and a fault-injecting proxy), [`s3fs`] (s3s-fs, an S3 server that checks every
+//! body's checksum) and [`gpg`] (a throwaway GnuPG home with a key).
 
 pub mod ext;
 pub mod gpg;
@@ -9,6 +10,7 @@ pub mod mariadb;
 pub mod optical;
 pub mod pg;
 pub mod s3;
+pub mod s3fs;
 pub mod sshd;
 pub mod svn;
 

@@ -14,7 +14,8 @@
 //! [`Proxy`] sits between cback and the server to inject faults: it forwards, or stops
 //! forwarding after a number of bytes (the server "goes away" in the middle of an upload,
 //! while moto keeps its state for the test to inspect), or refuses every connection, or
-//! forwards slowly, or cuts the requests of one kind, or goes away at one of them.
+//! forwards slowly, or cuts the requests of one kind, or goes away at one of them, or
+//! changes one byte of every request body (`flip.rs`).
 //!
 //! The virtual environment is `CEDAR_MOTO_VENV`, else `/tmp/cback-ci-moto`; without it, a
 //! `moto_server` and a `python3` with boto3 on PATH. Without any, [`available`] prints why the
@@ -29,6 +30,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+mod flip;
 
 /// The access key every test uses with a server that accepts any.
 pub const ANY_KEY: (&str, &str) = ("cbacktest", "cbacktestsecret");
@@ -99,7 +102,7 @@ pub fn available(test: &str) -> Option<Programs> {
     }
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
@@ -336,7 +339,7 @@ pub fn isolate(cmd: &mut assert_cmd::Command, dir: &Path) {
         .env("AWS_SHARED_CREDENTIALS_FILE", dir.join("aws-credentials"));
 }
 
-fn http_ok(port: u16) -> bool {
+pub(crate) fn http_ok(port: u16) -> bool {
     let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else {
         return false;
     };
@@ -393,6 +396,9 @@ pub enum Mode {
     /// Forward until the first picked request: then, before the server sees it, cut every
     /// connection and refuse new ones (the server goes away at that point).
     DownAt(Requests),
+    /// Forward, but invert the body byte at this offset of every request whose body is
+    /// longer: lengths and headers stay as sent, checksums no longer match (see `flip.rs`).
+    FlipAfter(u64),
 }
 
 /// The state a [`Proxy`] shares with its threads.
@@ -491,6 +497,11 @@ impl Proxy {
         self.shared.cuts.load(Ordering::SeqCst)
     }
 
+    /// How many request bodies a [`Mode::FlipAfter`] changed (kept in the same counter).
+    pub fn flips(&self) -> u64 {
+        self.shared.cuts.load(Ordering::SeqCst)
+    }
+
     /// How many requests the [`Requests`] of the mode picked since it was set (the skipped
     /// ones included).
     pub fn matched(&self) -> u64 {
@@ -568,6 +579,7 @@ fn body_length(head: &[u8]) -> Option<u64> {
 /// their `Content-Length`) for `FailRequests` / `DownAt`, and `Throttle` applied.
 fn pump_up(mut from: TcpStream, mut to: TcpStream, shared: &Shared) {
     let mut buf = vec![0u8; 64 << 10];
+    let mut flipper = flip::Flipper::default();
     let mut head: Vec<u8> = Vec::new();
     let mut body_left = 0u64;
     // After a chunked body, requests are no longer told apart.
@@ -591,6 +603,10 @@ fn pump_up(mut from: TcpStream, mut to: TcpStream, shared: &Shared) {
                 *shared.mode.lock().unwrap() = Mode::Pass;
                 shared.cuts.fetch_add(1, Ordering::SeqCst);
                 break;
+            }
+            Mode::FlipAfter(at) => {
+                let flipped = flipper.apply(&mut buf[..n], at);
+                shared.cuts.fetch_add(flipped, Ordering::SeqCst);
             }
             _ => {}
         }
