@@ -92,7 +92,7 @@ fn undamaged_uploads_are_stored_and_their_checksums_match() {
     let log = site.log();
     // The server keeps the checksum of each object, and cback compared them all.
     assert!(
-        log.contains("SHA-256 checksums kept by the server match for 3 of 3 object(s)."),
+        log.contains("SHA-256 checksums kept by the server match for 3 of 3 object(s)"),
         "{log}"
     );
     assert!(site.day(TODAY_DIR).join("cback.amazons3").exists());
@@ -112,14 +112,27 @@ fn assert_refused(
     server: &S3sFs,
     stderr: &[u8],
     file: &Path,
-    object: &str,
+    rel: &str,
     previous: &std::collections::BTreeMap<String, u64>,
 ) {
+    let object = key(rel);
     let err = String::from_utf8_lossy(stderr);
     let log = site.log();
     for text in [&err.to_string(), &log] {
         assert!(text.contains(&file.display().to_string()), "{text}");
-        assert!(text.contains(&format!("s3://{BUCKET}/{object}")), "{text}");
+        // The day held a copy, so the new one went up beside it first.
+        let day_prefix = object.strip_suffix(&format!("/{rel}")).unwrap();
+        assert!(
+            text.contains(&format!(
+                "the previous copy of s3://{BUCKET}/{day_prefix}/ is intact"
+            )),
+            "{text}"
+        );
+        assert!(
+            text.contains(&format!("s3://{BUCKET}/staging/.cback-incoming/"))
+                && text.contains(&format!("/{rel}: ")),
+            "{text}"
+        );
         assert!(text.contains("BadDigest"), "{text}");
         assert!(
             text.contains("the data was damaged on its way and the server refused it"),
@@ -157,7 +170,7 @@ fn a_single_request_upload_damaged_on_its_way_is_refused() {
         .clone();
     // Every attempt was damaged (a retry, if the client made one, too).
     assert!(proxy.flips() >= 1);
-    assert_refused(&site, &server, &out, &file, &key("h/small"), &previous);
+    assert_refused(&site, &server, &out, &file, "h/small", &previous);
     assert_eq!(server.get(BUCKET, &key("h/a")), b"first copy");
 
     // Undamaged again, the same day is stored.
@@ -189,14 +202,14 @@ fn a_part_damaged_on_its_way_is_refused_and_the_upload_aborted() {
         .stderr
         .clone();
     assert!(proxy.flips() >= 1);
-    assert_refused(&site, &server, &out, &file, &key("h/big"), &previous);
+    assert_refused(&site, &server, &out, &file, "h/big", &previous);
     let log = site.log();
     assert!(log.contains("uploading a part of"), "{log}");
+    // Of the new copy, which went up beside the day's previous one.
     assert!(
-        log.contains(&format!(
-            "Aborted the unfinished multipart upload of [{}].",
-            key("h/big")
-        )),
+        log.lines().any(|l| l.contains(
+            "Aborted the unfinished multipart upload of [staging/.cback-incoming/2026/03/04/"
+        ) && l.ends_with("/h/big].")),
         "{log}"
     );
 
@@ -277,7 +290,7 @@ fn a_day_of_more_than_a_thousand_objects_is_listed_in_pages_and_its_stale_keys_r
     assert_eq!(server.objects(BUCKET).len(), 1005);
     assert!(site
         .log()
-        .contains("SHA-256 checksums kept by the server match for 1005 of 1005 object(s)."));
+        .contains("SHA-256 checksums kept by the server match for 1005 of 1005 object(s)"));
     for name in &names[3..] {
         fs::remove_file(day.join(name)).unwrap();
     }
