@@ -9,10 +9,10 @@ use cedar_core::logging::{self, LogSettings};
 use cedar_core::{ConfigFile, Options};
 use cedar_ext_postgresql::restore::catalog::{DumpCopy, Kind};
 use cedar_ext_postgresql::restore::choose::From;
+use cedar_ext_postgresql::restore::drill;
 use cedar_ext_postgresql::restore::run::{restore, Request};
 use cedar_ext_postgresql::restore::server::Server;
 use cedar_ext_postgresql::restore::source::{all_copies, sources};
-use cedar_ext_postgresql::restore::{drill, status as drill_status_mod};
 use clap::{Parser, Subcommand};
 
 const EXIT_LOGGING: u8 = 3;
@@ -186,7 +186,7 @@ fn run(cli: &Cli) -> u8 {
             if outcomes.is_empty() {
                 eprintln!("cback-restore: the configuration names no database to drill");
             }
-            record(&config, &outcomes, success);
+            record(&config, &outcomes);
             if cedar_core::interrupt::requested() {
                 EXIT_INTERRUPTED
             } else if success {
@@ -206,8 +206,9 @@ fn failure_code() -> u8 {
     }
 }
 
-/// Writes the drill's status file and textfile; a failure is reported, not fatal.
-fn record(config: &ConfigFile, outcomes: &[drill::Outcome], success: bool) {
+/// Records the drill in cback's status file and textfile (keeping the last run's entries); a
+/// failure is reported, not fatal.
+fn record(config: &ConfigFile, outcomes: &[drill::Outcome]) {
     let Some(dir) = cedar_core::run::working_dir(config) else {
         return;
     };
@@ -216,14 +217,10 @@ fn record(config: &ConfigFile, outcomes: &[drill::Outcome], success: bool) {
         .options
         .as_ref()
         .and_then(|o| o.metrics_file.as_deref());
-    let drill_status = drill_status_mod::DrillStatus {
-        end: cedar_core::clock::now_secs(),
-        success,
-        databases: outcomes.to_vec(),
-        cback_version: env!("CARGO_PKG_VERSION").to_string(),
-    };
-    let prom = drill_status_mod::prom_path(dir, metrics);
-    if let Err(e) = drill_status_mod::write(dir, &prom, &drill_status) {
+    let end = cedar_core::clock::now_secs();
+    let drills = outcomes.iter().map(|o| o.result(end)).collect();
+    let prom = cedar_core::status::prom_path(dir, metrics);
+    if let Err(e) = cedar_core::status::write_drills(dir, &prom, drills) {
         tracing::warn!("{e}");
         eprintln!("cback-restore: warning: {e}");
     }
