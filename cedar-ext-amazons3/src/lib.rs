@@ -23,13 +23,15 @@
 //! - objects, bytes, seconds and success in the run status and the metrics textfile.
 //!
 //! Modules: [`config`], [`client`] (the S3 client), [`plan`], [`upload`], [`command`],
-//! [`action`], [`sync`] (the sync tool), [`error`].
+//! [`action`], [`sync`] (the sync tool), [`place`] (the bucket as a place `cback-restore`
+//! reads copies from), [`error`].
 
 pub mod action;
 pub mod client;
 pub mod command;
 pub mod config;
 pub mod error;
+pub mod place;
 pub mod plan;
 pub mod sync;
 pub mod upload;
@@ -38,6 +40,7 @@ pub use action::{run, AmazonS3Action};
 pub use config::{AmazonS3Section, Settings};
 pub use error::AmazonS3Error;
 
+use cedar_core::remote_copies::RemotePlaceRegistration;
 use cedar_core::{ActionKind, ActionRegistration, Placement};
 
 /// The original's module path.
@@ -52,5 +55,12 @@ cedar_core::inventory::submit! {
         kind: ActionKind::Extension { module: MODULE, functions: &["executeAction"] },
         placement: Placement { index: 201, run_before: &[], run_after: &["stage"] },
         action: &AmazonS3Action,
+    }
+}
+
+cedar_core::inventory::submit! {
+    RemotePlaceRegistration {
+        name: "amazons3",
+        build: place::build,
     }
 }

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use cedar_core::logging::{self, LogSettings};
+use cedar_core::remote_copies::{Keys, Sealing};
 use cedar_core::{ConfigFile, Options};
 use cedar_ext_postgresql::restore::catalog::{DumpCopy, Kind};
 use cedar_ext_postgresql::restore::choose::From;
@@ -39,6 +40,10 @@ struct Cli {
     /// Print nothing but results and errors; no progress display.
     #[arg(short = 'q', long, global = true)]
     quiet: bool,
+    /// An age identity file, to decrypt copies an <amazons3> section encrypted for age
+    /// recipients (gpg-encrypted copies use the keyring of GNUPGHOME).
+    #[arg(long, global = true, value_name = "FILE")]
+    identity: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -73,6 +78,8 @@ enum Command {
 
 fn main() -> ExitCode {
     cedar_ext_postgresql::link();
+    // Its bucket is one more place holding copies (registered through inventory).
+    cedar_ext_amazons3::link();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -116,7 +123,11 @@ fn run(cli: &Cli) -> u8 {
         Err(e) => return fail(EXIT_CONFIG, "error reading the configuration", &e),
     };
     let server = Server::new(&config, &settings);
-    let places = sources(&config);
+    let keys = Keys {
+        identity: cli.identity.clone(),
+        gpg: server.gpg.clone(),
+    };
+    let places = sources(&config, &keys);
     match &cli.command {
         Command::List { database } => {
             let (copies, warnings) = all_copies(&places);
@@ -242,12 +253,17 @@ fn table(copies: &[&DumpCopy]) -> String {
             Kind::Cluster => "pg_dumpall".to_string(),
             _ => c.format.name().to_string(),
         };
-        let compression = match (c.compression.name(), c.encrypted) {
+        let mut compression = match (c.compression.name(), c.encrypted) {
             ("none", false) => String::new(),
             ("none", true) => "+gpg".to_string(),
             (name, false) => format!("+{name}"),
             (name, true) => format!("+{name}+gpg"),
         };
+        // Encrypted by the remote place on the way (the name does not say so).
+        match c.remote.as_ref().map(|r| r.place.sealing()) {
+            None | Some(Sealing::None) => {}
+            Some(sealing) => compression.push_str(&format!("+{}", sealing.name())),
+        }
         rows.push([
             c.date.clone(),
             c.database.clone(),
