@@ -40,7 +40,7 @@ const FILES: &[(&str, &str)] = &[
     ),
     (
         "WORKING_DIR/cback-status.json",
-        "What the last run did, per action, database and peer.",
+        "What the last run did, per action, database and peer, and the last restore drill.",
     ),
     (
         "WORKING_DIR/cback.prom",

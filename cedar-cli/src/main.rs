@@ -164,21 +164,20 @@ fn write_status(config: &ConfigFile, options: &Options, start: i64, code: u8) {
     if !dir.is_dir() {
         return;
     }
-    let prom = config
+    let metrics = config
         .config
         .options
         .as_ref()
-        .and_then(|o| o.metrics_file.as_deref())
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| dir.join(status::PROM_FILE));
-    let run_status = status::finish_run(
+        .and_then(|o| o.metrics_file.as_deref());
+    let prom = status::prom_path(dir, metrics);
+    if let Err(e) = status::write_run(
         dir,
+        &prom,
         start,
         cedar_core::clock::now_secs(),
         &options.actions,
         i32::from(code),
-    );
-    if let Err(e) = status::write_all(dir, &prom, &run_status) {
+    ) {
         tracing::warn!("{e}");
     }
 }

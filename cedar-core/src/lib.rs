@@ -9,7 +9,10 @@
 //!   [`process`] (child processes, stopped with their process group on a signal), [`stream`]
 //!   (a command's output streamed into a writer, its standard error kept), [`sha256`],
 //!   [`manifest`] (the dump manifest the stage action checks), [`staged`] (the staging tree as
-//!   the extensions after stage see it), [`quantity`] (byte quantities of extension sections).
+//!   the extensions after stage see it), [`quantity`] (byte quantities of extension sections),
+//!   [`status`] (`cback-status.json` and `cback.prom`, drills included), [`remote_copies`]
+//!   (remote places holding copies of staged files, registered by extensions), [`gpg`]
+//!   (`gpg --decrypt` as a stream).
 
 pub mod action;
 pub mod actions;
@@ -22,6 +25,7 @@ pub mod config;
 pub mod dry_run;
 pub mod ext;
 pub mod fsutil;
+pub mod gpg;
 pub mod hooks;
 pub mod interrupt;
 pub mod lock;
@@ -33,6 +37,7 @@ pub mod plan;
 pub mod process;
 pub mod quantity;
 pub mod remote;
+pub mod remote_copies;
 pub mod run;
 pub mod sha256;
 pub mod staged;

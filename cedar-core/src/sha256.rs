@@ -80,6 +80,56 @@ impl<W: Write> Write for DigestWriter<W> {
     }
 }
 
+/// A reader that hashes and counts the bytes read through it (a copy checked while it
+/// streams, without a second read).
+pub struct DigestReader<R> {
+    inner: R,
+    hasher: Sha256,
+    size: u64,
+}
+
+impl<R: Read> DigestReader<R> {
+    pub fn new(inner: R) -> DigestReader<R> {
+        DigestReader {
+            inner,
+            hasher: Sha256::new(),
+            size: 0,
+        }
+    }
+
+    /// The size and SHA-256 of everything read so far.
+    pub fn digest(&self) -> Digested {
+        Digested {
+            size: self.size,
+            sha256: hex(&self.hasher.clone().finalize()),
+        }
+    }
+}
+
+impl<R> std::fmt::Debug for DigestReader<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DigestReader")
+            .field("size", &self.size)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<R: Read> Read for DigestReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.size += n as u64;
+        Ok(n)
+    }
+}
+
+/// Size and SHA-256 of everything `reader` gives, read in constant memory.
+pub fn hash_reader(reader: impl Read) -> io::Result<Digested> {
+    let mut reader = DigestReader::new(reader);
+    io::copy(&mut reader, &mut io::sink())?;
+    Ok(reader.digest())
+}
+
 /// Lowercase hex of `bytes`.
 pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
@@ -110,6 +160,20 @@ pub fn hash_file(path: &Path) -> io::Result<Digested> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_reader_is_hashed_as_it_is_read() {
+        let data = b"abc".repeat(100_000);
+        let digest = hash_reader(&data[..]).unwrap();
+        assert_eq!(digest.size, 300_000);
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("f"), &data).unwrap();
+        assert_eq!(hash_file(&dir.path().join("f")).unwrap(), digest);
+        assert_eq!(
+            hash_reader(&b"abc"[..]).unwrap().sha256,
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
 
     #[test]
     fn writer_and_file_agree() {

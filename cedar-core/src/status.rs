@@ -4,10 +4,20 @@
 //! (successful or not) the binary writes `cback-status.json` and a node_exporter textfile
 //! (`cback.prom`) into working_dir, each replaced atomically. Each kind of result has its own
 //! list in the JSON and its own gauge families in the textfile, labelled by the item's name.
+//!
+//! Restore drills (`cback-restore drill`) go into the same two files: the status carries a
+//! `drills` list that a cback run keeps from the previous file ([`write_run`]), and a drill
+//! keeps the previous run's entries and replaces only the drill ones ([`write_drills`]). Both
+//! read, modify and write the files under the status lock (`cback-status.lock` in
+//! working_dir, [`StatusLock`]), so that a drill and a cback run ending at the same moment do
+//! not lose each other's entries.
 
+use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+
+use nix::fcntl::{Flock, FlockArg};
 
 use serde::{Deserialize, Serialize};
 
@@ -15,6 +25,8 @@ use serde::{Deserialize, Serialize};
 pub const STATUS_FILE: &str = "cback-status.json";
 /// The default textfile name inside working_dir.
 pub const PROM_FILE: &str = "cback.prom";
+/// The lock guarding the read-modify-write of the status files, inside working_dir.
+pub const STATUS_LOCK_FILE: &str = "cback-status.lock";
 
 /// The result of dumping one database (or one `pg_dumpall`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -72,6 +84,23 @@ pub struct UploadResult {
     pub removed: u64,
     pub success: bool,
     pub seconds: f64,
+    pub error: Option<String>,
+}
+
+/// The result of the last restore drill of one database (`cback-restore drill`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DrillResult {
+    /// The database; `all` for a cluster-wide dump (which a drill refuses).
+    pub database: String,
+    /// The copy restored (a path, or `s3://bucket/key`), when one was chosen.
+    pub file: Option<String>,
+    pub success: bool,
+    /// Tables and rows checked in the scratch database.
+    pub tables: usize,
+    pub rows: u64,
+    pub seconds: f64,
+    /// End of the drill, seconds since the epoch.
+    pub end: i64,
     pub error: Option<String>,
 }
 
@@ -135,7 +164,34 @@ pub struct RunStatus {
     pub stored: Vec<crate::actions::store::record::StoredDisc>,
     #[serde(default)]
     pub uploads: Vec<UploadResult>,
+    /// The last restore drill, kept across cback runs.
+    #[serde(default)]
+    pub drills: Vec<DrillResult>,
     pub cback_version: String,
+}
+
+impl RunStatus {
+    /// A status without any cback run yet (what a drill writes when it comes first).
+    pub fn no_run() -> RunStatus {
+        RunStatus {
+            start: 0,
+            end: 0,
+            actions: Vec::new(),
+            exit_code: 0,
+            last_success: None,
+            databases: Vec::new(),
+            peers: Vec::new(),
+            stored: Vec::new(),
+            uploads: Vec::new(),
+            drills: Vec::new(),
+            cback_version: env!("CARGO_PKG_VERSION").to_string(),
+        }
+    }
+
+    /// Whether a cback run wrote it (and not only a drill).
+    pub fn has_run(&self) -> bool {
+        !(self.actions.is_empty() && self.start == 0 && self.end == 0)
+    }
 }
 
 /// Errors from writing the status files.
@@ -147,6 +203,49 @@ pub enum StatusError {
         #[source]
         source: std::io::Error,
     },
+    #[error("cannot lock the status files with {}: {source}; check that working_dir is writable", path.display())]
+    Lock {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// The held status lock: an exclusive `flock` on `WORKING_DIR/cback-status.lock`, taken for the
+/// moment of a read-modify-write of the status files (waiting for another holder) and released
+/// when dropped, or by the kernel when the process ends.
+#[derive(Debug)]
+pub struct StatusLock {
+    _lock: Flock<File>,
+}
+
+impl StatusLock {
+    /// Takes the lock, waiting while another process holds it.
+    pub fn acquire(working_dir: &Path) -> Result<StatusLock, StatusError> {
+        let path = working_dir.join(STATUS_LOCK_FILE);
+        let fail = |source| StatusError::Lock {
+            path: path.clone(),
+            source,
+        };
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(fail)?;
+        let lock = Flock::lock(file, FlockArg::LockExclusive)
+            .map_err(|(_, errno)| fail(std::io::Error::from(errno)))?;
+        Ok(StatusLock { _lock: lock })
+    }
+}
+
+/// Where the textfile goes: `<options><metrics_file>` when set, else `cback.prom` in
+/// working_dir.
+pub fn prom_path(working_dir: &Path, metrics_file: Option<&str>) -> PathBuf {
+    metrics_file
+        .map(PathBuf::from)
+        .unwrap_or_else(|| working_dir.join(PROM_FILE))
 }
 
 /// Reads the previous run's status, if any.
@@ -163,11 +262,13 @@ pub fn finish_run(
     actions: &[String],
     exit_code: i32,
 ) -> RunStatus {
+    let previous = read_previous(working_dir);
     let last_success = if exit_code == 0 {
         Some(end)
     } else {
-        read_previous(working_dir).and_then(|s| s.last_success)
+        previous.as_ref().and_then(|s| s.last_success)
     };
+    let drills = previous.map(|s| s.drills).unwrap_or_default();
     let mut databases = Vec::new();
     let mut peers = Vec::new();
     let mut uploads = Vec::new();
@@ -188,8 +289,39 @@ pub fn finish_run(
         peers,
         stored: crate::actions::store::record::recorded(),
         uploads,
+        drills,
         cback_version: env!("CARGO_PKG_VERSION").to_string(),
     }
+}
+
+/// Ends a cback run: under the status lock, builds its status (keeping the previous file's
+/// last success and drills, see [`finish_run`]) and writes both files.
+pub fn write_run(
+    working_dir: &Path,
+    prom_path: &Path,
+    start: i64,
+    end: i64,
+    actions: &[String],
+    exit_code: i32,
+) -> Result<RunStatus, StatusError> {
+    let _lock = StatusLock::acquire(working_dir)?;
+    let status = finish_run(working_dir, start, end, actions, exit_code);
+    write_all(working_dir, prom_path, &status)?;
+    Ok(status)
+}
+
+/// Records a drill: under the status lock, the previous status (or [`RunStatus::no_run`])
+/// with its drill entries replaced by `drills`, written to both files.
+pub fn write_drills(
+    working_dir: &Path,
+    prom_path: &Path,
+    drills: Vec<DrillResult>,
+) -> Result<RunStatus, StatusError> {
+    let _lock = StatusLock::acquire(working_dir)?;
+    let mut status = read_previous(working_dir).unwrap_or_else(RunStatus::no_run);
+    status.drills = drills;
+    write_all(working_dir, prom_path, &status)?;
+    Ok(status)
 }
 
 /// Replaces `path` with `contents` atomically (temporary file in the same directory, fsync,
@@ -267,24 +399,26 @@ pub fn prometheus_text(status: &RunStatus) -> String {
             out.push('\n');
         }
     };
-    metric(
-        "cback_last_run_timestamp_seconds",
-        "End of the last cback run, successful or not.",
-        vec![format!("cback_last_run_timestamp_seconds {}", status.end)],
-    );
-    metric(
-        "cback_last_success_timestamp_seconds",
-        "End of the last cback run that exited 0 (0 if none is known).",
-        vec![format!(
-            "cback_last_success_timestamp_seconds {}",
-            status.last_success.unwrap_or(0)
-        )],
-    );
-    metric(
-        "cback_run_exit_code",
-        "Exit status of the last cback run.",
-        vec![format!("cback_run_exit_code {}", status.exit_code)],
-    );
+    if status.has_run() {
+        metric(
+            "cback_last_run_timestamp_seconds",
+            "End of the last cback run, successful or not.",
+            vec![format!("cback_last_run_timestamp_seconds {}", status.end)],
+        );
+        metric(
+            "cback_last_success_timestamp_seconds",
+            "End of the last cback run that exited 0 (0 if none is known).",
+            vec![format!(
+                "cback_last_success_timestamp_seconds {}",
+                status.last_success.unwrap_or(0)
+            )],
+        );
+        metric(
+            "cback_run_exit_code",
+            "Exit status of the last cback run.",
+            vec![format!("cback_run_exit_code {}", status.exit_code)],
+        );
+    }
     let dumps: Vec<&DatabaseResult> = status
         .databases
         .iter()
@@ -438,6 +572,31 @@ pub fn prometheus_text(status: &RunStatus) -> String {
             &status.stored,
         ));
     }
+    if !status.drills.is_empty() {
+        let drills: Vec<&DrillResult> = status.drills.iter().collect();
+        let success = Family {
+            name: "cback_restore_drill_success",
+            help: "1 if the last restore drill of the database passed, else 0.",
+            label: "database",
+            items: &drills,
+            key: |d: &DrillResult| d.database.as_str(),
+            value: |d| u8::from(d.success).to_string(),
+        };
+        out.push_str(&format!(
+            "# HELP {0} {1}\n# TYPE {0} gauge\n",
+            success.name, success.help
+        ));
+        for line in success.lines() {
+            out.push_str(&line);
+            out.push('\n');
+        }
+        let end = status.drills.iter().map(|d| d.end).max().unwrap_or(0);
+        out.push_str(&format!(
+            "# HELP cback_restore_drill_timestamp_seconds End of the last restore drill.\n\
+             # TYPE cback_restore_drill_timestamp_seconds gauge\n\
+             cback_restore_drill_timestamp_seconds {end}\n"
+        ));
+    }
     out
 }
 
@@ -489,6 +648,7 @@ mod tests {
                 error: Some("scp failed".into()),
             }],
             stored: Vec::new(),
+            drills: Vec::new(),
             uploads: vec![UploadResult {
                 action: "amazons3".into(),
                 destination: "s3://bucket/2026/03/04".into(),
@@ -535,6 +695,7 @@ mod tests {
             peers: Vec::new(),
             stored: Vec::new(),
             uploads: Vec::new(),
+            drills: Vec::new(),
             cback_version: "x".into(),
         };
         let text = prometheus_text(&status);
@@ -566,5 +727,108 @@ mod tests {
             .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
             .collect();
         assert!(leftovers.is_empty());
+    }
+
+    fn drill(db: &str, success: bool, end: i64) -> DrillResult {
+        DrillResult {
+            database: db.into(),
+            file: Some(format!("/c/postgresqldump-{db}.txt.gz")),
+            success,
+            tables: 2,
+            rows: 7,
+            seconds: 0.25,
+            end,
+            error: (!success).then(|| "cut short".into()),
+        }
+    }
+
+    #[test]
+    fn drills_survive_runs_and_runs_survive_drills() {
+        let dir = tempfile::tempdir().unwrap();
+        let prom = dir.path().join(PROM_FILE);
+        // A drill before any run: its gauges, and no run gauges pretending a run exited 0.
+        let first = write_drills(dir.path(), &prom, vec![drill("shop", true, 50)]).unwrap();
+        assert!(!first.has_run());
+        let text = std::fs::read_to_string(&prom).unwrap();
+        assert!(
+            text.contains("cback_restore_drill_success{database=\"shop\"} 1\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("cback_restore_drill_timestamp_seconds 50\n"),
+            "{text}"
+        );
+        assert!(!text.contains("cback_run_exit_code"), "{text}");
+
+        // A run keeps the drill.
+        record(result("shop", true));
+        let run = write_run(dir.path(), &prom, 60, 70, &["postgresql".into()], 0).unwrap();
+        assert_eq!(run.drills, vec![drill("shop", true, 50)]);
+        let text = std::fs::read_to_string(&prom).unwrap();
+        assert!(text.contains("cback_run_exit_code 0\n"), "{text}");
+        assert!(
+            text.contains("cback_restore_drill_success{database=\"shop\"} 1\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("cback_postgresql_dump_success{database=\"shop\"} 1\n"),
+            "{text}"
+        );
+
+        // A drill keeps the run and replaces only the drill entries.
+        write_drills(
+            dir.path(),
+            &prom,
+            vec![drill("shop", false, 80), drill("inventory", true, 81)],
+        )
+        .unwrap();
+        let back = read_previous(dir.path()).unwrap();
+        assert_eq!((back.start, back.end, back.exit_code), (60, 70, 0));
+        assert_eq!(back.actions, vec!["postgresql".to_string()]);
+        assert!(back.databases.iter().any(|d| d.database == "shop"));
+        assert_eq!(back.drills.len(), 2);
+        let text = std::fs::read_to_string(&prom).unwrap();
+        assert!(
+            text.contains("cback_restore_drill_success{database=\"shop\"} 0\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("cback_restore_drill_success{database=\"inventory\"} 1\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("cback_restore_drill_timestamp_seconds 81\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("cback_last_run_timestamp_seconds 70\n"),
+            "{text}"
+        );
+        assert_eq!(
+            text.matches("# TYPE cback_restore_drill_success gauge")
+                .count(),
+            1
+        );
+    }
+
+    #[test]
+    fn the_status_lock_waits_for_its_holder() {
+        let dir = tempfile::tempdir().unwrap();
+        let held = StatusLock::acquire(dir.path()).unwrap();
+        let path = dir.path().to_path_buf();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let waiter = std::thread::spawn(move || {
+            let _lock = StatusLock::acquire(&path).unwrap();
+            tx.send(()).unwrap();
+        });
+        // flock locks belong to the open file: a second open in this process waits too.
+        assert!(rx
+            .recv_timeout(std::time::Duration::from_millis(300))
+            .is_err());
+        drop(held);
+        rx.recv_timeout(std::time::Duration::from_secs(5)).unwrap();
+        waiter.join().unwrap();
+        let err = StatusLock::acquire(Path::new("/nonexistent/cback-wd")).unwrap_err();
+        assert!(err.to_string().contains("cback-status.lock"), "{err}");
     }
 }

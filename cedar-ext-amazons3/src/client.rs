@@ -114,7 +114,7 @@ const INTERRUPT_POLL: Duration = Duration::from_millis(100);
 /// A connected client for one bucket.
 #[derive(Debug)]
 pub struct S3 {
-    runtime: tokio::runtime::Runtime,
+    runtime: std::sync::Arc<tokio::runtime::Runtime>,
     client: aws_sdk_s3::Client,
     bucket: String,
     endpoint: String,
@@ -230,7 +230,7 @@ impl S3 {
             .map(|r| r.to_string())
             .unwrap_or_else(|| "us-east-1".into());
         Ok(S3 {
-            runtime,
+            runtime: std::sync::Arc::new(runtime),
             client: aws_sdk_s3::Client::from_conf(config.build()),
             bucket: bucket.to_string(),
             endpoint: endpoint.unwrap_or_else(|| format!("AWS S3 ({region_name})")),
@@ -631,6 +631,63 @@ impl S3 {
         Ok(listed)
     }
 
+    /// The "directories" right below `prefix` (which ends with `/` or is empty): the common
+    /// prefixes of a listing with delimiter `/`, each without `prefix` and the final `/`.
+    pub fn list_dirs(&self, prefix: &str) -> Result<Vec<String>, S3Error> {
+        let mut dirs = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let output = self
+                .runtime
+                .block_on(
+                    self.client
+                        .list_objects_v2()
+                        .bucket(&self.bucket)
+                        .prefix(prefix)
+                        .delimiter("/")
+                        .set_continuation_token(token.take())
+                        .send(),
+                )
+                .map_err(|e| self.error("listing", Some(prefix), e))?;
+            for common in output.common_prefixes() {
+                if let Some(dir) = common
+                    .prefix()
+                    .and_then(|p| p.strip_prefix(prefix))
+                    .and_then(|p| p.strip_suffix('/'))
+                {
+                    dirs.push(dir.to_string());
+                }
+            }
+            match output.next_continuation_token() {
+                Some(next) if output.is_truncated() == Some(true) => token = Some(next.to_string()),
+                _ => break,
+            }
+        }
+        Ok(dirs)
+    }
+
+    /// `key`'s content as it arrives (GetObject), read in the pieces the connection delivers:
+    /// memory stays bounded whatever the object's size.
+    pub fn get(&self, key: &str) -> Result<ObjectReader, S3Error> {
+        let output = self
+            .runtime
+            .block_on(
+                self.client
+                    .get_object()
+                    .bucket(&self.bucket)
+                    .key(key)
+                    .send(),
+            )
+            .map_err(|e| self.error("reading", Some(key), e))?;
+        Ok(ObjectReader {
+            runtime: self.runtime.clone(),
+            body: output.body,
+            piece: Vec::new(),
+            at: 0,
+            target: format!("s3://{}/{key}", self.bucket),
+        })
+    }
+
     /// The unfinished multipart uploads of keys starting with `prefix`.
     pub fn pending_uploads(&self, prefix: &str) -> Result<Vec<PendingUpload>, S3Error> {
         let mut pending = Vec::new();
@@ -727,6 +784,50 @@ impl S3 {
             }
         }
         Ok(())
+    }
+}
+
+/// An object's content as a blocking [`std::io::Read`]: each piece the connection delivers is
+/// awaited on the client's runtime and handed out.
+pub struct ObjectReader {
+    runtime: std::sync::Arc<tokio::runtime::Runtime>,
+    body: ByteStream,
+    piece: Vec<u8>,
+    at: usize,
+    target: String,
+}
+
+impl std::fmt::Debug for ObjectReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ObjectReader")
+            .field("target", &self.target)
+            .finish()
+    }
+}
+
+impl std::io::Read for ObjectReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while self.at == self.piece.len() {
+            match self.runtime.block_on(self.body.try_next()) {
+                Ok(Some(bytes)) => {
+                    self.piece.clear();
+                    self.piece.extend_from_slice(&bytes);
+                    self.at = 0;
+                }
+                Ok(None) => return Ok(0),
+                Err(e) => {
+                    return Err(std::io::Error::other(format!(
+                        "reading {} broke off: {}",
+                        self.target,
+                        chain(&e)
+                    )))
+                }
+            }
+        }
+        let n = buf.len().min(self.piece.len() - self.at);
+        buf[..n].copy_from_slice(&self.piece[self.at..self.at + n]);
+        self.at += n;
+        Ok(n)
     }
 }
 

@@ -29,7 +29,8 @@
 //!
 //! Modules: [`config`], [`client`] (the S3 client), [`plan`], [`upload`], [`command`],
 //! [`verify`], [`hidden`] (the prefixes beside the day), [`copy`] (server-side copies),
-//! [`replace`], [`recover`], [`action`], [`sync`] (the sync tool), [`error`].
+//! [`replace`], [`recover`], [`action`], [`sync`] (the sync tool), [`place`] (the bucket as a
+//! place `cback-restore` reads copies from), [`error`].
 
 pub mod action;
 pub mod client;
@@ -38,6 +39,7 @@ pub mod config;
 pub mod copy;
 pub mod error;
 pub mod hidden;
+pub mod place;
 pub mod plan;
 pub mod recover;
 pub mod replace;
@@ -49,6 +51,7 @@ pub use action::{run, AmazonS3Action};
 pub use config::{AmazonS3Section, Settings};
 pub use error::AmazonS3Error;
 
+use cedar_core::remote_copies::RemotePlaceRegistration;
 use cedar_core::{ActionKind, ActionRegistration, Placement};
 
 /// The original's module path.
@@ -63,5 +66,12 @@ cedar_core::inventory::submit! {
         kind: ActionKind::Extension { module: MODULE, functions: &["executeAction"] },
         placement: Placement { index: 201, run_before: &[], run_after: &["stage"] },
         action: &AmazonS3Action,
+    }
+}
+
+cedar_core::inventory::submit! {
+    RemotePlaceRegistration {
+        name: "amazons3",
+        build: place::build,
     }
 }

@@ -1,6 +1,8 @@
-//! `cback-restore drill`: a drill that passes (one line per database, exit 0, status file and
-//! textfile) and one that fails on a dump cut short that its manifest calls good (the failing
-//! database named with its file, exit 6, the scratch databases gone either way).
+//! `cback-restore drill`: a drill that passes (one line per database, exit 0, its entries in
+//! cback's own `cback-status.json` and `cback.prom`, which survive a following cback run, and
+//! keep that run's entries) and one that fails on a dump cut short that its manifest calls
+//! good (the failing database named with its file, exit 6, the scratch databases gone either
+//! way).
 
 mod restore_support;
 
@@ -67,14 +69,20 @@ fn a_drill_of_good_dumps_passes_and_is_recorded() {
     );
     drop_database(cluster, "drill_shapes");
 
-    let status: serde_json::Value = serde_json::from_str(
-        &fs::read_to_string(site.path("work/cback-restore-drill.json")).unwrap(),
-    )
-    .unwrap();
-    assert_eq!(status["success"], true);
-    assert_eq!(status["databases"][0]["database"], "shop");
-    assert_eq!(status["databases"][0]["rows"], shop_rows);
-    let prom = fs::read_to_string(site.path("work/cback-restore-drill.prom")).unwrap();
+    // The drill is in cback's own files, beside the entries of the run that made the dumps.
+    let status = status(&site);
+    let drills = status["drills"].as_array().unwrap();
+    assert_eq!(drills.len(), 3, "{status}");
+    assert_eq!(drills[0]["database"], "shop");
+    assert_eq!(drills[0]["success"], true);
+    assert_eq!(drills[0]["rows"], shop_rows);
+    assert_eq!(status["databases"][0]["database"], "shop", "{status}");
+    assert_eq!(
+        status["actions"],
+        serde_json::json!(["postgresql"]),
+        "{status}"
+    );
+    let prom = prom(&site);
     assert!(
         prom.contains("cback_restore_drill_success{database=\"shop\"} 1\n"),
         "{prom}"
@@ -83,7 +91,80 @@ fn a_drill_of_good_dumps_passes_and_is_recorded() {
         prom.contains("cback_restore_drill_timestamp_seconds "),
         "{prom}"
     );
+    assert!(
+        prom.contains("cback_postgresql_dump_success{database=\"shop\"} 1\n"),
+        "{prom}"
+    );
+    assert!(!site.path("work/cback-restore-drill.json").exists());
+    assert!(!site.path("work/cback-restore-drill.prom").exists());
     assert!(scratch_databases(cluster).is_empty());
+}
+
+fn status(site: &Site) -> serde_json::Value {
+    serde_json::from_str(&fs::read_to_string(site.path("work/cback-status.json")).unwrap()).unwrap()
+}
+
+fn prom(site: &Site) -> String {
+    fs::read_to_string(site.path("work/cback.prom")).unwrap()
+}
+
+#[test]
+fn drill_entries_survive_a_cback_run_and_a_run_survives_a_drill() {
+    let Some(cluster) = pg::shared() else { return };
+    let _serial = serial();
+    let site = Site::new();
+    configure(&site, &pg::section("gzip", &["shop"], ""), None);
+    dump(&site, cluster);
+    let out = run(&site, cluster, &["drill"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let drilled = status(&site)["drills"].clone();
+    assert_eq!(drilled[0]["database"], "shop", "{drilled}");
+    let drill_end = drilled[0]["end"].as_i64().unwrap();
+
+    // A cback run that fails (an unknown database) rewrites both files, keeping the drill.
+    configure(&site, &pg::section("gzip", &["no_such_db_here"], ""), None);
+    site.cback(Some(cluster), &["--full", "postgresql"])
+        .assert()
+        .code(6);
+    let after_run = status(&site);
+    assert_eq!(after_run["exit_code"], 6, "{after_run}");
+    assert_eq!(after_run["databases"][0]["database"], "no_such_db_here");
+    assert_eq!(after_run["drills"], drilled, "{after_run}");
+    let text_after_run = prom(&site);
+    assert!(
+        text_after_run.contains("cback_run_exit_code 6\n"),
+        "{text_after_run}"
+    );
+    assert!(
+        text_after_run.contains("cback_restore_drill_success{database=\"shop\"} 1\n")
+            && text_after_run.contains(&format!(
+                "cback_restore_drill_timestamp_seconds {drill_end}\n"
+            )),
+        "{text_after_run}"
+    );
+
+    // A drill (failing now: the database has no dump) keeps the run's entries and replaces
+    // only the drill ones.
+    let out = run(&site, cluster, &["drill"]);
+    assert_eq!(out.status.code(), Some(6), "{}", text(&out));
+    let after_drill = status(&site);
+    assert_eq!(after_drill["exit_code"], 6);
+    assert_eq!(after_drill["start"], after_run["start"]);
+    assert_eq!(after_drill["databases"], after_run["databases"]);
+    let drills = after_drill["drills"].as_array().unwrap();
+    assert_eq!(drills.len(), 1, "{after_drill}");
+    assert_eq!(drills[0]["database"], "no_such_db_here");
+    assert_eq!(drills[0]["success"], false);
+    let text_after_drill = prom(&site);
+    assert!(
+        text_after_drill.contains("cback_run_exit_code 6\n"),
+        "{text_after_drill}"
+    );
+    assert!(
+        text_after_drill.contains("cback_restore_drill_success{database=\"no_such_db_here\"} 0\n")
+            && !text_after_drill.contains("cback_restore_drill_success{database=\"shop\"}"),
+        "{text_after_drill}"
+    );
 }
 
 #[test]
@@ -116,7 +197,7 @@ fn a_drill_fails_on_a_cut_dump_and_drops_its_scratch_database() {
         "{stdout}"
     );
     assert!(lines[1].contains("cut short"), "{stdout}");
-    let prom = fs::read_to_string(site.path("work/cback-restore-drill.prom")).unwrap();
+    let prom = prom(&site);
     assert!(
         prom.contains("cback_restore_drill_success{database=\"inventory\"} 0\n"),
         "{prom}"
@@ -159,11 +240,11 @@ fn a_drill_fails_when_a_database_has_no_dump() {
         stdout.contains("FAIL inventory: no dump of database [inventory] was found"),
         "{stdout}"
     );
-    let status: serde_json::Value = serde_json::from_str(
-        &fs::read_to_string(site.path("work/cback-restore-drill.json")).unwrap(),
-    )
-    .unwrap();
-    assert_eq!(status["success"], false);
+    let status = status(&site);
+    let drills = status["drills"].as_array().unwrap();
+    assert_eq!(drills[0]["success"], true, "{status}");
+    assert_eq!(drills[1]["database"], "inventory");
+    assert_eq!(drills[1]["success"], false, "{status}");
 }
 
 #[test]

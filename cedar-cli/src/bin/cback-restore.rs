@@ -6,13 +6,14 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use cedar_core::logging::{self, LogSettings};
+use cedar_core::remote_copies::{Keys, Sealing};
 use cedar_core::{ConfigFile, Options};
 use cedar_ext_postgresql::restore::catalog::{DumpCopy, Kind};
 use cedar_ext_postgresql::restore::choose::From;
+use cedar_ext_postgresql::restore::drill;
 use cedar_ext_postgresql::restore::run::{restore, Request};
 use cedar_ext_postgresql::restore::server::Server;
 use cedar_ext_postgresql::restore::source::{all_copies, sources};
-use cedar_ext_postgresql::restore::{drill, status as drill_status_mod};
 use clap::{Parser, Subcommand};
 
 const EXIT_LOGGING: u8 = 3;
@@ -39,6 +40,10 @@ struct Cli {
     /// Print nothing but results and errors; no progress display.
     #[arg(short = 'q', long, global = true)]
     quiet: bool,
+    /// An age identity file, to decrypt copies an <amazons3> section encrypted for age
+    /// recipients (gpg-encrypted copies use the keyring of GNUPGHOME).
+    #[arg(long, global = true, value_name = "FILE")]
+    identity: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -73,6 +78,8 @@ enum Command {
 
 fn main() -> ExitCode {
     cedar_ext_postgresql::link();
+    // Its bucket is one more place holding copies (registered through inventory).
+    cedar_ext_amazons3::link();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -116,7 +123,11 @@ fn run(cli: &Cli) -> u8 {
         Err(e) => return fail(EXIT_CONFIG, "error reading the configuration", &e),
     };
     let server = Server::new(&config, &settings);
-    let places = sources(&config);
+    let keys = Keys {
+        identity: cli.identity.clone(),
+        gpg: server.gpg.clone(),
+    };
+    let places = sources(&config, &keys);
     match &cli.command {
         Command::List { database } => {
             let (copies, warnings) = all_copies(&places);
@@ -186,7 +197,7 @@ fn run(cli: &Cli) -> u8 {
             if outcomes.is_empty() {
                 eprintln!("cback-restore: the configuration names no database to drill");
             }
-            record(&config, &outcomes, success);
+            record(&config, &outcomes);
             if cedar_core::interrupt::requested() {
                 EXIT_INTERRUPTED
             } else if success {
@@ -206,8 +217,9 @@ fn failure_code() -> u8 {
     }
 }
 
-/// Writes the drill's status file and textfile; a failure is reported, not fatal.
-fn record(config: &ConfigFile, outcomes: &[drill::Outcome], success: bool) {
+/// Records the drill in cback's status file and textfile (keeping the last run's entries); a
+/// failure is reported, not fatal.
+fn record(config: &ConfigFile, outcomes: &[drill::Outcome]) {
     let Some(dir) = cedar_core::run::working_dir(config) else {
         return;
     };
@@ -216,14 +228,10 @@ fn record(config: &ConfigFile, outcomes: &[drill::Outcome], success: bool) {
         .options
         .as_ref()
         .and_then(|o| o.metrics_file.as_deref());
-    let drill_status = drill_status_mod::DrillStatus {
-        end: cedar_core::clock::now_secs(),
-        success,
-        databases: outcomes.to_vec(),
-        cback_version: env!("CARGO_PKG_VERSION").to_string(),
-    };
-    let prom = drill_status_mod::prom_path(dir, metrics);
-    if let Err(e) = drill_status_mod::write(dir, &prom, &drill_status) {
+    let end = cedar_core::clock::now_secs();
+    let drills = outcomes.iter().map(|o| o.result(end)).collect();
+    let prom = cedar_core::status::prom_path(dir, metrics);
+    if let Err(e) = cedar_core::status::write_drills(dir, &prom, drills) {
         tracing::warn!("{e}");
         eprintln!("cback-restore: warning: {e}");
     }
@@ -245,12 +253,17 @@ fn table(copies: &[&DumpCopy]) -> String {
             Kind::Cluster => "pg_dumpall".to_string(),
             _ => c.format.name().to_string(),
         };
-        let compression = match (c.compression.name(), c.encrypted) {
+        let mut compression = match (c.compression.name(), c.encrypted) {
             ("none", false) => String::new(),
             ("none", true) => "+gpg".to_string(),
             (name, false) => format!("+{name}"),
             (name, true) => format!("+{name}+gpg"),
         };
+        // Encrypted by the remote place on the way (the name does not say so).
+        match c.remote.as_ref().map(|r| r.place.sealing()) {
+            None | Some(Sealing::None) => {}
+            Some(sealing) => compression.push_str(&format!("+{}", sealing.name())),
+        }
         rows.push([
             c.date.clone(),
             c.database.clone(),

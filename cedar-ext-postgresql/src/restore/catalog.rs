@@ -1,10 +1,15 @@
 //! What a dump file is, from its name and the manifest beside it: the database, the layout
 //! (one database, the globals of a split dump, or a cluster-wide pg_dumpall), the format, the
-//! compression, whether it is encrypted, its date and the manifest's word on it.
+//! compression, whether it is encrypted, its date and the manifest's word on it. A copy in a
+//! remote place ([`Remote`]) is described the same way, from its object and the manifest
+//! object beside it.
 
+use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use cedar_core::manifest::{self, Manifest, Status, DUMP_PREFIX};
+use cedar_core::remote_copies::{Keys, RemotePlace, Sealing, StagedObject};
 
 /// What a dump covers.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,13 +73,51 @@ pub enum Listed {
     Unlisted,
     /// The manifest beside it cannot be read (the reason).
     BadManifest(String),
+    /// The copy and its manifest are encrypted in a remote place and cannot be decrypted
+    /// here (the reason, which says what to give).
+    Sealed(String),
 }
+
+/// Where a copy in a remote place is, and how to read it.
+#[derive(Clone)]
+pub struct Remote {
+    pub place: Arc<dyn RemotePlace>,
+    pub object: StagedObject,
+    pub keys: Arc<Keys>,
+}
+
+impl Remote {
+    /// The staged file's content (decrypted by the place when it encrypts), as it arrives.
+    pub fn open(&self) -> std::io::Result<Box<dyn Read + Send>> {
+        self.place
+            .open(&self.object, &self.keys)
+            .map_err(|e| std::io::Error::other(e.to_string()))
+    }
+}
+
+impl std::fmt::Debug for Remote {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Remote")
+            .field("location", &self.object.location)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PartialEq for Remote {
+    fn eq(&self, other: &Self) -> bool {
+        self.object == other.object
+    }
+}
+
+impl Eq for Remote {}
 
 /// One copy of a dump somewhere cback can read it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DumpCopy {
-    /// The source it was found in, e.g. `collect` or `staging 2026/12/01/db1`.
+    /// The source it was found in, e.g. `collect`, `staging 2026/12/01/db1` or
+    /// `s3 2026/12/01/db1`.
     pub source: String,
+    /// The file; for a remote copy its location (`s3://bucket/key`).
     pub path: PathBuf,
     /// The database; `globals` or `all` for the other kinds.
     pub database: String,
@@ -89,6 +132,8 @@ pub struct DumpCopy {
     /// (UTC, RFC 3339).
     pub date: String,
     pub listed: Listed,
+    /// Set for a copy in a remote place.
+    pub remote: Option<Remote>,
 }
 
 /// The name's meaning: (database or label, kind, format, compression, encrypted), or `None`
@@ -150,7 +195,14 @@ pub fn scan_dir(dir: &Path, source: &str) -> std::io::Result<Vec<DumpCopy>> {
         if !meta.is_file() {
             continue;
         }
-        if let Some(copy) = describe(dir, &name, &meta, &manifest, source) {
+        let file = File {
+            name: &name,
+            size: meta.len(),
+            mtime: mtime(&meta),
+            path: dir.join(&name),
+            sealed: false,
+        };
+        if let Some(copy) = describe(&file, &manifest, source) {
             copies.push(copy);
         }
     }
@@ -163,10 +215,18 @@ pub fn describe_path(path: &Path) -> Option<DumpCopy> {
     let name = path.file_name()?.to_string_lossy().into_owned();
     let meta = std::fs::metadata(path).ok()?;
     let manifest = read_manifest(dir);
-    describe(dir, &name, &meta, &manifest, "path")
+    let file = File {
+        name: &name,
+        size: meta.len(),
+        mtime: mtime(&meta),
+        path: path.to_path_buf(),
+        sealed: false,
+    };
+    describe(&file, &manifest, "path")
 }
 
-type ManifestRead = Option<Result<Manifest, String>>;
+/// The manifest of one directory: absent, unreadable (why) or read.
+pub type ManifestRead = Option<Result<Manifest, String>>;
 
 fn read_manifest(dir: &Path) -> ManifestRead {
     let path = dir.join(manifest::MANIFEST);
@@ -176,22 +236,98 @@ fn read_manifest(dir: &Path) -> ManifestRead {
     Some(manifest::read_file(&path).map_err(|e| e.to_string()))
 }
 
-fn describe(
-    dir: &Path,
-    name: &str,
-    meta: &std::fs::Metadata,
-    manifest: &ManifestRead,
-    source: &str,
-) -> Option<DumpCopy> {
-    let (label, kind, format, compression, encrypted) = parse_name(name)?;
-    let plain_name = name.strip_suffix(".gpg").unwrap_or(name);
-    let mtime = meta
-        .modified()
+fn mtime(meta: &std::fs::Metadata) -> i64 {
+    meta.modified()
         .ok()
         .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
         .map(|d| d.as_secs() as i64)
-        .unwrap_or(0);
-    let mut date = manifest::rfc3339(mtime);
+        .unwrap_or(0)
+}
+
+/// The largest manifest read from a remote place.
+const MANIFEST_LIMIT: u64 = 64 << 20;
+
+/// The copies among one directory's `objects` in a remote place (a day's peer directory),
+/// described with the manifest object among them, read (and decrypted) from the place.
+/// A manifest that cannot be decrypted makes every copy [`Listed::Sealed`].
+pub fn scan_remote(
+    place: &Arc<dyn RemotePlace>,
+    keys: &Arc<Keys>,
+    objects: &[StagedObject],
+    source: &str,
+) -> Vec<DumpCopy> {
+    let sealed = place.sealing() != Sealing::None;
+    let mut sealed_reason = None;
+    let manifest: ManifestRead =
+        objects
+            .iter()
+            .find(|o| o.name() == manifest::MANIFEST)
+            .map(|object| {
+                let mut text = String::new();
+                match place.open(object, keys) {
+                    Err(e) => {
+                        if matches!(
+                            e,
+                            cedar_core::remote_copies::RemoteError::NeedIdentity { .. }
+                                | cedar_core::remote_copies::RemoteError::Decrypt { .. }
+                        ) {
+                            sealed_reason = Some(e.to_string());
+                        }
+                        Err(e.to_string())
+                    }
+                    Ok(reader) => match reader.take(MANIFEST_LIMIT).read_to_string(&mut text) {
+                        Err(e) if sealed => {
+                            let reason = format!("cannot decrypt {}: {e}", object.location);
+                            sealed_reason = Some(reason.clone());
+                            Err(reason)
+                        }
+                        Err(e) => Err(format!("cannot read {}: {e}", object.location)),
+                        Ok(_) => serde_json::from_str::<Manifest>(&text)
+                            .map_err(|e| format!("{}: {e}", object.location)),
+                    },
+                }
+            });
+    objects
+        .iter()
+        .filter_map(|object| {
+            let file = File {
+                name: object.name(),
+                size: object.size,
+                mtime: object.modified.unwrap_or(0),
+                path: PathBuf::from(&object.location),
+                sealed,
+            };
+            let mut copy = describe(&file, &manifest, source)?;
+            if let Some(reason) = &sealed_reason {
+                copy.listed = Listed::Sealed(reason.clone());
+            }
+            copy.remote = Some(Remote {
+                place: place.clone(),
+                object: object.clone(),
+                keys: keys.clone(),
+            });
+            Some(copy)
+        })
+        .collect()
+}
+
+/// What [`describe`] needs of a file.
+struct File<'a> {
+    name: &'a str,
+    /// Bytes as stored.
+    size: u64,
+    mtime: i64,
+    path: PathBuf,
+    /// Encrypted by its place (the name does not say so; the content read back is the
+    /// staged file, so the manifest's SHA-256 applies to it but its size does not).
+    sealed: bool,
+}
+
+fn describe(file: &File<'_>, manifest: &ManifestRead, source: &str) -> Option<DumpCopy> {
+    let name = file.name;
+    let (label, kind, format, compression, encrypted) = parse_name(name)?;
+    let plain_name = name.strip_suffix(".gpg").unwrap_or(name);
+    let mut date = manifest::rfc3339(file.mtime);
     let mut database = label;
     let listed = match manifest {
         None => Listed::Unlisted,
@@ -206,6 +342,8 @@ fn describe(
                 // An encrypted copy has another size and digest than the listed dump.
                 let (size, sha256) = if encrypted {
                     (None, None)
+                } else if file.sealed {
+                    (None, entry.sha256.clone())
                 } else {
                     (entry.size, entry.sha256.clone())
                 };
@@ -219,15 +357,16 @@ fn describe(
     };
     Some(DumpCopy {
         source: source.to_string(),
-        path: dir.join(name),
+        path: file.path.clone(),
         database,
         kind,
         format,
         compression,
         encrypted,
-        size: meta.len(),
+        size: file.size,
         date,
         listed,
+        remote: None,
     })
 }
 
@@ -246,6 +385,15 @@ impl DumpCopy {
             },
             Listed::Unlisted => "unlisted",
             Listed::BadManifest(_) => "bad-manifest",
+            Listed::Sealed(_) => "no-key",
+        }
+    }
+
+    /// The bytes as stored (for a remote copy: decrypted by its place), as they are read.
+    pub fn stored(&self) -> std::io::Result<Box<dyn Read + Send>> {
+        match &self.remote {
+            Some(remote) => remote.open(),
+            None => Ok(Box::new(std::fs::File::open(&self.path)?)),
         }
     }
 
@@ -255,11 +403,14 @@ impl DumpCopy {
     }
 }
 
-/// Sorts newest first (then by source and path, for a stable listing).
+/// Sorts newest first; of copies made at the same time the local ones first (faster to read,
+/// so a remote copy is taken only when the local ones are missing or damaged); then by source
+/// and path, for a stable listing.
 pub fn newest_first(copies: &mut [DumpCopy]) {
     copies.sort_by(|a, b| {
         b.date
             .cmp(&a.date)
+            .then_with(|| a.remote.is_some().cmp(&b.remote.is_some()))
             .then_with(|| a.source.cmp(&b.source))
             .then_with(|| a.path.cmp(&b.path))
     });

@@ -40,17 +40,20 @@ fn looks_like_date(text: &str) -> bool {
 }
 
 /// Why `copy` cannot be trusted, or `None` when it can: the manifest must call it ok or kept,
-/// and its size and SHA-256 must still be what the manifest says (this reads the whole file).
+/// and its size and SHA-256 must still be what the manifest says (this reads the whole file;
+/// a remote copy is streamed from its place, decrypted, and hashed on the way).
 pub fn rejection(copy: &DumpCopy) -> Option<String> {
     match &copy.listed {
         Listed::Unlisted => return Some("no manifest lists it, so it cannot be checked".into()),
         Listed::BadManifest(reason) => return Some(format!("its manifest is unusable: {reason}")),
+        Listed::Sealed(reason) => return Some(reason.clone()),
         Listed::Entry { .. } if !copy.manifest_good() => {
             return Some(format!("the manifest says {}", copy.status_word()))
         }
         Listed::Entry { sha256, .. } => {
             if let Some(expected) = sha256 {
-                match cedar_core::sha256::hash_file(&copy.path) {
+                let digest = copy.stored().and_then(cedar_core::sha256::hash_reader);
+                match digest {
                     Err(e) => return Some(format!("cannot read it: {e}")),
                     Ok(found) if &found.sha256 != expected => {
                         return Some(format!(

@@ -29,6 +29,20 @@ pub struct Outcome {
 }
 
 impl Outcome {
+    /// As recorded in the status file, for a drill that ended at `end`.
+    pub fn result(&self, end: i64) -> cedar_core::status::DrillResult {
+        cedar_core::status::DrillResult {
+            database: self.database.clone(),
+            file: self.file.clone(),
+            success: self.success,
+            tables: self.tables,
+            rows: self.rows,
+            seconds: self.seconds,
+            end,
+            error: self.error.clone(),
+        }
+    }
+
     /// The line printed for it.
     pub fn line(&self) -> String {
         match (&self.error, &self.file) {

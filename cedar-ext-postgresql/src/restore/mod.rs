@@ -10,7 +10,8 @@
 //! - [`child`]: psql / pg_restore supervised, fed from the stream;
 //! - [`server`]: create, drop, rename databases, queries;
 //! - [`load`]: one copy into one database; [`run`]: the `restore` command;
-//! - [`drill`]: the `drill` command; [`status`]: its status file and textfile;
+//! - [`drill`]: the `drill` command (its results go into cback's own status file and textfile,
+//!   [`cedar_core::status::write_drills`]);
 //! - [`error`].
 
 pub mod catalog;
@@ -23,7 +24,6 @@ pub mod run;
 pub mod server;
 pub mod source;
 pub mod sql;
-pub mod status;
 pub mod stream;
 
 pub use error::RestoreError;

@@ -1,12 +1,17 @@
 //! The places cback writes dumps to, each a [`Source`] that lists the copies it holds: the
-//! collect directory and every day of the staging tree. A new place (a remote copy, for
-//! instance) is one more implementation of [`Source`] added in [`sources`].
+//! collect directory, every day of the staging tree, and every remote place an extension
+//! registers ([`cedar_core::remote_copies`], e.g. the amazons3 bucket), each wrapped as a
+//! [`RemoteSource`]. A new place is one more implementation of [`Source`] added in
+//! [`sources`], or one more registered remote place.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
+use cedar_core::remote_copies::{self, Keys, RemotePlace, StagedObject};
 use cedar_core::ConfigFile;
 
-use super::catalog::{newest_first, scan_dir, DumpCopy};
+use super::catalog::{newest_first, scan_dir, scan_remote, DumpCopy};
 
 /// One place holding dump copies.
 pub trait Source: std::fmt::Debug {
@@ -113,8 +118,60 @@ fn subdirs_any(dir: &Path) -> Result<Vec<PathBuf>, String> {
     Ok(dirs)
 }
 
-/// Every source the configuration names, in the order they are searched.
-pub fn sources(config: &ConfigFile) -> Vec<Box<dyn Source>> {
+/// A remote place holding copies of the staged days: each day's objects, grouped by their
+/// directory (a peer's, or one below it up to [`PEER_DEPTH`]), each group described with the
+/// manifest object among it.
+#[derive(Debug)]
+pub struct RemoteSource {
+    pub place: Arc<dyn RemotePlace>,
+    pub keys: Arc<Keys>,
+}
+
+impl Source for RemoteSource {
+    fn describe(&self) -> String {
+        self.place.describe()
+    }
+
+    fn copies(&self) -> Result<Vec<DumpCopy>, String> {
+        let mut copies = Vec::new();
+        for day in self.place.days().map_err(|e| e.to_string())? {
+            let objects = self.place.objects(&day).map_err(|e| e.to_string())?;
+            let mut dirs: BTreeMap<&str, Vec<StagedObject>> = BTreeMap::new();
+            for object in &objects {
+                if object.dir().matches('/').count() <= PEER_DEPTH {
+                    dirs.entry(object.dir()).or_default().push(object.clone());
+                }
+            }
+            for (dir, objects) in dirs {
+                let name = dir.rsplit('/').next().unwrap_or(dir);
+                let label = format!("{} {day}/{name}", self.place.kind());
+                copies.extend(scan_remote(&self.place, &self.keys, &objects, &label));
+            }
+        }
+        Ok(copies)
+    }
+}
+
+/// A source that could not be set up: listing it reports why.
+#[derive(Debug)]
+pub struct Unavailable {
+    pub name: String,
+    pub reason: String,
+}
+
+impl Source for Unavailable {
+    fn describe(&self) -> String {
+        self.name.clone()
+    }
+
+    fn copies(&self) -> Result<Vec<DumpCopy>, String> {
+        Err(self.reason.clone())
+    }
+}
+
+/// Every source the configuration names, in the order they are searched: the local ones,
+/// then every remote place (read with `keys`).
+pub fn sources(config: &ConfigFile, keys: &Keys) -> Vec<Box<dyn Source>> {
     let mut sources: Vec<Box<dyn Source>> = Vec::new();
     if let Some(dir) = config
         .config
@@ -131,6 +188,19 @@ pub fn sources(config: &ConfigFile) -> Vec<Box<dyn Source>> {
         .and_then(|s| s.staging_dir.as_deref())
     {
         sources.push(Box::new(StagingTree(PathBuf::from(dir))));
+    }
+    let keys = Arc::new(keys.clone());
+    for place in remote_copies::remote_places(config) {
+        match place {
+            Ok(place) => sources.push(Box::new(RemoteSource {
+                place: Arc::from(place),
+                keys: keys.clone(),
+            })),
+            Err((name, reason)) => sources.push(Box::new(Unavailable {
+                name: name.to_string(),
+                reason,
+            })),
+        }
     }
     sources
 }

@@ -1,13 +1,15 @@
-//! Opening a dump copy as the stream of its content: decrypted (`.gpg`, through `gpg
-//! --decrypt`) and decompressed (gzip members, bzip2 streams, zstd frames) while it is read,
-//! never written out. Every read error names the file.
+//! Opening a dump copy as the stream of its content: read from its file or its remote place
+//! (decrypted there when the place encrypts), checked against the manifest's SHA-256 on the
+//! way, decrypted (`.gpg`, through `gpg --decrypt`) and decompressed (gzip members, bzip2
+//! streams, zstd frames) while it is read, never written out. Every read error names the file.
 
-use std::fs::File;
 use std::io::{self, BufReader, Read};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
 
-use super::catalog::{Compression, DumpCopy};
+use cedar_core::gpg::{Decrypting, Input};
+use cedar_core::sha256::DigestReader;
+
+use super::catalog::{Compression, DumpCopy, Listed};
 
 /// A dump's content as it is read.
 pub struct Content {
@@ -36,12 +38,29 @@ impl Read for Content {
 }
 
 /// Opens `copy` for reading its decrypted, decompressed content. `gpg` is the program that
-/// decrypts (`gpg`, or an `<override>`).
+/// decrypts (`gpg`, or an `<override>`). When the manifest gives the copy's SHA-256, the bytes
+/// are hashed as they stream and the read fails at their end if they differ (a copy changed
+/// or damaged since it was checked), before the client can commit.
 pub fn open(copy: &DumpCopy, gpg: &Path) -> io::Result<Content> {
+    let stored = copy.stored()?;
+    let stored: Box<dyn Read + Send> = match &copy.listed {
+        Listed::Entry {
+            sha256: Some(sha256),
+            ..
+        } => Box::new(Verifying {
+            inner: DigestReader::new(stored),
+            expected: sha256.clone(),
+        }),
+        _ => stored,
+    };
     let raw: Box<dyn Read + Send> = if copy.encrypted {
-        Box::new(Decrypting::start(gpg, &copy.path)?)
+        let input = match &copy.remote {
+            None => Input::File(copy.path.clone()),
+            Some(_) => Input::Reader(stored),
+        };
+        Box::new(Decrypting::start(gpg, input)?)
     } else {
-        Box::new(File::open(&copy.path)?)
+        stored
     };
     let raw = BufReader::with_capacity(1 << 20, raw);
     let inner: Box<dyn Read + Send> = match copy.compression {
@@ -56,79 +75,28 @@ pub fn open(copy: &DumpCopy, gpg: &Path) -> io::Result<Content> {
     })
 }
 
-/// `gpg --batch --decrypt FILE`'s standard output; at its end the exit status is checked.
-struct Decrypting {
-    child: Child,
-    stdout: std::process::ChildStdout,
-    stderr: Option<std::thread::JoinHandle<String>>,
-    done: bool,
+/// The stored bytes, checked against the manifest's SHA-256 at their end.
+struct Verifying<R> {
+    inner: DigestReader<R>,
+    expected: String,
 }
 
-impl Decrypting {
-    fn start(gpg: &Path, path: &Path) -> io::Result<Decrypting> {
-        let mut child = cedar_core::process::command(gpg)
-            .args(["--batch", "--quiet", "--no-tty", "--decrypt", "--"])
-            .arg(path)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|e| {
-                io::Error::new(
-                    e.kind(),
-                    format!(
-                        "cannot start {} to decrypt it: {e}; install gnupg or set an <override> for gpg",
-                        gpg.display()
-                    ),
-                )
-            })?;
-        let stdout = child.stdout.take().expect("stdout is piped");
-        let mut err = child.stderr.take().expect("stderr is piped");
-        let stderr = std::thread::spawn(move || {
-            let mut text = String::new();
-            let _ = err.read_to_string(&mut text);
-            text
-        });
-        Ok(Decrypting {
-            child,
-            stdout,
-            stderr: Some(stderr),
-            done: false,
-        })
-    }
-}
-
-impl Read for Decrypting {
+impl<R: Read> Read for Verifying<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        if self.done {
-            return Ok(0);
-        }
-        let n = self.stdout.read(buf)?;
+        let n = self.inner.read(buf)?;
         if n == 0 && !buf.is_empty() {
-            self.done = true;
-            let status = self.child.wait()?;
-            let text = self
-                .stderr
-                .take()
-                .and_then(|h| h.join().ok())
-                .unwrap_or_default();
-            if !status.success() {
-                return Err(io::Error::other(format!(
-                    "gpg --decrypt failed ({status}): {}; check that the secret key is in the keyring of this user",
-                    cedar_core::process::tail(&text, 5)
-                )));
+            let found = self.inner.digest();
+            if found.sha256 != self.expected {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!(
+                        "its SHA-256 is {}, the manifest says {}: the copy changed or was damaged while it was read",
+                        found.sha256, self.expected
+                    ),
+                ));
             }
         }
         Ok(n)
-    }
-}
-
-impl Drop for Decrypting {
-    fn drop(&mut self) {
-        if !self.done {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
     }
 }
 

@@ -81,16 +81,21 @@ fn run(options: &cedar_core::Options) -> u8 {
 /// `cback-status.json` and the metrics textfile, as cback writes them, for the discs span
 /// wrote; a failure is logged, not fatal.
 fn write_status(config: &ConfigFile, dir: &Path, start: i64, code: u8) {
-    let prom = config
+    let metrics = config
         .config
         .options
         .as_ref()
-        .and_then(|o| o.metrics_file.as_deref())
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| dir.join(status::PROM_FILE));
+        .and_then(|o| o.metrics_file.as_deref());
+    let prom = status::prom_path(dir, metrics);
     let end = cedar_core::clock::now_secs();
-    let run = status::finish_run(dir, start, end, &["span".to_string()], i32::from(code));
-    if let Err(e) = status::write_all(dir, &prom, &run) {
+    if let Err(e) = status::write_run(
+        dir,
+        &prom,
+        start,
+        end,
+        &["span".to_string()],
+        i32::from(code),
+    ) {
         tracing::warn!("{e}");
     }
 }

@@ -1,0 +1,235 @@
+//! The bucket of the `<amazons3>` section as a remote place holding copies of staged files
+//! ([`cedar_core::remote_copies`]), for `cback-restore`: the same client, credentials,
+//! endpoint and region rules as the upload ([`crate::client`]); days found by listing
+//! `PREFIX/YYYY/MM/DD/` with the delimiter `/`; a day's objects listed with their sizes; an
+//! object read with a streaming GetObject (bounded memory) and decrypted as it arrives: with
+//! an age identity (`--identity FILE`) when the section encrypts with age recipients, through
+//! `gpg --decrypt` when it has an `<encrypt>` command. Empty files are stored unencrypted, so
+//! they are read as they are.
+
+use std::io::{BufReader, Read};
+use std::path::Path;
+use std::sync::Arc;
+
+use cedar_core::remote_copies::{
+    is_day, is_hidden, Keys, RemoteError, RemotePlace, Sealing, StagedObject,
+};
+use cedar_core::ConfigFile;
+
+use crate::action::{home_of, load_settings};
+use crate::client::{ConnectOptions, S3Error, S3};
+use crate::config::{AmazonS3Section, Encryption, SECTION};
+use crate::plan::day_prefix;
+
+/// The configured bucket and prefix.
+#[derive(Debug)]
+pub struct S3Place {
+    s3: Arc<S3>,
+    prefix: String,
+    sealing: Sealing,
+}
+
+/// The place the configuration sets up: `None` without an `<amazons3>` section.
+pub fn build(config: &ConfigFile) -> Option<Result<Box<dyn RemotePlace>, String>> {
+    match config.section::<AmazonS3Section>(SECTION) {
+        Ok(None) => return None,
+        Ok(Some(_)) => {}
+        Err(e) => return Some(Err(e.to_string())),
+    }
+    Some(connect(config).map(|place| Box::new(place) as Box<dyn RemotePlace>))
+}
+
+fn connect(config: &ConfigFile) -> Result<S3Place, String> {
+    let settings = load_settings(config).map_err(|e| e.to_string())?;
+    let user = config
+        .config
+        .options
+        .as_ref()
+        .and_then(|o| o.backup_user.as_deref());
+    let options = ConnectOptions {
+        endpoint: settings.endpoint.clone(),
+        region: settings.region.clone(),
+        home: user.and_then(home_of),
+    };
+    let s3 = S3::connect(&options, settings.bucket()).map_err(|e| e.to_string())?;
+    Ok(S3Place {
+        s3: Arc::new(s3),
+        prefix: settings.prefix().to_string(),
+        sealing: match settings.encryption {
+            Encryption::None => Sealing::None,
+            Encryption::Age(_) => Sealing::Age,
+            Encryption::Command(_) => Sealing::Gpg,
+        },
+    })
+}
+
+impl S3Place {
+    fn key(&self, object: &StagedObject) -> String {
+        format!(
+            "{}/{}",
+            day_prefix(&self.prefix, &object.day),
+            object.relative
+        )
+    }
+
+    fn failed(&self, e: S3Error) -> RemoteError {
+        RemoteError::Place {
+            place: self.describe(),
+            message: e.to_string(),
+        }
+    }
+
+    /// The numbered directories of `digits` digits below `prefix`.
+    fn numbered(&self, prefix: &str, digits: usize) -> Result<Vec<String>, RemoteError> {
+        let mut dirs: Vec<String> = self
+            .s3
+            .list_dirs(prefix)
+            .map_err(|e| self.failed(e))?
+            .into_iter()
+            .filter(|d| d.len() == digits && d.bytes().all(|b| b.is_ascii_digit()))
+            .collect();
+        dirs.sort();
+        Ok(dirs)
+    }
+}
+
+impl RemotePlace for S3Place {
+    fn describe(&self) -> String {
+        if self.prefix.is_empty() {
+            format!("amazons3 s3://{}", self.s3.bucket())
+        } else {
+            format!("amazons3 s3://{}/{}", self.s3.bucket(), self.prefix)
+        }
+    }
+
+    fn kind(&self) -> &'static str {
+        "s3"
+    }
+
+    fn sealing(&self) -> Sealing {
+        self.sealing
+    }
+
+    fn days(&self) -> Result<Vec<String>, RemoteError> {
+        // `PREFIX/` (or the bucket's root): the days are `PREFIX/YYYY/MM/DD/`.
+        let root = day_prefix(&self.prefix, "");
+        let mut days = Vec::new();
+        for year in self.numbered(&root, 4)? {
+            for month in self.numbered(&format!("{root}{year}/"), 2)? {
+                for day in self.numbered(&format!("{root}{year}/{month}/"), 2)? {
+                    let date = format!("{year}/{month}/{day}");
+                    if is_day(&date) {
+                        days.push(date);
+                    }
+                }
+            }
+        }
+        Ok(days)
+    }
+
+    fn objects(&self, day: &str) -> Result<Vec<StagedObject>, RemoteError> {
+        let prefix = format!("{}/", day_prefix(&self.prefix, day));
+        let listed = self.s3.list(&prefix).map_err(|e| self.failed(e))?;
+        Ok(listed
+            .into_iter()
+            .filter_map(|l| {
+                let relative = l.key.strip_prefix(&prefix)?.to_string();
+                if relative.is_empty() || relative.ends_with('/') || is_hidden(&relative) {
+                    return None;
+                }
+                Some(StagedObject {
+                    location: format!("s3://{}/{}", self.s3.bucket(), l.key),
+                    day: day.to_string(),
+                    relative,
+                    size: l.size,
+                    modified: l.modified,
+                })
+            })
+            .collect())
+    }
+
+    fn open(
+        &self,
+        object: &StagedObject,
+        keys: &Keys,
+    ) -> Result<Box<dyn Read + Send>, RemoteError> {
+        let location = object.location.clone();
+        // Checked before the request: a copy that cannot be decrypted is said so at once.
+        let identities = match self.sealing {
+            Sealing::Age if object.size > 0 => Some(age_identities(keys, &location)?),
+            _ => None,
+        };
+        let raw = self.s3.get(&self.key(object)).map_err(|e| self.failed(e))?;
+        if object.size == 0 {
+            return Ok(Box::new(raw));
+        }
+        match self.sealing {
+            Sealing::None => Ok(Box::new(raw)),
+            Sealing::Age => {
+                let identities = identities.unwrap_or_default();
+                let decryptor =
+                    age::Decryptor::new_buffered(BufReader::with_capacity(1 << 16, raw)).map_err(
+                        |e| RemoteError::Decrypt {
+                            location: location.clone(),
+                            message: format!(
+                        "it is not an age file ({e}); was it uploaded with <encrypt_mode>age?"
+                    ),
+                        },
+                    )?;
+                let reader = decryptor
+                    .decrypt(identities.iter().map(|i| i.as_ref() as &dyn age::Identity))
+                    .map_err(|e| RemoteError::Decrypt {
+                        location: location.clone(),
+                        message: match e {
+                            age::DecryptError::NoMatchingKeys => format!(
+                                "no identity in {} matches its recipients; give the identity of one of the <amazons3><recipient> keys",
+                                keys.identity.as_deref().unwrap_or(Path::new("")).display()
+                            ),
+                            other => other.to_string(),
+                        },
+                    })?;
+                Ok(Box::new(reader))
+            }
+            Sealing::Gpg => {
+                let reader = cedar_core::gpg::Decrypting::start(
+                    &keys.gpg,
+                    cedar_core::gpg::Input::Reader(Box::new(raw)),
+                )
+                .map_err(|e| RemoteError::Decrypt {
+                    location,
+                    message: e.to_string(),
+                })?;
+                Ok(Box::new(reader))
+            }
+        }
+    }
+}
+
+type Identities = Vec<Box<dyn age::Identity + Send + Sync>>;
+
+/// The identities of `--identity FILE`; its content is never shown.
+fn age_identities(keys: &Keys, location: &str) -> Result<Identities, RemoteError> {
+    let Some(path) = keys.identity.as_deref() else {
+        return Err(RemoteError::NeedIdentity {
+            location: location.to_string(),
+        });
+    };
+    let unusable = |why: String| {
+        RemoteError::Decrypt {
+        location: location.to_string(),
+        message: format!(
+            "the identity file {} {why}; give a file of age identities (AGE-SECRET-KEY-1…), one per line",
+            path.display()
+        ),
+    }
+    };
+    let file = age::IdentityFile::from_file(path.to_string_lossy().into_owned())
+        .map_err(|e| unusable(format!("cannot be read: {e}")))?;
+    let identities = file
+        .into_identities()
+        .map_err(|e| unusable(format!("cannot be used: {e}")))?;
+    if identities.is_empty() {
+        return Err(unusable("holds no identity".to_string()));
+    }
+    Ok(identities)
+}
