@@ -121,6 +121,54 @@ fn restore_log(site: &Site) -> String {
     fs::read_to_string(site.path("restore.log")).unwrap_or_default()
 }
 
+/// The object key of `location` (an `s3://BUCKET/...` address).
+fn key_of(location: &str) -> &str {
+    location.strip_prefix(&format!("s3://{BUCKET}/")).unwrap()
+}
+
+/// `cback-restore restore shop --into INTO EXTRA` reaching the moto server, with `env` added.
+fn restore_shop(
+    site: &Site,
+    cluster: &Cluster,
+    moto: &Moto,
+    into: &str,
+    extra: &[&str],
+    env: &[(&str, &Path)],
+) -> Output {
+    let mut args = vec!["restore", "shop", "--into", into];
+    args.extend_from_slice(extra);
+    restore_s3(site, cluster, moto, &args, env)
+}
+
+/// Asserts that `out` succeeded (the restore log in the message when not).
+fn assert_succeeded(site: &Site, out: &Output) {
+    assert!(out.status.success(), "{}\n{}", text(out), restore_log(site));
+}
+
+/// Asserts that the restore `out` succeeded, read `from`, and that `into` holds what `shop`
+/// holds; then drops `into`.
+fn assert_restored_from(site: &Site, cluster: &Cluster, out: &Output, from: &str, into: &str) {
+    assert_succeeded(site, out);
+    assert!(stdout(out).contains(from), "{}", text(out));
+    assert_same_content(cluster, "shop", into);
+    drop_database(cluster, into);
+}
+
+/// Asserts that `out` failed with exit status 6 and returns its stderr.
+fn refused(out: &Output) -> String {
+    assert_eq!(out.status.code(), Some(6), "{}", text(out));
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// The line of the listing `out` that names `location`.
+fn listed_line(out: &Output, location: &str) -> String {
+    stdout(out)
+        .lines()
+        .find(|l| l.contains(location))
+        .map(str::to_string)
+        .unwrap_or_else(|| panic!("{location} is not listed:\n{}", text(out)))
+}
+
 #[test]
 fn s3_copies_are_listed_restored_and_drilled_once_the_local_ones_are_gone() {
     let Some((cluster, moto)) = setup("s3_copies_are_listed_restored_and_drilled") else {
@@ -131,19 +179,11 @@ fn s3_copies_are_listed_restored_and_drilled_once_the_local_ones_are_gone() {
     configure_s3(&site, &["shop", "inventory"], "");
     upload_day(&site, cluster, &moto, "2026/11/30", &[]);
     let shop = location("2026/11/30", "postgresqldump-shop.txt.gz");
-    assert!(moto
-        .objects(BUCKET, "")
-        .contains_key(shop.strip_prefix(&format!("s3://{BUCKET}/")).unwrap()));
+    assert!(moto.objects(BUCKET, "").contains_key(key_of(&shop)));
 
     // While local copies exist they are preferred: the same dump, faster to read.
     drop_database(cluster, "r_s3_shop");
-    let out = restore_s3(
-        &site,
-        cluster,
-        &moto,
-        &["restore", "shop", "--into", "r_s3_shop"],
-        &[],
-    );
+    let out = restore_shop(&site, cluster, &moto, "r_s3_shop", &[], &[]);
     assert!(out.status.success(), "{}", text(&out));
     assert!(!stdout(&out).contains("s3://"), "{}", text(&out));
     drop_database(cluster, "r_s3_shop");
@@ -152,10 +192,7 @@ fn s3_copies_are_listed_restored_and_drilled_once_the_local_ones_are_gone() {
     let out = restore_s3(&site, cluster, &moto, &["list"], &[]);
     assert!(out.status.success(), "{}", text(&out));
     let listing = stdout(&out);
-    let line = listing
-        .lines()
-        .find(|l| l.contains(&shop))
-        .unwrap_or_else(|| panic!("{shop} is not listed:\n{}", text(&out)));
+    let line = listed_line(&out, &shop);
     assert!(
         line.contains(" shop ")
             && line.contains("plain+gzip")
@@ -163,8 +200,7 @@ fn s3_copies_are_listed_restored_and_drilled_once_the_local_ones_are_gone() {
             && line.contains("s3 2026/11/30/dbhost"),
         "{line}"
     );
-    let size = moto.objects(BUCKET, "")[shop.strip_prefix(&format!("s3://{BUCKET}/")).unwrap()]
-        .to_string();
+    let size = moto.objects(BUCKET, "")[key_of(&shop)].to_string();
     assert!(line.contains(&format!(" {size} ")), "{line} (size {size})");
     assert!(
         listing.contains(&location("2026/11/30", "postgresqldump-inventory.txt.gz")),
@@ -181,30 +217,11 @@ fn s3_copies_are_listed_restored_and_drilled_once_the_local_ones_are_gone() {
         "{filtered}"
     );
 
-    let out = restore_s3(
-        &site,
-        cluster,
-        &moto,
-        &["restore", "shop", "--into", "r_s3_shop"],
-        &[],
-    );
-    assert!(
-        out.status.success(),
-        "{}\n{}",
-        text(&out),
-        restore_log(&site)
-    );
-    assert!(stdout(&out).contains(&shop), "{}", text(&out));
-    assert_same_content(cluster, "shop", "r_s3_shop");
-    drop_database(cluster, "r_s3_shop");
+    let out = restore_shop(&site, cluster, &moto, "r_s3_shop", &[], &[]);
+    assert_restored_from(&site, cluster, &out, &shop, "r_s3_shop");
 
     let out = restore_s3(&site, cluster, &moto, &["drill"], &[]);
-    assert!(
-        out.status.success(),
-        "{}\n{}",
-        text(&out),
-        restore_log(&site)
-    );
+    assert_succeeded(&site, &out);
     let report = stdout(&out);
     assert!(
         report.contains(&format!("PASS shop: {shop} restored")),
@@ -237,7 +254,7 @@ fn a_damaged_s3_object_is_passed_over_for_an_older_good_day() {
 
     // The newer object keeps its size, but one byte changed: only its SHA-256 shows it.
     let newer = location("2026/11/30", "postgresqldump-shop.txt.gz");
-    let key = newer.strip_prefix(&format!("s3://{BUCKET}/")).unwrap();
+    let key = key_of(&newer);
     let mut bytes = moto.get(BUCKET, key);
     let middle = bytes.len() / 2;
     bytes[middle] ^= 0x55;
@@ -250,43 +267,21 @@ fn a_damaged_s3_object_is_passed_over_for_an_older_good_day() {
     assert!(lines[1].contains(&newer), "newest first: {listing}");
 
     drop_database(cluster, "r_s3_older");
-    let out = restore_s3(
-        &site,
-        cluster,
-        &moto,
-        &["restore", "shop", "--into", "r_s3_older"],
-        &[],
-    );
-    assert!(
-        out.status.success(),
-        "{}\n{}",
-        text(&out),
-        restore_log(&site)
-    );
+    let out = restore_shop(&site, cluster, &moto, "r_s3_older", &[], &[]);
     let older = location("2026/11/29", "postgresqldump-shop.txt.gz");
-    assert!(stdout(&out).contains(&older), "{}", text(&out));
+    assert_restored_from(&site, cluster, &out, &older, "r_s3_older");
     let log = restore_log(&site);
     assert!(
         log.contains(&format!("Not restoring {newer}")) && log.contains("SHA-256"),
         "{log}"
     );
-    assert_same_content(cluster, "shop", "r_s3_older");
-    drop_database(cluster, "r_s3_older");
 
     // With the good day gone, the damaged one alone is refused, and nothing is restored.
-    let older_key = older.strip_prefix(&format!("s3://{BUCKET}/")).unwrap();
+    let older_key = key_of(&older);
     moto.python(&format!(
         "s3.delete_object(Bucket={BUCKET:?}, Key={older_key:?})"
     ));
-    let out = restore_s3(
-        &site,
-        cluster,
-        &moto,
-        &["restore", "shop", "--into", "r_s3_older"],
-        &[],
-    );
-    assert_eq!(out.status.code(), Some(6), "{}", text(&out));
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = refused(&restore_shop(&site, cluster, &moto, "r_s3_older", &[], &[]));
     assert!(
         stderr.contains(&newer) && stderr.contains("SHA-256") && stderr.contains("damaged"),
         "{stderr}"
@@ -314,31 +309,19 @@ fn age_encrypted_s3_copies_need_the_identity() {
     upload_day(&site, cluster, &moto, "2026/11/30", &[]);
     remove_local(&site);
     let shop = location("2026/11/30", "postgresqldump-shop.txt.gz");
-    let key = shop.strip_prefix(&format!("s3://{BUCKET}/")).unwrap();
+    let key = key_of(&shop);
     assert!(moto.get(BUCKET, key).starts_with(b"age-encryption.org/v1"));
 
     // Without an identity: listed, but no manifest can be read; restore says what to give.
     let out = restore_s3(&site, cluster, &moto, &["list"], &[]);
     assert!(out.status.success(), "{}", text(&out));
-    let line = stdout(&out)
-        .lines()
-        .find(|l| l.contains(&shop))
-        .map(str::to_string)
-        .unwrap_or_else(|| panic!("{}", text(&out)));
+    let line = listed_line(&out, &shop);
     assert!(
         line.contains("plain+gzip+age") && line.contains("no-key"),
         "{line}"
     );
     drop_database(cluster, "r_age_shop");
-    let out = restore_s3(
-        &site,
-        cluster,
-        &moto,
-        &["restore", "shop", "--into", "r_age_shop"],
-        &[],
-    );
-    assert_eq!(out.status.code(), Some(6), "{}", text(&out));
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = refused(&restore_shop(&site, cluster, &moto, "r_age_shop", &[], &[]));
     assert!(
         stderr.contains("--identity FILE") && stderr.contains(&shop),
         "{stderr}"
@@ -348,22 +331,14 @@ fn age_encrypted_s3_copies_need_the_identity() {
     // A wrong identity: named, and nothing restored.
     let wrong = site.path("wrong.key");
     write_identity(&wrong, &age::x25519::Identity::generate());
-    let out = restore_s3(
+    let stderr = refused(&restore_shop(
         &site,
         cluster,
         &moto,
-        &[
-            "restore",
-            "shop",
-            "--into",
-            "r_age_shop",
-            "--identity",
-            wrong.to_str().unwrap(),
-        ],
+        "r_age_shop",
+        &["--identity", wrong.to_str().unwrap()],
         &[],
-    );
-    assert_eq!(out.status.code(), Some(6), "{}", text(&out));
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    ));
     assert!(
         stderr.contains("no identity in") && stderr.contains(&wrong.display().to_string()),
         "{stderr}"
@@ -372,29 +347,15 @@ fn age_encrypted_s3_copies_need_the_identity() {
     // With the identity: restored while it streams.
     let key_file = site.path("identity.key");
     write_identity(&key_file, &identity);
-    let out = restore_s3(
+    let out = restore_shop(
         &site,
         cluster,
         &moto,
-        &[
-            "restore",
-            "shop",
-            "--into",
-            "r_age_shop",
-            "--identity",
-            key_file.to_str().unwrap(),
-        ],
+        "r_age_shop",
+        &["--identity", key_file.to_str().unwrap()],
         &[],
     );
-    assert!(
-        out.status.success(),
-        "{}\n{}",
-        text(&out),
-        restore_log(&site)
-    );
-    assert!(stdout(&out).contains(&shop), "{}", text(&out));
-    assert_same_content(cluster, "shop", "r_age_shop");
-    drop_database(cluster, "r_age_shop");
+    assert_restored_from(&site, cluster, &out, &shop, "r_age_shop");
     // The secret never reaches the log.
     let secret = {
         use age::secrecy::ExposeSecret;
@@ -462,39 +423,21 @@ fn gpg_encrypted_s3_copies_are_decrypted_with_the_keyring() {
     );
     remove_local(&site);
     let shop = location("2026/11/30", "postgresqldump-shop.txt.gz");
-    let key = shop.strip_prefix(&format!("s3://{BUCKET}/")).unwrap();
+    let key = key_of(&shop);
     // Stored encrypted: not a gzip file.
     assert!(!moto.get(BUCKET, key).starts_with(&[0x1f, 0x8b]));
 
     let home = [("GNUPGHOME", keyring.home())];
     let out = restore_s3(&site, cluster, &moto, &["list"], &home);
-    let line = stdout(&out)
-        .lines()
-        .find(|l| l.contains(&shop))
-        .map(str::to_string)
-        .unwrap_or_else(|| panic!("{}", text(&out)));
+    let line = listed_line(&out, &shop);
     assert!(
         line.contains("plain+gzip+gpg") && line.contains(" ok "),
         "{line}"
     );
 
     drop_database(cluster, "r_s3gpg_shop");
-    let out = restore_s3(
-        &site,
-        cluster,
-        &moto,
-        &["restore", "shop", "--into", "r_s3gpg_shop"],
-        &home,
-    );
-    assert!(
-        out.status.success(),
-        "{}\n{}",
-        text(&out),
-        restore_log(&site)
-    );
-    assert!(stdout(&out).contains(&shop), "{}", text(&out));
-    assert_same_content(cluster, "shop", "r_s3gpg_shop");
-    drop_database(cluster, "r_s3gpg_shop");
+    let out = restore_shop(&site, cluster, &moto, "r_s3gpg_shop", &[], &home);
+    assert_restored_from(&site, cluster, &out, &shop, "r_s3gpg_shop");
 
     // A keyring without the secret key: a clear failure, nothing restored.
     let empty = tempfile::Builder::new()
@@ -505,19 +448,19 @@ fn gpg_encrypted_s3_copies_are_decrypted_with_the_keyring() {
         use std::os::unix::fs::PermissionsExt;
         fs::set_permissions(empty.path(), fs::Permissions::from_mode(0o700)).unwrap();
     }
-    let out = restore_s3(
+    let out = restore_shop(
         &site,
         cluster,
         &moto,
-        &["restore", "shop", "--into", "r_s3gpg_shop"],
+        "r_s3gpg_shop",
+        &[],
         &[("GNUPGHOME", empty.path())],
     );
     let _ = std::process::Command::new("gpgconf")
         .env("GNUPGHOME", empty.path())
         .args(["--kill", "gpg-agent"])
         .status();
-    assert_eq!(out.status.code(), Some(6), "{}", text(&out));
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = refused(&out);
     assert!(
         stderr.contains("cannot decrypt") && stderr.contains("secret key"),
         "{stderr}"
