@@ -12,65 +12,10 @@ use std::time::{Duration, Instant};
 use cback_tests::s3::{self, Mode, Moto, Proxy};
 use offsite_support::*;
 
-const BUCKET: &str = "bkt";
-
-fn section(extra: &str) -> String {
-    format!("<amazons3><s3_bucket>{BUCKET}/staging</s3_bucket>{extra}</amazons3>")
-}
-
-/// A site and a server with the bucket, or `None` when the test cannot run here.
-fn setup(test: &str) -> Option<(Site, Moto)> {
-    let programs = s3::available(test)?;
-    if !is_root() {
-        skipped(test, "amazons3 runs only as root, as the original");
-        return None;
-    }
-    let moto = Moto::start(&programs);
-    moto.create_bucket(BUCKET);
-    Some((Site::new(), moto))
-}
-
-fn sha256_b64(data: &[u8]) -> String {
-    use std::io::Write;
-    let mut child = std::process::Command::new("sha256sum")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(data).unwrap();
-    let out = child.wait_with_output().unwrap();
-    let hex = String::from_utf8(out.stdout).unwrap();
-    let bytes: Vec<u8> = (0..32)
-        .map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap())
-        .collect();
-    // base64 by hand (the tests crate has no base64 dependency).
-    const TABLE: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(TABLE[((n >> (18 - 6 * i)) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
-fn key(date: &str, rel: &str) -> String {
-    format!("staging/{date}/{rel}")
-}
-
 #[test]
 fn a_day_is_stored_with_its_keys_content_checksums_and_indicator() {
-    let Some((site, moto)) = setup("a_day_is_stored_with_its_keys_content_checksums_and_indicator")
+    let Some((site, moto)) =
+        moto_site("a_day_is_stored_with_its_keys_content_checksums_and_indicator")
     else {
         return;
     };
@@ -89,29 +34,32 @@ fn a_day_is_stored_with_its_keys_content_checksums_and_indicator() {
     );
     std::os::unix::fs::symlink(day.join("host1/a.tar.gz"), day.join("host1/link")).unwrap();
     let before = tree(&day);
-    let config = site.config("", &section(""));
+    let config = site.config("", &amazons3_section(""));
     let mut cmd = site.cback(&config, &["amazons3"]);
     moto.env(&mut cmd);
     cmd.assert().success();
 
     let objects = moto.objects(BUCKET, "");
     let expected: Vec<(String, u64)> = vec![
-        (key(TODAY_DIR, "host1/a.tar.gz"), 3000),
-        (key(TODAY_DIR, "host1/empty"), 0),
-        (key(TODAY_DIR, "host1/link"), 3000),
-        (key(TODAY_DIR, "host1/sub dir/b.txt"), 3),
-        (key(TODAY_DIR, "mycback.txt"), 4),
+        (day_key(TODAY_DIR, "host1/a.tar.gz"), 3000),
+        (day_key(TODAY_DIR, "host1/empty"), 0),
+        (day_key(TODAY_DIR, "host1/link"), 3000),
+        (day_key(TODAY_DIR, "host1/sub dir/b.txt"), 3),
+        (day_key(TODAY_DIR, "mycback.txt"), 4),
     ];
     assert_eq!(objects.into_iter().collect::<Vec<_>>(), expected);
-    assert_eq!(moto.get(BUCKET, &key(TODAY_DIR, "host1/a.tar.gz")), archive);
-    assert_eq!(moto.get(BUCKET, &key(TODAY_DIR, "host1/link")), archive);
     assert_eq!(
-        moto.get(BUCKET, &key(TODAY_DIR, "host1/sub dir/b.txt")),
+        moto.get(BUCKET, &day_key(TODAY_DIR, "host1/a.tar.gz")),
+        archive
+    );
+    assert_eq!(moto.get(BUCKET, &day_key(TODAY_DIR, "host1/link")), archive);
+    assert_eq!(
+        moto.get(BUCKET, &day_key(TODAY_DIR, "host1/sub dir/b.txt")),
         b"bee"
     );
     // Each object carries the SHA-256 sent with it.
     assert_eq!(
-        moto.checksum(BUCKET, &key(TODAY_DIR, "host1/a.tar.gz")),
+        moto.checksum(BUCKET, &day_key(TODAY_DIR, "host1/a.tar.gz")),
         Some(sha256_b64(&archive))
     );
     // The staged tree is unchanged but for the indicator.
@@ -149,14 +97,14 @@ fn a_day_is_stored_with_its_keys_content_checksums_and_indicator() {
 #[test]
 fn a_second_upload_replaces_the_day_and_removes_only_its_stale_keys() {
     let Some((site, moto)) =
-        setup("a_second_upload_replaces_the_day_and_removes_only_its_stale_keys")
+        moto_site("a_second_upload_replaces_the_day_and_removes_only_its_stale_keys")
     else {
         return;
     };
     let day = site.stage_day(TODAY_DIR, &[("h/a", b"one"), ("h/gone", b"old")], true);
-    moto.put(BUCKET, &key(YESTERDAY_DIR, "h/a"), b"other day");
+    moto.put(BUCKET, &day_key(YESTERDAY_DIR, "h/a"), b"other day");
     moto.put(BUCKET, "unrelated/key", b"x");
-    let config = site.config("", &section(""));
+    let config = site.config("", &amazons3_section(""));
     let mut cmd = site.cback(&config, &["amazons3"]);
     moto.env(&mut cmd);
     cmd.assert().success();
@@ -177,23 +125,27 @@ fn a_second_upload_replaces_the_day_and_removes_only_its_stale_keys() {
     assert_eq!(
         objects.keys().cloned().collect::<Vec<_>>(),
         vec![
-            key(YESTERDAY_DIR, "h/a"),
-            key(TODAY_DIR, "h/a"),
-            key(TODAY_DIR, "h/new"),
+            day_key(YESTERDAY_DIR, "h/a"),
+            day_key(TODAY_DIR, "h/a"),
+            day_key(TODAY_DIR, "h/new"),
             "unrelated/key".to_string()
         ]
     );
-    assert_eq!(moto.get(BUCKET, &key(TODAY_DIR, "h/a")), b"two!");
-    assert_eq!(moto.get(BUCKET, &key(YESTERDAY_DIR, "h/a")), b"other day");
+    assert_eq!(moto.get(BUCKET, &day_key(TODAY_DIR, "h/a")), b"two!");
+    assert_eq!(
+        moto.get(BUCKET, &day_key(YESTERDAY_DIR, "h/a")),
+        b"other day"
+    );
     assert_eq!(site.status()["uploads"][0]["removed"], 1);
 }
 
 #[test]
 fn the_day_picked_is_today_then_yesterday_then_tomorrow() {
-    let Some((site, moto)) = setup("the_day_picked_is_today_then_yesterday_then_tomorrow") else {
+    let Some((site, moto)) = moto_site("the_day_picked_is_today_then_yesterday_then_tomorrow")
+    else {
         return;
     };
-    let config = site.config("", &section("<warn_midnite>Y</warn_midnite>"));
+    let config = site.config("", &amazons3_section("<warn_midnite>Y</warn_midnite>"));
     let run = |args: &[&str]| {
         let mut cmd = site.cback(&config, args);
         moto.env(&mut cmd);
@@ -231,9 +183,9 @@ fn the_day_picked_is_today_then_yesterday_then_tomorrow() {
     assert_eq!(
         objects.keys().cloned().collect::<Vec<_>>(),
         vec![
-            key(YESTERDAY_DIR, "h/unstaged"),
-            key(TODAY_DIR, "h/today"),
-            key(TOMORROW_DIR, "h/t")
+            day_key(YESTERDAY_DIR, "h/unstaged"),
+            day_key(TODAY_DIR, "h/today"),
+            day_key(TOMORROW_DIR, "h/t")
         ]
     );
     // Stored already, today is stored again with --full.
@@ -242,7 +194,7 @@ fn the_day_picked_is_today_then_yesterday_then_tomorrow() {
 
 #[test]
 fn size_limits_refuse_a_day_before_s3_is_touched() {
-    let Some((site, moto)) = setup("size_limits_refuse_a_day_before_s3_is_touched") else {
+    let Some((site, moto)) = moto_site("size_limits_refuse_a_day_before_s3_is_touched") else {
         return;
     };
     let day = site.stage_day(
@@ -252,7 +204,7 @@ fn size_limits_refuse_a_day_before_s3_is_touched() {
     );
     // 2048 bytes with the indicators (cback.* files count, as in the original).
     let run = |limits: &str, args: &[&str]| {
-        let config = site.config("", &section(limits));
+        let config = site.config("", &amazons3_section(limits));
         let mut cmd = site.cback(&config, args);
         moto.env(&mut cmd);
         cmd.assert()
@@ -296,14 +248,16 @@ fn size_limits_refuse_a_day_before_s3_is_touched() {
 
 #[test]
 fn the_starting_day_takes_the_full_limit() {
-    let Some((site, moto)) = setup("the_starting_day_takes_the_full_limit") else {
+    let Some((site, moto)) = moto_site("the_starting_day_takes_the_full_limit") else {
         return;
     };
     site.stage_day(TODAY_DIR, &[("h/a", &[1u8; 100])], true);
     let config = site
         .config(
             "",
-            &section("<incr_size_limit>1GB</incr_size_limit><full_size_limit>10</full_size_limit>"),
+            &amazons3_section(
+                "<incr_size_limit>1GB</incr_size_limit><full_size_limit>10</full_size_limit>",
+            ),
         )
         .display()
         .to_string();
@@ -344,12 +298,12 @@ fn run_measuring_peak(mut cmd: std::process::Command) -> (std::process::ExitStat
 
 #[test]
 fn a_large_file_goes_up_in_parts_with_bounded_memory() {
-    let Some((site, moto)) = setup("a_large_file_goes_up_in_parts_with_bounded_memory") else {
+    let Some((site, moto)) = moto_site("a_large_file_goes_up_in_parts_with_bounded_memory") else {
         return;
     };
     let big = noise(100 << 20, 7);
     site.stage_day(TODAY_DIR, &[("h/big.bin", &big)], true);
-    let config = site.config("", &section(""));
+    let config = site.config("", &amazons3_section(""));
     let mut cmd = std::process::Command::new(cback_tests::cback_path());
     cmd.env("CEDAR_TODAY", TODAY)
         .env("LANG", "C")
@@ -368,7 +322,7 @@ fn a_large_file_goes_up_in_parts_with_bounded_memory() {
     let (status, peak_kb) = run_measuring_peak(cmd);
     assert!(status.success(), "{}", site.log());
     assert!(peak_kb > 0 && peak_kb < 64 * 1024, "peak RSS {peak_kb} kB");
-    let object = key(TODAY_DIR, "h/big.bin");
+    let object = day_key(TODAY_DIR, "h/big.bin");
     // 100 MiB in 8 MiB parts: a multipart object of 13 parts.
     let etag = moto.python(&format!(
         "print(s3.head_object(Bucket={BUCKET:?}, Key={object:?})['ETag'])"
@@ -384,7 +338,7 @@ fn encrypted_with_the_gpg_command_the_objects_decrypt_to_the_files() {
         return;
     };
     let Some((site, moto)) =
-        setup("encrypted_with_the_gpg_command_the_objects_decrypt_to_the_files")
+        moto_site("encrypted_with_the_gpg_command_the_objects_decrypt_to_the_files")
     else {
         return;
     };
@@ -405,7 +359,7 @@ fn encrypted_with_the_gpg_command_the_objects_decrypt_to_the_files() {
         gpg.display(),
         cback_tests::gpg::ADDRESS
     );
-    let config = site.config("", &section(&command));
+    let config = site.config("", &amazons3_section(&command));
     let mut cmd = site.cback(&config, &["amazons3"]);
     moto.env(&mut cmd);
     cmd.env("GNUPGHOME", keyring.home());
@@ -414,14 +368,14 @@ fn encrypted_with_the_gpg_command_the_objects_decrypt_to_the_files() {
     assert_eq!(
         objects.keys().cloned().collect::<Vec<_>>(),
         vec![
-            key(TODAY_DIR, "h/a b.txt"),
-            key(TODAY_DIR, "h/big"),
-            key(TODAY_DIR, "h/empty")
+            day_key(TODAY_DIR, "h/a b.txt"),
+            day_key(TODAY_DIR, "h/big"),
+            day_key(TODAY_DIR, "h/empty")
         ]
     );
-    assert_eq!(objects[&key(TODAY_DIR, "h/empty")], 0);
+    assert_eq!(objects[&day_key(TODAY_DIR, "h/empty")], 0);
     let check = |rel: &str, plain: &[u8]| {
-        let data = moto.get(BUCKET, &key(TODAY_DIR, rel));
+        let data = moto.get(BUCKET, &day_key(TODAY_DIR, rel));
         assert_ne!(data, plain, "{rel} is stored encrypted");
         let file = site.root.join("object.gpg");
         fs::write(&file, &data).unwrap();
@@ -442,7 +396,8 @@ fn encrypted_with_the_gpg_command_the_objects_decrypt_to_the_files() {
 
 #[test]
 fn a_failing_encrypt_command_stores_nothing_under_its_key() {
-    let Some((site, moto)) = setup("a_failing_encrypt_command_stores_nothing_under_its_key") else {
+    let Some((site, moto)) = moto_site("a_failing_encrypt_command_stores_nothing_under_its_key")
+    else {
         return;
     };
     site.stage_day(
@@ -450,10 +405,10 @@ fn a_failing_encrypt_command_stores_nothing_under_its_key() {
         &[("h/a", b"a"), ("h/b", &noise(12 << 20, 5))],
         true,
     );
-    moto.put(BUCKET, &key(TODAY_DIR, "h/old"), b"previous copy");
+    moto.put(BUCKET, &day_key(TODAY_DIR, "h/old"), b"previous copy");
     let config = site.config(
         "",
-        &section(
+        &amazons3_section(
             "<encrypt>cat '${input}' > '${output}'; test \"$(basename '${input}')\" != b</encrypt>",
         ),
     );
@@ -469,9 +424,12 @@ fn a_failing_encrypt_command_stores_nothing_under_its_key() {
         "{log}"
     );
     let objects = moto.objects(BUCKET, "");
-    assert!(!objects.contains_key(&key(TODAY_DIR, "h/b")), "{objects:?}");
     assert!(
-        objects.contains_key(&key(TODAY_DIR, "h/old")),
+        !objects.contains_key(&day_key(TODAY_DIR, "h/b")),
+        "{objects:?}"
+    );
+    assert!(
+        objects.contains_key(&day_key(TODAY_DIR, "h/old")),
         "the previous copy stays"
     );
     assert!(moto.pending_uploads(BUCKET).is_empty());
@@ -481,7 +439,7 @@ fn a_failing_encrypt_command_stores_nothing_under_its_key() {
 #[test]
 fn encrypted_with_age_recipients_the_objects_decrypt_to_the_files() {
     let Some((site, moto)) =
-        setup("encrypted_with_age_recipients_the_objects_decrypt_to_the_files")
+        moto_site("encrypted_with_age_recipients_the_objects_decrypt_to_the_files")
     else {
         return;
     };
@@ -512,15 +470,15 @@ fn encrypted_with_age_recipients_the_objects_decrypt_to_the_files() {
     );
     let config = site.config(
         "",
-        &section(&format!("<encrypt_mode>age</encrypt_mode>{recipients}")),
+        &amazons3_section(&format!("<encrypt_mode>age</encrypt_mode>{recipients}")),
     );
     let mut cmd = site.cback(&config, &["amazons3"]);
     moto.env(&mut cmd);
     cmd.assert().success();
-    let a = moto.get(BUCKET, &key(TODAY_DIR, "h/a"));
+    let a = moto.get(BUCKET, &day_key(TODAY_DIR, "h/a"));
     assert!(a.starts_with(b"age-encryption.org/v1"));
     assert_eq!(age_decrypt(&x25519, &a), b"alpha");
-    let stored_big = moto.get(BUCKET, &key(TODAY_DIR, "h/big"));
+    let stored_big = moto.get(BUCKET, &day_key(TODAY_DIR, "h/big"));
     assert_eq!(age_decrypt(&x25519, &stored_big), big);
     if ssh {
         let identity = age::ssh::Identity::from_buffer(
@@ -530,18 +488,18 @@ fn encrypted_with_age_recipients_the_objects_decrypt_to_the_files() {
         .unwrap();
         assert_eq!(age_decrypt(&identity, &stored_big), big);
     }
-    assert_eq!(moto.get(BUCKET, &key(TODAY_DIR, "h/empty")), b"");
+    assert_eq!(moto.get(BUCKET, &day_key(TODAY_DIR, "h/empty")), b"");
 }
 
 #[test]
 fn an_unreachable_server_fails_and_leaves_the_previous_copy() {
-    let Some((site, moto)) = setup("an_unreachable_server_fails_and_leaves_the_previous_copy")
+    let Some((site, moto)) = moto_site("an_unreachable_server_fails_and_leaves_the_previous_copy")
     else {
         return;
     };
     let proxy = Proxy::start(moto.port, Mode::Pass);
     site.stage_day(TODAY_DIR, &[("h/a", b"first"), ("h/b", b"bee")], true);
-    let config = site.config("", &section(""));
+    let config = site.config("", &amazons3_section(""));
     let mut cmd = site.cback(&config, &["amazons3"]);
     moto.env_with(&mut cmd, &proxy.endpoint());
     cmd.assert().success();
@@ -561,7 +519,7 @@ fn an_unreachable_server_fails_and_leaves_the_previous_copy() {
     assert!(!err.contains(&moto.key.1), "no secret in a message");
     assert!(started.elapsed() < Duration::from_secs(120));
     assert_eq!(moto.objects(BUCKET, ""), previous);
-    assert_eq!(moto.get(BUCKET, &key(TODAY_DIR, "h/a")), b"first");
+    assert_eq!(moto.get(BUCKET, &day_key(TODAY_DIR, "h/a")), b"first");
     let status = site.status();
     assert_eq!(status["uploads"][0]["success"], false);
 }
@@ -569,13 +527,13 @@ fn an_unreachable_server_fails_and_leaves_the_previous_copy() {
 #[test]
 fn a_server_gone_in_the_middle_leaves_no_object_and_the_previous_copy() {
     let Some((site, moto)) =
-        setup("a_server_gone_in_the_middle_leaves_no_object_and_the_previous_copy")
+        moto_site("a_server_gone_in_the_middle_leaves_no_object_and_the_previous_copy")
     else {
         return;
     };
     let proxy = Proxy::start(moto.port, Mode::Pass);
     let day = site.stage_day(TODAY_DIR, &[("h/a", b"first"), ("h/b", b"bee")], true);
-    let config = site.config("", &section(""));
+    let config = site.config("", &amazons3_section(""));
     let mut cmd = site.cback(&config, &["amazons3"]);
     moto.env_with(&mut cmd, &proxy.endpoint());
     cmd.assert().success();
@@ -599,10 +557,10 @@ fn a_server_gone_in_the_middle_leaves_no_object_and_the_previous_copy() {
         "{log}"
     );
     // No object under the final key; the previous copy (h/b included) is all there.
-    let now = moto.objects(BUCKET, &key(TODAY_DIR, ""));
-    assert!(!now.contains_key(&key(TODAY_DIR, "h/big")));
+    let now = moto.objects(BUCKET, &day_key(TODAY_DIR, ""));
+    assert!(!now.contains_key(&day_key(TODAY_DIR, "h/big")));
     assert_eq!(now, previous);
-    assert_eq!(moto.get(BUCKET, &key(TODAY_DIR, "h/b")), b"bee");
+    assert_eq!(moto.get(BUCKET, &day_key(TODAY_DIR, "h/b")), b"bee");
 
     // Back again: the next run aborts what the cut left and stores the day.
     proxy.set(Mode::Pass);
@@ -613,25 +571,25 @@ fn a_server_gone_in_the_middle_leaves_no_object_and_the_previous_copy() {
     let now = moto.objects(BUCKET, "");
     assert_eq!(
         now.keys().cloned().collect::<Vec<_>>(),
-        vec![key(TODAY_DIR, "h/a"), key(TODAY_DIR, "h/big")]
+        vec![day_key(TODAY_DIR, "h/a"), day_key(TODAY_DIR, "h/big")]
     );
-    assert_eq!(moto.get(BUCKET, &key(TODAY_DIR, "h/big")), big);
+    assert_eq!(moto.get(BUCKET, &day_key(TODAY_DIR, "h/big")), big);
 }
 
 #[test]
 fn a_part_cut_off_in_the_middle_is_retried() {
-    let Some((site, moto)) = setup("a_part_cut_off_in_the_middle_is_retried") else {
+    let Some((site, moto)) = moto_site("a_part_cut_off_in_the_middle_is_retried") else {
         return;
     };
     let proxy = Proxy::start(moto.port, Mode::CutOnceAfter(12 << 20));
     let big = noise(24 << 20, 13);
     site.stage_day(TODAY_DIR, &[("h/big", &big)], true);
-    let config = site.config("", &section(""));
+    let config = site.config("", &amazons3_section(""));
     let mut cmd = site.cback(&config, &["amazons3"]);
     moto.env_with(&mut cmd, &proxy.endpoint());
     cmd.assert().success();
     assert_eq!(proxy.cuts(), 1, "the connection was cut once");
-    assert_eq!(moto.get(BUCKET, &key(TODAY_DIR, "h/big")), big);
+    assert_eq!(moto.get(BUCKET, &day_key(TODAY_DIR, "h/big")), big);
     assert!(moto.pending_uploads(BUCKET).is_empty());
 }
 
@@ -648,7 +606,7 @@ fn credentials_are_checked_and_read_from_the_profile_files() {
     let moto = Moto::start_with_auth(&programs, BUCKET);
     let site = Site::new();
     site.stage_day(TODAY_DIR, &[("h/a", b"a")], true);
-    let config = site.config("", &section(""));
+    let config = site.config("", &amazons3_section(""));
 
     // A wrong secret: refused, exit 6, and the secret is in no message.
     let mut cmd = site.cback(&config, &["amazons3"]);
@@ -684,7 +642,7 @@ fn credentials_are_checked_and_read_from_the_profile_files() {
 
 #[test]
 fn a_missing_bucket_fails_naming_it() {
-    let Some((site, moto)) = setup("a_missing_bucket_fails_naming_it") else {
+    let Some((site, moto)) = moto_site("a_missing_bucket_fails_naming_it") else {
         return;
     };
     site.stage_day(TODAY_DIR, &[("h/a", b"a")], true);
@@ -702,12 +660,12 @@ fn a_missing_bucket_fails_naming_it() {
 
 #[test]
 fn an_endpoint_element_and_a_day_of_indicators_only() {
-    let Some((site, moto)) = setup("an_endpoint_element_and_a_day_of_indicators_only") else {
+    let Some((site, moto)) = moto_site("an_endpoint_element_and_a_day_of_indicators_only") else {
         return;
     };
     // Only indicators: an empty day is stored (the original crashes), stale keys removed.
     site.stage_day(TODAY_DIR, &[("h/cback.collect", b"")], true);
-    moto.put(BUCKET, &key(TODAY_DIR, "h/stale"), b"s");
+    moto.put(BUCKET, &day_key(TODAY_DIR, "h/stale"), b"s");
     let config = site.config(
         "",
         &format!(

@@ -16,22 +16,11 @@ use cback_tests::s3::{Mode, Proxy};
 use cback_tests::s3fs::{self, S3sFs};
 use offsite_support::*;
 
-const BUCKET: &str = "bkt";
-
-fn section() -> String {
-    format!("<amazons3><s3_bucket>{BUCKET}/staging</s3_bucket></amazons3>")
-}
-
-fn key(rel: &str) -> String {
-    format!("staging/{TODAY_DIR}/{rel}")
-}
-
 /// A site, a server with the bucket and a proxy in front of it, or `None` when the test
 /// cannot run here.
 fn setup(test: &str) -> Option<(Site, S3sFs, Proxy)> {
     let program = s3fs::available(test)?;
-    if !is_root() {
-        skipped(test, "amazons3 runs only as root, as the original");
+    if !amazons3_may_run(test) {
         return None;
     }
     let server = S3sFs::start(&program);
@@ -47,12 +36,32 @@ fn amazons3(
     proxy: &Proxy,
     args: &[&str],
 ) -> assert_cmd::assert::Assert {
-    let config = site.config("", &section());
+    let config = site.config("", &amazons3_section(""));
     let mut all = args.to_vec();
     all.push("amazons3");
     let mut cmd = site.cback(&config, &all);
     server.env_with(&mut cmd, &proxy.endpoint());
     cmd.assert()
+}
+
+/// Stages the day with `h/a` and stores it: the day's directory and the objects stored.
+fn first_copy(
+    site: &Site,
+    server: &S3sFs,
+    proxy: &Proxy,
+) -> (std::path::PathBuf, std::collections::BTreeMap<String, u64>) {
+    let day = site.stage_day(TODAY_DIR, &[("h/a", b"first copy")], true);
+    amazons3(site, server, proxy, &[]).success();
+    (day, server.objects(BUCKET))
+}
+
+/// Runs `cback --full amazons3`, asserts exit 6 and returns its stderr.
+fn refused_full(site: &Site, server: &S3sFs, proxy: &Proxy) -> Vec<u8> {
+    amazons3(site, server, proxy, &["--full"])
+        .code(6)
+        .get_output()
+        .stderr
+        .clone()
 }
 
 /// 10 MiB: two parts of the default 8 MiB part size.
@@ -155,19 +164,13 @@ fn a_single_request_upload_damaged_on_its_way_is_refused() {
     else {
         return;
     };
-    let day = site.stage_day(TODAY_DIR, &[("h/a", b"first copy")], true);
-    amazons3(&site, &server, &proxy, &[]).success();
-    let previous = server.objects(BUCKET);
+    let (day, previous) = first_copy(&site, &server, &proxy);
     assert_eq!(previous.len(), 1);
 
     let file = day.join("h/small");
     fs::write(&file, noise(20_000, 3)).unwrap();
     proxy.set(Mode::FlipAfter(10_000));
-    let out = amazons3(&site, &server, &proxy, &["--full"])
-        .code(6)
-        .get_output()
-        .stderr
-        .clone();
+    let out = refused_full(&site, &server, &proxy);
     // Every attempt was damaged (a retry, if the client made one, too).
     assert!(proxy.flips() >= 1);
     assert_refused(&site, &server, &out, &file, "h/small", &previous);
@@ -186,9 +189,7 @@ fn a_part_damaged_on_its_way_is_refused_and_the_upload_aborted() {
     else {
         return;
     };
-    let day = site.stage_day(TODAY_DIR, &[("h/a", b"first copy")], true);
-    amazons3(&site, &server, &proxy, &[]).success();
-    let previous = server.objects(BUCKET);
+    let (day, previous) = first_copy(&site, &server, &proxy);
 
     let file = day.join("h/big");
     let big = noise(BIG, 4);
@@ -196,11 +197,7 @@ fn a_part_damaged_on_its_way_is_refused_and_the_upload_aborted() {
     // Past the bodies of the other requests (the XML of a completion is far shorter), inside
     // every part.
     proxy.set(Mode::FlipAfter(1 << 20));
-    let out = amazons3(&site, &server, &proxy, &["--full"])
-        .code(6)
-        .get_output()
-        .stderr
-        .clone();
+    let out = refused_full(&site, &server, &proxy);
     assert!(proxy.flips() >= 1);
     assert_refused(&site, &server, &out, &file, "h/big", &previous);
     let log = site.log();

@@ -15,33 +15,13 @@ use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use offsite_support::*;
 
-const BUCKET: &str = "bkt";
 /// cback's exit status for an interrupted run (cedar_core::interrupt::EXIT_INTERRUPTED).
 const EXIT_INTERRUPTED: i32 = 5;
 /// The slow link: an 8 MiB part takes 16 seconds.
 const SLOW: u64 = 512 << 10;
 
-fn setup(test: &str) -> Option<(Site, Moto, Proxy)> {
-    let programs = s3::available(test)?;
-    if !is_root() {
-        skipped(test, "amazons3 runs only as root, as the original");
-        return None;
-    }
-    let moto = Moto::start(&programs);
-    moto.create_bucket(BUCKET);
-    let proxy = Proxy::start(moto.port, Mode::Pass);
-    Some((Site::new(), moto, proxy))
-}
-
-fn key(rel: &str) -> String {
-    format!("staging/{TODAY_DIR}/{rel}")
-}
-
 fn config(site: &Site) -> std::path::PathBuf {
-    site.config(
-        "",
-        &format!("<amazons3><s3_bucket>{BUCKET}/staging</s3_bucket></amazons3>"),
-    )
+    site.config("", &amazons3_section(""))
 }
 
 /// `cback --full amazons3` through the proxy, as a child.
@@ -106,7 +86,7 @@ fn hidden(moto: &Moto) -> Vec<String> {
 #[test]
 fn sigterm_in_the_middle_of_a_part_aborts_the_first_upload() {
     let Some((site, moto, proxy)) =
-        setup("sigterm_in_the_middle_of_a_part_aborts_the_first_upload")
+        moto_site_with_proxy("sigterm_in_the_middle_of_a_part_aborts_the_first_upload")
     else {
         return;
     };
@@ -141,7 +121,7 @@ fn sigterm_in_the_middle_of_a_part_aborts_the_first_upload() {
 #[test]
 fn sigint_in_the_middle_of_a_reupload_leaves_the_previous_copy() {
     let Some((site, moto, proxy)) =
-        setup("sigint_in_the_middle_of_a_reupload_leaves_the_previous_copy")
+        moto_site_with_proxy("sigint_in_the_middle_of_a_reupload_leaves_the_previous_copy")
     else {
         return;
     };

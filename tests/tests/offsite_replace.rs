@@ -12,28 +12,6 @@ use std::fs;
 use cback_tests::s3::{self, Mode, Moto, Proxy, Requests};
 use offsite_support::*;
 
-const BUCKET: &str = "bkt";
-
-fn section() -> String {
-    format!("<amazons3><s3_bucket>{BUCKET}/staging</s3_bucket></amazons3>")
-}
-
-fn setup(test: &str) -> Option<(Site, Moto, Proxy)> {
-    let programs = s3::available(test)?;
-    if !is_root() {
-        skipped(test, "amazons3 runs only as root, as the original");
-        return None;
-    }
-    let moto = Moto::start(&programs);
-    moto.create_bucket(BUCKET);
-    let proxy = Proxy::start(moto.port, Mode::Pass);
-    Some((Site::new(), moto, proxy))
-}
-
-fn key(rel: &str) -> String {
-    format!("staging/{TODAY_DIR}/{rel}")
-}
-
 /// Every object of the bucket with the SHA-256 (hex) of its content, read back through the
 /// test-side client in one go.
 fn contents(moto: &Moto) -> BTreeMap<String, String> {
@@ -51,19 +29,6 @@ print(json.dumps(out))
     serde_json::from_str(out.trim()).expect("JSON from boto3")
 }
 
-/// The SHA-256 (hex) of `data`.
-fn digest(data: &[u8]) -> String {
-    use std::io::Write;
-    let mut child = std::process::Command::new("sha256sum")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(data).unwrap();
-    let out = child.wait_with_output().unwrap();
-    String::from_utf8(out.stdout).unwrap()[..64].to_string()
-}
-
 /// The objects under the hidden prefixes.
 fn hidden(moto: &Moto) -> Vec<String> {
     moto.objects(BUCKET, "staging/.cback-")
@@ -73,7 +38,7 @@ fn hidden(moto: &Moto) -> Vec<String> {
 
 /// Runs `cback --full amazons3` through the proxy.
 fn run(site: &Site, moto: &Moto, proxy: &Proxy) -> assert_cmd::assert::Assert {
-    let config = site.config("", &section());
+    let config = site.config("", &amazons3_section(""));
     let mut cmd = site.cback(&config, &["--full", "amazons3"]);
     moto.env_with(&mut cmd, &proxy.endpoint());
     cmd.assert()
@@ -121,11 +86,25 @@ const INCOMING_UPLOADS: &[&str] = &["put /bkt/staging/.cback-incoming/"];
 /// The parts of uploads into the incoming prefix.
 const INCOMING_PARTS: &[&str] = &["put /bkt/staging/.cback-incoming/", "x-id=uploadpart"];
 
+/// Runs the upload with every request matching `all_of` but the first failing (retries too):
+/// asserts exit 6 and that the fault was hit more than once; returns the stderr.
+fn fails_after_the_first(
+    site: &Site,
+    moto: &Moto,
+    proxy: &Proxy,
+    all_of: &'static [&'static str],
+) -> String {
+    proxy.set(Mode::FailRequests(Requests { all_of, skip: 1 }));
+    let failed = run(site, moto, proxy).code(6);
+    assert!(proxy.matched() > 1, "the fault was hit");
+    stderr(&failed)
+}
+
 #[test]
 fn a_reupload_with_changed_removed_and_new_files_ends_with_exactly_the_new_set() {
-    let Some((site, moto, proxy)) =
-        setup("a_reupload_with_changed_removed_and_new_files_ends_with_exactly_the_new_set")
-    else {
+    let Some((site, moto, proxy)) = moto_site_with_proxy(
+        "a_reupload_with_changed_removed_and_new_files_ends_with_exactly_the_new_set",
+    ) else {
         return;
     };
     first_copy(&site, &moto, &proxy);
@@ -133,10 +112,10 @@ fn a_reupload_with_changed_removed_and_new_files_ends_with_exactly_the_new_set()
     run(&site, &moto, &proxy).success();
     let now = contents(&moto);
     let expected: BTreeMap<String, String> = [
-        (key("h/a"), digest(b"second a, longer")),
-        (key("h/big"), digest(&big)),
-        (key("h/c"), digest(b"first c")),
-        (key("h/d"), digest(b"new d")),
+        (key("h/a"), sha256_hex(b"second a, longer")),
+        (key("h/big"), sha256_hex(&big)),
+        (key("h/c"), sha256_hex(b"first c")),
+        (key("h/d"), sha256_hex(b"new d")),
     ]
     .into_iter()
     .collect();
@@ -170,21 +149,15 @@ fn a_reupload_with_changed_removed_and_new_files_ends_with_exactly_the_new_set()
 
 #[test]
 fn a_reupload_failing_in_the_upload_phase_leaves_the_previous_copy_and_nothing_else() {
-    let Some((site, moto, proxy)) =
-        setup("a_reupload_failing_in_the_upload_phase_leaves_the_previous_copy_and_nothing_else")
-    else {
+    let Some((site, moto, proxy)) = moto_site_with_proxy(
+        "a_reupload_failing_in_the_upload_phase_leaves_the_previous_copy_and_nothing_else",
+    ) else {
         return;
     };
     let first = first_copy(&site, &moto, &proxy);
     second_copy(&site);
     // The first part of the new h/big goes through, every later one is cut (retries too).
-    proxy.set(Mode::FailRequests(Requests {
-        all_of: INCOMING_PARTS,
-        skip: 1,
-    }));
-    let failed = run(&site, &moto, &proxy).code(6);
-    assert!(proxy.matched() > 1, "the fault was hit");
-    let err = stderr(&failed);
+    let err = fails_after_the_first(&site, &moto, &proxy, INCOMING_PARTS);
     assert!(
         err.contains(&format!(
             "s3://{BUCKET}/staging/.cback-incoming/{TODAY_DIR}/"
@@ -207,7 +180,7 @@ fn a_reupload_failing_in_the_upload_phase_leaves_the_previous_copy_and_nothing_e
 
 #[test]
 fn a_server_gone_in_the_upload_phase_leaves_the_previous_copy_and_the_next_run_cleans_up() {
-    let Some((site, moto, proxy)) = setup(
+    let Some((site, moto, proxy)) = moto_site_with_proxy(
         "a_server_gone_in_the_upload_phase_leaves_the_previous_copy_and_the_next_run_cleans_up",
     ) else {
         return;
@@ -233,28 +206,22 @@ fn a_server_gone_in_the_upload_phase_leaves_the_previous_copy_and_the_next_run_c
     assert!(moto.pending_uploads(BUCKET).is_empty());
     let now = contents(&moto);
     assert_eq!(now.len(), 4);
-    assert_eq!(now[&key("h/big")], digest(&big));
-    assert_eq!(now[&key("h/a")], digest(b"second a, longer"));
+    assert_eq!(now[&key("h/big")], sha256_hex(&big));
+    assert_eq!(now[&key("h/a")], sha256_hex(b"second a, longer"));
     assert!(!now.contains_key(&key("h/b")));
 }
 
 #[test]
 fn a_switch_that_fails_is_rolled_back_to_the_previous_copy() {
     let Some((site, moto, proxy)) =
-        setup("a_switch_that_fails_is_rolled_back_to_the_previous_copy")
+        moto_site_with_proxy("a_switch_that_fails_is_rolled_back_to_the_previous_copy")
     else {
         return;
     };
     let first = first_copy(&site, &moto, &proxy);
     second_copy(&site);
     // The first copy onto the day goes through (h/a is then new), the next ones are cut.
-    proxy.set(Mode::FailRequests(Requests {
-        all_of: SWITCH_COPIES,
-        skip: 1,
-    }));
-    let failed = run(&site, &moto, &proxy).code(6);
-    assert!(proxy.matched() > 1, "the fault was hit");
-    let err = stderr(&failed);
+    let err = fails_after_the_first(&site, &moto, &proxy, SWITCH_COPIES);
     assert!(
         err.contains("the previous copy was put back and checked"),
         "{err}"
@@ -277,9 +244,9 @@ fn a_switch_that_fails_is_rolled_back_to_the_previous_copy() {
 
 #[test]
 fn a_switch_cut_short_for_good_is_put_back_by_the_next_run_before_anything_else() {
-    let Some((site, moto, proxy)) =
-        setup("a_switch_cut_short_for_good_is_put_back_by_the_next_run_before_anything_else")
-    else {
+    let Some((site, moto, proxy)) = moto_site_with_proxy(
+        "a_switch_cut_short_for_good_is_put_back_by_the_next_run_before_anything_else",
+    ) else {
         return;
     };
     let first = first_copy(&site, &moto, &proxy);
@@ -343,8 +310,8 @@ fn a_switch_cut_short_for_good_is_put_back_by_the_next_run_before_anything_else(
         now.keys().cloned().collect::<Vec<_>>(),
         vec![key("h/a"), key("h/big"), key("h/c"), key("h/d")]
     );
-    assert_eq!(now[&key("h/big")], digest(&big));
-    assert_eq!(now[&key("h/a")], digest(b"second a, longer"));
+    assert_eq!(now[&key("h/big")], sha256_hex(&big));
+    assert_eq!(now[&key("h/a")], sha256_hex(b"second a, longer"));
     assert!(hidden(&moto).is_empty());
     assert!(moto.pending_uploads(BUCKET).is_empty());
 }
@@ -439,17 +406,4 @@ fn a_multipart_copy_keeps_the_content_and_the_composite_checksum() {
     );
     assert!(moto.get(BUCKET, &format!("{}/big", places.day)) == data);
     assert!(moto.pending_uploads(BUCKET).is_empty());
-}
-
-fn sha256_b64(data: &[u8]) -> String {
-    use std::io::Write;
-    let mut child = std::process::Command::new("sh")
-        .args(["-c", "sha256sum | cut -c1-64 | xxd -r -p | base64"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(data).unwrap();
-    let out = child.wait_with_output().unwrap();
-    String::from_utf8(out.stdout).unwrap().trim().to_string()
 }

@@ -211,3 +211,90 @@ pub fn age_decrypt(identity: &dyn age::Identity, data: &[u8]) -> Vec<u8> {
     reader.read_to_end(&mut plain).unwrap();
     plain
 }
+
+/// The bucket of the amazons3 tests (offsite_sync names its own).
+pub const BUCKET: &str = "bkt";
+
+/// The `<amazons3>` section storing into `BUCKET/staging`, with `extra` elements.
+pub fn amazons3_section(extra: &str) -> String {
+    format!("<amazons3><s3_bucket>{BUCKET}/staging</s3_bucket>{extra}</amazons3>")
+}
+
+/// The object key of `rel` in the day `day` (`YYYY/MM/DD`) under `staging`.
+pub fn day_key(day: &str, rel: &str) -> String {
+    format!("staging/{day}/{rel}")
+}
+
+/// The object key of `rel` in today's day under `staging`.
+pub fn key(rel: &str) -> String {
+    day_key(TODAY_DIR, rel)
+}
+
+/// Whether the amazons3 action can run here (as the original, only as root); says why not.
+pub fn amazons3_may_run(test: &str) -> bool {
+    if is_root() {
+        return true;
+    }
+    skipped(test, "amazons3 runs only as root, as the original");
+    false
+}
+
+/// A site and a moto server with the bucket, or `None` when the test cannot run here.
+pub fn moto_site(test: &str) -> Option<(Site, cback_tests::s3::Moto)> {
+    let programs = cback_tests::s3::available(test)?;
+    if !amazons3_may_run(test) {
+        return None;
+    }
+    let moto = cback_tests::s3::Moto::start(&programs);
+    moto.create_bucket(BUCKET);
+    Some((Site::new(), moto))
+}
+
+/// [`moto_site`] with a fault proxy (passing everything) in front of the server.
+pub fn moto_site_with_proxy(
+    test: &str,
+) -> Option<(Site, cback_tests::s3::Moto, cback_tests::s3::Proxy)> {
+    let (site, moto) = moto_site(test)?;
+    let proxy = cback_tests::s3::Proxy::start(moto.port, cback_tests::s3::Mode::Pass);
+    Some((site, moto, proxy))
+}
+
+/// The SHA-256 of `data` in hex, computed by `sha256sum` (independent of cback's own code).
+pub fn sha256_hex(data: &[u8]) -> String {
+    use std::io::Write;
+    let mut child = std::process::Command::new("sha256sum")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(data).unwrap();
+    let out = child.wait_with_output().unwrap();
+    String::from_utf8(out.stdout).unwrap()[..64].to_string()
+}
+
+/// The SHA-256 of `data` in base64, as S3 gives a checksum.
+pub fn sha256_b64(data: &[u8]) -> String {
+    let hex = sha256_hex(data);
+    let bytes: Vec<u8> = (0..32)
+        .map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap())
+        .collect();
+    // base64 by hand (the tests crate has no base64 dependency).
+    const TABLE: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(TABLE[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
