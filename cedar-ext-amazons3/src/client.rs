@@ -54,6 +54,16 @@ pub struct Listed {
     pub modified: Option<i64>,
 }
 
+/// A listed object of `size` bytes with no modification time (for the unit tests).
+#[cfg(test)]
+pub(crate) fn listed(key: &str, size: u64) -> Listed {
+    Listed {
+        key: key.to_string(),
+        size,
+        modified: None,
+    }
+}
+
 /// One unfinished multipart upload.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PendingUpload {
@@ -601,19 +611,7 @@ impl S3 {
     /// Every object whose key starts with `prefix`, in key order.
     pub fn list(&self, prefix: &str) -> Result<Vec<Listed>, S3Error> {
         let mut listed = Vec::new();
-        let mut token: Option<String> = None;
-        loop {
-            let output = self
-                .runtime
-                .block_on(
-                    self.client
-                        .list_objects_v2()
-                        .bucket(&self.bucket)
-                        .prefix(prefix)
-                        .set_continuation_token(token.take())
-                        .send(),
-                )
-                .map_err(|e| self.error("listing", Some(prefix), e))?;
+        self.list_pages(prefix, None, |output| {
             for object in output.contents() {
                 if let Some(key) = object.key() {
                     listed.push(Listed {
@@ -623,11 +621,7 @@ impl S3 {
                     });
                 }
             }
-            match output.next_continuation_token() {
-                Some(next) if output.is_truncated() == Some(true) => token = Some(next.to_string()),
-                _ => break,
-            }
-        }
+        })?;
         Ok(listed)
     }
 
@@ -635,20 +629,7 @@ impl S3 {
     /// prefixes of a listing with delimiter `/`, each without `prefix` and the final `/`.
     pub fn list_dirs(&self, prefix: &str) -> Result<Vec<String>, S3Error> {
         let mut dirs = Vec::new();
-        let mut token: Option<String> = None;
-        loop {
-            let output = self
-                .runtime
-                .block_on(
-                    self.client
-                        .list_objects_v2()
-                        .bucket(&self.bucket)
-                        .prefix(prefix)
-                        .delimiter("/")
-                        .set_continuation_token(token.take())
-                        .send(),
-                )
-                .map_err(|e| self.error("listing", Some(prefix), e))?;
+        self.list_pages(prefix, Some("/"), |output| {
             for common in output.common_prefixes() {
                 if let Some(dir) = common
                     .prefix()
@@ -658,12 +639,38 @@ impl S3 {
                     dirs.push(dir.to_string());
                 }
             }
+        })?;
+        Ok(dirs)
+    }
+
+    /// Lists `prefix` (ListObjectsV2, with `delimiter` when given) page by page, following the
+    /// continuation token, and hands each page to `page`.
+    fn list_pages(
+        &self,
+        prefix: &str,
+        delimiter: Option<&str>,
+        mut page: impl FnMut(&aws_sdk_s3::operation::list_objects_v2::ListObjectsV2Output),
+    ) -> Result<(), S3Error> {
+        let mut token: Option<String> = None;
+        loop {
+            let output = self
+                .runtime
+                .block_on(
+                    self.client
+                        .list_objects_v2()
+                        .bucket(&self.bucket)
+                        .prefix(prefix)
+                        .set_delimiter(delimiter.map(str::to_string))
+                        .set_continuation_token(token.take())
+                        .send(),
+                )
+                .map_err(|e| self.error("listing", Some(prefix), e))?;
+            page(&output);
             match output.next_continuation_token() {
                 Some(next) if output.is_truncated() == Some(true) => token = Some(next.to_string()),
-                _ => break,
+                _ => return Ok(()),
             }
         }
-        Ok(dirs)
     }
 
     /// `key`'s content as it arrives (GetObject), read in the pieces the connection delivers:

@@ -143,14 +143,7 @@ pub fn left_asides(previous_root: &str, listed: &[Listed]) -> Vec<LeftAside> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn listed(key: &str, size: u64) -> Listed {
-        Listed {
-            key: key.to_string(),
-            size,
-            modified: None,
-        }
-    }
+    use crate::client::listed;
 
     #[test]
     fn places_sit_beside_the_day_not_under_it() {

@@ -153,14 +153,7 @@ pub fn same_objects(base: &str, expected: &[(String, u64)], listed: &[Listed]) -
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn listed(key: &str, size: u64) -> Listed {
-        Listed {
-            key: key.to_string(),
-            size,
-            modified: None,
-        }
-    }
+    use crate::client::listed;
 
     fn stored(rel: &str, bytes: u64) -> Stored {
         Stored {
