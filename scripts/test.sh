@@ -2,8 +2,8 @@
 # The whole test suite, with nothing skipped: installs what a fresh Debian machine with Rust
 # lacks (scripts/setup.sh: PostgreSQL server and client, gzip, bzip2, zstd, util-linux, man-db,
 # systemd, cargo-deb, openssh, genisoimage/xorriso, MariaDB, subversion, grepmail and gnupg;
-# moto and awscli from PyPI in target/moto; s3s-fs from crates.io; the original Cedar Backup 3 from PyPI in a virtual
-# environment for the comparison tests), then runs
+# moto and awscli from PyPI in target/moto; s3s-fs from crates.io; the original Cedar Backup 3
+# from PyPI in a virtual environment for the comparison tests), then runs
 # `CEDAR_REQUIRE_POSTGRES=1 cargo test --workspace` and prints one total at the end.
 #
 #   bash scripts/test.sh                 # from anywhere
