@@ -39,20 +39,24 @@ pub struct RunLock {
     path: PathBuf,
 }
 
+/// Opens (creating it when missing, never truncating) the file a lock is taken on.
+pub fn open_lock_file(path: &Path) -> std::io::Result<File> {
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)
+}
+
 impl RunLock {
     /// Takes the lock in `working_dir`, refusing at once if another run holds it.
     pub fn acquire(working_dir: &Path) -> Result<RunLock, LockError> {
         let path = working_dir.join(LOCK_FILE);
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .map_err(|source| LockError::Open {
-                path: path.clone(),
-                source,
-            })?;
+        let file = open_lock_file(&path).map_err(|source| LockError::Open {
+            path: path.clone(),
+            source,
+        })?;
         let mut lock = match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
             Ok(lock) => lock,
             Err((mut file, nix::Error::EWOULDBLOCK)) => {

@@ -12,7 +12,7 @@
 //! working_dir, [`StatusLock`]), so that a drill and a cback run ending at the same moment do
 //! not lose each other's entries.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -90,7 +90,8 @@ pub struct UploadResult {
 /// The result of the last restore drill of one database (`cback-restore drill`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DrillResult {
-    /// The database; `all` for a cluster-wide dump (which a drill refuses).
+    /// The database; `all` when no database of a cluster-wide dump could be drilled (the
+    /// dump was not found, could not be read, or holds none).
     pub database: String,
     /// The copy restored (a path, or `s3://bucket/key`), when one was chosen.
     pub file: Option<String>,
@@ -227,13 +228,7 @@ impl StatusLock {
             path: path.clone(),
             source,
         };
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .map_err(fail)?;
+        let file = crate::lock::open_lock_file(&path).map_err(fail)?;
         let lock = Flock::lock(file, FlockArg::LockExclusive)
             .map_err(|(_, errno)| fail(std::io::Error::from(errno)))?;
         Ok(StatusLock { _lock: lock })

@@ -15,6 +15,15 @@ use super::server::{Server, MAINTENANCE_DB};
 use super::sql::SqlScan;
 use super::stream;
 
+/// The error of loading `copy` into `target`, from what went wrong.
+fn failure<'a>(copy: &'a DumpCopy, target: &'a str) -> impl Fn(String) -> RestoreError + 'a {
+    move |message| RestoreError::Restore {
+        path: copy.path.clone(),
+        target: target.to_string(),
+        message,
+    }
+}
+
 /// Loads `copy` into `database`; returns the scan of its SQL (tables and rows of the data
 /// section). For a custom dump the scan is empty unless `count` asks for a second pass over
 /// the archive (`pg_restore -f -`).
@@ -25,11 +34,7 @@ pub fn load(
     count: bool,
     quiet: bool,
 ) -> Result<SqlScan, RestoreError> {
-    let fail = |message: String| RestoreError::Restore {
-        path: copy.path.clone(),
-        target: database.to_string(),
-        message,
-    };
+    let fail = failure(copy, database);
     match copy.format {
         DumpFormat::Plain => load_plain(
             server,
@@ -155,11 +160,7 @@ fn load_plain(
     scan: SqlScan,
     quiet: bool,
 ) -> Result<SqlScan, RestoreError> {
-    let fail = |message: String| RestoreError::Restore {
-        path: copy.path.clone(),
-        target: database.to_string(),
-        message,
-    };
+    let fail = failure(copy, database);
     let progress = Progress::new(quiet, &format!("restoring {}", copy.path.display()));
     let scan = RefCell::new(scan);
     let client = server.psql_client(
@@ -190,11 +191,7 @@ fn load_plain(
 /// databases, into the cluster. Roles that exist already are reported by psql and left as
 /// they are; any other error fails.
 pub fn load_globals(server: &Server, copy: &DumpCopy, quiet: bool) -> Result<(), RestoreError> {
-    let fail = |message: String| RestoreError::Restore {
-        path: copy.path.clone(),
-        target: "(globals)".to_string(),
-        message,
-    };
+    let fail = failure(copy, "(globals)");
     let progress = Progress::new(quiet, &format!("restoring {}", copy.path.display()));
     let scan = RefCell::new(if copy.kind == Kind::Cluster {
         SqlScan::cluster_globals()
