@@ -148,6 +148,8 @@ if [ "$status" -ne 0 ]; then
   [ -f "$demo/cback.log" ] && cat "$demo/cback.log"
   die "cback failed (exit status $status); its log is above"
 fi
+say "The log ($demo/cback.log)"
+cat "$demo/cback.log"
 
 say "The dump files and the archive in $demo/collect"
 ls -l "$demo/collect"
@@ -180,6 +182,4 @@ psql_run -d shop_restored -c "$counts"
 [ "$(psql_run -d shop_restored -A -t -c "$counts")" = "2000|4000" ] ||
   die "shop_restored does not hold the 2000 customers and 4000 orders of shop"
 
-say "The log ($demo/cback.log)"
-cat "$demo/cback.log"
 say "Done: cback dumped, verified and listed the databases, and cback-restore restored one"
