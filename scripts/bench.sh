@@ -22,8 +22,8 @@
 #   VERIFY_ROWS=0 bash scripts/bench.sh        # only <verify>N<manifest>N (not the default)
 #
 # Each mode runs twice: in the default configuration (<verify>Y and <manifest>Y: the file is
-# read back and checked before its rename, see README "Verification"), rows marked "verify Y",
-# and with <verify>N<manifest>N (the dump alone). The goal table gives the ratios of both; the
+# read back and checked before its rename, see doc/postgresql.md, "Verification"), rows marked
+# "verify Y", and with <verify>N<manifest>N (the dump alone). The goal table gives the ratios of both; the
 # default configuration's are the ones that count. VERIFY_ROWS=0 leaves out the default rows.
 # A measurement during which a compiler ran is repeated (up to $RETRIES times).
 #

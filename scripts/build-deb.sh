@@ -2,7 +2,7 @@
 # Builds the Debian package target/debian/cback_VERSION_ARCH.deb: the release binaries (cback,
 # cback-span, cback-restore, cback-amazons3-sync), the man pages and shell completions
 # generated from cback's command line, the systemd units, logrotate file, sample
-# /etc/cback3.conf and the README. Prints the path of the package last.
+# /etc/cback3.conf, the README and doc/*.md. Prints the path of the package last.
 # Needs cargo-deb and gzip (scripts/setup.sh installs them when missing).
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # cback demo: start a throwaway PostgreSQL cluster with sample data in a temporary directory,
-# write a configuration for it, run `cback --full collect postgresql`, and show what was written.
+# write a configuration for it, run `cback --full collect postgresql`, show what was written (the
+# dumps, the manifest, the status file and textfile), then restore one dump with cback-restore
+# into a new database of the same cluster and show a row of it. Exits non-zero when a step fails.
 # Everything is removed at the end, whatever happens.
 #
 # Needs Rust (cargo). PostgreSQL's server programs, bzip2 and util-linux are installed when they
@@ -119,22 +121,65 @@ cat >"$demo/cback.conf" <<EOF
 EOF
 sed -n '/<postgresql>/,/<\/postgresql>/p' "$demo/cback.conf"
 
+# --- build cback and cback-restore, once ------------------------------------------------------
+# The binaries' paths come from cargo itself (its JSON messages), so CARGO_TARGET_DIR and a
+# build directory set in a cargo config are honoured.
+say "Building cback and cback-restore"
+build=$(cd "$repo" && cargo build -q -p cedar-cli --bin cback --bin cback-restore \
+  --message-format=json-render-diagnostics)
+built() {
+  local path
+  path=$(grep -o '"executable":"[^"]*"' <<<"$build" | cut -d'"' -f4 | grep "/$1\$" || true)
+  if [ -z "$path" ] || [ ! -x "$path" ]; then die "cargo did not report a $1 binary"; fi
+  printf '%s\n' "$path"
+}
+cback=$(built cback)
+cback_restore=$(built cback-restore)
+echo "$cback"
+echo "$cback_restore"
+
 # --- run cback --------------------------------------------------------------------------------
-say "Building cback"
-(cd "$repo" && cargo build -q -p cedar-cli)
 say "Running: cback --config $demo/cback.conf --logfile $demo/cback.log --full collect postgresql"
 status=0
-(cd "$repo" && cargo run -q -p cedar-cli -- --config "$demo/cback.conf" \
-  --logfile "$demo/cback.log" --full collect postgresql) || status=$?
+"$cback" --config "$demo/cback.conf" --logfile "$demo/cback.log" --full collect postgresql ||
+  status=$?
 echo "exit status: $status"
+if [ "$status" -ne 0 ]; then
+  [ -f "$demo/cback.log" ] && cat "$demo/cback.log"
+  die "cback failed (exit status $status); its log is above"
+fi
+say "The log ($demo/cback.log)"
+cat "$demo/cback.log"
 
-say "What was written to $demo/collect"
+say "The dump files and the archive in $demo/collect"
 ls -l "$demo/collect"
 shop="$demo/collect/postgresqldump-shop.txt.bz2"
-if [ -f "$shop" ]; then
-  say "The first lines of $(basename "$shop"), decompressed"
-  bzip2 -dc "$shop" 2>/dev/null | grep -v '^$' | head -n 12 || true
-fi
-say "The log"
-cat "$demo/cback.log"
-exit "$status"
+[ -f "$shop" ] || die "$shop was not written"
+say "The first lines of $(basename "$shop"), decompressed"
+bzip2 -dc "$shop" | grep -v '^$' | sed -n 1,12p
+
+say "The manifest: what was written, its size and SHA-256 ($demo/collect/postgresqldump.manifest)"
+cat "$demo/collect/postgresqldump.manifest"
+
+say "The status file of the run ($demo/work/cback-status.json)"
+cat "$demo/work/cback-status.json"
+echo
+say "The node_exporter textfile ($demo/work/cback.prom; <options><metrics_file> moves it)"
+cat "$demo/work/cback.prom"
+
+# --- restore ----------------------------------------------------------------------------------
+say "Running: cback-restore --config $demo/cback.conf list"
+"$cback_restore" --config "$demo/cback.conf" --logfile "$demo/cback.log" list
+
+say "Running: cback-restore --config $demo/cback.conf restore shop --into shop_restored"
+"$cback_restore" --config "$demo/cback.conf" --logfile "$demo/cback.log" --quiet \
+  restore shop --into shop_restored
+
+say "A row of the restored database shop_restored, and its row counts"
+psql_run -d shop_restored -c 'SELECT * FROM orders WHERE id = 42'
+counts='SELECT (SELECT count(*) FROM customers) AS customers, (SELECT count(*) FROM orders) AS orders'
+psql_run -d shop_restored -c "$counts"
+[ "$(psql_run -d shop_restored -A -t -c "$counts")" = "2000|4000" ] ||
+  die "shop_restored does not hold the 2000 customers and 4000 orders of shop"
+
+say "Done: cback dumped, verified and listed the databases, and cback-restore restored one"

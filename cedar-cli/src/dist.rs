@@ -1,7 +1,7 @@
 //! What a package installs beside the binary, generated from the clap definition so that it
 //! never drifts from `--help`: the `cback(1)` man page and the bash, zsh and fish completions.
 //! (`cback.conf(5)` is written by hand in `dist/cback.conf.5`; a test checks that it names every
-//! element the parser reads.)
+//! element the parser reads.) Both pages name the documentation of [`crate::doc`].
 
 use std::io::Write;
 
@@ -10,6 +10,7 @@ use clap_mangen::roff::{bold, italic, roman, Roff};
 use clap_mangen::Man;
 
 use crate::cli;
+use crate::doc::{DOC_DIR, DOC_FILES};
 
 /// The exit statuses, as the original defines them.
 const EXIT_STATUS: &[(&str, &str)] = &[
@@ -107,10 +108,21 @@ fn extra_sections() -> Roff {
         bold("pg_dump"),
         roman("(1), "),
         bold("systemd.timer"),
-        roman("(5); "),
-        italic("/usr/share/doc/cback/README.md"),
-        roman("."),
+        roman("(5)."),
     ]);
+    roff.control("PP", []);
+    roff.text([
+        roman("The documentation in "),
+        italic(format!("{DOC_DIR}/")),
+        roman(": "),
+        italic("README.md"),
+        roman(" (what cback is, how to install it) and, one file per topic:"),
+    ]);
+    for (file, what) in DOC_FILES {
+        roff.control("TP", []);
+        roff.text([italic(*file)]);
+        roff.text([roman(format!("{what}."))]);
+    }
     roff
 }
 

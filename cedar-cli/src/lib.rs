@@ -3,12 +3,15 @@
 //! - [`cli`]: the `cback` command line (the original's switches, parsed with clap);
 //! - [`dist`]: what a package installs beside the binary and generates from that command
 //!   line: the `cback(1)` man page and the shell completions;
+//! - [`doc`]: the reference documentation in `doc/`: its files, and the element paths it must
+//!   name;
 //! - [`link_extensions`]: keeps every extension crate linked, so that its `inventory`
 //!   registration is seen by the binaries.
 
 pub mod cli;
 pub mod diagnostics;
 pub mod dist;
+pub mod doc;
 
 /// References each extension crate, so that the linker keeps its action registration.
 pub fn link_extensions() {
