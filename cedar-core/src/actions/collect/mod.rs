@@ -18,7 +18,6 @@
 //! tree in that mode either (see [`incremental`]).
 
 pub mod archive;
-pub mod compress;
 pub mod digest;
 pub mod display;
 pub mod error;
@@ -39,13 +38,14 @@ use nix::unistd::{Gid, Uid};
 use crate::action::{
     Action, ActionContext, ActionError, ActionKind, ActionRegistration, Placement,
 };
+use crate::compress;
 use crate::config::{CollectMode, Config};
 use crate::ownership;
 
 use archive::{archive_file_name, build_archive, write_archive, ArchiveOutcome, ArchiveSpec};
 pub use error::CollectError;
 use normalize::normalize_name;
-use plan::{collected_today, expand, reset_digest, DirEntry, FileEntry, Plan, Target};
+use plan::{expand, reset_digest, DirEntry, FileEntry, Plan, Target};
 pub use today::Today;
 use walk::{walk, Item, ItemKind, WalkSettings};
 
@@ -112,7 +112,7 @@ fn collect_plan(
         if crate::interrupt::requested() {
             return Err(CollectError::Interrupted);
         }
-        if collected_today(entry.collect_mode, run.full, starting_day) {
+        if entry.collect_mode.backs_up_today(run.full, starting_day) {
             run.collect_file(entry)?;
         } else {
             tracing::debug!(
@@ -125,7 +125,7 @@ fn collect_plan(
         if crate::interrupt::requested() {
             return Err(CollectError::Interrupted);
         }
-        if collected_today(entry.collect_mode, run.full, starting_day) {
+        if entry.collect_mode.backs_up_today(run.full, starting_day) {
             run.collect_dir(entry)?;
         } else {
             tracing::debug!(
