@@ -233,7 +233,7 @@ fn dump(
         state::write(
             &run.work,
             &state_name(path),
-            &state::int_pickle(youngest),
+            &cedar_core::pickle::int_pickle(youngest),
             run.site.owner,
         )
         .map_err(|source| RepositoryError::WriteState {

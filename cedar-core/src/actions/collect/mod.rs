@@ -24,7 +24,6 @@ pub mod error;
 pub mod exclude;
 pub mod incremental;
 pub mod normalize;
-pub mod pickle;
 pub mod plan;
 pub mod sort;
 pub mod tar;
@@ -611,7 +610,7 @@ mod tests {
 
         let (members, state) = both(true);
         assert_eq!(members.len(), 20 * 26, "every file and link");
-        let map = pickle::read_dict(&state).unwrap();
+        let map = crate::pickle::read_dict(&state).unwrap();
         assert_eq!(map.len(), 20 * 25, "a digest for every file");
 
         // Nothing changed: only the links.
@@ -632,7 +631,7 @@ mod tests {
         for (got, want) in files.iter().zip(expected) {
             assert!(got.ends_with(want), "{got} is not {want}");
         }
-        let map = pickle::read_dict(&state).unwrap();
+        let map = crate::pickle::read_dict(&state).unwrap();
         assert_eq!(map.len(), 20 * 25, "one added, one removed");
         let key = |p: &str| tree.join(p).as_os_str().as_bytes().to_vec();
         assert!(!map.contains_key(&key("d000/f001")));
