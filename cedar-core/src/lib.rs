@@ -12,7 +12,8 @@
 //!   the extensions after stage see it), [`quantity`] (byte quantities of extension sections),
 //!   [`status`] (`cback-status.json` and `cback.prom`, drills included), [`remote_copies`]
 //!   (remote places holding copies of staged files, registered by extensions), [`gpg`]
-//!   (`gpg --decrypt` as a stream).
+//!   (`gpg --decrypt` as a stream), [`compress`] (the one compressor and its [`compress::Codec`]),
+//!   [`pickle`] (the original's pickled state: collect's digests, the extensions' state files).
 
 pub mod action;
 pub mod actions;
@@ -33,6 +34,7 @@ pub mod logging;
 pub mod manifest;
 pub mod options;
 pub mod ownership;
+pub mod pickle;
 pub mod plan;
 pub mod process;
 pub mod quantity;

@@ -7,10 +7,11 @@ use std::path::{Path, PathBuf};
 
 use cedar_core::actions::collect::normalize::normalize_name;
 use cedar_core::actions::collect::tar::{Appended, TarWriter};
+use cedar_core::compress::Codec;
+use cedar_core::config::CollectMode;
 use cedar_core::ext::capture::{capture, CaptureError, Captured, CompressedFile, ExitRule};
 use cedar_core::ext::listing::{self, Kind};
 use cedar_core::ext::outcome::{self, Tally};
-use cedar_core::ext::rules::{CollectMode, CompressMode};
 use cedar_core::ext::site::Site;
 use cedar_core::ext::state::{self, Stamp};
 use cedar_core::stream::StreamCommand;
@@ -155,7 +156,7 @@ pub fn state_name(path: &str) -> String {
 
 /// The output of a file (`mbox-YYYYMMDD-NORMALIZED[.gz|.bz2]`) or a directory (`.tar` before
 /// the compression suffix).
-pub fn output_name(stamp: &Stamp, path: &str, is_dir: bool, mode: CompressMode) -> String {
+pub fn output_name(stamp: &Stamp, path: &str, is_dir: bool, mode: Codec) -> String {
     format!(
         "mbox-{}-{}{}{}",
         stamp.date_digits(),
@@ -225,7 +226,7 @@ fn grepmail(
     since: Option<&Stamp>,
     dir: &Path,
     name: &str,
-    mode: CompressMode,
+    mode: Codec,
     owner: Option<cedar_core::atomic::Owner<'_>>,
 ) -> Result<Captured, MboxError> {
     let mut args = vec![OsString::from("-a"), OsString::from("-u")];
@@ -299,7 +300,7 @@ fn back_up_dir(
             since,
             temp.path(),
             &member_name,
-            CompressMode::None,
+            Codec::None,
             None,
         )?;
         members.push((temp.path().join(&file.name), file));
@@ -345,11 +346,11 @@ mod tests {
             micro: 4,
         };
         assert_eq!(
-            output_name(&stamp, "/home/u/mail/my box", false, CompressMode::None),
+            output_name(&stamp, "/home/u/mail/my box", false, Codec::None),
             "mbox-20261201-home-u-mail-my_box"
         );
         assert_eq!(
-            output_name(&stamp, "/home/u/Mail", true, CompressMode::Bzip2),
+            output_name(&stamp, "/home/u/Mail", true, Codec::Bzip2),
             "mbox-20261201-home-u-Mail.tar.bz2"
         );
         assert_eq!(state_name("/home/u/Mail"), "home-u-Mail.mboxlast");

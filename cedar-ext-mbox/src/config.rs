@@ -13,8 +13,10 @@
 
 use std::path::PathBuf;
 
+use cedar_core::compress::Codec;
+use cedar_core::config::CollectMode;
 use cedar_core::ext::listing::Exclusions;
-use cedar_core::ext::rules::{inherited, CollectMode, CompressMode};
+use cedar_core::ext::rules::{inherited, parse_collect_mode, parse_compress_mode};
 use serde::Deserialize;
 
 /// The element name of the section under `<cb_config>`.
@@ -58,7 +60,7 @@ pub struct ExcludeElement {
 pub struct Item {
     pub path: String,
     pub collect_mode: CollectMode,
-    pub compress_mode: CompressMode,
+    pub compress_mode: Codec,
     /// For a directory.
     pub exclusions: Exclusions,
 }
@@ -82,10 +84,10 @@ pub fn settings(section: Option<&MboxSection>) -> Result<Settings, Vec<String>> 
         return Err(vec!["Mbox section is required.".to_string()]);
     };
     let mut problems = Vec::new();
-    if let Some(Err(message)) = section.collect_mode.as_deref().map(CollectMode::parse) {
+    if let Some(Err(message)) = section.collect_mode.as_deref().map(parse_collect_mode) {
         problems.push(message.to_string());
     }
-    if let Some(Err(message)) = section.compress_mode.as_deref().map(CompressMode::parse) {
+    if let Some(Err(message)) = section.compress_mode.as_deref().map(parse_compress_mode) {
         problems.push(message.to_string());
     }
     for item in section.files.iter().chain(&section.dirs) {
@@ -129,7 +131,7 @@ fn items(
         let collect = inherited(
             element.collect_mode.as_deref(),
             section.collect_mode.as_deref(),
-            CollectMode::parse,
+            parse_collect_mode,
             &format!(
                 "Collect mode must either be set in parent mbox section or individual mbox {what}."
             ),
@@ -137,7 +139,7 @@ fn items(
         let compress = inherited(
             element.compress_mode.as_deref(),
             section.compress_mode.as_deref(),
-            CompressMode::parse,
+            parse_compress_mode,
             &format!(
                 "Compress mode must either be set in parent mbox section or individual mbox {what}."
             ),

@@ -259,13 +259,13 @@ fn check_privileges(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use cedar_core::ext::rules::CompressMode;
+    use cedar_core::compress::Codec;
 
     fn settings(user: Option<&str>) -> Settings {
         Settings {
             user: user.map(str::to_string),
             password: None,
-            compress_mode: CompressMode::Gzip,
+            compress_mode: Codec::Gzip,
             targets: Vec::new(),
         }
     }

@@ -15,7 +15,8 @@
 
 use std::fmt;
 
-use cedar_core::ext::rules::{parse_bool, CompressMode};
+use cedar_core::compress::Codec;
+use cedar_core::ext::rules::{parse_bool, parse_compress_mode};
 use serde::Deserialize;
 
 /// The element name of the section under `<cb_config>`.
@@ -56,7 +57,7 @@ pub enum Target {
 
 impl Target {
     /// `mysqldump.txt` or `mysqldump-DATABASE.txt`, plus the compression suffix.
-    pub fn file_name(&self, mode: CompressMode) -> String {
+    pub fn file_name(&self, mode: Codec) -> String {
         match self {
             Target::All => format!("mysqldump.txt{}", mode.extension()),
             Target::Database(name) => format!("mysqldump-{name}.txt{}", mode.extension()),
@@ -86,7 +87,7 @@ impl fmt::Display for Target {
 pub struct Settings {
     pub user: Option<String>,
     pub password: Option<String>,
-    pub compress_mode: CompressMode,
+    pub compress_mode: Codec,
     pub targets: Vec<Target>,
 }
 
@@ -108,7 +109,7 @@ pub fn settings(section: Option<&MysqlSection>) -> Result<Settings, Vec<String>>
         return Err(vec!["Mysql section is required.".to_string()]);
     };
     let mut problems = Vec::new();
-    let mode = section.compress_mode.as_deref().map(CompressMode::parse);
+    let mode = section.compress_mode.as_deref().map(parse_compress_mode);
     if let Some(Err(message)) = mode {
         problems.push(message.to_string());
     }
@@ -159,7 +160,7 @@ pub fn settings(section: Option<&MysqlSection>) -> Result<Settings, Vec<String>>
         password: section.password.clone(),
         compress_mode: match mode {
             Some(Ok(mode)) => mode,
-            _ => CompressMode::None,
+            _ => Codec::None,
         },
         targets,
     })
@@ -224,10 +225,10 @@ mod tests {
             ]
         );
         assert_eq!(
-            settings.targets[1].file_name(CompressMode::Bzip2),
+            settings.targets[1].file_name(Codec::Bzip2),
             "mysqldump-with space.txt.bz2"
         );
-        assert_eq!(Target::All.file_name(CompressMode::None), "mysqldump.txt");
+        assert_eq!(Target::All.file_name(Codec::None), "mysqldump.txt");
     }
 
     #[test]

@@ -289,7 +289,7 @@ fn chain(err: &(dyn std::error::Error + 'static)) -> String {
 /// The compressor settings of one dump when `jobs` dumps run at once: the cores are shared
 /// between the dumps (at least one compression thread each).
 fn compression_settings(settings: &Settings, jobs: usize) -> compress::Settings {
-    let mut compression = compress::Settings::new(settings.compress_mode.codec());
+    let mut compression = compress::Settings::new(settings.compress_mode);
     compression.level = settings.compress_level;
     let cores = std::thread::available_parallelism()
         .map(|n| n.get())
@@ -594,7 +594,7 @@ fn check_written(
         };
         let checked = verify::verify(
             temp,
-            settings.compress_mode.codec(),
+            settings.compress_mode,
             kind,
             &prepared.pg_restore,
             &written,
@@ -735,7 +735,7 @@ mod tests {
              <port>5433</port></postgresql>",
         );
         let settings = load_settings(&config).unwrap();
-        assert_eq!(settings.compress_mode, crate::CompressMode::Gzip);
+        assert_eq!(settings.compress_mode, cedar_core::compress::Codec::Gzip);
         assert_eq!(
             settings.targets,
             vec![Target::Database("a".into()), Target::Database("b c".into())]

@@ -91,56 +91,6 @@ impl Format {
     }
 }
 
-/// How a dump is compressed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CompressMode {
-    None,
-    Gzip,
-    Bzip2,
-    /// cback only: zstd, written to `.zst`.
-    Zstd,
-}
-
-impl CompressMode {
-    /// The accepted spellings, the original's first.
-    pub const NAMES: [&'static str; 4] = ["none", "gzip", "bzip2", "zstd"];
-
-    pub fn parse(text: &str) -> Option<CompressMode> {
-        match text {
-            "none" => Some(CompressMode::None),
-            "gzip" => Some(CompressMode::Gzip),
-            "bzip2" => Some(CompressMode::Bzip2),
-            "zstd" => Some(CompressMode::Zstd),
-            _ => None,
-        }
-    }
-
-    /// The name used in the configuration.
-    pub fn name(self) -> &'static str {
-        match self {
-            CompressMode::None => "none",
-            CompressMode::Gzip => "gzip",
-            CompressMode::Bzip2 => "bzip2",
-            CompressMode::Zstd => "zstd",
-        }
-    }
-
-    /// The codec of the shared compressor.
-    pub fn codec(self) -> Codec {
-        match self {
-            CompressMode::None => Codec::None,
-            CompressMode::Gzip => Codec::Gzip,
-            CompressMode::Bzip2 => Codec::Bzip2,
-            CompressMode::Zstd => Codec::Zstd,
-        }
-    }
-
-    /// The file name extension this mode adds (with its dot), empty for none.
-    pub fn extension(self) -> &'static str {
-        self.codec().extension()
-    }
-}
-
 /// Most dumps `<jobs>` may run at once.
 pub const MAX_JOBS: usize = 64;
 
@@ -165,7 +115,7 @@ impl Target {
     }
 
     /// The final file name in collect_dir of a plain dump, as the original names it.
-    pub fn file_name(&self, mode: CompressMode) -> String {
+    pub fn file_name(&self, mode: Codec) -> String {
         match self {
             Target::All => format!("postgresqldump.txt{}", mode.extension()),
             Target::Database(name) => format!("postgresqldump-{name}.txt{}", mode.extension()),
@@ -202,20 +152,17 @@ pub fn problems(section: Option<&PostgresqlSection>) -> Vec<String> {
     match section.compress_mode.as_deref() {
         None => problems.push(format!(
             "<compress_mode> is required: one of {}",
-            CompressMode::NAMES.join(", ")
+            Codec::NAMES.join(", ")
         )),
-        Some(text) if CompressMode::parse(text).is_none() => problems.push(format!(
+        Some(text) if Codec::parse(text).is_none() => problems.push(format!(
             "<compress_mode> `{}` is not one of {}",
             clip(text),
-            CompressMode::NAMES.join(", ")
+            Codec::NAMES.join(", ")
         )),
         Some(_) => {}
     }
     if let Some(level) = section.compress_level.as_deref() {
-        let mode = section
-            .compress_mode
-            .as_deref()
-            .and_then(CompressMode::parse);
+        let mode = section.compress_mode.as_deref().and_then(Codec::parse);
         if let Some(problem) = level_problem(mode, level) {
             problems.push(problem);
         }
@@ -276,11 +223,8 @@ fn trust_problems(section: &PostgresqlSection) -> Vec<String> {
             Format::NAMES.join(", ")
         )),
         Some((_, Some(Format::Custom))) => {
-            let mode = section
-                .compress_mode
-                .as_deref()
-                .and_then(CompressMode::parse);
-            if matches!(mode, Some(m) if m != CompressMode::None) {
+            let mode = section.compress_mode.as_deref().and_then(Codec::parse);
+            if matches!(mode, Some(m) if m != Codec::None) {
                 problems.push(format!(
                     "<format> custom is compressed by pg_dump itself, so <compress_mode> must be none, not {}; set <compress_mode>none</compress_mode> or use <format>plain</format>",
                     section.compress_mode.as_deref().unwrap_or_default()
@@ -319,15 +263,15 @@ fn trust_problems(section: &PostgresqlSection) -> Vec<String> {
 
 /// What is wrong with `<compress_level>` `level` for `mode` (not checked when the mode itself
 /// is missing or unknown: that is reported on its own).
-fn level_problem(mode: Option<CompressMode>, level: &str) -> Option<String> {
+fn level_problem(mode: Option<Codec>, level: &str) -> Option<String> {
     let mode = mode?;
-    if mode == CompressMode::None {
+    if mode == Codec::None {
         return Some(format!(
             "<compress_level> `{}` needs a compressing <compress_mode> (gzip, bzip2 or zstd), not none; remove it or pick a mode",
             clip(level)
         ));
     }
-    let range = mode.codec().levels();
+    let range = mode.levels();
     let range = (*range.start()).max(1)..=*range.end();
     match level.trim().parse::<u32>() {
         Ok(n) if range.contains(&n) => None,
@@ -352,7 +296,7 @@ fn parse_jobs(text: &str) -> Option<usize> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settings {
     pub user: Option<String>,
-    pub compress_mode: CompressMode,
+    pub compress_mode: Codec,
     /// The compression level (the codec's default when not configured; 0 for none).
     pub compress_level: u32,
     /// How many dumps run at once (at least 1).
@@ -384,7 +328,7 @@ impl Settings {
         let compress_mode = section
             .compress_mode
             .as_deref()
-            .and_then(CompressMode::parse)
+            .and_then(Codec::parse)
             .ok_or_else(|| vec!["<compress_mode> is required".to_string()])?;
         let targets = if section.all.unwrap_or(false) {
             vec![Target::All]
@@ -408,7 +352,7 @@ impl Settings {
             .compress_level
             .as_deref()
             .and_then(|l| l.trim().parse().ok())
-            .unwrap_or_else(|| compress_mode.codec().default_level());
+            .unwrap_or_else(|| compress_mode.default_level());
         let jobs = section.jobs.as_deref().and_then(parse_jobs).unwrap_or(1);
         Ok(Settings {
             user: section.user.clone(),
@@ -558,9 +502,9 @@ mod tests {
     #[test]
     fn zstd_is_a_mode_of_its_own() {
         assert!(problems(Some(&section(Some("zstd"), Some(true), &[]))).is_empty());
-        assert_eq!(CompressMode::parse("zstd"), Some(CompressMode::Zstd));
+        assert_eq!(Codec::parse("zstd"), Some(Codec::Zstd));
         assert_eq!(
-            Target::Database("a".into()).file_name(CompressMode::Zstd),
+            Target::Database("a".into()).file_name(Codec::Zstd),
             "postgresqldump-a.txt.zst"
         );
         let found = problems(Some(&section(Some("lz4"), Some(true), &[])));
@@ -670,18 +614,9 @@ mod tests {
     #[test]
     fn file_names_follow_the_original() {
         let db = Target::Database("my db é".into());
-        assert_eq!(
-            Target::All.file_name(CompressMode::None),
-            "postgresqldump.txt"
-        );
-        assert_eq!(
-            Target::All.file_name(CompressMode::Gzip),
-            "postgresqldump.txt.gz"
-        );
-        assert_eq!(
-            db.file_name(CompressMode::Bzip2),
-            "postgresqldump-my db é.txt.bz2"
-        );
+        assert_eq!(Target::All.file_name(Codec::None), "postgresqldump.txt");
+        assert_eq!(Target::All.file_name(Codec::Gzip), "postgresqldump.txt.gz");
+        assert_eq!(db.file_name(Codec::Bzip2), "postgresqldump-my db é.txt.bz2");
         assert_eq!(db.to_string(), "database [my db é]");
         assert_eq!(Target::All.command_name(), "pg_dumpall");
         assert_eq!(db.command_name(), "pg_dump");

@@ -55,7 +55,7 @@ pub mod verify;
 pub mod version;
 
 pub use action::{load_settings, run, PostgresqlAction};
-pub use config::{CompressMode, PostgresqlSection, Settings, Target};
+pub use config::{PostgresqlSection, Settings, Target};
 pub use error::{DumpError, DumpFailure, PgError};
 
 use cedar_core::{ActionKind, ActionRegistration, Placement};

@@ -5,10 +5,10 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use cedar_core::actions::collect::normalize::normalize_name;
+use cedar_core::config::CollectMode;
 use cedar_core::ext::capture::{capture, ExitRule};
 use cedar_core::ext::listing::{self, Kind};
 use cedar_core::ext::outcome::{Item, Tally};
-use cedar_core::ext::rules::CollectMode;
 use cedar_core::ext::site::Site;
 use cedar_core::ext::state;
 use cedar_core::process::{self, SupervisedError};
@@ -233,7 +233,7 @@ fn dump(
         state::write(
             &run.work,
             &state_name(path),
-            &state::int_pickle(youngest),
+            &cedar_core::pickle::int_pickle(youngest),
             run.site.owner,
         )
         .map_err(|source| RepositoryError::WriteState {
@@ -288,14 +288,14 @@ pub fn parse_youngest(text: &str) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use cedar_core::ext::rules::CompressMode;
+    use cedar_core::compress::Codec;
 
     #[test]
     fn names_follow_the_original() {
         let repository = Repository {
             path: "/srv/svn/be ta".into(),
             collect_mode: CollectMode::Incr,
-            compress_mode: CompressMode::Gzip,
+            compress_mode: Codec::Gzip,
         };
         assert_eq!(
             dump_name("/srv/svn/be ta", 0, 2, &repository),

@@ -18,8 +18,10 @@
 
 use std::path::PathBuf;
 
+use cedar_core::compress::Codec;
+use cedar_core::config::CollectMode;
 use cedar_core::ext::listing::Exclusions;
-use cedar_core::ext::rules::{inherited, CollectMode, CompressMode};
+use cedar_core::ext::rules::{inherited, parse_collect_mode, parse_compress_mode};
 use serde::Deserialize;
 
 /// The element name of the section under `<cb_config>`.
@@ -76,7 +78,7 @@ pub struct ExcludeElement {
 pub struct Repository {
     pub path: PathBuf,
     pub collect_mode: CollectMode,
-    pub compress_mode: CompressMode,
+    pub compress_mode: Codec,
 }
 
 /// One repository directory, its modes settled.
@@ -85,7 +87,7 @@ pub struct RepositoryDir {
     /// As configured (a trailing `/` kept: the original joins names to it).
     pub path: String,
     pub collect_mode: CollectMode,
-    pub compress_mode: CompressMode,
+    pub compress_mode: Codec,
     pub exclusions: Exclusions,
 }
 
@@ -108,8 +110,8 @@ pub fn settings(section: Option<&SubversionSection>) -> Result<Settings, Vec<Str
             problems.push(message.to_string());
         }
     };
-    let collect = |t: &str| CollectMode::parse(t).map(|_| ());
-    let compress = |t: &str| CompressMode::parse(t).map(|_| ());
+    let collect = |t: &str| parse_collect_mode(t).map(|_| ());
+    let compress = |t: &str| parse_compress_mode(t).map(|_| ());
     check_value(section.collect_mode.as_deref(), collect);
     check_value(section.compress_mode.as_deref(), compress);
     let relative = |path: &Option<String>| path.as_deref().is_some_and(|p| !p.starts_with('/'));
@@ -201,17 +203,17 @@ fn modes(
     parent_collect: Option<&str>,
     parent_compress: Option<&str>,
     item: &str,
-) -> Result<(CollectMode, CompressMode), Vec<String>> {
+) -> Result<(CollectMode, Codec), Vec<String>> {
     let collect = inherited(
         collect,
         parent_collect,
-        CollectMode::parse,
+        parse_collect_mode,
         &format!("Collect mode must either be set in parent section or {item}."),
     );
     let compress = inherited(
         compress,
         parent_compress,
-        CompressMode::parse,
+        parse_compress_mode,
         &format!("Compress mode must either be set in parent section or {item}."),
     );
     match (collect, compress) {
@@ -294,12 +296,12 @@ mod tests {
                 Repository {
                     path: "/srv/a".into(),
                     collect_mode: CollectMode::Daily,
-                    compress_mode: CompressMode::Bzip2
+                    compress_mode: Codec::Bzip2
                 },
                 Repository {
                     path: "/srv/b".into(),
                     collect_mode: CollectMode::Incr,
-                    compress_mode: CompressMode::None
+                    compress_mode: Codec::None
                 },
             ]
         );

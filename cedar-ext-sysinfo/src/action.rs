@@ -4,9 +4,9 @@ use std::ffi::OsString;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
+use cedar_core::compress::Codec;
 use cedar_core::ext::capture::{capture, capture_logged, ExitRule};
 use cedar_core::ext::outcome::{Item, Tally};
-use cedar_core::ext::rules::CompressMode;
 use cedar_core::ext::site::Site;
 use cedar_core::stream::StreamCommand;
 use cedar_core::{Action, ActionContext, ActionError};
@@ -127,7 +127,7 @@ pub fn run(
             &command,
             &site.collect_dir,
             step.file,
-            CompressMode::Bzip2,
+            Codec::Bzip2,
             site.owner,
             step.rule,
             interrupted,

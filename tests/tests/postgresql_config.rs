@@ -5,8 +5,9 @@
 use std::path::{Path, PathBuf};
 
 use cback_tests::pg::{self, Site};
+use cedar_core::compress::Codec;
 use cedar_core::ConfigFile;
-use cedar_ext_postgresql::{load_settings, CompressMode, PgError, Target};
+use cedar_ext_postgresql::{load_settings, PgError, Target};
 use predicates::prelude::*;
 
 fn settings_of(path: &Path) -> Result<cedar_ext_postgresql::Settings, PgError> {
@@ -18,11 +19,11 @@ fn settings_of(path: &Path) -> Result<cedar_ext_postgresql::Settings, PgError> {
 /// Backup 3.12), or `None` where it refuses the document for want of a `<postgresql>` section.
 struct Reads {
     user: Option<&'static str>,
-    compress_mode: CompressMode,
+    compress_mode: Codec,
     targets: Vec<Target>,
 }
 
-fn reads(user: Option<&'static str>, compress_mode: CompressMode, targets: &[&str]) -> Reads {
+fn reads(user: Option<&'static str>, compress_mode: Codec, targets: &[&str]) -> Reads {
     let targets = targets
         .iter()
         .map(|&t| match t {
@@ -45,23 +46,23 @@ fn documents() -> Vec<(PathBuf, Option<Reads>)> {
         (own.join("no-section.conf"), None),
         (
             own.join("all-uncompressed.conf"),
-            Some(reads(Some("pgbackup"), CompressMode::None, &["ALL"])),
+            Some(reads(Some("pgbackup"), Codec::None, &["ALL"])),
         ),
         (
             own.join("one-database-gzip.conf"),
-            Some(reads(Some("app_owner"), CompressMode::Gzip, &["billing"])),
+            Some(reads(Some("app_owner"), Codec::Gzip, &["billing"])),
         ),
         (
             own.join("two-databases-bzip2.conf"),
             Some(reads(
                 Some("pgbackup"),
-                CompressMode::Bzip2,
+                Codec::Bzip2,
                 &["crm", "stock 2026"],
             )),
         ),
         (
             own.join("no-user.conf"),
-            Some(reads(None, CompressMode::Gzip, &["crm", "warehouse"])),
+            Some(reads(None, Codec::Gzip, &["crm", "warehouse"])),
         ),
     ];
     match cback_tests::cb3_data() {
@@ -69,27 +70,23 @@ fn documents() -> Vec<(PathBuf, Option<Reads>)> {
             (data.join("postgresql.conf.1"), None),
             (
                 data.join("postgresql.conf.2"),
-                Some(reads(Some("user"), CompressMode::None, &["ALL"])),
+                Some(reads(Some("user"), Codec::None, &["ALL"])),
             ),
             (
                 data.join("postgresql.conf.3"),
-                Some(reads(Some("user"), CompressMode::Gzip, &["database"])),
+                Some(reads(Some("user"), Codec::Gzip, &["database"])),
             ),
             (
                 data.join("postgresql.conf.4"),
                 Some(reads(
                     Some("user"),
-                    CompressMode::Bzip2,
+                    Codec::Bzip2,
                     &["database1", "database2"],
                 )),
             ),
             (
                 data.join("postgresql.conf.5"),
-                Some(reads(
-                    None,
-                    CompressMode::Bzip2,
-                    &["database1", "database2"],
-                )),
+                Some(reads(None, Codec::Bzip2, &["database1", "database2"])),
             ),
         ]),
         None => eprintln!("../shared/cb3-data is not there: checking cback's own documents only"),

@@ -1,6 +1,8 @@
-//! Compressing writers shared by the actions: plain, gzip and bzip2 on all cores (independent
-//! members written in order, see [`parallel`]), and zstd with its own multithreaded encoder.
-//! Every variant reports how many bytes went in and came out.
+//! The one compressor of cback, shared by the collect action and the extensions: plain, gzip
+//! and bzip2 on all cores (independent members written in order, see [`parallel`]), and zstd
+//! with its own multithreaded encoder. Every variant reports how many bytes went in and came
+//! out. [`Codec`] is the one compress mode type: the extensions' `<compress_mode>` values parse
+//! into it.
 
 pub mod parallel;
 
@@ -14,10 +16,35 @@ pub enum Codec {
     None,
     Gzip,
     Bzip2,
+    /// cback only: zstd, written to `.zst` (the original knows none, gzip and bzip2).
     Zstd,
 }
 
 impl Codec {
+    /// The names of the codecs as a configuration writes them, the original's three first.
+    pub const NAMES: [&'static str; 4] = ["none", "gzip", "bzip2", "zstd"];
+
+    /// The codec of a configuration value, taken as written (no trimming, no case folding).
+    pub fn parse(text: &str) -> Option<Codec> {
+        match text {
+            "none" => Some(Codec::None),
+            "gzip" => Some(Codec::Gzip),
+            "bzip2" => Some(Codec::Bzip2),
+            "zstd" => Some(Codec::Zstd),
+            _ => None,
+        }
+    }
+
+    /// The name used in the configuration.
+    pub fn name(self) -> &'static str {
+        match self {
+            Codec::None => "none",
+            Codec::Gzip => "gzip",
+            Codec::Bzip2 => "bzip2",
+            Codec::Zstd => "zstd",
+        }
+    }
+
     /// The file name suffix, with its dot (empty for none).
     pub fn extension(self) -> &'static str {
         match self {
@@ -49,6 +76,20 @@ impl Codec {
     }
 }
 
+/// How the compressed output is laid out.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Framing {
+    /// gzip and bzip2 as independent members of a block each ([`Totals::members`] notes them,
+    /// so that a reader can decompress them independently): the extensions' output.
+    #[default]
+    Members,
+    /// The collect action's archives, byte for byte as cback's collect has always written them:
+    /// gzip as one member for the whole stream ([`ParallelWriter::one_gzip_member`], as the
+    /// original's `tarfile` writes one member), bzip2 as independent streams of
+    /// [`BZIP2_ARCHIVE_BLOCK`] bytes. zstd and plain output are laid out as with `Members`.
+    Archive,
+}
+
 /// How to compress.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Settings {
@@ -56,6 +97,7 @@ pub struct Settings {
     pub level: u32,
     /// Compression threads; 0 means one per core.
     pub threads: usize,
+    pub framing: Framing,
 }
 
 impl Settings {
@@ -64,6 +106,7 @@ impl Settings {
             codec,
             level: codec.default_level(),
             threads: 0,
+            framing: Framing::Members,
         }
     }
 
@@ -71,15 +114,29 @@ impl Settings {
         if self.threads > 0 {
             self.threads
         } else {
-            std::thread::available_parallelism()
-                .map(|n| n.get())
-                .unwrap_or(1)
+            cores()
         }
     }
 }
 
+/// The cores available (at least one).
+fn cores() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+}
+
+/// The threads the collect action compresses and digests with: the cores available, at most 4.
+pub fn worker_count() -> usize {
+    cores().clamp(1, 4)
+}
+
 /// Gzip block size: large enough that independent members cost little ratio.
 pub const GZIP_BLOCK: usize = 1 << 20;
+
+/// The bzip2 block size of [`Framing::Archive`]: below bzip2's 900k block, so that each block
+/// is one bzip2 block.
+pub const BZIP2_ARCHIVE_BLOCK: usize = 850_000;
 
 /// zstd's job size with more than one thread. The library's default at level 3 is 8 MiB, and
 /// it keeps several jobs' input and output per worker: about 48 MiB of memory on two threads.
@@ -147,21 +204,25 @@ impl<W: Write + Send + 'static> Compressor<W> {
         let threads = settings.thread_count();
         Ok(match settings.codec {
             Codec::None => Compressor::Plain(Counting { inner, count: 0 }),
-            Codec::Gzip => Compressor::Parallel(ParallelWriter::new(
-                inner,
-                gzip_block,
-                settings.level,
-                threads,
-                GZIP_BLOCK,
-            )),
+            Codec::Gzip => Compressor::Parallel(match settings.framing {
+                Framing::Members => {
+                    ParallelWriter::new(inner, gzip_block, settings.level, threads, GZIP_BLOCK)
+                }
+                Framing::Archive => {
+                    ParallelWriter::one_gzip_member(inner, settings.level, threads, GZIP_BLOCK)
+                }
+            }),
             Codec::Bzip2 => Compressor::Parallel(ParallelWriter::new(
                 inner,
                 bzip2_block,
                 settings.level,
                 threads,
-                // One bzip2 block per stream at this level (100k per level step, less slack
-                // for the run-length pre-pass).
-                settings.level.clamp(1, 9) as usize * 100_000 - 10_000,
+                match settings.framing {
+                    // One bzip2 block per stream at this level (100k per level step, less
+                    // slack for the run-length pre-pass).
+                    Framing::Members => settings.level.clamp(1, 9) as usize * 100_000 - 10_000,
+                    Framing::Archive => BZIP2_ARCHIVE_BLOCK,
+                },
             )),
             Codec::Zstd => {
                 let mut enc = zstd::stream::write::Encoder::new(

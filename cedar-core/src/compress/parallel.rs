@@ -3,6 +3,9 @@
 //! the members are written in order. Concatenated members are a valid file for `gzip -d`,
 //! `zcat`, `bzip2 -d` and the flate2 / bzip2 multi-member readers.
 //!
+//! One mode differs, for the collect action's `.tar.gz` archives
+//! ([`ParallelWriter::one_gzip_member`]): the whole stream is one gzip member, as pigz writes it.
+//!
 //! Memory is bounded: at most `2 × threads + 1` blocks are in flight at once, whatever the size
 //! of the stream. The writer thread notes the compressed and raw length of every member it
 //! writes ([`Totals::members`], 16 bytes per block), so that a reader can find each member
@@ -16,6 +19,41 @@ use std::thread::JoinHandle;
 
 /// Compresses one block into one self-contained member.
 pub type BlockFn = fn(&[u8], u32) -> io::Result<Vec<u8>>;
+
+/// How the compressed blocks make up the output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Layout {
+    /// Every block a self-contained member, noted in [`Totals::members`]; an empty stream is
+    /// one empty member.
+    Members,
+    /// One gzip member: a header, the blocks as raw deflate pieces ending in a sync flush, an
+    /// empty final block, and the CRC-32 of the blocks combined with the length. Empty blocks
+    /// are not compressed; no members are noted.
+    OneGzipMember,
+}
+
+/// The gzip header of [`ParallelWriter::one_gzip_member`]: magic, deflate, no flags, no mtime,
+/// no extra flags, OS Unix.
+const GZIP_HEADER: [u8; 10] = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3];
+
+/// A block as a raw deflate piece ending in a sync flush, so that pieces concatenate into one
+/// deflate stream.
+fn deflate_block(input: &[u8], level: u32) -> io::Result<Vec<u8>> {
+    let mut c = flate2::Compress::new(flate2::Compression::new(level), false);
+    let mut out = Vec::with_capacity(input.len() / 2 + 1024);
+    loop {
+        if out.len() == out.capacity() {
+            out.reserve(out.capacity().max(64 * 1024));
+        }
+        let consumed = c.total_in() as usize;
+        c.compress_vec(&input[consumed..], &mut out, flate2::FlushCompress::Sync)
+            .map_err(io::Error::other)?;
+        // The flush is complete once all input is in and output space is left over.
+        if c.total_in() as usize == input.len() && out.len() < out.capacity() {
+            return Ok(out);
+        }
+    }
+}
 
 /// Counts blocks sent but not yet written, so the producer waits instead of piling up memory,
 /// and carries the writer thread's failure so that the producer stops early.
@@ -80,7 +118,8 @@ pub struct Totals {
     pub compressed: u64,
     /// The members written, in order, when the format is made of independent members (gzip,
     /// bzip2 from [`ParallelWriter`]): they follow each other without a gap from offset 0, and
-    /// their lengths add up to `compressed` and `raw`. Empty for other formats.
+    /// their lengths add up to `compressed` and `raw`. Empty for other formats and for
+    /// [`ParallelWriter::one_gzip_member`].
     pub members: Vec<Member>,
 }
 
@@ -96,6 +135,7 @@ pub struct ParallelWriter<W: Write + Send + 'static> {
     workers: Vec<JoinHandle<()>>,
     writer: Option<JoinHandle<io::Result<Written<W>>>>,
     raw: u64,
+    layout: Layout,
 }
 
 impl<W: Write + Send + 'static> std::fmt::Debug for ParallelWriter<W> {
@@ -109,10 +149,43 @@ impl<W: Write + Send + 'static> std::fmt::Debug for ParallelWriter<W> {
 }
 
 impl<W: Write + Send + 'static> ParallelWriter<W> {
-    /// A writer compressing `block_size` blocks with `compress` at `level` on `threads` threads.
+    /// A writer compressing `block_size` blocks with `compress` at `level` on `threads` threads,
+    /// each block a member of its own.
     pub fn new(
         inner: W,
         compress: BlockFn,
+        level: u32,
+        threads: usize,
+        block_size: usize,
+    ) -> ParallelWriter<W> {
+        Self::start(inner, compress, Layout::Members, level, threads, block_size)
+    }
+
+    /// A writer of one gzip member for the whole stream, compressing `block_size` blocks at
+    /// `level` on `threads` threads as pigz does (each block a raw deflate piece ending in a sync
+    /// flush, the CRC-32 of the blocks combined). The collect action's `.tar.gz` archives are
+    /// written so: one member, like the original's `tarfile` writes, and byte for byte what
+    /// cback's collect has always written. No members are noted in [`Totals::members`].
+    pub fn one_gzip_member(
+        inner: W,
+        level: u32,
+        threads: usize,
+        block_size: usize,
+    ) -> ParallelWriter<W> {
+        Self::start(
+            inner,
+            deflate_block,
+            Layout::OneGzipMember,
+            level,
+            threads,
+            block_size,
+        )
+    }
+
+    fn start(
+        inner: W,
+        compress: BlockFn,
+        layout: Layout,
         level: u32,
         threads: usize,
         block_size: usize,
@@ -129,8 +202,18 @@ impl<W: Write + Send + 'static> ParallelWriter<W> {
                 std::thread::spawn(move || loop {
                     let job = job_rx.lock().unwrap_or_else(|e| e.into_inner()).recv();
                     let Ok((seq, data)) = job else { break };
-                    let raw = data.len() as u64;
-                    if done_tx.send((seq, raw, compress(&data, level))).is_err() {
+                    let crc = (layout == Layout::OneGzipMember).then(|| {
+                        let mut crc = crc32fast::Hasher::new();
+                        crc.update(&data);
+                        crc
+                    });
+                    let done = Done {
+                        seq,
+                        raw: data.len() as u64,
+                        crc,
+                        member: compress(&data, level),
+                    };
+                    if done_tx.send(done).is_err() {
                         break;
                     }
                 })
@@ -139,7 +222,7 @@ impl<W: Write + Send + 'static> ParallelWriter<W> {
         drop(done_tx);
         let writer = {
             let pipeline = Arc::clone(&pipeline);
-            std::thread::spawn(move || write_in_order(inner, done_rx, &pipeline))
+            std::thread::spawn(move || write_in_order(inner, layout, done_rx, &pipeline))
         };
         ParallelWriter {
             block: Vec::with_capacity(block_size),
@@ -151,12 +234,14 @@ impl<W: Write + Send + 'static> ParallelWriter<W> {
             workers,
             writer: Some(writer),
             raw: 0,
+            layout,
         }
     }
 
     fn send_block(&mut self) -> io::Result<()> {
-        // An empty stream still gets one (empty) member, so the file is valid.
-        if self.block.is_empty() && self.next_seq > 0 {
+        // An empty stream still gets one (empty) member, so the file is valid; one gzip member
+        // is valid without any block.
+        if self.block.is_empty() && (self.next_seq > 0 || self.layout == Layout::OneGzipMember) {
             return Ok(());
         }
         if let Err(e) = self.pipeline.acquire(self.max_in_flight) {
@@ -237,8 +322,15 @@ impl<W: Write + Send + 'static> Drop for ParallelWriter<W> {
     }
 }
 
-/// A compressed block from a worker: its sequence number, its raw length and the member.
-type Done = (u64, u64, io::Result<Vec<u8>>);
+/// A compressed block from a worker.
+struct Done {
+    seq: u64,
+    /// The length of the block.
+    raw: u64,
+    /// The CRC-32 of the block, for [`Layout::OneGzipMember`].
+    crc: Option<crc32fast::Hasher>,
+    member: io::Result<Vec<u8>>,
+}
 
 /// What the writer thread hands back.
 struct Written<W> {
@@ -249,30 +341,51 @@ struct Written<W> {
 
 fn write_in_order<W: Write>(
     mut inner: W,
+    layout: Layout,
     done: Receiver<Done>,
     pipeline: &Pipeline,
 ) -> io::Result<Written<W>> {
-    let mut pending: BTreeMap<u64, (u64, Vec<u8>)> = BTreeMap::new();
+    let mut pending: BTreeMap<u64, (u64, Option<crc32fast::Hasher>, Vec<u8>)> = BTreeMap::new();
     let mut next = 0u64;
     let mut compressed = 0u64;
     let mut members = Vec::new();
+    let mut crc = crc32fast::Hasher::new();
+    let mut raw_total = 0u64;
     let fail = |e: io::Error| {
         pipeline.fail(e.kind());
         e
     };
-    for (seq, raw, result) in done {
-        let member = result.map_err(fail)?;
-        pending.insert(seq, (raw, member));
-        while let Some((raw, member)) = pending.remove(&next) {
-            inner.write_all(&member).map_err(fail)?;
-            compressed += member.len() as u64;
-            members.push(Member {
-                compressed: member.len() as u64,
-                raw,
-            });
+    let mut emit = |inner: &mut W, bytes: &[u8]| -> io::Result<()> {
+        inner.write_all(bytes).map_err(fail)?;
+        compressed += bytes.len() as u64;
+        Ok(())
+    };
+    if layout == Layout::OneGzipMember {
+        emit(&mut inner, &GZIP_HEADER)?;
+    }
+    for block in done {
+        let member = block.member.map_err(fail)?;
+        pending.insert(block.seq, (block.raw, block.crc, member));
+        while let Some((raw, block_crc, member)) = pending.remove(&next) {
+            emit(&mut inner, &member)?;
+            match block_crc {
+                Some(block_crc) => crc.combine(&block_crc),
+                None => members.push(Member {
+                    compressed: member.len() as u64,
+                    raw,
+                }),
+            }
+            raw_total += raw;
             next += 1;
             pipeline.release();
         }
+    }
+    if layout == Layout::OneGzipMember {
+        // An empty final block, then the CRC-32 and the length mod 2^32.
+        let mut trailer = vec![0x03, 0x00];
+        trailer.extend_from_slice(&crc.finalize().to_le_bytes());
+        trailer.extend_from_slice(&(raw_total as u32).to_le_bytes());
+        emit(&mut inner, &trailer)?;
     }
     inner.flush().map_err(fail)?;
     Ok(Written {

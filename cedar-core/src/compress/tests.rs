@@ -238,3 +238,85 @@ fn standard_tools_read_the_whole_file() {
     }
     eprintln!("{checked} standard tools checked");
 }
+
+/// The collect action's data: pseudo-random bytes among repeated letters.
+fn archive_sample(len: usize) -> Vec<u8> {
+    let mut x: u32 = 12345;
+    (0..len)
+        .map(|i| {
+            x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+            if i % 7 == 0 {
+                (x >> 24) as u8
+            } else {
+                b'a' + (i % 13) as u8
+            }
+        })
+        .collect()
+}
+
+fn archive(codec: Codec, data: &[u8]) -> Vec<u8> {
+    let mut settings = Settings::new(codec);
+    settings.threads = 2;
+    settings.framing = Framing::Archive;
+    let mut c = Compressor::new(Vec::new(), settings).unwrap();
+    c.write_all(data).unwrap();
+    let (out, totals) = c.finish().unwrap();
+    assert_eq!(totals.raw, data.len() as u64);
+    assert_eq!(totals.compressed, out.len() as u64);
+    out
+}
+
+#[test]
+fn archive_gzip_round_trips_through_a_standard_decoder() {
+    for len in [0, 10, (1 << 20) - 1, 1 << 20, 3 * (1 << 20) + 17] {
+        let data = archive_sample(len);
+        let out = archive(Codec::Gzip, &data);
+        // One member: a single-member reader gets everything.
+        let mut back = Vec::new();
+        flate2::read::GzDecoder::new(&out[..])
+            .read_to_end(&mut back)
+            .unwrap();
+        assert_eq!(back, data, "len {len}");
+    }
+}
+
+#[test]
+fn archive_gzip_is_the_blocks_deflated_in_order() {
+    let data = archive_sample(3 * GZIP_BLOCK + 17);
+    let mut want = vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3];
+    for block in data.chunks(GZIP_BLOCK) {
+        let mut c = flate2::Compress::new(flate2::Compression::new(6), false);
+        let mut out = Vec::with_capacity(2 * block.len() + 1024);
+        c.compress_vec(block, &mut out, flate2::FlushCompress::Sync)
+            .unwrap();
+        assert_eq!(c.total_in() as usize, block.len());
+        want.extend_from_slice(&out);
+    }
+    want.extend_from_slice(&[0x03, 0x00]);
+    want.extend_from_slice(&crc32fast::hash(&data).to_le_bytes());
+    want.extend_from_slice(&(data.len() as u32).to_le_bytes());
+    assert!(archive(Codec::Gzip, &data) == want);
+}
+
+#[test]
+fn archive_bzip2_round_trips_as_concatenated_streams() {
+    let data = archive_sample(2_000_000);
+    let out = archive(Codec::Bzip2, &data);
+    let mut back = Vec::new();
+    bzip2::read::MultiBzDecoder::new(&out[..])
+        .read_to_end(&mut back)
+        .unwrap();
+    assert_eq!(back, data);
+    // Three streams: two of 850 000 bytes and the rest.
+    let streams = out.windows(4).filter(|w| w == b"BZh9").count();
+    assert!(streams >= 3, "{streams} streams");
+}
+
+#[test]
+fn codecs_parse_by_name() {
+    for name in Codec::NAMES {
+        assert_eq!(Codec::parse(name).map(Codec::name), Some(name));
+    }
+    assert_eq!(Codec::parse(" gzip"), None);
+    assert_eq!(Codec::parse("GZIP"), None);
+}

@@ -219,12 +219,35 @@ impl PeerConfig {
     }
 }
 
+/// When an item is backed up, and from where: the collect section's and the extensions' items
+/// alike.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum CollectMode {
+    /// Every run, everything.
     Daily,
+    /// On the starting day (or a full run), everything.
     Weekly,
+    /// Every run, what is new since the last run; everything on a full run.
     Incr,
+}
+
+impl CollectMode {
+    /// The mode a configuration value names, taken as written (no trimming, no case folding).
+    pub fn parse(text: &str) -> Option<CollectMode> {
+        match text {
+            "daily" => Some(CollectMode::Daily),
+            "weekly" => Some(CollectMode::Weekly),
+            "incr" => Some(CollectMode::Incr),
+            _ => None,
+        }
+    }
+
+    /// The original's rule: an item is backed up on a full run, in daily and incr mode, and in
+    /// weekly mode when today is the starting day.
+    pub fn backs_up_today(self, full: bool, start_of_week: bool) -> bool {
+        full || self != CollectMode::Weekly || start_of_week
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -394,4 +417,26 @@ pub struct PurgeDir {
     pub abs_path: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retain_days: Option<i64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn weekly_waits_for_the_starting_day() {
+        assert!(!CollectMode::Weekly.backs_up_today(false, false));
+        assert!(CollectMode::Weekly.backs_up_today(false, true));
+        assert!(CollectMode::Weekly.backs_up_today(true, false));
+        assert!(CollectMode::Daily.backs_up_today(false, false));
+        assert!(CollectMode::Incr.backs_up_today(false, false));
+    }
+
+    #[test]
+    fn collect_modes_parse_as_written() {
+        assert_eq!(CollectMode::parse("incr"), Some(CollectMode::Incr));
+        assert_eq!(CollectMode::parse("weekly"), Some(CollectMode::Weekly));
+        assert_eq!(CollectMode::parse("Daily"), None);
+        assert_eq!(CollectMode::parse(" daily"), None);
+    }
 }

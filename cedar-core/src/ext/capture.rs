@@ -7,10 +7,10 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use crate::atomic::{AtomicError, AtomicFile, Mode, Owner, Writeback};
-use crate::compress::{Compressor, Totals};
+use crate::compress::{Codec, Compressor, Totals};
 use crate::stream::{StreamCommand, StreamError};
 
-use super::rules::CompressMode;
+use super::rules;
 
 /// Why an output file could not be written.
 #[derive(Debug, thiserror::Error)]
@@ -54,7 +54,7 @@ impl CompressedFile {
     pub fn create(
         dir: &Path,
         final_name: &str,
-        mode: CompressMode,
+        mode: Codec,
     ) -> Result<CompressedFile, CaptureError> {
         let file = AtomicFile::create(dir, final_name)?;
         let temp = file.temp_path().to_path_buf();
@@ -62,7 +62,7 @@ impl CompressedFile {
             path: temp.clone(),
             source,
         })?;
-        let compressor = Compressor::new(handle, mode.settings()).map_err(|source| {
+        let compressor = Compressor::new(handle, rules::compression(mode)).map_err(|source| {
             CaptureError::Compressor {
                 mode: mode.name(),
                 path: temp,
@@ -121,7 +121,7 @@ pub fn capture(
     command: &StreamCommand,
     dir: &Path,
     final_name: &str,
-    mode: CompressMode,
+    mode: Codec,
     owner: Option<Owner<'_>>,
     rule: ExitRule,
     interrupted: &(dyn Fn() -> bool + Sync),
@@ -144,7 +144,7 @@ pub fn capture_logged(
     command: &StreamCommand,
     dir: &Path,
     final_name: &str,
-    mode: CompressMode,
+    mode: Codec,
     owner: Option<Owner<'_>>,
     rule: ExitRule,
     interrupted: &(dyn Fn() -> bool + Sync),
@@ -187,7 +187,7 @@ fn capture_into(
     command: &StreamCommand,
     dir: &Path,
     final_name: &str,
-    mode: CompressMode,
+    mode: Codec,
     owner: Option<Owner<'_>>,
     rule: ExitRule,
     interrupted: &(dyn Fn() -> bool + Sync),
@@ -277,9 +277,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let expected: String = (1..=50000).map(|i| format!("{i}\n")).collect();
         for (mode, name) in [
-            (CompressMode::None, "out.txt"),
-            (CompressMode::Gzip, "out.txt.gz"),
-            (CompressMode::Bzip2, "out.txt.bz2"),
+            (Codec::None, "out.txt"),
+            (Codec::Gzip, "out.txt.gz"),
+            (Codec::Bzip2, "out.txt.bz2"),
         ] {
             let done = capture(
                 &sh("seq 1 50000"),
@@ -296,18 +296,19 @@ mod tests {
             let bytes = std::fs::read(&done.path).unwrap();
             let mut text = String::new();
             match mode {
-                CompressMode::None => text = String::from_utf8(bytes).unwrap(),
-                CompressMode::Gzip => {
+                Codec::None => text = String::from_utf8(bytes).unwrap(),
+                Codec::Gzip => {
                     assert_eq!(bytes[8], 2, "gzip level 9");
                     flate2::read::MultiGzDecoder::new(&bytes[..])
                         .read_to_string(&mut text)
                         .unwrap();
                 }
-                CompressMode::Bzip2 => {
+                Codec::Bzip2 => {
                     bzip2::read::MultiBzDecoder::new(&bytes[..])
                         .read_to_string(&mut text)
                         .unwrap();
                 }
+                Codec::Zstd => unreachable!("not an extension's compress mode"),
             };
             assert!(text == expected, "{name}");
             let mode_bits = std::fs::metadata(&done.path).unwrap().mode() & 0o777;
@@ -323,7 +324,7 @@ mod tests {
             &sh("echo partial; echo 'access denied' >&2; exit 2"),
             dir.path(),
             "out.txt.gz",
-            CompressMode::Gzip,
+            Codec::Gzip,
             None,
             ExitRule::MustSucceed,
             &never,
@@ -348,7 +349,7 @@ mod tests {
             &sh("echo listing; exit 2"),
             dir.path(),
             "ls.txt",
-            CompressMode::None,
+            Codec::None,
             None,
             ExitRule::AnyCode,
             &never,
@@ -359,7 +360,7 @@ mod tests {
             &sh("echo listing; kill -9 $$"),
             dir.path(),
             "ls2.txt",
-            CompressMode::None,
+            Codec::None,
             None,
             ExitRule::AnyCode,
             &never,
@@ -376,7 +377,7 @@ mod tests {
             &sh("echo partial; exec sleep 30"),
             dir.path(),
             "out.txt",
-            CompressMode::None,
+            Codec::None,
             None,
             ExitRule::MustSucceed,
             &|| true,

@@ -5,14 +5,7 @@
 //! is rejected like any unknown mode.
 
 use crate::compress::{self, Codec};
-
-/// How an extension compresses its output.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CompressMode {
-    None,
-    Gzip,
-    Bzip2,
-}
+use crate::config::CollectMode;
 
 /// The original's message for a compress mode it does not know.
 pub const BAD_COMPRESS_MODE: &str = "Compress mode must be one of ['none', 'gzip', 'bzip2'].";
@@ -24,81 +17,27 @@ pub const BAD_BOOLEAN: &str = "Boolean values must be one of ['Y', 'y', 'N', 'n'
 /// The level the original compresses with, for gzip and bzip2 alike.
 pub const LEVEL: u32 = 9;
 
-impl CompressMode {
-    pub fn parse(text: &str) -> Result<CompressMode, &'static str> {
-        match text {
-            "none" => Ok(CompressMode::None),
-            "gzip" => Ok(CompressMode::Gzip),
-            "bzip2" => Ok(CompressMode::Bzip2),
-            _ => Err(BAD_COMPRESS_MODE),
-        }
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            CompressMode::None => "none",
-            CompressMode::Gzip => "gzip",
-            CompressMode::Bzip2 => "bzip2",
-        }
-    }
-
-    /// The suffix the mode adds to a file name: empty, `.gz` or `.bz2`.
-    pub fn extension(self) -> &'static str {
-        self.codec().extension()
-    }
-
-    pub fn codec(self) -> Codec {
-        match self {
-            CompressMode::None => Codec::None,
-            CompressMode::Gzip => Codec::Gzip,
-            CompressMode::Bzip2 => Codec::Bzip2,
-        }
-    }
-
-    /// Compression at the original's level 9, on every core.
-    pub fn settings(self) -> compress::Settings {
-        let mut settings = compress::Settings::new(self.codec());
-        if self != CompressMode::None {
-            settings.level = LEVEL;
-        }
-        settings
+/// A `<compress_mode>` the original knows (`none`, `gzip`, `bzip2`: not cback's `zstd`), else
+/// the original's message.
+pub fn parse_compress_mode(text: &str) -> Result<Codec, &'static str> {
+    match Codec::parse(text) {
+        Some(Codec::Zstd) | None => Err(BAD_COMPRESS_MODE),
+        Some(codec) => Ok(codec),
     }
 }
 
-/// When an item is backed up, and from where.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CollectMode {
-    /// Every run, everything.
-    Daily,
-    /// On the starting day (or a full run), everything.
-    Weekly,
-    /// Every run, what is new since the last run; everything on a full run.
-    Incr,
+/// Compression with `codec` at the original's level 9, on every core.
+pub fn compression(codec: Codec) -> compress::Settings {
+    let mut settings = compress::Settings::new(codec);
+    if codec != Codec::None {
+        settings.level = LEVEL;
+    }
+    settings
 }
 
-impl CollectMode {
-    pub fn parse(text: &str) -> Result<CollectMode, &'static str> {
-        match text {
-            "daily" => Ok(CollectMode::Daily),
-            "weekly" => Ok(CollectMode::Weekly),
-            "incr" => Ok(CollectMode::Incr),
-            _ => Err(BAD_COLLECT_MODE),
-        }
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            CollectMode::Daily => "daily",
-            CollectMode::Weekly => "weekly",
-            CollectMode::Incr => "incr",
-        }
-    }
-
-    /// The original's rule: an item is backed up on a full run, in daily and incr mode, and in
-    /// weekly mode when today is the starting day.
-    pub fn backs_up_today(self, full: bool, start_of_week: bool) -> bool {
-        full || self != CollectMode::Weekly || start_of_week
-    }
+/// A `<collect_mode>`, else the original's message.
+pub fn parse_collect_mode(text: &str) -> Result<CollectMode, &'static str> {
+    CollectMode::parse(text).ok_or(BAD_COLLECT_MODE)
 }
 
 /// `Y`/`y` or `N`/`n`, else the original's message.
@@ -130,11 +69,11 @@ mod tests {
 
     #[test]
     fn values_are_taken_as_written() {
-        assert_eq!(CompressMode::parse("gzip"), Ok(CompressMode::Gzip));
-        assert_eq!(CompressMode::parse(" none"), Err(BAD_COMPRESS_MODE));
-        assert_eq!(CompressMode::parse("zstd"), Err(BAD_COMPRESS_MODE));
-        assert_eq!(CollectMode::parse("incr"), Ok(CollectMode::Incr));
-        assert_eq!(CollectMode::parse("Daily"), Err(BAD_COLLECT_MODE));
+        assert_eq!(parse_compress_mode("gzip"), Ok(Codec::Gzip));
+        assert_eq!(parse_compress_mode(" none"), Err(BAD_COMPRESS_MODE));
+        assert_eq!(parse_compress_mode("zstd"), Err(BAD_COMPRESS_MODE));
+        assert_eq!(parse_collect_mode("incr"), Ok(CollectMode::Incr));
+        assert_eq!(parse_collect_mode("Daily"), Err(BAD_COLLECT_MODE));
         assert_eq!(parse_bool("y"), Ok(true));
         assert_eq!(parse_bool("n"), Ok(false));
         assert_eq!(parse_bool("yes"), Err(BAD_BOOLEAN));
@@ -142,31 +81,22 @@ mod tests {
 
     #[test]
     fn level_9_on_all_cores() {
-        let settings = CompressMode::Bzip2.settings();
+        let settings = compression(Codec::Bzip2);
         assert_eq!((settings.level, settings.threads), (9, 0));
-        assert_eq!(CompressMode::Gzip.settings().level, 9);
-        assert_eq!(CompressMode::Gzip.extension(), ".gz");
-        assert_eq!(CompressMode::None.extension(), "");
-    }
-
-    #[test]
-    fn weekly_waits_for_the_starting_day() {
-        assert!(!CollectMode::Weekly.backs_up_today(false, false));
-        assert!(CollectMode::Weekly.backs_up_today(false, true));
-        assert!(CollectMode::Weekly.backs_up_today(true, false));
-        assert!(CollectMode::Daily.backs_up_today(false, false));
-        assert!(CollectMode::Incr.backs_up_today(false, false));
+        assert_eq!(compression(Codec::Gzip).level, 9);
+        assert_eq!(Codec::Gzip.extension(), ".gz");
+        assert_eq!(Codec::None.extension(), "");
     }
 
     #[test]
     fn the_item_wins_over_the_section() {
-        let got = inherited(Some("bzip2"), Some("gzip"), CompressMode::parse, "none set");
-        assert_eq!(got, Ok(CompressMode::Bzip2));
-        let got = inherited(None, Some("gzip"), CompressMode::parse, "none set");
-        assert_eq!(got, Ok(CompressMode::Gzip));
-        let got = inherited::<CompressMode>(None, None, CompressMode::parse, "none set");
+        let got = inherited(Some("bzip2"), Some("gzip"), parse_compress_mode, "none set");
+        assert_eq!(got, Ok(Codec::Bzip2));
+        let got = inherited(None, Some("gzip"), parse_compress_mode, "none set");
+        assert_eq!(got, Ok(Codec::Gzip));
+        let got = inherited::<Codec>(None, None, parse_compress_mode, "none set");
         assert_eq!(got, Err("none set".to_string()));
-        let got = inherited(Some("zip"), Some("gzip"), CompressMode::parse, "none set");
+        let got = inherited(Some("zip"), Some("gzip"), parse_compress_mode, "none set");
         assert_eq!(got, Err(BAD_COMPRESS_MODE.to_string()));
     }
 }

@@ -2,18 +2,18 @@
 //! handed to the backup user.
 
 use std::fs::{File, Permissions};
-use std::io::{self, BufWriter, Write};
+use std::io::{self, BufWriter};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use nix::unistd::{Gid, Uid};
 use tempfile::NamedTempFile;
 
-use super::compress::{worker_count, Codec, ParallelWriter};
 use super::error::CollectError;
 use super::tar::inodes::InodeMap;
 use super::tar::{Appended, TarWriter};
 use super::walk::{Item, ItemKind};
+use crate::compress::{worker_count, Codec, Compressor, Framing, Settings};
 use crate::config::ArchiveMode;
 use crate::ownership;
 
@@ -55,58 +55,26 @@ pub struct ArchiveOutcome {
     pub unreadable: Vec<PathBuf>,
 }
 
-enum Sink {
-    Plain(BufWriter<File>),
-    Parallel(ParallelWriter<BufWriter<File>>),
+/// The compressed (or plain) archive file.
+type Sink = Compressor<BufWriter<File>>;
+
+fn sink(file: File, mode: ArchiveMode) -> io::Result<Sink> {
+    let out = BufWriter::with_capacity(OUTPUT_BUFFER, file);
+    // Level 6, gzip's default; bzip2 at 9 (900k blocks) like the original.
+    let codec = match mode {
+        ArchiveMode::Tar => Codec::None,
+        ArchiveMode::Targz => Codec::Gzip,
+        ArchiveMode::Tarbz2 => Codec::Bzip2,
+    };
+    let mut settings = Settings::new(codec);
+    settings.threads = worker_count();
+    settings.framing = Framing::Archive;
+    Compressor::new(out, settings)
 }
 
-impl Write for Sink {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        match self {
-            Sink::Plain(w) => w.write(buf),
-            Sink::Parallel(w) => w.write(buf),
-        }
-    }
-    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
-        match self {
-            Sink::Plain(w) => w.write_all(buf),
-            Sink::Parallel(w) => w.write_all(buf),
-        }
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        match self {
-            Sink::Plain(w) => w.flush(),
-            Sink::Parallel(w) => w.flush(),
-        }
-    }
-}
-
-impl Sink {
-    fn new(file: File, mode: ArchiveMode) -> io::Result<Sink> {
-        let out = BufWriter::with_capacity(OUTPUT_BUFFER, file);
-        Ok(match mode {
-            ArchiveMode::Tar => Sink::Plain(out),
-            // Level 6, gzip's default; bzip2 at 9 (900k blocks) like the original.
-            ArchiveMode::Targz => Sink::Parallel(ParallelWriter::new(
-                out,
-                Codec::Gzip { level: 6 },
-                worker_count(),
-            )?),
-            ArchiveMode::Tarbz2 => Sink::Parallel(ParallelWriter::new(
-                out,
-                Codec::Bzip2 { level: 9 },
-                worker_count(),
-            )?),
-        })
-    }
-
-    fn finish(self) -> io::Result<File> {
-        let out = match self {
-            Sink::Plain(w) => w,
-            Sink::Parallel(w) => w.finish()?,
-        };
-        out.into_inner().map_err(|e| e.into_error())
-    }
+fn finish_sink(sink: Sink) -> io::Result<File> {
+    let (out, _) = sink.finish()?;
+    out.into_inner().map_err(|e| e.into_error())
 }
 
 /// The suffix of archives being written; such files are never complete archives.
@@ -150,7 +118,7 @@ fn open_temp(spec: &ArchiveSpec<'_>) -> Result<Open, CollectError> {
         .tempfile_in(spec.collect_dir)
         .map_err(create)?;
     let file = temp.as_file().try_clone().map_err(create)?;
-    let sink = Sink::new(file, spec.mode).map_err(create)?;
+    let sink = sink(file, spec.mode).map_err(create)?;
     Ok(Open {
         temp,
         tar: TarWriter::with_inodes(sink, InodeMap::in_dir(spec.scratch_dir)),
@@ -251,7 +219,7 @@ pub fn build_archive(
     if outcome.members == 0 {
         return Ok((outcome, None));
     }
-    let file = tar.finish().and_then(Sink::finish).map_err(write_error)?;
+    let file = tar.finish().and_then(finish_sink).map_err(write_error)?;
     // On disk before it takes the final name.
     file.sync_all().map_err(write_error)?;
     drop(file);

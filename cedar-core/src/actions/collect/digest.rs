@@ -21,7 +21,7 @@ use nix::unistd::{Gid, Uid};
 use sha1::{Digest, Sha1};
 
 use super::error::CollectError;
-use super::pickle::DictWriter;
+use crate::pickle::DictWriter;
 
 /// The digest file of the entry whose normalized name is `normalized`.
 pub fn digest_path(working_dir: &Path, normalized: &str) -> PathBuf {
@@ -228,7 +228,7 @@ mod tests {
     }
 
     fn read(path: &Path) -> std::collections::HashMap<Vec<u8>, Vec<u8>> {
-        super::super::pickle::read_dict(&std::fs::read(path).unwrap()).unwrap()
+        crate::pickle::read_dict(&std::fs::read(path).unwrap()).unwrap()
     }
 
     #[test]

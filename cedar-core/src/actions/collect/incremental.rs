@@ -24,11 +24,11 @@ use std::sync::{Arc, Mutex};
 
 use super::digest::hash_file;
 use super::error::CollectError;
-use super::pickle::{DictReader, PickleError};
 use super::sort::{
     read_bytes, read_first_bytes, read_start, read_u64, write_bytes, Limits, Record, Sorted, Sorter,
 };
 use super::walk::{self, Item, ItemKind, WalkReport};
+use crate::pickle::{DictReader, PickleError};
 
 const LOG_BUFFER: usize = 256 << 10;
 
@@ -939,7 +939,7 @@ mod tests {
         let plain = dir.path().join("plain.sha");
         std::fs::write(
             &plain,
-            super::super::pickle::write_dict([(&b"/b"[..], &b"1"[..]), (&b"/a"[..], &b"2"[..])]),
+            crate::pickle::write_dict([(&b"/b"[..], &b"1"[..]), (&b"/a"[..], &b"2"[..])]),
         )
         .unwrap();
         let got: Vec<Digested> = previous(&plain, &gone, Limits::default())
@@ -976,9 +976,7 @@ mod tests {
             .collect();
         std::fs::write(
             &path,
-            super::super::pickle::write_dict(
-                pairs.iter().map(|(k, v)| (k.as_slice(), v.as_slice())),
-            ),
+            crate::pickle::write_dict(pairs.iter().map(|(k, v)| (k.as_slice(), v.as_slice()))),
         )
         .unwrap();
         let limits = Limits {

@@ -18,14 +18,12 @@
 //! tree in that mode either (see [`incremental`]).
 
 pub mod archive;
-pub mod compress;
 pub mod digest;
 pub mod display;
 pub mod error;
 pub mod exclude;
 pub mod incremental;
 pub mod normalize;
-pub mod pickle;
 pub mod plan;
 pub mod sort;
 pub mod tar;
@@ -39,13 +37,14 @@ use nix::unistd::{Gid, Uid};
 use crate::action::{
     Action, ActionContext, ActionError, ActionKind, ActionRegistration, Placement,
 };
+use crate::compress;
 use crate::config::{CollectMode, Config};
 use crate::ownership;
 
 use archive::{archive_file_name, build_archive, write_archive, ArchiveOutcome, ArchiveSpec};
 pub use error::CollectError;
 use normalize::normalize_name;
-use plan::{collected_today, expand, reset_digest, DirEntry, FileEntry, Plan, Target};
+use plan::{expand, reset_digest, DirEntry, FileEntry, Plan, Target};
 pub use today::Today;
 use walk::{walk, Item, ItemKind, WalkSettings};
 
@@ -112,7 +111,7 @@ fn collect_plan(
         if crate::interrupt::requested() {
             return Err(CollectError::Interrupted);
         }
-        if collected_today(entry.collect_mode, run.full, starting_day) {
+        if entry.collect_mode.backs_up_today(run.full, starting_day) {
             run.collect_file(entry)?;
         } else {
             tracing::debug!(
@@ -125,7 +124,7 @@ fn collect_plan(
         if crate::interrupt::requested() {
             return Err(CollectError::Interrupted);
         }
-        if collected_today(entry.collect_mode, run.full, starting_day) {
+        if entry.collect_mode.backs_up_today(run.full, starting_day) {
             run.collect_dir(entry)?;
         } else {
             tracing::debug!(
@@ -611,7 +610,7 @@ mod tests {
 
         let (members, state) = both(true);
         assert_eq!(members.len(), 20 * 26, "every file and link");
-        let map = pickle::read_dict(&state).unwrap();
+        let map = crate::pickle::read_dict(&state).unwrap();
         assert_eq!(map.len(), 20 * 25, "a digest for every file");
 
         // Nothing changed: only the links.
@@ -632,7 +631,7 @@ mod tests {
         for (got, want) in files.iter().zip(expected) {
             assert!(got.ends_with(want), "{got} is not {want}");
         }
-        let map = pickle::read_dict(&state).unwrap();
+        let map = crate::pickle::read_dict(&state).unwrap();
         assert_eq!(map.len(), 20 * 25, "one added, one removed");
         let key = |p: &str| tree.join(p).as_os_str().as_bytes().to_vec();
         assert!(!map.contains_key(&key("d000/f001")));

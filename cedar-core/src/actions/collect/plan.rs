@@ -154,11 +154,6 @@ fn dir_entry(
     })
 }
 
-/// Whether an entry with `mode` is collected today.
-pub fn collected_today(mode: CollectMode, full: bool, starting_day: bool) -> bool {
-    full || starting_day || mode != CollectMode::Weekly
-}
-
 /// Whether incremental state is reset (everything counts as changed).
 pub fn reset_digest(full: bool, starting_day: bool) -> bool {
     full || starting_day
@@ -214,11 +209,11 @@ mod tests {
 
     #[test]
     fn weekly_only_on_the_starting_day_or_full() {
-        assert!(collected_today(CollectMode::Daily, false, false));
-        assert!(collected_today(CollectMode::Incr, false, false));
-        assert!(!collected_today(CollectMode::Weekly, false, false));
-        assert!(collected_today(CollectMode::Weekly, false, true));
-        assert!(collected_today(CollectMode::Weekly, true, false));
+        assert!(CollectMode::Daily.backs_up_today(false, false));
+        assert!(CollectMode::Incr.backs_up_today(false, false));
+        assert!(!CollectMode::Weekly.backs_up_today(false, false));
+        assert!(CollectMode::Weekly.backs_up_today(false, true));
+        assert!(CollectMode::Weekly.backs_up_today(true, false));
         assert!(reset_digest(true, false));
         assert!(reset_digest(false, true));
         assert!(!reset_digest(false, false));

@@ -10,12 +10,12 @@
 //! everything again).
 
 pub mod stamp;
-pub mod unpickle;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use crate::atomic::{AtomicError, AtomicFile, Owner};
+use crate::pickle::{self, PickleError};
 
 pub use stamp::Stamp;
 
@@ -28,8 +28,12 @@ pub enum StateError {
         #[source]
         source: std::io::Error,
     },
-    #[error("the state file {} is corrupt: {reason}", path.display())]
-    Corrupt { path: PathBuf, reason: String },
+    #[error("the state file {} is corrupt: {source}", path.display())]
+    Corrupt {
+        path: PathBuf,
+        #[source]
+        source: PickleError,
+    },
 }
 
 /// The bytes of the state file `path`; `None` when there is none.
@@ -44,7 +48,7 @@ pub fn read(path: &Path) -> Result<Option<Vec<u8>>, StateError> {
         Err(err) => return Err(fail(err)),
     };
     let mut data = Vec::new();
-    file.take(unpickle::MAX_PICKLE as u64 + 1)
+    file.take(pickle::MAX_PICKLE as u64 + 1)
         .read_to_end(&mut data)
         .map_err(fail)?;
     Ok(Some(data))
@@ -54,9 +58,9 @@ pub fn read(path: &Path) -> Result<Option<Vec<u8>>, StateError> {
 pub fn load_int(path: &Path) -> Result<Option<i64>, StateError> {
     read(path)?
         .map(|data| {
-            unpickle::load_int(&data).map_err(|reason| StateError::Corrupt {
+            pickle::load_int(&data).map_err(|source| StateError::Corrupt {
                 path: path.to_path_buf(),
-                reason,
+                source,
             })
         })
         .transpose()
@@ -66,37 +70,24 @@ pub fn load_int(path: &Path) -> Result<Option<i64>, StateError> {
 pub fn load_stamp(path: &Path) -> Result<Option<Stamp>, StateError> {
     read(path)?
         .map(|data| {
-            unpickle::load_stamp(&data).map_err(|reason| StateError::Corrupt {
+            stamp_of(&data).map_err(|source| StateError::Corrupt {
                 path: path.to_path_buf(),
-                reason,
+                source,
             })
         })
         .transpose()
 }
 
-/// `n` as Python pickles an int with protocol 0: `I<n>\n.`, or `L<n>L\n.` beyond 32 bits.
-pub fn int_pickle(n: i64) -> Vec<u8> {
-    if i32::try_from(n).is_ok() {
-        format!("I{n}\n.").into_bytes()
-    } else {
-        format!("L{n}L\n.").into_bytes()
-    }
+/// The stamp a pickle holds.
+fn stamp_of(data: &[u8]) -> Result<Stamp, PickleError> {
+    let state = pickle::load_datetime(data)?;
+    Stamp::from_state(&state).ok_or(PickleError::BadDatetime)
 }
 
-/// `stamp` as Python 3 pickles a naive datetime with protocol 0: its 10 state bytes as Latin-1
-/// text through `_codecs.encode`, in raw-unicode-escape with pickle's five escapes.
+/// `stamp` as Python 3 pickles a naive datetime with protocol 0 (see
+/// [`pickle::datetime_pickle`]).
 pub fn stamp_pickle(stamp: &Stamp) -> Vec<u8> {
-    let mut out = b"cdatetime\ndatetime\np0\n(c_codecs\nencode\np1\n(V".to_vec();
-    for byte in stamp.state() {
-        match byte {
-            0x00 | 0x0A | 0x0D | 0x1A | 0x5C => {
-                out.extend_from_slice(format!("\\u{byte:04x}").as_bytes())
-            }
-            _ => out.push(byte),
-        }
-    }
-    out.extend_from_slice(b"\np2\nVlatin1\np3\ntp4\nRp5\ntp6\nRp7\n.");
-    out
+    pickle::datetime_pickle(&stamp.state())
 }
 
 /// Writes `data` to `dir/name` through a temporary file, handed to `owner` when running as
@@ -124,24 +115,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn ints_are_written_as_python_writes_them() {
-        assert_eq!(int_pickle(5), b"I5\n.");
-        assert_eq!(int_pickle(2147483647), b"I2147483647\n.");
-        assert_eq!(int_pickle(2147483648), b"L2147483648L\n.");
-        assert_eq!(unpickle::load_int(&int_pickle(1 << 40)), Ok(1 << 40));
-    }
-
-    #[test]
     fn stamps_are_written_as_python_3_writes_them() {
-        let stamp = Stamp {
-            year: 2026,
-            month: 12,
-            day: 1,
-            hour: 21,
-            minute: 26,
-            second: 7,
-            micro: 268932,
-        };
+        let stamp = stamp::SAMPLE;
         let data = stamp_pickle(&stamp);
         // pickle.dumps(datetime.datetime(2026, 12, 1, 21, 26, 7, 268932), 0)
         assert_eq!(
@@ -149,13 +124,19 @@ mod tests {
             b"cdatetime\ndatetime\np0\n(c_codecs\nencode\np1\n(V\x07\xea\x0c\x01\x15\\u001a\x07\x04\\u001a\x84\np2\nVlatin1\np3\ntp4\nRp5\ntp6\nRp7\n."
         );
         assert_eq!(data.len(), 86 + 2 * 5);
-        assert_eq!(unpickle::load_stamp(&data), Ok(stamp));
+        assert_eq!(stamp_of(&data).unwrap(), stamp);
     }
 
     #[test]
     fn files_are_read_back_and_problems_named() {
         let dir = tempfile::tempdir().unwrap();
-        let path = write(dir.path(), "srv-svn-a.svnlast", &int_pickle(7), None).unwrap();
+        let path = write(
+            dir.path(),
+            "srv-svn-a.svnlast",
+            &pickle::int_pickle(7),
+            None,
+        )
+        .unwrap();
         assert_eq!(load_int(&path).unwrap(), Some(7));
         assert_eq!(load_int(&dir.path().join("missing")).unwrap(), None);
         std::fs::write(&path, "garbage").unwrap();
@@ -165,5 +146,22 @@ mod tests {
             "{err}"
         );
         assert!(load_stamp(&path).is_err());
+    }
+
+    #[test]
+    fn datetimes_of_python_3_and_2() {
+        let expected = stamp::SAMPLE;
+        let py3 = b"cdatetime\ndatetime\np0\n(c_codecs\nencode\np1\n(V\x07\xea\x0c\x01\x15\\u001a\x07\x04\\u001a\x84\np2\nVlatin1\np3\ntp4\nRp5\ntp6\nRp7\n.";
+        assert_eq!(stamp_of(py3).unwrap(), expected);
+        let py2 = b"cdatetime\ndatetime\np0\n(S'\\x07\\xea\\x0c\\x01\\x15\\x1a\\x07\\x04\\x1a\\x84'\np1\ntp2\nRp3\n.";
+        assert_eq!(stamp_of(py2).unwrap(), expected);
+        // pickle.dumps(d, 4)
+        let py4 = b"\x80\x04\x95*\x00\x00\x00\x00\x00\x00\x00\x8c\x08datetime\x94\x8c\x08datetime\x94\x93\x94C\n\x07\xea\x0c\x01\x15\x1a\x07\x04\x1a\x84\x94\x85\x94R\x94.";
+        assert_eq!(stamp_of(py4).unwrap(), expected);
+        // pickle.dumps(d, 2)
+        let py2_binary = b"\x80\x02cdatetime\ndatetime\nq\x00c_codecs\nencode\nq\x01X\x0c\x00\x00\x00\x07\xc3\xaa\x0c\x01\x15\x1a\x07\x04\x1a\xc2\x84q\x02X\x06\x00\x00\x00latin1q\x03\x86q\x04Rq\x05\x85q\x06Rq\x07.";
+        assert_eq!(stamp_of(py2_binary).unwrap(), expected);
+        let err = stamp_of(b"I5\n.").unwrap_err().to_string();
+        assert!(err.contains("not a datetime"), "{err}");
     }
 }

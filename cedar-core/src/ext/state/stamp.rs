@@ -114,21 +114,25 @@ fn days_in_month(year: u16, month: u8) -> u8 {
     }
 }
 
+/// 2026-12-01 21:26:07.268932, the stamp of the tests' pickles.
+#[cfg(test)]
+pub(crate) const SAMPLE: Stamp = Stamp {
+    year: 2026,
+    month: 12,
+    day: 1,
+    hour: 21,
+    minute: 26,
+    second: 7,
+    micro: 268932,
+};
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn state_bytes_round_trip() {
-        let stamp = Stamp {
-            year: 2026,
-            month: 12,
-            day: 1,
-            hour: 21,
-            minute: 26,
-            second: 7,
-            micro: 268932,
-        };
+        let stamp = SAMPLE;
         let state = stamp.state();
         assert_eq!(state, *b"\x07\xea\x0c\x01\x15\x1a\x07\x04\x1a\x84");
         assert_eq!(Stamp::from_state(&state), Some(stamp));
