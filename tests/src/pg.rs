@@ -22,6 +22,8 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
+use crate::Binaries;
+
 /// The manifest the postgresql action writes into collect_dir.
 pub const MANIFEST: &str = "postgresqldump.manifest";
 /// The superuser the clusters are created with.
@@ -819,16 +821,12 @@ pub struct Site {
     pub dir: tempfile::TempDir,
     /// The collect directory (created; a test may replace it by a mount).
     pub collect: PathBuf,
-}
-
-impl Default for Site {
-    fn default() -> Self {
-        Site::new()
-    }
+    /// The programs under test.
+    pub binaries: Binaries,
 }
 
 impl Site {
-    pub fn new() -> Site {
+    pub fn new(binaries: Binaries) -> Site {
         let dir = tempfile::Builder::new()
             .prefix("cback-site-")
             .tempdir()
@@ -837,7 +835,11 @@ impl Site {
         for sub in ["work", "collect", "bin"] {
             fs::create_dir(dir.path().join(sub)).unwrap();
         }
-        Site { dir, collect }
+        Site {
+            dir,
+            collect,
+            binaries,
+        }
     }
 
     pub fn path(&self, name: &str) -> PathBuf {
@@ -909,7 +911,7 @@ impl Site {
     /// caller's PG* variables removed, `PATH` starting with the cluster's programs, and
     /// (when `cluster` is given) PGHOST / PGPORT pointing at its Unix socket.
     pub fn command(&self, cluster: Option<&Cluster>, actions: &[&str]) -> Command {
-        let mut cmd = Command::new(crate::cback_path());
+        let mut cmd = Command::new(self.binaries.cback_path());
         clear_libpq_env(&mut cmd);
         cmd.env_remove("CEDAR_LOG").env("LANG", "C");
         if let Some(cluster) = cluster {
