@@ -12,7 +12,7 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use crate::stage_support::*;
-use cback_tests::sshd::{self, Sshd, HOSTS};
+use cback_tests::sshd::{self, HOSTS};
 
 fn original() -> Option<PathBuf> {
     std::env::var_os("CB3_BIN")
@@ -283,10 +283,9 @@ fn remote_peers_give_the_same_tree_and_command_lines_as_the_original() {
     let Some(original) = original_or_skip(test) else {
         return;
     };
-    let Some(programs) = sshd::available(test) else {
+    let Some(server) = sshd::shared(test) else {
         return;
     };
-    let server = Sshd::start(&programs);
     let base = tempfile::tempdir().unwrap();
     fs::set_permissions(base.path(), fs::Permissions::from_mode(0o755)).unwrap();
     let (user, group) = backup_owner();
@@ -349,10 +348,9 @@ fn managed_calls_have_the_same_command_lines_as_the_original() {
     let Some(original) = original_or_skip(test) else {
         return;
     };
-    let Some(programs) = sshd::available(test) else {
+    let Some(server) = sshd::shared(test) else {
         return;
     };
-    let server = Sshd::start(&programs);
     let base = tempfile::tempdir().unwrap();
     let (user, group) = backup_owner();
     let sides = [

@@ -93,8 +93,8 @@ fn tars(dir: &Path) -> Vec<String> {
         .collect()
 }
 
-fn start(test: &str) -> Option<Sshd> {
-    Some(Sshd::start(&sshd::available(test)?))
+fn start(test: &str) -> Option<&'static Sshd> {
+    sshd::shared(test)
 }
 
 #[test]
@@ -107,7 +107,7 @@ fn managed_only_collect_runs_collect_on_the_peer_and_nothing_here() {
     let side = peer_side(&site, HOSTS[0]);
     let peers = format!(
         "<peers>{}</peers>",
-        managed_peer(HOSTS[0], &side.collect, &server, &cback_command(&side))
+        managed_peer(HOSTS[0], &side.collect, server, &cback_command(&side))
     );
     let config = site.config(
         OTHER_WEEKDAY,
@@ -154,7 +154,7 @@ fn managed_collect_stage_collects_on_the_peer_then_stages_what_it_collected() {
     let side = peer_side(&site, HOSTS[1]);
     let peers = format!(
         "<peers>{}</peers>",
-        managed_peer(HOSTS[1], &side.collect, &server, &cback_command(&side))
+        managed_peer(HOSTS[1], &side.collect, server, &cback_command(&side))
     );
     let config = site.config(
         OTHER_WEEKDAY,
@@ -210,8 +210,8 @@ fn a_managed_peer_whose_command_fails_fails_the_run_after_the_other_peers() {
     );
     let peers = format!(
         "<peers>{}{}</peers>",
-        managed_peer(HOSTS[0], &site.collect_dir("broken"), &server, &broken),
-        managed_peer(HOSTS[1], &good.collect, &server, &cback_command(&good))
+        managed_peer(HOSTS[0], &site.collect_dir("broken"), server, &broken),
+        managed_peer(HOSTS[1], &good.collect, server, &cback_command(&good))
     );
     let config = site.config(
         OTHER_WEEKDAY,

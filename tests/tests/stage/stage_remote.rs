@@ -11,9 +11,8 @@ use std::time::{Duration, Instant};
 use crate::stage_support::*;
 use cback_tests::sshd::{self, Sshd, HOSTS, UNREACHABLE};
 
-fn server(test: &str) -> Option<Sshd> {
-    let programs = sshd::available(test)?;
-    Some(Sshd::start(&programs))
+fn server(test: &str) -> Option<&'static Sshd> {
+    sshd::shared(test)
 }
 
 /// A remote `<peer>` named `host` (the host it is reached at), collecting in `dir`.
