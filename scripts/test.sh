@@ -26,8 +26,8 @@ CEDAR_MOTO_VENV=$(setup_moto "${CEDAR_MOTO_VENV:-$repo/target/moto}") || exit 1
 export CEDAR_MOTO_VENV
 echo "PostgreSQL: $(setup_pg_bindir); the original: $cb3 (cedar-backup3 $SETUP_CB3_VERSION)"
 
-# The output is kept to print one total at the end (cargo's own last line belongs to the last
-# crate's doc tests, which may be empty).
+# The output is kept to print one total at the end (cargo prints a `test result:` line per test
+# binary: the unit tests of each crate and the end-to-end tests' area binaries).
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 set +e

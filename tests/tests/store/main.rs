@@ -1,7 +1,7 @@
 //! End-to-end tests of the store action and cback-span: CD and DVD images, capacity, consistency checks.
 //!
-//! One test binary of the cedar-cli package (see its Cargo.toml): each former test file is a
-//! module, and the servers the tests start are shared by the whole binary.
+//! One test binary of the cedar-cli package (see its Cargo.toml), each file a module: the
+//! harness's shared servers (PostgreSQL, MariaDB, sshd) start once for the whole binary.
 
 /// The cedar-cli programs under test, as cargo built them for this test binary.
 const BIN: cback_tests::Binaries = cback_tests::binaries!();
