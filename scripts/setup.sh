@@ -41,22 +41,21 @@ declare -gA SETUP_PACKAGES=(
   [dpkg-deb]="dpkg"
   [cargo]=""
   [cargo-deb]=""
-  [s3s-fs]=""
 )
 
 # need -> the crates.io package that `cargo install --locked` builds it from, with its options.
-# s3s-fs: the S3 server that checks every body's SHA-256 (tests/src/s3fs.rs). 0.17.0 declares
-# rust-version 1.96 but builds and runs with 1.95, the toolchain of this project's machines.
-SETUP_S3S_FS_VERSION=0.17.0
+# cargo-deb stays a separate install: it is a cargo subcommand (`cargo deb`, run by
+# scripts/build-deb.sh), a program cargo finds on PATH, which no dependency of the workspace can
+# provide. The tests' other tools are built with the workspace instead: s3s-fs, the S3 server
+# that checks every body's SHA-256, is served in the test process (tests/src/s3fs.rs).
 declare -gA SETUP_CRATES=(
   [cargo-deb]="cargo-deb"
-  [s3s-fs]="s3s-fs --version $SETUP_S3S_FS_VERSION --features binary --ignore-rust-version"
 )
 
 # What each script needs (names from the table above).
 SETUP_FOR_DEMO=(cargo postgresql bzip2 runuser)
 SETUP_FOR_TESTS=(cargo postgresql gzip bzip2 zstd runuser script python3-venv sshd mkisofs
-  mariadbd mariadb mysqldump svnadmin grepmail gpg man systemd-analyze dpkg-deb cargo-deb s3s-fs)
+  mariadbd mariadb mysqldump svnadmin grepmail gpg man systemd-analyze dpkg-deb cargo-deb)
 
 # The original Cedar Backup 3 that the comparison tests were recorded against.
 SETUP_CB3_VERSION=${SETUP_CB3_VERSION:-3.12.0}
@@ -103,10 +102,6 @@ setup_have() {
     runuser) [ "$(id -u)" -ne 0 ] || command -v runuser >/dev/null 2>&1 ;;
     python3-venv) command -v python3 >/dev/null 2>&1 && python3 -c 'import ensurepip, venv' 2>/dev/null ;;
     cargo-deb) cargo deb --version >/dev/null 2>&1 ;;
-    # cargo installs into $CARGO_HOME/bin, where the tests look too when it is not on PATH.
-    s3s-fs) local bin
-      bin=$(command -v s3s-fs 2>/dev/null || echo "${CARGO_HOME:-$HOME/.cargo}/bin/s3s-fs")
-      [ "$("$bin" --version 2>/dev/null)" = "s3s-fs $SETUP_S3S_FS_VERSION" ] ;;
     # The store tests build real images with genisoimage and read them back with xorriso.
     mkisofs) command -v genisoimage >/dev/null 2>&1 && command -v xorriso >/dev/null 2>&1 ;;
     # A throwaway MariaDB server for the mysql extension's tests (Debian puts it in /usr/sbin).
@@ -122,7 +117,6 @@ setup_hint() {
   case $1 in
     cargo) echo "install Rust (cargo) with rustup: https://rustup.rs" ;;
     cargo-deb) echo "install cargo-deb: cargo install --locked cargo-deb" ;;
-    s3s-fs) echo "install s3s-fs: cargo install --locked ${SETUP_CRATES[s3s-fs]}" ;;
     *) echo "install $1" ;;
   esac
 }

@@ -2,9 +2,11 @@
 # The whole test suite, with nothing skipped: installs what a fresh Debian machine with Rust
 # lacks (scripts/setup.sh: PostgreSQL server and client, gzip, bzip2, zstd, util-linux, man-db,
 # systemd, cargo-deb, openssh, genisoimage/xorriso, MariaDB, subversion, grepmail and gnupg;
-# moto and awscli from PyPI in target/moto; s3s-fs from crates.io; the original Cedar Backup 3
-# from PyPI in a virtual environment for the comparison tests), then runs
-# `CEDAR_REQUIRE_POSTGRES=1 cargo test --workspace` and prints one total at the end.
+# moto and awscli from PyPI in target/moto; the original Cedar Backup 3 from PyPI in a virtual
+# environment for the comparison tests), then runs `CEDAR_REQUIRE_POSTGRES=1 cargo test
+# --workspace` with s3s-fs, the checksum tests' S3 server, built in (the `s3s-fs` feature of
+# cback-tests; --ignore-rust-version because s3s-fs 0.17.0 declares rust-version 1.96 and builds
+# with 1.95, see tests/src/s3fs.rs) and prints one total at the end.
 #
 #   bash scripts/test.sh                 # from anywhere
 #   bash scripts/test.sh -- --nocapture  # further arguments go to cargo test
@@ -24,12 +26,13 @@ CEDAR_MOTO_VENV=$(setup_moto "${CEDAR_MOTO_VENV:-$repo/target/moto}") || exit 1
 export CEDAR_MOTO_VENV
 echo "PostgreSQL: $(setup_pg_bindir); the original: $cb3 (cedar-backup3 $SETUP_CB3_VERSION)"
 
-# The output is kept to print one total at the end (cargo's own last line belongs to the last
-# crate's doc tests, which may be empty).
+# The output is kept to print one total at the end (cargo prints a `test result:` line per test
+# binary: the unit tests of each crate and the end-to-end tests' area binaries).
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 set +e
-CEDAR_REQUIRE_POSTGRES=1 cargo test --workspace --no-fail-fast "$@" 2>&1 | tee "$log"
+CEDAR_REQUIRE_POSTGRES=1 cargo test --workspace --features cback-tests/s3s-fs --ignore-rust-version \
+  --no-fail-fast "$@" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 set -e
 echo

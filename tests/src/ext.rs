@@ -12,6 +12,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 pub use crate::pg::{backup_owner, running_as_root, xml_escape};
+use crate::Binaries;
 
 /// Whether a missing tool must fail the tests (CI sets this).
 pub fn required() -> bool {
@@ -111,16 +112,12 @@ pub struct Site {
     pub dir: tempfile::TempDir,
     pub collect: PathBuf,
     pub work: PathBuf,
-}
-
-impl Default for Site {
-    fn default() -> Self {
-        Site::new()
-    }
+    /// The programs under test.
+    pub binaries: Binaries,
 }
 
 impl Site {
-    pub fn new() -> Site {
+    pub fn new(binaries: Binaries) -> Site {
         let dir = tempfile::Builder::new()
             .prefix("cback-ext-")
             .tempdir()
@@ -134,6 +131,7 @@ impl Site {
             collect: dir.path().join("collect"),
             work: dir.path().join("work"),
             dir,
+            binaries,
         }
     }
 
@@ -210,7 +208,7 @@ impl Site {
 
     /// `cback --config SITE/cback.conf --logfile SITE/cback.log ARGS`, with a time limit.
     pub fn cback(&self, args: &[&str]) -> assert_cmd::Command {
-        self.command(crate::cback_path(), &self.log(), args)
+        self.command(self.binaries.cback_path(), &self.log(), args)
     }
 
     /// The same call of the original `cback3`, logging to `SITE/cback3.log`.

@@ -19,6 +19,7 @@ use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use crate::ext;
+use crate::reaper::Reaper;
 
 /// A user with every privilege the dumps need and a password with a space, `;` and `"`.
 pub const BACKUP_USER: &str = "cback_backup";
@@ -57,7 +58,7 @@ pub struct Server {
     /// A home directory whose `.my.cnf` points clients at the socket.
     pub home: PathBuf,
     server: Mutex<Option<Child>>,
-    reaper: Mutex<Option<Child>>,
+    reaper: Option<Reaper>,
 }
 
 fn checked(cmd: &mut Command, what: &str) -> Vec<u8> {
@@ -109,15 +110,15 @@ impl Server {
                 ]),
             "mariadb-install-db",
         );
-        let server = Server {
+        let mut server = Server {
             install: install.clone(),
             socket: socket.clone(),
             home,
             server: Mutex::new(None),
-            reaper: Mutex::new(None),
+            reaper: None,
             dir: dir.clone(),
         };
-        server.spawn_reaper();
+        server.reaper = Some(server.spawn_reaper());
         let child = Command::new(&install.mariadbd)
             .arg("--no-defaults")
             .arg(format!("--datadir={}", data.display()))
@@ -160,23 +161,15 @@ impl Server {
         server
     }
 
-    /// Stops the server and removes the directory when its standard input closes.
-    fn spawn_reaper(&self) {
-        let child = Command::new("/bin/sh")
-            .arg("-c")
-            .arg(
-                "trap '' INT TERM HUP; read -r _ || true; \
-                 if [ -f \"$DIR/mariadbd.pid\" ]; then kill -9 \"$(cat \"$DIR/mariadbd.pid\")\" 2>/dev/null; fi; \
-                 sleep 0.5; rm -rf \"$DIR\"",
-            )
-            .env("DIR", &self.dir)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .process_group(0)
-            .spawn()
-            .expect("start the MariaDB reaper");
-        *self.reaper.lock().unwrap() = Some(child);
+    /// The reaper that kills the server and removes the directory: on drop, or when this
+    /// process ends in any way.
+    fn spawn_reaper(&self) -> Reaper {
+        Reaper::spawn(
+            "MariaDB",
+            "if [ -f \"$DIR/mariadbd.pid\" ]; then kill -9 \"$(cat \"$DIR/mariadbd.pid\")\" 2>/dev/null; fi; \
+             sleep 0.5; rm -rf \"$DIR\"",
+            [("DIR", self.dir.as_os_str())],
+        )
     }
 
     /// The client as root over the socket, no option files read.
@@ -233,9 +226,8 @@ impl Drop for Server {
             );
             let _ = child.wait();
         }
-        if let Some(mut reaper) = self.reaper.lock().unwrap().take() {
-            drop(reaper.stdin.take());
-            let _ = reaper.wait();
+        if let Some(reaper) = &self.reaper {
+            reaper.reap();
         }
     }
 }

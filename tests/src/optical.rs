@@ -28,6 +28,8 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use crate::Binaries;
+
 /// `cdrecord -prcap` of a multisession drive with a tray that ejects.
 pub const PRCAP_FULL: &str = "Device type    : Removable CD-ROM\nVendor_info    : 'FAKE    '\nIdentifikation : 'RECORDER        '\nBuffer size in KB: 1024\n  Does read multi-session CDs\n  Loading mechanism type: tray\n  Does support ejection of CD via START/STOP command\n";
 
@@ -59,24 +61,6 @@ pub fn original() -> Option<PathBuf> {
         .into_iter()
         .chain(["/tmp/cback-ci-cb3/bin/cback3", "/tmp/cb3/bin/cback3"].map(PathBuf::from))
         .find(|p| p.is_file())
-}
-
-/// The `cback-span` binary, built once per test process.
-pub fn span_path() -> &'static Path {
-    static PATH: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
-    PATH.get_or_init(|| {
-        let cback = crate::cback_path();
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
-        let status = Command::new(cargo)
-            .args(["build", "--quiet", "-p", "cedar-cli", "--bin", "cback-span"])
-            .current_dir(crate::workspace_root())
-            .status()
-            .expect("run cargo build for cback-span");
-        assert!(status.success(), "cargo build --bin cback-span failed");
-        let bin = cback.with_file_name("cback-span");
-        assert!(bin.is_file(), "cback-span not found at {}", bin.display());
-        bin
-    })
 }
 
 /// Prints a line past the test harness's capture, so a skip shows in every run.
@@ -193,10 +177,12 @@ pub struct Rig {
     pub work: PathBuf,
     pub staging: PathBuf,
     pub log: PathBuf,
+    /// The programs under test.
+    pub binaries: Binaries,
 }
 
 impl Rig {
-    pub fn new() -> Rig {
+    pub fn new(binaries: Binaries) -> Rig {
         let dir = tempfile::Builder::new()
             .prefix("cback-optical-")
             .tempdir()
@@ -211,6 +197,7 @@ impl Rig {
             log: root.join("cback.log"),
             root,
             _dir: dir,
+            binaries,
         };
         for d in [&rig.bin, &rig.work, &rig.staging] {
             fs::create_dir_all(d).unwrap();
@@ -308,7 +295,7 @@ impl Rig {
     /// `cback --config CONF --logfile LOG ARGS` with today pinned (`None`: the clock) and the
     /// recording programs first on PATH.
     pub fn cback(&self, config: &Path, today: Option<&str>, args: &[&str]) -> Output {
-        let mut cmd = Command::new(crate::cback_path());
+        let mut cmd = Command::new(self.binaries.cback_path());
         cmd.env_remove("CEDAR_LOG")
             .env("LANG", "C")
             .env("PATH", self.path_env())
@@ -459,12 +446,6 @@ impl Rig {
             .collect();
         names.sort();
         names
-    }
-}
-
-impl Default for Rig {
-    fn default() -> Self {
-        Rig::new()
     }
 }
 

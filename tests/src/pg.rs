@@ -16,11 +16,13 @@ use std::ffi::OsStr;
 use std::fs;
 use std::io::{Read, Write};
 use std::os::unix::fs::PermissionsExt;
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
+
+use crate::reaper::Reaper;
+use crate::Binaries;
 
 /// The manifest the postgresql action writes into collect_dir.
 pub const MANIFEST: &str = "postgresqldump.manifest";
@@ -135,7 +137,7 @@ pub struct Cluster {
     pub socket_dir: PathBuf,
     pub port: u16,
     pub tcp: bool,
-    reaper: Mutex<Option<Child>>,
+    reaper: Option<Reaper>,
 }
 
 /// Removes the PG* variables of the caller, so the tests do not depend on them.
@@ -194,16 +196,16 @@ impl Cluster {
                     .expect("give the cluster directory to postgres");
             }
         }
-        let cluster = Cluster {
+        let mut cluster = Cluster {
             install: install.clone(),
             dir: dir.clone(),
             data_dir: data_dir.clone(),
             socket_dir: socket_dir.clone(),
             port: free_port(),
             tcp: options.tcp,
-            reaper: Mutex::new(None),
+            reaper: None,
         };
-        cluster.spawn_reaper();
+        cluster.reaper = Some(cluster.spawn_reaper());
 
         let mut initdb = cluster.server_command("initdb");
         initdb
@@ -268,33 +270,27 @@ impl Cluster {
         run_checked(&mut cmd, "pg_ctl stop");
     }
 
-    /// Starts a reaper that stops the server and removes the directory when its standard
-    /// input closes: on drop, or when this process ends in any way.
-    fn spawn_reaper(&self) {
+    /// The reaper that stops the server and removes the directory: on drop, or when this
+    /// process ends in any way.
+    fn spawn_reaper(&self) -> Reaper {
         let pg_ctl = self.install.bin("pg_ctl");
         let stop = if running_as_root() {
             "runuser -u postgres -- \"$PG_CTL\" -D \"$DATA\" -m immediate -w stop"
         } else {
             "\"$PG_CTL\" -D \"$DATA\" -m immediate -w stop"
         };
-        let script = format!(
-            "trap '' INT TERM HUP; read -r _ || true; \
-             if [ -f \"$DATA/postmaster.pid\" ]; then {stop} >/dev/null 2>&1; fi; \
-             rm -rf \"$DIR\""
-        );
-        let child = Command::new("/bin/sh")
-            .arg("-c")
-            .arg(script)
-            .env("PG_CTL", pg_ctl)
-            .env("DATA", &self.data_dir)
-            .env("DIR", &self.dir)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .process_group(0)
-            .spawn()
-            .expect("start the cluster reaper");
-        *self.reaper.lock().unwrap() = Some(child);
+        Reaper::spawn(
+            "cluster",
+            &format!(
+                "if [ -f \"$DATA/postmaster.pid\" ]; then {stop} >/dev/null 2>&1; fi; \
+                 rm -rf \"$DIR\""
+            ),
+            [
+                ("PG_CTL", pg_ctl.as_os_str()),
+                ("DATA", self.data_dir.as_os_str()),
+                ("DIR", self.dir.as_os_str()),
+            ],
+        )
     }
 
     /// `PGHOST` and `PGPORT` for the Unix socket.
@@ -484,10 +480,8 @@ impl Cluster {
 
 impl Drop for Cluster {
     fn drop(&mut self) {
-        let reaper = self.reaper.lock().ok().and_then(|mut r| r.take());
-        if let Some(mut reaper) = reaper {
-            drop(reaper.stdin.take());
-            let _ = reaper.wait();
+        if let Some(reaper) = &self.reaper {
+            reaper.reap();
         }
     }
 }
@@ -819,16 +813,12 @@ pub struct Site {
     pub dir: tempfile::TempDir,
     /// The collect directory (created; a test may replace it by a mount).
     pub collect: PathBuf,
-}
-
-impl Default for Site {
-    fn default() -> Self {
-        Site::new()
-    }
+    /// The programs under test.
+    pub binaries: Binaries,
 }
 
 impl Site {
-    pub fn new() -> Site {
+    pub fn new(binaries: Binaries) -> Site {
         let dir = tempfile::Builder::new()
             .prefix("cback-site-")
             .tempdir()
@@ -837,7 +827,11 @@ impl Site {
         for sub in ["work", "collect", "bin"] {
             fs::create_dir(dir.path().join(sub)).unwrap();
         }
-        Site { dir, collect }
+        Site {
+            dir,
+            collect,
+            binaries,
+        }
     }
 
     pub fn path(&self, name: &str) -> PathBuf {
@@ -909,7 +903,7 @@ impl Site {
     /// caller's PG* variables removed, `PATH` starting with the cluster's programs, and
     /// (when `cluster` is given) PGHOST / PGPORT pointing at its Unix socket.
     pub fn command(&self, cluster: Option<&Cluster>, actions: &[&str]) -> Command {
-        let mut cmd = Command::new(crate::cback_path());
+        let mut cmd = Command::new(self.binaries.cback_path());
         clear_libpq_env(&mut cmd);
         cmd.env_remove("CEDAR_LOG").env("LANG", "C");
         if let Some(cluster) = cluster {

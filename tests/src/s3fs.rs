@@ -1,82 +1,54 @@
-//! A second real S3 server on loopback, one that checks what it receives: s3s-fs from
-//! crates.io, which `scripts/setup.sh` installs (`cargo install --locked s3s-fs --version
-//! 0.17.0 --features binary --ignore-rust-version`). Unlike moto, it recomputes the SHA-256
-//! of every PutObject and UploadPart body and refuses one whose `x-amz-checksum-sha256`
-//! differs (`BadDigest`), and it checks the signature of every request with the one access
-//! key it is given. It keeps a multipart object's checksum as that of the whole object
-//! (`FULL_OBJECT`), and it does not implement ListMultipartUploads.
+//! A second real S3 server on loopback, one that checks what it receives: s3s-fs 0.17.0 from
+//! crates.io, served in this process (the `s3s-fs` feature of this crate). Unlike moto, it
+//! recomputes the SHA-256 of every PutObject and UploadPart body and refuses one whose
+//! `x-amz-checksum-sha256` differs (`BadDigest`), and it checks the signature of every request
+//! with the one access key it is given. It keeps a multipart object's checksum as that of the
+//! whole object (`FULL_OBJECT`), and it does not implement ListMultipartUploads.
 //!
-//! [`S3sFs::start`] runs `s3s-fs --host 127.0.0.1 --port PORT --access-key .. --secret-key ..
-//! ROOT` on a free port with a temporary root and waits until it answers; the child is killed
-//! when the [`S3sFs`] is dropped. s3s-fs keeps a bucket as the directory `ROOT/BUCKET` and an
-//! object as the file `ROOT/BUCKET/KEY`, and an unfinished multipart upload as `ROOT/.upload-*`
-//! and `ROOT/.upload_id-*` files: the tests look at the server through that directory
-//! ([`S3sFs::objects`], [`S3sFs::get`], [`S3sFs::pending_uploads`]), independently of the
-//! client under test.
+//! [`S3sFs::start`] serves s3s-fs's file system with a temporary root on a free loopback port,
+//! on a tokio runtime of its own (the workspace's tokio, hyper and rustls, no separate
+//! program); the runtime, and with it the server, stops when the [`S3sFs`] is dropped. s3s-fs
+//! keeps a bucket as the directory `ROOT/BUCKET` and an object as the file `ROOT/BUCKET/KEY`,
+//! and an unfinished multipart upload as `ROOT/.upload-*` and `ROOT/.upload_id-*` files: the
+//! tests look at the server through that directory ([`S3sFs::objects`], [`S3sFs::get`],
+//! [`S3sFs::pending_uploads`]), independently of the client under test.
 //!
-//! The program is `CEDAR_S3S_FS`, else `s3s-fs` on PATH, else in `$CARGO_HOME/bin` (cargo's
-//! default install directory). Without it, [`available`] prints why the tests skip; with
-//! `CEDAR_REQUIRE_POSTGRES=1` it panics instead.
+//! s3s-fs 0.17.0 declares rust-version 1.96 (it builds and runs with 1.95, this project's
+//! toolchain, which cargo allows only with `--ignore-rust-version`), and no release that does
+//! allow 1.95 checks UploadPart's checksums (0.14.0, rust-version 1.92, checks PutObject's
+//! only). So the server is behind the `s3s-fs` feature, which scripts/test.sh turns on with
+//! `--ignore-rust-version`; a plain `cargo test` builds without it, and [`available`] then
+//! prints why the checksum tests skip (with `CEDAR_REQUIRE_POSTGRES=1` it panics instead).
 
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::path::Path;
 
 /// The only access key the server accepts.
 pub const KEY: (&str, &str) = ("cbackfs", "cbackfs-secret-key");
 
-/// The version `scripts/setup.sh` installs.
-pub const VERSION: &str = "0.17.0";
+/// How to build the tests with the server.
+const ENABLE: &str = "bash scripts/test.sh, or cargo test --features cback-tests/s3s-fs \
+                      --ignore-rust-version";
 
-fn install_command() -> String {
-    format!(
-        "cargo install --locked s3s-fs --version {VERSION} --features binary --ignore-rust-version"
-    )
-}
-
-/// The program, when installed and runnable.
-pub fn find_program() -> Option<PathBuf> {
-    let cargo_home = std::env::var_os("CARGO_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")));
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    let candidates = std::env::var_os("CEDAR_S3S_FS")
-        .map(PathBuf::from)
-        .into_iter()
-        .chain(std::env::split_paths(&path).map(|d| d.join("s3s-fs")))
-        .chain(cargo_home.map(|h| h.join("bin/s3s-fs")));
-    candidates.into_iter().find(|p| {
-        p.is_file()
-            && Command::new(p)
-                .arg("--version")
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status()
-                .is_ok_and(|s| s.success())
-    })
-}
-
-/// The program, or `None` after printing a skip line for `test` (a panic when required).
-pub fn available(test: &str) -> Option<PathBuf> {
-    match find_program() {
-        Some(program) => Some(program),
-        None if crate::pg::required() => panic!(
-            "CEDAR_REQUIRE_POSTGRES=1 but s3s-fs (the checksum-checking S3 server of the tests) \
-             was not found: run `bash scripts/setup.sh s3s-fs` or `{}`, or set CEDAR_S3S_FS",
-            install_command()
-        ),
-        None => {
-            let _ = writeln!(
-                std::io::stderr().lock(),
-                "SKIPPED: {test}: no s3s-fs ({}; or set CEDAR_S3S_FS); set \
-                 CEDAR_REQUIRE_POSTGRES=1 to fail instead",
-                install_command()
-            );
-            None
-        }
+/// Whether the server is built in, or `false` after printing a skip line for `test` (a panic
+/// when required).
+pub fn available(test: &str) -> bool {
+    if cfg!(feature = "s3s-fs") {
+        return true;
     }
+    if crate::pg::required() {
+        panic!(
+            "CEDAR_REQUIRE_POSTGRES=1 but s3s-fs (the checksum-checking S3 server of the tests) \
+             is not built in: {ENABLE}"
+        );
+    }
+    let _ = writeln!(
+        std::io::stderr().lock(),
+        "SKIPPED: {test}: s3s-fs is not built in ({ENABLE}); set CEDAR_REQUIRE_POSTGRES=1 to \
+         fail instead"
+    );
+    false
 }
 
 /// A running s3s-fs.
@@ -85,14 +57,16 @@ pub struct S3sFs {
     pub port: u16,
     /// The data directory: `ROOT/BUCKET/KEY`.
     pub root: tempfile::TempDir,
-    /// For the log and the (absent) AWS profile files of the commands run against it.
+    /// For the (absent) AWS profile files of the commands run against it.
     pub dir: tempfile::TempDir,
-    child: Child,
+    /// Serves the port; `None` once dropped.
+    #[cfg(feature = "s3s-fs")]
+    runtime: Option<tokio::runtime::Runtime>,
 }
 
 impl S3sFs {
-    /// Starts a server that accepts only [`KEY`].
-    pub fn start(program: &Path) -> S3sFs {
+    /// Starts a server that accepts only [`KEY`] (after [`available`] said it is built in).
+    pub fn start() -> S3sFs {
         let root = tempfile::Builder::new()
             .prefix("cback-s3sfs-data-")
             .tempdir()
@@ -101,52 +75,26 @@ impl S3sFs {
             .prefix("cback-s3sfs-")
             .tempdir()
             .expect("a directory for s3s-fs");
-        let log_path = dir.path().join("s3s-fs.log");
-        for _attempt in 0..5 {
-            let port = crate::s3::free_port();
-            let log = std::fs::File::create(&log_path).unwrap();
-            let mut child = Command::new(program)
-                .args(["--host", "127.0.0.1", "--port", &port.to_string()])
-                .args(["--access-key", KEY.0, "--secret-key", KEY.1])
-                .arg(root.path())
-                .stdin(Stdio::null())
-                .stdout(log.try_clone().unwrap())
-                .stderr(log)
-                .env("RUST_LOG", "s3s_fs=info,s3s=warn")
-                .spawn()
-                .expect("start s3s-fs");
-            let deadline = Instant::now() + Duration::from_secs(20);
-            while Instant::now() < deadline {
-                if let Ok(Some(_)) = child.try_wait() {
-                    break;
-                }
-                if crate::s3::http_ok(port) {
-                    return S3sFs {
-                        port,
-                        root,
-                        dir,
-                        child,
-                    };
-                }
-                std::thread::sleep(Duration::from_millis(50));
+        #[cfg(feature = "s3s-fs")]
+        {
+            let (runtime, port) = serve(root.path());
+            S3sFs {
+                port,
+                root,
+                dir,
+                runtime: Some(runtime),
             }
-            let _ = child.kill();
-            let _ = child.wait();
         }
-        panic!(
-            "s3s-fs did not start; its log:\n{}",
-            std::fs::read_to_string(&log_path).unwrap_or_default()
-        );
+        #[cfg(not(feature = "s3s-fs"))]
+        {
+            drop((root, dir));
+            panic!("s3s-fs is not built in: {ENABLE}")
+        }
     }
 
     /// `http://127.0.0.1:PORT`.
     pub fn endpoint(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
-    }
-
-    /// What the server logged so far.
-    pub fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("s3s-fs.log")).unwrap_or_default()
     }
 
     /// Sets the environment a run needs to reach this server (or `endpoint`, a proxy in front
@@ -211,9 +159,48 @@ impl S3sFs {
     }
 }
 
+/// Serves s3s-fs on `root` at a free loopback port, on a runtime of its own.
+#[cfg(feature = "s3s-fs")]
+fn serve(root: &Path) -> (tokio::runtime::Runtime, u16) {
+    use hyper_util::rt::{TokioExecutor, TokioIo};
+    use hyper_util::server::conn::auto::Builder;
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("s3s-fs")
+        .enable_all()
+        .build()
+        .expect("a tokio runtime for s3s-fs");
+    let fs = s3s_fs::FileSystem::new(root).expect("s3s-fs on its root");
+    let mut service = s3s::service::S3ServiceBuilder::new(fs);
+    service.set_auth(s3s::auth::SimpleAuth::from_single(KEY.0, KEY.1.to_owned()));
+    let service = service.build();
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind(("127.0.0.1", 0)))
+        .expect("a loopback port for s3s-fs");
+    let port = listener.local_addr().expect("the port of s3s-fs").port();
+    runtime.spawn(async move {
+        let http = Builder::new(TokioExecutor::new());
+        loop {
+            let Ok((socket, _)) = listener.accept().await else {
+                continue;
+            };
+            let connection = http
+                .serve_connection(TokioIo::new(socket), service.clone())
+                .into_owned();
+            tokio::spawn(async move {
+                let _ = connection.await;
+            });
+        }
+    });
+    (runtime, port)
+}
+
+#[cfg(feature = "s3s-fs")]
 impl Drop for S3sFs {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
     }
 }

@@ -15,12 +15,16 @@
 //! `None`; with `CEDAR_REQUIRE_POSTGRES=1` (which CI sets for every external component) it
 //! panics instead.
 
+use std::ffi::OsString;
 use std::fs;
 use std::net::{SocketAddr, TcpStream};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
+
+use crate::reaper::Reaper;
 
 /// The two loopback addresses the server listens on (two "hosts").
 pub const HOSTS: [&str; 2] = ["127.0.0.1", "127.0.0.2"];
@@ -98,6 +102,16 @@ pub struct Sshd {
     pub client_key: PathBuf,
     pub known_hosts: PathBuf,
     child: Child,
+    /// Kills the server and removes `dir` when this process ends (see [`shared`]).
+    reaper: Reaper,
+}
+
+/// The server shared by the tests of one test binary, started on first use and stopped when
+/// the process ends; `None` (after a skip message) when OpenSSH is not installed.
+pub fn shared(test: &str) -> Option<&'static Sshd> {
+    static SERVER: OnceLock<Sshd> = OnceLock::new();
+    let programs = available(test)?;
+    Some(SERVER.get_or_init(|| Sshd::start(&programs)))
 }
 
 fn free_port() -> u16 {
@@ -156,6 +170,14 @@ impl Sshd {
                 .spawn()
                 .expect("start sshd");
             if wait_listening(&mut child, port) {
+                let reaper = Reaper::spawn(
+                    "sshd",
+                    "kill -9 \"$PID\" 2>/dev/null; rm -rf \"$DIR\"",
+                    [
+                        ("PID", OsString::from(child.id().to_string()).as_os_str()),
+                        ("DIR", dir.path().as_os_str()),
+                    ],
+                );
                 let server = Sshd {
                     programs: programs.clone(),
                     port,
@@ -163,6 +185,7 @@ impl Sshd {
                     known_hosts: dir.path().join("known_hosts"),
                     child,
                     dir,
+                    reaper,
                 };
                 server.write_known_hosts(&host_key);
                 return server;
@@ -278,7 +301,8 @@ fn sshd_config(dir: &Path, host_key: &Path, port: u16) -> String {
 
 impl Drop for Sshd {
     fn drop(&mut self) {
-        let _ = self.child.kill();
+        // The reaper kills the server (still our unwaited child, so its pid is not reused).
+        self.reaper.reap();
         let _ = self.child.wait();
     }
 }

@@ -1,0 +1,9 @@
+//! End-to-end tests of the Debian package.
+//!
+//! One test binary of the cedar-cli package (see its Cargo.toml), each file a module: the
+//! harness's shared servers (PostgreSQL, MariaDB, sshd) start once for the whole binary.
+
+/// The cedar-cli programs under test, as cargo built them for this test binary.
+const BIN: cback_tests::Binaries = cback_tests::binaries!();
+
+mod packaging;

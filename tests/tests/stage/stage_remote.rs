@@ -1,0 +1,394 @@
+//! End-to-end: `cback stage` with remote peers over real ssh. A throwaway sshd listens on
+//! 127.0.0.1 and 127.0.0.2 (two hosts); each peer's `<rcp_command>` carries the client options
+//! (key, port, known hosts) as a site's wrapper would. Covered: two remote peers and a local one,
+//! a name with a space, an unreachable host, a subdirectory in a remote collect directory, a
+//! manifest mismatch, repeated runs on the same day, and SIGTERM during a copy.
+
+use std::fs;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use crate::stage_support::*;
+use cback_tests::sshd::{self, Sshd, HOSTS, UNREACHABLE};
+
+fn server(test: &str) -> Option<&'static Sshd> {
+    sshd::shared(test)
+}
+
+/// A remote `<peer>` named `host` (the host it is reached at), collecting in `dir`.
+fn remote_peer(host: &str, dir: &Path, rcp: &str, extra: &str) -> String {
+    format!(
+        "<peer><name>{host}</name><type>remote</type><collect_dir>{}</collect_dir>\
+         <backup_user>{}</backup_user><rcp_command>{rcp}</rcp_command>{extra}</peer>",
+        dir.display(),
+        sshd::login_user()
+    )
+}
+
+fn file(mode: u32, content: &[u8]) -> Option<FileState> {
+    Some(FileState {
+        mode,
+        content: content.to_vec(),
+    })
+}
+
+#[test]
+fn remote_peers_on_two_hosts_and_a_local_peer_are_staged() {
+    let Some(server) = server("remote_peers_on_two_hosts_and_a_local_peer_are_staged") else {
+        return;
+    };
+    let site = Site::new();
+    let one = site.fill(
+        "one",
+        &[
+            ("with space.tar", b"spaced name", 0o640),
+            ("data.tar.gz", b"one's data", 0o644),
+        ],
+        true,
+    );
+    let two = site.fill("two", &[("b.tar", b"two's data", 0o600)], true);
+    site.fill("here", &[("h.tar", b"local", 0o644)], true);
+    let rcp = server.rcp_command();
+    let config = site.config(
+        OTHER_WEEKDAY,
+        "",
+        &site.stage_section(&format!(
+            "{}{}{}",
+            remote_peer(HOSTS[0], &one, &rcp, ""),
+            remote_peer(HOSTS[1], &two, &rcp, ""),
+            site.local_peer("here", "")
+        )),
+    );
+    let out = site.cback(&config, &["stage"]).output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}\n{}\nsshd:\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        site.log(),
+        server.log()
+    );
+    let daily = site.daily();
+    assert_eq!(
+        names(&daily),
+        ["127.0.0.1", "127.0.0.2", "cback.stage", "here"]
+    );
+    let staged_one = entries(&daily.join(HOSTS[0]));
+    assert_eq!(staged_one.len(), 3, "{staged_one:?}");
+    assert_eq!(staged_one["with space.tar"], file(0o640, b"spaced name"));
+    assert_eq!(staged_one["data.tar.gz"], file(0o644, b"one's data"));
+    assert!(staged_one.contains_key("cback.collect"));
+    assert_eq!(
+        entries(&daily.join(HOSTS[1]))["b.tar"],
+        file(0o600, b"two's data")
+    );
+    assert_eq!(names(&daily.join("here")), ["cback.collect", "h.tar"]);
+    // The indicator was pushed to each remote collect directory.
+    for dir in [&one, &two] {
+        assert_eq!(fs::metadata(dir.join("cback.stage")).unwrap().len(), 0);
+    }
+    // No copy directory, and nothing left in working_dir by the ready checks and pushes.
+    assert!(hidden_entries(&site.staging()).is_empty());
+    for name in ["cback.collect", "cback.stage"] {
+        assert!(
+            !site.work().join(name).exists(),
+            "{name} left in working_dir"
+        );
+    }
+    // Local peers first, then remote ones, as the original.
+    let log = site.log();
+    let at = |peer: &str| log.find(&format!("Staging peer [{peer}].")).unwrap();
+    assert!(
+        at("here") < at(HOSTS[0]) && at(HOSTS[0]) < at(HOSTS[1]),
+        "{log}"
+    );
+    assert!(
+        log.contains("Staged 3 files for peer [127.0.0.1]."),
+        "{log}"
+    );
+    let status = site.status();
+    assert_eq!(peer_status(&status, HOSTS[1])["files"], 2);
+    assert_eq!(peer_status(&status, HOSTS[1])["bytes"], 10);
+}
+
+#[test]
+fn an_unreachable_host_is_not_ready_and_fails_unless_ignored() {
+    let Some(server) = server("an_unreachable_host_is_not_ready_and_fails_unless_ignored") else {
+        return;
+    };
+    let site = Site::new();
+    let gone = site.fill("gone", &[("g.tar", b"g", 0o644)], true);
+    let up = site.fill("up", &[("u.tar", b"u", 0o644)], true);
+    let rcp = server.rcp_command();
+    for (extra, want) in [("", 6), ("<ignore_failures>all</ignore_failures>", 0)] {
+        let config = site.config(
+            OTHER_WEEKDAY,
+            "",
+            &site.stage_section(&format!(
+                "{}{}",
+                remote_peer(UNREACHABLE, &gone, &rcp, extra),
+                remote_peer(HOSTS[0], &up, &rcp, "")
+            )),
+        );
+        let out = site.cback(&config, &["stage"]).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(want), "{extra}: {stderr}");
+        if want == 6 {
+            assert!(
+                stderr.contains("1 of 2 peers failed (127.0.0.3)"),
+                "{stderr}"
+            );
+            assert!(
+                stderr.contains("peer [127.0.0.3] was not ready to be staged"),
+                "{stderr}"
+            );
+            // The cause: the copy's exit status and its own words on standard error (scp -q
+            // keeps ssh's "Connection refused" quiet, but not its own "Connection closed").
+            assert!(stderr.contains("failed with exit status 255: "), "{stderr}");
+            assert!(stderr.contains("Connection "), "{stderr}");
+        }
+        // The reachable peer is staged both times (the second time with the cback.stage the
+        // first run pushed).
+        let staged = names(&site.daily().join(HOSTS[0]));
+        assert!(staged.contains(&"u.tar".to_string()), "{staged:?}");
+        assert!(names(&site.daily().join(UNREACHABLE)).is_empty());
+    }
+}
+
+#[test]
+fn a_subdirectory_in_a_remote_collect_dir_fails_the_peer_and_stages_nothing_of_it() {
+    let Some(server) =
+        server("a_subdirectory_in_a_remote_collect_dir_fails_the_peer_and_stages_nothing_of_it")
+    else {
+        return;
+    };
+    let site = Site::new();
+    let dir = site.fill("r", &[("a.tar", b"a", 0o644)], true);
+    fs::create_dir(dir.join("nested")).unwrap();
+    fs::write(dir.join("nested/inner"), b"i").unwrap();
+    let config = site.config(
+        OTHER_WEEKDAY,
+        "",
+        &site.stage_section(&remote_peer(HOSTS[1], &dir, &server.rcp_command(), "")),
+    );
+    let out = site.cback(&config, &["stage"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(6), "{stderr}");
+    assert!(
+        stderr.contains("peer [127.0.0.2]: the copy failed"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("not a regular file"), "{stderr}");
+    assert!(names(&site.daily().join(HOSTS[1])).is_empty());
+    assert!(hidden_entries(&site.staging()).is_empty());
+    assert!(!dir.join("cback.stage").exists());
+}
+
+#[test]
+fn a_remote_dump_that_does_not_match_its_manifest_fails_the_peer() {
+    use cedar_core::manifest::{self, Entry, Manifest, Status};
+    let Some(server) = server("a_remote_dump_that_does_not_match_its_manifest_fails_the_peer")
+    else {
+        return;
+    };
+    let site = Site::new();
+    let dir = site.fill(
+        "db",
+        &[("postgresqldump.txt.gz", b"all databases", 0o640)],
+        true,
+    );
+    let listed = Manifest::new(vec![Entry {
+        name: "postgresqldump.txt.gz".into(),
+        database: "all".into(),
+        status: Status::Ok,
+        size: Some(13),
+        // Not the file's checksum.
+        sha256: Some("0".repeat(64)),
+        verified: true,
+        pg_dump_version: None,
+        server_version: None,
+        start: "2026-03-04T01:00:00Z".into(),
+        end: "2026-03-04T01:00:01Z".into(),
+        error: None,
+    }]);
+    manifest::write(&dir, &listed, None).unwrap();
+    let config = site.config(
+        OTHER_WEEKDAY,
+        "",
+        &site.stage_section(&remote_peer(HOSTS[0], &dir, &server.rcp_command(), "")),
+    );
+    let out = site.cback(&config, &["stage"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(6), "{stderr}");
+    assert!(
+        stderr.contains("peer [127.0.0.1]: 1 staged file(s) do not match"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("- postgresqldump.txt.gz: sha256 "),
+        "{stderr}"
+    );
+    assert!(names(&site.daily().join(HOSTS[0])).is_empty());
+    assert!(hidden_entries(&site.staging()).is_empty());
+}
+
+#[test]
+fn repeated_runs_on_the_same_day_succeed() {
+    let Some(server) = server("repeated_runs_on_the_same_day_succeed") else {
+        return;
+    };
+    let site = Site::new();
+    let dir = site.fill("r", &[("a.tar", b"first", 0o644)], true);
+    let config = site.config(
+        OTHER_WEEKDAY,
+        "",
+        &site.stage_section(&remote_peer(HOSTS[0], &dir, &server.rcp_command(), "")),
+    );
+    // The original fails from the third run on ("did not copy any new files"); cback does not.
+    for run in 1..=3 {
+        fs::write(dir.join("a.tar"), format!("run {run}")).unwrap();
+        let out = site.cback(&config, &["stage"]).output().unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "run {run}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(
+            fs::read_to_string(site.daily().join("127.0.0.1/a.tar")).unwrap(),
+            format!("run {run}")
+        );
+    }
+    assert_eq!(
+        names(&site.daily().join(HOSTS[0])),
+        ["a.tar", "cback.collect", "cback.stage"]
+    );
+}
+
+/// Incompressible bytes (scp runs with -C).
+fn noise(len: usize) -> Vec<u8> {
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 24) as u8
+        })
+        .collect()
+}
+
+/// The processes whose command line mentions `needle`.
+fn processes_mentioning(needle: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for entry in fs::read_dir("/proc").unwrap().flatten() {
+        if let Ok(cmdline) = fs::read(entry.path().join("cmdline")) {
+            let text = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+            if text.contains(needle) {
+                found.push(text);
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn sigterm_during_a_remote_copy_exits_5_and_leaves_no_partial_file() {
+    let Some(server) = server("sigterm_during_a_remote_copy_exits_5_and_leaves_no_partial_file")
+    else {
+        return;
+    };
+    let site = Site::new();
+    let big = noise(24 << 20);
+    let dir = site.fill("slow", &[("big.bin", &big, 0o644)], true);
+    // 1600 kbit/s: about two minutes for the whole file.
+    let rcp = server.rcp_command_with("-l 1600");
+    let config = site.config(
+        OTHER_WEEKDAY,
+        "",
+        &site.stage_section(&remote_peer(HOSTS[0], &dir, &rcp, "")),
+    );
+    let mut child = std::process::Command::new(crate::BIN.cback_path())
+        .env("CEDAR_TODAY", TODAY)
+        .env_remove("CEDAR_LOG")
+        .arg("--config")
+        .arg(&config)
+        .arg("--logfile")
+        .arg(site.log_path())
+        .arg("stage")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until part of the file has arrived in the copy directory.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let copy_dir = loop {
+        let partial = fs::read_dir(site.daily()).ok().and_then(|entries| {
+            entries.flatten().find_map(|e| {
+                let name = e.file_name().to_string_lossy().into_owned();
+                let file = e.path().join("big.bin");
+                let size = fs::metadata(&file).map(|m| m.len()).unwrap_or(0);
+                (name.starts_with(".127.0.0.1.") && size > 0).then(|| e.path())
+            })
+        });
+        if let Some(dir) = partial {
+            break dir;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the copy did not start: {}",
+            site.log()
+        );
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "cback ended early: {}",
+            site.log()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "cback did not stop after SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let stderr = {
+        use std::io::Read;
+        let mut text = String::new();
+        child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut text)
+            .unwrap();
+        text
+    };
+    assert_eq!(status.code(), Some(5), "{stderr}");
+    // No partial file under a final name, no copy directory, no copy still running.
+    assert!(!site.daily().join("127.0.0.1/big.bin").exists());
+    assert!(names(&site.daily().join(HOSTS[0])).is_empty());
+    assert!(!copy_dir.exists(), "{} is left", copy_dir.display());
+    assert!(hidden_entries(&site.staging()).is_empty());
+    let needle = copy_dir.display().to_string();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !processes_mentioning(&needle).is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "still running: {:?}",
+            processes_mentioning(&needle)
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // Interrupted: no daily indicator, no indicator pushed.
+    assert!(!site.daily().join("cback.stage").exists());
+    assert!(!dir.join("cback.stage").exists());
+}
