@@ -15,14 +15,14 @@
 //!   (`gpg --decrypt` as a stream).
 
 pub mod action;
-pub mod actions;
 pub mod atomic;
+pub mod calendar;
 pub mod chain;
 pub mod clip;
 pub mod clock;
 pub mod compress;
 pub mod config;
-pub mod dry_run;
+pub mod disc_record;
 pub mod ext;
 pub mod fsutil;
 pub mod gpg;
@@ -31,6 +31,7 @@ pub mod interrupt;
 pub mod lock;
 pub mod logging;
 pub mod manifest;
+pub mod normalize;
 pub mod options;
 pub mod ownership;
 pub mod plan;
@@ -43,6 +44,7 @@ pub mod sha256;
 pub mod staged;
 pub mod status;
 pub mod stream;
+pub mod tar;
 
 pub use action::{Action, ActionContext, ActionError, ActionKind, ActionRegistration, Placement};
 pub use config::{Config, ConfigError, ConfigFile};

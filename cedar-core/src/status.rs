@@ -160,9 +160,9 @@ pub struct RunStatus {
     pub databases: Vec<DatabaseResult>,
     #[serde(default)]
     pub peers: Vec<PeerResult>,
-    /// Discs written by store, rebuild, initialize (see [`crate::actions::store::record`]).
+    /// Discs written by store, rebuild, initialize (see [`crate::disc_record`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub stored: Vec<crate::actions::store::record::StoredDisc>,
+    pub stored: Vec<crate::disc_record::StoredDisc>,
     #[serde(default)]
     pub uploads: Vec<UploadResult>,
     /// The last restore drill, kept across cback runs.
@@ -282,7 +282,7 @@ pub fn finish_run(
         last_success,
         databases,
         peers,
-        stored: crate::actions::store::record::recorded(),
+        stored: crate::disc_record::recorded(),
         uploads,
         drills,
         cback_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -563,9 +563,7 @@ pub fn prometheus_text(status: &RunStatus) -> String {
         }
     }
     if !status.stored.is_empty() {
-        out.push_str(&crate::actions::store::record::prometheus_text(
-            &status.stored,
-        ));
+        out.push_str(&crate::disc_record::prometheus_text(&status.stored));
     }
     if !status.drills.is_empty() {
         let drills: Vec<&DrillResult> = status.drills.iter().collect();

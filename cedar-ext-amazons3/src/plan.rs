@@ -14,7 +14,7 @@ use std::collections::HashSet;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
-use cedar_core::actions::collect::Today;
+use cedar_core::calendar::Today;
 use cedar_core::staged;
 
 use crate::error::AmazonS3Error;
