@@ -1,9 +1,14 @@
-//! "Today" for the collect and purge actions: the local date and weekday.
+//! The one calendar of the workspace: [`Today`], a local calendar day with its weekday, used by
+//! collect and purge (starting day, ages), stage and store (the daily directory `YYYY/MM/DD`),
+//! the extensions (amazons3's daily directory) and the dump manifest (UTC times); and the one
+//! civil-date algorithm ([`days_from_civil`], [`civil_from_days`]).
 //!
 //! Testing hook: when the environment variable `CEDAR_TODAY` holds a date `YYYY-MM-DD`, that
 //! date is today (its weekday decides the starting-day rules, and purge measures ages from its
 //! local noon). It exists so that end-to-end tests can pin the day; leave it unset in
 //! production. Library callers pass a [`Today`] directly instead.
+
+use std::path::{Path, PathBuf};
 
 use crate::clock;
 use crate::config::Weekday;
@@ -92,10 +97,32 @@ impl Today {
         }
     }
 
+    /// `YYYY/MM/DD`, the day's directory below a staging directory and on a disc.
+    pub fn rel_path(&self) -> String {
+        format!("{:04}/{:02}/{:02}", self.year, self.month, self.day)
+    }
+
+    /// The day's directory below `root`: `root/YYYY/MM/DD`.
+    pub fn dir_in(&self, root: &Path) -> PathBuf {
+        root.join(self.rel_path())
+    }
+
     /// Whether today is the configured starting day of the week.
     pub fn is_starting_day(&self, starting_day: Weekday) -> bool {
         self.weekday == starting_day
     }
+}
+
+/// UTC RFC 3339 text of `secs` seconds since the epoch, e.g. `2026-11-25T15:19:32Z`.
+pub fn rfc3339(secs: i64) -> String {
+    let (year, month, day) = civil_from_days(secs.div_euclid(86_400));
+    let rem = secs.rem_euclid(86_400);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem / 60 % 60,
+        rem % 60
+    )
 }
 
 /// Days since 1970-01-01 of a proleptic Gregorian date.
@@ -169,6 +196,20 @@ mod tests {
             let (y, m, d) = civil_from_days(n);
             assert_eq!(days_from_civil(y, m, d), n);
         }
+    }
+
+    #[test]
+    fn directories_of_days_around_month_and_year_ends() {
+        let d = Today::parse("2026-12-31").unwrap();
+        assert_eq!(d.days_after(1).rel_path(), "2027/01/01");
+        assert_eq!(d.days_after(-31).rel_path(), "2026/11/30");
+        let leap = Today::parse("2024-03-01").unwrap();
+        assert_eq!(leap.days_after(-1).rel_path(), "2024/02/29");
+        assert_eq!(leap.weekday, Weekday::Friday);
+        assert_eq!(
+            leap.dir_in(Path::new("/stage")),
+            Path::new("/stage/2024/03/01")
+        );
     }
 
     #[test]

@@ -10,10 +10,7 @@ use cedar_core::ownership;
 
 /// `STAGING_DIR/YYYY/MM/DD` for `today`.
 pub fn daily_path(staging_dir: &Path, today: &Today) -> PathBuf {
-    staging_dir
-        .join(format!("{:04}", today.year))
-        .join(format!("{:02}", today.month))
-        .join(format!("{:02}", today.day))
+    today.dir_in(staging_dir)
 }
 
 fn chown(path: &Path, owner: Option<(Uid, Gid)>) -> Result<(), StageError> {

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use cedar_core::atomic::AtomicError;
-use cedar_core::manifest::{ManifestError, Problem, MANIFEST};
+use cedar_core::manifest::{ManifestError, ManifestKind, Problem};
 use cedar_core::ownership::OwnershipError;
 use cedar_core::remote::RemoteError;
 
@@ -39,14 +39,16 @@ pub enum PeerError {
     },
     #[error("peer [{peer}]: the copy `{command}` brought no file; check the peer's collect_dir")]
     NothingCopied { peer: String, command: String },
-    #[error("peer [{peer}]: {}", manifest_message(problems))]
+    #[error("peer [{peer}]: {}", manifest_message(kind, problems))]
     Manifest {
         peer: String,
+        kind: &'static ManifestKind,
         problems: Vec<Problem>,
     },
-    #[error("peer [{peer}]: the staged {MANIFEST} cannot be used, so its dumps cannot be checked; nothing of this run was staged for it")]
+    #[error("peer [{peer}]: the staged {} cannot be used, so its dumps cannot be checked; nothing of this run was staged for it", kind.file)]
     ManifestUnreadable {
         peer: String,
+        kind: &'static ManifestKind,
         #[source]
         source: ManifestError,
     },
@@ -75,10 +77,13 @@ pub enum PeerError {
     Interrupted,
 }
 
-fn manifest_message(problems: &[Problem]) -> String {
+/// Names the manifest's file and, from its kind, the action that writes it.
+fn manifest_message(kind: &ManifestKind, problems: &[Problem]) -> String {
     let mut text = format!(
-        "{} staged file(s) do not match the {MANIFEST} staged with them, so nothing of this run was staged for it; run the peer's postgresql and collect actions again, then stage again",
-        problems.len()
+        "{} staged file(s) do not match the {} staged with them, so nothing of this run was staged for it; run the peer's {} and collect actions again, then stage again",
+        problems.len(),
+        kind.file,
+        kind.action
     );
     for problem in problems {
         text.push_str("\n  - ");

@@ -12,12 +12,11 @@ use std::path::{Path, PathBuf};
 
 use super::error::PeerError;
 use super::peer::Peer;
-use super::verify::check_manifest;
+use super::verify::{check_manifests, manifest_kind};
 use super::Staged;
 use crate::collect::INDICATOR as COLLECT_INDICATOR;
 use cedar_core::atomic::{AtomicFile, Finished, Mode, Owner};
 use cedar_core::interrupt;
-use cedar_core::manifest::MANIFEST;
 use cedar_core::sha256::{DigestWriter, Digested};
 
 /// The copy buffer.
@@ -135,11 +134,11 @@ pub fn stage(peer: &Peer, target: &Path, owner: Option<Owner<'_>>) -> Result<Sta
         .iter()
         .map(|p| (p.name.as_str(), &p.digest))
         .collect();
-    let manifest = pending
+    let manifests: Vec<_> = pending
         .iter()
-        .find(|p| p.name == MANIFEST)
-        .map(|p| p.file.temp_path());
-    check_manifest(&peer.name, manifest, &|name| {
+        .filter_map(|p| manifest_kind(&p.name).map(|kind| (kind, p.file.temp_path())))
+        .collect();
+    check_manifests(&peer.name, &manifests, &|name| {
         digests.get(name).map(|d| Ok((*d).clone()))
     })?;
     let mut staged = Staged::default();
@@ -175,8 +174,19 @@ pub fn write_indicator(peer: &Peer) -> Result<(), PeerError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use cedar_core::manifest::{Entry, Manifest, Status};
+    use cedar_core::manifest::{Entry, Manifest, ManifestKind, RegisteredManifest, Status};
     use std::os::unix::fs::MetadataExt;
+
+    /// A dump manifest as an extension registers it (the postgresql extension's, here).
+    static KIND: ManifestKind = ManifestKind {
+        file: "postgresqldump.manifest",
+        dump_prefix: "postgresqldump",
+        action: "postgresql",
+    };
+
+    cedar_core::inventory::submit! {
+        RegisteredManifest(&KIND)
+    }
 
     fn peer(dir: &Path) -> Peer {
         Peer {
@@ -265,7 +275,8 @@ mod tests {
             end: "y".into(),
             error: None,
         };
-        cedar_core::manifest::write(src.path(), &Manifest::new(vec![entry]), None).unwrap();
+        KIND.write(src.path(), &Manifest::new(vec![entry]), None)
+            .unwrap();
         stage(&peer(src.path()), dst.path(), None).unwrap();
         std::fs::write(src.path().join("postgresqldump-a.txt"), "evil").unwrap();
         std::fs::write(dst.path().join("postgresqldump-a.txt"), "before").unwrap();

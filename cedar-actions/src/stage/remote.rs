@@ -17,11 +17,10 @@ use nix::unistd::{Gid, Uid};
 
 use super::error::PeerError;
 use super::peer::{Peer, Remote};
-use super::verify::check_manifest;
+use super::verify::{check_manifests, manifest_kind};
 use super::{Staged, INDICATOR};
 use crate::collect::INDICATOR as COLLECT_INDICATOR;
 use cedar_core::interrupt;
-use cedar_core::manifest::MANIFEST;
 use cedar_core::ownership;
 use cedar_core::remote::{config_words, RemoteCall, RemoteError, Word};
 
@@ -223,11 +222,15 @@ pub fn stage(
             command: call.display(),
         });
     }
-    let manifest = names
+    let manifest_paths: Vec<_> = names
         .iter()
-        .any(|n| n == MANIFEST)
-        .then(|| temp.path().join(MANIFEST));
-    check_manifest(&peer.name, manifest.as_deref(), &|name| {
+        .filter_map(|n| manifest_kind(n).map(|kind| (kind, temp.path().join(n))))
+        .collect();
+    let manifests: Vec<_> = manifest_paths
+        .iter()
+        .map(|(kind, path)| (*kind, path.as_path()))
+        .collect();
+    check_manifests(&peer.name, &manifests, &|name| {
         let path = temp.path().join(name);
         path.is_file().then(|| cedar_core::sha256::hash_file(&path))
     })?;

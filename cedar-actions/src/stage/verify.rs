@@ -1,37 +1,57 @@
 //! Checking what was staged for a peer before it takes its final names: when the peer's
-//! collect directory held `postgresqldump.manifest`, every dump it lists as good must have been
-//! staged with the listed size and SHA-256.
+//! collect directory held a dump manifest (a file named like one an extension registered, e.g.
+//! the postgresql extension's `postgresqldump.manifest`), every dump it lists as good must have
+//! been staged with the listed size and SHA-256.
 
 use std::path::Path;
 
 use super::error::PeerError;
-use cedar_core::manifest::{self, MANIFEST};
+use cedar_core::manifest::{self, ManifestKind};
 use cedar_core::sha256::Digested;
 
-/// Checks the staged files of `peer` against the staged manifest at `manifest_path` (if the
-/// peer had one). `found` gives the size and SHA-256 of a staged file by name.
-pub fn check_manifest(
+/// The registered manifest kind a staged file named `name` is, if any.
+pub fn manifest_kind(name: &str) -> Option<&'static ManifestKind> {
+    manifest::kind_of(name)
+}
+
+/// Checks the staged files of `peer` against each staged manifest in `manifests` (its kind and
+/// where the staged copy is). `found` gives the size and SHA-256 of a staged file by name.
+pub fn check_manifests(
     peer: &str,
-    manifest_path: Option<&Path>,
+    manifests: &[(&'static ManifestKind, &Path)],
     found: &dyn Fn(&str) -> Option<std::io::Result<Digested>>,
 ) -> Result<(), PeerError> {
-    let Some(path) = manifest_path else {
-        return Ok(());
-    };
-    let manifest = manifest::read_file(path).map_err(|source| PeerError::ManifestUnreadable {
-        peer: peer.to_string(),
-        source,
-    })?;
+    for (kind, path) in manifests {
+        check_manifest(peer, kind, path, found)?;
+    }
+    Ok(())
+}
+
+fn check_manifest(
+    peer: &str,
+    kind: &'static ManifestKind,
+    path: &Path,
+    found: &dyn Fn(&str) -> Option<std::io::Result<Digested>>,
+) -> Result<(), PeerError> {
+    let manifest = kind
+        .read_file(path)
+        .map_err(|source| PeerError::ManifestUnreadable {
+            peer: peer.to_string(),
+            kind,
+            source,
+        })?;
     let problems = manifest::check_listed(&manifest, found);
     if problems.is_empty() {
         tracing::debug!(
-            "Peer [{peer}]: {} files match the staged {MANIFEST}.",
-            manifest.files.len()
+            "Peer [{peer}]: {} files match the staged {}.",
+            manifest.files.len(),
+            kind.file
         );
         Ok(())
     } else {
         Err(PeerError::Manifest {
             peer: peer.to_string(),
+            kind,
             problems,
         })
     }

@@ -14,7 +14,6 @@
 //! - the CD writer's open-tray `eject` honours an `<override>` ([`tray`]);
 //! - every disc is recorded in the status file and the metrics textfile ([`cedar_core::disc_record`]).
 
-pub mod calendar;
 pub mod cdwriter;
 pub mod check_data;
 pub mod check_media;

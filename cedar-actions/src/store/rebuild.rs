@@ -4,7 +4,6 @@
 use cedar_core::calendar::Today;
 use cedar_core::config::Config;
 
-use super::calendar::Day;
 use super::check_data;
 use super::check_media::check_media;
 use super::error::StoreError;
@@ -36,7 +35,7 @@ fn run(
     recorder: &mut Recorder,
 ) -> Result<(), StoreError> {
     check_media(&tools, settings)?;
-    let dirs = select::rebuild_dirs(&settings.source_dir, Day::of(today), settings.starting_day)?;
+    let dirs = select::rebuild_dirs(&settings.source_dir, *today, settings.starting_day)?;
     recorder.directories(dirs.iter().map(select::DailyDir::rel).collect());
     let writer = Writer::open(settings, tools)?;
     let entries: Vec<Entry> = dirs

@@ -4,14 +4,14 @@ use std::path::{Path, PathBuf};
 
 use cedar_core::config::Weekday;
 
-use super::calendar::Day;
 use super::error::StoreError;
 use super::indicator::{STAGE_INDICATOR, STORE_INDICATOR};
+use cedar_core::calendar::Today;
 
 /// A daily directory: its day and its path.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DailyDir {
-    pub day: Day,
+    pub day: Today,
     pub path: PathBuf,
 }
 
@@ -30,7 +30,7 @@ fn staged(dir: &Path) -> bool {
 /// `cback.store`; with `full`, only today, whether stored or not.
 pub fn store_dir(
     staging: &Path,
-    today: Day,
+    today: Today,
     full: bool,
     warn_midnite: bool,
 ) -> Result<DailyDir, StoreError> {
@@ -47,7 +47,7 @@ pub fn store_dir(
     }
     let candidates = [(0, "current"), (-1, "previous"), (1, "next")];
     for (offset, which) in candidates {
-        let day = today.offset(offset);
+        let day = today.days_after(offset);
         let path = day.dir_in(staging);
         if staged(&path) && !path.join(STORE_INDICATOR).exists() {
             tracing::info!(
@@ -62,7 +62,13 @@ pub fn store_dir(
     }
     let tried: Vec<String> = candidates
         .iter()
-        .map(|(offset, _)| today.offset(*offset).dir_in(staging).display().to_string())
+        .map(|(offset, _)| {
+            today
+                .days_after(*offset)
+                .dir_in(staging)
+                .display()
+                .to_string()
+        })
         .collect();
     Err(StoreError::NothingToStore {
         tried: tried.join(", "),
@@ -73,14 +79,14 @@ pub fn store_dir(
 /// that holds `cback.stage` (`cback.store` does not matter).
 pub fn rebuild_dirs(
     source: &Path,
-    today: Day,
+    today: Today,
     starting_day: Weekday,
 ) -> Result<Vec<DailyDir>, StoreError> {
     let mut days = Vec::new();
     for back in 0..7 {
-        let day = today.offset(-back);
+        let day = today.days_after(-back);
         days.push(day);
-        if day.weekday() == starting_day {
+        if day.weekday == starting_day {
             break;
         }
     }
@@ -113,8 +119,8 @@ mod tests {
     use super::*;
     use std::fs;
 
-    fn day(text: &str) -> Day {
-        Day::of(&cedar_core::calendar::Today::parse(text).unwrap())
+    fn day(text: &str) -> Today {
+        Today::parse(text).unwrap()
     }
 
     fn stage(root: &Path, rel: &str, stored: bool) {

@@ -8,7 +8,6 @@
 use cedar_core::calendar::Today;
 use cedar_core::config::{BlankMode, Config};
 
-use super::calendar::Day;
 use super::check_data;
 use super::check_media::check_media;
 use super::error::StoreError;
@@ -113,7 +112,7 @@ fn run(
     recorder: &mut Recorder,
 ) -> Result<(), StoreError> {
     check_media(&tools, settings)?;
-    let dir = select::store_dir(staging, Day::of(today), full, settings.warn_midnite)?;
+    let dir = select::store_dir(staging, *today, full, settings.warn_midnite)?;
     recorder.directories(vec![dir.rel()]);
     let writer = Writer::open(settings, tools)?;
     let entries = [Entry::daily(&dir.rel(), &dir.path)];

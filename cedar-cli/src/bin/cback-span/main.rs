@@ -17,6 +17,9 @@ use cedar_core::{status, ConfigFile};
 use clap::Parser;
 
 fn main() -> ExitCode {
+    // Linked for their registrations: the status textfile this writes carries every action's
+    // own metric families, as cback's does.
+    cedar_cli::link_registrations();
     let args = match args::SpanArgs::try_parse() {
         Ok(args) => args,
         Err(e) => {
