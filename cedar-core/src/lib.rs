@@ -37,6 +37,7 @@ pub mod ownership;
 pub mod plan;
 pub mod process;
 pub mod quantity;
+pub mod recipients;
 pub mod remote;
 pub mod remote_copies;
 pub mod run;

@@ -1,5 +1,6 @@
 //! age recipients (cback only): public keys read from `<recipient>` elements, and a writer
-//! that encrypts a stream for them in the age format.
+//! that encrypts a stream for them in the age format. In the kernel because several extensions
+//! encrypt for them (encrypt, amazons3; the postgresql extension will too).
 //!
 //! A recipient is an X25519 key (`age1…`) or an OpenSSH public key line (`ssh-ed25519 AAAA…
 //! [comment]`, `ssh-rsa …`). Only public keys are read; decrypting needs the matching
