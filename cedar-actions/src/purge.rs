@@ -18,7 +18,7 @@ use nix::fcntl::{AtFlags, OFlag};
 use nix::sys::stat::{fstatat, Mode, SFlag};
 use nix::unistd::{unlinkat, UnlinkatFlags};
 
-use crate::collect::error::chain_message;
+use crate::collect::chain_message;
 use cedar_core::action::{
     Action, ActionContext, ActionError, ActionKind, ActionRegistration, Placement,
 };

@@ -105,10 +105,7 @@ fn run(options: &Options) -> u8 {
         }
     };
     if options.dry_run {
-        print!(
-            "{}",
-            cedar_actions::dry_run::render(&plan, &config, options)
-        );
+        print!("{}", cedar_actions::render_dry_run(&plan, &config, options));
         return 0;
     }
     let mode = if plan::dependency_mode(&config.config) {

@@ -70,14 +70,6 @@ impl Excludes {
             .find(|p| p.is_match(&text))
             .map(|p| Excluded::Pattern(p.as_str()))
     }
-
-    pub fn paths(&self) -> impl Iterator<Item = &Path> {
-        self.paths.iter().map(Path::new)
-    }
-
-    pub fn patterns(&self) -> impl Iterator<Item = &str> {
-        self.patterns.iter().map(ExcludePattern::as_str)
-    }
 }
 
 /// `pattern` as the original matches it against each path.

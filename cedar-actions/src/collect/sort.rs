@@ -95,17 +95,14 @@ impl<T: Record> Sorter<T> {
         self.pushed
     }
 
-    /// Whether no record was pushed.
-    pub fn is_empty(&self) -> bool {
-        self.pushed == 0
-    }
-
     /// The number of chunks written to disk as runs so far.
+    #[cfg(test)]
     pub fn runs(&self) -> usize {
         self.spilled
     }
 
     /// The number of runs open now (written runs merged as they go count as one).
+    #[cfg(test)]
     pub fn open_runs(&self) -> usize {
         self.runs.len()
     }

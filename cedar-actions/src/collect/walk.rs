@@ -285,6 +285,7 @@ impl WalkThread<'_> {
 }
 
 /// Collects a walk into a vector (for tests).
+#[cfg(test)]
 pub fn walk_to_vec(root: &Path, settings: WalkSettings<'_>) -> (Vec<Item>, WalkReport) {
     let mut items = Vec::new();
     let report = walk(root, settings, &mut |item| {

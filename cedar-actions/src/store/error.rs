@@ -111,7 +111,7 @@ impl From<StoreError> for ActionError {
         if err.interrupted() {
             return ActionError::Interrupted;
         }
-        let message = crate::collect::error::chain_message(&err);
+        let message = crate::collect::chain_message(&err);
         ActionError::with_source(message, err)
     }
 }

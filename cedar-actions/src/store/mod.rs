@@ -14,98 +14,32 @@
 //! - the CD writer's open-tray `eject` honours an `<override>` ([`tray`]);
 //! - every disc is recorded in the status file and the metrics textfile ([`cedar_core::disc_record`]).
 
-pub mod cdwriter;
-pub mod check_data;
-pub mod check_media;
-pub mod dvdwriter;
-pub mod error;
-pub mod indicator;
-pub mod initialize;
-pub mod iso;
+mod actions;
+mod cdwriter;
+mod check_data;
+mod check_media;
+mod dvdwriter;
+mod error;
+mod indicator;
+mod initialize;
+mod iso;
 pub mod knapsack;
-pub mod media;
-pub mod rebuild;
-pub mod recorder;
-pub mod select;
-pub mod settings;
-pub mod span;
-pub mod store_action;
-pub mod tools;
-pub mod tray;
-pub mod writer;
+mod media;
+mod rebuild;
+mod recorder;
+mod select;
+mod settings;
+mod span;
+mod store_action;
+mod tools;
+mod tray;
+mod writer;
 
-use cedar_core::action::{
-    Action, ActionContext, ActionError, ActionKind, ActionRegistration, Placement,
-};
-use cedar_core::calendar::Today;
-
+pub use actions::writer_problem;
+pub use check_media::check_media;
 pub use error::StoreError;
+pub use indicator::write_store_indicators;
 pub use settings::StoreSettings;
-
-/// validate's store check: the writer can be opened (for a CD that runs `cdrecord -prcap`).
-/// `None` when it can, or when the store section is incomplete (the document rules report
-/// that).
-pub fn writer_problem(config: &cedar_core::config::Config) -> Option<String> {
-    let settings = StoreSettings::load(config, "validate").ok()?;
-    let error = writer::Writer::open(&settings, tools::Tools::new(config)).err()?;
-    Some(format!(
-        "<store>: Backup device [{}] [{}] is not valid: {error}",
-        settings.device.display(),
-        settings.scsi_id.as_deref().unwrap_or("None")
-    ))
-}
-
-#[derive(Debug)]
-struct StoreAction;
-
-impl Action for StoreAction {
-    fn execute(&self, ctx: &ActionContext<'_>) -> Result<(), ActionError> {
-        store_action::store(&ctx.config.config, ctx.options.full, &Today::current())
-            .map_err(Into::into)
-    }
-}
-
-#[derive(Debug)]
-struct RebuildAction;
-
-impl Action for RebuildAction {
-    fn execute(&self, ctx: &ActionContext<'_>) -> Result<(), ActionError> {
-        rebuild::rebuild(&ctx.config.config, &Today::current()).map_err(Into::into)
-    }
-}
-
-#[derive(Debug)]
-struct InitializeAction;
-
-impl Action for InitializeAction {
-    fn execute(&self, ctx: &ActionContext<'_>) -> Result<(), ActionError> {
-        initialize::initialize(&ctx.config.config, &Today::current()).map_err(Into::into)
-    }
-}
-
-cedar_core::inventory::submit! {
-    ActionRegistration {
-        name: "store",
-        kind: ActionKind::Builtin,
-        placement: Placement { index: 300, run_before: &[], run_after: &[] },
-        action: &StoreAction,
-    }
-}
-
-cedar_core::inventory::submit! {
-    ActionRegistration {
-        name: "rebuild",
-        kind: ActionKind::Builtin,
-        placement: Placement { index: 0, run_before: &[], run_after: &[] },
-        action: &RebuildAction,
-    }
-}
-
-cedar_core::inventory::submit! {
-    ActionRegistration {
-        name: "initialize",
-        kind: ActionKind::Builtin,
-        placement: Placement { index: 0, run_before: &[], run_after: &[] },
-        action: &InitializeAction,
-    }
-}
+pub use span::{inventory as span_inventory, write_disc, SpanFile};
+pub use tools::Tools;
+pub use writer::{Capacity, Writer};

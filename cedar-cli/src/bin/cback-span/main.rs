@@ -68,7 +68,7 @@ fn run(options: &cedar_core::Options) -> u8 {
     let mut asker = ask::Asker::new(BufReader::new(stdin.lock()), io::stdout());
     let code = match session::run(&config.config, &mut asker) {
         Ok(_) => 0,
-        Err(session::SpanError::Store(cedar_actions::store::StoreError::Interrupted)) => 5,
+        Err(session::SpanError::Store(cedar_actions::StoreError::Interrupted)) => 5,
         Err(e) if cedar_core::interrupt::requested() => {
             tracing::error!("{e}");
             5
