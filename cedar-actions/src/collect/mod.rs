@@ -30,8 +30,9 @@ mod pickle;
 mod plan;
 mod run;
 mod sort;
+mod thread_panic;
 mod walk;
 
 pub(crate) use error::chain_message;
-use run::panic_message;
 pub(crate) use run::INDICATOR;
+use thread_panic::panic_message;

@@ -182,17 +182,6 @@ fn commit_digests(
     })
 }
 
-/// The text of a panic payload.
-pub(super) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
-    if let Some(text) = payload.downcast_ref::<&str>() {
-        (*text).to_string()
-    } else if let Some(text) = payload.downcast_ref::<String>() {
-        text.clone()
-    } else {
-        "a panic".to_string()
-    }
-}
-
 fn py_bool(b: bool) -> &'static str {
     if b {
         "True"

@@ -3,13 +3,13 @@
 
 use std::path::Path;
 
+use super::capacity::{check_fits, Capacity};
 use super::error::StoreError;
 use super::iso::{self, Entry, ImageSpec, Multisession};
 use super::media::SECTOR_BYTES;
 use super::settings::StoreSettings;
 use super::tools::Tools;
 use super::tray::{self, Tray};
-use super::writer::Capacity;
 use cedar_core::quantity::display_bytes;
 
 /// What `cdrecord -prcap` says the drive can do.
@@ -175,7 +175,7 @@ impl<'a> CdWriter<'a> {
         };
         let bytes = iso::estimate(&self.tools, &spec)? * SECTOR_BYTES;
         tracing::info!("Image size will be {}.", display_bytes(bytes as f64));
-        super::writer::check_fits(self.settings, bytes as f64, &capacity)?;
+        check_fits(self.settings, bytes as f64, &capacity)?;
         let image = iso::build(&self.tools, &self.settings.working_dir, &spec)?;
         if new_disc && self.settings.media_info().rewritable {
             self.blank()?;

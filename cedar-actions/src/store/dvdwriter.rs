@@ -3,13 +3,13 @@
 
 use std::ffi::OsString;
 
+use super::capacity::{check_fits, Capacity};
 use super::error::StoreError;
 use super::iso::{self, Entry, ImageSpec};
 use super::media::SECTOR_BYTES;
 use super::settings::StoreSettings;
 use super::tools::Tools;
 use super::tray::{self, Tray};
-use super::writer::Capacity;
 use cedar_core::quantity::display_bytes;
 
 /// Sectors added to mkisofs's estimate for a DVD.
@@ -140,7 +140,7 @@ impl<'a> DvdWriter<'a> {
         } else {
             self.append_capacity()?
         };
-        super::writer::check_fits(self.settings, bytes as f64, &capacity)?;
+        check_fits(self.settings, bytes as f64, &capacity)?;
         let mut args: Vec<OsString> = vec!["-use-the-force-luke=tty".into()];
         args.extend(self.speed_arg());
         args.push(if new_disc { "-Z" } else { "-M" }.into());

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use cedar_core::action::ActionError;
 use cedar_core::ownership::OwnershipError;
 
-use super::check_data::CheckError;
+use super::check_error::CheckError;
 use super::tools::ToolError;
 
 #[derive(Debug, thiserror::Error)]

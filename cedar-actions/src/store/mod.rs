@@ -6,7 +6,7 @@
 //!
 //! Where cback differs, deliberately:
 //! - data that does not fit is refused before anything is written, with the sizes and the
-//!   media's capacity in the message ([`writer::check_fits`]);
+//!   media's capacity in the message ([`capacity::check_fits`]);
 //! - check_data compares every file by SHA-256 and names each one that differs
 //!   ([`check_data`]); a failed check leaves no `cback.store`;
 //! - a blank_behavior mode without a factor, or a store without `<stage>`, fails with a
@@ -15,8 +15,10 @@
 //! - every disc is recorded in the status file and the metrics textfile ([`cedar_core::disc_record`]).
 
 mod actions;
+mod capacity;
 mod cdwriter;
 mod check_data;
+mod check_error;
 mod check_media;
 mod dvdwriter;
 mod error;

@@ -7,38 +7,15 @@ use nix::unistd::{access, AccessFlags};
 
 use cedar_core::config::DeviceType;
 
+pub use super::capacity::Capacity;
 use super::cdwriter::CdWriter;
 use super::dvdwriter::DvdWriter;
-use super::error::{Shortfall, StoreError};
+use super::error::StoreError;
 use super::iso::{self, Entry, ImageSpec};
 use super::media::SECTOR_BYTES;
 use super::settings::StoreSettings;
 use super::tools::Tools;
 use super::tray::{self, Tray};
-use cedar_core::quantity::display_bytes;
-
-/// The space on a disc, in bytes.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Capacity {
-    pub used: f64,
-    /// What is left; negative on a DVD fuller than its nominal capacity.
-    pub available: f64,
-    /// The CD's `-msinfo` boundaries, when they were read.
-    pub boundaries: Option<(u64, u64)>,
-}
-
-impl Capacity {
-    /// used / (used + available) × 100; 100 when nothing is available, 0 when nothing is used.
-    pub fn utilized_percent(&self) -> f64 {
-        if self.available <= 0.0 {
-            100.0
-        } else if self.used <= 0.0 {
-            0.0
-        } else {
-            self.used / (self.used + self.available) * 100.0
-        }
-    }
-}
 
 /// What a write put on the disc.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -69,31 +46,6 @@ pub fn mounted_in(mtab: &str, device: &Path, real: Option<&Path>) -> bool {
         .filter_map(|line| line.split_whitespace().next())
         .map(|source| source.replace("\\040", " "))
         .any(|source| Path::new(&source) == device || real.is_some_and(|r| Path::new(&source) == r))
-}
-
-/// Fails when the image of `bytes` is larger than what is available.
-pub fn check_fits(
-    settings: &StoreSettings,
-    bytes: f64,
-    capacity: &Capacity,
-) -> Result<(), StoreError> {
-    if bytes <= capacity.available {
-        return Ok(());
-    }
-    tracing::error!(
-        "Image [{}] does not fit in available capacity [{}].",
-        display_bytes(bytes),
-        display_bytes(capacity.available)
-    );
-    let media = settings.media_info();
-    Err(StoreError::DoesNotFit(Box::new(Shortfall {
-        device: settings.device.clone(),
-        media: media.name,
-        image: display_bytes(bytes),
-        available: display_bytes(capacity.available),
-        capacity: display_bytes(media.capacity_bytes()),
-        used: display_bytes(capacity.used),
-    })))
 }
 
 impl<'a> Writer<'a> {
