@@ -1,4 +1,7 @@
-//! cedar-core: the heart of `cback`, a Rust port of the Cedar Backup 3 action framework.
+//! cedar-core: the kernel of `cback`, a Rust port of the Cedar Backup 3 action framework. It
+//! knows no action and no extension: the built-in actions live in `cedar-actions`, the
+//! extensions in `cedar-ext-*`, and all of them register through [`action`] (see
+//! `ARCHITECTURE.md`).
 //!
 //! - [`config`]: the `<cb_config>` document, read with the original's rules, validated, written
 //!   back.
@@ -13,6 +16,9 @@
 //!   [`status`] (`cback-status.json` and `cback.prom`, drills included), [`remote_copies`]
 //!   (remote places holding copies of staged files, registered by extensions), [`gpg`]
 //!   (`gpg --decrypt` as a stream).
+//! - what several actions share: [`calendar`] (the one civil-date algorithm and `Today`),
+//!   [`quantity::display_bytes`], [`tar`] (the GNU tar writer), [`normalize`] (archive names),
+//!   [`disc_record`] (the discs status reports), [`recipients`] (age recipients).
 
 pub mod action;
 pub mod atomic;
