@@ -17,8 +17,8 @@
 //!   (remote places holding copies of staged files, registered by extensions), [`gpg`]
 //!   (`gpg --decrypt` as a stream).
 //! - what several actions share: [`calendar`] (the one civil-date algorithm and `Today`),
-//!   [`quantity::display_bytes`], [`tar`] (the GNU tar writer), [`normalize`] (archive names),
-//!   [`disc_record`] (the discs status reports), [`recipients`] (age recipients).
+//!   [`quantity::display_bytes`], [`tar`] (the GNU tar writer), [`normalize_name`] (archive
+//!   names), [`disc_record`] (the discs status reports), [`recipients`] (age recipients).
 
 pub mod action;
 pub mod atomic;
@@ -37,7 +37,7 @@ pub mod interrupt;
 pub mod lock;
 pub mod logging;
 pub mod manifest;
-pub mod normalize;
+mod normalize;
 pub mod options;
 pub mod ownership;
 pub mod plan;
@@ -55,6 +55,7 @@ pub mod tar;
 
 pub use action::{Action, ActionContext, ActionError, ActionKind, ActionRegistration, Placement};
 pub use config::{Config, ConfigError, ConfigFile};
+pub use normalize::normalize_name;
 pub use options::Options;
 
 /// Re-exported so extensions register with the same `inventory` version.

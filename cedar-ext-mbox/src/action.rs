@@ -11,7 +11,7 @@ use cedar_core::ext::outcome::{self, Tally};
 use cedar_core::ext::rules::{CollectMode, CompressMode};
 use cedar_core::ext::site::Site;
 use cedar_core::ext::state::{self, Stamp};
-use cedar_core::normalize::normalize_name;
+use cedar_core::normalize_name;
 use cedar_core::stream::StreamCommand;
 use cedar_core::tar::{Appended, TarWriter};
 use cedar_core::{Action, ActionContext, ActionError, ConfigFile};

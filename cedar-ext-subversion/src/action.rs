@@ -10,7 +10,7 @@ use cedar_core::ext::outcome::{Item, Tally};
 use cedar_core::ext::rules::CollectMode;
 use cedar_core::ext::site::Site;
 use cedar_core::ext::state;
-use cedar_core::normalize::normalize_name;
+use cedar_core::normalize_name;
 use cedar_core::process::{self, SupervisedError};
 use cedar_core::stream::StreamCommand;
 use cedar_core::{Action, ActionContext, ActionError, ConfigFile};

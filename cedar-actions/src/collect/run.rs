@@ -12,7 +12,7 @@ use cedar_core::quantity::display_bytes;
 
 use archive::{archive_file_name, build_archive, write_archive, ArchiveOutcome, ArchiveSpec};
 use cedar_core::calendar::Today;
-use cedar_core::normalize::normalize_name;
+use cedar_core::normalize_name;
 use error::CollectError;
 use plan::{collected_today, expand, reset_digest, DirEntry, FileEntry, Plan, Target};
 use walk::{walk, Item, ItemKind, WalkSettings};
