@@ -4,7 +4,7 @@
 //! The format lives in core because two parts read it: the extension that dumps writes it and
 //! checks collect_dir against it (the postgresql extension's `cback pgverify`), and the stage
 //! action checks every staged dump of a peer against the manifest staged with them
-//! ([`check_listed`]). The kernel knows no manifest by name: the extension describes its own
+//! ([`ManifestKind::check_listed`]). The kernel knows no manifest by name: the extension describes its own
 //! with a [`ManifestKind`] (file name, dump prefix, the action named in messages), passes it to
 //! [`ManifestKind::read`], [`ManifestKind::write`] and [`ManifestKind::check`], and registers it
 //! with [`RegisteredManifest`] so that stage recognizes it among a peer's files ([`kind_of`]).
@@ -34,7 +34,7 @@ pub use crate::calendar::rfc3339;
 use crate::sha256::{hash_file, Digested};
 
 /// One kind of dump manifest, described by the extension that writes it.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug)]
 pub struct ManifestKind {
     /// The manifest's file name in collect_dir, e.g. `postgresqldump.manifest`.
     pub file: &'static str,
@@ -42,6 +42,8 @@ pub struct ManifestKind {
     pub dump_prefix: &'static str,
     /// The action that writes the manifest and its dumps, named in messages.
     pub action: &'static str,
+    /// How messages name the database (or other item) of an entry, e.g. `database [shop]`.
+    pub describe: fn(&str) -> String,
 }
 
 /// A manifest kind that the stage action recognizes among a peer's files. Submit one with
@@ -310,7 +312,7 @@ impl ManifestKind {
         let manifest = self.read(dir)?;
         let mut problems = Vec::new();
         for entry in &manifest.files {
-            if let Some(problem) = check_entry(dir, entry) {
+            if let Some(problem) = self.check_entry(dir, entry) {
                 problems.push(problem);
             }
         }
@@ -364,107 +366,99 @@ impl ManifestKind {
     pub fn is_dump_temp(&self, name: &str) -> bool {
         crate::atomic::is_temp_of(name).is_some_and(|n| n.starts_with(self.dump_prefix))
     }
-}
 
-/// Checks the files `manifest` lists as good (`ok` and `kept`) against what `found` says of
-/// each name: `None` when there is no such file, else its size and SHA-256 (or why it could not
-/// be read). `failed` entries and unlisted files are not looked at: this answers "are the files
-/// that were copied the files that were written", for the stage action.
-pub fn check_listed(
-    manifest: &Manifest,
-    found: &dyn Fn(&str) -> Option<std::io::Result<Digested>>,
-) -> Vec<Problem> {
-    manifest
-        .files
-        .iter()
-        .filter(|e| e.status != Status::Failed)
-        .filter_map(|entry| {
-            let name = entry.name.clone();
-            let (Some(size), Some(sha256)) = (entry.size, entry.sha256.as_ref()) else {
-                return Some(Problem::Failed {
-                    name,
-                    database: describe(&entry.database),
-                    error: "the manifest lists no size or checksum for it".into(),
-                });
-            };
-            match found(&entry.name) {
-                None => Some(Problem::Missing { name, size }),
-                Some(Err(err)) => Some(Problem::Unreadable {
+    /// Checks the files `manifest` lists as good (`ok` and `kept`) against what `found` says of
+    /// each name: `None` when there is no such file, else its size and SHA-256 (or why it could not
+    /// be read). `failed` entries and unlisted files are not looked at: this answers "are the files
+    /// that were copied the files that were written", for the stage action.
+    pub fn check_listed(
+        &self,
+        manifest: &Manifest,
+        found: &dyn Fn(&str) -> Option<std::io::Result<Digested>>,
+    ) -> Vec<Problem> {
+        manifest
+            .files
+            .iter()
+            .filter(|e| e.status != Status::Failed)
+            .filter_map(|entry| {
+                let name = entry.name.clone();
+                let (Some(size), Some(sha256)) = (entry.size, entry.sha256.as_ref()) else {
+                    return Some(Problem::Failed {
+                        name,
+                        database: (self.describe)(&entry.database),
+                        error: "the manifest lists no size or checksum for it".into(),
+                    });
+                };
+                match found(&entry.name) {
+                    None => Some(Problem::Missing { name, size }),
+                    Some(Err(err)) => Some(Problem::Unreadable {
+                        name,
+                        reason: err.to_string(),
+                    }),
+                    Some(Ok(got)) if got.size != size => Some(Problem::Size {
+                        name,
+                        expected: size,
+                        found: got.size,
+                    }),
+                    Some(Ok(got)) if got.sha256 != *sha256 => Some(Problem::Sha256 {
+                        name,
+                        expected: sha256.clone(),
+                        found: got.sha256,
+                    }),
+                    Some(Ok(_)) => None,
+                }
+            })
+            .collect()
+    }
+
+    fn check_entry(&self, dir: &Path, entry: &Entry) -> Option<Problem> {
+        let name = entry.name.clone();
+        let (Some(size), Some(sha256), false) = (
+            entry.size,
+            entry.sha256.as_ref(),
+            entry.status == Status::Failed,
+        ) else {
+            return Some(Problem::Failed {
+                name,
+                database: (self.describe)(&entry.database),
+                error: entry
+                    .error
+                    .clone()
+                    .unwrap_or_else(|| "no checksum listed".into()),
+            });
+        };
+        let path = dir.join(&entry.name);
+        let meta = match std::fs::metadata(&path) {
+            Ok(meta) => meta,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+                return Some(Problem::Missing { name, size })
+            }
+            Err(err) => {
+                return Some(Problem::Unreadable {
                     name,
                     reason: err.to_string(),
-                }),
-                Some(Ok(got)) if got.size != size => Some(Problem::Size {
-                    name,
-                    expected: size,
-                    found: got.size,
-                }),
-                Some(Ok(got)) if got.sha256 != *sha256 => Some(Problem::Sha256 {
-                    name,
-                    expected: sha256.clone(),
-                    found: got.sha256,
-                }),
-                Some(Ok(_)) => None,
+                })
             }
-        })
-        .collect()
-}
-
-fn check_entry(dir: &Path, entry: &Entry) -> Option<Problem> {
-    let name = entry.name.clone();
-    let (Some(size), Some(sha256), false) = (
-        entry.size,
-        entry.sha256.as_ref(),
-        entry.status == Status::Failed,
-    ) else {
-        return Some(Problem::Failed {
-            name,
-            database: describe(&entry.database),
-            error: entry
-                .error
-                .clone()
-                .unwrap_or_else(|| "no checksum listed".into()),
-        });
-    };
-    let path = dir.join(&entry.name);
-    let meta = match std::fs::metadata(&path) {
-        Ok(meta) => meta,
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
-            return Some(Problem::Missing { name, size })
+        };
+        if meta.len() != size {
+            return Some(Problem::Size {
+                name,
+                expected: size,
+                found: meta.len(),
+            });
         }
-        Err(err) => {
-            return Some(Problem::Unreadable {
+        match hash_file(&path) {
+            Ok(found) if found.sha256 == *sha256 => None,
+            Ok(found) => Some(Problem::Sha256 {
+                name,
+                expected: sha256.clone(),
+                found: found.sha256,
+            }),
+            Err(err) => Some(Problem::Unreadable {
                 name,
                 reason: err.to_string(),
-            })
+            }),
         }
-    };
-    if meta.len() != size {
-        return Some(Problem::Size {
-            name,
-            expected: size,
-            found: meta.len(),
-        });
-    }
-    match hash_file(&path) {
-        Ok(found) if found.sha256 == *sha256 => None,
-        Ok(found) => Some(Problem::Sha256 {
-            name,
-            expected: sha256.clone(),
-            found: found.sha256,
-        }),
-        Err(err) => Some(Problem::Unreadable {
-            name,
-            reason: err.to_string(),
-        }),
-    }
-}
-
-/// `database [x]`, `all databases`, `the globals` for messages.
-pub fn describe(database: &str) -> String {
-    match database {
-        "all" => "all databases".to_string(),
-        "globals" => "the globals (roles and tablespaces)".to_string(),
-        name => format!("database [{name}]"),
     }
 }
 
@@ -478,6 +472,7 @@ mod tests {
         file: "postgresqldump.manifest",
         dump_prefix: "postgresqldump",
         action: "postgresql",
+        describe: |database| format!("database [{database}]"),
     };
     const MANIFEST: &str = KIND.file;
 
@@ -665,7 +660,7 @@ mod tests {
             let path = dir.path().join(name);
             path.exists().then(|| hash_file(&path))
         };
-        let problems = check_listed(&manifest, &found);
+        let problems = KIND.check_listed(&manifest, &found);
         let text: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
         assert_eq!(problems.len(), 2, "{text:?}");
         assert!(

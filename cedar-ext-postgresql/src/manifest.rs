@@ -18,6 +18,7 @@ pub static KIND: ManifestKind = ManifestKind {
     file: MANIFEST,
     dump_prefix: DUMP_PREFIX,
     action: "postgresql",
+    describe,
 };
 
 cedar_core::inventory::submit! {
@@ -52,4 +53,13 @@ pub fn check(dir: &Path) -> Result<Manifest, ManifestError> {
 /// leaves behind.
 pub fn is_dump_temp(name: &str) -> bool {
     KIND.is_dump_temp(name)
+}
+
+/// `database [x]`, `all databases`, `the globals` for messages.
+pub fn describe(database: &str) -> String {
+    match database {
+        "all" => "all databases".to_string(),
+        "globals" => "the globals (roles and tablespaces)".to_string(),
+        name => format!("database [{name}]"),
+    }
 }

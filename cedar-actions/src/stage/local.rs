@@ -182,6 +182,7 @@ mod tests {
         file: "postgresqldump.manifest",
         dump_prefix: "postgresqldump",
         action: "postgresql",
+        describe: |database| format!("database [{database}]"),
     };
 
     cedar_core::inventory::submit! {

@@ -40,7 +40,7 @@ fn check_manifest(
             kind,
             source,
         })?;
-    let problems = manifest::check_listed(&manifest, found);
+    let problems = kind.check_listed(&manifest, found);
     if problems.is_empty() {
         tracing::debug!(
             "Peer [{peer}]: {} files match the staged {}.",
