@@ -26,6 +26,7 @@ pub fn lines() -> Vec<String> {
         format!("Platform......: {platform}"),
         format!("Timestamp.....: {}", now.log_stamp()),
         format!("Version.......: cback {}", env!("CARGO_PKG_VERSION")),
+        format!("Actions.......: {}", builtin_actions().join(", ")),
         format!(
             "Extensions....: {}",
             cedar_core::action::available_modules().join(", ")
@@ -39,4 +40,16 @@ pub fn lines() -> Vec<String> {
             }
         ),
     ]
+}
+
+/// The names of the built-in actions registered in this binary, sorted: what the `Actions`
+/// line shows, so that a registration the linker dropped is visible (and fails
+/// `tests/tests/cli/registrations.rs`).
+pub fn builtin_actions() -> Vec<&'static str> {
+    let mut names: Vec<&'static str> = cedar_core::action::registrations()
+        .filter(|r| r.kind == cedar_core::ActionKind::Builtin)
+        .map(|r| r.name)
+        .collect();
+    names.sort_unstable();
+    names
 }

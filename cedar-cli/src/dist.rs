@@ -199,7 +199,7 @@ mod tests {
 
     #[test]
     fn the_man_page_lists_every_switch_action_and_exit_status() {
-        crate::link_extensions();
+        crate::link_registrations();
         let page = String::from_utf8(man_page()).unwrap();
         for arg in cli::command().get_arguments() {
             if let Some(long) = arg.get_long() {
@@ -227,7 +227,7 @@ mod tests {
 
     #[test]
     fn completions_offer_the_actions() {
-        crate::link_extensions();
+        crate::link_registrations();
         for (shell, _) in SHELLS {
             let script = String::from_utf8(completion(shell)).unwrap();
             for name in ["collect", "postgresql", "initialize"] {

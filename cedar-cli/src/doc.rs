@@ -134,7 +134,7 @@ mod tests {
         let readme = read("README.md");
         let conf_5 = read("dist/cback.conf.5").replace("\\-", "-");
         let see_also = &conf_5[conf_5.find(".SH SEE ALSO").expect("SEE ALSO")..];
-        crate::link_extensions();
+        crate::link_registrations();
         let cback_1 = String::from_utf8(crate::dist::man_page())
             .unwrap()
             .replace("\\-", "-");

@@ -5,16 +5,19 @@
 //!   line: the `cback(1)` man page and the shell completions;
 //! - [`doc`]: the reference documentation in `doc/`: its files, and the element paths it must
 //!   name;
-//! - [`link_extensions`]: keeps every extension crate linked, so that its `inventory`
-//!   registration is seen by the binaries.
+//! - [`link_registrations`]: keeps the built-in actions' crate and every extension crate
+//!   linked, so that their `inventory` registrations are seen by the binaries (the test
+//!   `tests/tests/cli/registrations.rs` checks that `cback` lists every one).
 
 pub mod cli;
 pub mod diagnostics;
 pub mod dist;
 pub mod doc;
 
-/// References each extension crate, so that the linker keeps its action registration.
-pub fn link_extensions() {
+/// References the built-in actions' crate and each extension crate, so that the linker keeps
+/// their action registrations.
+pub fn link_registrations() {
+    cedar_actions::link();
     cedar_ext_postgresql::link();
     cedar_ext_capacity::link();
     cedar_ext_mysql::link();

@@ -17,7 +17,7 @@ const EXIT_FAILED: u8 = 6;
 
 fn main() -> ExitCode {
     // The extension crates register through `inventory`; referencing them keeps them linked.
-    cedar_cli::link_extensions();
+    cedar_cli::link_registrations();
 
     let cli = match cli::Cli::try_parse() {
         Ok(cli) => cli,
@@ -105,7 +105,7 @@ fn run(options: &Options) -> u8 {
         }
     };
     if options.dry_run {
-        print!("{}", cedar_core::dry_run::render(&plan, &config, options));
+        print!("{}", cedar_actions::render_dry_run(&plan, &config, options));
         return 0;
     }
     let mode = if plan::dependency_mode(&config.config) {

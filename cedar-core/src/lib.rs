@@ -1,4 +1,7 @@
-//! cedar-core: the heart of `cback`, a Rust port of the Cedar Backup 3 action framework.
+//! cedar-core: the kernel of `cback`, a Rust port of the Cedar Backup 3 action framework. It
+//! knows no action and no extension: the built-in actions live in `cedar-actions`, the
+//! extensions in `cedar-ext-*`, and all of them register through [`action`] (see
+//! `ARCHITECTURE.md`).
 //!
 //! - [`config`]: the `<cb_config>` document, read with the original's rules, validated, written
 //!   back.
@@ -14,16 +17,19 @@
 //!   (remote places holding copies of staged files, registered by extensions), [`gpg`]
 //!   (`gpg --decrypt` as a stream), [`compress`] (the one compressor and its [`compress::Codec`]),
 //!   [`pickle`] (the original's pickled state: collect's digests, the extensions' state files).
+//! - what several actions share: [`calendar`] (the one civil-date algorithm and `Today`),
+//!   [`quantity::display_bytes`], [`tar`] (the GNU tar writer), [`normalize_name`] (archive
+//!   names), [`disc_record`] (the discs status reports), [`recipients`] (age recipients).
 
 pub mod action;
-pub mod actions;
 pub mod atomic;
+pub mod calendar;
 pub mod chain;
 pub mod clip;
 pub mod clock;
 pub mod compress;
 pub mod config;
-pub mod dry_run;
+pub mod disc_record;
 pub mod ext;
 pub mod fsutil;
 pub mod gpg;
@@ -32,12 +38,14 @@ pub mod interrupt;
 pub mod lock;
 pub mod logging;
 pub mod manifest;
+mod normalize;
 pub mod options;
 pub mod ownership;
 pub mod pickle;
 pub mod plan;
 pub mod process;
 pub mod quantity;
+pub mod recipients;
 pub mod remote;
 pub mod remote_copies;
 pub mod run;
@@ -45,9 +53,11 @@ pub mod sha256;
 pub mod staged;
 pub mod status;
 pub mod stream;
+pub mod tar;
 
 pub use action::{Action, ActionContext, ActionError, ActionKind, ActionRegistration, Placement};
 pub use config::{Config, ConfigError, ConfigFile};
+pub use normalize::normalize_name;
 pub use options::Options;
 
 /// Re-exported so extensions register with the same `inventory` version.

@@ -1,9 +1,13 @@
-//! `postgresqldump.manifest`: what the postgresql action wrote into collect_dir, and checking
-//! a directory against it.
+//! Dump manifests: what a dumping extension wrote into collect_dir, and checking a directory
+//! against it.
 //!
-//! The format lives in core because two parts read it: the postgresql extension writes it and
-//! checks collect_dir against it (`cback pgverify`), and the stage action checks every staged
-//! dump of a peer against the manifest staged with them ([`check_listed`]).
+//! The format lives in core because two parts read it: the extension that dumps writes it and
+//! checks collect_dir against it (the postgresql extension's `cback pgverify`), and the stage
+//! action checks every staged dump of a peer against the manifest staged with them
+//! ([`ManifestKind::check_listed`]). The kernel knows no manifest by name: the extension describes its own
+//! with a [`ManifestKind`] (file name, dump prefix, the action named in messages), passes it to
+//! [`ManifestKind::read`], [`ManifestKind::write`] and [`ManifestKind::check`], and registers it
+//! with [`RegisteredManifest`] so that stage recognizes it among a peer's files ([`kind_of`]).
 //!
 //! The manifest is JSON, written atomically (hidden temporary file, fsync, rename, directory
 //! fsync) after the action, with the same owner and mode as the dumps. For each configured
@@ -26,12 +30,37 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::atomic::{AtomicError, AtomicFile, Owner};
+pub use crate::calendar::rfc3339;
 use crate::sha256::{hash_file, Digested};
 
-/// The manifest's file name in collect_dir.
-pub const MANIFEST: &str = "postgresqldump.manifest";
-/// How the names of the dump files (and of the manifest) start.
-pub const DUMP_PREFIX: &str = "postgresqldump";
+/// One kind of dump manifest, described by the extension that writes it.
+#[derive(Debug)]
+pub struct ManifestKind {
+    /// The manifest's file name in collect_dir, e.g. `postgresqldump.manifest`.
+    pub file: &'static str,
+    /// How the names of the dump files (and of the manifest) start, e.g. `postgresqldump`.
+    pub dump_prefix: &'static str,
+    /// The action that writes the manifest and its dumps, named in messages.
+    pub action: &'static str,
+    /// How messages name the database (or other item) of an entry, e.g. `database [shop]`.
+    pub describe: fn(&str) -> String,
+}
+
+/// A manifest kind that the stage action recognizes among a peer's files. Submit one with
+/// `inventory::submit!` beside the extension's action registration.
+#[derive(Debug)]
+pub struct RegisteredManifest(pub &'static ManifestKind);
+
+inventory::collect!(RegisteredManifest);
+
+/// The registered manifest kind whose file is named `name`.
+pub fn kind_of(name: &str) -> Option<&'static ManifestKind> {
+    inventory::iter::<RegisteredManifest>
+        .into_iter()
+        .map(|r| r.0)
+        .find(|kind| kind.file == name)
+}
+
 /// The layout version written in `format`.
 pub const FORMAT: u32 = 1;
 
@@ -89,35 +118,47 @@ pub struct Manifest {
 /// Errors of writing, reading and checking a manifest.
 #[derive(Debug, thiserror::Error)]
 pub enum ManifestError {
-    #[error("cannot write the manifest into {}", dir.display())]
+    #[error("cannot write the {} into {}", kind.file, dir.display())]
     Write {
+        kind: &'static ManifestKind,
         dir: PathBuf,
         #[source]
         source: AtomicError,
     },
-    #[error("there is no manifest {}; run the postgresql action first (it writes one after every run unless <manifest> is N)", path.display())]
-    Missing { path: PathBuf },
+    #[error("there is no manifest {}; run the {} action first (it writes one after every run unless <manifest> is N)", path.display(), kind.action)]
+    Missing {
+        kind: &'static ManifestKind,
+        path: PathBuf,
+    },
     #[error("cannot read the manifest {}", path.display())]
     Read {
         path: PathBuf,
         #[source]
         source: std::io::Error,
     },
-    #[error("the manifest {} is not valid (not written by cback, or damaged); run the postgresql action again to replace it", path.display())]
+    #[error("the manifest {} is not valid (not written by cback, or damaged); run the {} action again to replace it", path.display(), kind.action)]
     Parse {
+        kind: &'static ManifestKind,
         path: PathBuf,
         #[source]
         source: serde_json::Error,
     },
-    #[error("{}", mismatch_message(dir, problems, *checked))]
+    #[error("{}", mismatch_message(kind, dir, problems, *checked))]
     Mismatch {
+        kind: &'static ManifestKind,
         dir: PathBuf,
         checked: usize,
         problems: Vec<Problem>,
     },
 }
 
-fn mismatch_message(dir: &Path, problems: &[Problem], checked: usize) -> String {
+fn mismatch_message(
+    kind: &ManifestKind,
+    dir: &Path,
+    problems: &[Problem],
+    checked: usize,
+) -> String {
+    let (manifest, action) = (kind.file, kind.action);
     let extra = problems
         .iter()
         .filter(|p| matches!(p, Problem::Unlisted { .. } | Problem::StaleTemp { .. }))
@@ -125,15 +166,15 @@ fn mismatch_message(dir: &Path, problems: &[Problem], checked: usize) -> String 
     let listed = problems.len() - extra;
     let mut text = if listed > 0 {
         format!(
-            "{listed} of {checked} files in {} do not match {MANIFEST}; restore them from another copy or run the postgresql action again",
+            "{listed} of {checked} files in {} do not match {manifest}; restore them from another copy or run the {action} action again",
             dir.display()
         )
     } else {
-        format!("{} holds files {MANIFEST} does not list", dir.display())
+        format!("{} holds files {manifest} does not list", dir.display())
     };
     if listed > 0 && extra > 0 {
         text.push_str(&format!(
-            "; it also holds {extra} file(s) {MANIFEST} does not list"
+            "; it also holds {extra} file(s) {manifest} does not list"
         ));
     }
     for problem in problems {
@@ -164,36 +205,14 @@ pub enum Problem {
     Unreadable { name: String, reason: String },
     #[error("{name}: a dump file the manifest does not list (left from an earlier configuration, or put there by hand); remove it or move it out of collect_dir")]
     Unlisted { name: String },
-    #[error("{name}: a partial dump left by a run that was killed or crashed; the next postgresql run removes it, or remove it by hand")]
-    StaleTemp { name: String },
+    #[error("{name}: a partial dump left by a run that was killed or crashed; the next {action} run removes it, or remove it by hand")]
+    StaleTemp { name: String, action: &'static str },
     #[error("{name}: the dump of {database} failed in the run that wrote the manifest, and there is no good dump of it: {error}")]
     Failed {
         name: String,
         database: String,
         error: String,
     },
-}
-
-/// UTC RFC 3339 text of `secs` seconds since the epoch, e.g. `2026-11-25T15:19:32Z`.
-pub fn rfc3339(secs: i64) -> String {
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem / 60 % 60,
-        rem % 60
-    )
 }
 
 impl Manifest {
@@ -211,24 +230,6 @@ impl Manifest {
     pub fn entry(&self, name: &str) -> Option<&Entry> {
         self.files.iter().find(|e| e.name == name)
     }
-}
-
-/// Reads the manifest of `dir`.
-pub fn read(dir: &Path) -> Result<Manifest, ManifestError> {
-    read_file(&dir.join(MANIFEST))
-}
-
-/// Reads a manifest from `path` (a staged copy may have another name until it is renamed).
-pub fn read_file(path: &Path) -> Result<Manifest, ManifestError> {
-    let path = path.to_path_buf();
-    let text = match std::fs::read_to_string(&path) {
-        Ok(text) => text,
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
-            return Err(ManifestError::Missing { path })
-        }
-        Err(source) => return Err(ManifestError::Read { path, source }),
-    };
-    serde_json::from_str(&text).map_err(|source| ManifestError::Parse { path, source })
 }
 
 /// Turns this run's failed entries into `kept` entries when the previous manifest listed a
@@ -256,186 +257,208 @@ pub fn carry_over(entries: Vec<Entry>, previous: Option<&Manifest>, dir: &Path) 
         .collect()
 }
 
-/// Writes `manifest` into `dir` atomically, owned like the dumps.
-pub fn write(
-    dir: &Path,
-    manifest: &Manifest,
-    owner: Option<Owner<'_>>,
-) -> Result<PathBuf, ManifestError> {
-    let fail = |source| ManifestError::Write {
-        dir: dir.to_path_buf(),
-        source,
-    };
-    let mut json = serde_json::to_string_pretty(manifest).expect("a manifest serializes");
-    json.push('\n');
-    let file = AtomicFile::create(dir, MANIFEST).map_err(fail)?;
-    let mut handle = file.file();
-    handle
-        .write_all(json.as_bytes())
-        .map_err(|source| AtomicError::Write {
-            path: file.temp_path().to_path_buf(),
+impl ManifestKind {
+    /// Reads the manifest of `dir`.
+    pub fn read(&'static self, dir: &Path) -> Result<Manifest, ManifestError> {
+        self.read_file(&dir.join(self.file))
+    }
+
+    /// Reads a manifest from `path` (a staged copy may have another name until it is renamed).
+    pub fn read_file(&'static self, path: &Path) -> Result<Manifest, ManifestError> {
+        let path = path.to_path_buf();
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+                return Err(ManifestError::Missing { kind: self, path })
+            }
+            Err(source) => return Err(ManifestError::Read { path, source }),
+        };
+        serde_json::from_str(&text).map_err(|source| ManifestError::Parse {
+            kind: self,
+            path,
             source,
         })
-        .map_err(fail)?;
-    file.commit(owner).map_err(fail)
-}
-
-/// Checks `dir` against its manifest: returns the manifest when every file matches, else
-/// every problem.
-pub fn check(dir: &Path) -> Result<Manifest, ManifestError> {
-    let manifest = read(dir)?;
-    let mut problems = Vec::new();
-    for entry in &manifest.files {
-        if let Some(problem) = check_entry(dir, entry) {
-            problems.push(problem);
-        }
     }
-    problems.extend(strays(dir, &manifest));
-    let checked = manifest.files.len();
-    if problems.is_empty() {
-        Ok(manifest)
-    } else {
-        Err(ManifestError::Mismatch {
+
+    /// Writes `manifest` into `dir` atomically, owned like the dumps.
+    pub fn write(
+        &'static self,
+        dir: &Path,
+        manifest: &Manifest,
+        owner: Option<Owner<'_>>,
+    ) -> Result<PathBuf, ManifestError> {
+        let fail = |source| ManifestError::Write {
+            kind: self,
             dir: dir.to_path_buf(),
-            checked,
-            problems,
-        })
+            source,
+        };
+        let mut json = serde_json::to_string_pretty(manifest).expect("a manifest serializes");
+        json.push('\n');
+        let file = AtomicFile::create(dir, self.file).map_err(fail)?;
+        let mut handle = file.file();
+        handle
+            .write_all(json.as_bytes())
+            .map_err(|source| AtomicError::Write {
+                path: file.temp_path().to_path_buf(),
+                source,
+            })
+            .map_err(fail)?;
+        file.commit(owner).map_err(fail)
     }
-}
 
-/// The dump-like files (`postgresqldump*`) in `dir` that `manifest` does not list, and the
-/// temporary files a killed run left.
-fn strays(dir: &Path, manifest: &Manifest) -> Vec<Problem> {
-    let Ok(read) = std::fs::read_dir(dir) else {
-        return Vec::new();
-    };
-    let mut names: Vec<String> = read
-        .filter_map(|e| e.ok())
-        .filter_map(|e| e.file_name().into_string().ok())
-        .collect();
-    names.sort();
-    names
-        .into_iter()
-        .filter_map(|name| {
-            if is_dump_temp(&name) {
-                Some(Problem::StaleTemp { name })
-            } else if name.starts_with(DUMP_PREFIX)
-                && name != MANIFEST
-                && manifest.entry(&name).is_none()
-            {
-                Some(Problem::Unlisted { name })
-            } else {
-                None
+    /// Checks `dir` against its manifest: returns the manifest when every file matches, else
+    /// every problem.
+    pub fn check(&'static self, dir: &Path) -> Result<Manifest, ManifestError> {
+        let manifest = self.read(dir)?;
+        let mut problems = Vec::new();
+        for entry in &manifest.files {
+            if let Some(problem) = self.check_entry(dir, entry) {
+                problems.push(problem);
             }
-        })
-        .collect()
-}
-
-/// Whether `name` is a temporary file of a dump or of the manifest (`.postgresqldump….XXXXXX.tmp`),
-/// such as a killed run leaves behind.
-pub fn is_dump_temp(name: &str) -> bool {
-    crate::atomic::is_temp_of(name).is_some_and(|n| n.starts_with(DUMP_PREFIX))
-}
-
-/// Checks the files `manifest` lists as good (`ok` and `kept`) against what `found` says of
-/// each name: `None` when there is no such file, else its size and SHA-256 (or why it could not
-/// be read). `failed` entries and unlisted files are not looked at: this answers "are the files
-/// that were copied the files that were written", for the stage action.
-pub fn check_listed(
-    manifest: &Manifest,
-    found: &dyn Fn(&str) -> Option<std::io::Result<Digested>>,
-) -> Vec<Problem> {
-    manifest
-        .files
-        .iter()
-        .filter(|e| e.status != Status::Failed)
-        .filter_map(|entry| {
-            let name = entry.name.clone();
-            let (Some(size), Some(sha256)) = (entry.size, entry.sha256.as_ref()) else {
-                return Some(Problem::Failed {
-                    name,
-                    database: describe(&entry.database),
-                    error: "the manifest lists no size or checksum for it".into(),
-                });
-            };
-            match found(&entry.name) {
-                None => Some(Problem::Missing { name, size }),
-                Some(Err(err)) => Some(Problem::Unreadable {
-                    name,
-                    reason: err.to_string(),
-                }),
-                Some(Ok(got)) if got.size != size => Some(Problem::Size {
-                    name,
-                    expected: size,
-                    found: got.size,
-                }),
-                Some(Ok(got)) if got.sha256 != *sha256 => Some(Problem::Sha256 {
-                    name,
-                    expected: sha256.clone(),
-                    found: got.sha256,
-                }),
-                Some(Ok(_)) => None,
-            }
-        })
-        .collect()
-}
-
-fn check_entry(dir: &Path, entry: &Entry) -> Option<Problem> {
-    let name = entry.name.clone();
-    let (Some(size), Some(sha256), false) = (
-        entry.size,
-        entry.sha256.as_ref(),
-        entry.status == Status::Failed,
-    ) else {
-        return Some(Problem::Failed {
-            name,
-            database: describe(&entry.database),
-            error: entry
-                .error
-                .clone()
-                .unwrap_or_else(|| "no checksum listed".into()),
-        });
-    };
-    let path = dir.join(&entry.name);
-    let meta = match std::fs::metadata(&path) {
-        Ok(meta) => meta,
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
-            return Some(Problem::Missing { name, size })
         }
-        Err(err) => {
-            return Some(Problem::Unreadable {
-                name,
-                reason: err.to_string(),
+        problems.extend(self.strays(dir, &manifest));
+        let checked = manifest.files.len();
+        if problems.is_empty() {
+            Ok(manifest)
+        } else {
+            Err(ManifestError::Mismatch {
+                kind: self,
+                dir: dir.to_path_buf(),
+                checked,
+                problems,
             })
         }
-    };
-    if meta.len() != size {
-        return Some(Problem::Size {
-            name,
-            expected: size,
-            found: meta.len(),
-        });
     }
-    match hash_file(&path) {
-        Ok(found) if found.sha256 == *sha256 => None,
-        Ok(found) => Some(Problem::Sha256 {
-            name,
-            expected: sha256.clone(),
-            found: found.sha256,
-        }),
-        Err(err) => Some(Problem::Unreadable {
-            name,
-            reason: err.to_string(),
-        }),
-    }
-}
 
-/// `database [x]`, `all databases`, `the globals` for messages.
-pub fn describe(database: &str) -> String {
-    match database {
-        "all" => "all databases".to_string(),
-        "globals" => "the globals (roles and tablespaces)".to_string(),
-        name => format!("database [{name}]"),
+    /// The dump-like files (`DUMP_PREFIX*`) in `dir` that `manifest` does not list, and the
+    /// temporary files a killed run left.
+    fn strays(&self, dir: &Path, manifest: &Manifest) -> Vec<Problem> {
+        let Ok(read) = std::fs::read_dir(dir) else {
+            return Vec::new();
+        };
+        let mut names: Vec<String> = read
+            .filter_map(|e| e.ok())
+            .filter_map(|e| e.file_name().into_string().ok())
+            .collect();
+        names.sort();
+        names
+            .into_iter()
+            .filter_map(|name| {
+                if self.is_dump_temp(&name) {
+                    Some(Problem::StaleTemp {
+                        name,
+                        action: self.action,
+                    })
+                } else if name.starts_with(self.dump_prefix)
+                    && name != self.file
+                    && manifest.entry(&name).is_none()
+                {
+                    Some(Problem::Unlisted { name })
+                } else {
+                    None
+                }
+            })
+            .collect()
+    }
+
+    /// Whether `name` is a temporary file of a dump or of the manifest
+    /// (`.DUMP_PREFIX….XXXXXX.tmp`), such as a killed run leaves behind.
+    pub fn is_dump_temp(&self, name: &str) -> bool {
+        crate::atomic::is_temp_of(name).is_some_and(|n| n.starts_with(self.dump_prefix))
+    }
+
+    /// Checks the files `manifest` lists as good (`ok` and `kept`) against what `found` says of
+    /// each name: `None` when there is no such file, else its size and SHA-256 (or why it could not
+    /// be read). `failed` entries and unlisted files are not looked at: this answers "are the files
+    /// that were copied the files that were written", for the stage action.
+    pub fn check_listed(
+        &self,
+        manifest: &Manifest,
+        found: &dyn Fn(&str) -> Option<std::io::Result<Digested>>,
+    ) -> Vec<Problem> {
+        manifest
+            .files
+            .iter()
+            .filter(|e| e.status != Status::Failed)
+            .filter_map(|entry| {
+                let name = entry.name.clone();
+                let (Some(size), Some(sha256)) = (entry.size, entry.sha256.as_ref()) else {
+                    return Some(Problem::Failed {
+                        name,
+                        database: (self.describe)(&entry.database),
+                        error: "the manifest lists no size or checksum for it".into(),
+                    });
+                };
+                match found(&entry.name) {
+                    None => Some(Problem::Missing { name, size }),
+                    Some(Err(err)) => Some(Problem::Unreadable {
+                        name,
+                        reason: err.to_string(),
+                    }),
+                    Some(Ok(got)) if got.size != size => Some(Problem::Size {
+                        name,
+                        expected: size,
+                        found: got.size,
+                    }),
+                    Some(Ok(got)) if got.sha256 != *sha256 => Some(Problem::Sha256 {
+                        name,
+                        expected: sha256.clone(),
+                        found: got.sha256,
+                    }),
+                    Some(Ok(_)) => None,
+                }
+            })
+            .collect()
+    }
+
+    fn check_entry(&self, dir: &Path, entry: &Entry) -> Option<Problem> {
+        let name = entry.name.clone();
+        let (Some(size), Some(sha256), false) = (
+            entry.size,
+            entry.sha256.as_ref(),
+            entry.status == Status::Failed,
+        ) else {
+            return Some(Problem::Failed {
+                name,
+                database: (self.describe)(&entry.database),
+                error: entry
+                    .error
+                    .clone()
+                    .unwrap_or_else(|| "no checksum listed".into()),
+            });
+        };
+        let path = dir.join(&entry.name);
+        let meta = match std::fs::metadata(&path) {
+            Ok(meta) => meta,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+                return Some(Problem::Missing { name, size })
+            }
+            Err(err) => {
+                return Some(Problem::Unreadable {
+                    name,
+                    reason: err.to_string(),
+                })
+            }
+        };
+        if meta.len() != size {
+            return Some(Problem::Size {
+                name,
+                expected: size,
+                found: meta.len(),
+            });
+        }
+        match hash_file(&path) {
+            Ok(found) if found.sha256 == *sha256 => None,
+            Ok(found) => Some(Problem::Sha256 {
+                name,
+                expected: sha256.clone(),
+                found: found.sha256,
+            }),
+            Err(err) => Some(Problem::Unreadable {
+                name,
+                reason: err.to_string(),
+            }),
+        }
     }
 }
 
@@ -443,6 +466,15 @@ pub fn describe(database: &str) -> String {
 mod tests {
     use super::*;
     use std::os::unix::fs::MetadataExt;
+
+    /// A manifest kind as a dumping extension describes its own.
+    static KIND: ManifestKind = ManifestKind {
+        file: "postgresqldump.manifest",
+        dump_prefix: "postgresqldump",
+        action: "postgresql",
+        describe: |database| format!("database [{database}]"),
+    };
+    const MANIFEST: &str = KIND.file;
 
     fn entry(dir: &Path, name: &str, content: &[u8]) -> Entry {
         std::fs::write(dir.join(name), content).unwrap();
@@ -474,10 +506,10 @@ mod tests {
     fn written_atomically_and_read_back() {
         let dir = tempfile::tempdir().unwrap();
         let manifest = Manifest::new(vec![entry(dir.path(), "a", b"aaa")]);
-        let path = write(dir.path(), &manifest, None).unwrap();
+        let path = KIND.write(dir.path(), &manifest, None).unwrap();
         assert_eq!(path, dir.path().join(MANIFEST));
         assert_eq!(std::fs::metadata(&path).unwrap().mode() & 0o777, 0o600);
-        assert_eq!(read(dir.path()).unwrap(), manifest);
+        assert_eq!(KIND.read(dir.path()).unwrap(), manifest);
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(text.contains("\"status\": \"ok\""), "{text}");
         assert!(
@@ -501,8 +533,8 @@ mod tests {
             entry(dir.path(), "a", b"one"),
             entry(dir.path(), "b", b"two"),
         ];
-        write(dir.path(), &Manifest::new(files), None).unwrap();
-        assert_eq!(check(dir.path()).unwrap().files.len(), 2);
+        KIND.write(dir.path(), &Manifest::new(files), None).unwrap();
+        assert_eq!(KIND.check(dir.path()).unwrap().files.len(), 2);
     }
 
     #[test]
@@ -520,11 +552,11 @@ mod tests {
             entry(dir.path(), "fine", b"ok"),
             failed,
         ];
-        write(dir.path(), &Manifest::new(files), None).unwrap();
+        KIND.write(dir.path(), &Manifest::new(files), None).unwrap();
         std::fs::remove_file(dir.path().join("gone")).unwrap();
         std::fs::write(dir.path().join("short"), b"123").unwrap();
         std::fs::write(dir.path().join("flipped"), b"abd").unwrap();
-        let err = check(dir.path()).unwrap_err();
+        let err = KIND.check(dir.path()).unwrap_err();
         let text = err.to_string();
         let ManifestError::Mismatch {
             problems, checked, ..
@@ -554,11 +586,11 @@ mod tests {
     #[test]
     fn missing_and_damaged_manifests_are_errors() {
         let dir = tempfile::tempdir().unwrap();
-        let err = check(dir.path()).unwrap_err();
+        let err = KIND.check(dir.path()).unwrap_err();
         assert!(matches!(err, ManifestError::Missing { .. }), "{err}");
         assert!(err.to_string().contains("run the postgresql action first"));
         std::fs::write(dir.path().join(MANIFEST), "{not json").unwrap();
-        let err = check(dir.path()).unwrap_err();
+        let err = KIND.check(dir.path()).unwrap_err();
         assert!(matches!(err, ManifestError::Parse { .. }), "{err}");
     }
 
@@ -593,8 +625,9 @@ mod tests {
         assert_eq!(merged[0].end, old.end);
         assert_eq!(merged[0].error.as_deref(), Some("boom"));
         assert_eq!(merged[1].status, Status::Failed);
-        write(dir.path(), &Manifest::new(merged), None).unwrap();
-        let err = check(dir.path()).unwrap_err().to_string();
+        KIND.write(dir.path(), &Manifest::new(merged), None)
+            .unwrap();
+        let err = KIND.check(dir.path()).unwrap_err().to_string();
         assert!(err.starts_with("1 of 2 files"), "{err}");
         assert!(
             err.contains("postgresqldump-b.txt: the dump of database [a] failed"),
@@ -627,7 +660,7 @@ mod tests {
             let path = dir.path().join(name);
             path.exists().then(|| hash_file(&path))
         };
-        let problems = check_listed(&manifest, &found);
+        let problems = KIND.check_listed(&manifest, &found);
         let text: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
         assert_eq!(problems.len(), 2, "{text:?}");
         assert!(

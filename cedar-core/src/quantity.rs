@@ -38,13 +38,17 @@ const KIB: f64 = 1024.0;
 const MIB: f64 = 1024.0 * 1024.0;
 const GIB: f64 = 1024.0 * 1024.0 * 1024.0;
 
-/// A size as the original shows it: `768 bytes`, `2.93 kB`, `19.07 MB`, `1.00 GB`.
+/// A size as the original's `displayBytes` writes it in log lines and messages: `N bytes`
+/// (`%.0f`) under 1024, then `%.2f` `kB`, `MB` or `GB` (binary units). The unit is chosen by the
+/// magnitude, so a negative size keeps its sign: `-650.00 MB`. The one byte-size formatter of
+/// the workspace (collect, store, span, capacity and amazons3 log with it).
 pub fn display_bytes(bytes: f64) -> String {
-    if bytes < KIB {
-        format!("{} bytes", bytes.trunc() as i64)
-    } else if bytes < MIB {
+    let size = bytes.abs();
+    if size < KIB {
+        format!("{bytes:.0} bytes")
+    } else if size < MIB {
         format!("{:.2} kB", bytes / KIB)
-    } else if bytes < GIB {
+    } else if size < GIB {
         format!("{:.2} MB", bytes / MIB)
     } else {
         format!("{:.2} GB", bytes / GIB)
@@ -89,6 +93,44 @@ mod tests {
             (1_099_511_627_776.0, "1024.00 GB"),
         ] {
             assert_eq!(display_bytes(bytes), text, "{bytes}");
+        }
+    }
+
+    /// The table of the store action's log lines: negative sizes (space left over) keep their
+    /// sign and take their unit from the magnitude.
+    #[test]
+    fn sizes_in_store_log_lines() {
+        for (bytes, text) in [
+            (0.0, "0 bytes"),
+            (12.0, "12 bytes"),
+            (1023.0, "1023 bytes"),
+            (1024.0, "1.00 kB"),
+            (1_048_575.0, "1024.00 kB"),
+            (1_048_576.0, "1.00 MB"),
+            (1_073_741_824.0, "1.00 GB"),
+            (-681_574_400.0, "-650.00 MB"),
+            (-5.0, "-5 bytes"),
+            (4.4 * GIB, "4.40 GB"),
+            (372_736.0, "364.00 kB"),
+        ] {
+            assert_eq!(display_bytes(bytes), text, "{bytes}");
+        }
+    }
+
+    /// The table of the collect action's log lines (whole byte counts).
+    #[test]
+    fn sizes_in_collect_log_lines() {
+        for (bytes, text) in [
+            (0u64, "0 bytes"),
+            (1023, "1023 bytes"),
+            (1024, "1.00 kB"),
+            (1536, "1.50 kB"),
+            (1_048_575, "1024.00 kB"),
+            (5_243_003, "5.00 MB"),
+            (3_758_096_384, "3.50 GB"),
+            (2_199_023_255_552, "2048.00 GB"),
+        ] {
+            assert_eq!(display_bytes(bytes as f64), text, "{bytes}");
         }
     }
 }

@@ -160,9 +160,9 @@ pub struct RunStatus {
     pub databases: Vec<DatabaseResult>,
     #[serde(default)]
     pub peers: Vec<PeerResult>,
-    /// Discs written by store, rebuild, initialize (see [`crate::actions::store::record`]).
+    /// Discs written by store, rebuild, initialize (see [`crate::disc_record`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub stored: Vec<crate::actions::store::record::StoredDisc>,
+    pub stored: Vec<crate::disc_record::StoredDisc>,
     #[serde(default)]
     pub uploads: Vec<UploadResult>,
     /// The last restore drill, kept across cback runs.
@@ -282,7 +282,7 @@ pub fn finish_run(
         last_success,
         databases,
         peers,
-        stored: crate::actions::store::record::recorded(),
+        stored: crate::disc_record::recorded(),
         uploads,
         drills,
         cback_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -384,6 +384,38 @@ impl<T> Family<'_, T> {
     }
 }
 
+/// One gauge family an action writes for its own results ([`DatabaseResult`]s whose `action`
+/// is the action's), labelled `label="ITEM"` with the result's item (`database`).
+#[derive(Debug)]
+pub struct ResultFamily {
+    pub name: &'static str,
+    pub help: &'static str,
+    /// The label naming the item, e.g. `database`.
+    pub label: &'static str,
+    pub value: fn(&DatabaseResult) -> String,
+}
+
+/// The gauge families an action contributes to the textfile for its own results, in place of
+/// the generic `cback_extension_item_*` families. They are written on every run of a binary
+/// that links the action (with no samples when it recorded nothing), right after the run's
+/// own gauges. Submit one with `inventory::submit!` beside the action's registration.
+#[derive(Debug)]
+pub struct ResultMetrics {
+    /// The action whose results these families describe, e.g. `postgresql`.
+    pub action: &'static str,
+    pub families: &'static [ResultFamily],
+}
+
+inventory::collect!(ResultMetrics);
+
+/// Every action's own result families linked into this binary, by action name.
+fn result_metrics() -> Vec<&'static ResultMetrics> {
+    let mut all: Vec<&'static ResultMetrics> =
+        inventory::iter::<ResultMetrics>.into_iter().collect();
+    all.sort_by_key(|m| m.action);
+    all
+}
+
 /// The node_exporter textfile for a run.
 pub fn prometheus_text(status: &RunStatus) -> String {
     let mut out = String::new();
@@ -414,11 +446,7 @@ pub fn prometheus_text(status: &RunStatus) -> String {
             vec![format!("cback_run_exit_code {}", status.exit_code)],
         );
     }
-    let dumps: Vec<&DatabaseResult> = status
-        .databases
-        .iter()
-        .filter(|d| d.action == "postgresql")
-        .collect();
+    let owned = result_metrics();
     let peers: Vec<&PeerResult> = status.peers.iter().collect();
     fn database(d: &DatabaseResult) -> &str {
         &d.database
@@ -426,24 +454,6 @@ pub fn prometheus_text(status: &RunStatus) -> String {
     fn peer(p: &PeerResult) -> &str {
         &p.peer
     }
-    let families_db = [
-        Family {
-            name: "cback_postgresql_dump_bytes",
-            help: "Size of the last PostgreSQL dump file, per database.",
-            label: "database",
-            items: &dumps,
-            key: database,
-            value: |d| d.bytes.to_string(),
-        },
-        Family {
-            name: "cback_postgresql_dump_success",
-            help: "1 if the last PostgreSQL dump of the database succeeded, else 0.",
-            label: "database",
-            items: &dumps,
-            key: database,
-            value: |d| u8::from(d.success).to_string(),
-        },
-    ];
     let families_peer = [
         Family {
             name: "cback_stage_peer_files",
@@ -508,14 +518,30 @@ pub fn prometheus_text(status: &RunStatus) -> String {
             value: |u| u8::from(u.success).to_string(),
         },
     ];
-    for family in &families_db {
-        metric(family.name, family.help, family.lines());
+    for metrics in &owned {
+        let results: Vec<&DatabaseResult> = status
+            .databases
+            .iter()
+            .filter(|d| d.action == metrics.action)
+            .collect();
+        for family in metrics.families {
+            let family = Family {
+                name: family.name,
+                help: family.help,
+                label: family.label,
+                items: &results,
+                key: database,
+                value: family.value,
+            };
+            metric(family.name, family.help, family.lines());
+        }
     }
-    // The items of the other extensions (mysql, sysinfo, subversion, mbox), by action and item.
+    // The items of the actions without families of their own (mysql, sysinfo, subversion,
+    // mbox), by action and item.
     let items: Vec<&DatabaseResult> = status
         .databases
         .iter()
-        .filter(|d| d.action != "postgresql")
+        .filter(|d| !owned.iter().any(|m| m.action == d.action))
         .collect();
     if !items.is_empty() {
         let item_lines = |value: fn(&DatabaseResult) -> String| -> Vec<String> {
@@ -563,9 +589,7 @@ pub fn prometheus_text(status: &RunStatus) -> String {
         }
     }
     if !status.stored.is_empty() {
-        out.push_str(&crate::actions::store::record::prometheus_text(
-            &status.stored,
-        ));
+        out.push_str(&crate::disc_record::prometheus_text(&status.stored));
     }
     if !status.drills.is_empty() {
         let drills: Vec<&DrillResult> = status.drills.iter().collect();
@@ -609,6 +633,28 @@ pub fn write_all(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Stands in for the postgresql extension's own families (the extension submits the real
+    /// ones; the kernel does not link it): the tests below check that an action's families
+    /// take its results out of the generic extension items.
+    static DUMP_FAMILIES: [ResultFamily; 2] = [
+        ResultFamily {
+            name: "cback_postgresql_dump_bytes",
+            help: "Size of the last dump file, per database.",
+            label: "database",
+            value: |d| d.bytes.to_string(),
+        },
+        ResultFamily {
+            name: "cback_postgresql_dump_success",
+            help: "1 if the last dump of the database succeeded, else 0.",
+            label: "database",
+            value: |d| u8::from(d.success).to_string(),
+        },
+    ];
+
+    inventory::submit! {
+        ResultMetrics { action: "postgresql", families: &DUMP_FAMILIES }
+    }
 
     fn result(db: &str, success: bool) -> DatabaseResult {
         DatabaseResult {

@@ -26,7 +26,7 @@ use std::time::Instant;
 
 use nix::unistd::{Gid, Uid, User};
 
-use cedar_core::actions::collect::Today;
+use cedar_core::calendar::Today;
 use cedar_core::status::{self, UploadResult};
 use cedar_core::{staged, Action, ActionContext, ActionError, ConfigFile, Options};
 

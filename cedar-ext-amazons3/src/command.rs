@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use nix::unistd::{Gid, Uid};
 
 use cedar_core::process::{self, SupervisedError};
-use cedar_ext_encrypt::recipients::Recipients;
+use cedar_core::recipients::Recipients;
 
 use crate::error::AmazonS3Error;
 use crate::upload::{Sent, StreamUpload};

@@ -18,7 +18,7 @@
 
 use serde::Deserialize;
 
-use cedar_ext_encrypt::recipients::{self, Recipients};
+use cedar_core::recipients::{self, Recipients};
 
 /// The element name of the section under `<cb_config>`.
 pub const SECTION: &str = "amazons3";

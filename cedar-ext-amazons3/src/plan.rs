@@ -14,7 +14,7 @@ use std::collections::HashSet;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
-use cedar_core::actions::collect::Today;
+use cedar_core::calendar::Today;
 use cedar_core::staged;
 
 use crate::error::AmazonS3Error;
@@ -35,7 +35,7 @@ pub struct Day {
 
 /// `YYYY/MM/DD` of `day`.
 pub fn date_path(day: &Today) -> String {
-    format!("{:04}/{:02}/{:02}", day.year, day.month, day.day)
+    day.rel_path()
 }
 
 /// Picks the directory to store (see the module documentation) and logs the choice as the

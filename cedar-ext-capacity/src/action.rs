@@ -1,11 +1,8 @@
 //! The capacity action: measure the disc in the writer as store would for an append, and fail
 //! when it is past the configured limit.
 
-use cedar_core::actions::store::check_media::check_media;
-use cedar_core::actions::store::media::display_bytes;
-use cedar_core::actions::store::tools::Tools;
-use cedar_core::actions::store::writer::{Capacity, Writer};
-use cedar_core::actions::store::{StoreError, StoreSettings};
+use cedar_actions::{check_media, Capacity, StoreError, StoreSettings, Tools, Writer};
+use cedar_core::quantity::display_bytes;
 use cedar_core::{Action, ActionContext, ActionError, ConfigFile};
 
 use crate::config::{CapacityError, CapacitySection, Limit};

@@ -227,7 +227,7 @@ mod tests {
     use super::*;
     use std::io::Read;
 
-    fn site(recipients: &crate::recipients::Recipients) -> Site<'static> {
+    fn site(recipients: &cedar_core::recipients::Recipients) -> Site<'static> {
         Site {
             settings: Settings {
                 mode: Mode::Age(recipients.clone()),
@@ -253,7 +253,8 @@ mod tests {
     #[test]
     fn a_directory_is_encrypted_whole_and_a_journal_finishes_it() {
         let identity = age::x25519::Identity::generate();
-        let recipients = crate::recipients::parse_all(&[identity.to_public().to_string()]).unwrap();
+        let recipients =
+            cedar_core::recipients::parse_all(&[identity.to_public().to_string()]).unwrap();
         let root = tempfile::tempdir().unwrap();
         let daily = root.path();
         std::fs::create_dir(daily.join("host")).unwrap();
@@ -288,7 +289,8 @@ mod tests {
     #[test]
     fn a_staged_output_name_is_refused_before_anything_changes() {
         let identity = age::x25519::Identity::generate();
-        let recipients = crate::recipients::parse_all(&[identity.to_public().to_string()]).unwrap();
+        let recipients =
+            cedar_core::recipients::parse_all(&[identity.to_public().to_string()]).unwrap();
         let root = tempfile::tempdir().unwrap();
         let daily = root.path();
         std::fs::write(daily.join("a"), b"alpha").unwrap();

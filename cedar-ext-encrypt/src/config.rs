@@ -13,7 +13,7 @@
 
 use serde::Deserialize;
 
-use crate::recipients::{self, Recipients};
+use cedar_core::recipients::{self, Recipients};
 
 /// The element name of the section under `<cb_config>`.
 pub const SECTION: &str = "encrypt";

@@ -19,9 +19,9 @@
 //! - a failed chown fails the action (exit 6) instead of being only logged;
 //! - `<encrypt_mode>age</encrypt_mode>` with one or more `<recipient>` public keys (X25519
 //!   `age1…`, or `ssh-ed25519`/`ssh-rsa` public keys) encrypts natively with the `age` crate,
-//!   into `.age` files ([`recipients`]); no secret key is needed on the backup host.
+//!   into `.age` files ([`cedar_core::recipients`]); no secret key is needed on the backup host.
 //!
-//! Modules: [`config`] (section, rules, settings), [`recipients`] (age recipients and the
+//! Modules: [`config`] (section, rules, settings), [`cedar_core::recipients`] (age recipients and the
 //! encrypting writer, shared with the amazons3 extension), [`gpg`] (the gpg commands),
 //! [`action`], [`error`].
 
@@ -29,7 +29,6 @@ pub mod action;
 pub mod config;
 pub mod error;
 pub mod gpg;
-pub mod recipients;
 
 pub use action::{run, EncryptAction};
 pub use config::{EncryptSection, Mode, Settings};

@@ -5,8 +5,6 @@ use std::ffi::OsString;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
-use cedar_core::actions::collect::normalize::normalize_name;
-use cedar_core::actions::collect::tar::{Appended, TarWriter};
 use cedar_core::compress::Codec;
 use cedar_core::config::CollectMode;
 use cedar_core::ext::capture::{capture, CaptureError, Captured, CompressedFile, ExitRule};
@@ -14,7 +12,9 @@ use cedar_core::ext::listing::{self, Kind};
 use cedar_core::ext::outcome::{self, Tally};
 use cedar_core::ext::site::Site;
 use cedar_core::ext::state::{self, Stamp};
+use cedar_core::normalize_name;
 use cedar_core::stream::StreamCommand;
+use cedar_core::tar::{Appended, TarWriter};
 use cedar_core::{Action, ActionContext, ActionError, ConfigFile};
 
 use crate::config::{self, Item, MboxSection, Settings, SECTION};

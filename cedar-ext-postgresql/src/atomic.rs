@@ -9,7 +9,7 @@ use std::path::Path;
 /// Whether `name` is a temporary file [`AtomicFile::create`] makes for this extension's files
 /// (`.postgresqldump<rest>.XXXXXX.tmp`, X alphanumeric): one left behind when a run was killed.
 pub fn is_own_temp(name: &str) -> bool {
-    cedar_core::manifest::is_dump_temp(name)
+    crate::manifest::is_dump_temp(name)
 }
 
 /// This extension's temporary files in `dir` (see [`is_own_temp`]), sorted.
@@ -24,7 +24,7 @@ pub fn remove_stale_temps(dir: &Path) {
 }
 
 fn is_dump_name(final_name: &str) -> bool {
-    final_name.starts_with(cedar_core::manifest::DUMP_PREFIX)
+    final_name.starts_with(crate::manifest::DUMP_PREFIX)
 }
 
 #[cfg(test)]

@@ -45,6 +45,7 @@ pub mod discover;
 pub mod dump;
 pub mod error;
 pub mod manifest;
+mod metrics;
 pub mod pgverify;
 pub mod prepare;
 pub mod progress;

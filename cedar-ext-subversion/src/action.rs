@@ -4,13 +4,13 @@
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
-use cedar_core::actions::collect::normalize::normalize_name;
 use cedar_core::config::CollectMode;
 use cedar_core::ext::capture::{capture, ExitRule};
 use cedar_core::ext::listing::{self, Kind};
 use cedar_core::ext::outcome::{Item, Tally};
 use cedar_core::ext::site::Site;
 use cedar_core::ext::state;
+use cedar_core::normalize_name;
 use cedar_core::process::{self, SupervisedError};
 use cedar_core::stream::StreamCommand;
 use cedar_core::{Action, ActionContext, ActionError, ConfigFile};

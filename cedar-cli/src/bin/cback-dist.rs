@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use cedar_cli::dist;
 
 fn main() -> ExitCode {
-    cedar_cli::link_extensions();
+    cedar_cli::link_registrations();
     let Some(dir) = std::env::args_os().nth(1).map(PathBuf::from) else {
         eprintln!("usage: cback-dist DIR");
         return ExitCode::from(2);

@@ -8,8 +8,8 @@
 
 use std::path::PathBuf;
 
-use crate::actions::collect::Today;
 use crate::atomic::Owner;
+use crate::calendar::Today;
 use crate::config::ConfigFile;
 use crate::ownership::{self, OwnershipError};
 use crate::Options;

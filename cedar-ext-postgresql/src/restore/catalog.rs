@@ -8,7 +8,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use cedar_core::manifest::{self, Manifest, Status, DUMP_PREFIX};
+use crate::manifest::{self, Manifest, Status, DUMP_PREFIX};
 use cedar_core::remote_copies::{Keys, RemotePlace, Sealing, StagedObject};
 
 /// What a dump covers.

@@ -154,8 +154,8 @@ pub fn choose(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::manifest::{Entry, Manifest, Status};
     use crate::restore::catalog::scan_dir;
-    use cedar_core::manifest::{Entry, Manifest, Status};
 
     fn entry(name: &str, database: &str, status: Status, bytes: &[u8], end: &str) -> Entry {
         use sha2::Digest;
@@ -181,7 +181,7 @@ mod tests {
         }
         let manifest = Manifest::new(files.iter().map(|(_, _, e)| e.clone()).collect());
         std::fs::write(
-            dir.join(cedar_core::manifest::MANIFEST),
+            dir.join(crate::manifest::MANIFEST),
             serde_json::to_string(&manifest).unwrap(),
         )
         .unwrap();

@@ -10,4 +10,5 @@ mod cli;
 mod config_samples;
 mod hostile_config;
 mod plan_compat;
+mod registrations;
 mod robustness;

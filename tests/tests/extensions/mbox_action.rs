@@ -9,7 +9,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use cback_tests::ext::{self, expected_mode, mode_of, owner_of, read_file, Declared, Site};
-use cedar_core::actions::collect::normalize::normalize_name;
+use cedar_core::normalize_name;
 
 const MBOX: Declared = Declared::new("mbox", "CedarBackup3.extend.mbox", 99);
 const MONDAY: &str = "2026-11-30";

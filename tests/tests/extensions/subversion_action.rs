@@ -8,7 +8,7 @@ use std::path::Path;
 
 use cback_tests::ext::{self, expected_mode, mode_of, read_file, Declared, Site};
 use cback_tests::svn::{self, Repo};
-use cedar_core::actions::collect::normalize::normalize_name;
+use cedar_core::normalize_name;
 
 const SUBVERSION: Declared = Declared::new("subversion", "CedarBackup3.extend.subversion", 98);
 /// A Monday (the configured starting day) and the Tuesday after it.

@@ -2,7 +2,7 @@
 //! (`tests/data/knapsack-vectors.txt`): the same files are taken, in the same order, for the
 //! same total.
 
-use cedar_core::actions::store::knapsack::Algorithm;
+use cedar_actions::knapsack::Algorithm;
 
 const VECTORS: &str = include_str!("../../data/knapsack-vectors.txt");
 

@@ -17,6 +17,9 @@ use cedar_core::{status, ConfigFile};
 use clap::Parser;
 
 fn main() -> ExitCode {
+    // Linked for their registrations: the status textfile this writes carries every action's
+    // own metric families, as cback's does.
+    cedar_cli::link_registrations();
     let args = match args::SpanArgs::try_parse() {
         Ok(args) => args,
         Err(e) => {
@@ -65,7 +68,7 @@ fn run(options: &cedar_core::Options) -> u8 {
     let mut asker = ask::Asker::new(BufReader::new(stdin.lock()), io::stdout());
     let code = match session::run(&config.config, &mut asker) {
         Ok(_) => 0,
-        Err(session::SpanError::Store(cedar_core::actions::store::StoreError::Interrupted)) => 5,
+        Err(session::SpanError::Store(cedar_actions::StoreError::Interrupted)) => 5,
         Err(e) if cedar_core::interrupt::requested() => {
             tracing::error!("{e}");
             5

@@ -7,15 +7,14 @@
 
 use std::io::{BufRead, Write};
 
-use cedar_core::actions::store::indicator::write_store_indicators;
-use cedar_core::actions::store::knapsack::{self, Algorithm};
-use cedar_core::actions::store::media::display_bytes;
-use cedar_core::actions::store::record::{self, StoredDisc};
-use cedar_core::actions::store::span::{inventory, write_disc, SpanFile};
-use cedar_core::actions::store::tools::Tools;
-use cedar_core::actions::store::writer::Writer;
-use cedar_core::actions::store::{StoreError, StoreSettings};
+use cedar_actions::knapsack::{self, Algorithm};
+use cedar_actions::{
+    span_inventory as inventory, write_disc, write_store_indicators, SpanFile, StoreError,
+    StoreSettings, Tools, Writer,
+};
 use cedar_core::config::{Config, DeviceType};
+use cedar_core::disc_record::{self as record, StoredDisc};
+use cedar_core::quantity::display_bytes;
 
 use crate::ask::{AskError, Asker};
 

@@ -1,0 +1,178 @@
+//! Errors of the stage action: [`PeerError`] says why one peer failed, [`StageError`] is what the
+//! action reports. Messages name the peer, the path or the command, and say what to do next.
+
+use std::path::PathBuf;
+
+use cedar_core::atomic::AtomicError;
+use cedar_core::manifest::{ManifestError, ManifestKind, Problem};
+use cedar_core::ownership::OwnershipError;
+use cedar_core::remote::RemoteError;
+
+/// Why one peer was not staged (or not completely).
+#[derive(Debug, thiserror::Error)]
+pub enum PeerError {
+    #[error("peer [{peer}]: its name cannot be the name of its staging directory (it holds `/` or is `.` or `..`); rename the peer")]
+    BadName { peer: String },
+    #[error("peer [{peer}] was not ready to be staged: {reason}")]
+    NotReady { peer: String, reason: String },
+    #[error("peer [{peer}]: {} is not a regular file; stage copies only the regular files directly in collect_dir, so move it out of there", path.display())]
+    NotRegular { peer: String, path: PathBuf },
+    #[error("peer [{peer}]: cannot read {}; check its permissions", path.display())]
+    Read {
+        peer: String,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("peer [{peer}]: cannot stage {name}")]
+    Write {
+        peer: String,
+        name: String,
+        #[source]
+        source: AtomicError,
+    },
+    #[error("peer [{peer}]: the copy failed, nothing of this run was staged for it; check that the host is reachable with the rcp command as the backup user")]
+    Copy {
+        peer: String,
+        #[source]
+        source: RemoteError,
+    },
+    #[error("peer [{peer}]: the copy `{command}` brought no file; check the peer's collect_dir")]
+    NothingCopied { peer: String, command: String },
+    #[error("peer [{peer}]: {}", manifest_message(kind, problems))]
+    Manifest {
+        peer: String,
+        kind: &'static ManifestKind,
+        problems: Vec<Problem>,
+    },
+    #[error("peer [{peer}]: the staged {} cannot be used, so its dumps cannot be checked; nothing of this run was staged for it", kind.file)]
+    ManifestUnreadable {
+        peer: String,
+        kind: &'static ManifestKind,
+        #[source]
+        source: ManifestError,
+    },
+    #[error("peer [{peer}]: cannot put {} in place; check the staging directory's permissions and free space", path.display())]
+    Install {
+        peer: String,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("peer [{peer}]: cannot hand the staged files to the backup user")]
+    Owner {
+        peer: String,
+        #[source]
+        source: OwnershipError,
+    },
+    #[error(
+        "peer [{peer}]: its files were staged, but its cback.stage indicator could not be written"
+    )]
+    Indicator {
+        peer: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync + 'static>,
+    },
+    #[error("interrupted")]
+    Interrupted,
+}
+
+/// Names the manifest's file and, from its kind, the action that writes it.
+fn manifest_message(kind: &ManifestKind, problems: &[Problem]) -> String {
+    let mut text = format!(
+        "{} staged file(s) do not match the {} staged with them, so nothing of this run was staged for it; run the peer's {} and collect actions again, then stage again",
+        problems.len(),
+        kind.file,
+        kind.action
+    );
+    for problem in problems {
+        text.push_str("\n  - ");
+        text.push_str(&problem.to_string());
+    }
+    text
+}
+
+impl PeerError {
+    /// The peer the error is about (none for an interrupt).
+    pub fn peer(&self) -> Option<&str> {
+        match self {
+            PeerError::BadName { peer }
+            | PeerError::NotReady { peer, .. }
+            | PeerError::NotRegular { peer, .. }
+            | PeerError::Read { peer, .. }
+            | PeerError::Write { peer, .. }
+            | PeerError::Copy { peer, .. }
+            | PeerError::NothingCopied { peer, .. }
+            | PeerError::Manifest { peer, .. }
+            | PeerError::ManifestUnreadable { peer, .. }
+            | PeerError::Install { peer, .. }
+            | PeerError::Owner { peer, .. }
+            | PeerError::Indicator { peer, .. } => Some(peer),
+            PeerError::Interrupted => None,
+        }
+    }
+
+    /// The error with its causes, on one line per cause chain, for logs and the final report.
+    pub fn full_message(&self) -> String {
+        cedar_core::chain::chain(self)
+    }
+}
+
+/// Why the stage action failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StageError {
+    #[error("the stage action needs {missing} in the configuration; add it and run again")]
+    Incomplete { missing: &'static str },
+    #[error("cannot hand the staging directories to their owner: {0}")]
+    Owner(#[source] OwnershipError),
+    #[error("cannot create the daily staging directory {}; check that staging_dir exists and is writable", path.display())]
+    Daily {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot write the indicator {}; check the staging directory's permissions", path.display())]
+    DailyIndicator {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{}", peers_message(failures, *attempted))]
+    Peers {
+        attempted: usize,
+        failures: Vec<PeerError>,
+    },
+    #[error("interrupted")]
+    Interrupted,
+}
+
+fn peers_message(failures: &[PeerError], attempted: usize) -> String {
+    let names: Vec<&str> = failures.iter().filter_map(PeerError::peer).collect();
+    let mut text = if failures.len() == attempted {
+        format!("all {attempted} peers failed ({})", names.join(", "))
+    } else {
+        format!(
+            "{} of {attempted} peers failed ({}); the other peers were staged",
+            failures.len(),
+            names.join(", ")
+        )
+    };
+    for failure in failures {
+        text.push_str("\n- ");
+        text.push_str(&failure.full_message());
+    }
+    text
+}
+
+impl From<StageError> for cedar_core::ActionError {
+    fn from(err: StageError) -> Self {
+        match err {
+            StageError::Interrupted => cedar_core::ActionError::Interrupted,
+            StageError::Peers { .. } => cedar_core::ActionError::failed(err.to_string()),
+            other => {
+                let message = other.to_string();
+                cedar_core::ActionError::with_source(message, other)
+            }
+        }
+    }
+}

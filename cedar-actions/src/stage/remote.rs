@@ -1,0 +1,348 @@
+//! Staging a remote peer with its rcp command, in the original's form (see [`cedar_core::remote`]):
+//!
+//! - ready check: `RCP USER@HOST:COLLECT_DIR/cback.collect WORKING_DIR/cback.collect`;
+//! - copy: `RCP USER@HOST:COLLECT_DIR/* DAILY/.PEER.XXXXXX`, into a fresh hidden directory
+//!   beside the peer's staging directory (the original copies into `DAILY/PEER` itself);
+//! - indicator: `RCP "WORKING_DIR/cback.stage" "USER@HOST:COLLECT_DIR/cback.stage"`.
+//!
+//! After the copy exits 0, every file it brought is checked (a regular file; against a staged
+//! manifest when there is one), handed to the backup user (as root), and renamed into
+//! `DAILY/PEER`. A copy that fails or is interrupted leaves only the hidden directory, which is
+//! removed; no final name ever holds a partial file.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use nix::unistd::{Gid, Uid};
+
+use super::error::PeerError;
+use super::peer::{Peer, Remote};
+use super::verify::{check_manifests, manifest_kind};
+use super::{Staged, INDICATOR};
+use crate::collect::INDICATOR as COLLECT_INDICATOR;
+use cedar_core::interrupt;
+use cedar_core::ownership;
+use cedar_core::remote::{config_words, RemoteCall, RemoteError, Word};
+
+/// How the peer's copies are run on this machine.
+#[derive(Debug, Clone)]
+pub struct Runner<'a> {
+    /// `Some(user)` when running as root: every call goes through `su USER -c`.
+    pub su_user: Option<&'a str>,
+    /// The `su` program.
+    pub su_program: &'a str,
+    /// Where the indicator files pass through (options working_dir).
+    pub working_dir: &'a Path,
+    /// backup_user:backup_group for staged files and the copy directory, as root.
+    pub owner: Option<(Uid, Gid)>,
+}
+
+impl Runner<'_> {
+    fn call(&self, remote: &Remote, tail: Vec<Word>) -> RemoteCall {
+        let mut words = config_words(&remote.rcp_command);
+        words.extend(tail);
+        RemoteCall::new(words, self.su_user, self.su_program)
+    }
+
+    /// The ready-check call for `peer`.
+    pub fn ready_call(&self, peer: &Peer, remote: &Remote) -> RemoteCall {
+        let source = peer.collect_dir.join(COLLECT_INDICATOR);
+        self.call(
+            remote,
+            vec![
+                Word::Plain(format!(
+                    "{}:{}",
+                    remote.address(&peer.name),
+                    source.display()
+                )),
+                Word::Plain(
+                    self.working_dir
+                        .join(COLLECT_INDICATOR)
+                        .display()
+                        .to_string(),
+                ),
+            ],
+        )
+    }
+
+    /// The copy call for `peer` into `target`.
+    pub fn copy_call(&self, peer: &Peer, remote: &Remote, target: &Path) -> RemoteCall {
+        self.call(
+            remote,
+            vec![
+                Word::Glob(format!(
+                    "{}:{}",
+                    remote.address(&peer.name),
+                    peer.collect_dir.display()
+                )),
+                Word::Plain(target.display().to_string()),
+            ],
+        )
+    }
+
+    /// The indicator push for `peer`.
+    pub fn push_call(&self, peer: &Peer, remote: &Remote) -> RemoteCall {
+        self.call(
+            remote,
+            vec![
+                Word::Double(self.working_dir.join(INDICATOR).display().to_string()),
+                Word::Double(format!(
+                    "{}:{}",
+                    remote.address(&peer.name),
+                    peer.collect_dir.join(INDICATOR).display()
+                )),
+            ],
+        )
+    }
+}
+
+fn remote_of(peer: &Peer) -> &Remote {
+    peer.remote
+        .as_ref()
+        .expect("the remote stage functions are called for remote peers")
+}
+
+/// Why a remote peer is not ready, if it is not: its `cback.collect` cannot be copied (an
+/// unreachable host counts as not ready). Interrupted is an error of its own.
+pub fn not_ready(peer: &Peer, runner: &Runner<'_>) -> Result<Option<String>, PeerError> {
+    let remote = remote_of(peer);
+    let local = runner.working_dir.join(COLLECT_INDICATOR);
+    let _ = std::fs::remove_file(&local);
+    let call = runner.ready_call(peer, remote);
+    let result = call.run();
+    let copied = local.is_file();
+    let _ = std::fs::remove_file(&local);
+    match result {
+        Ok(_) if copied => Ok(None),
+        Ok(_) => Ok(Some(format!(
+            "`{}` exited 0 but brought no {COLLECT_INDICATOR}",
+            call.display()
+        ))),
+        Err(RemoteError::Interrupted { .. }) => Err(PeerError::Interrupted),
+        Err(err) => Ok(Some(format!(
+            "cannot copy its {COLLECT_INDICATOR}: {err}; check that the host is reachable with the rcp command as the backup user, and that the peer's collect action has finished"
+        ))),
+    }
+}
+
+/// Removes copy directories (`DAILY/.PEER.XXXXXX`) a killed run left behind.
+fn remove_stale_copies(daily: &Path, name: &str) {
+    let prefix = format!(".{name}.");
+    let Ok(entries) = std::fs::read_dir(daily) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let file_name = entry.file_name().to_string_lossy().into_owned();
+        let is_ours = file_name.strip_prefix(&prefix).is_some_and(|random| {
+            random.len() == COPY_RANDOM && random.bytes().all(|b| b.is_ascii_alphanumeric())
+        });
+        if is_ours && entry.file_type().is_ok_and(|t| t.is_dir()) {
+            match std::fs::remove_dir_all(entry.path()) {
+                Ok(()) => tracing::warn!(
+                    "Removed {}, a partial copy left by an earlier run that was killed or crashed.",
+                    entry.path().display()
+                ),
+                Err(err) => tracing::warn!(
+                    "Cannot remove {}, a partial copy left by an earlier run: {err}; remove it by hand.",
+                    entry.path().display()
+                ),
+            }
+        }
+    }
+}
+
+/// The length of the random part of a copy directory's name.
+const COPY_RANDOM: usize = 6;
+
+/// The files the copy brought into `dir`, sorted; anything but a regular file is an error.
+fn copied_files(peer: &str, dir: &Path) -> Result<Vec<String>, PeerError> {
+    let read_error = |path: &Path, source| PeerError::Read {
+        peer: peer.to_string(),
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut names = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(|e| read_error(dir, e))? {
+        let entry = entry.map_err(|e| read_error(dir, e))?;
+        let meta = std::fs::symlink_metadata(entry.path()).map_err(|e| read_error(dir, e))?;
+        if !meta.file_type().is_file() {
+            return Err(PeerError::NotRegular {
+                peer: peer.to_string(),
+                path: entry.path(),
+            });
+        }
+        names.push(entry.file_name().to_string_lossy().into_owned());
+    }
+    names.sort();
+    Ok(names)
+}
+
+/// Copies the peer's files into `target` (= `DAILY/PEER`) by way of a hidden directory in
+/// `daily`.
+pub fn stage(
+    peer: &Peer,
+    daily: &Path,
+    target: &Path,
+    runner: &Runner<'_>,
+) -> Result<Staged, PeerError> {
+    let remote = remote_of(peer);
+    remove_stale_copies(daily, &peer.name);
+    let install_error = |path: &Path, source| PeerError::Install {
+        peer: peer.name.clone(),
+        path: path.to_path_buf(),
+        source,
+    };
+    let temp = tempfile::Builder::new()
+        .prefix(&format!(".{}.", peer.name))
+        .rand_bytes(COPY_RANDOM)
+        .tempdir_in(daily)
+        .map_err(|e| install_error(daily, e))?;
+    if let Some((uid, gid)) = runner.owner {
+        // The copy runs as the backup user, who must be able to write here.
+        ownership::apply(temp.path(), uid, gid).map_err(|source| PeerError::Owner {
+            peer: peer.name.clone(),
+            source,
+        })?;
+    }
+    let call = runner.copy_call(peer, remote, temp.path());
+    call.run().map_err(|err| match err {
+        RemoteError::Interrupted { .. } => PeerError::Interrupted,
+        source => PeerError::Copy {
+            peer: peer.name.clone(),
+            source,
+        },
+    })?;
+    if interrupt::requested() {
+        return Err(PeerError::Interrupted);
+    }
+    let names = copied_files(&peer.name, temp.path())?;
+    if names.is_empty() {
+        return Err(PeerError::NothingCopied {
+            peer: peer.name.clone(),
+            command: call.display(),
+        });
+    }
+    let manifest_paths: Vec<_> = names
+        .iter()
+        .filter_map(|n| manifest_kind(n).map(|kind| (kind, temp.path().join(n))))
+        .collect();
+    let manifests: Vec<_> = manifest_paths
+        .iter()
+        .map(|(kind, path)| (*kind, path.as_path()))
+        .collect();
+    check_manifests(&peer.name, &manifests, &|name| {
+        let path = temp.path().join(name);
+        path.is_file().then(|| cedar_core::sha256::hash_file(&path))
+    })?;
+    let mut staged = Staged::default();
+    for name in &names {
+        if interrupt::requested() {
+            return Err(PeerError::Interrupted);
+        }
+        let from = temp.path().join(name);
+        let file = File::open(&from).map_err(|e| install_error(&from, e))?;
+        // The data must be on disk before the name says it is complete.
+        file.sync_all().map_err(|e| install_error(&from, e))?;
+        let bytes = file.metadata().map_err(|e| install_error(&from, e))?.len();
+        drop(file);
+        if let Some((uid, gid)) = runner.owner {
+            ownership::apply(&from, uid, gid).map_err(|source| PeerError::Owner {
+                peer: peer.name.clone(),
+                source,
+            })?;
+        }
+        let to: PathBuf = target.join(name);
+        std::fs::rename(&from, &to).map_err(|e| install_error(&to, e))?;
+        staged.files += 1;
+        staged.bytes += bytes;
+    }
+    cedar_core::atomic::sync_dir_lenient(target).map_err(|source| PeerError::Write {
+        peer: peer.name.clone(),
+        name: target.display().to_string(),
+        source,
+    })?;
+    temp.close().map_err(|e| install_error(daily, e))?;
+    Ok(staged)
+}
+
+/// Pushes an empty `cback.stage` into the peer's collect_dir with the rcp command.
+pub fn push_indicator(peer: &Peer, runner: &Runner<'_>) -> Result<(), PeerError> {
+    let remote = remote_of(peer);
+    let local = runner.working_dir.join(INDICATOR);
+    let fail = |source: Box<dyn std::error::Error + Send + Sync>| PeerError::Indicator {
+        peer: peer.name.clone(),
+        source,
+    };
+    File::create(&local).map_err(|e| fail(Box::new(e)))?;
+    let result = runner.push_call(peer, remote).run();
+    let _ = std::fs::remove_file(&local);
+    match result {
+        Ok(_) => Ok(()),
+        Err(RemoteError::Interrupted { .. }) => Err(PeerError::Interrupted),
+        Err(err) => Err(fail(Box::new(err))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn peer() -> Peer {
+        Peer {
+            name: "host1".into(),
+            collect_dir: "/var/backup/collect".into(),
+            ignore_failures: None,
+            remote: Some(Remote {
+                user: "backup".into(),
+                rcp_command: "/usr/bin/scp -B -q -C".into(),
+            }),
+        }
+    }
+
+    #[test]
+    fn the_three_calls_have_the_originals_form() {
+        let runner = Runner {
+            su_user: Some("backup"),
+            su_program: "su",
+            working_dir: Path::new("/var/cback"),
+            owner: None,
+        };
+        let p = peer();
+        let r = p.remote.as_ref().unwrap();
+        assert_eq!(
+            runner.ready_call(&p, r).argv()[3],
+            "/usr/bin/scp -B -q -C backup@host1:/var/backup/collect/cback.collect /var/cback/cback.collect"
+        );
+        assert_eq!(
+            runner
+                .copy_call(&p, r, Path::new("/stage/2026/12/01/.host1.Ab12Z9"))
+                .argv()[3],
+            "/usr/bin/scp -B -q -C backup@host1:/var/backup/collect/* /stage/2026/12/01/.host1.Ab12Z9"
+        );
+        assert_eq!(
+            runner.push_call(&p, r).argv()[3],
+            r#"/usr/bin/scp -B -q -C "/var/cback/cback.stage" "backup@host1:/var/backup/collect/cback.stage""#
+        );
+    }
+
+    #[test]
+    fn only_our_copy_directories_are_removed() {
+        let daily = tempfile::tempdir().unwrap();
+        for dir in [
+            ".host1.Ab12Z9",
+            ".host1.toolongname",
+            "host1",
+            ".host2.Ab12Z9",
+        ] {
+            std::fs::create_dir(daily.path().join(dir)).unwrap();
+        }
+        std::fs::write(daily.path().join(".host1.Ab12Z9/partial"), "x").unwrap();
+        remove_stale_copies(daily.path(), "host1");
+        let mut left: Vec<String> = std::fs::read_dir(daily.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        left.sort();
+        assert_eq!(left, [".host1.toolongname", ".host2.Ab12Z9", "host1"]);
+    }
+}

@@ -1,0 +1,289 @@
+use super::{daily, error, local, peer, remote};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use nix::unistd::{Gid, Uid};
+
+use cedar_core::action::{
+    Action, ActionContext, ActionError, ActionKind, ActionRegistration, Placement,
+};
+use cedar_core::atomic::Owner;
+use cedar_core::calendar::Today;
+use cedar_core::config::Config;
+use cedar_core::interrupt;
+use cedar_core::ownership;
+use cedar_core::status::{self, PeerResult};
+
+use error::{PeerError, StageError};
+use peer::{not_ready_ignored, stage_peers, Peer};
+
+/// The indicator written into each staged peer's collect_dir and into the daily directory.
+pub const INDICATOR: &str = "cback.stage";
+
+/// How a run is asked for.
+#[derive(Debug, Clone, Copy)]
+pub struct StageRequest {
+    /// `--full` (decides, with the starting day, which peers' failures are ignored).
+    pub full: bool,
+    pub today: Today,
+}
+
+/// What was put into one peer's staging directory.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Staged {
+    pub files: u64,
+    pub bytes: u64,
+}
+
+/// Settings every peer shares, read from the configuration.
+#[derive(Debug)]
+struct Site<'a> {
+    staging_dir: PathBuf,
+    working_dir: PathBuf,
+    user: &'a str,
+    group: &'a str,
+    /// Looked up once, as root.
+    ids: Option<(Uid, Gid)>,
+    su_program: String,
+    starting_day: bool,
+}
+
+fn site<'a>(config: &'a Config, today: &Today) -> Result<Site<'a>, StageError> {
+    let options = config.options.as_ref().ok_or(StageError::Incomplete {
+        missing: "an <options> section",
+    })?;
+    let staging_dir = config
+        .stage
+        .as_ref()
+        .and_then(|s| s.staging_dir.as_deref())
+        .ok_or(StageError::Incomplete {
+            missing: "a <stage> section with a <staging_dir>",
+        })?;
+    let working_dir = options
+        .working_dir
+        .as_deref()
+        .ok_or(StageError::Incomplete {
+            missing: "<options><working_dir>",
+        })?;
+    let user = options.backup_user.as_deref().unwrap_or_default();
+    let group = options.backup_group.as_deref().unwrap_or_default();
+    let ids = if ownership::running_as_root() {
+        Some(ownership::lookup(user, group).map_err(StageError::Owner)?)
+    } else {
+        None
+    };
+    Ok(Site {
+        staging_dir: PathBuf::from(staging_dir),
+        working_dir: PathBuf::from(working_dir),
+        user,
+        group,
+        ids,
+        su_program: cedar_core::process::resolve_command(config, "su")
+            .display()
+            .to_string(),
+        starting_day: options
+            .starting_day
+            .is_some_and(|day| today.is_starting_day(day)),
+    })
+}
+
+impl Site<'_> {
+    fn owner(&self) -> Option<Owner<'_>> {
+        self.ids.map(|_| Owner {
+            user: self.user,
+            group: self.group,
+        })
+    }
+
+    fn runner(&self) -> remote::Runner<'_> {
+        remote::Runner {
+            su_user: self.ids.map(|_| self.user),
+            su_program: &self.su_program,
+            working_dir: &self.working_dir,
+            owner: self.ids,
+        }
+    }
+}
+
+/// Stages every peer of `config`.
+pub fn stage(config: &Config, request: StageRequest) -> Result<(), StageError> {
+    let site = site(config, &request.today)?;
+    let peers = stage_peers(config);
+    for p in &peers {
+        tracing::debug!("Found {} peer: [{}]", p.kind(), p.name);
+    }
+    let daily = daily::prepare(&site.staging_dir, &request.today, site.ids)?;
+    let mut targets = Vec::with_capacity(peers.len());
+    for p in &peers {
+        targets.push(if usable_name(&p.name) {
+            Some(daily::peer_dir(&daily, &p.name, site.ids)?)
+        } else {
+            None
+        });
+    }
+    let mut failures = Vec::new();
+    for (p, target) in peers.iter().zip(&targets) {
+        if interrupt::requested() {
+            return Err(StageError::Interrupted);
+        }
+        tracing::info!("Staging peer [{}].", p.name);
+        let started = Instant::now();
+        let outcome = match target {
+            Some(target) => stage_one(p, &daily, target, &site, request.full),
+            None => Err(PeerError::BadName {
+                peer: p.name.clone(),
+            }),
+        };
+        let mut result = PeerResult {
+            action: "stage".into(),
+            peer: p.name.clone(),
+            files: 0,
+            bytes: 0,
+            success: true,
+            skipped: false,
+            seconds: 0.0,
+            error: None,
+        };
+        match outcome {
+            Ok(Outcome::Staged(staged)) => {
+                tracing::info!("Staged {} files for peer [{}].", staged.files, p.name);
+                result.files = staged.files;
+                result.bytes = staged.bytes;
+            }
+            Ok(Outcome::Ignored(reason)) => {
+                tracing::info!("Peer [{}] was not ready to be staged.", p.name);
+                tracing::debug!("Peer [{}]: {reason}", p.name);
+                result.skipped = true;
+            }
+            Err(PeerError::Interrupted) => return Err(StageError::Interrupted),
+            Err(err) => {
+                let message = err.full_message();
+                match &err {
+                    PeerError::NotReady { reason, .. } => {
+                        tracing::error!("Peer [{}] was not ready to be staged: {reason}", p.name)
+                    }
+                    _ => {
+                        let own = format!("peer [{}]: ", p.name);
+                        let text = message.strip_prefix(&own).unwrap_or(&message);
+                        tracing::error!("Error staging [{}]: {text}", p.name)
+                    }
+                }
+                result.success = false;
+                result.error = Some(message);
+                failures.push(err);
+            }
+        }
+        result.seconds = started.elapsed().as_secs_f64();
+        status::record(result);
+    }
+    write_daily_indicator(&daily, site.ids)?;
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(StageError::Peers {
+            attempted: peers.len(),
+            failures,
+        })
+    }
+}
+
+/// Whether `name` can name a directory in the daily directory.
+fn usable_name(name: &str) -> bool {
+    !name.is_empty() && !name.contains('/') && name != "." && name != ".."
+}
+
+enum Outcome {
+    Staged(Staged),
+    /// Not ready, and its `ignore_failures` says that is fine today.
+    Ignored(String),
+}
+
+fn stage_one(
+    p: &Peer,
+    daily: &Path,
+    target: &Path,
+    site: &Site<'_>,
+    full: bool,
+) -> Result<Outcome, PeerError> {
+    tracing::debug!("Ignore failure mode for this peer: {:?}", p.ignore_failures);
+    let runner = site.runner();
+    let not_ready = match &p.remote {
+        None => local::not_ready(&p.collect_dir),
+        Some(_) => remote::not_ready(p, &runner)?,
+    };
+    if let Some(reason) = not_ready {
+        if not_ready_ignored(p.ignore_failures, full, site.starting_day) {
+            return Ok(Outcome::Ignored(reason));
+        }
+        return Err(PeerError::NotReady {
+            peer: p.name.clone(),
+            reason,
+        });
+    }
+    tracing::debug!("Found collect indicator.");
+    let staged = match &p.remote {
+        None => local::stage(p, target, site.owner())?,
+        Some(_) => remote::stage(p, daily, target, &runner)?,
+    };
+    match &p.remote {
+        None => local::write_indicator(p)?,
+        Some(_) => remote::push_indicator(p, &runner)?,
+    }
+    Ok(Outcome::Staged(staged))
+}
+
+/// Writes the empty `cback.stage` into the daily directory (owned by the backup user as root).
+fn write_daily_indicator(daily: &Path, ids: Option<(Uid, Gid)>) -> Result<(), StageError> {
+    let path = daily.join(INDICATOR);
+    tracing::debug!("Writing indicator file [{}].", path.display());
+    let fail = |source| StageError::DailyIndicator {
+        path: path.clone(),
+        source,
+    };
+    std::fs::File::create(&path).map_err(fail)?;
+    if let Some((uid, gid)) = ids {
+        ownership::apply(&path, uid, gid).map_err(StageError::Owner)?;
+    }
+    Ok(())
+}
+
+/// The stage action.
+#[derive(Debug)]
+pub struct StageAction;
+
+impl Action for StageAction {
+    fn execute(&self, ctx: &ActionContext<'_>) -> Result<(), ActionError> {
+        tracing::debug!("Executing the 'stage' action.");
+        let request = StageRequest {
+            full: ctx.options.full,
+            today: Today::current(),
+        };
+        stage(&ctx.config.config, request)?;
+        tracing::info!("Executed the 'stage' action successfully.");
+        Ok(())
+    }
+}
+
+cedar_core::inventory::submit! {
+    ActionRegistration {
+        name: "stage",
+        kind: ActionKind::Builtin,
+        placement: Placement { index: 200, run_before: &[], run_after: &[] },
+        action: &StageAction,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_peer_name_must_be_a_plain_directory_name() {
+        for good in ["host1", "web1.example.com", "127.0.0.1", ".hidden"] {
+            assert!(usable_name(good), "{good}");
+        }
+        for bad in ["", ".", "..", "a/b", "/etc", "../up"] {
+            assert!(!usable_name(bad), "{bad}");
+        }
+    }
+}

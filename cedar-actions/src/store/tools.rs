@@ -1,0 +1,229 @@
+//! Running the optical tools (mkisofs, cdrecord, growisofs, eject, volname, mount, umount)
+//! as the original runs them: each through its `<override>` when one is configured (for every
+//! call, also the CD writer's open-tray `eject`, which the original looks up on PATH), with
+//! the `LC_*` variables removed and `LANG` set to `C` only when it was set. The output is
+//! captured, logged with `--output`, and a failure names the command line and its error
+//! output.
+
+use std::ffi::{OsStr, OsString};
+use std::path::PathBuf;
+use std::process::{Command, ExitStatus};
+
+use cedar_core::config::Config;
+use cedar_core::logging;
+use cedar_core::process::{self, SupervisedError};
+
+/// Why a tool could not be run or failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ToolError {
+    #[error("cannot run `{command}`: {source}; install {name} or point an <override> for `{name}` at it")]
+    Start {
+        command: String,
+        name: &'static str,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("`{command}` failed ({status}){detail}")]
+    Failed {
+        command: String,
+        status: String,
+        /// `: ` and the tail of the error output, or empty.
+        detail: String,
+    },
+    #[error("interrupted while running `{command}`")]
+    Interrupted { command: String },
+}
+
+/// A finished command.
+#[derive(Debug)]
+pub struct Ran {
+    pub command: String,
+    pub status: ExitStatus,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Ran {
+    /// The error for a command that did not exit 0.
+    pub fn failure(&self) -> ToolError {
+        let tail = process::tail(&format!("{}\n{}", self.stderr, self.stdout), 5);
+        ToolError::Failed {
+            command: self.command.clone(),
+            status: match self.status.code() {
+                Some(code) => format!("exit status {code}"),
+                None => self.status.to_string(),
+            },
+            detail: if tail.is_empty() {
+                String::new()
+            } else {
+                format!(": {tail}")
+            },
+        }
+    }
+
+    /// `Ok(self)` when it exited 0, else its [`Ran::failure`].
+    pub fn ok(self) -> Result<Ran, ToolError> {
+        if self.status.success() {
+            Ok(self)
+        } else {
+            Err(self.failure())
+        }
+    }
+}
+
+/// Runs the tools of one configuration.
+#[derive(Debug, Clone, Copy)]
+pub struct Tools<'a> {
+    config: &'a Config,
+}
+
+impl<'a> Tools<'a> {
+    pub fn new(config: &'a Config) -> Tools<'a> {
+        Tools { config }
+    }
+
+    /// The program that runs for `name`.
+    pub fn program(&self, name: &str) -> PathBuf {
+        process::resolve_command(self.config, name)
+    }
+
+    /// Runs `name` with `args` and waits for it; a non-zero exit is not an error here.
+    pub fn run<S: AsRef<OsStr>>(&self, name: &'static str, args: &[S]) -> Result<Ran, ToolError> {
+        let program = self.program(name);
+        let args: Vec<OsString> = args.iter().map(|a| a.as_ref().to_os_string()).collect();
+        let command = command_line(name, &args);
+        tracing::debug!(
+            "Executing command [{}].",
+            command_line(&program.to_string_lossy(), &args)
+        );
+        let mut cmd = Command::new(&program);
+        cmd.args(&args);
+        apply_environment(&mut cmd);
+        let output = process::run_supervised(cmd).map_err(|e| match e {
+            SupervisedError::Spawn(source) => ToolError::Start {
+                command: command.clone(),
+                name,
+                source,
+            },
+            SupervisedError::Interrupted => ToolError::Interrupted {
+                command: command.clone(),
+            },
+        })?;
+        let ran = Ran {
+            command,
+            status: output.status,
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        };
+        logging::log_command_output(&ran.stdout);
+        logging::log_command_output(&ran.stderr);
+        Ok(ran)
+    }
+
+    /// Runs `name` to the end even when an interrupt has arrived: for clean-up (unmounting
+    /// the disc) that must not be cut short.
+    pub fn run_cleanup<S: AsRef<OsStr>>(
+        &self,
+        name: &'static str,
+        args: &[S],
+    ) -> Result<Ran, ToolError> {
+        let program = self.program(name);
+        let args: Vec<OsString> = args.iter().map(|a| a.as_ref().to_os_string()).collect();
+        let command = command_line(name, &args);
+        tracing::debug!(
+            "Executing command [{}].",
+            command_line(&program.to_string_lossy(), &args)
+        );
+        let mut cmd = Command::new(&program);
+        cmd.args(&args).stdin(std::process::Stdio::null());
+        apply_environment(&mut cmd);
+        let output = cmd.output().map_err(|source| ToolError::Start {
+            command: command.clone(),
+            name,
+            source,
+        })?;
+        let ran = Ran {
+            command,
+            status: output.status,
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        };
+        logging::log_command_output(&ran.stdout);
+        logging::log_command_output(&ran.stderr);
+        Ok(ran)
+    }
+
+    /// Runs `name` and fails unless it exits 0.
+    pub fn run_ok<S: AsRef<OsStr>>(
+        &self,
+        name: &'static str,
+        args: &[S],
+    ) -> Result<Ran, ToolError> {
+        self.run(name, args)?.ok()
+    }
+}
+
+/// `LC_*` removed; `LANG=C` only when `LANG` is set (an unset LANG stays unset).
+fn apply_environment(cmd: &mut Command) {
+    for (key, _) in std::env::vars_os() {
+        if key.to_string_lossy().starts_with("LC_") {
+            cmd.env_remove(&key);
+        }
+    }
+    if std::env::var_os("LANG").is_some() {
+        cmd.env("LANG", "C");
+    }
+}
+
+/// A command line for messages: words joined by blanks, a word with blanks quoted.
+pub fn command_line(name: &str, args: &[OsString]) -> String {
+    let mut out = name.to_string();
+    for arg in args {
+        let arg = arg.to_string_lossy();
+        out.push(' ');
+        if arg.is_empty() || arg.contains(char::is_whitespace) {
+            out.push('\'');
+            out.push_str(&arg.replace('\'', r"'\''"));
+            out.push('\'');
+        } else {
+            out.push_str(&arg);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn command_lines_quote_blanks() {
+        let args: Vec<OsString> = ["-V", "CEDAR BACKUP 01-DEC-2026", "-r"]
+            .iter()
+            .map(OsString::from)
+            .collect();
+        assert_eq!(
+            command_line("mkisofs", &args),
+            "mkisofs -V 'CEDAR BACKUP 01-DEC-2026' -r"
+        );
+    }
+
+    #[test]
+    fn failures_name_the_command_and_keep_stderr() {
+        let config = Config::default();
+        let tools = Tools::new(&config);
+        let ran = tools
+            .run("sh", &["-c", "echo boom >&2; exit 3"])
+            .expect("sh runs");
+        let err = ran.ok().unwrap_err().to_string();
+        assert!(
+            err.contains("`sh -c 'echo boom >&2; exit 3'` failed (exit status 3): boom"),
+            "{err}"
+        );
+        let err = tools
+            .run("cback-no-such-tool", &["x"])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("install cback-no-such-tool"), "{err}");
+    }
+}
