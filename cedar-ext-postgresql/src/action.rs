@@ -17,6 +17,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
 
+use cedar_core::chain::chain;
 use cedar_core::compress::{self, Compressor, Totals};
 use cedar_core::status::DatabaseResult;
 use cedar_core::{Action, ActionContext, ActionError, ConfigFile};
@@ -272,18 +273,6 @@ fn write_manifest(site: &Site<'_>) -> Result<(), manifest::ManifestError> {
     let path = manifest::write(site.dir, &Manifest::new(entries), site.owner)?;
     tracing::info!("Wrote the manifest {}.", path.display());
     Ok(())
-}
-
-/// An error with its causes, for the log.
-fn chain(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 /// The compressor settings of one dump when `jobs` dumps run at once: the cores are shared

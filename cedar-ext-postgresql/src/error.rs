@@ -149,14 +149,10 @@ impl DumpFailure {
 /// `the dump of <target> failed: <error>: <causes...>`, the way [`DumpFailure::full_message`]
 /// says it, for a failure not (yet) wrapped in a [`DumpFailure`].
 pub fn failure_message(target: &Target, error: &DumpError) -> String {
-    let mut text = format!("the dump of {target} failed");
-    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
-    while let Some(err) = source {
-        text.push_str(": ");
-        text.push_str(&err.to_string());
-        source = err.source();
-    }
-    text
+    format!(
+        "the dump of {target} failed: {}",
+        cedar_core::chain::chain(error)
+    )
 }
 
 /// Why the PostgreSQL action failed.

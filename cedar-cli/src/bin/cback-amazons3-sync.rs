@@ -13,6 +13,7 @@ mod diagnostics;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use cedar_cli::report::report;
 use cedar_core::logging::{self, LogSettings};
 use cedar_core::options::{DEFAULT_LOGFILE, DEFAULT_MODE};
 use cedar_core::Options;
@@ -211,22 +212,4 @@ fn home() -> Option<PathBuf> {
                 .flatten()
                 .map(|u| u.dir)
         })
-}
-
-/// An error with its causes.
-fn report(error: &(dyn std::error::Error + 'static), stack: bool) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    if stack {
-        text.push_str(&format!("\n{error:#?}"));
-    }
-    text
 }
