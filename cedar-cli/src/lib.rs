@@ -1,6 +1,7 @@
 //! cedar-cli: the command-line front ends of cback.
 //!
 //! - [`cli`]: the `cback` command line (the original's switches, parsed with clap);
+//! - [`log_switches`]: the logging switches every binary flattens into its command line;
 //! - [`report`]: how the binaries word a fatal error;
 //! - [`dist`]: what a package installs beside the binary and generates from that command
 //!   line: the `cback(1)` man page and the shell completions;
@@ -10,6 +11,7 @@
 pub mod cli;
 pub mod diagnostics;
 pub mod dist;
+pub mod log_switches;
 pub mod report;
 
 /// References each extension crate, so that the linker keeps its action registration.

@@ -4,8 +4,8 @@
 
 use std::path::PathBuf;
 
-use cedar_cli::cli::{parse_mode, parse_owner};
-use cedar_core::options::{DEFAULT_CONFIG, DEFAULT_LOGFILE};
+use cedar_cli::log_switches::LogSwitches;
+use cedar_core::options::DEFAULT_CONFIG;
 use cedar_core::Options;
 use clap::Parser;
 
@@ -20,7 +20,8 @@ use clap::Parser;
     version,
     about,
     disable_version_flag = true,
-    disable_help_flag = true
+    disable_help_flag = true,
+    mut_arg("quiet", |arg| arg.hide(true))
 )]
 pub struct SpanArgs {
     /// Display this usage and exit.
@@ -29,11 +30,8 @@ pub struct SpanArgs {
     /// Display the version and exit.
     #[arg(short = 'V', long = "version", action = clap::ArgAction::Version)]
     version: Option<bool>,
-    /// Print verbose output as well as logging to disk.
-    #[arg(short = 'b', long)]
-    verbose: bool,
-    #[arg(short = 'q', long, hide = true)]
-    quiet: bool,
+    #[command(flatten)]
+    log: LogSwitches,
     /// Configuration file.
     #[arg(short = 'c', long, value_name = "PATH", default_value = DEFAULT_CONFIG)]
     config: PathBuf,
@@ -43,24 +41,6 @@ pub struct SpanArgs {
     managed: bool,
     #[arg(short = 'N', long = "managed-only", hide = true)]
     managed_only: bool,
-    /// Log file.
-    #[arg(short = 'l', long, value_name = "PATH", default_value = DEFAULT_LOGFILE)]
-    logfile: PathBuf,
-    /// Owner of a log file cback-span creates.
-    #[arg(short = 'o', long, value_name = "USER:GROUP", default_value = "root:adm", value_parser = parse_owner)]
-    owner: (String, String),
-    /// Permissions of a log file cback-span creates (octal).
-    #[arg(short = 'm', long, value_name = "OCTAL", default_value = "640", value_parser = parse_mode)]
-    mode: u32,
-    /// Record the output of external commands in the log.
-    #[arg(short = 'O', long)]
-    output: bool,
-    /// Write debugging information to the log (implies --output).
-    #[arg(short = 'd', long)]
-    debug: bool,
-    /// Show the full chain of causes of an error.
-    #[arg(short = 's', long)]
-    stack: bool,
     #[arg(short = 'D', long, hide = true)]
     diagnostics: bool,
     #[arg(short = 'n', long = "dry-run", hide = true)]
@@ -73,21 +53,14 @@ impl SpanArgs {
     /// The options the shared pieces (logging) read.
     pub fn into_options(self) -> Options {
         Options {
-            verbose: self.verbose,
-            quiet: self.quiet,
             config: self.config,
             full: self.full,
             managed: self.managed,
             managed_only: self.managed_only,
-            logfile: self.logfile,
-            owner: self.owner,
-            mode: self.mode,
-            output: self.output,
-            debug: self.debug,
-            stack: self.stack,
             diagnostics: self.diagnostics,
             dry_run: self.dry_run,
             actions: self.actions,
+            ..self.log.into_options()
         }
     }
 }
