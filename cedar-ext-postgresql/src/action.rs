@@ -17,14 +17,14 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
 
+use cedar_core::atomic::{AtomicFile, Mode, Owner};
 use cedar_core::chain::chain;
 use cedar_core::compress::{self, Compressor, Totals};
 use cedar_core::status::DatabaseResult;
+use cedar_core::stream::{self, StreamCommand};
 use cedar_core::{Action, ActionContext, ActionError, ConfigFile};
 
-use crate::atomic::{AtomicFile, Mode, Owner};
 use crate::config::{check_password_file, Format, PostgresqlSection, Settings, Target, SECTION};
-use crate::dump::{self, DumpCommand};
 use crate::error::{failure_message, DumpError, DumpFailure, PgError};
 use crate::manifest::{self, rfc3339, Entry, Manifest, Status};
 use crate::prepare::{self, Prepared};
@@ -450,7 +450,7 @@ pub fn summary(target: &Target, totals: &Totals, seconds: f64) -> String {
 }
 
 /// The command that makes the dump of `target`.
-pub fn dump_command(config: &ConfigFile, settings: &Settings, target: &Target) -> DumpCommand {
+pub fn dump_command(config: &ConfigFile, settings: &Settings, target: &Target) -> StreamCommand {
     let name = target.command_name();
     let mut env: Vec<(&'static str, OsString)> = prepare::libpq_env(settings);
     if let Target::Database(db) = target {
@@ -458,7 +458,7 @@ pub fn dump_command(config: &ConfigFile, settings: &Settings, target: &Target) -
         // `-` or looks like a connection string cannot be misread, and argv stays empty.
         env.push(("PGDATABASE", OsString::from(db)));
     }
-    DumpCommand {
+    StreamCommand {
         name,
         program: cedar_core::process::resolve_command(&config.config, name),
         args: prepare::args(settings, target),
@@ -607,7 +607,7 @@ fn check_written(
 /// Streams the output of `command` through the compressor into `file`; returns the totals and
 /// the size and SHA-256 of the bytes written to the file.
 fn write_dump(
-    command: &DumpCommand,
+    command: &StreamCommand,
     file: &AtomicFile,
     settings: &Settings,
     compression: compress::Settings,
@@ -634,7 +634,7 @@ fn write_dump(
             path: temp.to_path_buf(),
             source,
         })?;
-    dump::stream(command, &mut compressor, temp, interrupted, progress)?;
+    stream::stream(command, &mut compressor, temp, interrupted, progress)?;
     let (writer, totals) = compressor.finish().map_err(write_error)?;
     let (writer, digest) = writer.finish();
     writer.finish().map_err(write_error)?;
