@@ -44,27 +44,51 @@ pub struct Cli {
     version: Option<bool>,
     #[command(flatten)]
     log: LogSwitches,
+    #[command(flatten)]
+    run: RunSwitches,
+}
+
+/// What a run does: the switches of cback besides the logging ones, shared with cback-span
+/// (which accepts them and ignores most).
+#[derive(Debug, Clone, clap::Args)]
+pub struct RunSwitches {
     /// Configuration file.
     #[arg(short = 'c', long, value_name = "PATH", default_value = DEFAULT_CONFIG)]
-    config: PathBuf,
+    pub config: PathBuf,
     /// Full backup regardless of configuration: reset incremental state, collect weekly items.
     #[arg(short = 'f', long)]
-    full: bool,
+    pub full: bool,
     /// Also run actions on managed peers.
     #[arg(short = 'M', long)]
-    managed: bool,
+    pub managed: bool,
     /// Run actions only on managed peers.
     #[arg(short = 'N', long = "managed-only")]
-    managed_only: bool,
+    pub managed_only: bool,
     /// Print runtime diagnostics and exit.
     #[arg(short = 'D', long)]
-    diagnostics: bool,
+    pub diagnostics: bool,
     /// Load and validate the configuration, print the plan and exit without running anything.
     #[arg(short = 'n', long = "dry-run")]
-    dry_run: bool,
+    pub dry_run: bool,
     /// Actions to run.
     #[arg(value_name = "ACTION", value_parser = ActionName, hide_possible_values = true)]
-    actions: Vec<String>,
+    pub actions: Vec<String>,
+}
+
+impl RunSwitches {
+    /// The options of a run: these switches on top of `log`'s.
+    pub fn into_options(self, log: LogSwitches) -> Options {
+        Options {
+            config: self.config,
+            full: self.full,
+            managed: self.managed,
+            managed_only: self.managed_only,
+            diagnostics: self.diagnostics,
+            dry_run: self.dry_run,
+            actions: self.actions,
+            ..log.into_options()
+        }
+    }
 }
 
 /// An action name: any word is accepted (extensions are named in the configuration, which is
@@ -118,22 +142,13 @@ pub fn command() -> clap::Command {
 impl Cli {
     /// The switches' cross-checks that clap does not do; each failure is a usage error.
     pub fn into_options(self) -> Result<Options, String> {
-        if self.managed && self.managed_only {
+        if self.run.managed && self.run.managed_only {
             return Err("the --managed and --managed-only options may not be combined".into());
         }
-        if self.actions.is_empty() && !self.diagnostics {
+        if self.run.actions.is_empty() && !self.run.diagnostics {
             return Err("at least one action must be specified".into());
         }
-        Ok(Options {
-            config: self.config,
-            full: self.full,
-            managed: self.managed,
-            managed_only: self.managed_only,
-            diagnostics: self.diagnostics,
-            dry_run: self.dry_run,
-            actions: self.actions,
-            ..self.log.into_options()
-        })
+        Ok(self.run.into_options(self.log))
     }
 }
 

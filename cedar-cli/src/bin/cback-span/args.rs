@@ -2,10 +2,8 @@
 //! work), of which the usage lists those that matter here. Actions and the other switches
 //! are accepted and ignored, as by the original's cback3-span.
 
-use std::path::PathBuf;
-
+use cedar_cli::cli::RunSwitches;
 use cedar_cli::log_switches::LogSwitches;
-use cedar_core::options::DEFAULT_CONFIG;
 use cedar_core::Options;
 use clap::Parser;
 
@@ -21,7 +19,13 @@ use clap::Parser;
     about,
     disable_version_flag = true,
     disable_help_flag = true,
-    mut_arg("quiet", |arg| arg.hide(true))
+    mut_arg("quiet", |arg| arg.hide(true)),
+    mut_arg("full", |arg| arg.hide(true)),
+    mut_arg("managed", |arg| arg.hide(true)),
+    mut_arg("managed_only", |arg| arg.hide(true)),
+    mut_arg("diagnostics", |arg| arg.hide(true)),
+    mut_arg("dry_run", |arg| arg.hide(true)),
+    mut_arg("actions", |arg| arg.hide(true))
 )]
 pub struct SpanArgs {
     /// Display this usage and exit.
@@ -32,42 +36,21 @@ pub struct SpanArgs {
     version: Option<bool>,
     #[command(flatten)]
     log: LogSwitches,
-    /// Configuration file.
-    #[arg(short = 'c', long, value_name = "PATH", default_value = DEFAULT_CONFIG)]
-    config: PathBuf,
-    #[arg(short = 'f', long, hide = true)]
-    full: bool,
-    #[arg(short = 'M', long, hide = true)]
-    managed: bool,
-    #[arg(short = 'N', long = "managed-only", hide = true)]
-    managed_only: bool,
-    #[arg(short = 'D', long, hide = true)]
-    diagnostics: bool,
-    #[arg(short = 'n', long = "dry-run", hide = true)]
-    dry_run: bool,
-    #[arg(value_name = "ACTION", hide = true)]
-    actions: Vec<String>,
+    #[command(flatten)]
+    run: RunSwitches,
 }
 
 impl SpanArgs {
     /// The options the shared pieces (logging) read.
     pub fn into_options(self) -> Options {
-        Options {
-            config: self.config,
-            full: self.full,
-            managed: self.managed,
-            managed_only: self.managed_only,
-            diagnostics: self.diagnostics,
-            dry_run: self.dry_run,
-            actions: self.actions,
-            ..self.log.into_options()
-        }
+        self.run.into_options(self.log)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::PathBuf;
 
     fn parse(args: &[&str]) -> Result<Options, String> {
         let mut argv = vec!["cback-span"];
