@@ -16,6 +16,7 @@
 //! </amazons3>
 //! ```
 
+use cedar_core::ext::section::ExtensionSection;
 use serde::Deserialize;
 
 use cedar_ext_encrypt::recipients::{self, Recipients};
@@ -185,6 +186,15 @@ pub fn check_endpoint(text: &str) -> Result<(), String> {
         return Err(format!("the S3 endpoint [{t}] names no host"));
     }
     Ok(())
+}
+
+impl ExtensionSection for AmazonS3Section {
+    const NAME: &'static str = SECTION;
+    type Settings = Settings;
+
+    fn settings(section: Option<&AmazonS3Section>) -> Result<Settings, Vec<String>> {
+        Settings::from_section(section).map_err(|message| vec![message])
+    }
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@
 //!
 //! Values are read as the original reads them: not trimmed, so ` gpg` is not `gpg`.
 
+use cedar_core::ext::section::ExtensionSection;
 use serde::Deserialize;
 
 use crate::recipients::{self, Recipients};
@@ -102,6 +103,15 @@ impl Settings {
 pub fn python_list(names: &[&str]) -> String {
     let quoted: Vec<String> = names.iter().map(|n| format!("'{n}'")).collect();
     format!("[{}]", quoted.join(", "))
+}
+
+impl ExtensionSection for EncryptSection {
+    const NAME: &'static str = SECTION;
+    type Settings = Settings;
+
+    fn settings(section: Option<&EncryptSection>) -> Result<Settings, Vec<String>> {
+        Settings::from_section(section).map_err(|message| vec![message])
+    }
 }
 
 #[cfg(test)]

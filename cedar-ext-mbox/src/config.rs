@@ -15,6 +15,7 @@ use std::path::PathBuf;
 
 use cedar_core::ext::listing::Exclusions;
 use cedar_core::ext::rules::{inherited, CollectMode, CompressMode};
+use cedar_core::ext::section::ExtensionSection;
 use serde::Deserialize;
 
 /// The element name of the section under `<cb_config>`.
@@ -158,6 +159,15 @@ fn items(
         }
     }
     items
+}
+
+impl ExtensionSection for MboxSection {
+    const NAME: &'static str = SECTION;
+    type Settings = Settings;
+
+    fn settings(section: Option<&MboxSection>) -> Result<Settings, Vec<String>> {
+        settings(section)
+    }
 }
 
 #[cfg(test)]

@@ -16,6 +16,7 @@
 use std::fmt;
 
 use cedar_core::ext::rules::{parse_bool, CompressMode};
+use cedar_core::ext::section::ExtensionSection;
 use serde::Deserialize;
 
 /// The element name of the section under `<cb_config>`.
@@ -163,6 +164,15 @@ pub fn settings(section: Option<&MysqlSection>) -> Result<Settings, Vec<String>>
         },
         targets,
     })
+}
+
+impl ExtensionSection for MysqlSection {
+    const NAME: &'static str = SECTION;
+    type Settings = Settings;
+
+    fn settings(section: Option<&MysqlSection>) -> Result<Settings, Vec<String>> {
+        settings(section)
+    }
 }
 
 #[cfg(test)]

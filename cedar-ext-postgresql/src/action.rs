@@ -20,6 +20,7 @@ use std::time::Instant;
 use cedar_core::atomic::{AtomicFile, Mode, Owner};
 use cedar_core::chain::chain;
 use cedar_core::compress::{self, Compressor, Totals};
+use cedar_core::ext::section::{ExtensionSection, SectionError};
 use cedar_core::status::DatabaseResult;
 use cedar_core::stream::{self, StreamCommand};
 use cedar_core::{Action, ActionContext, ActionError, ConfigFile};
@@ -45,33 +46,22 @@ impl Action for PostgresqlAction {
         if let Err(err) = collect_dir(ctx.config) {
             problems.push(err.to_string());
         }
-        match ctx.config.section::<PostgresqlSection>(SECTION) {
-            Ok(section) => problems.extend(crate::config::problems(section.as_ref())),
-            Err(err) => problems.push(format!("cannot read the <postgresql> section: {err}")),
-        }
+        problems.extend(PostgresqlSection::validate(ctx.config));
         problems
     }
 }
 
 /// Reads and checks the `<postgresql>` section of `config`.
 pub fn load_settings(config: &ConfigFile) -> Result<Settings, PgError> {
-    let section = config
-        .section::<PostgresqlSection>(SECTION)
-        .map_err(|source| PgError::Read {
-            path: config.path.clone(),
-            source: Box::new(source),
-        })?;
-    Settings::from_section(section.as_ref()).map_err(|problems| PgError::Invalid {
-        path: config.path.clone(),
-        problems,
-    })
+    Ok(PostgresqlSection::load(config)?)
 }
 
 /// The collect directory; the action needs the options and collect sections, as the original.
-fn collect_dir(config: &ConfigFile) -> Result<PathBuf, PgError> {
-    let incomplete = |missing: &str| PgError::Incomplete {
+fn collect_dir(config: &ConfigFile) -> Result<PathBuf, SectionError> {
+    let incomplete = |missing| SectionError::Incomplete {
+        action: SECTION,
+        missing,
         path: config.path.clone(),
-        missing: missing.to_string(),
     };
     if config.config.options.is_none() {
         return Err(incomplete("the <options> section"));
@@ -113,7 +103,12 @@ pub fn run(
     // As root every file is handed to the backup user: find out now that it exists, not after
     // a long dump.
     if let Some(owner) = owner.filter(|_| cedar_core::ownership::running_as_root()) {
-        cedar_core::ownership::lookup(owner.user, owner.group).map_err(PgError::Owner)?;
+        cedar_core::ownership::lookup(owner.user, owner.group).map_err(|source| {
+            SectionError::Owner {
+                action: SECTION,
+                source,
+            }
+        })?;
     }
 
     if options.dry_run {
@@ -739,7 +734,10 @@ mod tests {
         let config = site
             .config("<postgresql><compress_mode>none</compress_mode><all>yes</all></postgresql>");
         let err = load_settings(&config).unwrap_err();
-        assert!(matches!(err, PgError::Read { .. }), "{err}");
+        assert!(
+            matches!(err, PgError::Section(SectionError::Read { .. })),
+            "{err}"
+        );
     }
 
     #[test]

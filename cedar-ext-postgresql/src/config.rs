@@ -32,6 +32,7 @@ use std::path::{Path, PathBuf};
 
 use cedar_core::clip::clip;
 use cedar_core::compress::Codec;
+use cedar_core::ext::section::ExtensionSection;
 use serde::Deserialize;
 
 /// The element name of the section under `<cb_config>`.
@@ -477,6 +478,15 @@ pub fn check_password_file(path: &Path) -> Result<(), String> {
     }
     std::fs::File::open(path).map_err(|err| err.to_string())?;
     Ok(())
+}
+
+impl ExtensionSection for PostgresqlSection {
+    const NAME: &'static str = SECTION;
+    type Settings = Settings;
+
+    fn settings(section: Option<&PostgresqlSection>) -> Result<Settings, Vec<String>> {
+        Settings::from_section(section)
+    }
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@
 use std::path::PathBuf;
 
 use cedar_core::atomic::AtomicError;
+use cedar_core::ext::section::SectionError;
 use cedar_core::stream::StreamError;
 
 use crate::config::Target;
@@ -117,25 +118,10 @@ pub fn failure_message(target: &Target, error: &DumpError) -> String {
 /// Why the PostgreSQL action failed.
 #[derive(Debug, thiserror::Error)]
 pub enum PgError {
-    /// The standard sections the action needs are missing.
-    #[error("configuration is not properly filled in: the postgresql action needs {missing} in {}", path.display())]
-    Incomplete { path: PathBuf, missing: String },
-
-    /// The `<postgresql>` section could not be read at all.
-    #[error("cannot read the <postgresql> section of {}", path.display())]
-    Read {
-        path: PathBuf,
-        /// Boxed: configuration errors are large.
-        #[source]
-        source: Box<cedar_core::ConfigError>,
-    },
-
-    /// The `<postgresql>` section breaks the rules.
-    #[error("invalid <postgresql> section in {}: {}; fix the section and run again", path.display(), problems.join("; "))]
-    Invalid {
-        path: PathBuf,
-        problems: Vec<String>,
-    },
+    /// The configuration cannot serve the action: a standard section missing, the
+    /// `<postgresql>` section unreadable or breaking the rules, the backup owner unknown.
+    #[error(transparent)]
+    Section(#[from] SectionError),
 
     /// The password file cannot be used.
     #[error("cannot use the password file {}: {reason}; fix <postgresql><password_file>", path.display())]
@@ -149,9 +135,6 @@ pub enum PgError {
     },
 
     /// No pg_dump new enough for the server; nothing was written.
-    /// The backup user or group does not exist (checked before any dump when running as root).
-    #[error("cannot hand the dumps to their owner: {0}")]
-    Owner(#[source] cedar_core::ownership::OwnershipError),
     #[error(transparent)]
     Version(crate::version::TooOld),
 
@@ -194,10 +177,8 @@ impl From<PgError> for cedar_core::ActionError {
         use cedar_core::ActionError;
         match err {
             PgError::Interrupted => ActionError::Interrupted,
-            PgError::Read { path, source } => ActionError::with_source(
-                format!("cannot read the <postgresql> section of {}", path.display()),
-                source,
-            ),
+            // The runner leaves out a cause whose text the message already holds.
+            PgError::Section(err) => ActionError::with_source(err.to_string(), err),
             PgError::Discover(err) => ActionError::with_source(err.to_string(), err.source),
             // The runner leaves out a cause whose text the message already holds.
             PgError::Manifest(err) => ActionError::with_source(err.to_string(), err),

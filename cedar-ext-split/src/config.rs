@@ -9,6 +9,7 @@
 //!
 //! Both are byte quantities ([`cedar_core::quantity`]): `KB`, `MB`, `GB` (1024-based) or bytes.
 
+use cedar_core::ext::section::ExtensionSection;
 use serde::Deserialize;
 
 /// The element name of the section under `<cb_config>`.
@@ -53,6 +54,15 @@ impl Settings {
     /// The part size in whole bytes, as split is given it (`--bytes=N`).
     pub fn part_bytes(&self) -> u64 {
         self.split_size.trunc() as u64
+    }
+}
+
+impl ExtensionSection for SplitSection {
+    const NAME: &'static str = SECTION;
+    type Settings = Settings;
+
+    fn settings(section: Option<&SplitSection>) -> Result<Settings, Vec<String>> {
+        Settings::from_section(section).map_err(|message| vec![message])
     }
 }
 

@@ -20,6 +20,7 @@ use std::path::PathBuf;
 
 use cedar_core::ext::listing::Exclusions;
 use cedar_core::ext::rules::{inherited, CollectMode, CompressMode};
+use cedar_core::ext::section::ExtensionSection;
 use serde::Deserialize;
 
 /// The element name of the section under `<cb_config>`.
@@ -217,6 +218,15 @@ fn modes(
     match (collect, compress) {
         (Ok(a), Ok(b)) => Ok((a, b)),
         (a, b) => Err(a.err().into_iter().chain(b.err()).collect()),
+    }
+}
+
+impl ExtensionSection for SubversionSection {
+    const NAME: &'static str = SECTION;
+    type Settings = Settings;
+
+    fn settings(section: Option<&SubversionSection>) -> Result<Settings, Vec<String>> {
+        settings(section)
     }
 }
 
