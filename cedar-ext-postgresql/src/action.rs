@@ -158,7 +158,7 @@ pub fn run(
     };
 
     let jobs = settings.jobs.clamp(1, settings.targets.len().max(1));
-    let site = Site {
+    let site = DumpRun {
         config,
         settings: &settings,
         dir: &dir,
@@ -214,7 +214,7 @@ pub fn run(
 }
 
 /// What every dump of a run shares.
-struct Site<'a> {
+struct DumpRun<'a> {
     config: &'a ConfigFile,
     settings: &'a Settings,
     dir: &'a Path,
@@ -243,7 +243,7 @@ pub struct Dumped {
 
 /// Writes the manifest of this run's dumps (and of the earlier good files kept where a dump
 /// failed or did not start) into collect_dir.
-fn write_manifest(site: &Site<'_>) -> Result<(), manifest::ManifestError> {
+fn write_manifest(site: &DumpRun<'_>) -> Result<(), manifest::ManifestError> {
     let mut ours = std::mem::take(&mut *site.entries.lock().unwrap_or_else(|e| e.into_inner()));
     if ours.is_empty() {
         return Ok(());
@@ -284,7 +284,7 @@ fn compression_settings(settings: &Settings, jobs: usize) -> compress::Settings 
 
 /// Makes every dump of `site`, `jobs` at a time, in configuration order. The outcome of each
 /// target is at its index; `None` for a target not started because of an interrupt.
-fn run_all(site: &Site<'_>, jobs: usize) -> Vec<Option<Result<Dumped, DumpError>>> {
+fn run_all(site: &DumpRun<'_>, jobs: usize) -> Vec<Option<Result<Dumped, DumpError>>> {
     let targets = &site.settings.targets;
     let outcomes: Mutex<Vec<Option<Result<Dumped, DumpError>>>> =
         Mutex::new(targets.iter().map(|_| None).collect());
@@ -321,7 +321,7 @@ fn log_start(target: &Target) {
 }
 
 /// Makes one dump, logs its summary or its failure, and records it for the run status.
-fn dump_and_report(site: &Site<'_>, target: &Target) -> Result<Dumped, DumpError> {
+fn dump_and_report(site: &DumpRun<'_>, target: &Target) -> Result<Dumped, DumpError> {
     log_start(target);
     let started = Instant::now();
     let start_time = cedar_core::clock::now_secs();
@@ -382,7 +382,12 @@ fn dump_and_report(site: &Site<'_>, target: &Target) -> Result<Dumped, DumpError
 }
 
 /// Notes the manifest entry of a finished or failed dump (not of an interrupted one).
-fn record_entry(site: &Site<'_>, target: &Target, start: i64, outcome: &Result<Dumped, DumpError>) {
+fn record_entry(
+    site: &DumpRun<'_>,
+    target: &Target,
+    start: i64,
+    outcome: &Result<Dumped, DumpError>,
+) {
     let tool = site.prepared.tool(target);
     let server = site.prepared.server.as_ref().map(|s| s.text.clone());
     let mut entry = Entry {
