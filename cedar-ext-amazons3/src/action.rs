@@ -27,10 +27,10 @@ use std::time::Instant;
 use nix::unistd::{Gid, Uid, User};
 
 use cedar_core::actions::collect::Today;
-use cedar_core::ext::section::{ExtensionSection, SectionError};
-use cedar_core::staged::{self, AfterStage};
 use cedar_core::status::{self, UploadResult};
-use cedar_core::{Action, ActionContext, ActionError, ConfigFile, Options};
+use cedar_core::{staged, Action, ActionContext, ActionError, ConfigFile, Options};
+
+use cedar_core::ext::section::{ExtensionSection, SectionError};
 
 use crate::client::{ConnectOptions, S3};
 use crate::command::{self, Scratch};
@@ -81,7 +81,7 @@ struct UploadRun<'a> {
 /// Runs the action.
 pub fn run(config: &ConfigFile, options: &Options) -> Result<(), AmazonS3Error> {
     // As root (the only way this action runs) the backup owner is looked up here.
-    let standard = AfterStage::load(SECTION, config)?;
+    let standard = staged::AfterStage::load(SECTION, config)?;
     let settings = load_settings(config)?;
     let (true, Some(ids)) = (cedar_core::ownership::running_as_root(), standard.ids) else {
         tracing::error!("Error: the amazons3 extended action must be run as root.");
