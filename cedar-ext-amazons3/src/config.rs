@@ -16,7 +16,6 @@
 //! </amazons3>
 //! ```
 
-use cedar_core::ext::section::ExtensionSection;
 use serde::Deserialize;
 
 use cedar_ext_encrypt::recipients::{self, Recipients};
@@ -188,7 +187,7 @@ pub fn check_endpoint(text: &str) -> Result<(), String> {
     Ok(())
 }
 
-impl ExtensionSection for AmazonS3Section {
+impl cedar_core::ext::section::ExtensionSection for AmazonS3Section {
     const NAME: &'static str = SECTION;
     type Settings = Settings;
 

@@ -4,7 +4,6 @@
 
 use cedar_core::clip::clip;
 use cedar_core::config::values::{parse_float, ByteQuantity};
-use cedar_core::ext::section::ExtensionSection;
 use serde::Deserialize;
 
 /// The element name of the section under `<cb_config>`.
@@ -66,7 +65,7 @@ impl CapacitySection {
 }
 
 /// The section's one rule is its limit (see [`CapacitySection::limit`]).
-impl ExtensionSection for CapacitySection {
+impl cedar_core::ext::section::ExtensionSection for CapacitySection {
     const NAME: &'static str = SECTION;
     type Settings = Limit;
 

@@ -11,7 +11,6 @@
 //!
 //! Values are read as the original reads them: not trimmed, so ` gpg` is not `gpg`.
 
-use cedar_core::ext::section::ExtensionSection;
 use serde::Deserialize;
 
 use crate::recipients::{self, Recipients};
@@ -105,7 +104,7 @@ pub fn python_list(names: &[&str]) -> String {
     format!("[{}]", quoted.join(", "))
 }
 
-impl ExtensionSection for EncryptSection {
+impl cedar_core::ext::section::ExtensionSection for EncryptSection {
     const NAME: &'static str = SECTION;
     type Settings = Settings;
 

@@ -15,7 +15,6 @@ use std::path::PathBuf;
 
 use cedar_core::ext::listing::Exclusions;
 use cedar_core::ext::rules::{inherited, CollectMode, CompressMode};
-use cedar_core::ext::section::ExtensionSection;
 use serde::Deserialize;
 
 /// The element name of the section under `<cb_config>`.
@@ -161,7 +160,7 @@ fn items(
     items
 }
 
-impl ExtensionSection for MboxSection {
+impl cedar_core::ext::section::ExtensionSection for MboxSection {
     const NAME: &'static str = SECTION;
     type Settings = Settings;
 

@@ -16,7 +16,6 @@
 use std::fmt;
 
 use cedar_core::ext::rules::{parse_bool, CompressMode};
-use cedar_core::ext::section::ExtensionSection;
 use serde::Deserialize;
 
 /// The element name of the section under `<cb_config>`.
@@ -166,7 +165,7 @@ pub fn settings(section: Option<&MysqlSection>) -> Result<Settings, Vec<String>>
     })
 }
 
-impl ExtensionSection for MysqlSection {
+impl cedar_core::ext::section::ExtensionSection for MysqlSection {
     const NAME: &'static str = SECTION;
     type Settings = Settings;
 

@@ -32,7 +32,6 @@ use std::path::{Path, PathBuf};
 
 use cedar_core::clip::clip;
 use cedar_core::compress::Codec;
-use cedar_core::ext::section::ExtensionSection;
 use serde::Deserialize;
 
 /// The element name of the section under `<cb_config>`.
@@ -480,7 +479,7 @@ pub fn check_password_file(path: &Path) -> Result<(), String> {
     Ok(())
 }
 
-impl ExtensionSection for PostgresqlSection {
+impl cedar_core::ext::section::ExtensionSection for PostgresqlSection {
     const NAME: &'static str = SECTION;
     type Settings = Settings;
 

@@ -9,7 +9,6 @@
 //!
 //! Both are byte quantities ([`cedar_core::quantity`]): `KB`, `MB`, `GB` (1024-based) or bytes.
 
-use cedar_core::ext::section::ExtensionSection;
 use serde::Deserialize;
 
 /// The element name of the section under `<cb_config>`.
@@ -57,7 +56,7 @@ impl Settings {
     }
 }
 
-impl ExtensionSection for SplitSection {
+impl cedar_core::ext::section::ExtensionSection for SplitSection {
     const NAME: &'static str = SECTION;
     type Settings = Settings;
 

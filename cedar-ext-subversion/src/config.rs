@@ -20,7 +20,6 @@ use std::path::PathBuf;
 
 use cedar_core::ext::listing::Exclusions;
 use cedar_core::ext::rules::{inherited, CollectMode, CompressMode};
-use cedar_core::ext::section::ExtensionSection;
 use serde::Deserialize;
 
 /// The element name of the section under `<cb_config>`.
@@ -221,7 +220,7 @@ fn modes(
     }
 }
 
-impl ExtensionSection for SubversionSection {
+impl cedar_core::ext::section::ExtensionSection for SubversionSection {
     const NAME: &'static str = SECTION;
     type Settings = Settings;
 
