@@ -2,9 +2,11 @@
 
 use std::path::PathBuf;
 
-use cedar_core::options::{DEFAULT_CONFIG, DEFAULT_LOGFILE};
+use cedar_core::options::DEFAULT_CONFIG;
 use cedar_core::Options;
 use clap::Parser;
+
+use crate::log_switches::LogSwitches;
 
 const AFTER_HELP: &str = "\
 Actions:
@@ -40,51 +42,53 @@ pub struct Cli {
     /// Display the version and exit.
     #[arg(short = 'V', long = "version", action = clap::ArgAction::Version)]
     version: Option<bool>,
-    /// Print progress to the screen as well as the log.
-    #[arg(short = 'b', long)]
-    verbose: bool,
-    /// Print nothing to the screen.
-    #[arg(short = 'q', long)]
-    quiet: bool,
+    #[command(flatten)]
+    log: LogSwitches,
+    #[command(flatten)]
+    run: RunSwitches,
+}
+
+/// What a run does: the switches of cback besides the logging ones, shared with cback-span
+/// (which accepts them and ignores most).
+#[derive(Debug, Clone, clap::Args)]
+pub struct RunSwitches {
     /// Configuration file.
     #[arg(short = 'c', long, value_name = "PATH", default_value = DEFAULT_CONFIG)]
-    config: PathBuf,
+    pub config: PathBuf,
     /// Full backup regardless of configuration: reset incremental state, collect weekly items.
     #[arg(short = 'f', long)]
-    full: bool,
+    pub full: bool,
     /// Also run actions on managed peers.
     #[arg(short = 'M', long)]
-    managed: bool,
+    pub managed: bool,
     /// Run actions only on managed peers.
     #[arg(short = 'N', long = "managed-only")]
-    managed_only: bool,
-    /// Log file.
-    #[arg(short = 'l', long, value_name = "PATH", default_value = DEFAULT_LOGFILE)]
-    logfile: PathBuf,
-    /// Owner of a log file cback creates.
-    #[arg(short = 'o', long, value_name = "USER:GROUP", default_value = "root:adm", value_parser = parse_owner)]
-    owner: (String, String),
-    /// Permissions of a log file cback creates (octal).
-    #[arg(short = 'm', long, value_name = "OCTAL", default_value = "640", value_parser = parse_mode)]
-    mode: u32,
-    /// Also record the output of external commands in the log.
-    #[arg(short = 'O', long)]
-    output: bool,
-    /// Debug detail in the log (implies --output).
-    #[arg(short = 'd', long)]
-    debug: bool,
-    /// Show the full chain of causes of an error.
-    #[arg(short = 's', long)]
-    stack: bool,
+    pub managed_only: bool,
     /// Print runtime diagnostics and exit.
     #[arg(short = 'D', long)]
-    diagnostics: bool,
+    pub diagnostics: bool,
     /// Load and validate the configuration, print the plan and exit without running anything.
     #[arg(short = 'n', long = "dry-run")]
-    dry_run: bool,
+    pub dry_run: bool,
     /// Actions to run.
     #[arg(value_name = "ACTION", value_parser = ActionName, hide_possible_values = true)]
-    actions: Vec<String>,
+    pub actions: Vec<String>,
+}
+
+impl RunSwitches {
+    /// The options of a run: these switches on top of `log`'s.
+    pub fn into_options(self, log: LogSwitches) -> Options {
+        Options {
+            config: self.config,
+            full: self.full,
+            managed: self.managed,
+            managed_only: self.managed_only,
+            diagnostics: self.diagnostics,
+            dry_run: self.dry_run,
+            actions: self.actions,
+            ..log.into_options()
+        }
+    }
 }
 
 /// An action name: any word is accepted (extensions are named in the configuration, which is
@@ -135,50 +139,16 @@ pub fn command() -> clap::Command {
     <Cli as clap::CommandFactory>::command()
 }
 
-/// `-o/--owner`: exactly `USER:GROUP`.
-pub fn parse_owner(value: &str) -> Result<(String, String), String> {
-    match value.split_once(':') {
-        Some((user, group)) if !user.is_empty() && !group.is_empty() && !group.contains(':') => {
-            Ok((user.to_string(), group.to_string()))
-        }
-        _ => Err("must specify user and group tuple for owner parameter (USER:GROUP)".into()),
-    }
-}
-
-/// `-m/--mode`: an octal mode of at most 0o7777.
-pub fn parse_mode(value: &str) -> Result<u32, String> {
-    u32::from_str_radix(value, 8)
-        .ok()
-        .filter(|m| *m <= 0o7777)
-        .ok_or_else(|| format!("invalid octal file mode `{value}`"))
-}
-
 impl Cli {
     /// The switches' cross-checks that clap does not do; each failure is a usage error.
     pub fn into_options(self) -> Result<Options, String> {
-        if self.managed && self.managed_only {
+        if self.run.managed && self.run.managed_only {
             return Err("the --managed and --managed-only options may not be combined".into());
         }
-        if self.actions.is_empty() && !self.diagnostics {
+        if self.run.actions.is_empty() && !self.run.diagnostics {
             return Err("at least one action must be specified".into());
         }
-        Ok(Options {
-            verbose: self.verbose,
-            quiet: self.quiet,
-            config: self.config,
-            full: self.full,
-            managed: self.managed,
-            managed_only: self.managed_only,
-            logfile: self.logfile,
-            owner: self.owner,
-            mode: self.mode,
-            output: self.output,
-            debug: self.debug,
-            stack: self.stack,
-            diagnostics: self.diagnostics,
-            dry_run: self.dry_run,
-            actions: self.actions,
-        })
+        Ok(self.run.into_options(self.log))
     }
 }
 

@@ -56,7 +56,7 @@ const FILES: &[(&str, &str)] = &[
 const ENVIRONMENT: &[(&str, &str)] = &[
     ("PATH", "Where external programs are looked up, unless an <override> names them."),
     ("TMPDIR", "Temporary files of external programs (cback's own go into working_dir)."),
-    ("LANG, LC_*", "External commands run with every LC_* variable removed and LANG=C, as the original runs them."),
+    ("LANG, LC_*", "External commands run with every LC_* variable removed and LANG changed to C where it is set, as the original runs them."),
     ("PGHOST, PGPORT, PGUSER, PGPASSFILE, PGCONNECT_TIMEOUT", "Read by the PostgreSQL client programs; the <postgresql> section's user, host, port and password_file override them."),
     ("AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL, AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE", "The amazons3 extension's credentials, profile, region and endpoint, read as the aws program reads them (then ~/.aws/credentials and ~/.aws/config, then the instance metadata service)."),
     ("HOME", "The home of the user running cback, where ~/.pgpass, ~/.my.cnf, ~/.ssh, ~/.gnupg and ~/.aws are found."),

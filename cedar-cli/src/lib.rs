@@ -1,6 +1,8 @@
 //! cedar-cli: the command-line front ends of cback.
 //!
 //! - [`cli`]: the `cback` command line (the original's switches, parsed with clap);
+//! - [`log_switches`]: the logging switches every binary flattens into its command line;
+//! - [`report`]: how the binaries word a fatal error;
 //! - [`dist`]: what a package installs beside the binary and generates from that command
 //!   line: the `cback(1)` man page and the shell completions;
 //! - [`doc`]: the reference documentation in `doc/`: its files, and the element paths it must
@@ -13,6 +15,8 @@ pub mod cli;
 pub mod diagnostics;
 pub mod dist;
 pub mod doc;
+pub mod log_switches;
+pub mod report;
 
 /// References the built-in actions' crate and each extension crate, so that the linker keeps
 /// their action registrations.

@@ -4,6 +4,7 @@
 
 use std::process::ExitCode;
 
+use cedar_cli::report::report;
 use cedar_cli::{cli, diagnostics};
 use cedar_core::clip::clip;
 use cedar_core::logging::{self, LogSettings, Screen};
@@ -195,15 +196,6 @@ fn fail(
         eprintln!("cback: {context}: {text}");
     }
     code
-}
-
-/// An error with its chain of causes; with --stack, also its debug form.
-fn report(error: &(dyn std::error::Error + 'static), stack: bool) -> String {
-    let mut text = cedar_core::chain::chain(error);
-    if stack {
-        text.push_str(&format!("\n{error:#?}"));
-    }
-    text
 }
 
 /// The switches in the original's "Options were [...]" layout.

@@ -9,7 +9,8 @@
 //! - [`action`]: the [`Action`] trait and the `inventory` registry that built-in actions and
 //!   extensions share.
 //! - shared pieces: [`atomic`] (a file appears under its final name only when complete),
-//!   [`process`] (child processes, stopped with their process group on a signal), [`stream`]
+//!   [`process`] (child processes and the original's environment rule), [`process_group`]
+//!   (the one supervisor: a child's process group stopped on a signal), [`stream`]
 //!   (a command's output streamed into a writer, its standard error kept), [`sha256`],
 //!   [`manifest`] (the dump manifest the stage action checks), [`staged`] (the staging tree as
 //!   the extensions after stage see it), [`quantity`] (byte quantities of extension sections),
@@ -44,6 +45,7 @@ pub mod ownership;
 pub mod pickle;
 pub mod plan;
 pub mod process;
+pub mod process_group;
 pub mod quantity;
 pub mod recipients;
 pub mod remote;

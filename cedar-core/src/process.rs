@@ -1,17 +1,13 @@
 //! Running external commands the way the original does: `<override>` paths, `LC_*` removed and
-//! `LANG=C` set, everything else inherited.
+//! `LANG` changed to `C` where it is set, everything else inherited.
 
 use std::ffi::OsString;
 use std::io::Read;
-use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
-
-use nix::sys::signal::{killpg, Signal};
-use nix::unistd::Pid;
 
 use crate::config::Config;
+use crate::process_group::ProcessGroup;
 
 /// The program to run for `name`: the `abs_path` of the first `<override>` whose `command` is
 /// `name`, else `name` itself (looked up on PATH when run).
@@ -34,16 +30,33 @@ pub fn is_overridden(config: &Config, name: &str) -> bool {
     resolve_command(config, name).is_absolute()
 }
 
-/// A [`Command`] for `program` with the original's environment rules applied.
+/// A [`Command`] for `program` with the original's environment rule applied (see
+/// [`apply_locale`]).
 pub fn command(program: impl Into<OsString>) -> Command {
     let mut cmd = Command::new(program.into());
-    for (key, _) in std::env::vars_os() {
+    apply_locale(&mut cmd);
+    cmd
+}
+
+/// The original's environment rule for every external command (its
+/// `util.sanitizeEnvironment`): the `LC_*` variables removed, `LANG` changed to `C` where it
+/// is set; an unset `LANG` stays unset.
+pub fn apply_locale(cmd: &mut Command) {
+    apply_locale_from(cmd, std::env::vars_os());
+}
+
+/// [`apply_locale`] for a caller whose environment is `environment`.
+fn apply_locale_from(
+    cmd: &mut Command,
+    environment: impl IntoIterator<Item = (OsString, OsString)>,
+) {
+    for (key, _) in environment {
         if key.to_string_lossy().starts_with("LC_") {
             cmd.env_remove(&key);
+        } else if key == "LANG" {
+            cmd.env("LANG", "C");
         }
     }
-    cmd.env("LANG", "C");
-    cmd
 }
 
 /// Why a supervised command did not produce an exit status.
@@ -55,45 +68,26 @@ pub enum SupervisedError {
     Interrupted,
 }
 
-/// How long a stopped process group gets between SIGTERM and SIGKILL.
-const KILL_GRACE: Duration = Duration::from_secs(3);
-
-/// Runs `cmd` to completion with its output captured, in a process group of its own.
+/// Runs `cmd` to completion with its output captured, as a [`ProcessGroup`].
 ///
-/// Both pipes are drained on threads so neither can fill up. The interrupt flag is polled:
-/// on SIGINT/SIGTERM the whole group (the command and anything it started) gets SIGTERM, then
-/// SIGKILL after a grace period, and [`SupervisedError::Interrupted`] is returned.
+/// Both pipes are drained on threads so neither can fill up. On SIGINT/SIGTERM the whole group
+/// (the command and anything it started) is stopped and [`SupervisedError::Interrupted`] is
+/// returned.
 pub fn run_supervised(mut cmd: Command) -> Result<Output, SupervisedError> {
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0)
-        .spawn()
+    let group = ProcessGroup::spawn(
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped()),
+    )
+    .map_err(SupervisedError::Spawn)?;
+    let stdout = drain(group.take_stdout());
+    let stderr = drain(group.take_stderr());
+    let status = group
+        .wait_watched(&crate::interrupt::requested)
         .map_err(SupervisedError::Spawn)?;
-    let stdout = drain(child.stdout.take());
-    let stderr = drain(child.stderr.take());
-    let group = Pid::from_raw(child.id() as i32);
-    let status = loop {
-        if let Some(status) = child.try_wait().map_err(SupervisedError::Spawn)? {
-            break status;
-        }
-        if crate::interrupt::requested() {
-            let _ = killpg(group, Signal::SIGTERM);
-            let deadline = Instant::now() + KILL_GRACE;
-            while Instant::now() < deadline {
-                if matches!(child.try_wait(), Ok(Some(_))) {
-                    break;
-                }
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            // Whatever of the group is left, the leader included.
-            let _ = killpg(group, Signal::SIGKILL);
-            let _ = child.wait();
-            return Err(SupervisedError::Interrupted);
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    if crate::interrupt::requested() {
+        return Err(SupervisedError::Interrupted);
+    }
     Ok(Output {
         status,
         stdout: stdout.join().unwrap_or_default(),
@@ -157,13 +151,54 @@ mod tests {
         assert!(!is_overridden(&config, "pg_dumpall"));
     }
 
+    /// What `sh` started under the locale rule from `environment` sees of LANG and LC_ALL.
+    fn seen_locale(environment: &[(&str, &str)]) -> String {
+        let mut cmd = Command::new("/bin/sh");
+        cmd.args([
+            "-c",
+            "echo \"${LANG-unset} ${LC_ALL-unset} ${LC_TIME-unset} $KEPT\"",
+        ]);
+        cmd.env_clear();
+        cmd.envs(environment.iter().copied());
+        apply_locale_from(
+            &mut cmd,
+            environment.iter().map(|(k, v)| (k.into(), v.into())),
+        );
+        let output = cmd.output().unwrap();
+        String::from_utf8(output.stdout)
+            .unwrap()
+            .trim_end()
+            .to_string()
+    }
+
     #[test]
-    fn command_sets_lang_c() {
+    fn lang_becomes_c_where_set_and_lc_variables_go() {
+        let set = [
+            ("LANG", "fr_FR.UTF-8"),
+            ("LC_ALL", "fr_FR.UTF-8"),
+            ("LC_TIME", "de_DE"),
+            ("KEPT", "yes"),
+        ];
+        assert_eq!(seen_locale(&set), "C unset unset yes");
+    }
+
+    #[test]
+    fn an_unset_lang_stays_unset() {
+        let unset = [("LC_ALL", "fr_FR.UTF-8"), ("KEPT", "yes")];
+        assert_eq!(seen_locale(&unset), "unset unset unset yes");
+    }
+
+    #[test]
+    fn command_follows_the_callers_lang() {
         let cmd = command("true");
-        let envs: Vec<_> = cmd.get_envs().collect();
-        assert!(envs
-            .iter()
-            .any(|(k, v)| *k == "LANG" && v.map(|v| v == "C").unwrap_or(false)));
+        let lang = cmd
+            .get_envs()
+            .find(|(k, _)| *k == "LANG")
+            .and_then(|(_, v)| v);
+        match std::env::var_os("LANG") {
+            Some(_) => assert_eq!(lang, Some(std::ffi::OsStr::new("C"))),
+            None => assert_eq!(lang, None),
+        }
     }
 
     #[test]

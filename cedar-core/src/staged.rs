@@ -21,6 +21,7 @@ use std::path::{Path, PathBuf};
 
 use nix::unistd::{Gid, Uid};
 
+use crate::ext::section::SectionError;
 use crate::ownership::{self, OwnershipError};
 
 /// What an extension that runs after stage needs from the standard sections: the staging
@@ -37,35 +38,38 @@ pub struct AfterStage<'a> {
     pub mode: u32,
 }
 
-/// Why the standard sections cannot serve an extension that runs after stage.
-#[derive(Debug, thiserror::Error)]
-pub enum AfterStageError {
-    /// `<options>`, `<stage>` or its `<staging_dir>` is missing (the element is named).
-    #[error("the configuration has no {0}")]
-    Incomplete(&'static str),
-    /// Running as root, and the backup user or group does not exist.
-    #[error(transparent)]
-    Owner(OwnershipError),
-}
-
-impl AfterStage<'_> {
-    /// Reads the standard sections of `config`; as root, looks the backup owner up.
-    pub fn load(config: &crate::config::Config) -> Result<AfterStage<'_>, AfterStageError> {
+impl<'a> AfterStage<'a> {
+    /// Reads the standard sections of `config` for `action`; as root, looks the backup owner
+    /// up.
+    pub fn load(
+        action: &'static str,
+        config: &'a crate::config::ConfigFile,
+    ) -> Result<AfterStage<'a>, SectionError> {
+        let incomplete = |missing| SectionError::Incomplete {
+            action,
+            missing,
+            path: config.path.clone(),
+        };
         let options = config
+            .config
             .options
             .as_ref()
-            .ok_or(AfterStageError::Incomplete("an <options> section"))?;
+            .ok_or_else(|| incomplete("an <options> section"))?;
         let staging_dir = config
+            .config
             .stage
             .as_ref()
-            .ok_or(AfterStageError::Incomplete("a <stage> section"))?
+            .ok_or_else(|| incomplete("a <stage> section"))?
             .staging_dir
             .as_deref()
-            .ok_or(AfterStageError::Incomplete("<stage><staging_dir>"))?;
+            .ok_or_else(|| incomplete("<stage><staging_dir>"))?;
         let user = options.backup_user.as_deref().unwrap_or_default();
         let group = options.backup_group.as_deref().unwrap_or_default();
         let ids = if ownership::running_as_root() {
-            Some(ownership::lookup(user, group).map_err(AfterStageError::Owner)?)
+            Some(
+                ownership::lookup(user, group)
+                    .map_err(|source| SectionError::Owner { action, source })?,
+            )
         } else {
             None
         };
@@ -371,8 +375,10 @@ mod tests {
 
     #[test]
     fn after_stage_names_the_missing_section_and_reads_the_rest() {
-        let missing = |text: &str| match AfterStage::load(&crate::Config::from_xml(text).unwrap()) {
-            Err(AfterStageError::Incomplete(what)) => what,
+        let parse =
+            |text: &str| crate::ConfigFile::parse(text, Path::new("/etc/cback3.conf")).unwrap();
+        let missing = |text: &str| match AfterStage::load("split", &parse(text)) {
+            Err(SectionError::Incomplete { missing, .. }) => missing,
             other => panic!("{other:?}"),
         };
         assert_eq!(missing("<cb_config/>"), "an <options> section");
@@ -386,11 +392,10 @@ mod tests {
             missing(&format!("<cb_config>{options}<stage/></cb_config>")),
             "<stage><staging_dir>"
         );
-        let config = crate::Config::from_xml(&format!(
+        let config = parse(&format!(
             "<cb_config>{options}<stage><staging_dir>/srv/stage</staging_dir></stage></cb_config>"
-        ))
-        .unwrap();
-        let site = AfterStage::load(&config).unwrap();
+        ));
+        let site = AfterStage::load("split", &config).unwrap();
         assert_eq!(site.staging_dir, Path::new("/srv/stage"));
         assert_eq!(site.mode, new_file_mode());
         assert_eq!(site.ids.is_some(), ownership::running_as_root());

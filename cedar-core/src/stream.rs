@@ -7,21 +7,16 @@
 //! size of the dump; its standard error is drained on a thread, logged
 //! line by line (at WARNING, or DEBUG for a command whose complaints are routine) and its tail
 //! kept for the error. A watcher thread polls for an interrupt and
-//! stops the whole process group (SIGTERM, then SIGKILL). The child is reaped only under a lock
-//! the watcher also takes, so a signal never reaches a recycled process id.
+//! stops the whole process group ([`ProcessGroup::watch`]: SIGTERM, then SIGKILL).
 
 use std::collections::VecDeque;
 use std::ffi::OsString;
 use std::io::{BufRead, BufReader, Read, Write};
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, ExitStatus, Stdio};
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::process::{ExitStatus, Stdio};
+use std::time::Duration;
 
-use nix::sys::signal::{killpg, Signal};
-use nix::sys::wait::{waitid, Id, WaitPidFlag};
-use nix::unistd::Pid;
+use crate::process_group::ProcessGroup;
 
 /// Why a streamed command failed.
 #[derive(Debug, thiserror::Error)]
@@ -100,10 +95,6 @@ const NAP_MIN_PIPE: usize = 512 * 1024;
 pub const STDERR_TAIL_LINES: usize = 12;
 /// Longest standard error line kept (longer lines are cut).
 const STDERR_LINE_MAX: usize = 2000;
-/// How often the watcher looks at the interrupt flag.
-const POLL: Duration = Duration::from_millis(50);
-/// How long a command has to stop after SIGTERM before it gets SIGKILL.
-const KILL_GRACE: Duration = Duration::from_secs(3);
 
 /// A command: the program, its arguments and the environment it adds.
 #[derive(Debug, Clone)]
@@ -113,7 +104,8 @@ pub struct StreamCommand {
     /// What is run: the override's absolute path, or `name` looked up on PATH.
     pub program: PathBuf,
     pub args: Vec<OsString>,
-    /// Variables set for the child on top of the caller's environment (LANG=C, no LC_*).
+    /// Variables set for the child on top of the caller's environment (no LC_*, LANG=C where
+    /// set: [`crate::process::apply_locale`]).
     pub env: Vec<(&'static str, OsString)>,
     /// Prefix for logged standard error lines, e.g. `pg_dump of database [shop]`.
     pub label: String,
@@ -163,15 +155,13 @@ pub fn stream<W: Write>(
         .envs(cmd.env.iter().map(|(k, v)| (k, v)))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0);
-    let mut child = command.spawn().map_err(|source| StreamError::Spawn {
+        .stderr(Stdio::piped());
+    let group = ProcessGroup::spawn(&mut command).map_err(|source| StreamError::Spawn {
         program: cmd.program.clone(),
         command_name: cmd.name,
         source,
     })?;
-    let pid = Pid::from_raw(child.id() as i32);
-    let mut stdout = child.stdout.take().expect("stdout is piped");
+    let mut stdout = group.take_stdout().expect("stdout is piped");
     let pipe_size = {
         use std::os::fd::AsRawFd;
         // Best effort: an unprivileged user may be limited by /proc/sys/fs/pipe-max-size.
@@ -182,20 +172,20 @@ pub fn stream<W: Write>(
         .map(|size| size.max(0) as usize)
         .unwrap_or(0)
     };
-    let stderr = child.stderr.take().expect("stderr is piped");
-    let reaped = Mutex::new(false);
+    let stderr = group.take_stderr().expect("stderr is piped");
 
     std::thread::scope(|scope| {
-        let stderr_reader = scope.spawn(|| drain_stderr(stderr, &cmd.label, cmd.warn_stderr));
-        let watcher = scope.spawn(|| watch(pid, &reaped, interrupted));
+        let stderr_reader =
+            scope.spawn(|| drain_stderr(stderr, &cmd.label, cmd.warn_stderr, &mut |_| {}));
+        let watcher = scope.spawn(|| group.watch(interrupted));
 
         let copied = copy(&mut stdout, out, interrupted, progress, pipe_size);
         if copied.is_err() {
             // Stop the command: nobody reads its output any more.
-            let _ = killpg(pid, Signal::SIGKILL);
+            group.kill();
         }
         drop(stdout);
-        let status = reap(&mut child, pid, &reaped);
+        let status = group.wait();
         let _ = watcher.join();
         let tail = stderr_reader.join().unwrap_or_default();
 
@@ -280,48 +270,15 @@ fn copy<R: Read, W: Write>(
     }
 }
 
-/// Waits for the child to exit without reaping it, then reaps it under the lock.
-fn reap(child: &mut Child, pid: Pid, reaped: &Mutex<bool>) -> std::io::Result<ExitStatus> {
-    loop {
-        match waitid(Id::Pid(pid), WaitPidFlag::WEXITED | WaitPidFlag::WNOWAIT) {
-            Ok(_) => break,
-            Err(nix::errno::Errno::EINTR) => continue,
-            // Fall through to the normal wait, which reports any real problem.
-            Err(_) => break,
-        }
-    }
-    let mut guard = reaped.lock().unwrap_or_else(|e| e.into_inner());
-    let status = child.wait();
-    *guard = true;
-    status
-}
-
-/// Stops the process group when `interrupted` turns true; returns once the child is reaped.
-fn watch(pid: Pid, reaped: &Mutex<bool>, interrupted: &(dyn Fn() -> bool + Sync)) {
-    let mut term_sent: Option<Instant> = None;
-    loop {
-        std::thread::sleep(POLL);
-        let guard = reaped.lock().unwrap_or_else(|e| e.into_inner());
-        if *guard {
-            return;
-        }
-        match term_sent {
-            None if interrupted() => {
-                tracing::debug!("interrupt: stopping process group {pid}");
-                let _ = killpg(pid, Signal::SIGTERM);
-                term_sent = Some(Instant::now());
-            }
-            Some(at) if at.elapsed() > KILL_GRACE => {
-                let _ = killpg(pid, Signal::SIGKILL);
-            }
-            _ => {}
-        }
-        drop(guard);
-    }
-}
-
-/// Reads standard error to its end, logging each line; returns the last lines.
-fn drain_stderr(stderr: impl Read, label: &str, warn: bool) -> String {
+/// Reads a command's standard error to its end, logging each line (prefixed with `label`, at
+/// WARNING when `warn`, else DEBUG) and handing it to `each_line`; returns the last
+/// [`STDERR_TAIL_LINES`] lines.
+pub fn drain_stderr(
+    stderr: impl Read,
+    label: &str,
+    warn: bool,
+    each_line: &mut dyn FnMut(&str),
+) -> String {
     let mut reader = BufReader::new(stderr);
     let mut tail: VecDeque<String> = VecDeque::with_capacity(STDERR_TAIL_LINES);
     let mut line = Vec::new();
@@ -346,6 +303,7 @@ fn drain_stderr(stderr: impl Read, label: &str, warn: bool) -> String {
         } else {
             tracing::debug!("{label}: {text}");
         }
+        each_line(text);
         let kept: String = text.chars().take(STDERR_LINE_MAX).collect();
         if tail.len() == STDERR_TAIL_LINES {
             tail.pop_front();
@@ -359,6 +317,7 @@ fn drain_stderr(stderr: impl Read, label: &str, warn: bool) -> String {
 mod tests {
     use super::*;
     use std::sync::atomic::{AtomicBool, Ordering};
+    use std::time::Instant;
 
     fn sh(script: &str) -> StreamCommand {
         StreamCommand {

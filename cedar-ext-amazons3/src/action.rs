@@ -21,7 +21,7 @@
 //! leaves it intact aside for the next run to put back. Either way the run exits 6, or 5
 //! when interrupted. The run records objects, bytes, seconds and success in the run status.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
 use nix::unistd::{Gid, Uid, User};
@@ -29,6 +29,8 @@ use nix::unistd::{Gid, Uid, User};
 use cedar_core::calendar::Today;
 use cedar_core::status::{self, UploadResult};
 use cedar_core::{staged, Action, ActionContext, ActionError, ConfigFile, Options};
+
+use cedar_core::ext::section::{ExtensionSection, SectionError};
 
 use crate::client::{ConnectOptions, S3};
 use crate::command::{self, Scratch};
@@ -52,25 +54,13 @@ impl Action for AmazonS3Action {
     }
 
     fn validate(&self, ctx: &ActionContext<'_>) -> Vec<String> {
-        match load_settings(ctx.config) {
-            Ok(_) => Vec::new(),
-            Err(err) => vec![err.to_string()],
-        }
+        AmazonS3Section::validate(ctx.config)
     }
 }
 
 /// Reads and checks the `<amazons3>` section.
-pub fn load_settings(config: &ConfigFile) -> Result<Settings, AmazonS3Error> {
-    let section = config
-        .section::<AmazonS3Section>(SECTION)
-        .map_err(|source| AmazonS3Error::Read {
-            path: config.path.clone(),
-            source: Box::new(source),
-        })?;
-    Settings::from_section(section.as_ref()).map_err(|message| AmazonS3Error::Invalid {
-        path: config.path.clone(),
-        message,
-    })
+pub fn load_settings(config: &ConfigFile) -> Result<Settings, SectionError> {
+    AmazonS3Section::load(config)
 }
 
 /// The home directory of `user`, whose `.aws/` files hold its AWS configuration.
@@ -79,7 +69,7 @@ pub fn home_of(user: &str) -> Option<PathBuf> {
 }
 
 /// What the upload of one day needs.
-struct Site<'a> {
+struct UploadRun<'a> {
     settings: &'a Settings,
     s3: &'a S3,
     user: &'a str,
@@ -90,35 +80,19 @@ struct Site<'a> {
 
 /// Runs the action.
 pub fn run(config: &ConfigFile, options: &Options) -> Result<(), AmazonS3Error> {
-    let incomplete = |missing| AmazonS3Error::Incomplete {
-        path: config.path.clone(),
-        missing,
-    };
-    let opts = config
-        .config
-        .options
-        .as_ref()
-        .ok_or_else(|| incomplete("an <options> section"))?;
-    let staging_dir = config
-        .config
-        .stage
-        .as_ref()
-        .ok_or_else(|| incomplete("a <stage> section"))?
-        .staging_dir
-        .as_deref()
-        .ok_or_else(|| incomplete("<stage><staging_dir>"))?;
+    // As root (the only way this action runs) the backup owner is looked up here.
+    let standard = staged::AfterStage::load(SECTION, config)?;
     let settings = load_settings(config)?;
-    if !cedar_core::ownership::running_as_root() {
+    let (true, Some(ids)) = (cedar_core::ownership::running_as_root(), standard.ids) else {
         tracing::error!("Error: the amazons3 extended action must be run as root.");
         return Err(AmazonS3Error::NotRoot);
-    }
-    let user = opts.backup_user.as_deref().unwrap_or_default();
-    let group = opts.backup_group.as_deref().unwrap_or_default();
-    let ids = cedar_core::ownership::lookup(user, group).map_err(AmazonS3Error::Owner)?;
+    };
+    let user = standard.user;
+    let opts = config.config.options.as_ref();
 
     let today = Today::current();
     let day = plan::pick_day(
-        Path::new(staging_dir),
+        standard.staging_dir,
         &today,
         options.full,
         settings.warn_midnite,
@@ -127,7 +101,8 @@ pub fn run(config: &ConfigFile, options: &Options) -> Result<(), AmazonS3Error> 
         &settings,
         &day,
         options,
-        opts.starting_day.is_some_and(|d| today.is_starting_day(d)),
+        opts.and_then(|o| o.starting_day)
+            .is_some_and(|d| today.is_starting_day(d)),
     )?;
 
     let destination = format!("s3://{}/{}", settings.s3_bucket, day.date);
@@ -139,7 +114,7 @@ pub fn run(config: &ConfigFile, options: &Options) -> Result<(), AmazonS3Error> 
         &day,
         user,
         ids,
-        opts.working_dir.as_deref(),
+        opts.and_then(|o| o.working_dir.as_deref()),
         &mut sent_total,
     );
     status::record(UploadResult {
@@ -234,7 +209,7 @@ fn store_day(
     } else {
         None
     };
-    let site = Site {
+    let site = UploadRun {
         settings,
         s3: &s3,
         user,
@@ -298,7 +273,7 @@ fn log_verified(bucket: &str, day_prefix: &str, objects: &[Stored], bytes: u64) 
 /// Stores every item as `base/REL`, then checks `base/`: exactly these keys, their sizes,
 /// their checksums. `day_prefix` is named in errors.
 fn store_all(
-    site: &Site<'_>,
+    site: &UploadRun<'_>,
     items: &[Item],
     base: &str,
     day_prefix: &str,
@@ -347,7 +322,7 @@ fn with_key(err: AmazonS3Error, bucket: &str, key: &str, day_prefix: &str) -> Am
 }
 
 /// Stores one file as `key`, encrypted on the way when configured.
-fn store_item(site: &Site<'_>, item: &Item, key: &str) -> Result<Sent, AmazonS3Error> {
+fn store_item(site: &UploadRun<'_>, item: &Item, key: &str) -> Result<Sent, AmazonS3Error> {
     let upload_error = |source: UploadError| AmazonS3Error::Upload {
         path: item.path.clone(),
         bucket: String::new(),

@@ -33,6 +33,7 @@ use aws_sdk_s3::primitives::{ByteStream, Length};
 use aws_sdk_s3::types::{
     ChecksumAlgorithm, CompletedMultipartUpload, CompletedPart, Delete, ObjectIdentifier,
 };
+use cedar_core::chain::chain;
 
 /// Where to connect and whose configuration to read.
 #[derive(Debug, Clone, Default)]
@@ -836,21 +837,6 @@ impl std::io::Read for ObjectReader {
         self.at += n;
         Ok(n)
     }
-}
-
-/// An error and its causes, each once, without debug dumps.
-fn chain(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
 }
 
 /// A failure in words, and its kind.

@@ -187,6 +187,15 @@ pub fn check_endpoint(text: &str) -> Result<(), String> {
     Ok(())
 }
 
+impl cedar_core::ext::section::ExtensionSection for AmazonS3Section {
+    const NAME: &'static str = SECTION;
+    type Settings = Settings;
+
+    fn settings(section: Option<&AmazonS3Section>) -> Result<Settings, Vec<String>> {
+        Settings::from_section(section).map_err(|message| vec![message])
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,9 +4,8 @@
 
 use std::path::PathBuf;
 
-use cedar_core::ownership::OwnershipError;
+use cedar_core::ext::section::SectionError;
 use cedar_core::staged::StagedError;
-use cedar_core::ConfigError;
 
 use crate::client::S3Error;
 use crate::upload::UploadError;
@@ -14,25 +13,11 @@ use crate::upload::UploadError;
 /// What the amazons3 action reports.
 #[derive(Debug, thiserror::Error)]
 pub enum AmazonS3Error {
-    #[error("Cedar Backup configuration is not properly filled in. (the amazons3 action needs {missing} in {})", path.display())]
-    Incomplete {
-        path: PathBuf,
-        missing: &'static str,
-    },
-    #[error("{}: {source}", path.display())]
-    Read {
-        path: PathBuf,
-        #[source]
-        source: Box<ConfigError>,
-    },
-    #[error("{message} (in the <amazons3> section of {}; fix it and run again)", path.display())]
-    Invalid { path: PathBuf, message: String },
+    /// The configuration cannot serve the action (see [`SectionError`]).
+    #[error(transparent)]
+    Section(#[from] SectionError),
     #[error("Error: the amazons3 extended action must be run as root. (run cback as root; the encrypt command runs as the backup user through su)")]
     NotRoot,
-    #[error(
-        "the backup user or group does not exist; fix <options><backup_user> and <backup_group>"
-    )]
-    Owner(#[source] OwnershipError),
     #[error("{message} (looked for cback.stage in {}); run stage first, or use --full only on the day that was staged", tried.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "))]
     NoDirectory {
         message: &'static str,

@@ -5,7 +5,9 @@ use cedar_actions::{check_media, Capacity, StoreError, StoreSettings, Tools, Wri
 use cedar_core::quantity::display_bytes;
 use cedar_core::{Action, ActionContext, ActionError, ConfigFile};
 
-use crate::config::{CapacityError, CapacitySection, Limit};
+use cedar_core::ext::section::{ExtensionSection, SectionError};
+
+use crate::config::{CapacitySection, Limit};
 
 /// The registered action.
 #[derive(Debug)]
@@ -15,7 +17,7 @@ pub struct CapacityAction;
 #[derive(Debug, thiserror::Error)]
 pub enum CheckFailed {
     #[error(transparent)]
-    Config(#[from] CapacityError),
+    Config(#[from] SectionError),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("Media has reached capacity limit of {limit}: {actual}; put a new disc in {device}, or let store start one (cback --full store, or cback rebuild)")]
@@ -49,7 +51,7 @@ pub fn judge(limit: &Limit, capacity: &Capacity) -> Result<(), (String, String)>
 
 /// Runs the check on `config`.
 pub fn run(config: &ConfigFile) -> Result<(), CheckFailed> {
-    let limit = CapacitySection::load(config)?.limit()?;
+    let limit = CapacitySection::load(config)?;
     let settings = StoreSettings::load(&config.config, "capacity")?;
     let tools = Tools::new(&config.config);
     check_media(&tools, &settings)?;
@@ -81,10 +83,7 @@ impl Action for CapacityAction {
     }
 
     fn validate(&self, ctx: &ActionContext<'_>) -> Vec<String> {
-        match CapacitySection::load(ctx.config).and_then(|s| s.limit()) {
-            Ok(_) => Vec::new(),
-            Err(e) => vec![e.to_string()],
-        }
+        CapacitySection::validate(ctx.config)
     }
 }
 

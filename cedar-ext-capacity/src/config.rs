@@ -4,7 +4,6 @@
 
 use cedar_core::clip::clip;
 use cedar_core::config::values::{parse_float, ByteQuantity};
-use cedar_core::ConfigFile;
 use serde::Deserialize;
 
 /// The element name of the section under `<cb_config>`.
@@ -31,14 +30,8 @@ pub enum Limit {
 /// Why the section cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum CapacityError {
-    #[error("Capacity section is required: the capacity action needs a <capacity> section with <max_percentage> or <min_bytes>; add one to {path}")]
-    Missing { path: String },
-    #[error("cannot read the <capacity> section of {path}: {source}")]
-    Read {
-        path: String,
-        #[source]
-        source: Box<cedar_core::ConfigError>,
-    },
+    #[error("Capacity section is required: the capacity action needs a <capacity> section with <max_percentage> or <min_bytes>; add one")]
+    Missing,
     #[error(
         "<capacity> must hold <max_percentage> or <min_bytes>, but not both; remove one of them"
     )]
@@ -52,18 +45,6 @@ pub enum CapacityError {
 }
 
 impl CapacitySection {
-    /// Reads the section from the document.
-    pub fn load(config: &ConfigFile) -> Result<CapacitySection, CapacityError> {
-        let path = config.path.display().to_string();
-        config
-            .section::<CapacitySection>(SECTION)
-            .map_err(|source| CapacityError::Read {
-                path: path.clone(),
-                source: Box::new(source),
-            })?
-            .ok_or(CapacityError::Missing { path })
-    }
-
     /// The limit, checked.
     pub fn limit(&self) -> Result<Limit, CapacityError> {
         match (&self.max_percentage, &self.min_bytes) {
@@ -80,6 +61,19 @@ impl CapacitySection {
                 .map(|q| Limit::MinBytes { bytes: q.bytes() })
                 .ok_or_else(|| CapacityError::Bytes(text.clone())),
         }
+    }
+}
+
+/// The section's one rule is its limit (see [`CapacitySection::limit`]).
+impl cedar_core::ext::section::ExtensionSection for CapacitySection {
+    const NAME: &'static str = SECTION;
+    type Settings = Limit;
+
+    fn settings(section: Option<&CapacitySection>) -> Result<Limit, Vec<String>> {
+        section
+            .ok_or(CapacityError::Missing)
+            .and_then(CapacitySection::limit)
+            .map_err(|err| vec![err.to_string()])
     }
 }
 

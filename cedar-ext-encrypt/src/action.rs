@@ -17,7 +17,8 @@ use std::io::{BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use cedar_core::atomic::{AtomicFile, Mode as FileMode, Owner};
-use cedar_core::staged::{self, AfterStage, AfterStageError, Journal};
+use cedar_core::ext::section::{ExtensionSection, SectionError};
+use cedar_core::staged::{self, AfterStage, Journal};
 use cedar_core::{Action, ActionContext, ActionError, ConfigFile, Options};
 
 use crate::config::{EncryptSection, Mode, Settings, SECTION};
@@ -37,29 +38,17 @@ impl Action for EncryptAction {
     }
 
     fn validate(&self, ctx: &ActionContext<'_>) -> Vec<String> {
-        match load_settings(ctx.config) {
-            Ok(_) => Vec::new(),
-            Err(err) => vec![err.to_string()],
-        }
+        EncryptSection::validate(ctx.config)
     }
 }
 
 /// Reads and checks the `<encrypt>` section.
-pub fn load_settings(config: &ConfigFile) -> Result<Settings, EncryptError> {
-    let section = config
-        .section::<EncryptSection>(SECTION)
-        .map_err(|source| EncryptError::Read {
-            path: config.path.clone(),
-            source: Box::new(source),
-        })?;
-    Settings::from_section(section.as_ref()).map_err(|message| EncryptError::Invalid {
-        path: config.path.clone(),
-        message,
-    })
+pub fn load_settings(config: &ConfigFile) -> Result<Settings, SectionError> {
+    EncryptSection::load(config)
 }
 
-/// What every directory shares.
-struct Site<'a> {
+/// What the encryption of every directory of one run shares.
+struct EncryptRun<'a> {
     settings: Settings,
     gpg: PathBuf,
     owner: Option<Owner<'a>>,
@@ -69,14 +58,8 @@ struct Site<'a> {
 
 /// Runs the action.
 pub fn run(config: &ConfigFile, _options: &Options) -> Result<(), EncryptError> {
-    let standard = AfterStage::load(&config.config).map_err(|err| match err {
-        AfterStageError::Incomplete(missing) => EncryptError::Incomplete {
-            path: config.path.clone(),
-            missing,
-        },
-        AfterStageError::Owner(source) => EncryptError::Owner(source),
-    })?;
-    let site = Site {
+    let standard = AfterStage::load(SECTION, config)?;
+    let site = EncryptRun {
         gpg: gpg::program(&config.config),
         owner: standard.owner(),
         ids: standard.ids,
@@ -101,7 +84,7 @@ pub fn run(config: &ConfigFile, _options: &Options) -> Result<(), EncryptError> 
 }
 
 /// Encrypts one daily directory (see the module documentation).
-fn encrypt_dir(site: &Site<'_>, daily: &Path) -> Result<(), EncryptError> {
+fn encrypt_dir(site: &EncryptRun<'_>, daily: &Path) -> Result<(), EncryptError> {
     tracing::debug!("Encrypting staging directory [{}].", daily.display());
     let mut journal = Journal::open(daily, "encrypt")?;
     let suffix = site.settings.mode.suffix();
@@ -171,7 +154,7 @@ fn with_suffix(file: &Path, suffix: &str) -> PathBuf {
 }
 
 /// Encrypts `file` into `FILE.gpg` / `FILE.age` (complete or absent); returns its path.
-fn encrypt_one(site: &Site<'_>, daily: &Path, file: &Path) -> Result<PathBuf, EncryptError> {
+fn encrypt_one(site: &EncryptRun<'_>, daily: &Path, file: &Path) -> Result<PathBuf, EncryptError> {
     let dir = file.parent().unwrap_or(daily);
     let output_name = with_suffix(
         Path::new(file.file_name().unwrap_or_default()),
@@ -227,8 +210,8 @@ mod tests {
     use super::*;
     use std::io::Read;
 
-    fn site(recipients: &cedar_core::recipients::Recipients) -> Site<'static> {
-        Site {
+    fn site(recipients: &cedar_core::recipients::Recipients) -> EncryptRun<'static> {
+        EncryptRun {
             settings: Settings {
                 mode: Mode::Age(recipients.clone()),
             },

@@ -104,6 +104,15 @@ pub fn python_list(names: &[&str]) -> String {
     format!("[{}]", quoted.join(", "))
 }
 
+impl cedar_core::ext::section::ExtensionSection for EncryptSection {
+    const NAME: &'static str = SECTION;
+    type Settings = Settings;
+
+    fn settings(section: Option<&EncryptSection>) -> Result<Settings, Vec<String>> {
+        Settings::from_section(section).map_err(|message| vec![message])
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,30 +4,15 @@
 use std::path::PathBuf;
 
 use cedar_core::atomic::AtomicError;
-use cedar_core::ownership::OwnershipError;
+use cedar_core::ext::section::SectionError;
 use cedar_core::staged::StagedError;
-use cedar_core::ConfigError;
 
 /// What the encrypt action reports.
 #[derive(Debug, thiserror::Error)]
 pub enum EncryptError {
-    #[error("Cedar Backup configuration is not properly filled in. (the encrypt action needs {missing} in {})", path.display())]
-    Incomplete {
-        path: PathBuf,
-        missing: &'static str,
-    },
-    #[error("{}: {source}", path.display())]
-    Read {
-        path: PathBuf,
-        #[source]
-        source: Box<ConfigError>,
-    },
-    #[error("{message} (in the <encrypt> section of {}; fix it and run again)", path.display())]
-    Invalid { path: PathBuf, message: String },
-    #[error(
-        "the backup user or group does not exist, so the encrypted files could not be handed to it"
-    )]
-    Owner(#[source] OwnershipError),
+    /// The configuration cannot serve the action (see [`SectionError`]).
+    #[error(transparent)]
+    Section(#[from] SectionError),
     #[error("GPG unable to find public key for [{target}].{} Import the public key into the keyring of the user running cback (GNUPGHOME, else ~/.gnupg) and sign it locally (gpg --lsign-key), or fix <encrypt_target>.", stderr_suffix(stderr))]
     NoKey { target: String, stderr: String },
     #[error("cannot run `{}`: {source}; install gnupg, or point an <override> for gpg at it", program.display())]

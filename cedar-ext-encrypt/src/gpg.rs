@@ -1,5 +1,5 @@
 //! The gpg commands of the encrypt extension, run as the original runs them (argv, no shell;
-//! `LC_*` removed and `LANG=C`; the keyring of the user running cback, `GNUPGHOME` honoured):
+//! `LC_*` removed and `LANG=C` where set; the keyring of the user running cback, `GNUPGHOME` honoured):
 //! - `gpg --batch -k RECIPIENT`, the check that the public key is there;
 //! - `gpg --batch --yes -e -r RECIPIENT -o OUTPUT FILE`, where OUTPUT is the hidden temporary
 //!   file that becomes `FILE.gpg`.

@@ -10,14 +10,15 @@ use cedar_core::config::CollectMode;
 use cedar_core::ext::capture::{capture, CaptureError, Captured, CompressedFile, ExitRule};
 use cedar_core::ext::listing::{self, Kind};
 use cedar_core::ext::outcome::{self, Tally};
-use cedar_core::ext::site::Site;
+use cedar_core::ext::section::ExtensionSection;
+use cedar_core::ext::site::{self, StandardSections};
 use cedar_core::ext::state::{self, Stamp};
 use cedar_core::normalize_name;
 use cedar_core::stream::StreamCommand;
 use cedar_core::tar::{Appended, TarWriter};
-use cedar_core::{Action, ActionContext, ActionError, ConfigFile};
+use cedar_core::{Action, ActionContext, ActionError};
 
-use crate::config::{self, Item, MboxSection, Settings, SECTION};
+use crate::config::{Item, MboxSection, SECTION};
 use crate::error::MboxError;
 
 /// The action registered as `mbox`.
@@ -30,28 +31,13 @@ impl Action for MboxAction {
     }
 
     fn validate(&self, ctx: &ActionContext<'_>) -> Vec<String> {
-        let mut problems = Vec::new();
-        if let Err(err) = Site::load("mbox", ctx.config, ctx.options) {
-            problems.push(err.to_string());
-        }
-        if let Err(found) = load_settings(ctx.config) {
-            problems.extend(found);
-        }
-        problems
+        site::validate::<MboxSection>(ctx.config, ctx.options)
     }
-}
-
-/// Reads and checks the `<mbox>` section.
-pub fn load_settings(config: &ConfigFile) -> Result<Settings, Vec<String>> {
-    let section = config
-        .section::<MboxSection>(SECTION)
-        .map_err(|e| vec![format!("cannot read the <mbox> section: {e}")])?;
-    config::settings(section.as_ref())
 }
 
 /// What a run shares between items.
 struct Run<'a> {
-    site: Site<'a>,
+    site: StandardSections<'a>,
     work: PathBuf,
     /// The start of this run: in every file name, and saved as the next run's "since".
     stamp: Stamp,
@@ -65,15 +51,9 @@ pub fn run(
     interrupted: &(dyn Fn() -> bool + Sync),
 ) -> Result<(), ActionError> {
     let stamp = Stamp::now();
-    let site = Site::load("mbox", ctx.config, ctx.options)
+    let site = StandardSections::load(SECTION, ctx.config, ctx.options)
         .map_err(|e| ActionError::failed(e.to_string()))?;
-    let settings = load_settings(ctx.config).map_err(|problems| {
-        ActionError::failed(format!(
-            "invalid <mbox> section in {}: {} Fix the section and run again.",
-            ctx.config.path.display(),
-            problems.join(" ")
-        ))
-    })?;
+    let settings = MboxSection::load(ctx.config).map_err(|e| ActionError::failed(e.to_string()))?;
     let work = site
         .working_dir("mbox")
         .map_err(|e| ActionError::failed(e.to_string()))?

@@ -162,6 +162,15 @@ fn items(
     items
 }
 
+impl cedar_core::ext::section::ExtensionSection for MboxSection {
+    const NAME: &'static str = SECTION;
+    type Settings = Settings;
+
+    fn settings(section: Option<&MboxSection>) -> Result<Settings, Vec<String>> {
+        settings(section)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

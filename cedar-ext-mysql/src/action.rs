@@ -5,12 +5,13 @@ use std::ffi::OsString;
 
 use cedar_core::ext::capture::{capture, Captured, ExitRule};
 use cedar_core::ext::outcome::{Item, Tally};
-use cedar_core::ext::site::Site;
+use cedar_core::ext::section::ExtensionSection;
+use cedar_core::ext::site::{self, StandardSections};
 use cedar_core::process::{self, SupervisedError};
 use cedar_core::stream::StreamCommand;
-use cedar_core::{Action, ActionContext, ActionError, ConfigFile};
+use cedar_core::{Action, ActionContext, ActionError};
 
-use crate::config::{self, MysqlSection, Settings, Target, SECTION};
+use crate::config::{MysqlSection, Settings, Target, SECTION};
 use crate::defaults::{self, DefaultsFile};
 use crate::error::{DumpError, MysqlError};
 use crate::grants;
@@ -25,23 +26,8 @@ impl Action for MysqlAction {
     }
 
     fn validate(&self, ctx: &ActionContext<'_>) -> Vec<String> {
-        let mut problems = Vec::new();
-        if let Err(err) = Site::load("mysql", ctx.config, ctx.options) {
-            problems.push(err.to_string());
-        }
-        if let Err(found) = load_settings(ctx.config) {
-            problems.extend(found);
-        }
-        problems
+        site::validate::<MysqlSection>(ctx.config, ctx.options)
     }
-}
-
-/// Reads and checks the `<mysql>` section.
-pub fn load_settings(config: &ConfigFile) -> Result<Settings, Vec<String>> {
-    let section = config
-        .section::<MysqlSection>(SECTION)
-        .map_err(|e| vec![format!("cannot read the <mysql> section: {e}")])?;
-    config::settings(section.as_ref())
 }
 
 /// The arguments before the target: the option file first (MySQL reads it only there), then
@@ -90,15 +76,10 @@ pub fn run(
     ctx: &ActionContext<'_>,
     interrupted: &(dyn Fn() -> bool + Sync),
 ) -> Result<(), ActionError> {
-    let site = Site::load("mysql", ctx.config, ctx.options)
+    let site = StandardSections::load(SECTION, ctx.config, ctx.options)
         .map_err(|e| ActionError::failed(e.to_string()))?;
-    let settings = load_settings(ctx.config).map_err(|problems| {
-        ActionError::failed(format!(
-            "invalid <mysql> section in {}: {} Fix the section and run again.",
-            ctx.config.path.display(),
-            problems.join(" ")
-        ))
-    })?;
+    let settings =
+        MysqlSection::load(ctx.config).map_err(|e| ActionError::failed(e.to_string()))?;
     if ctx.options.dry_run {
         for target in &settings.targets {
             tracing::info!(
@@ -166,7 +147,7 @@ fn fail(err: MysqlError) -> ActionError {
 }
 
 fn dump(
-    site: &Site<'_>,
+    site: &StandardSections<'_>,
     settings: &Settings,
     defaults: Option<&DefaultsFile>,
     target: &Target,
@@ -196,7 +177,7 @@ fn dump(
 /// Asks the server, with the dumps' credentials, for the user's grants, and fails when the
 /// dumps could not succeed. Without the `mysql` client the check is skipped with a warning.
 fn check_privileges(
-    site: &Site<'_>,
+    site: &StandardSections<'_>,
     settings: &Settings,
     defaults: Option<&DefaultsFile>,
 ) -> Result<(), MysqlError> {

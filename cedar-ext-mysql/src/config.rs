@@ -166,6 +166,15 @@ pub fn settings(section: Option<&MysqlSection>) -> Result<Settings, Vec<String>>
     })
 }
 
+impl cedar_core::ext::section::ExtensionSection for MysqlSection {
+    const NAME: &'static str = SECTION;
+    type Settings = Settings;
+
+    fn settings(section: Option<&MysqlSection>) -> Result<Settings, Vec<String>> {
+        settings(section)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

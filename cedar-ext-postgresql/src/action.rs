@@ -17,13 +17,15 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
 
+use cedar_core::atomic::{AtomicFile, Mode, Owner};
+use cedar_core::chain::chain;
 use cedar_core::compress::{self, Compressor, Totals};
+use cedar_core::ext::section::{ExtensionSection, SectionError};
 use cedar_core::status::DatabaseResult;
+use cedar_core::stream::{self, StreamCommand};
 use cedar_core::{Action, ActionContext, ActionError, ConfigFile};
 
-use crate::atomic::{AtomicFile, Mode, Owner};
 use crate::config::{check_password_file, Format, PostgresqlSection, Settings, Target, SECTION};
-use crate::dump::{self, DumpCommand};
 use crate::error::{failure_message, DumpError, DumpFailure, PgError};
 use crate::manifest::{self, rfc3339, Entry, Manifest, Status};
 use crate::prepare::{self, Prepared};
@@ -44,33 +46,22 @@ impl Action for PostgresqlAction {
         if let Err(err) = collect_dir(ctx.config) {
             problems.push(err.to_string());
         }
-        match ctx.config.section::<PostgresqlSection>(SECTION) {
-            Ok(section) => problems.extend(crate::config::problems(section.as_ref())),
-            Err(err) => problems.push(format!("cannot read the <postgresql> section: {err}")),
-        }
+        problems.extend(PostgresqlSection::validate(ctx.config));
         problems
     }
 }
 
 /// Reads and checks the `<postgresql>` section of `config`.
 pub fn load_settings(config: &ConfigFile) -> Result<Settings, PgError> {
-    let section = config
-        .section::<PostgresqlSection>(SECTION)
-        .map_err(|source| PgError::Read {
-            path: config.path.clone(),
-            source: Box::new(source),
-        })?;
-    Settings::from_section(section.as_ref()).map_err(|problems| PgError::Invalid {
-        path: config.path.clone(),
-        problems,
-    })
+    Ok(PostgresqlSection::load(config)?)
 }
 
 /// The collect directory; the action needs the options and collect sections, as the original.
-fn collect_dir(config: &ConfigFile) -> Result<PathBuf, PgError> {
-    let incomplete = |missing: &str| PgError::Incomplete {
+fn collect_dir(config: &ConfigFile) -> Result<PathBuf, SectionError> {
+    let incomplete = |missing| SectionError::Incomplete {
+        action: SECTION,
+        missing,
         path: config.path.clone(),
-        missing: missing.to_string(),
     };
     if config.config.options.is_none() {
         return Err(incomplete("the <options> section"));
@@ -112,7 +103,12 @@ pub fn run(
     // As root every file is handed to the backup user: find out now that it exists, not after
     // a long dump.
     if let Some(owner) = owner.filter(|_| cedar_core::ownership::running_as_root()) {
-        cedar_core::ownership::lookup(owner.user, owner.group).map_err(PgError::Owner)?;
+        cedar_core::ownership::lookup(owner.user, owner.group).map_err(|source| {
+            SectionError::Owner {
+                action: SECTION,
+                source,
+            }
+        })?;
     }
 
     if options.dry_run {
@@ -162,7 +158,7 @@ pub fn run(
     };
 
     let jobs = settings.jobs.clamp(1, settings.targets.len().max(1));
-    let site = Site {
+    let site = DumpRun {
         config,
         settings: &settings,
         dir: &dir,
@@ -218,7 +214,7 @@ pub fn run(
 }
 
 /// What every dump of a run shares.
-struct Site<'a> {
+struct DumpRun<'a> {
     config: &'a ConfigFile,
     settings: &'a Settings,
     dir: &'a Path,
@@ -247,7 +243,7 @@ pub struct Dumped {
 
 /// Writes the manifest of this run's dumps (and of the earlier good files kept where a dump
 /// failed or did not start) into collect_dir.
-fn write_manifest(site: &Site<'_>) -> Result<(), manifest::ManifestError> {
+fn write_manifest(site: &DumpRun<'_>) -> Result<(), manifest::ManifestError> {
     let mut ours = std::mem::take(&mut *site.entries.lock().unwrap_or_else(|e| e.into_inner()));
     if ours.is_empty() {
         return Ok(());
@@ -274,18 +270,6 @@ fn write_manifest(site: &Site<'_>) -> Result<(), manifest::ManifestError> {
     Ok(())
 }
 
-/// An error with its causes, for the log.
-fn chain(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
-}
-
 /// The compressor settings of one dump when `jobs` dumps run at once: the cores are shared
 /// between the dumps (at least one compression thread each).
 fn compression_settings(settings: &Settings, jobs: usize) -> compress::Settings {
@@ -300,7 +284,7 @@ fn compression_settings(settings: &Settings, jobs: usize) -> compress::Settings 
 
 /// Makes every dump of `site`, `jobs` at a time, in configuration order. The outcome of each
 /// target is at its index; `None` for a target not started because of an interrupt.
-fn run_all(site: &Site<'_>, jobs: usize) -> Vec<Option<Result<Dumped, DumpError>>> {
+fn run_all(site: &DumpRun<'_>, jobs: usize) -> Vec<Option<Result<Dumped, DumpError>>> {
     let targets = &site.settings.targets;
     let outcomes: Mutex<Vec<Option<Result<Dumped, DumpError>>>> =
         Mutex::new(targets.iter().map(|_| None).collect());
@@ -337,7 +321,7 @@ fn log_start(target: &Target) {
 }
 
 /// Makes one dump, logs its summary or its failure, and records it for the run status.
-fn dump_and_report(site: &Site<'_>, target: &Target) -> Result<Dumped, DumpError> {
+fn dump_and_report(site: &DumpRun<'_>, target: &Target) -> Result<Dumped, DumpError> {
     log_start(target);
     let started = Instant::now();
     let start_time = cedar_core::clock::now_secs();
@@ -398,7 +382,12 @@ fn dump_and_report(site: &Site<'_>, target: &Target) -> Result<Dumped, DumpError
 }
 
 /// Notes the manifest entry of a finished or failed dump (not of an interrupted one).
-fn record_entry(site: &Site<'_>, target: &Target, start: i64, outcome: &Result<Dumped, DumpError>) {
+fn record_entry(
+    site: &DumpRun<'_>,
+    target: &Target,
+    start: i64,
+    outcome: &Result<Dumped, DumpError>,
+) {
     let tool = site.prepared.tool(target);
     let server = site.prepared.server.as_ref().map(|s| s.text.clone());
     let mut entry = Entry {
@@ -461,7 +450,7 @@ pub fn summary(target: &Target, totals: &Totals, seconds: f64) -> String {
 }
 
 /// The command that makes the dump of `target`.
-pub fn dump_command(config: &ConfigFile, settings: &Settings, target: &Target) -> DumpCommand {
+pub fn dump_command(config: &ConfigFile, settings: &Settings, target: &Target) -> StreamCommand {
     let name = target.command_name();
     let mut env: Vec<(&'static str, OsString)> = prepare::libpq_env(settings);
     if let Target::Database(db) = target {
@@ -469,7 +458,7 @@ pub fn dump_command(config: &ConfigFile, settings: &Settings, target: &Target) -
         // `-` or looks like a connection string cannot be misread, and argv stays empty.
         env.push(("PGDATABASE", OsString::from(db)));
     }
-    DumpCommand {
+    StreamCommand {
         name,
         program: cedar_core::process::resolve_command(&config.config, name),
         args: prepare::args(settings, target),
@@ -618,7 +607,7 @@ fn check_written(
 /// Streams the output of `command` through the compressor into `file`; returns the totals and
 /// the size and SHA-256 of the bytes written to the file.
 fn write_dump(
-    command: &DumpCommand,
+    command: &StreamCommand,
     file: &AtomicFile,
     settings: &Settings,
     compression: compress::Settings,
@@ -645,7 +634,7 @@ fn write_dump(
             path: temp.to_path_buf(),
             source,
         })?;
-    dump::stream(command, &mut compressor, temp, interrupted, progress)?;
+    stream::stream(command, &mut compressor, temp, interrupted, progress)?;
     let (writer, totals) = compressor.finish().map_err(write_error)?;
     let (writer, digest) = writer.finish();
     writer.finish().map_err(write_error)?;
@@ -750,7 +739,10 @@ mod tests {
         let config = site
             .config("<postgresql><compress_mode>none</compress_mode><all>yes</all></postgresql>");
         let err = load_settings(&config).unwrap_err();
-        assert!(matches!(err, PgError::Read { .. }), "{err}");
+        assert!(
+            matches!(err, PgError::Section(SectionError::Read { .. })),
+            "{err}"
+        );
     }
 
     #[test]

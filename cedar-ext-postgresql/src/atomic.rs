@@ -2,11 +2,9 @@
 //! and renamed when complete, and the temporary files a killed run left (`.postgresqldump…tmp`)
 //! are recognised and removed.
 
-pub use cedar_core::atomic::{AtomicFile, Mode, Owner, Writeback, MODE_PRIVATE, MODE_WITH_GROUP};
-
 use std::path::Path;
 
-/// Whether `name` is a temporary file [`AtomicFile::create`] makes for this extension's files
+/// Whether `name` is a temporary file [`cedar_core::atomic::AtomicFile::create`] makes for this extension's files
 /// (`.postgresqldump<rest>.XXXXXX.tmp`, X alphanumeric): one left behind when a run was killed.
 pub fn is_own_temp(name: &str) -> bool {
     crate::manifest::is_dump_temp(name)
@@ -30,6 +28,7 @@ fn is_dump_name(final_name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use cedar_core::atomic::AtomicFile;
 
     #[test]
     fn only_dump_temps_are_own() {

@@ -423,6 +423,15 @@ pub fn check_password_file(path: &Path) -> Result<(), String> {
     Ok(())
 }
 
+impl cedar_core::ext::section::ExtensionSection for PostgresqlSection {
+    const NAME: &'static str = SECTION;
+    type Settings = Settings;
+
+    fn settings(section: Option<&PostgresqlSection>) -> Result<Settings, Vec<String>> {
+        Settings::from_section(section)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

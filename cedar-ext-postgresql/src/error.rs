@@ -6,9 +6,10 @@
 //! the password file, it only hands its path to libpq.
 
 use std::path::PathBuf;
-use std::process::ExitStatus;
 
-use cedar_core::ownership::OwnershipError;
+use cedar_core::atomic::AtomicError;
+use cedar_core::ext::section::SectionError;
+use cedar_core::stream::StreamError;
 
 use crate::config::Target;
 
@@ -19,39 +20,15 @@ pub enum DumpError {
     #[error("the database name contains `/`, which cannot be part of the file name of its dump; rename the database, or leave it out with an <exclude> (with <split>Y) or by removing its <database>, and back it up with all=Y without <split>")]
     UnusableName,
 
-    /// The dump command could not be started (not installed, not executable, ...).
-    #[error("cannot run `{}` (install the PostgreSQL client programs, or point an <override> in <options> at {command_name})", program.display())]
-    Spawn {
-        program: PathBuf,
-        command_name: &'static str,
-        #[source]
-        source: std::io::Error,
-    },
+    /// Running the dump command failed: it could not be started, it failed, or its output
+    /// could not be read ([`cedar_core::stream`]).
+    #[error(transparent)]
+    Command(StreamError),
 
-    /// The dump command ran and failed.
-    #[error("`{}` {}{}", program.display(), cedar_core::stream::describe_status(status), cedar_core::stream::stderr_suffix(stderr_tail))]
-    Exit {
-        program: PathBuf,
-        status: ExitStatus,
-        /// The last lines pg_dump wrote on standard error.
-        stderr_tail: String,
-    },
-
-    /// Reading the dump from the command's standard output failed.
-    #[error("cannot read the output of `{}`", program.display())]
-    ReadOutput {
-        program: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-
-    /// The hidden temporary file could not be created in the collect directory.
-    #[error("cannot create a temporary file in {} (check that collect_dir exists and is writable)", dir.display())]
-    CreateTemp {
-        dir: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    /// The dump's file could not be created, finished, handed to its owner or renamed
+    /// ([`cedar_core::atomic`]).
+    #[error(transparent)]
+    File(AtomicError),
 
     /// The compressor could not be set up (for zstd: its encoder or its threads).
     #[error("cannot start the {mode} compressor for {} (check the free memory, or pick another <compress_mode>)", path.display())]
@@ -66,30 +43,6 @@ pub enum DumpError {
     #[error("cannot write the dump to {} (check the free space and the health of the filesystem of collect_dir)", path.display())]
     Write {
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-
-    /// The finished dump could not get its permissions or owner.
-    #[error("cannot set the permissions of {}", path.display())]
-    Permissions {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-
-    /// Changing the owner to backup_user:backup_group failed.
-    #[error("cannot hand the dump to the backup user and group")]
-    Owner {
-        #[source]
-        source: OwnershipError,
-    },
-
-    /// Renaming the finished temporary file to its final name failed.
-    #[error("cannot rename {} to {}", from.display(), to.display())]
-    Rename {
-        from: PathBuf,
-        to: PathBuf,
         #[source]
         source: std::io::Error,
     },
@@ -115,16 +68,23 @@ pub enum DumpError {
     Interrupted,
 }
 
-impl From<cedar_core::atomic::AtomicError> for DumpError {
-    /// The same failures, said about a dump (the directory is collect_dir).
-    fn from(err: cedar_core::atomic::AtomicError) -> Self {
-        use cedar_core::atomic::AtomicError;
+impl From<AtomicError> for DumpError {
+    /// A failed write is said as a failed dump; the other failures are the file's.
+    fn from(err: AtomicError) -> Self {
         match err {
-            AtomicError::CreateTemp { dir, source } => DumpError::CreateTemp { dir, source },
             AtomicError::Write { path, source } => DumpError::Write { path, source },
-            AtomicError::Permissions { path, source } => DumpError::Permissions { path, source },
-            AtomicError::Owner { source } => DumpError::Owner { source },
-            AtomicError::Rename { from, to, source } => DumpError::Rename { from, to, source },
+            other => DumpError::File(other),
+        }
+    }
+}
+
+impl From<StreamError> for DumpError {
+    /// A failed write is said as a failed dump; the other failures are the command's.
+    fn from(err: StreamError) -> Self {
+        match err {
+            StreamError::Write { path, source } => DumpError::Write { path, source },
+            StreamError::Interrupted => DumpError::Interrupted,
+            other => DumpError::Command(other),
         }
     }
 }
@@ -149,38 +109,19 @@ impl DumpFailure {
 /// `the dump of <target> failed: <error>: <causes...>`, the way [`DumpFailure::full_message`]
 /// says it, for a failure not (yet) wrapped in a [`DumpFailure`].
 pub fn failure_message(target: &Target, error: &DumpError) -> String {
-    let mut text = format!("the dump of {target} failed");
-    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
-    while let Some(err) = source {
-        text.push_str(": ");
-        text.push_str(&err.to_string());
-        source = err.source();
-    }
-    text
+    format!(
+        "the dump of {target} failed: {}",
+        cedar_core::chain::chain(error)
+    )
 }
 
 /// Why the PostgreSQL action failed.
 #[derive(Debug, thiserror::Error)]
 pub enum PgError {
-    /// The standard sections the action needs are missing.
-    #[error("configuration is not properly filled in: the postgresql action needs {missing} in {}", path.display())]
-    Incomplete { path: PathBuf, missing: String },
-
-    /// The `<postgresql>` section could not be read at all.
-    #[error("cannot read the <postgresql> section of {}", path.display())]
-    Read {
-        path: PathBuf,
-        /// Boxed: configuration errors are large.
-        #[source]
-        source: Box<cedar_core::ConfigError>,
-    },
-
-    /// The `<postgresql>` section breaks the rules.
-    #[error("invalid <postgresql> section in {}: {}; fix the section and run again", path.display(), problems.join("; "))]
-    Invalid {
-        path: PathBuf,
-        problems: Vec<String>,
-    },
+    /// The configuration cannot serve the action: a standard section missing, the
+    /// `<postgresql>` section unreadable or breaking the rules, the backup owner unknown.
+    #[error(transparent)]
+    Section(#[from] SectionError),
 
     /// The password file cannot be used.
     #[error("cannot use the password file {}: {reason}; fix <postgresql><password_file>", path.display())]
@@ -194,9 +135,6 @@ pub enum PgError {
     },
 
     /// No pg_dump new enough for the server; nothing was written.
-    /// The backup user or group does not exist (checked before any dump when running as root).
-    #[error("cannot hand the dumps to their owner: {0}")]
-    Owner(#[source] cedar_core::ownership::OwnershipError),
     #[error(transparent)]
     Version(crate::version::TooOld),
 
@@ -239,10 +177,8 @@ impl From<PgError> for cedar_core::ActionError {
         use cedar_core::ActionError;
         match err {
             PgError::Interrupted => ActionError::Interrupted,
-            PgError::Read { path, source } => ActionError::with_source(
-                format!("cannot read the <postgresql> section of {}", path.display()),
-                source,
-            ),
+            // The runner leaves out a cause whose text the message already holds.
+            PgError::Section(err) => ActionError::with_source(err.to_string(), err),
             PgError::Discover(err) => ActionError::with_source(err.to_string(), err.source),
             // The runner leaves out a cause whose text the message already holds.
             PgError::Manifest(err) => ActionError::with_source(err.to_string(), err),

@@ -18,7 +18,8 @@
 //!   optional `<password_file>`, `<host>` and `<port>` become `PGPASSFILE`, `PGHOST`, `PGPORT`;
 //! - a dump is written to a hidden 0600 temporary file, synced, renamed, and the directory
 //!   synced ([`atomic`]); a failed dump leaves yesterday's file untouched;
-//! - exit status, standard error, compressor and disk errors are all checked ([`dump`]);
+//! - exit status, standard error, compressor and disk errors are all checked
+//!   ([`cedar_core::stream`], [`error`]);
 //! - every database is attempted, and the failures are reported together ([`error`]);
 //! - finished files are 0640 when the backup group was applied, else 0600;
 //! - SIGINT / SIGTERM stops pg_dump and removes the temporary file.
@@ -34,15 +35,14 @@
 //! - `<all>Y<split>Y` writes the globals (0600) and one file per database, `<exclude>`
 //!   honoured ([`discover`]); `<format>custom` writes `pg_dump -Fc` archives.
 //!
-//! Modules: [`config`] (section, rules, settings), [`atomic`], [`dump`] (running one command),
-//! [`action`] (the action itself), [`prepare`], [`verify`], [`manifest`], [`pgverify`],
+//! Modules: [`config`] (section, rules, settings), [`atomic`], [`action`] (the action itself),
+//! [`prepare`], [`verify`], [`manifest`], [`pgverify`],
 //! [`version`], [`discover`], [`progress`] (the terminal display), [`error`].
 
 pub mod action;
 pub mod atomic;
 pub mod config;
 pub mod discover;
-pub mod dump;
 pub mod error;
 pub mod manifest;
 mod metrics;

@@ -14,6 +14,7 @@
 
 use std::path::PathBuf;
 
+use cedar_core::ext::section::SectionError;
 use cedar_core::{
     Action, ActionContext, ActionError, ActionKind, ActionRegistration, ConfigFile, Placement,
 };
@@ -36,18 +37,17 @@ cedar_core::inventory::submit! {
     }
 }
 
-fn collect_dir(config: &ConfigFile) -> Result<PathBuf, String> {
+fn collect_dir(config: &ConfigFile) -> Result<PathBuf, SectionError> {
     config
         .config
         .collect
         .as_ref()
         .and_then(|c| c.collect_dir.as_deref())
         .map(PathBuf::from)
-        .ok_or_else(|| {
-            format!(
-                "configuration is not properly filled in: the pgverify action needs <collect><collect_dir> in {}",
-                config.path.display()
-            )
+        .ok_or_else(|| SectionError::Incomplete {
+            action: "pgverify",
+            missing: "<collect><collect_dir>",
+            path: config.path.clone(),
         })
 }
 
@@ -66,7 +66,7 @@ fn action_error(err: ManifestError) -> ActionError {
 
 impl Action for PgverifyAction {
     fn execute(&self, ctx: &ActionContext<'_>) -> Result<(), ActionError> {
-        let dir = collect_dir(ctx.config).map_err(ActionError::failed)?;
+        let dir = collect_dir(ctx.config).map_err(|e| ActionError::failed(e.to_string()))?;
         if ctx.options.dry_run {
             tracing::info!("Dry run: would check {} against {MANIFEST}.", dir.display());
             return Ok(());
@@ -95,7 +95,11 @@ impl Action for PgverifyAction {
     }
 
     fn validate(&self, ctx: &ActionContext<'_>) -> Vec<String> {
-        collect_dir(ctx.config).err().into_iter().collect()
+        collect_dir(ctx.config)
+            .err()
+            .map(|e| e.to_string())
+            .into_iter()
+            .collect()
     }
 }
 

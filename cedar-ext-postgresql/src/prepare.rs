@@ -5,10 +5,11 @@
 use std::ffi::OsString;
 use std::path::PathBuf;
 
+use cedar_core::ext::section::SectionError;
 use cedar_core::process::{is_overridden, resolve_command};
 use cedar_core::ConfigFile;
 
-use crate::config::{Format, Settings, Target};
+use crate::config::{Format, Settings, Target, SECTION};
 use crate::discover::{self, Excludes};
 use crate::error::PgError;
 use crate::version::{self, Origin, ServerVersion, Tool};
@@ -181,10 +182,12 @@ pub fn prepare(config: &ConfigFile, settings: &Settings) -> Result<Prepared, PgE
         };
 
     let targets = if settings.split {
-        let excludes = Excludes::new(&settings.excludes).map_err(|problem| PgError::Invalid {
-            path: config.path.clone(),
-            problems: vec![problem],
-        })?;
+        let excludes =
+            Excludes::new(&settings.excludes).map_err(|problem| SectionError::Invalid {
+                section: SECTION,
+                path: config.path.clone(),
+                problems: vec![problem],
+            })?;
         let (kept, excluded) =
             discover::databases(&psql, &env, &excludes).map_err(PgError::Discover)?;
         for name in &excluded {

@@ -13,7 +13,8 @@ use std::io::{BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 
 use cedar_core::atomic::{AtomicFile, Mode, Owner};
-use cedar_core::staged::{self, AfterStage, AfterStageError, Journal};
+use cedar_core::ext::section::{ExtensionSection, SectionError};
+use cedar_core::staged::{self, AfterStage, Journal};
 use cedar_core::{Action, ActionContext, ActionError, ConfigFile, Options};
 
 use crate::config::{Settings, SplitSection, SECTION};
@@ -35,25 +36,13 @@ impl Action for SplitAction {
     }
 
     fn validate(&self, ctx: &ActionContext<'_>) -> Vec<String> {
-        match load_settings(ctx.config) {
-            Ok(_) => Vec::new(),
-            Err(err) => vec![err.to_string()],
-        }
+        SplitSection::validate(ctx.config)
     }
 }
 
 /// Reads and checks the `<split>` section.
-pub fn load_settings(config: &ConfigFile) -> Result<Settings, SplitError> {
-    let section = config
-        .section::<SplitSection>(SECTION)
-        .map_err(|source| SplitError::Read {
-            path: config.path.clone(),
-            source: Box::new(source),
-        })?;
-    Settings::from_section(section.as_ref()).map_err(|message| SplitError::Invalid {
-        path: config.path.clone(),
-        message,
-    })
+pub fn load_settings(config: &ConfigFile) -> Result<Settings, SectionError> {
+    SplitSection::load(config)
 }
 
 /// `NAME_00007`: the name of part `index` of `name`.
@@ -63,7 +52,7 @@ pub fn part_name(name: &std::ffi::OsStr, index: u64) -> std::ffi::OsString {
     part
 }
 
-struct Site<'a> {
+struct SplitRun<'a> {
     settings: Settings,
     owner: Option<Owner<'a>>,
     ids: Option<(nix::unistd::Uid, nix::unistd::Gid)>,
@@ -72,14 +61,8 @@ struct Site<'a> {
 
 /// Runs the action.
 pub fn run(config: &ConfigFile, _options: &Options) -> Result<(), SplitError> {
-    let standard = AfterStage::load(&config.config).map_err(|err| match err {
-        AfterStageError::Incomplete(missing) => SplitError::Incomplete {
-            path: config.path.clone(),
-            missing,
-        },
-        AfterStageError::Owner(source) => SplitError::Owner(source),
-    })?;
-    let site = Site {
+    let standard = AfterStage::load(SECTION, config)?;
+    let site = SplitRun {
         settings: load_settings(config)?,
         owner: standard.owner(),
         ids: standard.ids,
@@ -106,7 +89,7 @@ struct Job {
     parts: u64,
 }
 
-fn split_dir(site: &Site<'_>, daily: &Path) -> Result<(), SplitError> {
+fn split_dir(site: &SplitRun<'_>, daily: &Path) -> Result<(), SplitError> {
     tracing::debug!("Splitting large files in [{}].", daily.display());
     let mut journal = Journal::open(daily, "split")?;
     let relative = |p: &Path| p.strip_prefix(daily).unwrap_or(p).to_path_buf();
@@ -203,7 +186,11 @@ fn part_path(file: &Path, index: u64) -> PathBuf {
 }
 
 /// Writes every part of `job`; each finished part is pushed onto `written`.
-fn split_file(site: &Site<'_>, job: &Job, written: &mut Vec<PathBuf>) -> Result<(), SplitError> {
+fn split_file(
+    site: &SplitRun<'_>,
+    job: &Job,
+    written: &mut Vec<PathBuf>,
+) -> Result<(), SplitError> {
     let read_error = |source| SplitError::ReadFile {
         file: job.file.clone(),
         source,
@@ -268,8 +255,8 @@ fn io_write(path: &Path, source: std::io::Error) -> cedar_core::atomic::AtomicEr
 mod tests {
     use super::*;
 
-    fn site(limit: f64, size: f64) -> Site<'static> {
-        Site {
+    fn site(limit: f64, size: f64) -> SplitRun<'static> {
+        SplitRun {
             settings: Settings {
                 size_limit: limit,
                 split_size: size,

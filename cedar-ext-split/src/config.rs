@@ -56,6 +56,15 @@ impl Settings {
     }
 }
 
+impl cedar_core::ext::section::ExtensionSection for SplitSection {
+    const NAME: &'static str = SECTION;
+    type Settings = Settings;
+
+    fn settings(section: Option<&SplitSection>) -> Result<Settings, Vec<String>> {
+        Settings::from_section(section).map_err(|message| vec![message])
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,28 +4,15 @@
 use std::path::PathBuf;
 
 use cedar_core::atomic::AtomicError;
-use cedar_core::ownership::OwnershipError;
+use cedar_core::ext::section::SectionError;
 use cedar_core::staged::StagedError;
-use cedar_core::ConfigError;
 
 /// What the split action reports.
 #[derive(Debug, thiserror::Error)]
 pub enum SplitError {
-    #[error("Cedar Backup configuration is not properly filled in. (the split action needs {missing} in {})", path.display())]
-    Incomplete {
-        path: PathBuf,
-        missing: &'static str,
-    },
-    #[error("{}: {source}", path.display())]
-    Read {
-        path: PathBuf,
-        #[source]
-        source: Box<ConfigError>,
-    },
-    #[error("{message} (in the <split> section of {}; fix it and run again)", path.display())]
-    Invalid { path: PathBuf, message: String },
-    #[error("the backup user or group does not exist, so the parts could not be handed to it")]
-    Owner(#[source] OwnerError),
+    /// The configuration cannot serve the action (see [`SectionError`]).
+    #[error(transparent)]
+    Section(#[from] SectionError),
     #[error("Error [1] calling split for [{}]. {reason}", file.display())]
     Unsplittable { file: PathBuf, reason: String },
     #[error("[{}] is staged already, and splitting [{}] would overwrite it, so nothing of that directory was split: rename or remove one of them", existing.display(), file.display())]
@@ -55,9 +42,6 @@ pub enum SplitError {
     #[error("interrupted; the directory being split was left as it was before")]
     Interrupted,
 }
-
-/// The owner lookup's error.
-pub type OwnerError = OwnershipError;
 
 impl From<SplitError> for cedar_core::ActionError {
     fn from(err: SplitError) -> Self {

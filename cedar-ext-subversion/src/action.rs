@@ -8,14 +8,15 @@ use cedar_core::config::CollectMode;
 use cedar_core::ext::capture::{capture, ExitRule};
 use cedar_core::ext::listing::{self, Kind};
 use cedar_core::ext::outcome::{Item, Tally};
-use cedar_core::ext::site::Site;
+use cedar_core::ext::section::ExtensionSection;
+use cedar_core::ext::site::{self, StandardSections};
 use cedar_core::ext::state;
 use cedar_core::normalize_name;
 use cedar_core::process::{self, SupervisedError};
 use cedar_core::stream::StreamCommand;
-use cedar_core::{Action, ActionContext, ActionError, ConfigFile};
+use cedar_core::{Action, ActionContext, ActionError};
 
-use crate::config::{self, Repository, Settings, SubversionSection, SECTION};
+use crate::config::{Repository, SubversionSection, SECTION};
 use crate::error::RepositoryError;
 
 /// The action registered as `subversion`.
@@ -28,28 +29,13 @@ impl Action for SubversionAction {
     }
 
     fn validate(&self, ctx: &ActionContext<'_>) -> Vec<String> {
-        let mut problems = Vec::new();
-        if let Err(err) = Site::load("subversion", ctx.config, ctx.options) {
-            problems.push(err.to_string());
-        }
-        if let Err(found) = load_settings(ctx.config) {
-            problems.extend(found);
-        }
-        problems
+        site::validate::<SubversionSection>(ctx.config, ctx.options)
     }
-}
-
-/// Reads and checks the `<subversion>` section.
-pub fn load_settings(config: &ConfigFile) -> Result<Settings, Vec<String>> {
-    let section = config
-        .section::<SubversionSection>(SECTION)
-        .map_err(|e| vec![format!("cannot read the <subversion> section: {e}")])?;
-    config::settings(section.as_ref())
 }
 
 /// What a run shares between repositories.
 struct Run<'a> {
-    site: Site<'a>,
+    site: StandardSections<'a>,
     work: PathBuf,
     dry_run: bool,
     interrupted: &'a (dyn Fn() -> bool + Sync),
@@ -60,15 +46,10 @@ pub fn run(
     ctx: &ActionContext<'_>,
     interrupted: &(dyn Fn() -> bool + Sync),
 ) -> Result<(), ActionError> {
-    let site = Site::load("subversion", ctx.config, ctx.options)
+    let site = StandardSections::load(SECTION, ctx.config, ctx.options)
         .map_err(|e| ActionError::failed(e.to_string()))?;
-    let settings = load_settings(ctx.config).map_err(|problems| {
-        ActionError::failed(format!(
-            "invalid <subversion> section in {}: {} Fix the section and run again.",
-            ctx.config.path.display(),
-            problems.join(" ")
-        ))
-    })?;
+    let settings =
+        SubversionSection::load(ctx.config).map_err(|e| ActionError::failed(e.to_string()))?;
     let work = site
         .working_dir("subversion")
         .map_err(|e| ActionError::failed(e.to_string()))?

@@ -222,6 +222,15 @@ fn modes(
     }
 }
 
+impl cedar_core::ext::section::ExtensionSection for SubversionSection {
+    const NAME: &'static str = SECTION;
+    type Settings = Settings;
+
+    fn settings(section: Option<&SubversionSection>) -> Result<Settings, Vec<String>> {
+        settings(section)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use cedar_core::compress::Codec;
 use cedar_core::ext::capture::{capture, capture_logged, ExitRule};
 use cedar_core::ext::outcome::{Item, Tally};
-use cedar_core::ext::site::Site;
+use cedar_core::ext::site::StandardSections;
 use cedar_core::stream::StreamCommand;
 use cedar_core::{Action, ActionContext, ActionError};
 
@@ -76,7 +76,7 @@ impl Action for SysinfoAction {
     }
 
     fn validate(&self, ctx: &ActionContext<'_>) -> Vec<String> {
-        match Site::load("sysinfo", ctx.config, ctx.options) {
+        match StandardSections::load("sysinfo", ctx.config, ctx.options) {
             Ok(_) => Vec::new(),
             Err(err) => vec![err.to_string()],
         }
@@ -88,7 +88,7 @@ pub fn run(
     ctx: &ActionContext<'_>,
     interrupted: &(dyn Fn() -> bool + Sync),
 ) -> Result<(), ActionError> {
-    let site = Site::load("sysinfo", ctx.config, ctx.options)
+    let site = StandardSections::load("sysinfo", ctx.config, ctx.options)
         .map_err(|e| ActionError::failed(e.to_string()))?;
     if !ctx.options.dry_run {
         cedar_core::ext::capture::remove_stale(&site.collect_dir, &|name| {

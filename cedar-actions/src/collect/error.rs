@@ -116,17 +116,7 @@ fn list_paths(paths: &[PathBuf]) -> String {
     text.join(", ")
 }
 
-/// The message of `err` followed by each of its causes, `: `-separated.
-pub(crate) fn chain_message(err: &dyn std::error::Error) -> String {
-    let mut message = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        message.push_str(": ");
-        message.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    message
-}
+pub(crate) use cedar_core::chain::chain as chain_message;
 
 impl From<CollectError> for ActionError {
     fn from(err: CollectError) -> Self {

@@ -98,7 +98,7 @@ impl<'a> Tools<'a> {
         );
         let mut cmd = Command::new(&program);
         cmd.args(&args);
-        apply_environment(&mut cmd);
+        process::apply_locale(&mut cmd);
         let output = process::run_supervised(cmd).map_err(|e| match e {
             SupervisedError::Spawn(source) => ToolError::Start {
                 command: command.clone(),
@@ -136,7 +136,7 @@ impl<'a> Tools<'a> {
         );
         let mut cmd = Command::new(&program);
         cmd.args(&args).stdin(std::process::Stdio::null());
-        apply_environment(&mut cmd);
+        process::apply_locale(&mut cmd);
         let output = cmd.output().map_err(|source| ToolError::Start {
             command: command.clone(),
             name,
@@ -160,18 +160,6 @@ impl<'a> Tools<'a> {
         args: &[S],
     ) -> Result<Ran, ToolError> {
         self.run(name, args)?.ok()
-    }
-}
-
-/// `LC_*` removed; `LANG=C` only when `LANG` is set (an unset LANG stays unset).
-fn apply_environment(cmd: &mut Command) {
-    for (key, _) in std::env::vars_os() {
-        if key.to_string_lossy().starts_with("LC_") {
-            cmd.env_remove(&key);
-        }
-    }
-    if std::env::var_os("LANG").is_some() {
-        cmd.env("LANG", "C");
     }
 }
 

@@ -7,15 +7,14 @@
 //! Exit status: 0 success (also for --help, --version, --diagnostics), 2 usage error, 3 log
 //! file error, 5 interrupted, 6 any other error.
 
-#[path = "../diagnostics.rs"]
-mod diagnostics;
-
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use cedar_cli::diagnostics;
+use cedar_cli::log_switches::LogSwitches;
+use cedar_cli::report::report;
 use cedar_core::logging::{self, LogSettings};
-use cedar_core::options::{DEFAULT_LOGFILE, DEFAULT_MODE};
-use cedar_core::Options;
+use cedar_core::options::DEFAULT_MODE;
 use cedar_ext_amazons3::client::ConnectOptions;
 use cedar_ext_amazons3::sync::{self, SyncRequest};
 use clap::Parser;
@@ -51,30 +50,8 @@ struct Cli {
     /// Display the version and exit.
     #[arg(short = 'V', long = "version", action = clap::ArgAction::Version)]
     version: Option<bool>,
-    /// Print progress to the screen as well as the log.
-    #[arg(short = 'b', long)]
-    verbose: bool,
-    /// Print nothing to the screen.
-    #[arg(short = 'q', long)]
-    quiet: bool,
-    /// Log file.
-    #[arg(short = 'l', long, value_name = "PATH", default_value = DEFAULT_LOGFILE)]
-    logfile: PathBuf,
-    /// Owner of a log file this tool creates.
-    #[arg(short = 'o', long, value_name = "USER:GROUP", default_value = "root:adm", value_parser = parse_owner)]
-    owner: (String, String),
-    /// Permissions of a log file this tool creates (octal).
-    #[arg(short = 'm', long, value_name = "OCTAL", default_value = "640", value_parser = parse_mode)]
-    mode: u32,
-    /// Also record the output of sub-commands in the log.
-    #[arg(short = 'O', long)]
-    output: bool,
-    /// Debug detail in the log (implies --output).
-    #[arg(short = 'd', long)]
-    debug: bool,
-    /// Show the full chain of causes of an error.
-    #[arg(short = 's', long)]
-    stack: bool,
+    #[command(flatten)]
+    log: LogSwitches,
     /// Print runtime diagnostics and exit.
     #[arg(short = 'D', long)]
     diagnostics: bool,
@@ -93,22 +70,6 @@ struct Cli {
     /// The target, s3://BUCKET[/PREFIX].
     #[arg(value_name = "S3_URL")]
     url: Option<String>,
-}
-
-fn parse_owner(value: &str) -> Result<(String, String), String> {
-    match value.split_once(':') {
-        Some((user, group)) if !user.is_empty() && !group.is_empty() && !group.contains(':') => {
-            Ok((user.to_string(), group.to_string()))
-        }
-        _ => Err("must specify user and group tuple for owner parameter (USER:GROUP)".into()),
-    }
-}
-
-fn parse_mode(value: &str) -> Result<u32, String> {
-    u32::from_str_radix(value, 8)
-        .ok()
-        .filter(|m| *m <= 0o7777)
-        .ok_or_else(|| format!("invalid octal file mode `{value}`"))
 }
 
 fn main() -> ExitCode {
@@ -133,21 +94,10 @@ fn main() -> ExitCode {
         eprintln!("cback-amazons3-sync: error: the source directory and the S3 bucket URL are both required\n\nUsage: cback-amazons3-sync [OPTIONS] SOURCE_DIR S3_URL\n\nFor more information, try '--help'.");
         return ExitCode::from(EXIT_USAGE);
     };
-    let options = Options {
-        verbose: cli.verbose,
-        quiet: cli.quiet,
-        logfile: cli.logfile.clone(),
-        owner: cli.owner.clone(),
-        mode: if cli.mode == 0 {
-            DEFAULT_MODE
-        } else {
-            cli.mode
-        },
-        output: cli.output,
-        debug: cli.debug,
-        stack: cli.stack,
-        ..Options::default()
-    };
+    let mut options = cli.log.clone().into_options();
+    if options.mode == 0 {
+        options.mode = DEFAULT_MODE;
+    }
     if let Err(e) = cedar_core::interrupt::install() {
         eprintln!("cback-amazons3-sync: cannot install signal handlers: {e}");
     }
@@ -188,9 +138,9 @@ fn main() -> ExitCode {
             } else {
                 EXIT_FAILED
             };
-            let text = report(&e, cli.stack);
+            let text = report(&e, options.stack);
             tracing::error!(target: logging::FILE_ONLY_TARGET, "Error executing backup: {text}");
-            if !cli.quiet {
+            if !options.quiet {
                 eprintln!("Error executing backup: {text}");
             }
             code
@@ -211,22 +161,4 @@ fn home() -> Option<PathBuf> {
                 .flatten()
                 .map(|u| u.dir)
         })
-}
-
-/// An error with its causes.
-fn report(error: &(dyn std::error::Error + 'static), stack: bool) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    if stack {
-        text.push_str(&format!("\n{error:#?}"));
-    }
-    text
 }

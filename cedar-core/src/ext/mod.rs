@@ -1,8 +1,11 @@
-//! Pieces the original's collect-time extensions share (`mysql`, `sysinfo`, `subversion`,
-//! `mbox`), so that each extension crate holds only what is particular to its tool:
+//! Pieces the original's extensions share (the collect-time `mysql`, `sysinfo`, `subversion`,
+//! `mbox`; [`section`] also the others), so that each extension crate holds only what is
+//! particular to its tool:
 //!
 //! - [`rules`]: the original's value rules and messages (compress and collect modes, booleans,
 //!   absolute paths);
+//! - [`section`]: how an extension reads its section ([`section::ExtensionSection`]) and the
+//!   one error an extension reports about its configuration;
 //! - [`site`]: what every run needs from the standard sections (collect_dir, working_dir, the
 //!   backup owner, whether the run is full, whether today starts the week);
 //! - [`capture`]: a command's output, compressed on all cores, into a file that takes its final
@@ -17,5 +20,6 @@ pub mod capture;
 pub mod listing;
 pub mod outcome;
 pub mod rules;
+pub mod section;
 pub mod site;
 pub mod state;

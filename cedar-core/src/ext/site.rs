@@ -11,32 +11,13 @@ use std::path::PathBuf;
 use crate::atomic::Owner;
 use crate::calendar::Today;
 use crate::config::ConfigFile;
-use crate::ownership::{self, OwnershipError};
+use crate::ext::section::{ExtensionSection, SectionError};
+use crate::ownership;
 use crate::Options;
 
-/// The original's message for a document without the standard sections an extension needs.
-pub const NOT_FILLED_IN: &str = "Cedar Backup configuration is not properly filled in.";
-
-/// Why the standard sections cannot serve an extension.
-#[derive(Debug, thiserror::Error)]
-pub enum SiteError {
-    #[error("{NOT_FILLED_IN} The {action} action needs {missing} in {}; add it and run again", path.display())]
-    Incomplete {
-        action: &'static str,
-        missing: &'static str,
-        path: PathBuf,
-    },
-    #[error("cannot hand the {action} action's files to their owner: {source}")]
-    Owner {
-        action: &'static str,
-        #[source]
-        source: OwnershipError,
-    },
-}
-
-/// The standard settings of one run of an extension.
+/// What one run of a collect-time extension takes from the standard sections.
 #[derive(Debug, Clone)]
-pub struct Site<'a> {
+pub struct StandardSections<'a> {
     pub config: &'a ConfigFile,
     pub collect_dir: PathBuf,
     /// working_dir, where the state files live (absent when the document has none).
@@ -49,15 +30,15 @@ pub struct Site<'a> {
     pub start_of_week: bool,
 }
 
-impl<'a> Site<'a> {
+impl<'a> StandardSections<'a> {
     /// Reads the standard sections for `action`; when running as root, checks that the backup
     /// user and group exist.
     pub fn load(
         action: &'static str,
         config: &'a ConfigFile,
         options: &Options,
-    ) -> Result<Site<'a>, SiteError> {
-        let incomplete = |missing| SiteError::Incomplete {
+    ) -> Result<StandardSections<'a>, SectionError> {
+        let incomplete = |missing| SectionError::Incomplete {
             action,
             missing,
             path: config.path.clone(),
@@ -84,12 +65,12 @@ impl<'a> Site<'a> {
         };
         if let Some(owner) = owner.filter(|_| ownership::running_as_root()) {
             ownership::lookup(owner.user, owner.group)
-                .map_err(|source| SiteError::Owner { action, source })?;
+                .map_err(|source| SectionError::Owner { action, source })?;
         }
         let start_of_week = standard
             .starting_day
             .is_some_and(|day| Today::current().is_starting_day(day));
-        Ok(Site {
+        Ok(StandardSections {
             config,
             collect_dir: PathBuf::from(collect_dir),
             working_dir: standard.working_dir.as_deref().map(PathBuf::from),
@@ -100,10 +81,10 @@ impl<'a> Site<'a> {
     }
 
     /// working_dir, required by the extensions that keep state.
-    pub fn working_dir(&self, action: &'static str) -> Result<&std::path::Path, SiteError> {
+    pub fn working_dir(&self, action: &'static str) -> Result<&std::path::Path, SectionError> {
         self.working_dir
             .as_deref()
-            .ok_or_else(|| SiteError::Incomplete {
+            .ok_or_else(|| SectionError::Incomplete {
                 action,
                 missing: "<options><working_dir>",
                 path: self.config.path.clone(),
@@ -116,9 +97,22 @@ impl<'a> Site<'a> {
     }
 }
 
+/// What `cback validate` lists for the collect-time extension whose section is `S` (its
+/// action has the section's name): the standard sections it needs, then its own section's
+/// problems.
+pub fn validate<S: ExtensionSection>(config: &ConfigFile, options: &Options) -> Vec<String> {
+    let mut problems = Vec::new();
+    if let Err(err) = StandardSections::load(S::NAME, config, options) {
+        problems.push(err.to_string());
+    }
+    problems.extend(S::validate(config));
+    problems
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ext::section::NOT_FILLED_IN;
     use std::path::Path;
 
     fn parse(text: &str) -> ConfigFile {
@@ -129,7 +123,7 @@ mod tests {
     fn options_and_collect_are_required() {
         let options = Options::default();
         let config = parse("<cb_config><purge/></cb_config>");
-        let err = Site::load("mysql", &config, &options)
+        let err = StandardSections::load("mysql", &config, &options)
             .unwrap_err()
             .to_string();
         assert!(
@@ -137,7 +131,7 @@ mod tests {
             "{err}"
         );
         let config = parse("<cb_config><options/><collect/></cb_config>");
-        let err = Site::load("mysql", &config, &options)
+        let err = StandardSections::load("mysql", &config, &options)
             .unwrap_err()
             .to_string();
         assert!(err.contains("<collect><collect_dir>"), "{err}");
@@ -151,13 +145,17 @@ mod tests {
              <override><command>svnadmin</command><abs_path>/opt/svnadmin</abs_path></override>\
              </options><collect><collect_dir>/c</collect_dir></collect></cb_config>",
         );
-        let site = Site::load("subversion", &config, &options).unwrap();
+        let site = StandardSections::load("subversion", &config, &options).unwrap();
         assert_eq!(site.collect_dir, Path::new("/c"));
         assert_eq!(site.working_dir("subversion").unwrap(), Path::new("/w"));
         assert_eq!(site.program("svnadmin"), Path::new("/opt/svnadmin"));
         assert_eq!(site.program("svnlook"), Path::new("svnlook"));
         assert!(!site.full && !site.start_of_week && site.owner.is_none());
         options.full = true;
-        assert!(Site::load("subversion", &config, &options).unwrap().full);
+        assert!(
+            StandardSections::load("subversion", &config, &options)
+                .unwrap()
+                .full
+        );
     }
 }

@@ -1,21 +1,17 @@
 //! Running psql / pg_restore for a restore: in a process group of their own, standard input
 //! fed from the dump as it is read, standard output handed to a callback on a thread,
-//! standard error drained on a thread (each line logged, the tail kept for the error). On an
-//! interrupt, or when the input fails, the whole group is killed: psql then never reads the end
-//! of its input and never commits.
+//! standard error drained on a thread (each line logged, the tail kept for the error). When the
+//! input fails the whole group is killed before its input is closed: psql then never reads the
+//! end of its input and never commits. On an interrupt the group is stopped like every other
+//! command ([`ProcessGroup::watch`]).
 
-use std::collections::VecDeque;
 use std::ffi::OsString;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::os::unix::process::CommandExt;
+use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::process::{ExitStatus, Stdio};
 
-use nix::sys::signal::{killpg, Signal};
-use nix::unistd::Pid;
-
-/// How many lines of standard error are kept for an error message.
-const TAIL_LINES: usize = 12;
+use cedar_core::process_group::ProcessGroup;
+use cedar_core::stream;
 
 /// A client command.
 #[derive(Debug, Clone)]
@@ -88,22 +84,28 @@ pub fn run(
             Stdio::null()
         })
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0);
-    let mut child = cmd.spawn().map_err(|source| ChildError::Spawn {
+        .stderr(Stdio::piped());
+    let group = ProcessGroup::spawn(&mut cmd).map_err(|source| ChildError::Spawn {
         name: client.name,
         program: client.program.clone(),
         source,
     })?;
-    let group = Pid::from_raw(child.id() as i32);
-    let mut out = child.stdout.take().expect("piped");
-    let err = child.stderr.take().expect("piped");
-    let stdin = child.stdin.take();
+    let mut out = group.take_stdout().expect("piped");
+    let err = group.take_stderr().expect("piped");
+    let stdin = group.take_stdin();
     let name = client.name;
     let interrupted = || !client.cleanup && cedar_core::interrupt::requested();
 
     std::thread::scope(|scope| {
-        let errors = scope.spawn(move || drain_stderr(err, name));
+        let errors = scope.spawn(move || {
+            let mut errors = Vec::new();
+            let tail = stream::drain_stderr(err, name, true, &mut |line| {
+                if line.contains("ERROR:") {
+                    errors.push(line.to_string());
+                }
+            });
+            (tail, errors)
+        });
         let reader = scope.spawn(move || {
             let mut buf = vec![0u8; 64 * 1024];
             loop {
@@ -113,25 +115,21 @@ pub fn run(
                 }
             }
         });
+        let watcher = scope.spawn(|| group.watch(&interrupted));
         let fed = match (input, stdin) {
-            (Some(input), Some(stdin)) => {
-                feed(input, stdin, filter, progress, at_end, &interrupted)
+            (Some(input), Some(mut stdin)) => {
+                let fed = feed(input, &mut stdin, filter, progress, at_end, &interrupted);
+                if fed.is_err() {
+                    // Killed before its input is closed: it never sees the end and never
+                    // commits.
+                    group.kill();
+                }
+                fed
             }
             _ => Ok(()),
         };
-        if fed.is_err() {
-            let _ = killpg(group, Signal::SIGKILL);
-        }
-        let status = loop {
-            if interrupted() {
-                let _ = killpg(group, Signal::SIGKILL);
-            }
-            match child.try_wait() {
-                Ok(Some(status)) => break Ok(status),
-                Ok(None) => std::thread::sleep(std::time::Duration::from_millis(20)),
-                Err(e) => break Err(e),
-            }
-        };
+        let status = group.wait();
+        let _ = watcher.join();
         let _ = reader.join();
         let (tail, error_lines) = errors.join().unwrap_or_default();
         if interrupted() {
@@ -164,7 +162,7 @@ enum Fed {
 
 fn feed(
     input: &mut (dyn Read + Send),
-    mut stdin: std::process::ChildStdin,
+    stdin: &mut std::process::ChildStdin,
     mut filter: Option<Filter<'_>>,
     progress: &dyn Fn(u64),
     at_end: &mut dyn FnMut() -> Result<(), std::io::Error>,
@@ -202,30 +200,7 @@ fn feed(
             return Err(Fed::Closed);
         }
     }
-    at_end().map_err(Fed::Input)?;
-    drop(stdin);
-    Ok(())
-}
-
-fn drain_stderr(stderr: impl Read, name: &str) -> (String, Vec<String>) {
-    let mut tail: VecDeque<String> = VecDeque::new();
-    let mut errors = Vec::new();
-    for line in BufReader::new(stderr).split(b'\n') {
-        let Ok(line) = line else { break };
-        let text = String::from_utf8_lossy(&line).trim_end().to_string();
-        if text.trim().is_empty() {
-            continue;
-        }
-        tracing::warn!("{name}: {text}");
-        if text.contains("ERROR:") {
-            errors.push(text.clone());
-        }
-        if tail.len() == TAIL_LINES {
-            tail.pop_front();
-        }
-        tail.push_back(text);
-    }
-    (Vec::from(tail).join("\n"), errors)
+    at_end().map_err(Fed::Input)
 }
 
 #[cfg(test)]

@@ -2,10 +2,8 @@
 //! work), of which the usage lists those that matter here. Actions and the other switches
 //! are accepted and ignored, as by the original's cback3-span.
 
-use std::path::PathBuf;
-
-use cedar_cli::cli::{parse_mode, parse_owner};
-use cedar_core::options::{DEFAULT_CONFIG, DEFAULT_LOGFILE};
+use cedar_cli::cli::RunSwitches;
+use cedar_cli::log_switches::LogSwitches;
 use cedar_core::Options;
 use clap::Parser;
 
@@ -20,7 +18,14 @@ use clap::Parser;
     version,
     about,
     disable_version_flag = true,
-    disable_help_flag = true
+    disable_help_flag = true,
+    mut_arg("quiet", |arg| arg.hide(true)),
+    mut_arg("full", |arg| arg.hide(true)),
+    mut_arg("managed", |arg| arg.hide(true)),
+    mut_arg("managed_only", |arg| arg.hide(true)),
+    mut_arg("diagnostics", |arg| arg.hide(true)),
+    mut_arg("dry_run", |arg| arg.hide(true)),
+    mut_arg("actions", |arg| arg.hide(true))
 )]
 pub struct SpanArgs {
     /// Display this usage and exit.
@@ -29,72 +34,23 @@ pub struct SpanArgs {
     /// Display the version and exit.
     #[arg(short = 'V', long = "version", action = clap::ArgAction::Version)]
     version: Option<bool>,
-    /// Print verbose output as well as logging to disk.
-    #[arg(short = 'b', long)]
-    verbose: bool,
-    #[arg(short = 'q', long, hide = true)]
-    quiet: bool,
-    /// Configuration file.
-    #[arg(short = 'c', long, value_name = "PATH", default_value = DEFAULT_CONFIG)]
-    config: PathBuf,
-    #[arg(short = 'f', long, hide = true)]
-    full: bool,
-    #[arg(short = 'M', long, hide = true)]
-    managed: bool,
-    #[arg(short = 'N', long = "managed-only", hide = true)]
-    managed_only: bool,
-    /// Log file.
-    #[arg(short = 'l', long, value_name = "PATH", default_value = DEFAULT_LOGFILE)]
-    logfile: PathBuf,
-    /// Owner of a log file cback-span creates.
-    #[arg(short = 'o', long, value_name = "USER:GROUP", default_value = "root:adm", value_parser = parse_owner)]
-    owner: (String, String),
-    /// Permissions of a log file cback-span creates (octal).
-    #[arg(short = 'm', long, value_name = "OCTAL", default_value = "640", value_parser = parse_mode)]
-    mode: u32,
-    /// Record the output of external commands in the log.
-    #[arg(short = 'O', long)]
-    output: bool,
-    /// Write debugging information to the log (implies --output).
-    #[arg(short = 'd', long)]
-    debug: bool,
-    /// Show the full chain of causes of an error.
-    #[arg(short = 's', long)]
-    stack: bool,
-    #[arg(short = 'D', long, hide = true)]
-    diagnostics: bool,
-    #[arg(short = 'n', long = "dry-run", hide = true)]
-    dry_run: bool,
-    #[arg(value_name = "ACTION", hide = true)]
-    actions: Vec<String>,
+    #[command(flatten)]
+    log: LogSwitches,
+    #[command(flatten)]
+    run: RunSwitches,
 }
 
 impl SpanArgs {
     /// The options the shared pieces (logging) read.
     pub fn into_options(self) -> Options {
-        Options {
-            verbose: self.verbose,
-            quiet: self.quiet,
-            config: self.config,
-            full: self.full,
-            managed: self.managed,
-            managed_only: self.managed_only,
-            logfile: self.logfile,
-            owner: self.owner,
-            mode: self.mode,
-            output: self.output,
-            debug: self.debug,
-            stack: self.stack,
-            diagnostics: self.diagnostics,
-            dry_run: self.dry_run,
-            actions: self.actions,
-        }
+        self.run.into_options(self.log)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::PathBuf;
 
     fn parse(args: &[&str]) -> Result<Options, String> {
         let mut argv = vec!["cback-span"];
