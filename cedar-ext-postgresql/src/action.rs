@@ -27,10 +27,11 @@ use cedar_core::{Action, ActionContext, ActionError, ConfigFile};
 
 use crate::config::{check_password_file, Format, PostgresqlSection, Settings, Target, SECTION};
 use crate::error::{failure_message, DumpError, DumpFailure, PgError};
-use crate::manifest::{self, rfc3339, Entry, Manifest, Status};
+use crate::manifest;
 use crate::prepare::{self, Prepared};
 use crate::progress::Progress;
 use crate::verify::{self, DigestWriter, Digested, Kind, Written};
+use cedar_core::manifest::{carry_over, rfc3339, Entry, Manifest, ManifestError, Status};
 
 /// The action registered as `postgresql` (`CedarBackup3.extend.postgresql.executeAction`).
 #[derive(Debug, Clone, Copy, Default)]
@@ -243,7 +244,7 @@ pub struct Dumped {
 
 /// Writes the manifest of this run's dumps (and of the earlier good files kept where a dump
 /// failed or did not start) into collect_dir.
-fn write_manifest(site: &DumpRun<'_>) -> Result<(), manifest::ManifestError> {
+fn write_manifest(site: &DumpRun<'_>) -> Result<(), ManifestError> {
     let mut ours = std::mem::take(&mut *site.entries.lock().unwrap_or_else(|e| e.into_inner()));
     if ours.is_empty() {
         return Ok(());
@@ -264,7 +265,7 @@ fn write_manifest(site: &DumpRun<'_>) -> Result<(), manifest::ManifestError> {
             }
         }
     }
-    let entries = manifest::carry_over(entries, previous.as_ref(), site.dir);
+    let entries = carry_over(entries, previous.as_ref(), site.dir);
     let path = manifest::write(site.dir, &Manifest::new(entries), site.owner)?;
     tracing::info!("Wrote the manifest {}.", path.display());
     Ok(())

@@ -144,7 +144,7 @@ pub enum PgError {
 
     /// The manifest could not be written (the dumps themselves were).
     #[error(transparent)]
-    Manifest(crate::manifest::ManifestError),
+    Manifest(cedar_core::manifest::ManifestError),
 
     /// Stopped by SIGINT or SIGTERM.
     #[error("interrupted")]

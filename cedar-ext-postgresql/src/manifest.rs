@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use cedar_core::atomic::Owner;
-pub use cedar_core::manifest::*;
+use cedar_core::manifest::{Manifest, ManifestError, ManifestKind, RegisteredManifest};
 
 /// The manifest's file name in collect_dir.
 pub const MANIFEST: &str = "postgresqldump.manifest";

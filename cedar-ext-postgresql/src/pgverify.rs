@@ -19,7 +19,8 @@ use cedar_core::{
     Action, ActionContext, ActionError, ActionKind, ActionRegistration, ConfigFile, Placement,
 };
 
-use crate::manifest::{self, describe, ManifestError, Status, MANIFEST};
+use crate::manifest::{self, describe, MANIFEST};
+use cedar_core::manifest::{ManifestError, Status};
 
 /// The module name to declare it under in `<extensions>`.
 pub const MODULE: &str = "cback.extend.pgverify";
@@ -106,7 +107,7 @@ impl Action for PgverifyAction {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::manifest::{rfc3339, Entry, Manifest};
+    use cedar_core::manifest::{rfc3339, Entry, Manifest};
 
     fn config(dir: &std::path::Path) -> ConfigFile {
         let text = format!(

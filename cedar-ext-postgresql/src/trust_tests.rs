@@ -8,7 +8,8 @@ use cedar_core::ConfigFile;
 
 use crate::config::Settings;
 use crate::error::PgError;
-use crate::manifest::{self, Status, MANIFEST};
+use crate::manifest::{self, MANIFEST};
+use cedar_core::manifest::Status;
 
 const MARKER: &str = "--\\n-- PostgreSQL database dump complete\\n--\\n\\n\\\\unrestrict k\\n\\n";
 const CLUSTER_MARKER: &str = "--\\n-- PostgreSQL database cluster dump complete\\n--\\n\\n";

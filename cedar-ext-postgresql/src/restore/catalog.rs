@@ -8,7 +8,8 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::manifest::{self, Manifest, Status, DUMP_PREFIX};
+use crate::manifest::{self, DUMP_PREFIX};
+use cedar_core::manifest::{Manifest, Status};
 use cedar_core::remote_copies::{Keys, RemotePlace, Sealing, StagedObject};
 
 /// What a dump covers.
@@ -327,7 +328,7 @@ fn describe(file: &File<'_>, manifest: &ManifestRead, source: &str) -> Option<Du
     let name = file.name;
     let (label, kind, format, compression, encrypted) = parse_name(name)?;
     let plain_name = name.strip_suffix(".gpg").unwrap_or(name);
-    let mut date = manifest::rfc3339(file.mtime);
+    let mut date = cedar_core::manifest::rfc3339(file.mtime);
     let mut database = label;
     let listed = match manifest {
         None => Listed::Unlisted,

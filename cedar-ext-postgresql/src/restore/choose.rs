@@ -154,8 +154,8 @@ pub fn choose(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::manifest::{Entry, Manifest, Status};
     use crate::restore::catalog::scan_dir;
+    use cedar_core::manifest::{Entry, Manifest, Status};
 
     fn entry(name: &str, database: &str, status: Status, bytes: &[u8], end: &str) -> Entry {
         use sha2::Digest;

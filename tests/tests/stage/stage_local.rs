@@ -277,7 +277,8 @@ fn a_second_run_on_the_same_day_overwrites_and_keeps_what_only_the_staging_dir_h
 
 #[test]
 fn a_dump_that_does_not_match_its_manifest_fails_the_peer_and_is_named() {
-    use cedar_ext_postgresql::manifest::{self, Entry, Manifest, Status};
+    use cedar_core::manifest::{Entry, Manifest, Status};
+    use cedar_ext_postgresql::manifest;
     let site = Site::new();
     let dir = site.fill(
         "db",

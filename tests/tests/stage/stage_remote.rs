@@ -186,7 +186,8 @@ fn a_subdirectory_in_a_remote_collect_dir_fails_the_peer_and_stages_nothing_of_i
 
 #[test]
 fn a_remote_dump_that_does_not_match_its_manifest_fails_the_peer() {
-    use cedar_ext_postgresql::manifest::{self, Entry, Manifest, Status};
+    use cedar_core::manifest::{Entry, Manifest, Status};
+    use cedar_ext_postgresql::manifest;
     let Some(server) = server("a_remote_dump_that_does_not_match_its_manifest_fails_the_peer")
     else {
         return;
