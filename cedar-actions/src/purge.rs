@@ -2,7 +2,8 @@
 //! then the directories that are left empty. The configured directory itself always stays.
 //!
 //! Age is the time since the later of a file's access and modification times, in whole days
-//! rounded down; files younger than retain_days stay. Beyond the original, purge refuses `/`,
+//! rounded down, measured exactly (to the nanosecond, as the original's fractional seconds: a
+//! file 0.5 s short of a day is 0 days old); files younger than retain_days stay. Beyond the original, purge refuses `/`,
 //! never follows a soft link (a link is judged and removed as itself, so nothing outside the
 //! configured directory is touched), logs each removal at debug level and a count at info.
 
@@ -26,6 +27,8 @@ use cedar_core::calendar::Today;
 use cedar_core::config::Config;
 
 const SECONDS_PER_DAY: i64 = 86_400;
+const NANOS_PER_SECOND: i128 = 1_000_000_000;
+const NANOS_PER_DAY: i128 = SECONDS_PER_DAY as i128 * NANOS_PER_SECOND;
 
 /// Why the purge action failed.
 #[derive(Debug, thiserror::Error)]
@@ -66,10 +69,17 @@ pub struct PurgeCount {
     pub dirs: u64,
 }
 
+/// Nanoseconds since the epoch of a time given as seconds and the nanoseconds past them, as
+/// `stat` reports it.
+pub fn nanos(secs: i64, nsec: i64) -> i128 {
+    i128::from(secs) * NANOS_PER_SECOND + i128::from(nsec)
+}
+
 /// A file's age in whole days at `now`: since the later of atime and mtime, rounded down,
-/// never negative.
-pub fn age_days(atime: i64, mtime: i64, now: i64) -> i64 {
-    (now - atime.max(mtime)).max(0).div_euclid(SECONDS_PER_DAY)
+/// never negative. All three are nanoseconds since the epoch ([`nanos`]).
+pub fn age_days(atime: i128, mtime: i128, now: i128) -> i64 {
+    let days = (now - atime.max(mtime)).max(0) / NANOS_PER_DAY;
+    i64::try_from(days).unwrap_or(i64::MAX)
 }
 
 /// Whether a file of `age` days is removed with `retain_days`.
@@ -77,8 +87,8 @@ pub fn is_expired(age: i64, retain_days: i64) -> bool {
     age >= retain_days
 }
 
-/// Runs the purge action on `config`, measuring ages at `now` (seconds since the epoch).
-pub fn purge(config: &Config, now: i64) -> Result<(), PurgeError> {
+/// Runs the purge action on `config`, measuring ages at `now` (nanoseconds since the epoch).
+pub fn purge(config: &Config, now: i128) -> Result<(), PurgeError> {
     config.options.as_ref().ok_or(PurgeError::MissingOptions)?;
     let section = config.purge.as_ref().ok_or(PurgeError::MissingSection)?;
     for (i, dir) in section.dirs.iter().enumerate() {
@@ -101,7 +111,7 @@ pub fn purge(config: &Config, now: i64) -> Result<(), PurgeError> {
 }
 
 /// Purges below `root`: files older than `retain_days`, then empty directories.
-pub fn purge_dir(root: &Path, retain_days: i64, now: i64) -> Result<PurgeCount, PurgeError> {
+pub fn purge_dir(root: &Path, retain_days: i64, now: i128) -> Result<PurgeCount, PurgeError> {
     tracing::debug!(
         "Purging [{}], retaining {retain_days} days.",
         root.display()
@@ -146,7 +156,7 @@ fn purge_tree(
     mut dir: Dir,
     shown: &Path,
     retain_days: i64,
-    now: i64,
+    now: i128,
     count: &mut PurgeCount,
 ) -> Result<(), PurgeError> {
     let fd = dir.as_raw_fd();
@@ -198,7 +208,11 @@ fn purge_tree(
         if kind != SFlag::S_IFREG && kind != SFlag::S_IFLNK {
             continue;
         }
-        let age = age_days(stat.st_atime, stat.st_mtime, now);
+        let age = age_days(
+            nanos(stat.st_atime, stat.st_atime_nsec),
+            nanos(stat.st_mtime, stat.st_mtime_nsec),
+            now,
+        );
         if !is_expired(age, retain_days) {
             continue;
         }
@@ -219,7 +233,7 @@ struct PurgeAction;
 impl Action for PurgeAction {
     fn execute(&self, ctx: &ActionContext<'_>) -> Result<(), ActionError> {
         tracing::debug!("Executing the 'purge' action.");
-        purge(&ctx.config.config, Today::current().now_secs)?;
+        purge(&ctx.config.config, Today::current().now_nanos())?;
         tracing::info!("Executed the 'purge' action successfully.");
         Ok(())
     }
@@ -241,6 +255,7 @@ mod tests {
     use nix::sys::time::TimeSpec;
 
     const NOW: i64 = 1_764_000_000;
+    const NOW_NS: i128 = NOW as i128 * NANOS_PER_SECOND;
 
     fn set_times(path: &Path, atime: i64, mtime: i64) {
         utimensat(
@@ -257,12 +272,20 @@ mod tests {
         NOW - (d * SECONDS_PER_DAY as f64) as i64
     }
 
+    fn ns(secs: i64) -> i128 {
+        nanos(secs, 0)
+    }
+
     #[test]
     fn age_rounds_down_and_uses_the_later_time() {
-        assert_eq!(age_days(days_ago(10.0), days_ago(10.0), NOW), 10);
-        assert_eq!(age_days(days_ago(4.99), days_ago(30.0), NOW), 4);
-        assert_eq!(age_days(days_ago(30.0), days_ago(5.0), NOW), 5);
-        assert_eq!(age_days(NOW + 100, NOW + 100, NOW), 0);
+        let age = |a: f64, m: f64| age_days(ns(days_ago(a)), ns(days_ago(m)), NOW_NS);
+        assert_eq!(age(10.0, 10.0), 10);
+        assert_eq!(age(4.99, 30.0), 4);
+        assert_eq!(age(30.0, 5.0), 5);
+        assert_eq!(age_days(ns(NOW + 100), ns(NOW + 100), NOW_NS), 0);
+        let almost = nanos(NOW - SECONDS_PER_DAY, 500_000_000);
+        assert_eq!(age_days(almost, almost, NOW_NS), 0, "86,399.5 s is 0 days");
+        assert_eq!(age_days(almost, almost, NOW_NS + 500_000_000), 1);
         assert!(is_expired(5, 5));
         assert!(!is_expired(4, 5));
         assert!(is_expired(0, 0), "retain_days 0 removes everything");
@@ -289,7 +312,7 @@ mod tests {
         set_times(&outside.join("victim"), days_ago(10.0), days_ago(10.0));
         set_times(&root.join("outlink"), days_ago(1.0), days_ago(1.0));
 
-        let count = purge_dir(&root, 5, NOW).unwrap();
+        let count = purge_dir(&root, 5, NOW_NS).unwrap();
         assert_eq!(count, PurgeCount { files: 2, dirs: 3 });
         assert!(root.is_dir());
         assert!(!root.join("old").exists());
@@ -302,7 +325,7 @@ mod tests {
         );
         assert!(outside.join("victim").exists(), "never followed");
 
-        let count = purge_dir(&root, 0, NOW).unwrap();
+        let count = purge_dir(&root, 0, NOW_NS).unwrap();
         assert_eq!(count.files, 3);
         assert_eq!(fs::read_dir(&root).unwrap().count(), 0);
         assert!(root.is_dir());
@@ -321,7 +344,7 @@ mod tests {
         nix::unistd::mkfifo(&root.join("fifo"), Mode::from_bits_truncate(0o600)).unwrap();
         set_times(&root.join("fifo"), days_ago(30.0), days_ago(30.0));
         std::os::unix::fs::symlink(outside.join("sub"), root.join("dirlink")).unwrap();
-        let count = purge_dir(&root, 0, NOW).unwrap();
+        let count = purge_dir(&root, 0, NOW_NS).unwrap();
         assert!(root.join("fifo").exists(), "a fifo is not a plain file");
         assert!(
             fs::symlink_metadata(root.join("dirlink")).is_err(),
@@ -332,13 +355,53 @@ mod tests {
     }
 
     #[test]
+    fn a_file_half_a_second_short_of_a_day_stays_for_mtime_and_atime() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("p");
+        fs::create_dir_all(&root).unwrap();
+        let almost = TimeSpec::new(NOW - SECONDS_PER_DAY, 500_000_000);
+        let old = TimeSpec::new(NOW - 30 * SECONDS_PER_DAY, 0);
+        fs::write(root.join("by_mtime"), b"x").unwrap();
+        fs::write(root.join("by_atime"), b"x").unwrap();
+        fs::write(root.join("whole_day"), b"x").unwrap();
+        let set = |name: &str, atime: &TimeSpec, mtime: &TimeSpec| {
+            utimensat(
+                None,
+                &root.join(name),
+                atime,
+                mtime,
+                UtimensatFlags::NoFollowSymlink,
+            )
+            .unwrap()
+        };
+        set("by_mtime", &old, &almost);
+        set("by_atime", &almost, &old);
+        let day = TimeSpec::new(NOW - SECONDS_PER_DAY, 0);
+        set("whole_day", &day, &day);
+        let count = purge_dir(&root, 1, NOW_NS).unwrap();
+        assert!(
+            root.join("by_mtime").exists(),
+            "86,399.5 s old is 0 days old"
+        );
+        assert!(
+            root.join("by_atime").exists(),
+            "86,399.5 s old is 0 days old"
+        );
+        assert!(
+            !root.join("whole_day").exists(),
+            "86,400 s old is 1 day old"
+        );
+        assert_eq!(count.files, 1);
+    }
+
+    #[test]
     fn refuses_root_and_missing_dirs() {
         assert!(matches!(
-            purge_dir(Path::new("/"), 0, NOW),
+            purge_dir(Path::new("/"), 0, NOW_NS),
             Err(PurgeError::Root { .. })
         ));
         assert!(matches!(
-            purge_dir(Path::new("/nonexistent/cback-purge"), 0, NOW),
+            purge_dir(Path::new("/nonexistent/cback-purge"), 0, NOW_NS),
             Err(PurgeError::NotADirectory { .. })
         ));
     }

@@ -25,6 +25,8 @@ pub struct Today {
     pub weekday: Weekday,
     /// Seconds since the epoch at which ages are measured (now, or noon of a pinned day).
     pub now_secs: i64,
+    /// The nanoseconds past `now_secs` (0 for a pinned day): purge measures ages exactly.
+    pub now_subsec_nanos: u32,
 }
 
 impl Today {
@@ -45,7 +47,7 @@ impl Today {
                 ),
             }
         }
-        let secs = clock::now_secs();
+        let (secs, nanos) = clock::now_precise();
         let local = clock::local_time(secs);
         Today {
             year: local.year,
@@ -53,6 +55,7 @@ impl Today {
             day: local.day,
             weekday: local.weekday,
             now_secs: secs,
+            now_subsec_nanos: nanos,
         }
     }
 
@@ -80,6 +83,7 @@ impl Today {
             day,
             weekday: weekday_of(days),
             now_secs: noon_utc - offset,
+            now_subsec_nanos: 0,
         })
     }
 
@@ -94,7 +98,13 @@ impl Today {
             day,
             weekday: weekday_of(number),
             now_secs: self.now_secs + days * 86_400,
+            now_subsec_nanos: self.now_subsec_nanos,
         }
+    }
+
+    /// Nanoseconds since the epoch at which ages are measured: `now_secs` with its fraction.
+    pub fn now_nanos(&self) -> i128 {
+        i128::from(self.now_secs) * 1_000_000_000 + i128::from(self.now_subsec_nanos)
     }
 
     /// `YYYY/MM/DD`, the day's directory below a staging directory and on a disc.

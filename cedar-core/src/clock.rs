@@ -76,9 +76,14 @@ fn weekday_from_sunday0(n: i32) -> Weekday {
 
 /// Seconds since the epoch now.
 pub fn now_secs() -> i64 {
+    now_precise().0
+}
+
+/// Seconds since the epoch now and the nanoseconds past that second.
+pub fn now_precise() -> (i64, u32) {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
+        .map(|d| (d.as_secs() as i64, d.subsec_nanos()))
         .unwrap_or_default()
 }
 

@@ -10,7 +10,10 @@
 //! with [`RegisteredManifest`] so that stage recognizes it among a peer's files ([`kind_of`]).
 //!
 //! The manifest is JSON, written atomically (hidden temporary file, fsync, rename, directory
-//! fsync) after the action, with the same owner and mode as the dumps. For each configured
+//! fsync) with the same owner and mode as the dumps: around each dump's rename and after the
+//! action, so that every file under a final name matches its entry at every instant (while a
+//! dump is renamed its entry also lists, in `replacing`, what the name held before; a run
+//! killed at that moment leaves it, and the checks accept either). For each configured
 //! dump it lists the file name, its size and SHA-256, the database (`all` for one pg_dumpall,
 //! `globals` for roles and tablespaces), the pg_dump and server versions, the start and end
 //! times (UTC, RFC 3339) and the status:
@@ -103,6 +106,53 @@ pub struct Entry {
     /// Why this run's dump failed (`kept` and `failed`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// Set while this entry's dump is being renamed into place: what the name may hold
+    /// before, which the checks accept as well. A run that is killed between the two manifest
+    /// writes around the rename leaves it; the next run's manifest drops it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub replacing: Vec<Replaced>,
+}
+
+/// What a name held before the dump that is being renamed onto it ([`Entry::replacing`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Replaced {
+    /// Bytes of the earlier file; absent when there was no good file under the name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<u64>,
+    /// Its SHA-256; absent when there was no good file under the name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+}
+
+impl Replaced {
+    /// What `previous` (the earlier manifest's entry for the name, if any) says the name may
+    /// hold: its file, or any it was itself replacing when its run was killed.
+    pub fn from_previous(previous: Option<&Entry>) -> Vec<Replaced> {
+        match previous.filter(|e| e.status != Status::Failed) {
+            Some(entry) => {
+                let mut all = vec![Replaced {
+                    size: entry.size,
+                    sha256: entry.sha256.clone(),
+                }];
+                all.extend(entry.replacing.iter().cloned());
+                all
+            }
+            None => vec![Replaced {
+                size: None,
+                sha256: None,
+            }],
+        }
+    }
+
+    /// Whether `found` (`None`: no file; else its size and SHA-256 or why it could not be
+    /// read) is what the name held before.
+    fn matches(&self, found: Option<&std::io::Result<Digested>>) -> bool {
+        match (found, self.size, self.sha256.as_ref()) {
+            (None, None, _) | (None, _, None) => true,
+            (Some(Ok(got)), Some(size), Some(sha256)) => got.size == size && got.sha256 == *sha256,
+            _ => false,
+        }
+    }
 }
 
 /// The whole manifest.
@@ -389,7 +439,11 @@ impl ManifestKind {
                         error: "the manifest lists no size or checksum for it".into(),
                     });
                 };
-                match found(&entry.name) {
+                let found = found(&entry.name);
+                if entry.replacing.iter().any(|r| r.matches(found.as_ref())) {
+                    return None;
+                }
+                match found {
                     None => Some(Problem::Missing { name, size }),
                     Some(Err(err)) => Some(Problem::Unreadable {
                         name,
@@ -412,6 +466,24 @@ impl ManifestKind {
     }
 
     fn check_entry(&self, dir: &Path, entry: &Entry) -> Option<Problem> {
+        let problem = self.check_listed_entry(dir, entry)?;
+        if entry.replacing.is_empty() {
+            return Some(problem);
+        }
+        let path = dir.join(&entry.name);
+        let found = match std::fs::symlink_metadata(&path) {
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => None,
+            _ => Some(hash_file(&path)),
+        };
+        if entry.replacing.iter().any(|r| r.matches(found.as_ref())) {
+            None
+        } else {
+            Some(problem)
+        }
+    }
+
+    /// [`Self::check_entry`] against the entry's own size and SHA-256.
+    fn check_listed_entry(&self, dir: &Path, entry: &Entry) -> Option<Problem> {
         let name = entry.name.clone();
         let (Some(size), Some(sha256), false) = (
             entry.size,
@@ -491,6 +563,7 @@ mod tests {
             start: rfc3339(0),
             end: rfc3339(1),
             error: None,
+            replacing: Vec::new(),
         }
     }
 
@@ -524,6 +597,52 @@ mod tests {
             .filter(|e| e.file_name().to_string_lossy().starts_with('.'))
             .collect();
         assert!(hidden.is_empty());
+    }
+
+    #[test]
+    fn an_entry_being_renamed_accepts_the_file_it_replaces_and_nothing_else() {
+        let dir = tempfile::tempdir().unwrap();
+        let old = entry(dir.path(), "postgresqldump-a", b"yesterday");
+        let new = entry(dir.path(), "postgresqldump-a", b"today, longer");
+        let replacing = Replaced::from_previous(Some(&old));
+        let pending = Entry {
+            replacing: replacing.clone(),
+            ..new.clone()
+        };
+        let manifest = Manifest::new(vec![pending.clone()]);
+        KIND.write(dir.path(), &manifest, None).unwrap();
+        let path = dir.path().join("postgresqldump-a");
+        assert!(KIND.check(dir.path()).is_ok(), "after the rename");
+        std::fs::write(&path, b"yesterday").unwrap();
+        assert!(KIND.check(dir.path()).is_ok(), "before the rename");
+        std::fs::write(&path, b"yesterdaX").unwrap();
+        assert!(
+            KIND.check(dir.path()).is_err(),
+            "a damaged file matches neither"
+        );
+        let found = |content: &[u8]| {
+            let copy = dir.path().join("copy");
+            std::fs::write(&copy, content).unwrap();
+            let digest = hash_file(&copy).unwrap();
+            move |_: &str| Some(Ok(digest.clone()))
+        };
+        assert!(KIND
+            .check_listed(&manifest, &found(b"yesterday"))
+            .is_empty());
+        assert_eq!(KIND.check_listed(&manifest, &found(b"yesterdaX")).len(), 1);
+        // No earlier file: missing is fine until the rename; so is what a killed run's own
+        // pending entry was replacing.
+        let first = Entry {
+            replacing: Replaced::from_previous(None),
+            ..new.clone()
+        };
+        std::fs::remove_file(&path).unwrap();
+        KIND.write(dir.path(), &Manifest::new(vec![first]), None)
+            .unwrap();
+        assert!(KIND.check(dir.path()).is_ok(), "nothing under the name yet");
+        let again = Replaced::from_previous(Some(&pending));
+        assert_eq!(again.len(), 2, "{again:?}");
+        assert!(again.contains(&replacing[0]));
     }
 
     #[test]
@@ -611,6 +730,7 @@ mod tests {
             start: rfc3339(5),
             end: rfc3339(6),
             error: Some("boom".into()),
+            replacing: Vec::new(),
         };
         let merged = carry_over(
             vec![

@@ -8,8 +8,10 @@
 //!
 //! Before the first dump, [`crate::prepare`] matches pg_dump to the server and, for
 //! `<split>Y`, lists the databases. Each finished file is read back ([`crate::verify`]) before
-//! it takes its final name, and after the dumps `postgresqldump.manifest` lists what collect_dir
-//! holds ([`crate::manifest`]).
+//! it takes its final name, and `postgresqldump.manifest` lists what collect_dir holds
+//! ([`crate::manifest`]) at every instant: it is rewritten just before each rename (listing
+//! the new dump and accepting the file it replaces) and just after (the new dump only), then
+//! once more after the last dump.
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -31,7 +33,7 @@ use crate::manifest;
 use crate::prepare::{self, Prepared};
 use crate::progress::Progress;
 use crate::verify::{self, DigestWriter, Digested, Kind, Written};
-use cedar_core::manifest::{carry_over, rfc3339, Entry, Manifest, ManifestError, Status};
+use cedar_core::manifest::{carry_over, rfc3339, Entry, Manifest, ManifestError, Replaced, Status};
 
 /// The action registered as `postgresql` (`CedarBackup3.extend.postgresql.executeAction`).
 #[derive(Debug, Clone, Copy, Default)]
@@ -168,7 +170,9 @@ pub fn run(
         progress: Progress::for_run(options),
         interrupted,
         prepared: &prepared,
+        previous: manifest::read(&dir).ok(),
         entries: Mutex::new(Vec::new()),
+        publishing: Mutex::new(()),
     };
     if jobs > 1 {
         tracing::info!(
@@ -178,7 +182,11 @@ pub fn run(
     }
     let outcomes = run_all(&site, jobs);
     let manifest_written = if settings.manifest {
-        write_manifest(&site)
+        write_manifest(&site, None).map(|written| {
+            if let Some(path) = written {
+                tracing::info!("Wrote the manifest {}.", path.display());
+            }
+        })
     } else {
         Ok(())
     };
@@ -214,6 +222,9 @@ pub fn run(
     Ok(())
 }
 
+/// Renames a finished dump into place; handed to the `publish` function of [`dump_one`].
+pub type Rename<'a> = Box<dyn FnOnce() -> Result<PathBuf, DumpError> + 'a>;
+
 /// What every dump of a run shares.
 struct DumpRun<'a> {
     config: &'a ConfigFile,
@@ -224,8 +235,31 @@ struct DumpRun<'a> {
     progress: Progress,
     interrupted: &'a (dyn Fn() -> bool + Sync),
     prepared: &'a Prepared,
+    /// The manifest collect_dir held when the run started.
+    previous: Option<Manifest>,
     /// This run's manifest entries, with the position of their target.
     entries: Mutex<Vec<(usize, Entry)>>,
+    /// Held from the manifest write before a rename to the one after it.
+    publishing: Mutex<()>,
+}
+
+impl DumpRun<'_> {
+    /// The position of `target` among the run's targets.
+    fn index_of(&self, target: &Target) -> usize {
+        self.settings
+            .targets
+            .iter()
+            .position(|t| t == target)
+            .unwrap_or(usize::MAX)
+    }
+
+    /// Notes the manifest entry of the target at `index`.
+    fn record(&self, index: usize, entry: Entry) {
+        self.entries
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((index, entry));
+    }
 }
 
 /// A finished dump.
@@ -242,15 +276,24 @@ pub struct Dumped {
     pub dumped_from: Option<String>,
 }
 
-/// Writes the manifest of this run's dumps (and of the earlier good files kept where a dump
-/// failed or did not start) into collect_dir.
-fn write_manifest(site: &DumpRun<'_>) -> Result<(), ManifestError> {
-    let mut ours = std::mem::take(&mut *site.entries.lock().unwrap_or_else(|e| e.into_inner()));
+/// Writes the manifest of this run's dumps so far (and of the earlier good files kept where a
+/// dump failed or has not finished) into collect_dir; `pending` is the entry of a dump about
+/// to be renamed into place.
+fn write_manifest(
+    site: &DumpRun<'_>,
+    pending: Option<(usize, Entry)>,
+) -> Result<Option<PathBuf>, ManifestError> {
+    let mut ours = site
+        .entries
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone();
+    ours.extend(pending);
     if ours.is_empty() {
-        return Ok(());
+        return Ok(None);
     }
     ours.sort_by_key(|(index, _)| *index);
-    let previous = manifest::read(site.dir).ok();
+    let previous = site.previous.as_ref();
     let mut entries = Vec::new();
     for (index, target) in site.settings.targets.iter().enumerate() {
         if let Some((_, entry)) = ours.iter().find(|(i, _)| *i == index) {
@@ -259,16 +302,60 @@ fn write_manifest(site: &DumpRun<'_>) -> Result<(), ManifestError> {
         }
         // Not started (interrupted): the previous entry still describes the file.
         let name = site.settings.file_name(target);
-        if let Some(old) = previous.as_ref().and_then(|m| m.entry(&name)) {
+        if let Some(old) = previous.and_then(|m| m.entry(&name)) {
             if site.dir.join(&name).is_file() {
                 entries.push(old.clone());
             }
         }
     }
-    let entries = carry_over(entries, previous.as_ref(), site.dir);
-    let path = manifest::write(site.dir, &Manifest::new(entries), site.owner)?;
-    tracing::info!("Wrote the manifest {}.", path.display());
-    Ok(())
+    let entries = carry_over(entries, previous, site.dir);
+    manifest::write(site.dir, &Manifest::new(entries), site.owner).map(Some)
+}
+
+/// Renames a finished dump into place (`rename`) so that the manifest matches the name at
+/// every instant: before the rename it lists the new dump and accepts what the name held, after
+/// it the new dump only. The entry is recorded for the final manifest.
+fn publish(
+    site: &DumpRun<'_>,
+    target: &Target,
+    start: i64,
+    dumped: &Dumped,
+    rename: Rename<'_>,
+) -> Result<PathBuf, DumpError> {
+    let index = site.index_of(target);
+    let Some(entry) = entry_of(site, target, start, Ok(dumped)) else {
+        return rename();
+    };
+    if !site.settings.manifest {
+        let path = rename()?;
+        site.record(index, entry);
+        return Ok(path);
+    }
+    let _publishing = site.publishing.lock().unwrap_or_else(|e| e.into_inner());
+    let listed = site
+        .entries
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .iter()
+        .rev()
+        .find(|(_, e)| e.name == entry.name)
+        .map(|(_, e)| e.clone());
+    let before = listed.or_else(|| site.previous.as_ref()?.entry(&entry.name).cloned());
+    let pending = Entry {
+        replacing: Replaced::from_previous(before.as_ref()),
+        ..entry.clone()
+    };
+    // A manifest that cannot be written now cannot be written after the last dump either:
+    // that write reports it.
+    if let Err(err) = write_manifest(site, Some((index, pending))) {
+        tracing::warn!("{}", chain(&err));
+    }
+    let path = rename()?;
+    site.record(index, entry);
+    if let Err(err) = write_manifest(site, None) {
+        tracing::warn!("{}", chain(&err));
+    }
+    Ok(path)
 }
 
 /// The compressor settings of one dump when `jobs` dumps run at once: the cores are shared
@@ -327,6 +414,8 @@ fn dump_and_report(site: &DumpRun<'_>, target: &Target) -> Result<Dumped, DumpEr
     let started = Instant::now();
     let start_time = cedar_core::clock::now_secs();
     let bar = site.progress.start(target);
+    let publish =
+        |dumped: &Dumped, rename: Rename<'_>| publish(site, target, start_time, dumped, rename);
     let outcome = dump_one(
         site.config,
         site.settings,
@@ -337,9 +426,15 @@ fn dump_and_report(site: &DumpRun<'_>, target: &Target) -> Result<Dumped, DumpEr
         site.compression,
         site.interrupted,
         &|n| bar.add(n),
+        &publish,
     );
     let seconds = started.elapsed().as_secs_f64();
-    record_entry(site, target, start_time, &outcome);
+    // A finished dump's entry was recorded when it took its final name.
+    if let Err(error) = &outcome {
+        if let Some(entry) = entry_of(site, target, start_time, Err(error)) {
+            site.record(site.index_of(target), entry);
+        }
+    }
     let mut result = DatabaseResult {
         action: "postgresql".to_string(),
         database: target.label().to_string(),
@@ -382,13 +477,13 @@ fn dump_and_report(site: &DumpRun<'_>, target: &Target) -> Result<Dumped, DumpEr
     outcome
 }
 
-/// Notes the manifest entry of a finished or failed dump (not of an interrupted one).
-fn record_entry(
+/// The manifest entry of a finished or failed dump (none for an interrupted one).
+fn entry_of(
     site: &DumpRun<'_>,
     target: &Target,
     start: i64,
-    outcome: &Result<Dumped, DumpError>,
-) {
+    outcome: Result<&Dumped, &DumpError>,
+) -> Option<Entry> {
     let tool = site.prepared.tool(target);
     let server = site.prepared.server.as_ref().map(|s| s.text.clone());
     let mut entry = Entry {
@@ -403,11 +498,12 @@ fn record_entry(
         start: rfc3339(start),
         end: rfc3339(cedar_core::clock::now_secs()),
         error: None,
+        replacing: Vec::new(),
     };
     match outcome {
         // Interrupted: not finished. A clash: the name is the globals' file, described by
         // the globals' own entry.
-        Err(DumpError::Interrupted | DumpError::NameClash { .. }) => return,
+        Err(DumpError::Interrupted | DumpError::NameClash { .. }) => return None,
         Err(error) => entry.error = Some(failure_message(target, error)),
         Ok(dumped) => {
             entry.status = Status::Ok;
@@ -422,16 +518,7 @@ fn record_entry(
             }
         }
     }
-    let index = site
-        .settings
-        .targets
-        .iter()
-        .position(|t| t == target)
-        .unwrap_or(usize::MAX);
-    site.entries
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .push((index, entry));
+    Some(entry)
 }
 
 /// The summary line of a finished dump: sizes, ratio, time and throughput.
@@ -469,7 +556,8 @@ pub fn dump_command(config: &ConfigFile, settings: &Settings, target: &Target) -
     }
 }
 
-/// Makes one dump into its hidden temporary file and, when it is complete, renames it. The
+/// Makes one dump into its hidden temporary file and, when it is complete and synced, has
+/// `publish` rename it (through the function it is handed, at the moment it chooses). The
 /// output of the command streams through the compressor into the file; `progress` gets the
 /// size of every piece of output read.
 #[allow(clippy::too_many_arguments)]
@@ -483,6 +571,7 @@ pub fn dump_one(
     compression: compress::Settings,
     interrupted: &(dyn Fn() -> bool + Sync),
     progress: &dyn Fn(u64),
+    publish: &dyn Fn(&Dumped, Rename<'_>) -> Result<PathBuf, DumpError>,
 ) -> Result<Dumped, DumpError> {
     if matches!(target, Target::Database(name) if name.contains('/')) {
         return Err(DumpError::UnusableName);
@@ -534,7 +623,9 @@ pub fn dump_one(
             } else {
                 Mode::GroupReadable
             };
-            dumped.path = file.commit_with(owner, mode)?;
+            let finished = file.finish()?;
+            let rename: Rename<'_> = Box::new(move || Ok(finished.commit_with(owner, mode)?));
+            dumped.path = publish(&dumped, rename)?;
             Ok(dumped)
         }
         Err(error) => {

@@ -161,6 +161,7 @@ mod tests {
             start: rfc3339(0),
             end: rfc3339(1),
             error: Some("boom".into()),
+            replacing: Vec::new(),
         };
         manifest::write(dir.path(), &Manifest::new(vec![entry]), None).unwrap();
         run(&config).unwrap();

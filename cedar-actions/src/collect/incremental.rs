@@ -7,11 +7,14 @@
 //!
 //! 1. [`scan`]: the walk's items are numbered in walk order and logged; files are hashed on
 //!    all cores and their digests go into a sorter by path; links, and files that cannot be
-//!    read (so that the archive step reports them), are selected outright.
+//!    read (so that the archive step reports them), go in without a digest: they are always
+//!    selected.
 //! 2. [`previous`]: the previous state (a pickle, in whatever order) goes into a sorter by path.
-//! 3. [`compare`]: the two sorted lists are merged. A file whose digest is new or differs
+//! 3. [`compare`]: the two sorted lists are merged. A path whose digest is new or differs
 //!    from the previous one is selected, and the new state is written in path order (the last
-//!    occurrence of a path wins, as in the original's dict).
+//!    occurrence of a path wins, as in the original's dict). A path the walk met more than
+//!    once (through a directory link and a file link) is selected once, at its first
+//!    occurrence: the original rebuilds its list from the dict's keys.
 //! 4. [`Replay`]: the log is read back in walk order and yields the selected items, so the
 //!    archive lists them in the order the original does.
 
@@ -39,10 +42,23 @@ pub struct Digested {
     pub path: Vec<u8>,
     /// The item's number in walk order (for the previous state: the pair's position).
     pub seq: u64,
-    /// Lowercase hex SHA-1.
+    /// Lowercase hex SHA-1; empty for a link or a file that could not be read, which is
+    /// always selected and kept out of the state.
     pub digest: Vec<u8>,
     /// Bytes read while hashing.
     pub size: u64,
+}
+
+impl Digested {
+    /// A link, or a file that could not be read: always selected, kept out of the state.
+    fn undigested(path: PathBuf, seq: u64) -> Digested {
+        Digested {
+            path: path.into_os_string().into_vec(),
+            seq,
+            digest: Vec::new(),
+            size: 0,
+        }
+    }
 }
 
 impl Record for Digested {
@@ -105,10 +121,9 @@ fn read_item(input: &mut impl BufRead) -> io::Result<Option<Item>> {
 pub struct Scan {
     /// Every selected item, in walk order (for [`Replay::new`]).
     pub log: File,
-    /// The digest of every file that could be read, by path.
+    /// Every item by path: files with their digest, links and files that could not be
+    /// read without one.
     pub digests: Sorted<Digested>,
-    /// The numbers of the items selected so far: links and files that could not be hashed.
-    pub selected: Sorter<u64>,
     /// The walk's report (unreadable directories, whether it was stopped).
     pub report: WalkReport,
 }
@@ -116,7 +131,6 @@ pub struct Scan {
 /// State shared by the hashing threads.
 struct Shared {
     digests: Sorter<Digested>,
-    selected: Sorter<u64>,
     error: Option<io::Error>,
 }
 
@@ -146,7 +160,6 @@ where
         BufWriter::with_capacity(LOG_BUFFER, tempfile::tempfile_in(scratch).map_err(fail)?);
     let shared = Arc::new(Mutex::new(Shared {
         digests: Sorter::new(scratch, limits),
-        selected: Sorter::new(scratch, limits),
         error: None,
     }));
     let mut log_error = None;
@@ -178,7 +191,8 @@ where
                 }
                 ItemKind::Link => {
                     let Ok(mut shared) = shared.lock() else { break };
-                    if let Err(err) = shared.selected.push(number) {
+                    let link = Digested::undigested(item.path, number);
+                    if let Err(err) = shared.digests.push(link) {
                         shared.failed(err);
                         break;
                     }
@@ -222,7 +236,6 @@ where
     Ok(Scan {
         log,
         digests: shared.digests.finish().map_err(fail)?,
-        selected: shared.selected,
         report,
     })
 }
@@ -255,7 +268,7 @@ fn hash_jobs(jobs: &Mutex<Receiver<(u64, PathBuf)>>, shared: &Mutex<Shared>) {
             }),
             Err(err) => {
                 tracing::debug!("Cannot compute the digest of [{}]: {err}.", path.display());
-                shared.selected.push(seq)
+                shared.digests.push(Digested::undigested(path, seq))
             }
         };
         if let Err(err) = pushed {
@@ -386,11 +399,11 @@ fn unreadable_state(path: &Path, cause: &dyn std::fmt::Display) {
 /// What [`compare`] found.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Compared {
-    /// Files selected because their digest is new or differs.
+    /// Paths of files selected because their digest is new or differs.
     pub changed: u64,
     /// Bytes of those files.
     pub changed_bytes: u64,
-    /// Files left out because their digest is unchanged.
+    /// Paths of files left out because their digest is unchanged.
     pub unchanged: u64,
     /// Entries of the new state.
     pub entries: u64,
@@ -404,8 +417,10 @@ pub enum CompareError {
 }
 
 /// Merges the new digests with the previous state (both sorted by path, then number): pushes
-/// the number of every changed file into `selected` and hands each path's newest digest, in
-/// path order, to `state`.
+/// into `selected` the first number of every path that is changed (its newest digest is new or
+/// differs, or it has none: a link or an unreadable file), and hands each path's newest
+/// digest, in path order, to `state`. A path met more than once is selected once, as the
+/// original's list rebuilt from its dict's keys.
 pub fn compare(
     digests: impl Iterator<Item = io::Result<Digested>>,
     previous: impl Iterator<Item = io::Result<Digested>>,
@@ -425,42 +440,80 @@ pub fn compare(
             digest,
             size,
         } = next.map_err(CompareError::Scratch)?;
-        if !current.as_ref().is_some_and(|c| c.path == path) {
-            if let Some(done) = current.take() {
-                state(&done.path, &done.newest).map_err(CompareError::State)?;
-                out.entries += 1;
-            }
-            let old = previous_digest(&mut previous, &path).map_err(CompareError::Scratch)?;
-            current = Some(Current {
-                path,
-                old,
-                newest: Vec::new(),
-            });
-        }
-        let Some(current) = current.as_mut() else {
+        if let Some(current) = current.as_mut().filter(|c| c.path == path) {
+            current.add(digest, size);
             continue;
-        };
-        if current.old.as_deref() == Some(digest.as_slice()) {
-            out.unchanged += 1;
-        } else {
-            out.changed += 1;
-            out.changed_bytes += size;
-            selected.push(seq).map_err(CompareError::Scratch)?;
         }
-        current.newest = digest;
+        if let Some(done) = current.take() {
+            done.finish(&mut state, selected, &mut out)?;
+        }
+        let old = previous_digest(&mut previous, &path).map_err(CompareError::Scratch)?;
+        let mut started = Current {
+            path,
+            old,
+            first_seq: seq,
+            newest: None,
+            undigested: false,
+        };
+        started.add(digest, size);
+        current = Some(started);
     }
     if let Some(done) = current {
-        state(&done.path, &done.newest).map_err(CompareError::State)?;
-        out.entries += 1;
+        done.finish(&mut state, selected, &mut out)?;
     }
     Ok(out)
 }
 
-/// The path being merged: its previous digest and its newest one.
+/// The path being merged: its previous digest, its first number and its newest digest.
 struct Current {
     path: Vec<u8>,
     old: Option<Vec<u8>>,
-    newest: Vec<u8>,
+    first_seq: u64,
+    /// The newest digest and size of the path as a file.
+    newest: Option<(Vec<u8>, u64)>,
+    /// Whether the walk met it as a link or an unreadable file.
+    undigested: bool,
+}
+
+impl Current {
+    fn add(&mut self, digest: Vec<u8>, size: u64) {
+        if digest.is_empty() {
+            self.undigested = true;
+        } else {
+            self.newest = Some((digest, size));
+        }
+    }
+
+    /// Selects the path if it changed and hands its newest digest to `state`.
+    fn finish(
+        self,
+        state: &mut impl FnMut(&[u8], &[u8]) -> io::Result<()>,
+        selected: &mut Sorter<u64>,
+        out: &mut Compared,
+    ) -> Result<(), CompareError> {
+        let changed = match &self.newest {
+            Some((digest, size)) if self.old.as_deref() != Some(digest.as_slice()) => {
+                out.changed += 1;
+                out.changed_bytes += size;
+                true
+            }
+            Some(_) => {
+                out.unchanged += 1;
+                false
+            }
+            None => false,
+        };
+        if changed || self.undigested {
+            selected
+                .push(self.first_seq)
+                .map_err(CompareError::Scratch)?;
+        }
+        if let Some((digest, _)) = &self.newest {
+            state(&self.path, digest).map_err(CompareError::State)?;
+            out.entries += 1;
+        }
+        Ok(())
+    }
 }
 
 /// The previous digest of `path` (the last of its pairs), skipping the paths before it.
@@ -639,9 +692,38 @@ mod tests {
             vec![d("/a", 0, "new"), d("/a", 5, "new2")],
             vec![d("/a", 0, "old"), d("/a", 1, "new")],
         );
-        assert_eq!(selected, [5]);
-        assert_eq!(out.unchanged, 1);
+        assert_eq!(selected, [0], "once, at its first occurrence");
+        assert_eq!((out.changed, out.unchanged), (1, 0));
         assert_eq!(state, [("/a".to_string(), "new2".to_string())]);
+    }
+
+    #[test]
+    fn a_path_met_twice_is_selected_once_or_not_at_all() {
+        let link = |path: &str, seq| Digested::undigested(PathBuf::from(path), seq);
+        let (out, selected, state) = run_compare(
+            vec![
+                d("/a", 2, "1"),
+                d("/a", 7, "1"),
+                d("/b", 4, "2"),
+                d("/b", 6, "2"),
+                link("/l", 3),
+                link("/l", 8),
+                link("/u", 5),
+            ],
+            vec![d("/a", 0, "1"), d("/b", 1, "old")],
+        );
+        assert_eq!(selected, [3, 4, 5], "/a unchanged; /b, /l and /u once each");
+        assert_eq!(
+            out,
+            Compared {
+                changed: 1,
+                changed_bytes: 10,
+                unchanged: 1,
+                entries: 2
+            }
+        );
+        let names: Vec<&str> = state.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(names, ["/a", "/b"], "links stay out of the state");
     }
 
     #[test]
@@ -722,7 +804,7 @@ mod tests {
     }
 
     #[test]
-    fn scan_logs_hashes_and_selects_links_and_unreadable_files() {
+    fn scan_logs_hashes_and_leaves_links_and_unreadable_files_without_digest() {
         let dir = tempfile::tempdir().unwrap();
         let scratch = dir.path().join("scratch");
         std::fs::create_dir(&scratch).unwrap();
@@ -750,21 +832,31 @@ mod tests {
             WalkReport::default()
         })
         .unwrap();
-        assert_eq!(scan.selected.len(), 2, "the link and the unreadable file");
-        let Scan {
-            log,
-            digests,
-            selected,
-            ..
-        } = scan;
+        let Scan { log, digests, .. } = scan;
         let digests: Vec<Digested> = digests.collect::<io::Result<_>>().unwrap();
-        assert_eq!(digests.len(), 1);
+        assert_eq!(digests.len(), 3, "{digests:?}");
         assert_eq!(digests[0].path, a.as_os_str().as_bytes());
         assert_eq!(
             digests[0].digest,
             b"f572d396fae9206628714fb2ce00f72e94f2258f"
         );
         assert_eq!((digests[0].seq, digests[0].size), (0, 6));
+        let undigested: Vec<u64> = digests[1..]
+            .iter()
+            .filter(|d| d.digest.is_empty())
+            .map(|d| d.seq)
+            .collect();
+        assert_eq!(undigested, [1, 2], "the unreadable file and the link");
+        // With `a` unchanged, the link and the unreadable file are what is selected.
+        let mut selected = Sorter::new(&scratch, Limits::default());
+        let previous = vec![Ok(digests[0].clone())];
+        compare(
+            digests.into_iter().map(Ok),
+            previous.into_iter(),
+            |_, _| Ok(()),
+            &mut selected,
+        )
+        .unwrap();
         let mut replay = Replay::new(log, selected.finish().unwrap()).unwrap();
         let got: Vec<Item> = replay.by_ref().collect();
         assert_eq!(got, items[1..]);

@@ -392,7 +392,6 @@ impl Run<'_> {
         let incremental::Scan {
             log,
             digests,
-            mut selected,
             report,
         } = incremental::scan(
             working_dir,
@@ -416,6 +415,7 @@ impl Run<'_> {
         if cedar_core::interrupt::requested() {
             return Err(CollectError::Interrupted);
         }
+        let mut selected = sort::Sorter::new(working_dir, self.limits);
         let mut staging = digest::Staging::begin(&digest_path)?;
         let compared = incremental::compare(
             digests,
@@ -432,7 +432,7 @@ impl Run<'_> {
             "Removed {} unchanged files based on digest values.",
             compared.unchanged
         );
-        // Links and unhashable files were selected by the scan, changed files by the compare.
+        // Changed files, links and unreadable files, each path once.
         announce(selected.len(), compared.changed_bytes);
         let mut replay =
             incremental::Replay::new(log, selected.finish().map_err(scratch)?).map_err(scratch)?;

@@ -275,6 +275,7 @@ mod tests {
             start: "x".into(),
             end: "y".into(),
             error: None,
+            replacing: Vec::new(),
         };
         KIND.write(src.path(), &Manifest::new(vec![entry]), None)
             .unwrap();

@@ -171,6 +171,7 @@ mod tests {
             start: end.into(),
             end: end.into(),
             error: None,
+            replacing: Vec::new(),
         }
     }
 

@@ -19,6 +19,26 @@ const LD2D: &str = r"<collect><collect_dir>{ROOT}/out</collect_dir><collect_mode
 const REC1: &str = r"<collect><collect_dir>{ROOT}/out</collect_dir><collect_mode>daily</collect_mode><archive_mode>tar</archive_mode><ignore_file>.cbignore</ignore_file>
 <dir><abs_path>{ROOT}/src</abs_path><recursion_level>1</recursion_level><exclude><rel_path>sub/excl2</rel_path><pattern>.*/rel2</pattern></exclude></dir></collect>";
 
+/// `link_depth` 1 with dereference: some files are reached both through a directory link and
+/// a file link, so the walk lists their path twice.
+fn ld1d(collect_mode: &str) -> String {
+    LD2D.replace("<link_depth>2", "<link_depth>1")
+        .replace(">daily<", &format!(">{collect_mode}<"))
+}
+
+/// The member names of `path` that occur more than once.
+fn repeated_names(path: &Path) -> Vec<String> {
+    let mut names: Vec<String> = members(path).into_iter().map(|m| m.name).collect();
+    names.sort();
+    let mut repeated: Vec<String> = names
+        .windows(2)
+        .filter(|w| w[0] == w[1])
+        .map(|w| w[0].clone())
+        .collect();
+    repeated.dedup();
+    repeated
+}
+
 fn lines(path: &Path) -> Vec<String> {
     members(path).iter().map(Member::line).collect()
 }
@@ -68,6 +88,39 @@ fn excludes_ignore_file_and_unusual_names_match_the_original() {
 #[test]
 fn link_depth_with_dereference_matches_the_original() {
     check_against_expectation("conf_ld2d", LD2D);
+}
+
+#[test]
+fn an_incremental_archive_holds_a_path_reached_twice_once_and_a_daily_one_twice() {
+    // The original keeps one entry per path when it drops unchanged files (incr), and writes
+    // the walk's list as it is otherwise (daily); `live_comparison_with_the_original` runs both.
+    let names = |collect_mode: &str| {
+        let f = Fixture::tree();
+        f.write_config(&ld1d(collect_mode), "monday");
+        f.cback(WEDNESDAY, &["collect"]).assert().success();
+        let archive = f.out().join(format!("{}-src.tar", f.normalized_root()));
+        let names: Vec<String> = members(&archive).into_iter().map(|m| m.name).collect();
+        (names, repeated_names(&archive))
+    };
+    let (daily, daily_repeated) = names("daily");
+    assert!(
+        !daily_repeated.is_empty(),
+        "the fixture reaches a file twice with link_depth 1: {daily:?}"
+    );
+    let (incr, incr_repeated) = names("incr");
+    assert_eq!(
+        incr_repeated,
+        Vec::<String>::new(),
+        "incr holds each path once"
+    );
+    let mut distinct = daily.clone();
+    distinct.sort();
+    distinct.dedup();
+    assert_eq!(
+        incr.len(),
+        distinct.len(),
+        "incr holds every path: {incr:?}"
+    );
 }
 
 #[test]
@@ -160,6 +213,8 @@ fn live_comparison_with_the_original() {
         REC1.to_string(),
         LD2D.replace("<dereference>Y</dereference>", ""),
         REC1.replace("<recursion_level>1", "<recursion_level>2"),
+        ld1d("daily"),
+        ld1d("incr"),
     ];
     for collect in configs {
         let f = Fixture::tree();
@@ -182,8 +237,12 @@ fn live_comparison_with_the_original() {
                 (n, l)
             })
             .collect();
-        for entry in std::fs::read_dir(f.out()).unwrap() {
-            std::fs::remove_file(entry.unwrap().path()).unwrap();
+        // The original's archives, and its digests (an incremental run would otherwise find
+        // every file unchanged).
+        for dir in [f.out(), f.root.join("work")] {
+            for entry in std::fs::read_dir(dir).into_iter().flatten() {
+                std::fs::remove_file(entry.unwrap().path()).unwrap();
+            }
         }
         f.cback(WEDNESDAY, &["collect"]).assert().success();
         let ours: Vec<(String, Vec<String>)> = f

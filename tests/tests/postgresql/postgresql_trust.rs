@@ -622,3 +622,90 @@ fn a_version_mismatch_shows_as_failed_dumps_in_the_status() {
         "{prom}"
     );
 }
+
+/// The `- NAME: …` problem lines of a failed `cback pgverify`, apart from the hidden temporary
+/// files a killed run leaves (those really are incomplete files).
+fn pgverify_complaints(site: &Site, cluster: &pg::Cluster) -> Vec<String> {
+    let output = run(site.command(Some(cluster), &["pgverify"]));
+    if output.status.success() {
+        return Vec::new();
+    }
+    let text = stderr(&output);
+    let complaints: Vec<String> = text
+        .lines()
+        .filter_map(|l| l.trim_start().strip_prefix("- "))
+        .filter(|l| !l.starts_with('.'))
+        .map(str::to_owned)
+        .collect();
+    assert!(
+        !complaints.is_empty() || text.contains("- ."),
+        "pgverify failed without naming a file: {text}"
+    );
+    complaints
+}
+
+#[test]
+fn the_manifest_matches_every_dump_under_its_final_name_whenever_the_run_is_killed() {
+    let Some(cluster) = pg::shared() else { return };
+    // The small database is dumped first and takes its final name while the large one runs.
+    cluster.create_small_database("crash small", 50);
+    cluster.create_small_database("crash large", 1_500_000);
+    let site = Site::new(crate::BIN);
+    site.config(
+        &pg::section("gzip", &["crash small", "crash large"], ""),
+        &[],
+    );
+    let output = run(site.command(Some(cluster), &["postgresql"]));
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(pgverify_complaints(&site, cluster), Vec::<String>::new());
+    let small = site.collect.join("postgresqldump-crash small.txt.gz");
+    let inode = |path: &Path| std::fs::metadata(path).map(|m| m.ino()).unwrap_or(0);
+    // Killed when the small dump has just taken its final name, then at fixed moments.
+    let moments: [Option<u64>; 7] = [
+        None,
+        Some(50),
+        Some(300),
+        Some(800),
+        Some(1500),
+        None,
+        Some(2500),
+    ];
+    for moment in moments {
+        let before = inode(&small);
+        let mut cback = site
+            .command(Some(cluster), &["postgresql"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let started = std::time::Instant::now();
+        match moment {
+            Some(ms) => std::thread::sleep(std::time::Duration::from_millis(ms)),
+            None => {
+                while inode(&small) == before && started.elapsed().as_secs() < 120 {
+                    std::thread::sleep(std::time::Duration::from_millis(2));
+                }
+            }
+        }
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(cback.id() as i32),
+            nix::sys::signal::Signal::SIGKILL,
+        );
+        cback.wait().unwrap();
+        // Its pg_dump may still be running: let it see the closed pipe.
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        assert_eq!(
+            pgverify_complaints(&site, cluster),
+            Vec::<String>::new(),
+            "killed after {moment:?} ms (None: when the small dump took its final name)"
+        );
+    }
+    let output = run(site.command(Some(cluster), &["postgresql"]));
+    assert!(output.status.success(), "{}", stderr(&output));
+    let output = run(site.command(Some(cluster), &["pgverify"]));
+    assert!(
+        output.status.success(),
+        "the next run is clean: {}",
+        stderr(&output)
+    );
+}

@@ -211,6 +211,7 @@ fn a_remote_dump_that_does_not_match_its_manifest_fails_the_peer() {
         start: "2026-03-04T01:00:00Z".into(),
         end: "2026-03-04T01:00:01Z".into(),
         error: None,
+        replacing: Vec::new(),
     }]);
     manifest::write(&dir, &listed, None).unwrap();
     let config = site.config(
