@@ -64,7 +64,9 @@ pub fn config_element_paths() -> Vec<String> {
     paths.extend(element_paths::<
         cedar_ext_postgresql::config::PostgresqlSection,
     >("<postgresql>"));
-    paths.extend(element_paths::<cedar_ext_capacity::config::CapacitySection>("<capacity>"));
+    paths.extend(element_paths::<cedar_ext_capacity::CapacitySection>(
+        "<capacity>",
+    ));
     paths.extend(element_paths::<cedar_ext_mysql::config::MysqlSection>(
         "<mysql>",
     ));

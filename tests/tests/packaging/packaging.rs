@@ -97,7 +97,9 @@ fn cback_conf_5_names_every_element_the_parser_reads() {
         element_paths::<cedar_ext_postgresql::config::PostgresqlSection>("<postgresql>");
     assert!(postgresql.len() > 10, "{postgresql:?}");
     paths.extend(postgresql);
-    paths.extend(element_paths::<cedar_ext_capacity::config::CapacitySection>("<capacity>"));
+    paths.extend(element_paths::<cedar_ext_capacity::CapacitySection>(
+        "<capacity>",
+    ));
     paths.extend(element_paths::<cedar_ext_mysql::config::MysqlSection>(
         "<mysql>",
     ));
