@@ -79,9 +79,7 @@ pub fn config_element_paths() -> Vec<String> {
     paths.extend(element_paths::<cedar_ext_encrypt::config::EncryptSection>(
         "<encrypt>",
     ));
-    paths.extend(element_paths::<cedar_ext_split::config::SplitSection>(
-        "<split>",
-    ));
+    paths.extend(element_paths::<cedar_ext_split::SplitSection>("<split>"));
     paths.extend(element_paths::<cedar_ext_amazons3::config::AmazonS3Section>("<amazons3>"));
     paths
 }

@@ -111,7 +111,7 @@ fn the_offsite_sample_sections_are_valid() {
     let file = ConfigFile::load(&path).unwrap_or_else(|e| panic!("{e}"));
     let encrypt = cedar_ext_encrypt::action::load_settings(&file).unwrap();
     assert_eq!(encrypt.mode.suffix(), ".age");
-    let split = cedar_ext_split::action::load_settings(&file).unwrap();
+    let split = cedar_ext_split::load_settings(&file).unwrap();
     assert_eq!(split.part_bytes(), 1 << 30);
     let s3 = cedar_ext_amazons3::action::load_settings(&file).unwrap();
     assert_eq!(
