@@ -76,7 +76,7 @@ pub fn config_element_paths() -> Vec<String> {
     paths.extend(element_paths::<cedar_ext_mbox::config::MboxSection>(
         "<mbox>",
     ));
-    paths.extend(element_paths::<cedar_ext_encrypt::config::EncryptSection>(
+    paths.extend(element_paths::<cedar_ext_encrypt::EncryptSection>(
         "<encrypt>",
     ));
     paths.extend(element_paths::<cedar_ext_split::SplitSection>("<split>"));
