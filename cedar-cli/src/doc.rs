@@ -73,9 +73,7 @@ pub fn config_element_paths() -> Vec<String> {
     paths.extend(element_paths::<
         cedar_ext_subversion::config::SubversionSection,
     >("<subversion>"));
-    paths.extend(element_paths::<cedar_ext_mbox::config::MboxSection>(
-        "<mbox>",
-    ));
+    paths.extend(element_paths::<cedar_ext_mbox::MboxSection>("<mbox>"));
     paths.extend(element_paths::<cedar_ext_encrypt::EncryptSection>(
         "<encrypt>",
     ));

@@ -106,9 +106,7 @@ fn cback_conf_5_names_every_element_the_parser_reads() {
     paths.extend(element_paths::<
         cedar_ext_subversion::config::SubversionSection,
     >("<subversion>"));
-    paths.extend(element_paths::<cedar_ext_mbox::config::MboxSection>(
-        "<mbox>",
-    ));
+    paths.extend(element_paths::<cedar_ext_mbox::MboxSection>("<mbox>"));
     let mut missing = Vec::new();
     for path in &paths {
         let names: Vec<&str> = path
