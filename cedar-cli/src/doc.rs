@@ -70,9 +70,9 @@ pub fn config_element_paths() -> Vec<String> {
     paths.extend(element_paths::<cedar_ext_mysql::config::MysqlSection>(
         "<mysql>",
     ));
-    paths.extend(element_paths::<
-        cedar_ext_subversion::config::SubversionSection,
-    >("<subversion>"));
+    paths.extend(element_paths::<cedar_ext_subversion::SubversionSection>(
+        "<subversion>",
+    ));
     paths.extend(element_paths::<cedar_ext_mbox::MboxSection>("<mbox>"));
     paths.extend(element_paths::<cedar_ext_encrypt::EncryptSection>(
         "<encrypt>",

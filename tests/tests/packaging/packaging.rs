@@ -103,9 +103,9 @@ fn cback_conf_5_names_every_element_the_parser_reads() {
     paths.extend(element_paths::<cedar_ext_mysql::config::MysqlSection>(
         "<mysql>",
     ));
-    paths.extend(element_paths::<
-        cedar_ext_subversion::config::SubversionSection,
-    >("<subversion>"));
+    paths.extend(element_paths::<cedar_ext_subversion::SubversionSection>(
+        "<subversion>",
+    ));
     paths.extend(element_paths::<cedar_ext_mbox::MboxSection>("<mbox>"));
     let mut missing = Vec::new();
     for path in &paths {
