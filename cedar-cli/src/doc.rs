@@ -67,9 +67,7 @@ pub fn config_element_paths() -> Vec<String> {
     paths.extend(element_paths::<cedar_ext_capacity::CapacitySection>(
         "<capacity>",
     ));
-    paths.extend(element_paths::<cedar_ext_mysql::config::MysqlSection>(
-        "<mysql>",
-    ));
+    paths.extend(element_paths::<cedar_ext_mysql::MysqlSection>("<mysql>"));
     paths.extend(element_paths::<cedar_ext_subversion::SubversionSection>(
         "<subversion>",
     ));

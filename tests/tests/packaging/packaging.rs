@@ -100,9 +100,7 @@ fn cback_conf_5_names_every_element_the_parser_reads() {
     paths.extend(element_paths::<cedar_ext_capacity::CapacitySection>(
         "<capacity>",
     ));
-    paths.extend(element_paths::<cedar_ext_mysql::config::MysqlSection>(
-        "<mysql>",
-    ));
+    paths.extend(element_paths::<cedar_ext_mysql::MysqlSection>("<mysql>"));
     paths.extend(element_paths::<cedar_ext_subversion::SubversionSection>(
         "<subversion>",
     ));
