@@ -76,7 +76,9 @@ pub fn config_element_paths() -> Vec<String> {
         "<encrypt>",
     ));
     paths.extend(element_paths::<cedar_ext_split::SplitSection>("<split>"));
-    paths.extend(element_paths::<cedar_ext_amazons3::config::AmazonS3Section>("<amazons3>"));
+    paths.extend(element_paths::<cedar_ext_amazons3::AmazonS3Section>(
+        "<amazons3>",
+    ));
     paths
 }
 

@@ -15,8 +15,7 @@ use cedar_cli::log_switches::LogSwitches;
 use cedar_cli::report::report;
 use cedar_core::logging::{self, LogSettings};
 use cedar_core::options::DEFAULT_MODE;
-use cedar_ext_amazons3::client::ConnectOptions;
-use cedar_ext_amazons3::sync::{self, SyncRequest};
+use cedar_ext_amazons3::{sync_directory, ConnectOptions, SyncRequest, DEFAULT_PART};
 use clap::Parser;
 
 const EXIT_USAGE: u8 = 2;
@@ -115,14 +114,14 @@ fn main() -> ExitCode {
         verify_only: cli.verify_only,
         upload_only: cli.upload_only,
         ignore_warnings: cli.ignore_warnings,
-        part_size: cedar_ext_amazons3::config::DEFAULT_PART,
+        part_size: DEFAULT_PART,
     };
     let connect = ConnectOptions {
         endpoint: None,
         region: None,
         home: home(),
     };
-    let code = match sync::run(&request, &connect) {
+    let code = match sync_directory(&request, &connect) {
         Ok(totals) => {
             tracing::info!(
                 "Uploaded {} file(s), {} bytes; removed {} object(s).",

@@ -113,13 +113,13 @@ fn the_offsite_sample_sections_are_valid() {
     assert_eq!(encrypt.mode.suffix(), ".age");
     let split = cedar_ext_split::load_settings(&file).unwrap();
     assert_eq!(split.part_bytes(), 1 << 30);
-    let s3 = cedar_ext_amazons3::action::load_settings(&file).unwrap();
+    let s3 = cedar_ext_amazons3::load_settings(&file).unwrap();
     assert_eq!(
         (s3.bucket(), s3.prefix()),
         ("example.com-backup", "staging")
     );
     assert!(matches!(
         s3.encryption,
-        cedar_ext_amazons3::config::Encryption::Command(_)
+        cedar_ext_amazons3::Encryption::Command(_)
     ));
 }
