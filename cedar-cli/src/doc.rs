@@ -61,9 +61,9 @@ pub const DOC_FILES: &[(&str, &str)] = &[
 /// and each extension's own section.
 pub fn config_element_paths() -> Vec<String> {
     let mut paths = element_paths::<Config>("");
-    paths.extend(element_paths::<
-        cedar_ext_postgresql::config::PostgresqlSection,
-    >("<postgresql>"));
+    paths.extend(element_paths::<cedar_ext_postgresql::PostgresqlSection>(
+        "<postgresql>",
+    ));
     paths.extend(element_paths::<cedar_ext_capacity::CapacitySection>(
         "<capacity>",
     ));

@@ -93,8 +93,7 @@ fn subsection<'a>(page: &'a str, name: &str) -> &'a str {
 fn cback_conf_5_names_every_element_the_parser_reads() {
     let page = std::fs::read_to_string(workspace_root().join("dist/cback.conf.5")).unwrap();
     let mut paths = element_paths::<Config>("");
-    let postgresql =
-        element_paths::<cedar_ext_postgresql::config::PostgresqlSection>("<postgresql>");
+    let postgresql = element_paths::<cedar_ext_postgresql::PostgresqlSection>("<postgresql>");
     assert!(postgresql.len() > 10, "{postgresql:?}");
     paths.extend(postgresql);
     paths.extend(element_paths::<cedar_ext_capacity::CapacitySection>(
