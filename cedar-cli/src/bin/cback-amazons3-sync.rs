@@ -10,9 +10,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use cedar_cli::diagnostics;
-use cedar_cli::log_switches::LogSwitches;
-use cedar_cli::report::report;
+use cedar_cli::{diagnostic_lines, report, LogSwitches};
 use cedar_core::logging::{self, LogSettings};
 use cedar_core::options::DEFAULT_MODE;
 use cedar_ext_amazons3::{sync_directory, ConnectOptions, SyncRequest, DEFAULT_PART};
@@ -84,7 +82,7 @@ fn main() -> ExitCode {
         }
     };
     if cli.diagnostics {
-        for line in diagnostics::lines() {
+        for line in diagnostic_lines() {
             println!("{line}");
         }
         return ExitCode::SUCCESS;
@@ -105,7 +103,7 @@ fn main() -> ExitCode {
         return ExitCode::from(EXIT_LOGGING);
     }
     tracing::info!("Cedar Backup Amazon S3 sync run started.");
-    for line in diagnostics::lines() {
+    for line in diagnostic_lines() {
         tracing::info!("{line}");
     }
     let request = SyncRequest {
