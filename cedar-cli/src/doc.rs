@@ -58,7 +58,7 @@ pub const DOC_FILES: &[(&str, &str)] = &[
 mod tests {
     use std::path::{Path, PathBuf};
 
-    use cedar_core::config::schema::element_paths;
+    use cedar_core::config::element_paths;
     use cedar_core::Config;
 
     use super::*;

@@ -35,7 +35,7 @@ mod dom;
 mod model;
 mod pattern;
 mod pyre;
-pub mod schema;
+mod schema;
 mod ser;
 mod validate;
 pub mod values;
@@ -50,6 +50,7 @@ mod tests;
 pub use dom::limits;
 pub use model::*;
 pub use pattern::{ExcludePattern, PatternError};
+pub use schema::element_paths;
 
 use std::fmt;
 use std::io::Read;

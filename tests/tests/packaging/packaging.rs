@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use cback_tests::{pg, workspace_root};
-use cedar_core::config::schema::element_paths;
+use cedar_core::config::element_paths;
 use cedar_core::{Config, ConfigFile};
 
 /// A tool the checks need: its absence fails under `CEDAR_REQUIRE_POSTGRES=1` (CI, and the
