@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use cedar_cli::{diagnostic_lines, report, Cli};
 use cedar_core::clip::clip;
 use cedar_core::logging::{self, LogSettings, Screen};
-use cedar_core::{lock::RunLock, plan, run, status, ConfigFile, Options};
+use cedar_core::{plan, run, status, ConfigFile, Options, RunLock};
 use clap::Parser;
 
 const EXIT_USAGE: u8 = 2;
