@@ -3,9 +3,6 @@
 //! Its tests check that every file is there, packaged and named by both pages, and that the
 //! files name every configuration element the parser reads.
 
-use cedar_core::config::schema::element_paths;
-use cedar_core::Config;
-
 /// Where the Debian package installs the documentation.
 pub const DOC_DIR: &str = "/usr/share/doc/cback";
 
@@ -57,38 +54,39 @@ pub const DOC_FILES: &[(&str, &str)] = &[
     ("crates.md", "the crates of the workspace"),
 ];
 
-/// Every element path the parser reads, each as `<section><element>…`: the standard sections
-/// and each extension's own section.
-pub fn config_element_paths() -> Vec<String> {
-    let mut paths = element_paths::<Config>("");
-    paths.extend(element_paths::<
-        cedar_ext_postgresql::config::PostgresqlSection,
-    >("<postgresql>"));
-    paths.extend(element_paths::<cedar_ext_capacity::config::CapacitySection>("<capacity>"));
-    paths.extend(element_paths::<cedar_ext_mysql::config::MysqlSection>(
-        "<mysql>",
-    ));
-    paths.extend(element_paths::<
-        cedar_ext_subversion::config::SubversionSection,
-    >("<subversion>"));
-    paths.extend(element_paths::<cedar_ext_mbox::config::MboxSection>(
-        "<mbox>",
-    ));
-    paths.extend(element_paths::<cedar_ext_encrypt::config::EncryptSection>(
-        "<encrypt>",
-    ));
-    paths.extend(element_paths::<cedar_ext_split::config::SplitSection>(
-        "<split>",
-    ));
-    paths.extend(element_paths::<cedar_ext_amazons3::config::AmazonS3Section>("<amazons3>"));
-    paths
-}
-
 #[cfg(test)]
 mod tests {
     use std::path::{Path, PathBuf};
 
+    use cedar_core::config::element_paths;
+    use cedar_core::Config;
+
     use super::*;
+
+    /// Every element path the parser reads, each as `<section><element>…`: the standard sections
+    /// and each extension's own section.
+    fn config_element_paths() -> Vec<String> {
+        let mut paths = element_paths::<Config>("");
+        paths.extend(element_paths::<cedar_ext_postgresql::PostgresqlSection>(
+            "<postgresql>",
+        ));
+        paths.extend(element_paths::<cedar_ext_capacity::CapacitySection>(
+            "<capacity>",
+        ));
+        paths.extend(element_paths::<cedar_ext_mysql::MysqlSection>("<mysql>"));
+        paths.extend(element_paths::<cedar_ext_subversion::SubversionSection>(
+            "<subversion>",
+        ));
+        paths.extend(element_paths::<cedar_ext_mbox::MboxSection>("<mbox>"));
+        paths.extend(element_paths::<cedar_ext_encrypt::EncryptSection>(
+            "<encrypt>",
+        ));
+        paths.extend(element_paths::<cedar_ext_split::SplitSection>("<split>"));
+        paths.extend(element_paths::<cedar_ext_amazons3::AmazonS3Section>(
+            "<amazons3>",
+        ));
+        paths
+    }
 
     fn workspace_root() -> PathBuf {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("..")

@@ -1,22 +1,30 @@
 //! cedar-cli: the command-line front ends of cback.
 //!
-//! - [`cli`]: the `cback` command line (the original's switches, parsed with clap);
-//! - [`log_switches`]: the logging switches every binary flattens into its command line;
-//! - [`report`]: how the binaries word a fatal error;
-//! - [`dist`]: what a package installs beside the binary and generates from that command
+//! Its modules are private; the `pub use` block below names what the binaries use:
+//! - `cli`: the `cback` command line (the original's switches, parsed with clap);
+//! - `log_switches`: the logging switches every binary flattens into its command line;
+//! - `report`: how the binaries word a fatal error;
+//! - `diagnostics`: the `--diagnostics` listing (versions and every registration);
+//! - `dist`: what a package installs beside the binary and generates from that command
 //!   line: the `cback(1)` man page and the shell completions;
-//! - [`doc`]: the reference documentation in `doc/`: its files, and the element paths it must
+//! - `doc`: the reference documentation in `doc/`: its files, and the element paths it must
 //!   name;
 //! - [`link_registrations`]: keeps the built-in actions' crate and every extension crate
 //!   linked, so that their `inventory` registrations are seen by the binaries (the test
 //!   `tests/tests/cli/registrations.rs` checks that `cback` lists every one).
 
-pub mod cli;
-pub mod diagnostics;
-pub mod dist;
-pub mod doc;
-pub mod log_switches;
-pub mod report;
+mod cli;
+mod diagnostics;
+mod dist;
+mod doc;
+mod log_switches;
+mod report;
+
+pub use cli::{Cli, RunSwitches};
+pub use diagnostics::lines as diagnostic_lines;
+pub use dist::{completion, man_page, SHELLS};
+pub use log_switches::LogSwitches;
+pub use report::report;
 
 /// References the built-in actions' crate and each extension crate, so that the linker keeps
 /// their action registrations.

@@ -4,11 +4,10 @@
 
 use std::process::ExitCode;
 
-use cedar_cli::report::report;
-use cedar_cli::{cli, diagnostics};
+use cedar_cli::{diagnostic_lines, report, Cli};
 use cedar_core::clip::clip;
 use cedar_core::logging::{self, LogSettings, Screen};
-use cedar_core::{lock::RunLock, plan, run, status, ConfigFile, Options};
+use cedar_core::{plan, run, status, ConfigFile, Options, RunLock};
 use clap::Parser;
 
 const EXIT_USAGE: u8 = 2;
@@ -20,7 +19,7 @@ fn main() -> ExitCode {
     // The extension crates register through `inventory`; referencing them keeps them linked.
     cedar_cli::link_registrations();
 
-    let cli = match cli::Cli::try_parse() {
+    let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
             use clap::error::ErrorKind;
@@ -44,7 +43,7 @@ fn main() -> ExitCode {
         }
     };
     if options.diagnostics {
-        for line in diagnostics::lines() {
+        for line in diagnostic_lines() {
             println!("{line}");
         }
         return ExitCode::SUCCESS;
@@ -77,7 +76,7 @@ fn run(options: &Options) -> u8 {
         tracing::info!("Cedar Backup run started.");
         tracing::info!("Options were [{}]", describe(options));
         tracing::info!("Logfile is [{}]", options.logfile.display());
-        for line in diagnostics::lines() {
+        for line in diagnostic_lines() {
             tracing::info!("{line}");
         }
         tracing::info!("Configuration path is [{}]", options.config.display());

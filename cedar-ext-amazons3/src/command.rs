@@ -15,7 +15,7 @@
 use std::fs::File;
 use std::io::{self, BufReader};
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use nix::unistd::{Gid, Uid};
 
@@ -205,11 +205,6 @@ pub fn through_age(
         });
     }
     sink.finish().map_err(|source| upload_error(input, source))
-}
-
-/// The FIFO path a command sees, for tests and messages.
-pub fn stream_path(scratch: &Scratch) -> PathBuf {
-    scratch.path().join("stream")
 }
 
 #[cfg(test)]

@@ -28,7 +28,6 @@ pub const INDICATOR: &str = "cback.amazons3";
 #[derive(Debug, Clone)]
 pub struct Day {
     pub dir: PathBuf,
-    pub today: Today,
     /// `YYYY/MM/DD`.
     pub date: String,
 }
@@ -48,7 +47,6 @@ pub fn pick_day(
 ) -> Result<Day, AmazonS3Error> {
     let day_of = |d: &Today| Day {
         dir: staging_dir.join(date_path(d)),
-        today: *d,
         date: date_path(d),
     };
     if full {

@@ -16,12 +16,16 @@
 //! Unlike the original, which only logs an ERROR and exits 0, a disc over the limit fails the
 //! action (exit 6) with a message that says what to do; a DVD fuller than its nominal
 //! capacity is reported as over any limit instead of crashing.
+//!
+//! Its modules are private; the `pub use` block below names what other crates use.
 
-pub mod action;
-pub mod config;
+mod action;
+mod config;
 
-pub use action::CapacityAction;
-pub use config::{CapacityError, CapacitySection, Limit};
+use action::CapacityAction;
+
+// What other crates use: the section, whose element paths `cedar-cli` documents.
+pub use config::CapacitySection;
 
 use cedar_core::{ActionKind, ActionRegistration, Placement};
 

@@ -25,14 +25,17 @@
 //! encrypting writer, shared with the amazons3 extension), [`gpg`] (the gpg commands),
 //! [`action`], [`error`].
 
-pub mod action;
-pub mod config;
-pub mod error;
-pub mod gpg;
+mod action;
+mod config;
+mod error;
+mod gpg;
 
-pub use action::{run, EncryptAction};
+use action::EncryptAction;
+
+// What other crates use: the section (its element paths are documented by `cedar-cli`) and its
+// loader (the sample configuration's test).
+pub use action::load_settings;
 pub use config::{EncryptSection, Mode, Settings};
-pub use error::EncryptError;
 
 use cedar_core::{ActionKind, ActionRegistration, Placement};
 

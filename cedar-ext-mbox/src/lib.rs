@@ -18,13 +18,13 @@
 //! Known gap of the design, kept: a message whose Received date is older than the stamp but
 //! which is delivered after the run is only picked up by the next full run.
 
-pub mod action;
-pub mod config;
-pub mod error;
+mod action;
+mod config;
+mod error;
 
-pub use action::{run, MboxAction};
-pub use config::{MboxSection, Settings};
-pub use error::MboxError;
+use action::MboxAction;
+
+pub use config::MboxSection;
 
 use cedar_core::{ActionKind, ActionRegistration, Placement};
 

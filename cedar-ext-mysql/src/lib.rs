@@ -15,16 +15,17 @@
 //! SIGTERM stops mysqldump and removes the temporary file; compression runs on all cores; each
 //! dump is recorded in the run status.
 
-pub mod action;
-pub mod config;
-pub mod defaults;
-pub mod error;
-pub mod grants;
-pub mod login;
+mod action;
+mod config;
+mod defaults;
+mod error;
+mod grants;
+mod login;
 
-pub use action::{run, MysqlAction};
-pub use config::{MysqlSection, Settings, Target};
-pub use error::{DumpError, MysqlError};
+use action::MysqlAction;
+
+// What other crates use: the section, whose element paths `cedar-cli` documents.
+pub use config::MysqlSection;
 
 use cedar_core::{ActionKind, ActionRegistration, Placement};
 

@@ -23,6 +23,7 @@ use cedar_core::atomic::{AtomicFile, Mode, Owner};
 use cedar_core::chain::chain;
 use cedar_core::compress::{self, Compressor, Totals};
 use cedar_core::ext::section::{ExtensionSection, SectionError};
+use cedar_core::sha256::{DigestWriter, Digested};
 use cedar_core::status::DatabaseResult;
 use cedar_core::stream::{self, StreamCommand};
 use cedar_core::{Action, ActionContext, ActionError, ConfigFile};
@@ -32,7 +33,7 @@ use crate::error::{failure_message, DumpError, DumpFailure, PgError};
 use crate::manifest;
 use crate::prepare::{self, Prepared};
 use crate::progress::Progress;
-use crate::verify::{self, DigestWriter, Digested, Kind, Written};
+use crate::verify::{self, Kind, Written};
 use cedar_core::manifest::{carry_over, rfc3339, Entry, Manifest, ManifestError, Replaced, Status};
 
 /// The action registered as `postgresql` (`CedarBackup3.extend.postgresql.executeAction`).

@@ -4,17 +4,6 @@
 
 use std::path::Path;
 
-/// Whether `name` is a temporary file [`cedar_core::atomic::AtomicFile::create`] makes for this extension's files
-/// (`.postgresqldump<rest>.XXXXXX.tmp`, X alphanumeric): one left behind when a run was killed.
-pub fn is_own_temp(name: &str) -> bool {
-    crate::manifest::is_dump_temp(name)
-}
-
-/// This extension's temporary files in `dir` (see [`is_own_temp`]), sorted.
-pub fn own_temps(dir: &Path) -> std::io::Result<Vec<String>> {
-    cedar_core::atomic::temps_in(dir, &is_dump_name)
-}
-
 /// Removes the temporary files a killed run left in `dir`, each logged at WARNING. Call it only
 /// while holding the run lock (no other run writes there then).
 pub fn remove_stale_temps(dir: &Path) {
@@ -29,6 +18,12 @@ fn is_dump_name(final_name: &str) -> bool {
 mod tests {
     use super::*;
     use cedar_core::atomic::AtomicFile;
+
+    /// Whether `name` is a temporary file [`AtomicFile::create`] makes for this extension's
+    /// files (`.postgresqldump<rest>.XXXXXX.tmp`, X alphanumeric).
+    fn is_own_temp(name: &str) -> bool {
+        crate::manifest::KIND.is_dump_temp(name)
+    }
 
     #[test]
     fn only_dump_temps_are_own() {
@@ -52,7 +47,10 @@ mod tests {
             assert!(!is_own_temp(other), "{other}");
         }
         std::fs::write(dir.path().join(".mysqldump-a.txt.Ab12Z9.tmp"), "keep").unwrap();
-        assert_eq!(own_temps(dir.path()).unwrap(), vec![temp.clone()]);
+        assert_eq!(
+            cedar_core::atomic::temps_in(dir.path(), &is_dump_name).unwrap(),
+            vec![temp.clone()]
+        );
         remove_stale_temps(dir.path());
         assert!(!dir.path().join(&temp).exists());
         assert!(dir.path().join(".mysqldump-a.txt.Ab12Z9.tmp").exists());

@@ -35,29 +35,36 @@
 //! - `<all>Y<split>Y` writes the globals (0600) and one file per database, `<exclude>`
 //!   honoured ([`discover`]); `<format>custom` writes `pg_dump -Fc` archives.
 //!
-//! Modules: [`config`] (section, rules, settings), [`atomic`], [`action`] (the action itself),
-//! [`prepare`], [`verify`], [`manifest`], [`pgverify`],
-//! [`version`], [`discover`], [`progress`] (the terminal display), [`error`].
+//! Modules: `config` (section, rules, settings), `atomic`, `action` (the action itself),
+//! `prepare`, `verify`, `manifest`, `pgverify`, `version`, `discover`, `progress` (the terminal
+//! display), `error`. All are private but [`restore`], the library of `cback-restore`, which is
+//! an API of its own (its parts are private; its `mod.rs` names what the binary uses); the
+//! `pub use` block below names the rest that other crates use.
 
-pub mod action;
-pub mod atomic;
-pub mod config;
-pub mod discover;
-pub mod error;
-pub mod manifest;
+mod action;
+mod atomic;
+mod config;
+mod discover;
+mod error;
+mod manifest;
 mod metrics;
-pub mod pgverify;
-pub mod prepare;
-pub mod progress;
+mod pgverify;
+mod prepare;
+mod progress;
 pub mod restore;
 #[cfg(test)]
 mod trust_tests;
-pub mod verify;
-pub mod version;
+mod verify;
+mod version;
 
-pub use action::{load_settings, run, PostgresqlAction};
+use action::PostgresqlAction;
+
+// What other crates use: the section and its loader (`cedar-cli`'s documentation,
+// `cback-restore`, the configuration tests) and the manifest's kind (the stage tests write one).
+pub use action::load_settings;
 pub use config::{PostgresqlSection, Settings, Target};
-pub use error::{DumpError, DumpFailure, PgError};
+pub use error::PgError;
+pub use manifest::KIND as MANIFEST_KIND;
 
 use cedar_core::{ActionKind, ActionRegistration, Placement};
 

@@ -49,12 +49,6 @@ pub fn check(dir: &Path) -> Result<Manifest, ManifestError> {
     KIND.check(dir)
 }
 
-/// Whether `name` is a temporary file of a dump or of the manifest, such as a killed run
-/// leaves behind.
-pub fn is_dump_temp(name: &str) -> bool {
-    KIND.is_dump_temp(name)
-}
-
 /// `database [x]`, `all databases`, `the globals` for messages.
 pub fn describe(database: &str) -> String {
     match database {

@@ -148,7 +148,8 @@ mod tests {
         assert!(err.contains("there is no manifest"), "{err}");
 
         std::fs::write(dir.path().join("postgresqldump-a.txt"), "dump").unwrap();
-        let digest = crate::verify::hash_file(&dir.path().join("postgresqldump-a.txt")).unwrap();
+        let digest =
+            cedar_core::sha256::hash_file(&dir.path().join("postgresqldump-a.txt")).unwrap();
         let entry = Entry {
             name: "postgresqldump-a.txt".into(),
             database: "a".into(),

@@ -35,24 +35,6 @@ impl Prepared {
             Target::All | Target::Globals => &self.pg_dumpall,
         }
     }
-
-    /// A plan that uses the configured programs as they are, without asking the server
-    /// anything (dry runs, unit tests).
-    pub fn unprobed(config: &ConfigFile, settings: &Settings) -> Prepared {
-        let tool = |name| Tool {
-            program: resolve_command(&config.config, name),
-            version: None,
-            version_text: None,
-            origin: Origin::Path,
-        };
-        Prepared {
-            targets: settings.targets.clone(),
-            server: None,
-            pg_dump: tool("pg_dump"),
-            pg_dumpall: tool("pg_dumpall"),
-            pg_restore: resolve_command(&config.config, "pg_restore"),
-        }
-    }
 }
 
 /// The arguments of the command that dumps `target` (nothing that identifies anyone: the

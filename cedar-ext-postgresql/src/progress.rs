@@ -54,7 +54,8 @@ impl Progress {
         Progress { multi: Some(multi) }
     }
 
-    /// Whether anything is drawn.
+    /// Whether anything is drawn (for the tests).
+    #[cfg(test)]
     pub fn is_shown(&self) -> bool {
         self.multi.is_some()
     }

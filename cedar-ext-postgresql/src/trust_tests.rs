@@ -100,7 +100,7 @@ impl Site {
 }
 
 fn run(config: &ConfigFile) -> Result<(), PgError> {
-    crate::run(config, &cedar_core::Options::default(), &|| false)
+    crate::action::run(config, &cedar_core::Options::default(), &|| false)
 }
 
 #[test]
@@ -146,7 +146,7 @@ fn a_dump_cut_short_is_a_failure_and_yesterday_is_kept() {
         ("postgresqldump-shop.txt.gz", "shop", Status::Ok)
     );
     assert!(shop.verified);
-    let digest = crate::verify::hash_file(&site.collect().join(&shop.name)).unwrap();
+    let digest = cedar_core::sha256::hash_file(&site.collect().join(&shop.name)).unwrap();
     assert_eq!(shop.size, Some(digest.size));
     assert_eq!(shop.sha256.as_deref(), Some(digest.sha256.as_str()));
     assert_eq!(
@@ -337,7 +337,7 @@ fn a_dry_run_of_split_asks_nothing() {
         dry_run: true,
         ..Default::default()
     };
-    crate::run(&config, &options, &|| false).unwrap();
+    crate::action::run(&config, &options, &|| false).unwrap();
     assert!(site.entries().is_empty());
 }
 

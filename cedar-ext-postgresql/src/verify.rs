@@ -19,7 +19,7 @@
 //!   then `pg_restore --file=/dev/null`, which reads every data block: `--list` alone does not
 //!   notice an archive cut short after its table of contents.
 //!
-//! [`hash_file`] reads a file to hash it (for `cback pgverify`); it and [`DigestWriter`] live in
+//! The hashing (`DigestWriter`, and `hash_file` for `cback pgverify`) lives in
 //! [`cedar_core::sha256`], shared with the stage action.
 
 use std::fs::File;
@@ -30,7 +30,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use cedar_core::compress::{Codec, Member};
-pub use cedar_core::sha256::{hash_file, hex, DigestWriter, Digested};
+use cedar_core::sha256::Digested;
 
 /// The last comment pg_dump writes into a plain dump of one database.
 pub const DUMP_MARKER: &str = "-- PostgreSQL database dump complete";
@@ -164,7 +164,8 @@ fn codec_name(codec: Codec) -> &'static str {
     }
 }
 
-/// The codec of a file, from its name (`.gz`, `.bz2`, `.zst`, else none).
+/// The codec of a file, from its name (`.gz`, `.bz2`, `.zst`, else none; for the tests).
+#[cfg(test)]
 pub fn codec_of(name: &str) -> Codec {
     if name.ends_with(".gz") {
         Codec::Gzip
@@ -675,6 +676,7 @@ pub fn verify(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use cedar_core::sha256::{hash_file, hex, DigestWriter};
     use sha2::{Digest, Sha256};
     use std::io::Write;
     use std::os::unix::fs::PermissionsExt;

@@ -214,12 +214,14 @@ pub fn server_version(
     }))
 }
 
-/// The version `program --version` prints, or `None` when it cannot be run or read.
+/// The version `program --version` prints, or `None` when it cannot be run or read (the tests'
+/// probe; a run uses [`program_version_in`]).
+#[cfg(test)]
 pub fn program_version(program: &Path) -> Option<(Version, String)> {
     program_version_in(program, &[])
 }
 
-/// [`program_version`] with the run's libpq environment: Debian's `pg_wrapper` picks the
+/// The version `program --version` prints with the run's libpq environment: Debian's `pg_wrapper` picks the
 /// installation by `PGHOST` / `PGPORT`, so the probe must see what the dump will see.
 pub fn program_version_in(
     program: &Path,
@@ -352,7 +354,7 @@ fn places(searched: &[String]) -> String {
 ///
 /// `configured` is what the configuration says (an `<override>` path, else the bare name);
 /// `pinned` tells whether an `<override>` gave it. `server` is the server's version when known.
-/// `probe` runs `--version` (injectable for tests; normally [`program_version`]).
+/// `probe` runs `--version` (injectable for tests; normally [`program_version_in`]).
 pub fn choose(
     name: &'static str,
     configured: &Path,

@@ -16,13 +16,16 @@
 //! parts again; a staged file already named like a part is refused instead of overwritten; a
 //! failed chown fails the action.
 
-pub mod action;
-pub mod config;
-pub mod error;
+mod action;
+mod config;
+mod error;
 
-pub use action::{part_name, run, SplitAction};
+use action::SplitAction;
+
+// What other crates use: the section (its element paths are documented by `cedar-cli`) and its
+// loader (the sample configuration's test).
+pub use action::load_settings;
 pub use config::{Settings, SplitSection};
-pub use error::SplitError;
 
 use cedar_core::{ActionKind, ActionRegistration, Placement};
 

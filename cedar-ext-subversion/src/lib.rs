@@ -15,13 +15,13 @@
 //! standard error is in the error; SIGTERM stops svnadmin and removes the temporary file;
 //! compression runs on all cores; each repository is recorded in the run status.
 
-pub mod action;
-pub mod config;
-pub mod error;
+mod action;
+mod config;
+mod error;
 
-pub use action::{run, SubversionAction};
-pub use config::{Settings, SubversionSection};
-pub use error::RepositoryError;
+use action::SubversionAction;
+
+pub use config::SubversionSection;
 
 use cedar_core::{ActionKind, ActionRegistration, Placement};
 

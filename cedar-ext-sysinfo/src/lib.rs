@@ -11,10 +11,13 @@
 //! yesterday's file); files are 0640 (0600 when not root); the command's standard error is in
 //! the error; SIGTERM stops the command and removes the temporary file; compression runs on all
 //! cores; each step is recorded in the run status.
+//!
+//! Its module is private: other crates see only [`MODULE`] and [`link`], which `cedar-cli` calls
+//! so that the registration is in the binary.
 
-pub mod action;
+mod action;
 
-pub use action::{steps, Step, SysinfoAction};
+use action::SysinfoAction;
 
 use cedar_core::{ActionKind, ActionRegistration, Placement};
 

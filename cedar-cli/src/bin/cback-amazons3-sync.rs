@@ -10,13 +10,10 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use cedar_cli::diagnostics;
-use cedar_cli::log_switches::LogSwitches;
-use cedar_cli::report::report;
+use cedar_cli::{diagnostic_lines, report, LogSwitches};
 use cedar_core::logging::{self, LogSettings};
 use cedar_core::options::DEFAULT_MODE;
-use cedar_ext_amazons3::client::ConnectOptions;
-use cedar_ext_amazons3::sync::{self, SyncRequest};
+use cedar_ext_amazons3::{sync_directory, ConnectOptions, SyncRequest, DEFAULT_PART};
 use clap::Parser;
 
 const EXIT_USAGE: u8 = 2;
@@ -85,7 +82,7 @@ fn main() -> ExitCode {
         }
     };
     if cli.diagnostics {
-        for line in diagnostics::lines() {
+        for line in diagnostic_lines() {
             println!("{line}");
         }
         return ExitCode::SUCCESS;
@@ -106,7 +103,7 @@ fn main() -> ExitCode {
         return ExitCode::from(EXIT_LOGGING);
     }
     tracing::info!("Cedar Backup Amazon S3 sync run started.");
-    for line in diagnostics::lines() {
+    for line in diagnostic_lines() {
         tracing::info!("{line}");
     }
     let request = SyncRequest {
@@ -115,14 +112,14 @@ fn main() -> ExitCode {
         verify_only: cli.verify_only,
         upload_only: cli.upload_only,
         ignore_warnings: cli.ignore_warnings,
-        part_size: cedar_ext_amazons3::config::DEFAULT_PART,
+        part_size: DEFAULT_PART,
     };
     let connect = ConnectOptions {
         endpoint: None,
         region: None,
         home: home(),
     };
-    let code = match sync::run(&request, &connect) {
+    let code = match sync_directory(&request, &connect) {
         Ok(totals) => {
             tracing::info!(
                 "Uploaded {} file(s), {} bytes; removed {} object(s).",

@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use cedar_cli::dist;
+use cedar_cli::{completion, man_page, SHELLS};
 
 fn main() -> ExitCode {
     cedar_cli::link_registrations();
@@ -18,10 +18,9 @@ fn main() -> ExitCode {
         std::fs::create_dir_all(path.parent().expect("a relative path with a folder"))?;
         std::fs::write(&path, bytes)
     };
-    let mut result = write("man/cback.1", dist::man_page());
-    for (shell, file) in dist::SHELLS {
-        result =
-            result.and_then(|()| write(&format!("completions/{file}"), dist::completion(shell)));
+    let mut result = write("man/cback.1", man_page());
+    for (shell, file) in SHELLS {
+        result = result.and_then(|()| write(&format!("completions/{file}"), completion(shell)));
     }
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -8,12 +8,9 @@ use std::process::ExitCode;
 use cedar_core::logging::{self, LogSettings};
 use cedar_core::remote_copies::{Keys, Sealing};
 use cedar_core::{ConfigFile, Options};
-use cedar_ext_postgresql::restore::catalog::{DumpCopy, Kind};
-use cedar_ext_postgresql::restore::choose::From;
-use cedar_ext_postgresql::restore::drill;
-use cedar_ext_postgresql::restore::run::{restore, Request};
-use cedar_ext_postgresql::restore::server::Server;
-use cedar_ext_postgresql::restore::source::{all_copies, sources};
+use cedar_ext_postgresql::restore::{
+    all_copies, drill, restore, sources, DumpCopy, From, Kind, Outcome, Request, Server,
+};
 use clap::{Parser, Subcommand};
 
 const EXIT_LOGGING: u8 = 3;
@@ -180,7 +177,7 @@ fn run(cli: &Cli) -> u8 {
             }
         }
         Command::Drill => {
-            let outcomes = drill::drill(&server, &settings, &places, cli.quiet);
+            let outcomes = drill(&server, &settings, &places, cli.quiet);
             let success = !outcomes.is_empty() && outcomes.iter().all(|o| o.success);
             for outcome in &outcomes {
                 let line = outcome.line();
@@ -219,7 +216,7 @@ fn failure_code() -> u8 {
 
 /// Records the drill in cback's status file and textfile (keeping the last run's entries); a
 /// failure is reported, not fatal.
-fn record(config: &ConfigFile, outcomes: &[drill::Outcome]) {
+fn record(config: &ConfigFile, outcomes: &[Outcome]) {
     let Some(dir) = cedar_core::run::working_dir(config) else {
         return;
     };

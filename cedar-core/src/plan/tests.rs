@@ -1,8 +1,9 @@
 use super::*;
 use crate::config::{
-    ActionDependencies, ActionHook, ExtendedAction, ExtensionsConfig, OptionsConfig, OrderMode,
-    PeerConfig, PeersConfig,
+    ActionDependencies, ActionHook, Config, ExtendedAction, ExtensionsConfig, OptionsConfig,
+    OrderMode, PeerConfig, PeersConfig,
 };
+use crate::options::Options;
 
 fn ext(name: &str, module: &str, index: Option<i64>) -> ExtendedAction {
     ExtendedAction {

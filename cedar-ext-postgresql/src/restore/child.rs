@@ -10,8 +10,8 @@ use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::process::{ExitStatus, Stdio};
 
-use cedar_core::process_group::ProcessGroup;
 use cedar_core::stream;
+use cedar_core::ProcessGroup;
 
 /// A client command.
 #[derive(Debug, Clone)]

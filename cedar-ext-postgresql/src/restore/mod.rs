@@ -14,16 +14,23 @@
 //!   [`cedar_core::status::write_drills`]);
 //! - [`error`].
 
-pub mod catalog;
-pub mod child;
-pub mod choose;
-pub mod drill;
-pub mod error;
-pub mod load;
-pub mod run;
-pub mod server;
-pub mod source;
-pub mod sql;
-pub mod stream;
+mod catalog;
+mod child;
+mod choose;
+mod drill;
+mod error;
+mod load;
+mod run;
+mod server;
+mod source;
+mod sql;
+mod stream;
 
+// What `cback-restore` uses.
+pub use catalog::{DumpCopy, Kind};
+pub use choose::From;
+pub use drill::{drill, Outcome};
 pub use error::RestoreError;
+pub use run::{restore, Request};
+pub use server::Server;
+pub use source::{all_copies, sources};

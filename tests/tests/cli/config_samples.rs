@@ -109,17 +109,17 @@ fn samples_have_what_their_names_promise() {
 fn the_offsite_sample_sections_are_valid() {
     let path = cback_tests::workspace_root().join("config-samples/offsite.conf");
     let file = ConfigFile::load(&path).unwrap_or_else(|e| panic!("{e}"));
-    let encrypt = cedar_ext_encrypt::action::load_settings(&file).unwrap();
+    let encrypt = cedar_ext_encrypt::load_settings(&file).unwrap();
     assert_eq!(encrypt.mode.suffix(), ".age");
-    let split = cedar_ext_split::action::load_settings(&file).unwrap();
+    let split = cedar_ext_split::load_settings(&file).unwrap();
     assert_eq!(split.part_bytes(), 1 << 30);
-    let s3 = cedar_ext_amazons3::action::load_settings(&file).unwrap();
+    let s3 = cedar_ext_amazons3::load_settings(&file).unwrap();
     assert_eq!(
         (s3.bucket(), s3.prefix()),
         ("example.com-backup", "staging")
     );
     assert!(matches!(
         s3.encryption,
-        cedar_ext_amazons3::config::Encryption::Command(_)
+        cedar_ext_amazons3::Encryption::Command(_)
     ));
 }

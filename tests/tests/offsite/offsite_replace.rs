@@ -316,11 +316,7 @@ fn a_switch_cut_short_for_good_is_put_back_by_the_next_run_before_anything_else(
 
 #[test]
 fn a_multipart_copy_keeps_the_content_and_the_composite_checksum() {
-    use cedar_ext_amazons3::client::{ConnectOptions, S3};
-    use cedar_ext_amazons3::hidden::Places;
-    use cedar_ext_amazons3::replace::Replace;
-    use cedar_ext_amazons3::verify::Stored;
-    use cedar_ext_amazons3::{copy, upload};
+    use cedar_ext_amazons3::{copy, upload, ConnectOptions, Places, Replace, Stored, S3};
 
     let Some(programs) =
         s3::available("a_multipart_copy_keeps_the_content_and_the_composite_checksum")

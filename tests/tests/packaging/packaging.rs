@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use cback_tests::{pg, workspace_root};
-use cedar_core::config::schema::element_paths;
+use cedar_core::config::element_paths;
 use cedar_core::{Config, ConfigFile};
 
 /// A tool the checks need: its absence fails under `CEDAR_REQUIRE_POSTGRES=1` (CI, and the
@@ -93,20 +93,17 @@ fn subsection<'a>(page: &'a str, name: &str) -> &'a str {
 fn cback_conf_5_names_every_element_the_parser_reads() {
     let page = std::fs::read_to_string(workspace_root().join("dist/cback.conf.5")).unwrap();
     let mut paths = element_paths::<Config>("");
-    let postgresql =
-        element_paths::<cedar_ext_postgresql::config::PostgresqlSection>("<postgresql>");
+    let postgresql = element_paths::<cedar_ext_postgresql::PostgresqlSection>("<postgresql>");
     assert!(postgresql.len() > 10, "{postgresql:?}");
     paths.extend(postgresql);
-    paths.extend(element_paths::<cedar_ext_capacity::config::CapacitySection>("<capacity>"));
-    paths.extend(element_paths::<cedar_ext_mysql::config::MysqlSection>(
-        "<mysql>",
+    paths.extend(element_paths::<cedar_ext_capacity::CapacitySection>(
+        "<capacity>",
     ));
-    paths.extend(element_paths::<
-        cedar_ext_subversion::config::SubversionSection,
-    >("<subversion>"));
-    paths.extend(element_paths::<cedar_ext_mbox::config::MboxSection>(
-        "<mbox>",
+    paths.extend(element_paths::<cedar_ext_mysql::MysqlSection>("<mysql>"));
+    paths.extend(element_paths::<cedar_ext_subversion::SubversionSection>(
+        "<subversion>",
     ));
+    paths.extend(element_paths::<cedar_ext_mbox::MboxSection>("<mbox>"));
     let mut missing = Vec::new();
     for path in &paths {
         let names: Vec<&str> = path

@@ -278,7 +278,7 @@ fn a_second_run_on_the_same_day_overwrites_and_keeps_what_only_the_staging_dir_h
 #[test]
 fn a_dump_that_does_not_match_its_manifest_fails_the_peer_and_is_named() {
     use cedar_core::manifest::{Entry, Manifest, Status};
-    use cedar_ext_postgresql::manifest;
+    use cedar_ext_postgresql::MANIFEST_KIND;
     let site = Site::new();
     let dir = site.fill(
         "db",
@@ -309,7 +309,7 @@ fn a_dump_that_does_not_match_its_manifest_fails_the_peer_and_is_named() {
         entry("postgresqldump-shop.txt.gz"),
         entry("postgresqldump-crm.txt.gz"),
     ]);
-    manifest::write(&dir, &listed, None).unwrap();
+    MANIFEST_KIND.write(&dir, &listed, None).unwrap();
     let config = site.config(
         OTHER_WEEKDAY,
         "",
@@ -317,7 +317,7 @@ fn a_dump_that_does_not_match_its_manifest_fails_the_peer_and_is_named() {
     );
     // Matching: staged, manifest included.
     site.cback(&config, &["stage"]).assert().code(0);
-    assert!(site.daily().join("db").join(manifest::MANIFEST).is_file());
+    assert!(site.daily().join("db").join(MANIFEST_KIND.file).is_file());
     // Damaged after the manifest was written (same size, other bytes).
     fs::write(dir.join("postgresqldump-shop.txt.gz"), b"the fake dump").unwrap();
     let out = site.cback(&config, &["stage"]).output().unwrap();

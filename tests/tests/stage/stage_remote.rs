@@ -187,7 +187,7 @@ fn a_subdirectory_in_a_remote_collect_dir_fails_the_peer_and_stages_nothing_of_i
 #[test]
 fn a_remote_dump_that_does_not_match_its_manifest_fails_the_peer() {
     use cedar_core::manifest::{Entry, Manifest, Status};
-    use cedar_ext_postgresql::manifest;
+    use cedar_ext_postgresql::MANIFEST_KIND;
     let Some(server) = server("a_remote_dump_that_does_not_match_its_manifest_fails_the_peer")
     else {
         return;
@@ -213,7 +213,7 @@ fn a_remote_dump_that_does_not_match_its_manifest_fails_the_peer() {
         error: None,
         replacing: Vec::new(),
     }]);
-    manifest::write(&dir, &listed, None).unwrap();
+    MANIFEST_KIND.write(&dir, &listed, None).unwrap();
     let config = site.config(
         OTHER_WEEKDAY,
         "",

@@ -2,8 +2,7 @@
 //! work), of which the usage lists those that matter here. Actions and the other switches
 //! are accepted and ignored, as by the original's cback3-span.
 
-use cedar_cli::cli::RunSwitches;
-use cedar_cli::log_switches::LogSwitches;
+use cedar_cli::{LogSwitches, RunSwitches};
 use cedar_core::Options;
 use clap::Parser;
 

@@ -11,8 +11,8 @@ use std::io::{self, BufReader};
 use std::path::Path;
 use std::process::ExitCode;
 
-use cedar_core::lock::RunLock;
 use cedar_core::logging::{self, LogSettings};
+use cedar_core::RunLock;
 use cedar_core::{status, ConfigFile};
 use clap::Parser;
 

@@ -9,7 +9,7 @@
 //! read is an error for the caller to report (the original logs it and silently takes
 //! everything again).
 
-pub mod stamp;
+mod stamp;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
