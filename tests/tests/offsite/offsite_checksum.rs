@@ -5,7 +5,9 @@
 //! multipart upload are refused: exit 6, a message naming the file and the key, no object
 //! under the key, no unfinished upload left. Without the damage the same uploads are stored,
 //! which proves the harness. The sync tool, and a day of more than 1000 objects (listing
-//! pages, DeleteObjects chunks), are checked against the same server.
+//! pages, DeleteObjects chunks), are checked against the same server. The server is one for
+//! the whole binary, each test with a bucket of its own; that an unfinished upload is seen in
+//! its own bucket only proves the look for leftovers.
 
 use std::collections::BTreeMap;
 use std::fs;
