@@ -240,32 +240,13 @@ fn a_part_damaged_on_its_way_is_refused_and_the_upload_aborted() {
 fn an_unfinished_upload_is_seen_in_its_own_bucket_only() {
     // Proves the harness: the server is shared, and the tests above look for what an upload
     // left in their own bucket only.
-    use cedar_ext_amazons3::client::{ConnectOptions, S3};
     let test = "an_unfinished_upload_is_seen_in_its_own_bucket_only";
     let Some(mine) = checking(test) else {
         return;
     };
     let other = mine.server.new_bucket(test);
     let home = tempfile::tempdir().unwrap();
-    fs::create_dir(home.path().join(".aws")).unwrap();
-    fs::write(
-        home.path().join(".aws/credentials"),
-        format!(
-            "[default]\naws_access_key_id = {}\naws_secret_access_key = {}\n",
-            s3fs::KEY.0,
-            s3fs::KEY.1
-        ),
-    )
-    .unwrap();
-    let client = S3::connect(
-        &ConnectOptions {
-            endpoint: Some(mine.server.endpoint()),
-            region: Some(cback_tests::s3::REGION.into()),
-            home: Some(home.path().to_path_buf()),
-        },
-        &mine.bucket,
-    )
-    .unwrap();
+    let client = s3_client(mine.server.endpoint(), s3fs::KEY, &mine.bucket, home.path());
     let id = client.create_multipart("h/big").unwrap();
     let pending = mine.pending_uploads();
     assert!(pending.iter().any(|n| n.contains(&id)), "{pending:?}");

@@ -340,7 +340,6 @@ fn a_switch_cut_short_for_good_is_put_back_by_the_next_run_before_anything_else(
 
 #[test]
 fn a_multipart_copy_keeps_the_content_and_the_composite_checksum() {
-    use cedar_ext_amazons3::client::{ConnectOptions, S3};
     use cedar_ext_amazons3::hidden::Places;
     use cedar_ext_amazons3::replace::Replace;
     use cedar_ext_amazons3::verify::Stored;
@@ -352,24 +351,12 @@ fn a_multipart_copy_keeps_the_content_and_the_composite_checksum() {
     };
     let bucket = moto.new_bucket(test);
     let home = tempfile::tempdir().unwrap();
-    fs::create_dir(home.path().join(".aws")).unwrap();
-    fs::write(
-        home.path().join(".aws/credentials"),
-        format!(
-            "[default]\naws_access_key_id = {}\naws_secret_access_key = {}\n",
-            moto.key.0, moto.key.1
-        ),
-    )
-    .unwrap();
-    let s3 = S3::connect(
-        &ConnectOptions {
-            endpoint: Some(moto.endpoint()),
-            region: Some(s3::REGION.into()),
-            home: Some(home.path().to_path_buf()),
-        },
+    let s3 = s3_client(
+        moto.endpoint(),
+        (&moto.key.0, &moto.key.1),
         &bucket,
-    )
-    .unwrap();
+        home.path(),
+    );
     let part = 5 << 20;
     let data = noise(12 << 20, 31);
     let file = home.path().join("big");

@@ -262,6 +262,34 @@ pub fn moto_site_with_proxy(
     Some((site, moto, bucket, proxy))
 }
 
+/// cback's own S3 client for `bucket` at `endpoint`, signing with `key` (id and secret) read
+/// from `HOME/.aws/credentials` as a run reads it; `home` is the test's temporary directory.
+pub fn s3_client(
+    endpoint: String,
+    key: (&str, &str),
+    bucket: &str,
+    home: &Path,
+) -> cedar_ext_amazons3::client::S3 {
+    fs::create_dir_all(home.join(".aws")).unwrap();
+    fs::write(
+        home.join(".aws/credentials"),
+        format!(
+            "[default]\naws_access_key_id = {}\naws_secret_access_key = {}\n",
+            key.0, key.1
+        ),
+    )
+    .unwrap();
+    cedar_ext_amazons3::client::S3::connect(
+        &cedar_ext_amazons3::client::ConnectOptions {
+            endpoint: Some(endpoint),
+            region: Some(cback_tests::s3::REGION.into()),
+            home: Some(home.to_path_buf()),
+        },
+        bucket,
+    )
+    .unwrap()
+}
+
 /// The SHA-256 of `data` in hex, computed by `sha256sum` (independent of cback's own code).
 pub fn sha256_hex(data: &[u8]) -> String {
     use std::io::Write;
