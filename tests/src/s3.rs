@@ -2,10 +2,14 @@
 //! (`moto[server]` in a virtual environment that `.ci/run` creates).
 //!
 //! [`Moto::start`] runs `moto_server -H 127.0.0.1 -p PORT` as a child on a free port and
-//! waits until it answers; the child is killed when the [`Moto`] is dropped. moto accepts any
-//! credentials; [`Moto::start_with_auth`] starts one that checks them (moto's
+//! waits until it answers; the child is killed when the [`Moto`] is dropped, or when the test
+//! process ends (a reaper). [`shared`] is the one server of a test binary, started on first
+//! use; each test takes a fresh bucket of its own on it ([`Moto::new_bucket`]), so that tests
+//! running in parallel never see each other's objects. moto accepts any credentials;
+//! [`Moto::start_with_auth`] starts one that checks them (moto's
 //! `INITIAL_NO_AUTH_ACTION_COUNT`): the first requests create an IAM user with an access key
-//! and the bucket, every later request must be signed with that key.
+//! and the bucket, every later request must be signed with that key; a test that needs it
+//! starts one of its own.
 //!
 //! The tests look at the server with boto3 from the same virtual environment (a client
 //! independent of the one under test): [`Moto::objects`], [`Moto::get`], [`Moto::put`],
@@ -23,14 +27,18 @@
 //! panics instead.
 
 use std::collections::BTreeMap;
+use std::ffi::OsString;
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
+use crate::reaper::Reaper;
+
+pub(crate) mod bucket;
 mod flip;
 
 /// The access key every test uses with a server that accepts any.
@@ -52,8 +60,13 @@ fn on_path(name: &str) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
-/// The programs, when installed (see the module documentation).
+/// The programs, when installed (see the module documentation); looked for once per process.
 pub fn find_programs() -> Option<Programs> {
+    static PROGRAMS: OnceLock<Option<Programs>> = OnceLock::new();
+    PROGRAMS.get_or_init(look_for_programs).clone()
+}
+
+fn look_for_programs() -> Option<Programs> {
     let venv = std::env::var_os("CEDAR_MOTO_VENV")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("/tmp/cback-ci-moto"));
@@ -118,6 +131,18 @@ pub struct Moto {
     pub key: (String, String),
     pub dir: tempfile::TempDir,
     child: Child,
+    /// Kills the server and removes `dir` when dropped, or when this process ends (a server
+    /// in a `static`, see [`shared`], is never dropped).
+    reaper: Reaper,
+}
+
+/// The server shared by the tests of one test binary (it accepts any credentials), started on
+/// first use and stopped when the process ends; `None` (after a skip message) when moto is not
+/// installed. Each test stores into a bucket of its own: [`Moto::new_bucket`].
+pub fn shared(test: &str) -> Option<&'static Moto> {
+    static SERVER: OnceLock<Moto> = OnceLock::new();
+    let programs = available(test)?;
+    Some(SERVER.get_or_init(|| Moto::start(&programs)))
 }
 
 impl Moto {
@@ -181,12 +206,21 @@ print(key["AccessKeyId"], key["SecretAccessKey"])
                     http_ok(port)
                 };
                 if ready {
+                    let reaper = Reaper::spawn(
+                        "moto",
+                        "kill -9 \"$PID\" 2>/dev/null; rm -rf \"$DIR\"",
+                        [
+                            ("PID", OsString::from(child.id().to_string()).as_os_str()),
+                            ("DIR", dir.path().as_os_str()),
+                        ],
+                    );
                     return Moto {
                         programs: programs.clone(),
                         port,
                         key: (ANY_KEY.0.to_string(), ANY_KEY.1.to_string()),
                         dir,
                         child,
+                        reaper,
                     };
                 }
                 std::thread::sleep(Duration::from_millis(100));
@@ -247,6 +281,19 @@ print(key["AccessKeyId"], key["SecretAccessKey"])
         self.python(&format!("s3.create_bucket(Bucket={bucket:?})"));
     }
 
+    /// Creates a bucket no other test of this process uses, named after `test`; returns its
+    /// name.
+    pub fn new_bucket(&self, test: &str) -> String {
+        let name = bucket::unique_name(test);
+        self.create_bucket(&name);
+        name
+    }
+
+    /// A file of its own in `dir` for one transfer (tests run in parallel against one server).
+    fn scratch_file(&self) -> tempfile::NamedTempFile {
+        tempfile::NamedTempFile::new_in(self.dir.path()).expect("a scratch file for boto3")
+    }
+
     /// Every object under `prefix`: key and size.
     pub fn objects(&self, bucket: &str, prefix: &str) -> BTreeMap<String, u64> {
         let out = self.python(&format!(
@@ -265,23 +312,21 @@ print(json.dumps(out))
 
     /// The content of an object.
     pub fn get(&self, bucket: &str, key: &str) -> Vec<u8> {
-        let file = self.dir.path().join("get.bin");
+        let file = self.scratch_file();
         self.python(&format!(
             "s3.download_file({bucket:?}, {key:?}, {:?})",
-            file.display().to_string()
+            file.path().display().to_string()
         ));
-        let data = std::fs::read(&file).unwrap();
-        let _ = std::fs::remove_file(&file);
-        data
+        std::fs::read(file.path()).unwrap()
     }
 
     /// Stores `data` as an object.
     pub fn put(&self, bucket: &str, key: &str, data: &[u8]) {
-        let file = self.dir.path().join("put.bin");
-        std::fs::write(&file, data).unwrap();
+        let file = self.scratch_file();
+        std::fs::write(file.path(), data).unwrap();
         self.python(&format!(
             "s3.put_object(Bucket={bucket:?}, Key={key:?}, Body=open({:?}, 'rb').read())",
-            file.display().to_string()
+            file.path().display().to_string()
         ));
     }
 
@@ -309,7 +354,8 @@ print(json.dumps(out))
 
 impl Drop for Moto {
     fn drop(&mut self) {
-        let _ = self.child.kill();
+        // The reaper kills the server (still our unwaited child, so its pid is not reused).
+        self.reaper.reap();
         let _ = self.child.wait();
     }
 }

@@ -7,10 +7,13 @@
 //!
 //! [`S3sFs::start`] serves s3s-fs's file system with a temporary root on a free loopback port,
 //! on a tokio runtime of its own (the workspace's tokio, hyper and rustls, no separate
-//! program); the runtime, and with it the server, stops when the [`S3sFs`] is dropped. s3s-fs
+//! program); the runtime, and with it the server, stops when the [`S3sFs`] is dropped, or
+//! with the test process. [`shared`] is the one server of a test binary, started on first
+//! use; each test takes a fresh bucket of its own on it ([`S3sFs::new_bucket`]). s3s-fs
 //! keeps a bucket as the directory `ROOT/BUCKET` and an object as the file `ROOT/BUCKET/KEY`,
-//! and an unfinished multipart upload as `ROOT/.upload-*` and `ROOT/.upload_id-*` files: the
-//! tests look at the server through that directory ([`S3sFs::objects`], [`S3sFs::get`],
+//! and an unfinished multipart upload as `ROOT/.upload-*` and `ROOT/.upload_id-*` files, tied
+//! to its bucket by a `ROOT/.bucket-*.upload-*.metadata.json` record: the tests look at the
+//! server through that directory ([`S3sFs::objects`], [`S3sFs::get`],
 //! [`S3sFs::pending_uploads`]), independently of the client under test.
 //!
 //! s3s-fs 0.17.0 declares rust-version 1.96 (it builds and runs with 1.95, this project's
@@ -23,6 +26,9 @@
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
+use std::sync::OnceLock;
+
+use crate::reaper::Reaper;
 
 /// The only access key the server accepts.
 pub const KEY: (&str, &str) = ("cbackfs", "cbackfs-secret-key");
@@ -62,6 +68,17 @@ pub struct S3sFs {
     /// Serves the port; `None` once dropped.
     #[cfg(feature = "s3s-fs")]
     runtime: Option<tokio::runtime::Runtime>,
+    /// Removes `root` and `dir` when this process ends (a server in a `static`, see
+    /// [`shared`], is never dropped; the runtime ends with the process).
+    _reaper: Reaper,
+}
+
+/// The server shared by the tests of one test binary, started on first use and stopped when
+/// the process ends; `None` (after a skip message) when s3s-fs is not built in. Each test
+/// stores into a bucket of its own: [`S3sFs::new_bucket`].
+pub fn shared(test: &str) -> Option<&'static S3sFs> {
+    static SERVER: OnceLock<S3sFs> = OnceLock::new();
+    available(test).then(|| SERVER.get_or_init(S3sFs::start))
 }
 
 impl S3sFs {
@@ -78,11 +95,20 @@ impl S3sFs {
         #[cfg(feature = "s3s-fs")]
         {
             let (runtime, port) = serve(root.path());
+            let reaper = Reaper::spawn(
+                "s3s-fs",
+                "rm -rf \"$ROOT\" \"$DIR\"",
+                [
+                    ("ROOT", root.path().as_os_str()),
+                    ("DIR", dir.path().as_os_str()),
+                ],
+            );
             S3sFs {
                 port,
                 root,
                 dir,
                 runtime: Some(runtime),
+                _reaper: reaper,
             }
         }
         #[cfg(not(feature = "s3s-fs"))]
@@ -116,6 +142,14 @@ impl S3sFs {
         std::fs::create_dir(self.root.path().join(bucket)).expect("create the bucket directory");
     }
 
+    /// Creates a bucket no other test of this process uses, named after `test`; returns its
+    /// name.
+    pub fn new_bucket(&self, test: &str) -> String {
+        let name = crate::s3::bucket::unique_name(test);
+        self.create_bucket(&name);
+        name
+    }
+
     /// Every object of `bucket`: key and size.
     pub fn objects(&self, bucket: &str) -> BTreeMap<String, u64> {
         fn walk(dir: &Path, prefix: &str, out: &mut BTreeMap<String, u64>) {
@@ -139,23 +173,34 @@ impl S3sFs {
         std::fs::read(self.root.path().join(bucket).join(key)).expect("read the object's file")
     }
 
-    /// The files of unfinished multipart uploads (their records and their parts) and of
-    /// writes in progress.
-    pub fn pending_uploads(&self) -> Vec<String> {
-        let mut names: Vec<String> = std::fs::read_dir(self.root.path())
+    /// The files of the unfinished multipart uploads into `bucket`: the upload's record of
+    /// its object (`.bucket-B.object-K.upload-ID.metadata.json`, B the bucket's name in
+    /// URL-safe base64), and everything else named with its ID (`.upload-ID.json`, the parts
+    /// and their records). Writes in progress (`.tmp.*`) name no bucket, and are transient
+    /// on a server other tests use at the same time: they are not counted.
+    pub fn pending_uploads(&self, bucket: &str) -> Vec<String> {
+        use base64::Engine;
+        let names: Vec<String> = std::fs::read_dir(self.root.path())
             .unwrap()
             .flatten()
             .map(|e| e.file_name().to_string_lossy().into_owned())
-            .filter(|n| {
-                n.starts_with(".upload-")
-                    || n.starts_with(".upload_id-")
-                    || n.starts_with(".upload_part_info-")
-                    || n.starts_with(".tmp.")
-                    || n.contains(".upload-")
-            })
             .collect();
-        names.sort();
-        names
+        let record = format!(
+            ".bucket-{}.object-",
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bucket)
+        );
+        let ids: Vec<String> = names
+            .iter()
+            .filter(|n| n.starts_with(&record))
+            .filter_map(|n| n.strip_suffix(".metadata.json")?.rsplit_once(".upload-"))
+            .map(|(_, id)| id.to_string())
+            .collect();
+        let mut pending: Vec<String> = names
+            .into_iter()
+            .filter(|n| ids.iter().any(|id| n.contains(id.as_str())))
+            .collect();
+        pending.sort();
+        pending
     }
 }
 

@@ -1,7 +1,8 @@
 //! End-to-end tests of the offsite extensions: amazons3, encrypt, split, and cback-amazons3-sync.
 //!
 //! One test binary of the cedar-cli package (see its Cargo.toml), each file a module: the
-//! harness's shared servers (PostgreSQL, MariaDB, sshd) start once for the whole binary.
+//! harness's shared servers (PostgreSQL, MariaDB, sshd, moto, s3s-fs) start once for the whole
+//! binary; each S3 test stores into a bucket of its own.
 
 /// The cedar-cli programs under test, as cargo built them for this test binary.
 const BIN: cback_tests::Binaries = cback_tests::binaries!();

@@ -12,7 +12,7 @@ use cback_tests::s3::{self, Mode, Moto, Proxy};
 
 #[test]
 fn a_day_is_stored_with_its_keys_content_checksums_and_indicator() {
-    let Some((site, moto)) =
+    let Some((site, moto, bucket)) =
         moto_site("a_day_is_stored_with_its_keys_content_checksums_and_indicator")
     else {
         return;
@@ -32,12 +32,12 @@ fn a_day_is_stored_with_its_keys_content_checksums_and_indicator() {
     );
     std::os::unix::fs::symlink(day.join("host1/a.tar.gz"), day.join("host1/link")).unwrap();
     let before = tree(&day);
-    let config = site.config("", &amazons3_section(""));
+    let config = site.config("", &amazons3_section(&bucket, ""));
     let mut cmd = site.cback(&config, &["amazons3"]);
     moto.env(&mut cmd);
     cmd.assert().success();
 
-    let objects = moto.objects(BUCKET, "");
+    let objects = moto.objects(&bucket, "");
     let expected: Vec<(String, u64)> = vec![
         (day_key(TODAY_DIR, "host1/a.tar.gz"), 3000),
         (day_key(TODAY_DIR, "host1/empty"), 0),
@@ -47,17 +47,20 @@ fn a_day_is_stored_with_its_keys_content_checksums_and_indicator() {
     ];
     assert_eq!(objects.into_iter().collect::<Vec<_>>(), expected);
     assert_eq!(
-        moto.get(BUCKET, &day_key(TODAY_DIR, "host1/a.tar.gz")),
+        moto.get(&bucket, &day_key(TODAY_DIR, "host1/a.tar.gz")),
         archive
     );
-    assert_eq!(moto.get(BUCKET, &day_key(TODAY_DIR, "host1/link")), archive);
     assert_eq!(
-        moto.get(BUCKET, &day_key(TODAY_DIR, "host1/sub dir/b.txt")),
+        moto.get(&bucket, &day_key(TODAY_DIR, "host1/link")),
+        archive
+    );
+    assert_eq!(
+        moto.get(&bucket, &day_key(TODAY_DIR, "host1/sub dir/b.txt")),
         b"bee"
     );
     // Each object carries the SHA-256 sent with it.
     assert_eq!(
-        moto.checksum(BUCKET, &day_key(TODAY_DIR, "host1/a.tar.gz")),
+        moto.checksum(&bucket, &day_key(TODAY_DIR, "host1/a.tar.gz")),
         Some(sha256_b64(&archive))
     );
     // The staged tree is unchanged but for the indicator.
@@ -78,31 +81,31 @@ fn a_day_is_stored_with_its_keys_content_checksums_and_indicator() {
     let upload = &status["uploads"][0];
     assert_eq!(
         upload["destination"],
-        format!("s3://{BUCKET}/staging/{TODAY_DIR}")
+        format!("s3://{bucket}/staging/{TODAY_DIR}")
     );
     assert_eq!(upload["objects"], 5);
     assert_eq!(upload["bytes"], 3000 + 3000 + 3 + 4);
     assert_eq!(upload["success"], true);
     let prom = fs::read_to_string(site.work().join("cback.prom")).unwrap();
     assert!(prom.contains(&format!(
-        "cback_upload_success{{destination=\"s3://{BUCKET}/staging/{TODAY_DIR}\"}} 1"
+        "cback_upload_success{{destination=\"s3://{bucket}/staging/{TODAY_DIR}\"}} 1"
     )));
     assert!(prom.contains(&format!(
-        "cback_upload_objects{{destination=\"s3://{BUCKET}/staging/{TODAY_DIR}\"}} 5"
+        "cback_upload_objects{{destination=\"s3://{bucket}/staging/{TODAY_DIR}\"}} 5"
     )));
 }
 
 #[test]
 fn a_second_upload_replaces_the_day_and_removes_only_its_stale_keys() {
-    let Some((site, moto)) =
+    let Some((site, moto, bucket)) =
         moto_site("a_second_upload_replaces_the_day_and_removes_only_its_stale_keys")
     else {
         return;
     };
     let day = site.stage_day(TODAY_DIR, &[("h/a", b"one"), ("h/gone", b"old")], true);
-    moto.put(BUCKET, &day_key(YESTERDAY_DIR, "h/a"), b"other day");
-    moto.put(BUCKET, "unrelated/key", b"x");
-    let config = site.config("", &amazons3_section(""));
+    moto.put(&bucket, &day_key(YESTERDAY_DIR, "h/a"), b"other day");
+    moto.put(&bucket, "unrelated/key", b"x");
+    let config = site.config("", &amazons3_section(&bucket, ""));
     let mut cmd = site.cback(&config, &["amazons3"]);
     moto.env(&mut cmd);
     cmd.assert().success();
@@ -119,7 +122,7 @@ fn a_second_upload_replaces_the_day_and_removes_only_its_stale_keys() {
     let mut cmd = site.cback(&config, &["--full", "amazons3"]);
     moto.env(&mut cmd);
     cmd.assert().success();
-    let objects = moto.objects(BUCKET, "");
+    let objects = moto.objects(&bucket, "");
     assert_eq!(
         objects.keys().cloned().collect::<Vec<_>>(),
         vec![
@@ -129,9 +132,9 @@ fn a_second_upload_replaces_the_day_and_removes_only_its_stale_keys() {
             "unrelated/key".to_string()
         ]
     );
-    assert_eq!(moto.get(BUCKET, &day_key(TODAY_DIR, "h/a")), b"two!");
+    assert_eq!(moto.get(&bucket, &day_key(TODAY_DIR, "h/a")), b"two!");
     assert_eq!(
-        moto.get(BUCKET, &day_key(YESTERDAY_DIR, "h/a")),
+        moto.get(&bucket, &day_key(YESTERDAY_DIR, "h/a")),
         b"other day"
     );
     assert_eq!(site.status()["uploads"][0]["removed"], 1);
@@ -139,11 +142,15 @@ fn a_second_upload_replaces_the_day_and_removes_only_its_stale_keys() {
 
 #[test]
 fn the_day_picked_is_today_then_yesterday_then_tomorrow() {
-    let Some((site, moto)) = moto_site("the_day_picked_is_today_then_yesterday_then_tomorrow")
+    let Some((site, moto, bucket)) =
+        moto_site("the_day_picked_is_today_then_yesterday_then_tomorrow")
     else {
         return;
     };
-    let config = site.config("", &amazons3_section("<warn_midnite>Y</warn_midnite>"));
+    let config = site.config(
+        "",
+        &amazons3_section(&bucket, "<warn_midnite>Y</warn_midnite>"),
+    );
     let run = |args: &[&str]| {
         let mut cmd = site.cback(&config, args);
         moto.env(&mut cmd);
@@ -177,7 +184,7 @@ fn the_day_picked_is_today_then_yesterday_then_tomorrow() {
     ));
     site.stage_day(TODAY_DIR, &[("h/today", b"d")], true);
     run(&["amazons3"]).success();
-    let objects = moto.objects(BUCKET, "");
+    let objects = moto.objects(&bucket, "");
     assert_eq!(
         objects.keys().cloned().collect::<Vec<_>>(),
         vec![
@@ -192,7 +199,8 @@ fn the_day_picked_is_today_then_yesterday_then_tomorrow() {
 
 #[test]
 fn size_limits_refuse_a_day_before_s3_is_touched() {
-    let Some((site, moto)) = moto_site("size_limits_refuse_a_day_before_s3_is_touched") else {
+    let Some((site, moto, bucket)) = moto_site("size_limits_refuse_a_day_before_s3_is_touched")
+    else {
         return;
     };
     let day = site.stage_day(
@@ -202,7 +210,7 @@ fn size_limits_refuse_a_day_before_s3_is_touched() {
     );
     // 2048 bytes with the indicators (cback.* files count, as in the original).
     let run = |limits: &str, args: &[&str]| {
-        let config = site.config("", &amazons3_section(limits));
+        let config = site.config("", &amazons3_section(&bucket, limits));
         let mut cmd = site.cback(&config, args);
         moto.env(&mut cmd);
         cmd.assert()
@@ -218,7 +226,7 @@ fn size_limits_refuse_a_day_before_s3_is_touched() {
         "{}",
         site.log()
     );
-    assert!(moto.objects(BUCKET, "").is_empty());
+    assert!(moto.objects(&bucket, "").is_empty());
     assert!(!day.join("cback.amazons3").exists());
     // --full takes full_size_limit.
     run(
@@ -231,7 +239,7 @@ fn size_limits_refuse_a_day_before_s3_is_touched() {
         log.contains("Amazon S3 size limit exceeded: 2.00 kB > 2.00 kB"),
         "{log}"
     );
-    assert!(moto.objects(BUCKET, "").is_empty());
+    assert!(moto.objects(&bucket, "").is_empty());
     // Equal to the limit passes.
     run(
         "<incr_size_limit>2 KB</incr_size_limit><full_size_limit>1</full_size_limit>",
@@ -241,12 +249,12 @@ fn size_limits_refuse_a_day_before_s3_is_touched() {
     assert!(site
         .log()
         .contains("Total size does not exceed Amazon S3 size limit, so backup can continue."));
-    assert_eq!(moto.objects(BUCKET, "").len(), 1);
+    assert_eq!(moto.objects(&bucket, "").len(), 1);
 }
 
 #[test]
 fn the_starting_day_takes_the_full_limit() {
-    let Some((site, moto)) = moto_site("the_starting_day_takes_the_full_limit") else {
+    let Some((site, moto, bucket)) = moto_site("the_starting_day_takes_the_full_limit") else {
         return;
     };
     site.stage_day(TODAY_DIR, &[("h/a", &[1u8; 100])], true);
@@ -254,6 +262,7 @@ fn the_starting_day_takes_the_full_limit() {
         .config(
             "",
             &amazons3_section(
+                &bucket,
                 "<incr_size_limit>1GB</incr_size_limit><full_size_limit>10</full_size_limit>",
             ),
         )
@@ -296,12 +305,13 @@ fn run_measuring_peak(mut cmd: std::process::Command) -> (std::process::ExitStat
 
 #[test]
 fn a_large_file_goes_up_in_parts_with_bounded_memory() {
-    let Some((site, moto)) = moto_site("a_large_file_goes_up_in_parts_with_bounded_memory") else {
+    let Some((site, moto, bucket)) = moto_site("a_large_file_goes_up_in_parts_with_bounded_memory")
+    else {
         return;
     };
     let big = noise(100 << 20, 7);
     site.stage_day(TODAY_DIR, &[("h/big.bin", &big)], true);
-    let config = site.config("", &amazons3_section(""));
+    let config = site.config("", &amazons3_section(&bucket, ""));
     let mut cmd = std::process::Command::new(crate::BIN.cback_path());
     cmd.env("CEDAR_TODAY", TODAY)
         .env("LANG", "C")
@@ -323,11 +333,11 @@ fn a_large_file_goes_up_in_parts_with_bounded_memory() {
     let object = day_key(TODAY_DIR, "h/big.bin");
     // 100 MiB in 8 MiB parts: a multipart object of 13 parts.
     let etag = moto.python(&format!(
-        "print(s3.head_object(Bucket={BUCKET:?}, Key={object:?})['ETag'])"
+        "print(s3.head_object(Bucket={bucket:?}, Key={object:?})['ETag'])"
     ));
     assert!(etag.trim().trim_matches('"').ends_with("-13"), "{etag}");
-    assert_eq!(moto.get(BUCKET, &object), big);
-    assert!(moto.pending_uploads(BUCKET).is_empty());
+    assert_eq!(moto.get(&bucket, &object), big);
+    assert!(moto.pending_uploads(&bucket).is_empty());
 }
 
 #[test]
@@ -335,7 +345,7 @@ fn encrypted_with_the_gpg_command_the_objects_decrypt_to_the_files() {
     let Some(gpg) = cback_tests::gpg::available("encrypted_with_the_gpg_command") else {
         return;
     };
-    let Some((site, moto)) =
+    let Some((site, moto, bucket)) =
         moto_site("encrypted_with_the_gpg_command_the_objects_decrypt_to_the_files")
     else {
         return;
@@ -357,12 +367,12 @@ fn encrypted_with_the_gpg_command_the_objects_decrypt_to_the_files() {
         gpg.display(),
         cback_tests::gpg::ADDRESS
     );
-    let config = site.config("", &amazons3_section(&command));
+    let config = site.config("", &amazons3_section(&bucket, &command));
     let mut cmd = site.cback(&config, &["amazons3"]);
     moto.env(&mut cmd);
     cmd.env("GNUPGHOME", keyring.home());
     cmd.assert().success();
-    let objects = moto.objects(BUCKET, "");
+    let objects = moto.objects(&bucket, "");
     assert_eq!(
         objects.keys().cloned().collect::<Vec<_>>(),
         vec![
@@ -373,7 +383,7 @@ fn encrypted_with_the_gpg_command_the_objects_decrypt_to_the_files() {
     );
     assert_eq!(objects[&day_key(TODAY_DIR, "h/empty")], 0);
     let check = |rel: &str, plain: &[u8]| {
-        let data = moto.get(BUCKET, &day_key(TODAY_DIR, rel));
+        let data = moto.get(&bucket, &day_key(TODAY_DIR, rel));
         assert_ne!(data, plain, "{rel} is stored encrypted");
         let file = site.root.join("object.gpg");
         fs::write(&file, &data).unwrap();
@@ -389,12 +399,13 @@ fn encrypted_with_the_gpg_command_the_objects_decrypt_to_the_files() {
         .filter(|n| n.starts_with("cback.amazons3"))
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
-    assert!(moto.pending_uploads(BUCKET).is_empty());
+    assert!(moto.pending_uploads(&bucket).is_empty());
 }
 
 #[test]
 fn a_failing_encrypt_command_stores_nothing_under_its_key() {
-    let Some((site, moto)) = moto_site("a_failing_encrypt_command_stores_nothing_under_its_key")
+    let Some((site, moto, bucket)) =
+        moto_site("a_failing_encrypt_command_stores_nothing_under_its_key")
     else {
         return;
     };
@@ -403,10 +414,11 @@ fn a_failing_encrypt_command_stores_nothing_under_its_key() {
         &[("h/a", b"a"), ("h/b", &noise(12 << 20, 5))],
         true,
     );
-    moto.put(BUCKET, &day_key(TODAY_DIR, "h/old"), b"previous copy");
+    moto.put(&bucket, &day_key(TODAY_DIR, "h/old"), b"previous copy");
     let config = site.config(
         "",
         &amazons3_section(
+            &bucket,
             "<encrypt>cat '${input}' > '${output}'; test \"$(basename '${input}')\" != b</encrypt>",
         ),
     );
@@ -421,7 +433,7 @@ fn a_failing_encrypt_command_stores_nothing_under_its_key() {
         )),
         "{log}"
     );
-    let objects = moto.objects(BUCKET, "");
+    let objects = moto.objects(&bucket, "");
     assert!(
         !objects.contains_key(&day_key(TODAY_DIR, "h/b")),
         "{objects:?}"
@@ -430,13 +442,13 @@ fn a_failing_encrypt_command_stores_nothing_under_its_key() {
         objects.contains_key(&day_key(TODAY_DIR, "h/old")),
         "the previous copy stays"
     );
-    assert!(moto.pending_uploads(BUCKET).is_empty());
+    assert!(moto.pending_uploads(&bucket).is_empty());
     assert!(!site.day(TODAY_DIR).join("cback.amazons3").exists());
 }
 
 #[test]
 fn encrypted_with_age_recipients_the_objects_decrypt_to_the_files() {
-    let Some((site, moto)) =
+    let Some((site, moto, bucket)) =
         moto_site("encrypted_with_age_recipients_the_objects_decrypt_to_the_files")
     else {
         return;
@@ -468,15 +480,18 @@ fn encrypted_with_age_recipients_the_objects_decrypt_to_the_files() {
     );
     let config = site.config(
         "",
-        &amazons3_section(&format!("<encrypt_mode>age</encrypt_mode>{recipients}")),
+        &amazons3_section(
+            &bucket,
+            &format!("<encrypt_mode>age</encrypt_mode>{recipients}"),
+        ),
     );
     let mut cmd = site.cback(&config, &["amazons3"]);
     moto.env(&mut cmd);
     cmd.assert().success();
-    let a = moto.get(BUCKET, &day_key(TODAY_DIR, "h/a"));
+    let a = moto.get(&bucket, &day_key(TODAY_DIR, "h/a"));
     assert!(a.starts_with(b"age-encryption.org/v1"));
     assert_eq!(age_decrypt(&x25519, &a), b"alpha");
-    let stored_big = moto.get(BUCKET, &day_key(TODAY_DIR, "h/big"));
+    let stored_big = moto.get(&bucket, &day_key(TODAY_DIR, "h/big"));
     assert_eq!(age_decrypt(&x25519, &stored_big), big);
     if ssh {
         let identity = age::ssh::Identity::from_buffer(
@@ -486,22 +501,23 @@ fn encrypted_with_age_recipients_the_objects_decrypt_to_the_files() {
         .unwrap();
         assert_eq!(age_decrypt(&identity, &stored_big), big);
     }
-    assert_eq!(moto.get(BUCKET, &day_key(TODAY_DIR, "h/empty")), b"");
+    assert_eq!(moto.get(&bucket, &day_key(TODAY_DIR, "h/empty")), b"");
 }
 
 #[test]
 fn an_unreachable_server_fails_and_leaves_the_previous_copy() {
-    let Some((site, moto)) = moto_site("an_unreachable_server_fails_and_leaves_the_previous_copy")
+    let Some((site, moto, bucket)) =
+        moto_site("an_unreachable_server_fails_and_leaves_the_previous_copy")
     else {
         return;
     };
     let proxy = Proxy::start(moto.port, Mode::Pass);
     site.stage_day(TODAY_DIR, &[("h/a", b"first"), ("h/b", b"bee")], true);
-    let config = site.config("", &amazons3_section(""));
+    let config = site.config("", &amazons3_section(&bucket, ""));
     let mut cmd = site.cback(&config, &["amazons3"]);
     moto.env_with(&mut cmd, &proxy.endpoint());
     cmd.assert().success();
-    let previous = moto.objects(BUCKET, "");
+    let previous = moto.objects(&bucket, "");
     assert_eq!(previous.len(), 2);
 
     // The server is gone before anything is sent.
@@ -512,30 +528,30 @@ fn an_unreachable_server_fails_and_leaves_the_previous_copy() {
     moto.env_with(&mut cmd, &proxy.endpoint());
     let out = cmd.assert().code(6).get_output().stderr.clone();
     let err = String::from_utf8_lossy(&out);
-    assert!(err.contains(&format!("s3://{BUCKET}")), "{err}");
+    assert!(err.contains(&format!("s3://{bucket}")), "{err}");
     assert!(err.contains(&proxy.endpoint()), "{err}");
     assert!(!err.contains(&moto.key.1), "no secret in a message");
     assert!(started.elapsed() < Duration::from_secs(120));
-    assert_eq!(moto.objects(BUCKET, ""), previous);
-    assert_eq!(moto.get(BUCKET, &day_key(TODAY_DIR, "h/a")), b"first");
+    assert_eq!(moto.objects(&bucket, ""), previous);
+    assert_eq!(moto.get(&bucket, &day_key(TODAY_DIR, "h/a")), b"first");
     let status = site.status();
     assert_eq!(status["uploads"][0]["success"], false);
 }
 
 #[test]
 fn a_server_gone_in_the_middle_leaves_no_object_and_the_previous_copy() {
-    let Some((site, moto)) =
+    let Some((site, moto, bucket)) =
         moto_site("a_server_gone_in_the_middle_leaves_no_object_and_the_previous_copy")
     else {
         return;
     };
     let proxy = Proxy::start(moto.port, Mode::Pass);
     let day = site.stage_day(TODAY_DIR, &[("h/a", b"first"), ("h/b", b"bee")], true);
-    let config = site.config("", &amazons3_section(""));
+    let config = site.config("", &amazons3_section(&bucket, ""));
     let mut cmd = site.cback(&config, &["amazons3"]);
     moto.env_with(&mut cmd, &proxy.endpoint());
     cmd.assert().success();
-    let previous = moto.objects(BUCKET, "");
+    let previous = moto.objects(&bucket, "");
 
     // A large file: the connection is cut after 20 MB, half way through its parts.
     let big = noise(40 << 20, 9);
@@ -550,45 +566,45 @@ fn a_server_gone_in_the_middle_leaves_no_object_and_the_previous_copy() {
     let log = site.log();
     assert!(
         log.contains(&format!(
-            "s3://{BUCKET}/staging/.cback-incoming/{TODAY_DIR}/"
+            "s3://{bucket}/staging/.cback-incoming/{TODAY_DIR}/"
         )) && log.contains("/h/big"),
         "{log}"
     );
     // No object under the final key; the previous copy (h/b included) is all there.
-    let now = moto.objects(BUCKET, &day_key(TODAY_DIR, ""));
+    let now = moto.objects(&bucket, &day_key(TODAY_DIR, ""));
     assert!(!now.contains_key(&day_key(TODAY_DIR, "h/big")));
     assert_eq!(now, previous);
-    assert_eq!(moto.get(BUCKET, &day_key(TODAY_DIR, "h/b")), b"bee");
+    assert_eq!(moto.get(&bucket, &day_key(TODAY_DIR, "h/b")), b"bee");
 
     // Back again: the next run aborts what the cut left and stores the day.
     proxy.set(Mode::Pass);
     let mut cmd = site.cback(&config, &["--full", "amazons3"]);
     moto.env_with(&mut cmd, &proxy.endpoint());
     cmd.assert().success();
-    assert!(moto.pending_uploads(BUCKET).is_empty());
-    let now = moto.objects(BUCKET, "");
+    assert!(moto.pending_uploads(&bucket).is_empty());
+    let now = moto.objects(&bucket, "");
     assert_eq!(
         now.keys().cloned().collect::<Vec<_>>(),
         vec![day_key(TODAY_DIR, "h/a"), day_key(TODAY_DIR, "h/big")]
     );
-    assert_eq!(moto.get(BUCKET, &day_key(TODAY_DIR, "h/big")), big);
+    assert_eq!(moto.get(&bucket, &day_key(TODAY_DIR, "h/big")), big);
 }
 
 #[test]
 fn a_part_cut_off_in_the_middle_is_retried() {
-    let Some((site, moto)) = moto_site("a_part_cut_off_in_the_middle_is_retried") else {
+    let Some((site, moto, bucket)) = moto_site("a_part_cut_off_in_the_middle_is_retried") else {
         return;
     };
     let proxy = Proxy::start(moto.port, Mode::CutOnceAfter(12 << 20));
     let big = noise(24 << 20, 13);
     site.stage_day(TODAY_DIR, &[("h/big", &big)], true);
-    let config = site.config("", &amazons3_section(""));
+    let config = site.config("", &amazons3_section(&bucket, ""));
     let mut cmd = site.cback(&config, &["amazons3"]);
     moto.env_with(&mut cmd, &proxy.endpoint());
     cmd.assert().success();
     assert_eq!(proxy.cuts(), 1, "the connection was cut once");
-    assert_eq!(moto.get(BUCKET, &day_key(TODAY_DIR, "h/big")), big);
-    assert!(moto.pending_uploads(BUCKET).is_empty());
+    assert_eq!(moto.get(&bucket, &day_key(TODAY_DIR, "h/big")), big);
+    assert!(moto.pending_uploads(&bucket).is_empty());
 }
 
 #[test]
@@ -601,10 +617,13 @@ fn credentials_are_checked_and_read_from_the_profile_files() {
         skipped("credentials_are_checked", "amazons3 runs only as root");
         return;
     }
-    let moto = Moto::start_with_auth(&programs, BUCKET);
+    // A server of its own: the shared one accepts any credentials, this one only the key it
+    // makes (moto checks credentials for every bucket of a server, or for none).
+    let bucket = "bkt";
+    let moto = Moto::start_with_auth(&programs, bucket);
     let site = Site::new();
     site.stage_day(TODAY_DIR, &[("h/a", b"a")], true);
-    let config = site.config("", &amazons3_section(""));
+    let config = site.config("", &amazons3_section(bucket, ""));
 
     // A wrong secret: refused, exit 6, and the secret is in no message.
     let mut cmd = site.cback(&config, &["amazons3"]);
@@ -634,13 +653,13 @@ fn credentials_are_checked_and_read_from_the_profile_files() {
         .env_remove("AWS_SECRET_ACCESS_KEY")
         .env("AWS_PROFILE", "backup");
     cmd.assert().success();
-    assert_eq!(moto.objects(BUCKET, "").len(), 1);
+    assert_eq!(moto.objects(bucket, "").len(), 1);
     assert!(!site.log().contains(&moto.key.1));
 }
 
 #[test]
 fn a_missing_bucket_fails_naming_it() {
-    let Some((site, moto)) = moto_site("a_missing_bucket_fails_naming_it") else {
+    let Some((site, moto, _)) = moto_site("a_missing_bucket_fails_naming_it") else {
         return;
     };
     site.stage_day(TODAY_DIR, &[("h/a", b"a")], true);
@@ -658,16 +677,17 @@ fn a_missing_bucket_fails_naming_it() {
 
 #[test]
 fn an_endpoint_element_and_a_day_of_indicators_only() {
-    let Some((site, moto)) = moto_site("an_endpoint_element_and_a_day_of_indicators_only") else {
+    let Some((site, moto, bucket)) = moto_site("an_endpoint_element_and_a_day_of_indicators_only")
+    else {
         return;
     };
     // Only indicators: an empty day is stored (the original crashes), stale keys removed.
     site.stage_day(TODAY_DIR, &[("h/cback.collect", b"")], true);
-    moto.put(BUCKET, &day_key(TODAY_DIR, "h/stale"), b"s");
+    moto.put(&bucket, &day_key(TODAY_DIR, "h/stale"), b"s");
     let config = site.config(
         "",
         &format!(
-            "<amazons3><s3_bucket>{BUCKET}/staging</s3_bucket><endpoint>{}</endpoint></amazons3>",
+            "<amazons3><s3_bucket>{bucket}/staging</s3_bucket><endpoint>{}</endpoint></amazons3>",
             moto.endpoint()
         ),
     );
@@ -675,6 +695,6 @@ fn an_endpoint_element_and_a_day_of_indicators_only() {
     moto.env(&mut cmd);
     cmd.env_remove("AWS_ENDPOINT_URL");
     cmd.assert().success();
-    assert!(moto.objects(BUCKET, "").is_empty());
+    assert!(moto.objects(&bucket, "").is_empty());
     assert!(site.day(TODAY_DIR).join("cback.amazons3").exists());
 }

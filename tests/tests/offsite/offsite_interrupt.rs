@@ -18,8 +18,8 @@ const EXIT_INTERRUPTED: i32 = 5;
 /// The slow link: an 8 MiB part takes 16 seconds.
 const SLOW: u64 = 512 << 10;
 
-fn config(site: &Site) -> std::path::PathBuf {
-    site.config("", &amazons3_section(""))
+fn config(site: &Site, bucket: &str) -> std::path::PathBuf {
+    site.config("", &amazons3_section(bucket, ""))
 }
 
 /// `cback --full amazons3` through the proxy, as a child.
@@ -51,9 +51,14 @@ fn spawn(site: &Site, config: &Path, moto: &Moto, proxy: &Proxy) -> Child {
 
 /// Waits until moto lists an unfinished multipart upload, then sends `signal` in the middle
 /// of its first part; returns the exit status and how long the run took to stop.
-fn interrupt_mid_part(child: &mut Child, moto: &Moto, signal: Signal) -> (i32, Duration) {
+fn interrupt_mid_part(
+    child: &mut Child,
+    moto: &Moto,
+    bucket: &str,
+    signal: Signal,
+) -> (i32, Duration) {
     let started = Instant::now();
-    while moto.pending_uploads(BUCKET).is_empty() {
+    while moto.pending_uploads(bucket).is_empty() {
         assert!(
             child.try_wait().unwrap().is_none(),
             "the run ended before it was interrupted"
@@ -75,15 +80,15 @@ fn interrupt_mid_part(child: &mut Child, moto: &Moto, signal: Signal) -> (i32, D
     (status.code().unwrap_or(-1), sent.elapsed())
 }
 
-fn hidden(moto: &Moto) -> Vec<String> {
-    moto.objects(BUCKET, "staging/.cback-")
+fn hidden(moto: &Moto, bucket: &str) -> Vec<String> {
+    moto.objects(bucket, "staging/.cback-")
         .into_keys()
         .collect()
 }
 
 #[test]
 fn sigterm_in_the_middle_of_a_part_aborts_the_first_upload() {
-    let Some((site, moto, proxy)) =
+    let Some((site, moto, bucket, proxy)) =
         moto_site_with_proxy("sigterm_in_the_middle_of_a_part_aborts_the_first_upload")
     else {
         return;
@@ -93,20 +98,20 @@ fn sigterm_in_the_middle_of_a_part_aborts_the_first_upload() {
         &[("h/a", b"small"), ("h/big", &noise(20 << 20, 41))],
         true,
     );
-    let config = config(&site);
+    let config = config(&site, &bucket);
     proxy.set(Mode::Throttle(SLOW));
-    let mut child = spawn(&site, &config, &moto, &proxy);
-    let (code, took) = interrupt_mid_part(&mut child, &moto, Signal::SIGTERM);
+    let mut child = spawn(&site, &config, moto, &proxy);
+    let (code, took) = interrupt_mid_part(&mut child, moto, &bucket, Signal::SIGTERM);
     assert_eq!(code, EXIT_INTERRUPTED, "{}", site.log());
     // Within the part: at this rate the rest of the part alone would take over 10 seconds.
     assert!(took < Duration::from_secs(8), "stopped after {took:?}");
     assert!(
-        moto.pending_uploads(BUCKET).is_empty(),
+        moto.pending_uploads(&bucket).is_empty(),
         "the upload was aborted"
     );
-    let objects = moto.objects(BUCKET, "");
+    let objects = moto.objects(&bucket, "");
     assert!(!objects.contains_key(&key("h/big")), "{objects:?}");
-    assert!(hidden(&moto).is_empty());
+    assert!(hidden(moto, &bucket).is_empty());
     assert!(!site.day(TODAY_DIR).join("cback.amazons3").exists());
     let log = site.log();
     assert!(log.contains("interrupted"), "{log}");
@@ -118,51 +123,55 @@ fn sigterm_in_the_middle_of_a_part_aborts_the_first_upload() {
 
 #[test]
 fn sigint_in_the_middle_of_a_reupload_leaves_the_previous_copy() {
-    let Some((site, moto, proxy)) =
+    let Some((site, moto, bucket, proxy)) =
         moto_site_with_proxy("sigint_in_the_middle_of_a_reupload_leaves_the_previous_copy")
     else {
         return;
     };
     let day = site.stage_day(TODAY_DIR, &[("h/a", b"first a"), ("h/b", b"first b")], true);
-    let config = config(&site);
-    let mut child = spawn(&site, &config, &moto, &proxy);
+    let config = config(&site, &bucket);
+    let mut child = spawn(&site, &config, moto, &proxy);
     assert!(child.wait().unwrap().success(), "{}", site.log());
-    let previous = moto.objects(BUCKET, "");
+    let previous = moto.objects(&bucket, "");
     assert_eq!(previous.len(), 2);
 
     std::fs::write(day.join("h/a"), b"second a").unwrap();
     std::fs::write(day.join("h/big"), noise(20 << 20, 42)).unwrap();
     std::fs::remove_file(day.join("cback.amazons3")).unwrap();
     proxy.set(Mode::Throttle(SLOW));
-    let mut child = spawn(&site, &config, &moto, &proxy);
-    let (code, took) = interrupt_mid_part(&mut child, &moto, Signal::SIGINT);
+    let mut child = spawn(&site, &config, moto, &proxy);
+    let (code, took) = interrupt_mid_part(&mut child, moto, &bucket, Signal::SIGINT);
     assert_eq!(code, EXIT_INTERRUPTED, "{}", site.log());
     assert!(took < Duration::from_secs(8), "stopped after {took:?}");
     assert!(
-        moto.pending_uploads(BUCKET).is_empty(),
+        moto.pending_uploads(&bucket).is_empty(),
         "the upload was aborted"
     );
     // The day is its previous copy, byte for byte; the incoming copy is gone.
     let day_now: std::collections::BTreeMap<String, u64> = moto
-        .objects(BUCKET, "")
+        .objects(&bucket, "")
         .into_iter()
         .filter(|(k, _)| !k.starts_with("staging/.cback-"))
         .collect();
     assert_eq!(day_now, previous);
-    assert_eq!(moto.get(BUCKET, &key("h/a")), b"first a");
-    assert_eq!(moto.get(BUCKET, &key("h/b")), b"first b");
-    assert!(hidden(&moto).is_empty(), "{:?}", hidden(&moto));
+    assert_eq!(moto.get(&bucket, &key("h/a")), b"first a");
+    assert_eq!(moto.get(&bucket, &key("h/b")), b"first b");
+    assert!(
+        hidden(moto, &bucket).is_empty(),
+        "{:?}",
+        hidden(moto, &bucket)
+    );
     assert!(!day.join("cback.amazons3").exists());
 
     // The next run stores the new copy, and leaves nothing hidden.
     proxy.set(Mode::Pass);
-    let mut child = spawn(&site, &config, &moto, &proxy);
+    let mut child = spawn(&site, &config, moto, &proxy);
     assert!(child.wait().unwrap().success(), "{}", site.log());
-    assert_eq!(moto.get(BUCKET, &key("h/a")), b"second a");
+    assert_eq!(moto.get(&bucket, &key("h/a")), b"second a");
     assert_eq!(
-        moto.objects(BUCKET, "").into_keys().collect::<Vec<_>>(),
+        moto.objects(&bucket, "").into_keys().collect::<Vec<_>>(),
         vec![key("h/a"), key("h/b"), key("h/big")]
     );
-    assert!(hidden(&moto).is_empty());
-    assert!(moto.pending_uploads(BUCKET).is_empty());
+    assert!(hidden(moto, &bucket).is_empty());
+    assert!(moto.pending_uploads(&bucket).is_empty());
 }

@@ -7,8 +7,6 @@ use std::fs;
 use crate::offsite_support::*;
 use cback_tests::s3::{self, Moto};
 
-const BUCKET: &str = "sync";
-
 fn run(moto: &Moto, site: &Site, args: &[&str]) -> assert_cmd::assert::Assert {
     let mut cmd = crate::BIN.sync();
     moto.env(&mut cmd);
@@ -20,11 +18,11 @@ fn run(moto: &Moto, site: &Site, args: &[&str]) -> assert_cmd::assert::Assert {
 
 #[test]
 fn a_directory_is_mirrored_and_verified() {
-    let Some(programs) = s3::available("a_directory_is_mirrored_and_verified") else {
+    let test = "a_directory_is_mirrored_and_verified";
+    let Some(moto) = s3::shared(test) else {
         return;
     };
-    let moto = Moto::start(&programs);
-    moto.create_bucket(BUCKET);
+    let bucket = moto.new_bucket(test);
     let site = Site::new();
     let src = site.root.join("src");
     fs::create_dir_all(src.join("sub")).unwrap();
@@ -32,10 +30,10 @@ fn a_directory_is_mirrored_and_verified() {
     fs::write(src.join("sub/b"), b"bee").unwrap();
     fs::write(src.join("cback.collect"), b"").unwrap();
     fs::write(src.join("café.txt"), b"utf-8 name").unwrap();
-    let url = format!("s3://{BUCKET}/home/");
+    let url = format!("s3://{bucket}/home/");
     let source = src.display().to_string();
-    run(&moto, &site, &[&source, &url]).success();
-    let objects = moto.objects(BUCKET, "");
+    run(moto, &site, &[&source, &url]).success();
+    let objects = moto.objects(&bucket, "");
     assert_eq!(
         objects.into_iter().collect::<Vec<_>>(),
         vec![
@@ -56,20 +54,20 @@ fn a_directory_is_mirrored_and_verified() {
     // Changed and removed files; --uploadOnly keeps what is gone.
     fs::write(src.join("a"), b"alpha, longer").unwrap();
     fs::remove_file(src.join("sub/b")).unwrap();
-    run(&moto, &site, &["-u", &source, &url]).success();
-    assert_eq!(moto.get(BUCKET, "home/a"), b"alpha, longer");
-    assert!(moto.objects(BUCKET, "").contains_key("home/sub/b"));
+    run(moto, &site, &["-u", &source, &url]).success();
+    assert_eq!(moto.get(&bucket, "home/a"), b"alpha, longer");
+    assert!(moto.objects(&bucket, "").contains_key("home/sub/b"));
     assert!(site
         .log()
         .contains("Sync process will only upload new data, never removing files in S3"));
     // A full sync removes it.
-    run(&moto, &site, &[&source, &url]).success();
-    assert!(!moto.objects(BUCKET, "").contains_key("home/sub/b"));
+    run(moto, &site, &[&source, &url]).success();
+    assert!(!moto.objects(&bucket, "").contains_key("home/sub/b"));
 
     // --verifyOnly changes nothing and reports each difference.
     fs::write(src.join("new"), b"n").unwrap();
     fs::write(src.join("a"), b"a").unwrap();
-    run(&moto, &site, &["--verifyOnly", &source, &url]).code(6);
+    run(moto, &site, &["--verifyOnly", &source, &url]).code(6);
     let log = site.log();
     assert!(
         log.contains(&format!(
@@ -83,24 +81,24 @@ fn a_directory_is_mirrored_and_verified() {
         src.join("a").display()
     )));
     assert!(log.contains("There were differences between source directory and target S3 bucket."));
-    assert!(!moto.objects(BUCKET, "").contains_key("home/new"));
+    assert!(!moto.objects(&bucket, "").contains_key("home/new"));
 }
 
 #[test]
 fn a_bare_bucket_url_syncs_at_the_root() {
-    let Some(programs) = s3::available("a_bare_bucket_url_syncs_at_the_root") else {
+    let test = "a_bare_bucket_url_syncs_at_the_root";
+    let Some(moto) = s3::shared(test) else {
         return;
     };
-    let moto = Moto::start(&programs);
-    moto.create_bucket(BUCKET);
+    let bucket = moto.new_bucket(test);
     let site = Site::new();
     let src = site.root.join("src");
     fs::create_dir_all(&src).unwrap();
     fs::write(src.join("f"), b"f").unwrap();
     let source = format!("{}/", src.display());
-    run(&moto, &site, &[&source, &format!("s3://{BUCKET}")]).success();
+    run(moto, &site, &[&source, &format!("s3://{bucket}")]).success();
     assert_eq!(
-        moto.objects(BUCKET, "").keys().collect::<Vec<_>>(),
+        moto.objects(&bucket, "").keys().collect::<Vec<_>>(),
         vec!["f"]
     );
 }

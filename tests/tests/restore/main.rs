@@ -1,7 +1,8 @@
 //! End-to-end tests of cback-restore: choice of dump, drills, decryption, splits and S3.
 //!
 //! One test binary of the cedar-cli package (see its Cargo.toml), each file a module: the
-//! harness's shared servers (PostgreSQL, MariaDB, sshd) start once for the whole binary.
+//! harness's shared servers (PostgreSQL, MariaDB, sshd, moto) start once for the whole
+//! binary; each S3 test stores into a bucket of its own.
 
 /// The cedar-cli programs under test, as cargo built them for this test binary.
 const BIN: cback_tests::Binaries = cback_tests::binaries!();

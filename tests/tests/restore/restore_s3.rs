@@ -14,24 +14,23 @@ use crate::restore_support::*;
 use cback_tests::pg::{self, Cluster, Site};
 use cback_tests::s3::{self, Moto};
 
-const BUCKET: &str = "rbkt";
-
-/// The cluster and a moto server with the bucket, or `None` when the test cannot run here.
-fn setup(test: &str) -> Option<(&'static Cluster, Moto)> {
+/// The binary's cluster and moto server, and a fresh bucket of the test's own on the server,
+/// or `None` when the test cannot run here.
+fn setup(test: &str) -> Option<(&'static Cluster, &'static Moto, String)> {
     let cluster = pg::shared()?;
-    let programs = s3::available(test)?;
+    s3::available(test)?;
     if !nix::unistd::Uid::effective().is_root() {
         eprintln!("SKIPPED: {test}: amazons3 runs only as root, as the original");
         return None;
     }
-    let moto = Moto::start(&programs);
-    moto.create_bucket(BUCKET);
-    Some((cluster, moto))
+    let moto = s3::shared(test)?;
+    let bucket = moto.new_bucket(test);
+    Some((cluster, moto, bucket))
 }
 
 /// The site's configuration: `databases` dumped with gzip, a stage section (a local peer
 /// `dbhost`), the amazons3 action and its section with `extra` elements.
-fn configure_s3(site: &Site, databases: &[&str], extra: &str) -> PathBuf {
+fn configure_s3(site: &Site, bucket: &str, databases: &[&str], extra: &str) -> PathBuf {
     let staging = site.path("staging");
     configure(
         site,
@@ -49,7 +48,7 @@ fn configure_s3(site: &Site, databases: &[&str], extra: &str) -> PathBuf {
         .replace(
             "</cb_config>",
             &format!(
-                "<amazons3><s3_bucket>{BUCKET}/staging</s3_bucket>{extra}</amazons3>\n</cb_config>"
+                "<amazons3><s3_bucket>{bucket}/staging</s3_bucket>{extra}</amazons3>\n</cb_config>"
             ),
         );
     fs::write(&path, text).unwrap();
@@ -107,8 +106,8 @@ fn restore_s3(
     cmd.output().unwrap()
 }
 
-fn location(day: &str, name: &str) -> String {
-    format!("s3://{BUCKET}/staging/{day}/dbhost/{name}")
+fn location(bucket: &str, day: &str, name: &str) -> String {
+    format!("s3://{bucket}/staging/{day}/dbhost/{name}")
 }
 
 fn stdout(out: &Output) -> String {
@@ -121,7 +120,11 @@ fn restore_log(site: &Site) -> String {
 
 /// The object key of `location` (an `s3://BUCKET/...` address).
 fn key_of(location: &str) -> &str {
-    location.strip_prefix(&format!("s3://{BUCKET}/")).unwrap()
+    let (_bucket, key) = location
+        .strip_prefix("s3://")
+        .and_then(|rest| rest.split_once('/'))
+        .unwrap_or_else(|| panic!("not an s3://BUCKET/KEY address: {location}"));
+    key
 }
 
 /// `cback-restore restore shop --into INTO EXTRA` reaching the moto server, with `env` added.
@@ -169,25 +172,25 @@ fn listed_line(out: &Output, location: &str) -> String {
 
 #[test]
 fn s3_copies_are_listed_restored_and_drilled_once_the_local_ones_are_gone() {
-    let Some((cluster, moto)) = setup("s3_copies_are_listed_restored_and_drilled") else {
+    let Some((cluster, moto, bucket)) = setup("s3_copies_are_listed_restored_and_drilled") else {
         return;
     };
     let _serial = serial();
     let site = Site::new(crate::BIN);
-    configure_s3(&site, &["shop", "inventory"], "");
-    upload_day(&site, cluster, &moto, "2026/11/30", &[]);
-    let shop = location("2026/11/30", "postgresqldump-shop.txt.gz");
-    assert!(moto.objects(BUCKET, "").contains_key(key_of(&shop)));
+    configure_s3(&site, &bucket, &["shop", "inventory"], "");
+    upload_day(&site, cluster, moto, "2026/11/30", &[]);
+    let shop = location(&bucket, "2026/11/30", "postgresqldump-shop.txt.gz");
+    assert!(moto.objects(&bucket, "").contains_key(key_of(&shop)));
 
     // While local copies exist they are preferred: the same dump, faster to read.
     drop_database(cluster, "r_s3_shop");
-    let out = restore_shop(&site, cluster, &moto, "r_s3_shop", &[], &[]);
+    let out = restore_shop(&site, cluster, moto, "r_s3_shop", &[], &[]);
     assert!(out.status.success(), "{}", text(&out));
     assert!(!stdout(&out).contains("s3://"), "{}", text(&out));
     drop_database(cluster, "r_s3_shop");
 
     remove_local(&site);
-    let out = restore_s3(&site, cluster, &moto, &["list"], &[]);
+    let out = restore_s3(&site, cluster, moto, &["list"], &[]);
     assert!(out.status.success(), "{}", text(&out));
     let listing = stdout(&out);
     let line = listed_line(&out, &shop);
@@ -198,15 +201,19 @@ fn s3_copies_are_listed_restored_and_drilled_once_the_local_ones_are_gone() {
             && line.contains("s3 2026/11/30/dbhost"),
         "{line}"
     );
-    let size = moto.objects(BUCKET, "")[key_of(&shop)].to_string();
+    let size = moto.objects(&bucket, "")[key_of(&shop)].to_string();
     assert!(line.contains(&format!(" {size} ")), "{line} (size {size})");
     assert!(
-        listing.contains(&location("2026/11/30", "postgresqldump-inventory.txt.gz")),
+        listing.contains(&location(
+            &bucket,
+            "2026/11/30",
+            "postgresqldump-inventory.txt.gz"
+        )),
         "{listing}"
     );
     assert!(!listing.contains("postgresqldump.manifest"), "{listing}");
 
-    let out = restore_s3(&site, cluster, &moto, &["list", "--database", "shop"], &[]);
+    let out = restore_s3(&site, cluster, moto, &["list", "--database", "shop"], &[]);
     assert!(out.status.success(), "{}", text(&out));
     let filtered = stdout(&out);
     assert_eq!(filtered.lines().count(), 2, "{filtered}");
@@ -215,10 +222,10 @@ fn s3_copies_are_listed_restored_and_drilled_once_the_local_ones_are_gone() {
         "{filtered}"
     );
 
-    let out = restore_shop(&site, cluster, &moto, "r_s3_shop", &[], &[]);
+    let out = restore_shop(&site, cluster, moto, "r_s3_shop", &[], &[]);
     assert_restored_from(&site, cluster, &out, &shop, "r_s3_shop");
 
-    let out = restore_s3(&site, cluster, &moto, &["drill"], &[]);
+    let out = restore_s3(&site, cluster, moto, &["drill"], &[]);
     assert_succeeded(&site, &out);
     let report = stdout(&out);
     assert!(
@@ -238,35 +245,35 @@ fn s3_copies_are_listed_restored_and_drilled_once_the_local_ones_are_gone() {
 
 #[test]
 fn a_damaged_s3_object_is_passed_over_for_an_older_good_day() {
-    let Some((cluster, moto)) = setup("a_damaged_s3_object_is_passed_over") else {
+    let Some((cluster, moto, bucket)) = setup("a_damaged_s3_object_is_passed_over") else {
         return;
     };
     let _serial = serial();
     let site = Site::new(crate::BIN);
-    configure_s3(&site, &["shop"], "");
-    upload_day(&site, cluster, &moto, "2026/11/29", &[]);
+    configure_s3(&site, &bucket, &["shop"], "");
+    upload_day(&site, cluster, moto, "2026/11/29", &[]);
     // A second dump a moment later: the newer day.
     std::thread::sleep(std::time::Duration::from_millis(1100));
-    upload_day(&site, cluster, &moto, "2026/11/30", &[]);
+    upload_day(&site, cluster, moto, "2026/11/30", &[]);
     remove_local(&site);
 
     // The newer object keeps its size, but one byte changed: only its SHA-256 shows it.
-    let newer = location("2026/11/30", "postgresqldump-shop.txt.gz");
+    let newer = location(&bucket, "2026/11/30", "postgresqldump-shop.txt.gz");
     let key = key_of(&newer);
-    let mut bytes = moto.get(BUCKET, key);
+    let mut bytes = moto.get(&bucket, key);
     let middle = bytes.len() / 2;
     bytes[middle] ^= 0x55;
-    moto.put(BUCKET, key, &bytes);
+    moto.put(&bucket, key, &bytes);
 
-    let out = restore_s3(&site, cluster, &moto, &["list", "--database", "shop"], &[]);
+    let out = restore_s3(&site, cluster, moto, &["list", "--database", "shop"], &[]);
     let listing = stdout(&out);
     let lines: Vec<&str> = listing.lines().collect();
     assert_eq!(lines.len(), 3, "{}", text(&out));
     assert!(lines[1].contains(&newer), "newest first: {listing}");
 
     drop_database(cluster, "r_s3_older");
-    let out = restore_shop(&site, cluster, &moto, "r_s3_older", &[], &[]);
-    let older = location("2026/11/29", "postgresqldump-shop.txt.gz");
+    let out = restore_shop(&site, cluster, moto, "r_s3_older", &[], &[]);
+    let older = location(&bucket, "2026/11/29", "postgresqldump-shop.txt.gz");
     assert_restored_from(&site, cluster, &out, &older, "r_s3_older");
     let log = restore_log(&site);
     assert!(
@@ -277,9 +284,9 @@ fn a_damaged_s3_object_is_passed_over_for_an_older_good_day() {
     // With the good day gone, the damaged one alone is refused, and nothing is restored.
     let older_key = key_of(&older);
     moto.python(&format!(
-        "s3.delete_object(Bucket={BUCKET:?}, Key={older_key:?})"
+        "s3.delete_object(Bucket={bucket:?}, Key={older_key:?})"
     ));
-    let stderr = refused(&restore_shop(&site, cluster, &moto, "r_s3_older", &[], &[]));
+    let stderr = refused(&restore_shop(&site, cluster, moto, "r_s3_older", &[], &[]));
     assert!(
         stderr.contains(&newer) && stderr.contains("SHA-256") && stderr.contains("damaged"),
         "{stderr}"
@@ -290,7 +297,7 @@ fn a_damaged_s3_object_is_passed_over_for_an_older_good_day() {
 
 #[test]
 fn age_encrypted_s3_copies_need_the_identity() {
-    let Some((cluster, moto)) = setup("age_encrypted_s3_copies_need_the_identity") else {
+    let Some((cluster, moto, bucket)) = setup("age_encrypted_s3_copies_need_the_identity") else {
         return;
     };
     let _serial = serial();
@@ -298,20 +305,21 @@ fn age_encrypted_s3_copies_need_the_identity() {
     let identity = age::x25519::Identity::generate();
     configure_s3(
         &site,
+        &bucket,
         &["shop"],
         &format!(
             "<encrypt_mode>age</encrypt_mode><recipient>{}</recipient>",
             identity.to_public()
         ),
     );
-    upload_day(&site, cluster, &moto, "2026/11/30", &[]);
+    upload_day(&site, cluster, moto, "2026/11/30", &[]);
     remove_local(&site);
-    let shop = location("2026/11/30", "postgresqldump-shop.txt.gz");
+    let shop = location(&bucket, "2026/11/30", "postgresqldump-shop.txt.gz");
     let key = key_of(&shop);
-    assert!(moto.get(BUCKET, key).starts_with(b"age-encryption.org/v1"));
+    assert!(moto.get(&bucket, key).starts_with(b"age-encryption.org/v1"));
 
     // Without an identity: listed, but no manifest can be read; restore says what to give.
-    let out = restore_s3(&site, cluster, &moto, &["list"], &[]);
+    let out = restore_s3(&site, cluster, moto, &["list"], &[]);
     assert!(out.status.success(), "{}", text(&out));
     let line = listed_line(&out, &shop);
     assert!(
@@ -319,7 +327,7 @@ fn age_encrypted_s3_copies_need_the_identity() {
         "{line}"
     );
     drop_database(cluster, "r_age_shop");
-    let stderr = refused(&restore_shop(&site, cluster, &moto, "r_age_shop", &[], &[]));
+    let stderr = refused(&restore_shop(&site, cluster, moto, "r_age_shop", &[], &[]));
     assert!(
         stderr.contains("--identity FILE") && stderr.contains(&shop),
         "{stderr}"
@@ -332,7 +340,7 @@ fn age_encrypted_s3_copies_need_the_identity() {
     let stderr = refused(&restore_shop(
         &site,
         cluster,
-        &moto,
+        moto,
         "r_age_shop",
         &["--identity", wrong.to_str().unwrap()],
         &[],
@@ -348,7 +356,7 @@ fn age_encrypted_s3_copies_need_the_identity() {
     let out = restore_shop(
         &site,
         cluster,
-        &moto,
+        moto,
         "r_age_shop",
         &["--identity", key_file.to_str().unwrap()],
         &[],
@@ -382,7 +390,8 @@ fn gpg_encrypted_s3_copies_are_decrypted_with_the_keyring() {
     let Some(gpg) = cback_tests::gpg::available("gpg_encrypted_s3_copies") else {
         return;
     };
-    let Some((cluster, moto)) = setup("gpg_encrypted_s3_copies_are_decrypted_with_the_keyring")
+    let Some((cluster, moto, bucket)) =
+        setup("gpg_encrypted_s3_copies_are_decrypted_with_the_keyring")
     else {
         return;
     };
@@ -391,6 +400,7 @@ fn gpg_encrypted_s3_copies_are_decrypted_with_the_keyring() {
     let site = Site::new(crate::BIN);
     configure_s3(
         &site,
+        &bucket,
         &["shop"],
         &format!(
             "<encrypt>{} --batch --yes -e -r '{}' -o '${{output}}' '${{input}}'</encrypt>",
@@ -415,18 +425,18 @@ fn gpg_encrypted_s3_copies_are_decrypted_with_the_keyring() {
     upload_day(
         &site,
         cluster,
-        &moto,
+        moto,
         "2026/11/30",
         &[("GNUPGHOME", keyring.home())],
     );
     remove_local(&site);
-    let shop = location("2026/11/30", "postgresqldump-shop.txt.gz");
+    let shop = location(&bucket, "2026/11/30", "postgresqldump-shop.txt.gz");
     let key = key_of(&shop);
     // Stored encrypted: not a gzip file.
-    assert!(!moto.get(BUCKET, key).starts_with(&[0x1f, 0x8b]));
+    assert!(!moto.get(&bucket, key).starts_with(&[0x1f, 0x8b]));
 
     let home = [("GNUPGHOME", keyring.home())];
-    let out = restore_s3(&site, cluster, &moto, &["list"], &home);
+    let out = restore_s3(&site, cluster, moto, &["list"], &home);
     let line = listed_line(&out, &shop);
     assert!(
         line.contains("plain+gzip+gpg") && line.contains(" ok "),
@@ -434,7 +444,7 @@ fn gpg_encrypted_s3_copies_are_decrypted_with_the_keyring() {
     );
 
     drop_database(cluster, "r_s3gpg_shop");
-    let out = restore_shop(&site, cluster, &moto, "r_s3gpg_shop", &[], &home);
+    let out = restore_shop(&site, cluster, moto, "r_s3gpg_shop", &[], &home);
     assert_restored_from(&site, cluster, &out, &shop, "r_s3gpg_shop");
 
     // A keyring without the secret key: a clear failure, nothing restored.
@@ -449,7 +459,7 @@ fn gpg_encrypted_s3_copies_are_decrypted_with_the_keyring() {
     let out = restore_shop(
         &site,
         cluster,
-        &moto,
+        moto,
         "r_s3gpg_shop",
         &[],
         &[("GNUPGHOME", empty.path())],

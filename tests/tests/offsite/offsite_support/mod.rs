@@ -211,12 +211,9 @@ pub fn age_decrypt(identity: &dyn age::Identity, data: &[u8]) -> Vec<u8> {
     plain
 }
 
-/// The bucket of the amazons3 tests (offsite_sync names its own).
-pub const BUCKET: &str = "bkt";
-
-/// The `<amazons3>` section storing into `BUCKET/staging`, with `extra` elements.
-pub fn amazons3_section(extra: &str) -> String {
-    format!("<amazons3><s3_bucket>{BUCKET}/staging</s3_bucket>{extra}</amazons3>")
+/// The `<amazons3>` section storing into `bucket/staging`, with `extra` elements.
+pub fn amazons3_section(bucket: &str, extra: &str) -> String {
+    format!("<amazons3><s3_bucket>{bucket}/staging</s3_bucket>{extra}</amazons3>")
 }
 
 /// The object key of `rel` in the day `day` (`YYYY/MM/DD`) under `staging`.
@@ -238,24 +235,59 @@ pub fn amazons3_may_run(test: &str) -> bool {
     false
 }
 
-/// A site and a moto server with the bucket, or `None` when the test cannot run here.
-pub fn moto_site(test: &str) -> Option<(Site, cback_tests::s3::Moto)> {
-    let programs = cback_tests::s3::available(test)?;
+/// A site, the binary's moto server and a fresh bucket of the test's own on it, or `None`
+/// when the test cannot run here.
+pub fn moto_site(test: &str) -> Option<(Site, &'static cback_tests::s3::Moto, String)> {
+    cback_tests::s3::available(test)?;
     if !amazons3_may_run(test) {
         return None;
     }
-    let moto = cback_tests::s3::Moto::start(&programs);
-    moto.create_bucket(BUCKET);
-    Some((Site::new(), moto))
+    let moto = cback_tests::s3::shared(test)?;
+    let bucket = moto.new_bucket(test);
+    Some((Site::new(), moto, bucket))
 }
 
-/// [`moto_site`] with a fault proxy (passing everything) in front of the server.
+/// [`moto_site`] with a fault proxy of the test's own (passing everything) in front of the
+/// shared server.
 pub fn moto_site_with_proxy(
     test: &str,
-) -> Option<(Site, cback_tests::s3::Moto, cback_tests::s3::Proxy)> {
-    let (site, moto) = moto_site(test)?;
+) -> Option<(
+    Site,
+    &'static cback_tests::s3::Moto,
+    String,
+    cback_tests::s3::Proxy,
+)> {
+    let (site, moto, bucket) = moto_site(test)?;
     let proxy = cback_tests::s3::Proxy::start(moto.port, cback_tests::s3::Mode::Pass);
-    Some((site, moto, proxy))
+    Some((site, moto, bucket, proxy))
+}
+
+/// cback's own S3 client for `bucket` at `endpoint`, signing with `key` (id and secret) read
+/// from `HOME/.aws/credentials` as a run reads it; `home` is the test's temporary directory.
+pub fn s3_client(
+    endpoint: String,
+    key: (&str, &str),
+    bucket: &str,
+    home: &Path,
+) -> cedar_ext_amazons3::client::S3 {
+    fs::create_dir_all(home.join(".aws")).unwrap();
+    fs::write(
+        home.join(".aws/credentials"),
+        format!(
+            "[default]\naws_access_key_id = {}\naws_secret_access_key = {}\n",
+            key.0, key.1
+        ),
+    )
+    .unwrap();
+    cedar_ext_amazons3::client::S3::connect(
+        &cedar_ext_amazons3::client::ConnectOptions {
+            endpoint: Some(endpoint),
+            region: Some(cback_tests::s3::REGION.into()),
+            home: Some(home.to_path_buf()),
+        },
+        bucket,
+    )
+    .unwrap()
 }
 
 /// The SHA-256 of `data` in hex, computed by `sha256sum` (independent of cback's own code).
