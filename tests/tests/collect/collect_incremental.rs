@@ -648,7 +648,8 @@ fn the_original_and_we_continue_from_each_others_state() {
     };
     let f = Fixture::empty();
     // The original turns every backslash of a path into `/` (its `pathJoin`), so it never finds
-    // (and never backs up) a file whose name holds one: leave that one out.
+    // (and never backs up) a file whose name holds one: leave that one out (a deliberate
+    // difference, recorded by `differences.rs`).
     odd_tree_but(&f, b"back\\slash");
     f.write_config(INCR, &ordinary_starting_day());
     assert_success(&ours(&f, &["collect"]), &f);
