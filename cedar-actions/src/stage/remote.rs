@@ -196,7 +196,11 @@ pub fn stage(
         .prefix(&format!(".{}.", peer.name))
         .rand_bytes(COPY_RANDOM)
         .tempdir_in(daily)
-        .map_err(|e| install_error(daily, e))?;
+        .map_err(|source| PeerError::CopyDir {
+            peer: peer.name.clone(),
+            daily: daily.to_path_buf(),
+            source,
+        })?;
     if let Some((uid, gid)) = runner.owner {
         // The copy runs as the backup user, who must be able to write here.
         ownership::apply(temp.path(), uid, gid).map_err(|source| PeerError::Owner {
