@@ -37,6 +37,13 @@ pub enum PeerError {
         #[source]
         source: RemoteError,
     },
+    #[error("peer [{peer}]: the copy skipped what is not a regular file in the peer's collect_dir (stage copies no directory); the {files} regular file(s) it brought were staged, as the original does, and no cback.stage was pushed. Move the subdirectory out of collect_dir and stage again")]
+    CopySkipped {
+        peer: String,
+        files: u64,
+        #[source]
+        source: RemoteError,
+    },
     #[error("peer [{peer}]: the copy `{command}` brought no file; check the peer's collect_dir")]
     NothingCopied { peer: String, command: String },
     #[error("peer [{peer}]: {}", manifest_message(kind, problems))]
@@ -109,6 +116,7 @@ impl PeerError {
             | PeerError::Read { peer, .. }
             | PeerError::Write { peer, .. }
             | PeerError::Copy { peer, .. }
+            | PeerError::CopySkipped { peer, .. }
             | PeerError::NothingCopied { peer, .. }
             | PeerError::Manifest { peer, .. }
             | PeerError::ManifestUnreadable { peer, .. }
