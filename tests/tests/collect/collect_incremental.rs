@@ -619,22 +619,6 @@ fn cb3_bin() -> Option<PathBuf> {
     bin.is_file().then_some(bin)
 }
 
-fn theirs(cb3: &Path, f: &Fixture) {
-    let out = Command::new(cb3)
-        .arg("--config")
-        .arg(f.config_path())
-        .arg("--logfile")
-        .arg(f.root.join("cb3.log"))
-        .arg("collect")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{out:?}\n{}",
-        fs::read_to_string(f.root.join("cb3.log")).unwrap_or_default()
-    );
-}
-
 /// (b) Either program's incremental collect continues from the other's state: a site can
 /// switch in both directions without a surprise full backup or a lost change.
 #[test]
@@ -656,12 +640,12 @@ fn the_original_and_we_continue_from_each_others_state() {
     assert_eq!(archived(&f).len(), 14, "first run: every file and the link");
 
     f.clear_out();
-    theirs(&cb3, &f);
+    f.original(&cb3, "collect");
     assert_eq!(archived(&f), ["link@"], "the original on our state");
 
     f.clear_out();
     write(&f.src().join("new\nline"), b"changed\n");
-    theirs(&cb3, &f);
+    f.original(&cb3, "collect");
     assert_eq!(
         archived(&f),
         ["link@", "new\nline"],
@@ -686,7 +670,7 @@ fn the_original_and_we_continue_from_each_others_state() {
     assert_eq!(archived(&f), want);
 
     f.clear_out();
-    theirs(&cb3, &f);
+    f.original(&cb3, "collect");
     assert_eq!(archived(&f), ["link@"], "the original on our state again");
 }
 

@@ -22,23 +22,6 @@ fn assert_documented(phrase: &str) {
     );
 }
 
-/// The original's `cback3 --config C --logfile ROOT/cb3.log ACTION`, which must succeed.
-fn theirs(cb3: &Path, f: &Fixture, action: &str) {
-    let out = Command::new(cb3)
-        .arg("--config")
-        .arg(f.config_path())
-        .arg("--logfile")
-        .arg(f.root.join("cb3.log"))
-        .arg(action)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{out:?}\n{}",
-        fs::read_to_string(f.root.join("cb3.log")).unwrap_or_default()
-    );
-}
-
 /// The members of the daily archive of `src`, relative to it, sorted.
 fn archived(f: &Fixture) -> Vec<Vec<u8>> {
     let prefix = format!("{}/src/", f.member_root());
@@ -77,7 +60,7 @@ fn a_name_with_a_backslash_is_backed_up_where_the_original_skips_it() {
          <dir><abs_path>{ROOT}/src</abs_path></dir></collect>",
         "monday",
     );
-    theirs(&cb3, &f, "collect");
+    f.original(&cb3, "collect");
     assert_eq!(archived(&f), [b"plain".to_vec()], "the original");
     f.clear_out();
     f.cback(WEDNESDAY, &["collect"]).assert().success();
@@ -128,9 +111,9 @@ fn purge_removes_a_chain_of_emptied_directories_in_one_run() {
     let f = Fixture::empty();
     tree(&f);
     f.write_config(config, "monday");
-    theirs(&cb3, &f, "purge");
+    f.original(&cb3, "purge");
     assert_eq!(left(&f), ["a", "b"], "the original, first night");
-    theirs(&cb3, &f, "purge");
+    f.original(&cb3, "purge");
     assert_eq!(left(&f), ["a"], "the original, second night");
 
     let f = Fixture::empty();

@@ -277,22 +277,45 @@ fn regex_lite_copy_dir() -> impl Fn(&str) -> String {
     }
 }
 
-#[test]
-fn remote_peers_give_the_same_tree_and_command_lines_as_the_original() {
-    let test = "remote_peers_give_the_same_tree_and_command_lines_as_the_original";
-    let Some(original) = original_or_skip(test) else {
-        return;
-    };
-    let Some(server) = sshd::shared(test) else {
-        return;
-    };
+/// What a side-by-side run with remote peers needs: the original, the ssh server, a
+/// world-traversable base directory and the two sides in it.
+struct RemoteRig {
+    original: PathBuf,
+    server: &'static sshd::Sshd,
+    base: tempfile::TempDir,
+    sides: [Side; 2],
+}
+
+/// The [`RemoteRig`] of `test`; `None` (after a skip message) without the original or sshd.
+fn remote_rig(test: &str) -> Option<RemoteRig> {
+    let original = original_or_skip(test)?;
+    let server = sshd::shared(test)?;
     let base = tempfile::tempdir().unwrap();
     fs::set_permissions(base.path(), fs::Permissions::from_mode(0o755)).unwrap();
-    let (user, group) = backup_owner();
     let sides = [
         Side::new(base.path(), "cb3"),
         Side::new(base.path(), "ours"),
     ];
+    Some(RemoteRig {
+        original,
+        server,
+        base,
+        sides,
+    })
+}
+
+#[test]
+fn remote_peers_give_the_same_tree_and_command_lines_as_the_original() {
+    let Some(RemoteRig {
+        original,
+        server,
+        base,
+        sides,
+    }) = remote_rig("remote_peers_give_the_same_tree_and_command_lines_as_the_original")
+    else {
+        return;
+    };
+    let (user, group) = backup_owner();
     let mut configs = Vec::new();
     let mut logs = Vec::new();
     for side in &sides {
@@ -408,20 +431,16 @@ fn managed_calls_have_the_same_command_lines_as_the_original() {
 /// 6), and the staged tree is the original's: what the copy brought, `cback.collect` included.
 #[test]
 fn a_failed_remote_copy_stages_the_same_tree_as_the_original() {
-    let test = "a_failed_remote_copy_stages_the_same_tree_as_the_original";
-    let Some(original) = original_or_skip(test) else {
+    let Some(RemoteRig {
+        original,
+        server,
+        base,
+        sides,
+    }) = remote_rig("a_failed_remote_copy_stages_the_same_tree_as_the_original")
+    else {
         return;
     };
-    let Some(server) = sshd::shared(test) else {
-        return;
-    };
-    let base = tempfile::tempdir().unwrap();
-    fs::set_permissions(base.path(), fs::Permissions::from_mode(0o755)).unwrap();
     let (user, group) = backup_owner();
-    let sides = [
-        Side::new(base.path(), "cb3"),
-        Side::new(base.path(), "ours"),
-    ];
     let mut configs = Vec::new();
     for side in &sides {
         side.fill(HOSTS[1], &[("b.tar", b"beta", 0o640)], true);
