@@ -303,14 +303,10 @@ fn a_corrupt_state_file_takes_the_whole_mailbox_and_still_fails() {
     // unlike it, the run still exits 6.
     let output = run_on(&site, TUESDAY, &[]).code(6).get_output().clone();
     let stderr = String::from_utf8_lossy(&output.stderr);
-    let log = site.log_text();
-    assert!(
-        log.contains(&format!(
-            "Failed loading revision file [{}] from disk",
-            state.display()
-        )),
-        "{log}"
-    );
+    site.assert_logged(&format!(
+        "Failed loading revision file [{}] from disk",
+        state.display()
+    ));
     assert!(
         stderr.contains("corrupt")
             && stderr.contains("not a datetime")
