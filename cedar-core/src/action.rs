@@ -32,6 +32,11 @@ pub enum ActionError {
     },
     #[error("interrupted")]
     Interrupted,
+    /// Stopped by SIGINT or SIGTERM in the middle of something the user must know about: what
+    /// was being done (the peer being copied, the device being written) and what was left as
+    /// it was, as one phrase that follows "while".
+    #[error("interrupted while {0}")]
+    InterruptedWhile(String),
 }
 
 impl ActionError {

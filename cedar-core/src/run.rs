@@ -42,6 +42,9 @@ pub enum RunError {
     Hook(HookError),
     #[error("interrupted during action {}; nothing after it ran", clip(.0))]
     Interrupted(String),
+    /// Interrupted while the action was doing something it named ([`ActionError::InterruptedWhile`]).
+    #[error("interrupted during action {} while {what}; nothing after it ran", clip(.action))]
+    InterruptedWhile { action: String, what: String },
     #[error("{}", managed_message(.0))]
     Managed(Vec<ManagedFailure>),
 }
@@ -71,9 +74,9 @@ impl RunError {
     /// The original's exit status for this error: 5 for an interrupt, 6 otherwise.
     pub fn exit_code(&self) -> i32 {
         match self {
-            RunError::Interrupted(_) => 5,
+            RunError::Interrupted(_) | RunError::InterruptedWhile { .. } => 5,
             RunError::Action {
-                source: ActionError::Interrupted,
+                source: ActionError::Interrupted | ActionError::InterruptedWhile(_),
                 ..
             } => 5,
             _ => 6,
@@ -128,6 +131,12 @@ fn run_local(step: &Step, config: &ConfigFile, options: &Options) -> Result<(), 
     match registration.action.execute(&ctx) {
         Ok(()) => {}
         Err(ActionError::Interrupted) => return Err(RunError::Interrupted(action.to_string())),
+        Err(ActionError::InterruptedWhile(what)) => {
+            return Err(RunError::InterruptedWhile {
+                action: action.to_string(),
+                what,
+            })
+        }
         Err(_) if interrupt::requested() => return Err(RunError::Interrupted(action.to_string())),
         Err(source) => {
             return Err(RunError::Action {
@@ -264,6 +273,24 @@ pub fn working_dir(config: &ConfigFile) -> Option<&Path> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_interrupt_that_says_where_exits_5_and_names_the_action_and_the_place() {
+        let err = RunError::InterruptedWhile {
+            action: "stage".into(),
+            what: "staging peer [a]".into(),
+        };
+        assert_eq!(err.exit_code(), 5);
+        assert_eq!(
+            err.to_string(),
+            "interrupted during action stage while staging peer [a]; nothing after it ran"
+        );
+        let err = RunError::Action {
+            action: "stage".into(),
+            source: ActionError::InterruptedWhile("staging peer [a]".into()),
+        };
+        assert_eq!(err.exit_code(), 5);
+    }
 
     #[test]
     fn managed_call_uses_peer_then_options_then_defaults() {

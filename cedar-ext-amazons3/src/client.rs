@@ -106,7 +106,7 @@ pub enum ErrorKind {
 fn hint(kind: ErrorKind) -> &'static str {
     match kind {
         ErrorKind::Unreachable => "; check that the S3 endpoint is reachable from this host (network, firewall, <endpoint> or AWS_ENDPOINT_URL)",
-        ErrorKind::Credentials => "; check the backup user's AWS credentials (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, AWS_PROFILE, ~/.aws/credentials) and that they may write to the bucket",
+        ErrorKind::Credentials => "; check those credentials of the backup user (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, AWS_PROFILE, ~/.aws/credentials) and that they may write to the bucket",
         ErrorKind::NoBucket => "; create the bucket first (cback never creates one) or fix <s3_bucket>",
         ErrorKind::Checksum => "; the data was damaged on its way and the server refused it; run again",
         ErrorKind::Unsupported => "; this S3-compatible server does not implement the request",
@@ -129,6 +129,48 @@ pub struct S3 {
     client: aws_sdk_s3::Client,
     bucket: String,
     endpoint: String,
+    /// Where the credentials come from, for messages ([`credentials_source`]).
+    credentials: String,
+}
+
+/// Where the standard credentials chain finds the credentials, as messages name it: the
+/// environment, a web identity token, a profile of a profile file, else the metadata services.
+/// Names files and variables only, never a key.
+fn credentials_source(home: Option<&Path>) -> String {
+    let set = |name: &str| std::env::var_os(name).is_some_and(|v| !v.is_empty());
+    if set("AWS_ACCESS_KEY_ID") {
+        return "the environment (AWS_ACCESS_KEY_ID)".into();
+    }
+    if set("AWS_WEB_IDENTITY_TOKEN_FILE") {
+        return "the web identity token (AWS_WEB_IDENTITY_TOKEN_FILE)".into();
+    }
+    let profile = std::env::var("AWS_PROFILE")
+        .ok()
+        .filter(|p| !p.is_empty())
+        .unwrap_or_else(|| "default".into());
+    let holds = |path: Option<PathBuf>, headers: &[String]| {
+        let path = path?;
+        let text = std::fs::read_to_string(&path).ok()?;
+        text.lines()
+            .any(|line| headers.iter().any(|h| line.trim() == h))
+            .then_some(path)
+    };
+    let in_credentials = holds(
+        profile_file("AWS_SHARED_CREDENTIALS_FILE", home, "credentials"),
+        &[format!("[{profile}]")],
+    );
+    let in_config = || {
+        holds(
+            profile_file("AWS_CONFIG_FILE", home, "config"),
+            &[format!("[profile {profile}]"), format!("[{profile}]")],
+        )
+    };
+    match in_credentials.or_else(in_config) {
+        Some(path) => format!("profile [{profile}] of {}", path.display()),
+        None => format!(
+            "the container or instance metadata service (no AWS_ACCESS_KEY_ID, and no profile [{profile}] in the profile files)"
+        ),
+    }
 }
 
 /// The profile file `env_name` names, else `HOME/.aws/default_name`.
@@ -245,6 +287,7 @@ impl S3 {
             client: aws_sdk_s3::Client::from_conf(config.build()),
             bucket: bucket.to_string(),
             endpoint: endpoint.unwrap_or_else(|| format!("AWS S3 ({region_name})")),
+            credentials: credentials_source(home),
         })
     }
 
@@ -301,7 +344,13 @@ impl S3 {
             Some(key) => format!("s3://{}/{key}", self.bucket),
             None => format!("s3://{}", self.bucket),
         };
-        let (detail, kind) = describe(&err);
+        let (mut detail, kind) = describe(&err);
+        if kind == ErrorKind::Credentials {
+            detail.push_str(&format!(
+                "; the credentials from {} were refused or could not be used",
+                self.credentials
+            ));
+        }
         S3Error {
             operation,
             target,
@@ -840,6 +889,19 @@ impl std::io::Read for ObjectReader {
 }
 
 /// A failure in words, and its kind.
+/// What an HTTP status of an S3 answer means, in a few words.
+fn status_meaning(status: u16) -> &'static str {
+    match status {
+        400 => "bad request",
+        401 | 403 => "access denied",
+        404 => "not found",
+        409 => "conflict",
+        500 => "internal server error",
+        503 => "service unavailable",
+        _ => "the request was refused",
+    }
+}
+
 fn describe<E>(err: &SdkError<E, HttpResponse>) -> (String, ErrorKind)
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
@@ -867,10 +929,12 @@ where
             } else {
                 kind
             };
-            let detail = if message.is_empty() {
-                format!("{code} (HTTP {status}): {}", DisplayErrorContext(e))
-            } else {
-                format!("{code}: {message}")
+            // An answer without a body (to HEAD, or from a proxy) has neither code nor message:
+            // say what its status means rather than dump the SDK's structures.
+            let detail = match (e.code(), message.is_empty()) {
+                (_, false) => format!("{code}: {message}"),
+                (Some(code), true) => format!("{code} (HTTP {status})"),
+                (None, true) => format!("{} (HTTP {status})", status_meaning(status)),
             };
             (detail, kind)
         }

@@ -149,13 +149,10 @@ pub fn output_name(stamp: &Stamp, path: &str, is_dir: bool, mode: Codec) -> Stri
 fn back_up(run: &Run<'_>, item: &Item, is_dir: bool) -> Result<Option<Captured>, MboxError> {
     let incremental = item.collect_mode == CollectMode::Incr;
     let state_path = run.work.join(state_name(&item.path));
-    let since = if incremental && !run.site.full {
-        state::load_stamp(&state_path).map_err(|source| MboxError::State {
-            path: state_path.clone(),
-            source,
-        })?
+    let (since, unreadable) = if incremental && !run.site.full {
+        state::load_or_start_over(&state_path, state::load_stamp)
     } else {
-        None
+        (None, None)
     };
     let name = output_name(&run.stamp, &item.path, is_dir, item.compress_mode);
     if run.dry_run {
@@ -192,9 +189,16 @@ fn back_up(run: &Run<'_>, item: &Item, is_dir: bool) -> Result<Option<Captured>,
             run.site.owner,
         )
         .map_err(|source| MboxError::WriteState {
-            path: state_path,
+            path: state_path.clone(),
             source,
         })?;
+    }
+    if let Some(source) = unreadable {
+        return Err(MboxError::StateReplaced {
+            path: state_path,
+            output: captured.path,
+            source: Box::new(source),
+        });
     }
     Ok(Some(captured))
 }

@@ -50,12 +50,15 @@ pub enum MboxError {
         source: std::io::Error,
     },
 
-    /// The stamp of the last run cannot be read.
-    #[error("{source}; the messages since the last run cannot be picked out from it. To recover, run `cback --full` for this action (every message, and a new stamp), or remove {} (the next run then takes every message)", path.display())]
-    State {
+    /// The stamp of the last run could not be read: every message was taken instead and a
+    /// good stamp written, as by the original, but the item still fails so that the night's
+    /// status says so.
+    #[error("{source}; every message was taken instead ({}) and a new stamp was written, so tonight is backed up and the next run goes on from it. Nothing to do unless it happens again; then check the disk of working_dir and what else writes {}", output.display(), path.display())]
+    StateReplaced {
         path: PathBuf,
+        output: PathBuf,
         #[source]
-        source: StateError,
+        source: Box<StateError>,
     },
 
     #[error("the messages were written, but the state file {} could not be (the next incremental run would take too much): {source}; fix working_dir", path.display())]

@@ -9,8 +9,8 @@
 //!
 //! Better than the original: every item is attempted and the failures are named together
 //! (exit 6); a missing mbox file is an error (the original writes an empty file and exits 0); a
-//! state file that cannot be read fails the item with a message saying how to recover, instead
-//! of an ERROR and a silent full extract; outputs appear under their final names only when
+//! state file that cannot be read gives the original's ERROR and the whole mailbox with a new
+//! stamp, and then fails the item naming the file, where the original exits 0; outputs appear under their final names only when
 //! complete and are 0640 (0600 when not root), single-file outputs handed to the backup user
 //! too; grepmail's standard error is in the error; SIGTERM stops grepmail and removes the
 //! temporary files; compression runs on all cores; each item is recorded in the run status.

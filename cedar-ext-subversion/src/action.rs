@@ -159,13 +159,10 @@ fn dump(
 ) -> Result<Option<cedar_core::ext::capture::Captured>, RepositoryError> {
     let incremental = repository.collect_mode == CollectMode::Incr;
     let state_path = run.work.join(state_name(path));
-    let last = if incremental && !run.site.full {
-        state::load_int(&state_path).map_err(|source| RepositoryError::State {
-            path: state_path.clone(),
-            source,
-        })?
+    let (last, unreadable) = if incremental && !run.site.full {
+        state::load_or_start_over(&state_path, state::load_int)
     } else {
-        None
+        (None, None)
     };
     let start = last.map_or(0, |revision| revision + 1);
     let youngest = youngest(run, &repository.path)?;
@@ -218,9 +215,16 @@ fn dump(
             run.site.owner,
         )
         .map_err(|source| RepositoryError::WriteState {
-            path: state_path,
+            path: state_path.clone(),
             source,
         })?;
+    }
+    if let Some(source) = unreadable {
+        return Err(RepositoryError::StateReplaced {
+            path: state_path,
+            dump: captured.path,
+            source: Box::new(source),
+        });
     }
     tracing::info!("Completed backing up Subversion repository [{path}].");
     Ok(Some(captured))

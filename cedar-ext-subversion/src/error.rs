@@ -32,12 +32,15 @@ pub enum RepositoryError {
     #[error("Error executing Subversion dump: {0}")]
     Dump(#[source] CaptureError),
 
-    /// The last revision saved by the previous run cannot be read.
-    #[error("{source}; an incremental dump cannot start from it. To recover, run `cback --full` for this action (a dump from revision 0 that rewrites the file), or remove {} (the next run then dumps from revision 0)", path.display())]
-    State {
+    /// The last revision saved by the previous run could not be read: the repository was
+    /// dumped from revision 0 instead and a good state file written, as by the original, but
+    /// the item still fails so that the night's status says so.
+    #[error("{source}; the repository was dumped from revision 0 instead ({}) and a new state file was written, so tonight is backed up and the next run goes on from it. Nothing to do unless it happens again; then check the disk of working_dir and what else writes {}", dump.display(), path.display())]
+    StateReplaced {
         path: PathBuf,
+        dump: PathBuf,
         #[source]
-        source: StateError,
+        source: Box<StateError>,
     },
 
     /// The new state file could not be written; the dump was.

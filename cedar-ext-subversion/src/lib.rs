@@ -9,8 +9,9 @@
 //! in the middle of a week.
 //!
 //! Better than the original: every repository is attempted and the failures are named together
-//! (exit 6); a state file that cannot be read fails that repository with a message saying how to
-//! recover, instead of an ERROR and a silent dump from revision 0; a dump appears under its final
+//! (exit 6); a state file that cannot be read gives the original's ERROR and a dump from revision 0
+//! with a new state file, and then fails that repository naming the file, where the original
+//! exits 0; a dump appears under its final
 //! name only when complete; files are 0640 (0600 when not root); svnadmin's and svnlook's
 //! standard error is in the error; SIGTERM stops svnadmin and removes the temporary file;
 //! compression runs on all cores; each repository is recorded in the run status.

@@ -147,6 +147,12 @@ impl Site {
         fs::read_to_string(self.log()).unwrap_or_default()
     }
 
+    /// Fails unless the log holds `text`.
+    pub fn assert_logged(&self, text: &str) {
+        let log = self.log_text();
+        assert!(log.contains(text), "{text:?} is not in the log:\n{log}");
+    }
+
     /// Writes `cback.conf`: `declared` in `<extensions>`, the standard options (starting day
     /// `starting_day`, the backup owner of [`backup_owner`], `overrides` as command / path
     /// pairs), a collect section, and `sections` (already XML).

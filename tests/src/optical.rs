@@ -80,6 +80,12 @@ if [ -f "$S/fail/$NAME" ]; then
     $pattern) tail -n +2 "$S/fail/$NAME" >&2; exit 1;;
   esac
 fi
+if [ -f "$S/hang/$NAME" ]; then
+  pattern=$(head -n 1 "$S/hang/$NAME")
+  case "$*" in
+    $pattern) : > "$S/hanging"; sleep 120; exit 1;;
+  esac
+fi
 sectors() { echo $(( $(stat -c %s "$1") / 2048 )); }
 put() { # put IMAGE SECTOR: write IMAGE into the disc at SECTOR, as the last session
   dd if="$1" of="$DISC" bs=2048 seek="$2" conv=notrunc status=none || exit 1
@@ -204,6 +210,7 @@ impl Rig {
         }
         fs::create_dir_all(rig.state.join("images")).unwrap();
         fs::create_dir_all(rig.state.join("fail")).unwrap();
+        fs::create_dir_all(rig.state.join("hang")).unwrap();
         fs::create_dir_all(rig.device.parent().unwrap()).unwrap();
         fs::write(&rig.device, "").unwrap();
         fs::write(
@@ -295,6 +302,13 @@ impl Rig {
     /// `cback --config CONF --logfile LOG ARGS` with today pinned (`None`: the clock) and the
     /// recording programs first on PATH.
     pub fn cback(&self, config: &Path, today: Option<&str>, args: &[&str]) -> Output {
+        self.command(config, today, args)
+            .output()
+            .expect("run cback")
+    }
+
+    /// The command [`Rig::cback`] runs, for a test that spawns it (to signal it).
+    pub fn command(&self, config: &Path, today: Option<&str>, args: &[&str]) -> Command {
         let mut cmd = Command::new(self.binaries.cback_path());
         cmd.env_remove("CEDAR_LOG")
             .env("LANG", "C")
@@ -308,7 +322,7 @@ impl Rig {
             Some(day) => cmd.env("CEDAR_TODAY", day),
             None => cmd.env_remove("CEDAR_TODAY"),
         };
-        cmd.output().expect("run cback")
+        cmd
     }
 
     /// PATH with the recording programs first (the original looks eject up on PATH).
@@ -372,6 +386,17 @@ impl Rig {
             format!("{pattern}\n{message}\n"),
         )
         .unwrap();
+    }
+
+    /// Makes program `name` hang (for two minutes) when its arguments match `pattern`;
+    /// [`Rig::hanging`] then says it has begun.
+    pub fn hang(&self, name: &str, pattern: &str) {
+        fs::write(self.state.join("hang").join(name), format!("{pattern}\n")).unwrap();
+    }
+
+    /// Whether a program made to [`Rig::hang`] is hanging now.
+    pub fn hanging(&self) -> bool {
+        self.state.join("hanging").exists()
     }
 
     pub fn unfail(&self, name: &str) {

@@ -37,6 +37,13 @@ pub enum PeerError {
         #[source]
         source: RemoteError,
     },
+    #[error("peer [{peer}]: the copy skipped what is not a regular file in the peer's collect_dir (stage copies no directory); the {files} regular file(s) it brought were staged, as the original does, and no cback.stage was pushed. Move the subdirectory out of collect_dir and stage again")]
+    CopySkipped {
+        peer: String,
+        files: u64,
+        #[source]
+        source: RemoteError,
+    },
     #[error("peer [{peer}]: the copy `{command}` brought no file; check the peer's collect_dir")]
     NothingCopied { peer: String, command: String },
     #[error("peer [{peer}]: {}", manifest_message(kind, problems))]
@@ -51,6 +58,13 @@ pub enum PeerError {
         kind: &'static ManifestKind,
         #[source]
         source: ManifestError,
+    },
+    #[error("peer [{peer}]: cannot create the directory its copy lands in, inside {}; nothing was copied for it. Check that the daily staging directory is writable by this user and has free space", daily.display())]
+    CopyDir {
+        peer: String,
+        daily: PathBuf,
+        #[source]
+        source: std::io::Error,
     },
     #[error("peer [{peer}]: cannot put {} in place; check the staging directory's permissions and free space", path.display())]
     Install {
@@ -102,9 +116,11 @@ impl PeerError {
             | PeerError::Read { peer, .. }
             | PeerError::Write { peer, .. }
             | PeerError::Copy { peer, .. }
+            | PeerError::CopySkipped { peer, .. }
             | PeerError::NothingCopied { peer, .. }
             | PeerError::Manifest { peer, .. }
             | PeerError::ManifestUnreadable { peer, .. }
+            | PeerError::CopyDir { peer, .. }
             | PeerError::Install { peer, .. }
             | PeerError::Owner { peer, .. }
             | PeerError::Indicator { peer, .. } => Some(peer),
@@ -137,16 +153,53 @@ pub enum StageError {
         #[source]
         source: std::io::Error,
     },
-    #[error("{}", peers_message(failures, *attempted))]
+    #[error("{}", peers_message(failures, *attempted, daily_indicator.as_deref()))]
     Peers {
         attempted: usize,
         failures: Vec<PeerError>,
+        /// The daily `cback.stage` could not be written either.
+        daily_indicator: Option<Box<StageError>>,
     },
-    #[error("interrupted")]
-    Interrupted,
+    /// Stopped by SIGINT or SIGTERM at `peer`; `before` were attempted, `after` never started.
+    #[error("{}", interrupted_message(peer, *copying, before, after))]
+    Interrupted {
+        peer: String,
+        /// Whether the peer's copy had begun (else the signal came just before it).
+        copying: bool,
+        before: Vec<String>,
+        after: Vec<String>,
+    },
 }
 
-fn peers_message(failures: &[PeerError], attempted: usize) -> String {
+/// What an interrupt left as it was, as a phrase that follows "interrupted while".
+fn interrupted_message(peer: &str, copying: bool, before: &[String], after: &[String]) -> String {
+    let mut text = if copying {
+        format!(
+            "staging peer [{peer}]: what this run had copied for it and not yet put in place was removed (files already put in place stay, each complete), and its cback.stage was not written, so it is staged again next time"
+        )
+    } else {
+        format!("about to stage peer [{peer}]: nothing of this run was copied for it")
+    };
+    if before.is_empty() {
+        text.push_str("; it was the first peer");
+    } else {
+        text.push_str(&format!(
+            "; the peers before it were staged or failed as logged ({})",
+            before.join(", ")
+        ));
+    }
+    if !after.is_empty() {
+        text.push_str(&format!("; not started: {}", after.join(", ")));
+    }
+    text.push_str("; the daily cback.stage was not written. Run stage again to finish");
+    text
+}
+
+fn peers_message(
+    failures: &[PeerError],
+    attempted: usize,
+    daily_indicator: Option<&StageError>,
+) -> String {
     let names: Vec<&str> = failures.iter().filter_map(PeerError::peer).collect();
     let mut text = if failures.len() == attempted {
         format!("all {attempted} peers failed ({})", names.join(", "))
@@ -161,13 +214,19 @@ fn peers_message(failures: &[PeerError], attempted: usize) -> String {
         text.push_str("\n- ");
         text.push_str(&failure.full_message());
     }
+    if let Some(err) = daily_indicator {
+        text.push_str("\n- ");
+        text.push_str(&cedar_core::chain::chain(err));
+    }
     text
 }
 
 impl From<StageError> for cedar_core::ActionError {
     fn from(err: StageError) -> Self {
         match err {
-            StageError::Interrupted => cedar_core::ActionError::Interrupted,
+            StageError::Interrupted { .. } => {
+                cedar_core::ActionError::InterruptedWhile(err.to_string())
+            }
             StageError::Peers { .. } => cedar_core::ActionError::failed(err.to_string()),
             other => {
                 let message = other.to_string();

@@ -196,7 +196,11 @@ pub fn stage(
         .prefix(&format!(".{}.", peer.name))
         .rand_bytes(COPY_RANDOM)
         .tempdir_in(daily)
-        .map_err(|e| install_error(daily, e))?;
+        .map_err(|source| PeerError::CopyDir {
+            peer: peer.name.clone(),
+            daily: daily.to_path_buf(),
+            source,
+        })?;
     if let Some((uid, gid)) = runner.owner {
         // The copy runs as the backup user, who must be able to write here.
         ownership::apply(temp.path(), uid, gid).map_err(|source| PeerError::Owner {
@@ -205,13 +209,19 @@ pub fn stage(
         })?;
     }
     let call = runner.copy_call(peer, remote, temp.path());
-    call.run().map_err(|err| match err {
-        RemoteError::Interrupted { .. } => PeerError::Interrupted,
-        source => PeerError::Copy {
-            peer: peer.name.clone(),
-            source,
-        },
-    })?;
+    // A copy that failed only on what is not a regular file brought every regular file whole:
+    // those are staged, as by the original, and the peer still fails.
+    let skipped = match call.run() {
+        Ok(_) => None,
+        Err(RemoteError::Interrupted { .. }) => return Err(PeerError::Interrupted),
+        Err(source) if only_non_regular_skipped(&source) => Some(source),
+        Err(source) => {
+            return Err(PeerError::Copy {
+                peer: peer.name.clone(),
+                source,
+            })
+        }
+    };
     if interrupt::requested() {
         return Err(PeerError::Interrupted);
     }
@@ -262,7 +272,27 @@ pub fn stage(
         source,
     })?;
     temp.close().map_err(|e| install_error(daily, e))?;
-    Ok(staged)
+    match skipped {
+        None => Ok(staged),
+        Some(source) => Err(PeerError::CopySkipped {
+            peer: peer.name.clone(),
+            files: staged.files,
+            source,
+        }),
+    }
+}
+
+/// Whether the copy failed only because the peer's collect_dir holds something that is not a
+/// regular file (scp without `-r` names each such entry and copies the rest whole).
+fn only_non_regular_skipped(err: &RemoteError) -> bool {
+    let RemoteError::Exit { stderr_tail, .. } = err else {
+        return false;
+    };
+    let mut lines = stderr_tail
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .peekable();
+    lines.peek().is_some() && lines.all(|l| l.trim_end().ends_with(": not a regular file"))
 }
 
 /// Pushes an empty `cback.stage` into the peer's collect_dir with the rcp command.
@@ -323,6 +353,25 @@ mod tests {
             runner.push_call(&p, r).argv()[3],
             r#"/usr/bin/scp -B -q -C "/var/cback/cback.stage" "backup@host1:/var/backup/collect/cback.stage""#
         );
+    }
+
+    #[test]
+    fn a_copy_that_skipped_only_directories_is_told_apart() {
+        let exit = |tail: &str| RemoteError::Exit {
+            command: "scp".into(),
+            status: std::os::unix::process::ExitStatusExt::from_raw(1 << 8),
+            stderr_tail: tail.into(),
+        };
+        assert!(only_non_regular_skipped(&exit(
+            "scp: /c/nested: not a regular file\nscp: /c/more: not a regular file"
+        )));
+        assert!(!only_non_regular_skipped(&exit(
+            "scp: /c/nested: not a regular file\nConnection closed by 127.0.0.1"
+        )));
+        assert!(!only_non_regular_skipped(&exit("")));
+        assert!(!only_non_regular_skipped(&RemoteError::Interrupted {
+            command: "scp".into()
+        }));
     }
 
     #[test]

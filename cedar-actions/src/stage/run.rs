@@ -122,9 +122,18 @@ pub fn stage(config: &Config, request: StageRequest) -> Result<(), StageError> {
         });
     }
     let mut failures = Vec::new();
-    for (p, target) in peers.iter().zip(&targets) {
+    let interrupted_at = |index: usize, copying: bool| {
+        let names = |list: &[Peer]| list.iter().map(|p| p.name.clone()).collect();
+        StageError::Interrupted {
+            peer: peers[index].name.clone(),
+            copying,
+            before: names(&peers[..index]),
+            after: names(&peers[index + 1..]),
+        }
+    };
+    for (index, (p, target)) in peers.iter().zip(&targets).enumerate() {
         if interrupt::requested() {
-            return Err(StageError::Interrupted);
+            return Err(interrupted_at(index, false));
         }
         tracing::info!("Staging peer [{}].", p.name);
         let started = Instant::now();
@@ -155,7 +164,7 @@ pub fn stage(config: &Config, request: StageRequest) -> Result<(), StageError> {
                 tracing::debug!("Peer [{}]: {reason}", p.name);
                 result.skipped = true;
             }
-            Err(PeerError::Interrupted) => return Err(StageError::Interrupted),
+            Err(PeerError::Interrupted) => return Err(interrupted_at(index, true)),
             Err(err) => {
                 let message = err.full_message();
                 match &err {
@@ -176,15 +185,16 @@ pub fn stage(config: &Config, request: StageRequest) -> Result<(), StageError> {
         result.seconds = started.elapsed().as_secs_f64();
         status::record(result);
     }
-    write_daily_indicator(&daily, site.ids)?;
+    // The peers' failures are reported even when the daily indicator cannot be written too.
+    let daily_indicator = write_daily_indicator(&daily, site.ids);
     if failures.is_empty() {
-        Ok(())
-    } else {
-        Err(StageError::Peers {
-            attempted: peers.len(),
-            failures,
-        })
+        return daily_indicator;
     }
+    Err(StageError::Peers {
+        attempted: peers.len(),
+        failures,
+        daily_indicator: daily_indicator.err().map(Box::new),
+    })
 }
 
 /// Whether `name` can name a directory in the daily directory.

@@ -76,6 +76,21 @@ pub enum StoreError {
     Ownership(#[from] OwnershipError),
     #[error("interrupted")]
     Interrupted,
+    /// Stopped by SIGINT or SIGTERM while the disc was being written; a phrase that follows
+    /// "interrupted while".
+    #[error("writing {} to the disc in {}: the write stopped part way, so the disc may hold an incomplete session{}; no cback.store was written, so the next store run writes the same data again", dirs_list(dirs), device.display(), if *new_disc { " (this was a new disc: run store again with --full to start it over)" } else { " (if the next write to it fails, start a new disc with `cback --full store`)" })]
+    InterruptedWriting {
+        device: PathBuf,
+        dirs: Vec<PathBuf>,
+        new_disc: bool,
+    },
+}
+
+fn dirs_list(dirs: &[PathBuf]) -> String {
+    dirs.iter()
+        .map(|d| d.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The sizes of an image that does not fit, as written in messages.
@@ -98,7 +113,7 @@ impl StoreError {
         }
     }
 
-    fn interrupted(&self) -> bool {
+    pub(crate) fn interrupted(&self) -> bool {
         matches!(
             self,
             StoreError::Interrupted | StoreError::Tool(ToolError::Interrupted { .. })
@@ -108,6 +123,9 @@ impl StoreError {
 
 impl From<StoreError> for ActionError {
     fn from(err: StoreError) -> Self {
+        if let StoreError::InterruptedWriting { .. } = err {
+            return ActionError::InterruptedWhile(err.to_string());
+        }
         if err.interrupted() {
             return ActionError::Interrupted;
         }

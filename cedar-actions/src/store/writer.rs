@@ -131,10 +131,21 @@ impl<'a> Writer<'a> {
         label: Option<&str>,
         new_disc: bool,
     ) -> Result<Written, StoreError> {
-        let (bytes, capacity) = match &self.drive {
-            Drive::Cd(cd) => cd.write(entries, label, new_disc)?,
-            Drive::Dvd(dvd) => dvd.write(entries, label, new_disc)?,
+        let result = match &self.drive {
+            Drive::Cd(cd) => cd.write(entries, label, new_disc),
+            Drive::Dvd(dvd) => dvd.write(entries, label, new_disc),
         };
+        let (bytes, capacity) = result.map_err(|err| {
+            if err.interrupted() {
+                StoreError::InterruptedWriting {
+                    device: self.settings.device.clone(),
+                    dirs: entries.iter().map(|e| e.path.clone()).collect(),
+                    new_disc,
+                }
+            } else {
+                err
+            }
+        })?;
         Ok(Written {
             bytes,
             new_disc,

@@ -619,22 +619,6 @@ fn cb3_bin() -> Option<PathBuf> {
     bin.is_file().then_some(bin)
 }
 
-fn theirs(cb3: &Path, f: &Fixture) {
-    let out = Command::new(cb3)
-        .arg("--config")
-        .arg(f.config_path())
-        .arg("--logfile")
-        .arg(f.root.join("cb3.log"))
-        .arg("collect")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{out:?}\n{}",
-        fs::read_to_string(f.root.join("cb3.log")).unwrap_or_default()
-    );
-}
-
 /// (b) Either program's incremental collect continues from the other's state: a site can
 /// switch in both directions without a surprise full backup or a lost change.
 #[test]
@@ -648,19 +632,20 @@ fn the_original_and_we_continue_from_each_others_state() {
     };
     let f = Fixture::empty();
     // The original turns every backslash of a path into `/` (its `pathJoin`), so it never finds
-    // (and never backs up) a file whose name holds one: leave that one out.
+    // (and never backs up) a file whose name holds one: leave that one out (a deliberate
+    // difference, recorded by `differences.rs`).
     odd_tree_but(&f, b"back\\slash");
     f.write_config(INCR, &ordinary_starting_day());
     assert_success(&ours(&f, &["collect"]), &f);
     assert_eq!(archived(&f).len(), 14, "first run: every file and the link");
 
     f.clear_out();
-    theirs(&cb3, &f);
+    f.original(&cb3, "collect");
     assert_eq!(archived(&f), ["link@"], "the original on our state");
 
     f.clear_out();
     write(&f.src().join("new\nline"), b"changed\n");
-    theirs(&cb3, &f);
+    f.original(&cb3, "collect");
     assert_eq!(
         archived(&f),
         ["link@", "new\nline"],
@@ -685,7 +670,7 @@ fn the_original_and_we_continue_from_each_others_state() {
     assert_eq!(archived(&f), want);
 
     f.clear_out();
-    theirs(&cb3, &f);
+    f.original(&cb3, "collect");
     assert_eq!(archived(&f), ["link@"], "the original on our state again");
 }
 

@@ -12,4 +12,5 @@ mod collect_excludes;
 mod collect_incremental;
 mod collect_modes;
 mod collect_support;
+mod differences;
 mod purge_e2e;

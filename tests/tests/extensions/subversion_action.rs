@@ -193,12 +193,12 @@ fn repository_directories_with_exclusions_and_a_bad_member() {
 }
 
 #[test]
-fn a_corrupt_state_file_fails_with_a_way_out() {
+fn a_corrupt_state_file_dumps_from_zero_and_still_fails() {
     if svn::available("a_corrupt_state_file").is_none() {
         return;
     }
     let site = Site::new(crate::BIN);
-    let repo = Repo::create(&site.path("repo"), 2);
+    let mut repo = Repo::create(&site.path("repo"), 2);
     let other = Repo::create(&site.path("other"), 1);
     site.config(
         &[SUBVERSION],
@@ -210,21 +210,41 @@ fn a_corrupt_state_file_fails_with_a_way_out() {
             &format!("{}{}", repository(&repo.path), repository(&other.path)),
         ),
     );
-    fs::write(state_path(&site, &repo.path), "not a pickle").unwrap();
+    let state = state_path(&site, &repo.path);
+    fs::write(&state, "not a pickle").unwrap();
+    // As the original: the ERROR naming the file, then a dump from revision 0 and a good state
+    // file, so that the night is backed up; unlike it, the run still exits 6.
     let output = run_on(&site, TUESDAY, &[]).code(6).get_output().clone();
     let stderr = String::from_utf8_lossy(&output.stderr);
+    site.assert_logged(&format!(
+        "Failed loading revision file [{}] from disk",
+        state.display()
+    ));
     assert!(
-        stderr.contains("corrupt") && stderr.contains("--full") && stderr.contains(".svnlast"),
+        stderr.contains("corrupt")
+            && stderr.contains(&state.display().to_string())
+            && stderr.contains("dumped from revision 0"),
         "{stderr}"
     );
-    // The other repository was still dumped; this one was not dumped from 0 behind our back.
-    assert_eq!(site.entries(), vec![dump_name(&other.path, 0, 1, "none")]);
-    run_on(&site, TUESDAY, &["--full"]).success();
+    let mut expected = vec![
+        dump_name(&repo.path, 0, 2, "none"),
+        dump_name(&other.path, 0, 1, "none"),
+    ];
+    expected.sort();
+    assert_eq!(site.entries(), expected);
+    assert_eq!(
+        read_file(&site.collect.join(dump_name(&repo.path, 0, 2, "none"))),
+        repo.dump(0, 2)
+    );
+    assert_eq!(fs::read(&state).unwrap(), b"I2\n.");
+    // The next night goes on from the new state file, and is clean.
+    repo.commit(1);
+    run_on(&site, TUESDAY, &[]).success();
     assert!(site
         .collect
-        .join(dump_name(&repo.path, 0, 2, "none"))
+        .join(dump_name(&repo.path, 3, 3, "none"))
         .is_file());
-    assert_eq!(fs::read(state_path(&site, &repo.path)).unwrap(), b"I2\n.");
+    assert_eq!(fs::read(&state).unwrap(), b"I3\n.");
 }
 
 #[test]

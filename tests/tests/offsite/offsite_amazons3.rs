@@ -631,7 +631,16 @@ fn credentials_are_checked_and_read_from_the_profile_files() {
     cmd.env("AWS_SECRET_ACCESS_KEY", "wrong-secret-value");
     let out = cmd.assert().code(6).get_output().stderr.clone();
     let err = String::from_utf8_lossy(&out);
-    assert!(err.contains("credentials"), "{err}");
+    // One line that says which request, which bucket and where the credentials came from; no
+    // dump of the SDK's internals.
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(
+        err.contains(&format!("checking bucket s3://{BUCKET} at "))
+            && err.contains("HTTP 403")
+            && err.contains("the credentials from the environment (AWS_ACCESS_KEY_ID)"),
+        "{err}"
+    );
+    assert!(!err.contains("Unhandled") && !err.contains("raw:"), "{err}");
     assert!(!err.contains("wrong-secret-value"));
     assert!(!site.log().contains("wrong-secret-value"));
     assert!(!site.log().contains(&moto.key.1));
@@ -655,6 +664,22 @@ fn credentials_are_checked_and_read_from_the_profile_files() {
     cmd.assert().success();
     assert_eq!(moto.objects(bucket, "").len(), 1);
     assert!(!site.log().contains(&moto.key.1));
+
+    // A refused profile is named with the file it is in.
+    let mut cmd = site.cback(&config, &["--full", "amazons3"]);
+    moto.env(&mut cmd);
+    cmd.env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .env("AWS_PROFILE", "default");
+    let out = cmd.assert().code(6).get_output().stderr.clone();
+    let err = String::from_utf8_lossy(&out);
+    assert!(
+        err.contains(&format!(
+            "the credentials from profile [default] of {}",
+            credentials.display()
+        )),
+        "{err}"
+    );
 }
 
 #[test]

@@ -277,22 +277,45 @@ fn regex_lite_copy_dir() -> impl Fn(&str) -> String {
     }
 }
 
-#[test]
-fn remote_peers_give_the_same_tree_and_command_lines_as_the_original() {
-    let test = "remote_peers_give_the_same_tree_and_command_lines_as_the_original";
-    let Some(original) = original_or_skip(test) else {
-        return;
-    };
-    let Some(server) = sshd::shared(test) else {
-        return;
-    };
+/// What a side-by-side run with remote peers needs: the original, the ssh server, a
+/// world-traversable base directory and the two sides in it.
+struct RemoteRig {
+    original: PathBuf,
+    server: &'static sshd::Sshd,
+    base: tempfile::TempDir,
+    sides: [Side; 2],
+}
+
+/// The [`RemoteRig`] of `test`; `None` (after a skip message) without the original or sshd.
+fn remote_rig(test: &str) -> Option<RemoteRig> {
+    let original = original_or_skip(test)?;
+    let server = sshd::shared(test)?;
     let base = tempfile::tempdir().unwrap();
     fs::set_permissions(base.path(), fs::Permissions::from_mode(0o755)).unwrap();
-    let (user, group) = backup_owner();
     let sides = [
         Side::new(base.path(), "cb3"),
         Side::new(base.path(), "ours"),
     ];
+    Some(RemoteRig {
+        original,
+        server,
+        base,
+        sides,
+    })
+}
+
+#[test]
+fn remote_peers_give_the_same_tree_and_command_lines_as_the_original() {
+    let Some(RemoteRig {
+        original,
+        server,
+        base,
+        sides,
+    }) = remote_rig("remote_peers_give_the_same_tree_and_command_lines_as_the_original")
+    else {
+        return;
+    };
+    let (user, group) = backup_owner();
     let mut configs = Vec::new();
     let mut logs = Vec::new();
     for side in &sides {
@@ -401,4 +424,58 @@ fn managed_calls_have_the_same_command_lines_as_the_original() {
         "{theirs:?}"
     );
     assert_eq!(ours, theirs, "the rsh command lines differ");
+}
+
+/// A remote collect directory holding a subdirectory: scp (without `-r`) copies the files and
+/// fails on the directory. The original logs an ERROR and exits 0; cback fails the peer (exit
+/// 6), and the staged tree is the original's: what the copy brought, `cback.collect` included.
+#[test]
+fn a_failed_remote_copy_stages_the_same_tree_as_the_original() {
+    let Some(RemoteRig {
+        original,
+        server,
+        base,
+        sides,
+    }) = remote_rig("a_failed_remote_copy_stages_the_same_tree_as_the_original")
+    else {
+        return;
+    };
+    let (user, group) = backup_owner();
+    let mut configs = Vec::new();
+    for side in &sides {
+        side.fill(HOSTS[1], &[("b.tar", b"beta", 0o640)], true);
+        let nested = side.peer(HOSTS[1]).join("nested");
+        fs::create_dir(&nested).unwrap();
+        fs::write(nested.join("inner"), b"i").unwrap();
+        let peer = format!(
+            "<peer><name>{}</name><type>remote</type><collect_dir>{}</collect_dir>\
+             <backup_user>{}</backup_user><rcp_command>{}</rcp_command></peer>",
+            HOSTS[1],
+            side.peer(HOSTS[1]).display(),
+            sshd::login_user(),
+            server.rcp_command()
+        );
+        configs.push(side.config(&user, &group, "", &peer));
+    }
+    let theirs_code = run_original(
+        &original,
+        &configs[0],
+        &base.path().join("cb3.log"),
+        &["stage"],
+    );
+    assert_eq!(theirs_code, 0, "the original only logs the failed copy");
+    let (code, stderr) = run_ours(&configs[1], &base.path().join("ours.log"), &["stage"]);
+    assert_eq!(code, 6, "{stderr}");
+    let theirs = tree(&sides[0].root.join("stage"));
+    let ours = tree(&sides[1].root.join("stage"));
+    assert!(
+        theirs.keys().any(|k| k.ends_with("/cback.collect")),
+        "{theirs:?}"
+    );
+    assert_eq!(ours, theirs, "the staged trees differ");
+    assert_eq!(
+        indicators(&sides[1], &[HOSTS[1]]),
+        indicators(&sides[0], &[HOSTS[1]]),
+        "the pushed indicators differ"
+    );
 }

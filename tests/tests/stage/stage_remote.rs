@@ -156,9 +156,9 @@ fn an_unreachable_host_is_not_ready_and_fails_unless_ignored() {
 }
 
 #[test]
-fn a_subdirectory_in_a_remote_collect_dir_fails_the_peer_and_stages_nothing_of_it() {
+fn a_subdirectory_in_a_remote_collect_dir_fails_the_peer_after_staging_the_files() {
     let Some(server) =
-        server("a_subdirectory_in_a_remote_collect_dir_fails_the_peer_and_stages_nothing_of_it")
+        server("a_subdirectory_in_a_remote_collect_dir_fails_the_peer_after_staging_the_files")
     else {
         return;
     };
@@ -175,11 +175,15 @@ fn a_subdirectory_in_a_remote_collect_dir_fails_the_peer_and_stages_nothing_of_i
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(6), "{stderr}");
     assert!(
-        stderr.contains("peer [127.0.0.2]: the copy failed"),
+        stderr.contains("peer [127.0.0.2]: the copy skipped what is not a regular file"),
         "{stderr}"
     );
-    assert!(stderr.contains("not a regular file"), "{stderr}");
-    assert!(names(&site.daily().join(HOSTS[1])).is_empty());
+    assert!(stderr.contains("nested/: not a regular file"), "{stderr}");
+    // What the copy brought is staged, as by the original (stage_compat.rs compares the trees).
+    assert_eq!(
+        names(&site.daily().join(HOSTS[1])),
+        ["a.tar", "cback.collect"]
+    );
     assert!(hidden_entries(&site.staging()).is_empty());
     assert!(!dir.join("cback.stage").exists());
 }
@@ -375,6 +379,13 @@ fn sigterm_during_a_remote_copy_exits_5_and_leaves_no_partial_file() {
         text
     };
     assert_eq!(status.code(), Some(5), "{stderr}");
+    // The message names the peer being copied and what was left as it was.
+    assert!(
+        stderr.contains("interrupted during action stage while staging peer [127.0.0.1]")
+            && stderr.contains("not yet put in place was removed")
+            && stderr.contains("the daily cback.stage was not written"),
+        "{stderr}"
+    );
     // No partial file under a final name, no copy directory, no copy still running.
     assert!(!site.daily().join("127.0.0.1/big.bin").exists());
     assert!(names(&site.daily().join(HOSTS[0])).is_empty());
@@ -392,5 +403,78 @@ fn sigterm_during_a_remote_copy_exits_5_and_leaves_no_partial_file() {
     }
     // Interrupted: no daily indicator, no indicator pushed.
     assert!(!site.daily().join("cback.stage").exists());
+    assert!(!dir.join("cback.stage").exists());
+}
+
+/// Makes `dir` unwritable for the test's lifetime: immutable as root (who ignores modes), mode
+/// 0555 otherwise; undone on drop. `None` when the file system cannot (no `chattr`).
+struct Unwritable(std::path::PathBuf);
+
+impl Unwritable {
+    fn new(dir: &Path) -> Option<Unwritable> {
+        use std::os::unix::fs::PermissionsExt;
+        if is_root() {
+            let ok = std::process::Command::new("chattr")
+                .arg("+i")
+                .arg(dir)
+                .status()
+                .is_ok_and(|s| s.success());
+            if !ok {
+                return None;
+            }
+        } else {
+            fs::set_permissions(dir, fs::Permissions::from_mode(0o555)).unwrap();
+        }
+        Some(Unwritable(dir.to_path_buf()))
+    }
+}
+
+impl Drop for Unwritable {
+    fn drop(&mut self) {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::process::Command::new("chattr")
+            .arg("-i")
+            .arg(&self.0)
+            .status();
+        let _ = fs::set_permissions(&self.0, fs::Permissions::from_mode(0o755));
+    }
+}
+
+#[test]
+fn an_unwritable_daily_directory_names_the_peer_and_the_indicator() {
+    let Some(server) = server("an_unwritable_daily_directory_names_the_peer_and_the_indicator")
+    else {
+        return;
+    };
+    let site = Site::new();
+    let dir = site.fill("r", &[("a.tar", b"a", 0o644)], true);
+    let config = site.config(
+        OTHER_WEEKDAY,
+        "",
+        &site.stage_section(&remote_peer(HOSTS[1], &dir, &server.rcp_command(), "")),
+    );
+    // A daily directory (and the peer's) left by an earlier run, since made unwritable.
+    fs::create_dir_all(site.daily().join(HOSTS[1])).unwrap();
+    let Some(_guard) = Unwritable::new(&site.daily()) else {
+        skipped(
+            "an_unwritable_daily_directory_names_the_peer_and_the_indicator",
+            "chattr +i is not possible here",
+        );
+        return;
+    };
+    let out = site.cback(&config, &["stage"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(6), "{stderr}");
+    // The final error names the peer that failed and why, and the daily indicator as well.
+    assert!(
+        stderr.contains("all 1 peers failed (127.0.0.2)")
+            && stderr.contains("peer [127.0.0.2]: cannot create the directory its copy lands in")
+            && stderr.contains(&format!(
+                "cannot write the indicator {}",
+                site.daily().join("cback.stage").display()
+            )),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("cannot put"), "{stderr}");
     assert!(!dir.join("cback.stage").exists());
 }

@@ -602,3 +602,40 @@ fn a_missing_device_is_reported_before_any_command() {
     );
     assert!(rig.calls().is_empty());
 }
+
+#[test]
+fn sigterm_while_writing_names_the_device_and_what_is_left() {
+    use std::time::{Duration, Instant};
+    let rig = Rig::new(crate::BIN);
+    let day = stage_tuesday(&rig);
+    let config = rig.config("tuesday", &cd_store("cdrw-74", ""), "");
+    rig.hang("cdrecord", "*-data*");
+    let mut child = rig
+        .command(&config, Some(TUESDAY), &["store"])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !rig.hanging() {
+        assert!(Instant::now() < deadline, "the write did not start");
+        assert!(child.try_wait().unwrap().is_none(), "cback ended early");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(5), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "interrupted during action store while writing {} to the disc in {}",
+            day.display(),
+            rig.device.display()
+        )) && stderr.contains("no cback.store was written"),
+        "{stderr}"
+    );
+    assert!(!day.join("cback.store").exists());
+}

@@ -5,9 +5,10 @@
 //! - `WORKING_DIR/NORMALIZED.mboxlast`: the start of the last run, a pickled naive `datetime`.
 //!
 //! Both are written as the original writes them (pickle protocol 0), through a temporary file
-//! renamed into place, and handed to the backup user. Unlike the original, a file that cannot be
-//! read is an error for the caller to report (the original logs it and silently takes
-//! everything again).
+//! renamed into place, and handed to the backup user. A file that cannot be read is logged as the
+//! original logs it and counts as none, so that the night is still backed up from the beginning
+//! ([`load_or_start_over`]); unlike the original, the caller then still fails the item, naming
+//! the file.
 
 mod stamp;
 
@@ -78,6 +79,28 @@ pub fn load_stamp(path: &Path) -> Result<Option<Stamp>, StateError> {
         .transpose()
 }
 
+/// What the state file `path` holds, read with `load` as the original reads it: a file that
+/// cannot be read is logged as the original's ERROR ("Failed loading revision file [PATH] from
+/// disk: REASON") and counts as none, so that the caller starts from the beginning; the problem
+/// is handed back for the caller to report once the work is done.
+pub fn load_or_start_over<T>(
+    path: &Path,
+    load: impl FnOnce(&Path) -> Result<Option<T>, StateError>,
+) -> (Option<T>, Option<StateError>) {
+    match load(path) {
+        Ok(value) => (value, None),
+        Err(err) => {
+            let reason = std::error::Error::source(&err)
+                .map_or_else(|| err.to_string(), ToString::to_string);
+            tracing::error!(
+                "Failed loading revision file [{}] from disk: {reason}",
+                path.display()
+            );
+            (None, Some(err))
+        }
+    }
+}
+
 /// The stamp a pickle holds.
 fn stamp_of(data: &[u8]) -> Result<Stamp, PickleError> {
     let state = pickle::load_datetime(data)?;
@@ -146,6 +169,12 @@ mod tests {
             "{err}"
         );
         assert!(load_stamp(&path).is_err());
+        let (value, problem) = load_or_start_over(&path, load_int);
+        assert_eq!(value, None);
+        assert!(matches!(problem, Some(StateError::Corrupt { .. })));
+        let (value, problem) = load_or_start_over(&dir.path().join("missing"), load_int);
+        assert_eq!(value, None);
+        assert!(problem.is_none());
     }
 
     #[test]

@@ -186,6 +186,23 @@ impl Fixture {
         cmd
     }
 
+    /// The original's `cback3 --config C --logfile ROOT/cb3.log ACTION`, which must succeed.
+    pub fn original(&self, cb3: &Path, action: &str) {
+        let out = std::process::Command::new(cb3)
+            .arg("--config")
+            .arg(self.config_path())
+            .arg("--logfile")
+            .arg(self.root.join("cb3.log"))
+            .arg(action)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{out:?}\n{}",
+            fs::read_to_string(self.root.join("cb3.log")).unwrap_or_default()
+        );
+    }
+
     pub fn log_text(&self) -> String {
         fs::read_to_string(self.log()).unwrap_or_default()
     }
