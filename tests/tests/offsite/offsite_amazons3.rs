@@ -635,7 +635,7 @@ fn credentials_are_checked_and_read_from_the_profile_files() {
     // dump of the SDK's internals.
     assert_eq!(err.trim_end().lines().count(), 1, "{err}");
     assert!(
-        err.contains(&format!("checking bucket s3://{BUCKET} at "))
+        err.contains(&format!("checking bucket s3://{bucket} at "))
             && err.contains("HTTP 403")
             && err.contains("the credentials from the environment (AWS_ACCESS_KEY_ID)"),
         "{err}"
