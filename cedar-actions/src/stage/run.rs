@@ -37,7 +37,7 @@ pub struct Staged {
 
 /// Settings every peer shares, read from the configuration.
 #[derive(Debug)]
-struct Site<'a> {
+struct PeerSettings<'a> {
     staging_dir: PathBuf,
     working_dir: PathBuf,
     user: &'a str,
@@ -48,7 +48,7 @@ struct Site<'a> {
     starting_day: bool,
 }
 
-fn site<'a>(config: &'a Config, today: &Today) -> Result<Site<'a>, StageError> {
+fn peer_settings<'a>(config: &'a Config, today: &Today) -> Result<PeerSettings<'a>, StageError> {
     let options = config.options.as_ref().ok_or(StageError::Incomplete {
         missing: "an <options> section",
     })?;
@@ -72,7 +72,7 @@ fn site<'a>(config: &'a Config, today: &Today) -> Result<Site<'a>, StageError> {
     } else {
         None
     };
-    Ok(Site {
+    Ok(PeerSettings {
         staging_dir: PathBuf::from(staging_dir),
         working_dir: PathBuf::from(working_dir),
         user,
@@ -87,7 +87,7 @@ fn site<'a>(config: &'a Config, today: &Today) -> Result<Site<'a>, StageError> {
     })
 }
 
-impl Site<'_> {
+impl PeerSettings<'_> {
     fn owner(&self) -> Option<Owner<'_>> {
         self.ids.map(|_| Owner {
             user: self.user,
@@ -107,7 +107,7 @@ impl Site<'_> {
 
 /// Stages every peer of `config`.
 pub fn stage(config: &Config, request: StageRequest) -> Result<(), StageError> {
-    let site = site(config, &request.today)?;
+    let site = peer_settings(config, &request.today)?;
     let peers = stage_peers(config);
     for p in &peers {
         tracing::debug!("Found {} peer: [{}]", p.kind(), p.name);
@@ -212,7 +212,7 @@ fn stage_one(
     p: &Peer,
     daily: &Path,
     target: &Path,
-    site: &Site<'_>,
+    site: &PeerSettings<'_>,
     full: bool,
 ) -> Result<Outcome, PeerError> {
     tracing::debug!("Ignore failure mode for this peer: {:?}", p.ignore_failures);
