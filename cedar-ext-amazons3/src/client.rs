@@ -100,6 +100,8 @@ pub enum ErrorKind {
     /// The server does not implement the operation (`NotImplemented`, as S3-compatible
     /// servers answer for the parts of the API they leave out).
     Unsupported,
+    /// The server kept asking to slow down (`503 SlowDown`) for longer than cback waits.
+    Throttled,
     Other,
 }
 
@@ -110,6 +112,7 @@ fn hint(kind: ErrorKind) -> &'static str {
         ErrorKind::NoBucket => "; create the bucket first (cback never creates one) or fix <s3_bucket>",
         ErrorKind::Checksum => "; the data was damaged on its way and the server refused it; run again",
         ErrorKind::Unsupported => "; this S3-compatible server does not implement the request",
+        ErrorKind::Throttled => "; the server throttled the requests for longer than cback waits (see the waits logged above); run again later or ask the provider about the bucket's request rate",
         ErrorKind::Interrupted | ErrorKind::Other => "",
     }
 }
@@ -340,10 +343,7 @@ impl S3 {
     where
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     {
-        let target = match key {
-            Some(key) => format!("s3://{}/{key}", self.bucket),
-            None => format!("s3://{}", self.bucket),
-        };
+        let target = self.target(key);
         let (mut detail, kind) = describe(&err);
         if kind == ErrorKind::Credentials {
             detail.push_str(&format!(
@@ -360,19 +360,110 @@ impl S3 {
         }
     }
 
+    /// Sends a request (`attempt` sends it once, and answers `Err` only for an interrupt or a
+    /// body that cannot be read) and waits out throttling: an answer that asks to slow down is
+    /// retried after a jittered, growing wait (see `throttle`), each wait logged, up to
+    /// `throttle::MAX_TOTAL_WAIT`; every other error is returned at once, as the SDK's own
+    /// retries left it. Every request goes through here.
+    fn patiently<T, E>(
+        &self,
+        operation: &'static str,
+        key: Option<&str>,
+        mut attempt: impl FnMut() -> Result<Result<T, SdkError<E, HttpResponse>>, S3Error>,
+    ) -> Result<T, S3Error>
+    where
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
+        let mut waited = Duration::ZERO;
+        let mut round = 0;
+        loop {
+            let err = match attempt()? {
+                Ok(output) => {
+                    if !waited.is_zero() {
+                        tracing::warn!(
+                            "{operation} {}: succeeded after waiting {:.1} s in total for the throttling server",
+                            self.target(key),
+                            waited.as_secs_f64()
+                        );
+                    }
+                    return Ok(output);
+                }
+                Err(e) => self.error(operation, key, e),
+            };
+            if err.kind != ErrorKind::Throttled {
+                return Err(err);
+            }
+            let Some(wait) = crate::throttle::next_wait(round, waited) else {
+                let mut err = err;
+                err.detail = format!(
+                    "{} (still throttled after waiting {:.1} s in total)",
+                    err.detail,
+                    waited.as_secs_f64()
+                );
+                return Err(err);
+            };
+            tracing::warn!(
+                "{operation} {}: the server asks to slow down ({}); waiting {:.1} s before trying again (waited {:.1} s so far)",
+                self.target(key),
+                err.detail,
+                wait.as_secs_f64(),
+                waited.as_secs_f64()
+            );
+            self.sleep(operation, key, wait)?;
+            waited += wait;
+            round += 1;
+        }
+    }
+
+    /// `s3://bucket/key`, or `s3://bucket` without a key.
+    fn target(&self, key: Option<&str>) -> String {
+        match key {
+            Some(key) => format!("s3://{}/{key}", self.bucket),
+            None => format!("s3://{}", self.bucket),
+        }
+    }
+
+    /// Waits `wait`, but stops as soon as an interrupt arrives.
+    fn sleep(
+        &self,
+        operation: &'static str,
+        key: Option<&str>,
+        wait: Duration,
+    ) -> Result<(), S3Error> {
+        let end = std::time::Instant::now() + wait;
+        loop {
+            if cedar_core::interrupt::requested() {
+                return Err(S3Error {
+                    operation,
+                    target: self.target(key),
+                    endpoint: self.endpoint.clone(),
+                    detail: "interrupted".into(),
+                    kind: ErrorKind::Interrupted,
+                });
+            }
+            let now = std::time::Instant::now();
+            if now >= end {
+                return Ok(());
+            }
+            std::thread::sleep((end - now).min(INTERRUPT_POLL));
+        }
+    }
+
     /// Fails unless the bucket exists and the credentials may use it.
     pub fn check_bucket(&self) -> Result<(), S3Error> {
-        self.runtime
-            .block_on(self.client.head_bucket().bucket(&self.bucket).send())
-            .map(drop)
-            .map_err(|e| {
-                let mut err = self.error("checking bucket", None, e);
-                if err.detail.contains("404") || err.detail.contains("NotFound") {
-                    err.kind = ErrorKind::NoBucket;
-                    err.detail = "the bucket does not exist".into();
-                }
-                err
-            })
+        self.patiently("checking bucket", None, || {
+            Ok(self
+                .runtime
+                .block_on(self.client.head_bucket().bucket(&self.bucket).send()))
+        })
+        .map(drop)
+        .map_err(|mut err| {
+            if err.detail.contains("404") || err.detail.contains("NotFound") {
+                err.kind = ErrorKind::NoBucket;
+                err.detail = "the bucket does not exist".into();
+            }
+            err
+        })
     }
 
     fn body(&self, path: &Path, offset: u64, length: u64) -> Result<ByteStream, S3Error> {
@@ -404,9 +495,10 @@ impl S3 {
         length: u64,
         sha256: &str,
     ) -> Result<(), S3Error> {
-        let body = self.body(path, offset, length)?;
-        let output = self
-            .interruptible(
+        // A retry sends the region again: each attempt opens it anew.
+        let output = self.patiently("uploading", Some(key), || {
+            let body = self.body(path, offset, length)?;
+            self.interruptible(
                 "uploading",
                 key,
                 self.client
@@ -418,8 +510,8 @@ impl S3 {
                     .checksum_sha256(sha256)
                     .body(body)
                     .send(),
-            )?
-            .map_err(|e| self.error("uploading", Some(key), e))?;
+            )
+        })?;
         self.check_echo(key, sha256, output.checksum_sha256())
     }
 
@@ -427,9 +519,8 @@ impl S3 {
     pub fn put_small(&self, key: &str, data: &[u8]) -> Result<(), S3Error> {
         use sha2::Digest;
         let sha256 = checksum_b64(&sha2::Sha256::digest(data));
-        let output = self
-            .runtime
-            .block_on(
+        let output = self.patiently("uploading", Some(key), || {
+            Ok(self.runtime.block_on(
                 self.client
                     .put_object()
                     .bucket(&self.bucket)
@@ -439,8 +530,8 @@ impl S3 {
                     .checksum_sha256(&sha256)
                     .body(ByteStream::from(data.to_vec()))
                     .send(),
-            )
-            .map_err(|e| self.error("uploading", Some(key), e))?;
+            ))
+        })?;
         self.check_echo(key, &sha256, output.checksum_sha256())
     }
 
@@ -460,17 +551,16 @@ impl S3 {
 
     /// Starts a multipart upload of `key` with SHA-256 checksums; returns its id.
     pub fn create_multipart(&self, key: &str) -> Result<String, S3Error> {
-        let output = self
-            .runtime
-            .block_on(
+        let output = self.patiently("starting the multipart upload of", Some(key), || {
+            Ok(self.runtime.block_on(
                 self.client
                     .create_multipart_upload()
                     .bucket(&self.bucket)
                     .key(key)
                     .checksum_algorithm(ChecksumAlgorithm::Sha256)
                     .send(),
-            )
-            .map_err(|e| self.error("starting the multipart upload of", Some(key), e))?;
+            ))
+        })?;
         output
             .upload_id()
             .map(str::to_string)
@@ -495,9 +585,10 @@ impl S3 {
         length: u64,
         sha256: &str,
     ) -> Result<CompletedPart, S3Error> {
-        let body = self.body(path, offset, length)?;
-        let output = self
-            .interruptible(
+        // A retry sends the region again: each attempt opens it anew.
+        let output = self.patiently("uploading a part of", Some(key), || {
+            let body = self.body(path, offset, length)?;
+            self.interruptible(
                 "uploading a part of",
                 key,
                 self.client
@@ -511,8 +602,8 @@ impl S3 {
                     .checksum_sha256(sha256)
                     .body(body)
                     .send(),
-            )?
-            .map_err(|e| self.error("uploading a part of", Some(key), e))?;
+            )
+        })?;
         self.check_echo(key, sha256, output.checksum_sha256())?;
         Ok(CompletedPart::builder()
             .part_number(number)
@@ -528,8 +619,8 @@ impl S3 {
         upload_id: &str,
         parts: Vec<CompletedPart>,
     ) -> Result<(), S3Error> {
-        self.runtime
-            .block_on(
+        self.patiently("completing the multipart upload of", Some(key), || {
+            Ok(self.runtime.block_on(
                 self.client
                     .complete_multipart_upload()
                     .bucket(&self.bucket)
@@ -537,13 +628,13 @@ impl S3 {
                     .upload_id(upload_id)
                     .multipart_upload(
                         CompletedMultipartUpload::builder()
-                            .set_parts(Some(parts))
+                            .set_parts(Some(parts.clone()))
                             .build(),
                     )
                     .send(),
-            )
-            .map(drop)
-            .map_err(|e| self.error("completing the multipart upload of", Some(key), e))
+            ))
+        })
+        .map(drop)
     }
 
     /// `BUCKET/KEY` as the `x-amz-copy-source` header carries it: percent-encoded but for `/`.
@@ -575,17 +666,18 @@ impl S3 {
     /// server reports.
     pub fn copy_object(&self, source: &str, key: &str) -> Result<Option<String>, S3Error> {
         let output = self
-            .runtime
-            .block_on(
-                self.client
-                    .copy_object()
-                    .bucket(&self.bucket)
-                    .key(key)
-                    .copy_source(self.copy_source(source))
-                    .checksum_algorithm(ChecksumAlgorithm::Sha256)
-                    .send(),
-            )
-            .map_err(|e| self.copy_error(self.error("copying to", Some(key), e), source))?;
+            .patiently("copying to", Some(key), || {
+                Ok(self.runtime.block_on(
+                    self.client
+                        .copy_object()
+                        .bucket(&self.bucket)
+                        .key(key)
+                        .copy_source(self.copy_source(source))
+                        .checksum_algorithm(ChecksumAlgorithm::Sha256)
+                        .send(),
+                ))
+            })
+            .map_err(|e| self.copy_error(e, source))?;
         Ok(output
             .copy_object_result()
             .and_then(|r| r.checksum_sha256())
@@ -605,19 +697,20 @@ impl S3 {
         last: u64,
     ) -> Result<CompletedPart, S3Error> {
         let output = self
-            .runtime
-            .block_on(
-                self.client
-                    .upload_part_copy()
-                    .bucket(&self.bucket)
-                    .key(key)
-                    .upload_id(upload_id)
-                    .part_number(number)
-                    .copy_source(self.copy_source(source))
-                    .copy_source_range(format!("bytes={first}-{last}"))
-                    .send(),
-            )
-            .map_err(|e| self.copy_error(self.error("copying a part to", Some(key), e), source))?;
+            .patiently("copying a part to", Some(key), || {
+                Ok(self.runtime.block_on(
+                    self.client
+                        .upload_part_copy()
+                        .bucket(&self.bucket)
+                        .key(key)
+                        .upload_id(upload_id)
+                        .part_number(number)
+                        .copy_source(self.copy_source(source))
+                        .copy_source_range(format!("bytes={first}-{last}"))
+                        .send(),
+                ))
+            })
+            .map_err(|e| self.copy_error(e, source))?;
         let result = output.copy_part_result();
         Ok(CompletedPart::builder()
             .part_number(number)
@@ -628,33 +721,32 @@ impl S3 {
 
     /// Aborts a multipart upload, so that none of its parts stays stored (and billed).
     pub fn abort(&self, key: &str, upload_id: &str) -> Result<(), S3Error> {
-        self.runtime
-            .block_on(
+        self.patiently("aborting the multipart upload of", Some(key), || {
+            Ok(self.runtime.block_on(
                 self.client
                     .abort_multipart_upload()
                     .bucket(&self.bucket)
                     .key(key)
                     .upload_id(upload_id)
                     .send(),
-            )
-            .map(drop)
-            .map_err(|e| self.error("aborting the multipart upload of", Some(key), e))
+            ))
+        })
+        .map(drop)
     }
 
     /// The SHA-256 checksum the server keeps for `key` (`BASE64`, or `BASE64-N` for an
     /// object of N parts), when it keeps one.
     pub fn stored_checksum(&self, key: &str) -> Result<Option<String>, S3Error> {
-        let output = self
-            .runtime
-            .block_on(
+        let output = self.patiently("checking", Some(key), || {
+            Ok(self.runtime.block_on(
                 self.client
                     .head_object()
                     .bucket(&self.bucket)
                     .key(key)
                     .checksum_mode(aws_sdk_s3::types::ChecksumMode::Enabled)
                     .send(),
-            )
-            .map_err(|e| self.error("checking", Some(key), e))?;
+            ))
+        })?;
         Ok(output.checksum_sha256().map(str::to_string))
     }
 
@@ -703,9 +795,8 @@ impl S3 {
     ) -> Result<(), S3Error> {
         let mut token: Option<String> = None;
         loop {
-            let output = self
-                .runtime
-                .block_on(
+            let output = self.patiently("listing", Some(prefix), || {
+                Ok(self.runtime.block_on(
                     self.client
                         .list_objects_v2()
                         .bucket(&self.bucket)
@@ -713,8 +804,8 @@ impl S3 {
                         .set_delimiter(delimiter.map(str::to_string))
                         .set_continuation_token(token.take())
                         .send(),
-                )
-                .map_err(|e| self.error("listing", Some(prefix), e))?;
+                ))
+            })?;
             page(&output);
             match output.next_continuation_token() {
                 Some(next) if output.is_truncated() == Some(true) => token = Some(next.to_string()),
@@ -726,16 +817,15 @@ impl S3 {
     /// `key`'s content as it arrives (GetObject), read in the pieces the connection delivers:
     /// memory stays bounded whatever the object's size.
     pub fn get(&self, key: &str) -> Result<ObjectReader, S3Error> {
-        let output = self
-            .runtime
-            .block_on(
+        let output = self.patiently("reading", Some(key), || {
+            Ok(self.runtime.block_on(
                 self.client
                     .get_object()
                     .bucket(&self.bucket)
                     .key(key)
                     .send(),
-            )
-            .map_err(|e| self.error("reading", Some(key), e))?;
+            ))
+        })?;
         Ok(ObjectReader {
             runtime: self.runtime.clone(),
             body: output.body,
@@ -751,18 +841,18 @@ impl S3 {
         let mut key_marker: Option<String> = None;
         let mut id_marker: Option<String> = None;
         loop {
-            let output = self
-                .runtime
-                .block_on(
-                    self.client
-                        .list_multipart_uploads()
-                        .bucket(&self.bucket)
-                        .prefix(prefix)
-                        .set_key_marker(key_marker.take())
-                        .set_upload_id_marker(id_marker.take())
-                        .send(),
-                )
-                .map_err(|e| self.error("listing the unfinished uploads of", Some(prefix), e))?;
+            let output =
+                self.patiently("listing the unfinished uploads of", Some(prefix), || {
+                    Ok(self.runtime.block_on(
+                        self.client
+                            .list_multipart_uploads()
+                            .bucket(&self.bucket)
+                            .prefix(prefix)
+                            .set_key_marker(key_marker.take())
+                            .set_upload_id_marker(id_marker.take())
+                            .send(),
+                    ))
+                })?;
             for upload in output.uploads() {
                 if let (Some(key), Some(id)) = (upload.key(), upload.upload_id()) {
                     pending.push(PendingUpload {
@@ -809,23 +899,20 @@ impl S3 {
                     detail: e.to_string(),
                     kind: ErrorKind::Other,
                 })?;
-            let output = self
-                .runtime
-                .block_on(
-                    self.client
-                        .delete_objects()
-                        .bucket(&self.bucket)
-                        .delete(delete)
-                        .checksum_algorithm(ChecksumAlgorithm::Sha256)
-                        .send(),
-                )
-                .map_err(|e| {
-                    self.error(
-                        "removing stale objects from",
-                        chunk.first().map(String::as_str),
-                        e,
-                    )
-                })?;
+            let output = self.patiently(
+                "removing stale objects from",
+                chunk.first().map(String::as_str),
+                || {
+                    Ok(self.runtime.block_on(
+                        self.client
+                            .delete_objects()
+                            .bucket(&self.bucket)
+                            .delete(delete.clone())
+                            .checksum_algorithm(ChecksumAlgorithm::Sha256)
+                            .send(),
+                    ))
+                },
+            )?;
             if let Some(failed) = output.errors().first() {
                 return Err(S3Error {
                     operation: "removing",
@@ -924,6 +1011,12 @@ where
                 _ => ErrorKind::Other,
             };
             let status = service.raw().status().as_u16();
+            let kind =
+                if kind == ErrorKind::Other && crate::throttle::is_throttling(e.code(), status) {
+                    ErrorKind::Throttled
+                } else {
+                    kind
+                };
             let kind = if kind == ErrorKind::Other && (status == 401 || status == 403) {
                 ErrorKind::Credentials
             } else {

@@ -46,6 +46,7 @@ mod plan;
 mod recover;
 mod replace;
 mod sync;
+mod throttle;
 pub mod upload;
 mod verify;
 

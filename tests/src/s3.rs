@@ -445,6 +445,26 @@ pub enum Mode {
     /// Forward, but invert the body byte at this offset of every request whose body is
     /// longer: lengths and headers stay as sent, checksums no longer match (see `flip.rs`).
     FlipAfter(u64),
+    /// Answer the first `times` requests that contain every one of `all_of` (as
+    /// [`Requests`]) with `503 SlowDown` and S3's XML error body, without forwarding them
+    /// (their bodies are read and dropped); then forward everything (a throttling server).
+    SlowDown {
+        all_of: &'static [&'static str],
+        times: u64,
+    },
+}
+
+/// S3's answer to a request it throttles; a HEAD request's answer carries no body.
+fn slow_down_answer(head: &[u8]) -> Vec<u8> {
+    let body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>SlowDown</Code>\
+                <Message>Please reduce your request rate.</Message>\
+                <RequestId>cback-test-slowdown</RequestId></Error>";
+    let body = if head.starts_with(b"HEAD ") { "" } else { body };
+    format!(
+        "HTTP/1.1 503 Slow Down\r\nContent-Type: application/xml\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
 }
 
 /// The state a [`Proxy`] shares with its threads.
@@ -548,8 +568,8 @@ impl Proxy {
         self.shared.cuts.load(Ordering::SeqCst)
     }
 
-    /// How many requests the [`Requests`] of the mode picked since it was set (the skipped
-    /// ones included).
+    /// How many requests the [`Requests`] of the mode (or a [`Mode::SlowDown`]) picked since
+    /// it was set (the skipped and the forwarded ones included).
     pub fn matched(&self) -> u64 {
         self.shared.matched.load(Ordering::SeqCst)
     }
@@ -582,27 +602,30 @@ enum Verdict {
     Pass,
     Cut,
     Down,
+    SlowDown,
 }
 
 fn verdict(shared: &Shared, head: &[u8]) -> Verdict {
-    let (rule, down) = match *shared.mode.lock().unwrap() {
-        Mode::FailRequests(rule) => (rule, false),
-        Mode::DownAt(rule) => (rule, true),
+    let mode = *shared.mode.lock().unwrap();
+    let all_of = match mode {
+        Mode::FailRequests(rule) | Mode::DownAt(rule) => rule.all_of,
+        Mode::SlowDown { all_of, .. } => all_of,
         _ => return Verdict::Pass,
     };
     let text = String::from_utf8_lossy(head).to_ascii_lowercase();
-    if !rule
-        .all_of
+    if !all_of
         .iter()
         .all(|p| text.contains(&p.to_ascii_lowercase()))
     {
         return Verdict::Pass;
     }
+    // The how-manieth picked request this is, from 1.
     let seen = shared.matched.fetch_add(1, Ordering::SeqCst) + 1;
-    match (seen <= rule.skip, down) {
-        (true, _) => Verdict::Pass,
-        (false, false) => Verdict::Cut,
-        (false, true) => Verdict::Down,
+    match mode {
+        Mode::FailRequests(rule) if seen > rule.skip => Verdict::Cut,
+        Mode::DownAt(rule) if seen > rule.skip => Verdict::Down,
+        Mode::SlowDown { times, .. } if seen <= times => Verdict::SlowDown,
+        _ => Verdict::Pass,
     }
 }
 
@@ -628,6 +651,9 @@ fn pump_up(mut from: TcpStream, mut to: TcpStream, shared: &Shared) {
     let mut flipper = flip::Flipper::default();
     let mut head: Vec<u8> = Vec::new();
     let mut body_left = 0u64;
+    // The body of a request answered `SlowDown`, dropped, and the answer sent after it.
+    let mut dropped_left = 0u64;
+    let mut answer: Option<Vec<u8>> = None;
     // After a chunked body, requests are no longer told apart.
     let mut raw = false;
     'read: loop {
@@ -659,7 +685,22 @@ fn pump_up(mut from: TcpStream, mut to: TcpStream, shared: &Shared) {
         let mut data = &buf[..n];
         let mut out: Vec<u8> = Vec::with_capacity(n);
         let mut stop = false;
-        while !data.is_empty() {
+        while !data.is_empty() || answer.is_some() {
+            if dropped_left > 0 {
+                if data.is_empty() {
+                    break;
+                }
+                let take = dropped_left.min(data.len() as u64);
+                dropped_left -= take;
+                data = &data[take as usize..];
+                continue;
+            }
+            if let Some(bytes) = answer.take() {
+                if from.write_all(&bytes).is_err() {
+                    break 'read;
+                }
+                continue;
+            }
             if raw || body_left > 0 {
                 let take = if raw {
                     data.len()
@@ -694,6 +735,17 @@ fn pump_up(mut from: TcpStream, mut to: TcpStream, shared: &Shared) {
                     }
                 }
                 Verdict::Cut => stop = true,
+                Verdict::SlowDown => match body_length(&head) {
+                    Some(length) => {
+                        dropped_left = length;
+                        answer = Some(slow_down_answer(&head));
+                    }
+                    // A chunked body cannot be skipped here: answer and close.
+                    None => {
+                        let _ = from.write_all(&slow_down_answer(&head));
+                        stop = true;
+                    }
+                },
                 Verdict::Down => {
                     shared.down.store(true, Ordering::SeqCst);
                     stop = true;

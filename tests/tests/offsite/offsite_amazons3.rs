@@ -723,3 +723,56 @@ fn an_endpoint_element_and_a_day_of_indicators_only() {
     assert!(moto.objects(&bucket, "").is_empty());
     assert!(site.day(TODAY_DIR).join("cback.amazons3").exists());
 }
+
+#[test]
+fn throttling_is_waited_out_and_other_failures_are_not() {
+    let Some((site, moto, bucket, proxy)) =
+        moto_site_with_proxy("throttling_is_waited_out_and_other_failures_are_not")
+    else {
+        return;
+    };
+    const PUTS: &[&str] = &["PUT ", "x-id=PutObject"];
+    site.stage_day(TODAY_DIR, &[("h/a", b"first"), ("h/b", b"bee")], true);
+    let config = site.config("", &amazons3_section(&bucket, ""));
+    let run = |proxy: &Proxy| {
+        let mut cmd = site.cback(&config, &["--full", "amazons3"]);
+        moto.env_with(&mut cmd, &proxy.endpoint());
+        // Test-only: waits of a tenth of a second instead of seconds.
+        cmd.env("CEDAR_TEST_S3_THROTTLE_BASE_MS", "200");
+        cmd
+    };
+
+    // A connection cut on every upload is not throttling: it fails after the SDK's few
+    // attempts, without the throttling waits.
+    proxy.set(Mode::FailRequests(s3::Requests {
+        all_of: PUTS,
+        skip: 0,
+    }));
+    let started = Instant::now();
+    run(&proxy).assert().code(6);
+    assert!(started.elapsed() < Duration::from_secs(60));
+    assert!(proxy.matched() <= 4, "{} attempts", proxy.matched());
+    let log = site.log();
+    assert!(!log.contains("asks to slow down"), "{log}");
+    assert!(moto.objects(&bucket, "").is_empty());
+
+    // Six `503 SlowDown` answers in a row (more than the SDK's 4 attempts) are waited out.
+    proxy.set(Mode::SlowDown {
+        all_of: PUTS,
+        times: 6,
+    });
+    run(&proxy).assert().success();
+    assert!(proxy.matched() > 6, "{} requests", proxy.matched());
+    assert_eq!(moto.get(&bucket, &day_key(TODAY_DIR, "h/a")), b"first");
+    assert_eq!(moto.get(&bucket, &day_key(TODAY_DIR, "h/b")), b"bee");
+    let log = site.log();
+    assert!(
+        log.contains("the server asks to slow down (SlowDown: Please reduce your request rate.)"),
+        "{log}"
+    );
+    assert!(
+        log.lines().any(|l| l.contains("succeeded after waiting")
+            && l.contains("s in total for the throttling server")),
+        "{log}"
+    );
+}
