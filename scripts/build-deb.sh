@@ -9,8 +9,9 @@
 #   bash scripts/build-deb.sh --prebuilt DIR   # no build: packages the binaries already in DIR,
 #                                              # a profile directory such as target/debug
 #
-# The package test (tests/tests/packaging) uses --prebuilt with the binaries cargo built for the
-# test suite, so that `cargo test` does not build a second, release, copy of the workspace.
+# scripts/test.sh runs --prebuilt on the binaries cargo built for the test suite, before the tests,
+# and hands the package to the package test (tests/tests/packaging) in CEDAR_DEB: no test runs
+# cargo, and the suite does not build a second, release, copy of the workspace.
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo"

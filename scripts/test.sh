@@ -26,13 +26,22 @@ CEDAR_MOTO_VENV=$(setup_moto "${CEDAR_MOTO_VENV:-$repo/target/moto}") || exit 1
 export CEDAR_MOTO_VENV
 echo "PostgreSQL: $(setup_pg_bindir); the original: $cb3 (cedar-backup3 $SETUP_CB3_VERSION)"
 
+# Build everything the tests run first, then the Debian package from the binaries that build made
+# (scripts/build-deb.sh --prebuilt: no release build), handed to the package test in CEDAR_DEB, so
+# that no test runs cargo.
+features=(--workspace --features cback-tests/s3s-fs --ignore-rust-version)
+cargo test "${features[@]}" --no-run
+target=$(cargo metadata --format-version 1 --no-deps | grep -o '"target_directory":"[^"]*"' | cut -d'"' -f4)
+CEDAR_DEB=$(bash scripts/build-deb.sh --prebuilt "$target/debug" | tail -n1)
+export CEDAR_DEB
+echo "The Debian package for the package test: $CEDAR_DEB"
+
 # The output is kept to print one total at the end (cargo prints a `test result:` line per test
 # binary: the unit tests of each crate and the end-to-end tests' area binaries).
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 set +e
-CEDAR_REQUIRE_POSTGRES=1 cargo test --workspace --features cback-tests/s3s-fs --ignore-rust-version \
-  --no-fail-fast "$@" 2>&1 | tee "$log"
+CEDAR_REQUIRE_POSTGRES=1 cargo test "${features[@]}" --no-fail-fast "$@" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 set -e
 echo
