@@ -33,12 +33,10 @@
 //! place `cback-restore` reads copies from), [`error`].
 
 mod action;
-// `client`, `copy` and `upload` stay public only because tests/tests/offsite/offsite_replace.rs
-// names them by path in its body (`client::Listed`, `copy::copy`, `upload::upload_file`).
-pub mod client;
+mod client;
 mod command;
 mod config;
-pub mod copy;
+mod copy;
 mod error;
 mod hidden;
 mod place;
@@ -47,20 +45,23 @@ mod recover;
 mod replace;
 mod sync;
 mod throttle;
-pub mod upload;
+mod upload;
 mod verify;
 
 use action::AmazonS3Action;
 
 // What other crates use: the section and its loader (`cedar-cli`'s documentation and the sample
 // configuration's test), the sync tool (`cback-amazons3-sync`), and the client, the hidden
-// prefixes, the switch and the stored objects that the offsite tests drive directly.
+// prefixes, the switch, the stored objects, one upload and one server-side copy that the offsite
+// tests drive directly.
 pub use action::load_settings;
 pub use client::{ConnectOptions, Listed, S3};
 pub use config::{AmazonS3Section, Encryption, Settings, DEFAULT_PART};
+pub use copy::copy as copy_object;
 pub use hidden::Places;
 pub use replace::Replace;
 pub use sync::{run as sync_directory, SyncRequest};
+pub use upload::upload_file;
 pub use verify::Stored;
 
 use cedar_core::remote_copies::RemotePlaceRegistration;

@@ -340,7 +340,7 @@ fn a_switch_cut_short_for_good_is_put_back_by_the_next_run_before_anything_else(
 
 #[test]
 fn a_multipart_copy_keeps_the_content_and_the_composite_checksum() {
-    use cedar_ext_amazons3::{copy, upload, Places, Replace, Stored};
+    use cedar_ext_amazons3::{copy_object, upload_file, Listed, Places, Replace, Stored};
 
     let test = "a_multipart_copy_keeps_the_content_and_the_composite_checksum";
     let Some(moto) = s3::shared(test) else {
@@ -361,9 +361,9 @@ fn a_multipart_copy_keeps_the_content_and_the_composite_checksum() {
 
     // One object copied in parts (the limit lowered to 1 MiB): the parts are cut where the
     // upload cut them, so the copy keeps the upload's composite checksum.
-    let sent = upload::upload_file(&s3, "src/big", &file, part).unwrap();
+    let sent = upload_file(&s3, "src/big", &file, part).unwrap();
     assert_eq!(sent.part_size, Some(part));
-    copy::copy(&s3, "src/big", "dst/big", data.len() as u64, part, 1 << 20).unwrap();
+    copy_object(&s3, "src/big", "dst/big", data.len() as u64, part, 1 << 20).unwrap();
     assert!(moto.get(&bucket, "dst/big") == data);
     let etag = moto.python(&format!(
         "print(s3.head_object(Bucket={bucket:?}, Key='dst/big')['ETag'])"
@@ -381,7 +381,7 @@ fn a_multipart_copy_keeps_the_content_and_the_composite_checksum() {
     let previous = {
         let mut listed = Vec::new();
         for (k, size) in moto.objects(&bucket, &format!("{}/", places.day)) {
-            listed.push(cedar_ext_amazons3::client::Listed {
+            listed.push(Listed {
                 key: k,
                 size,
                 modified: None,
@@ -389,8 +389,7 @@ fn a_multipart_copy_keeps_the_content_and_the_composite_checksum() {
         }
         listed
     };
-    let incoming =
-        upload::upload_file(&s3, &format!("{}/big", places.incoming), &file, part).unwrap();
+    let incoming = upload_file(&s3, &format!("{}/big", places.incoming), &file, part).unwrap();
     let objects = [Stored::new("big", file.clone(), &incoming)];
     let removed = Replace {
         s3: &s3,

@@ -269,7 +269,7 @@ pub fn s3_client(
     key: (&str, &str),
     bucket: &str,
     home: &Path,
-) -> cedar_ext_amazons3::client::S3 {
+) -> cedar_ext_amazons3::S3 {
     fs::create_dir_all(home.join(".aws")).unwrap();
     fs::write(
         home.join(".aws/credentials"),
@@ -279,8 +279,8 @@ pub fn s3_client(
         ),
     )
     .unwrap();
-    cedar_ext_amazons3::client::S3::connect(
-        &cedar_ext_amazons3::client::ConnectOptions {
+    cedar_ext_amazons3::S3::connect(
+        &cedar_ext_amazons3::ConnectOptions {
             endpoint: Some(endpoint),
             region: Some(cback_tests::s3::REGION.into()),
             home: Some(home.to_path_buf()),
