@@ -54,39 +54,39 @@ pub const DOC_FILES: &[(&str, &str)] = &[
     ("crates.md", "the crates of the workspace"),
 ];
 
+use cedar_core::config::element_paths;
+use cedar_core::Config;
+
+/// Every element path the parser reads, each as `<section><element>…`: the standard sections
+/// and each extension's own section.
+pub fn config_element_paths() -> Vec<String> {
+    let mut paths = element_paths::<Config>("");
+    paths.extend(element_paths::<cedar_ext_postgresql::PostgresqlSection>(
+        "<postgresql>",
+    ));
+    paths.extend(element_paths::<cedar_ext_capacity::CapacitySection>(
+        "<capacity>",
+    ));
+    paths.extend(element_paths::<cedar_ext_mysql::MysqlSection>("<mysql>"));
+    paths.extend(element_paths::<cedar_ext_subversion::SubversionSection>(
+        "<subversion>",
+    ));
+    paths.extend(element_paths::<cedar_ext_mbox::MboxSection>("<mbox>"));
+    paths.extend(element_paths::<cedar_ext_encrypt::EncryptSection>(
+        "<encrypt>",
+    ));
+    paths.extend(element_paths::<cedar_ext_split::SplitSection>("<split>"));
+    paths.extend(element_paths::<cedar_ext_amazons3::AmazonS3Section>(
+        "<amazons3>",
+    ));
+    paths
+}
+
 #[cfg(test)]
 mod tests {
     use std::path::{Path, PathBuf};
 
-    use cedar_core::config::element_paths;
-    use cedar_core::Config;
-
     use super::*;
-
-    /// Every element path the parser reads, each as `<section><element>…`: the standard sections
-    /// and each extension's own section.
-    fn config_element_paths() -> Vec<String> {
-        let mut paths = element_paths::<Config>("");
-        paths.extend(element_paths::<cedar_ext_postgresql::PostgresqlSection>(
-            "<postgresql>",
-        ));
-        paths.extend(element_paths::<cedar_ext_capacity::CapacitySection>(
-            "<capacity>",
-        ));
-        paths.extend(element_paths::<cedar_ext_mysql::MysqlSection>("<mysql>"));
-        paths.extend(element_paths::<cedar_ext_subversion::SubversionSection>(
-            "<subversion>",
-        ));
-        paths.extend(element_paths::<cedar_ext_mbox::MboxSection>("<mbox>"));
-        paths.extend(element_paths::<cedar_ext_encrypt::EncryptSection>(
-            "<encrypt>",
-        ));
-        paths.extend(element_paths::<cedar_ext_split::SplitSection>("<split>"));
-        paths.extend(element_paths::<cedar_ext_amazons3::AmazonS3Section>(
-            "<amazons3>",
-        ));
-        paths
-    }
 
     fn workspace_root() -> PathBuf {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("..")

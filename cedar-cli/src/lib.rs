@@ -23,6 +23,7 @@ mod report;
 pub use cli::{Cli, RunSwitches};
 pub use diagnostics::lines as diagnostic_lines;
 pub use dist::{completion, man_page, SHELLS};
+pub use doc::config_element_paths;
 pub use log_switches::LogSwitches;
 pub use report::report;
 
