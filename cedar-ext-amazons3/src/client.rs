@@ -309,12 +309,12 @@ impl S3 {
     fn interruptible<F: std::future::Future>(
         &self,
         operation: &'static str,
-        key: &str,
+        key: Option<&str>,
         request: F,
     ) -> Result<F::Output, S3Error> {
         let interrupted = || S3Error {
             operation,
-            target: format!("s3://{}/{key}", self.bucket),
+            target: self.target(key),
             endpoint: self.endpoint.clone(),
             detail: "interrupted".into(),
             kind: ErrorKind::Interrupted,
@@ -409,7 +409,9 @@ impl S3 {
                 wait.as_secs_f64(),
                 waited.as_secs_f64()
             );
-            self.sleep(operation, key, wait)?;
+            // Waits `wait`, but stops as soon as an interrupt arrives (the timer is made when
+            // the runtime first polls it, inside its context).
+            self.interruptible(operation, key, async { tokio::time::sleep(wait).await })?;
             waited += wait;
             round += 1;
         }
@@ -420,32 +422,6 @@ impl S3 {
         match key {
             Some(key) => format!("s3://{}/{key}", self.bucket),
             None => format!("s3://{}", self.bucket),
-        }
-    }
-
-    /// Waits `wait`, but stops as soon as an interrupt arrives.
-    fn sleep(
-        &self,
-        operation: &'static str,
-        key: Option<&str>,
-        wait: Duration,
-    ) -> Result<(), S3Error> {
-        let end = std::time::Instant::now() + wait;
-        loop {
-            if cedar_core::interrupt::requested() {
-                return Err(S3Error {
-                    operation,
-                    target: self.target(key),
-                    endpoint: self.endpoint.clone(),
-                    detail: "interrupted".into(),
-                    kind: ErrorKind::Interrupted,
-                });
-            }
-            let now = std::time::Instant::now();
-            if now >= end {
-                return Ok(());
-            }
-            std::thread::sleep((end - now).min(INTERRUPT_POLL));
         }
     }
 
@@ -500,7 +476,7 @@ impl S3 {
             let body = self.body(path, offset, length)?;
             self.interruptible(
                 "uploading",
-                key,
+                Some(key),
                 self.client
                     .put_object()
                     .bucket(&self.bucket)
@@ -590,7 +566,7 @@ impl S3 {
             let body = self.body(path, offset, length)?;
             self.interruptible(
                 "uploading a part of",
-                key,
+                Some(key),
                 self.client
                     .upload_part()
                     .bucket(&self.bucket)
