@@ -17,11 +17,13 @@
 //!   <format>plain</format>               <!-- cback only: plain (default) or custom (pg_dump -Fc) -->
 //!   <split>N</split>                     <!-- cback only: with all=Y, globals + one file per database -->
 //!   <exclude>test_.*</exclude>           <!-- cback only, repeated: with split, databases left out -->
+//!   <config_files>N</config_files>       <!-- cback only: Y keeps the server's configuration -->
 //! </postgresql>
 //! ```
 //!
 //! The first five elements and their rules are the original's; `password_file`, `host`,
-//! `port`, `compress_level`, `jobs`, `verify`, `manifest`, `format`, `split`, `exclude` and the
+//! `port`, `compress_level`, `jobs`, `verify`, `manifest`, `format`, `split`, `exclude`,
+//! `config_files` and the
 //! `zstd` mode are cback's additions (the original
 //! ignores the elements and rejects `zstd`). A configuration the original accepts keeps its
 //! file names; only the gzip level changes (6 instead of 9, set `<compress_level>9` for the
@@ -68,6 +70,9 @@ pub struct PostgresqlSection {
     pub split: Option<bool>,
     #[serde(default, rename = "exclude")]
     pub excludes: Vec<String>,
+    /// `<config_files>`: also keep the server's configuration ([`crate::server_config`]).
+    #[serde(default)]
+    pub config_files: Option<bool>,
 }
 
 /// What pg_dump writes.
@@ -103,6 +108,9 @@ pub enum Target {
     Database(String),
     /// Roles and tablespaces (`<split>Y`), with `pg_dumpall --globals-only`.
     Globals,
+    /// The server's configuration files and non-default settings (`<config_files>Y`), read
+    /// through psql ([`crate::server_config`]).
+    Config,
 }
 
 impl Target {
@@ -111,6 +119,7 @@ impl Target {
         match self {
             Target::All | Target::Globals => "pg_dumpall",
             Target::Database(_) => "pg_dump",
+            Target::Config => "psql",
         }
     }
 
@@ -120,6 +129,7 @@ impl Target {
             Target::All => format!("postgresqldump.txt{}", mode.extension()),
             Target::Database(name) => format!("postgresqldump-{name}.txt{}", mode.extension()),
             Target::Globals => format!("postgresqldump-globals.txt{}", mode.extension()),
+            Target::Config => format!("postgresqldump-config.txt{}", mode.extension()),
         }
     }
 
@@ -129,6 +139,7 @@ impl Target {
             Target::All => "all",
             Target::Database(name) => name,
             Target::Globals => "globals",
+            Target::Config => "config",
         }
     }
 }
@@ -139,6 +150,7 @@ impl fmt::Display for Target {
             Target::All => f.write_str("all databases"),
             Target::Database(name) => write!(f, "database [{}]", clip(name)),
             Target::Globals => f.write_str("the globals (roles and tablespaces)"),
+            Target::Config => f.write_str("the server's configuration"),
         }
     }
 }
@@ -315,6 +327,8 @@ pub struct Settings {
     pub split: bool,
     /// With `split`: patterns of database names left out (whole-name matches).
     pub excludes: Vec<String>,
+    /// Keep the server's configuration beside the dumps (`<config_files>Y`).
+    pub config_files: bool,
 }
 
 impl Settings {
@@ -348,6 +362,11 @@ impl Settings {
             }
             targets
         };
+        let config_files = section.config_files.unwrap_or(false);
+        let mut targets = targets;
+        if config_files {
+            targets.push(Target::Config);
+        }
         let compress_level = section
             .compress_level
             .as_deref()
@@ -372,6 +391,7 @@ impl Settings {
                 .unwrap_or(Format::Plain),
             split: section.split.unwrap_or(false),
             excludes: section.excludes.clone(),
+            config_files,
         })
     }
 

@@ -33,7 +33,9 @@
 //! - pg_dump is matched to the server's version before anything is written ([`version`],
 //!   [`prepare`]);
 //! - `<all>Y<split>Y` writes the globals (0600) and one file per database, `<exclude>`
-//!   honoured ([`discover`]); `<format>custom` writes `pg_dump -Fc` archives.
+//!   honoured ([`discover`]); `<format>custom` writes `pg_dump -Fc` archives;
+//! - `<config_files>Y` keeps the server's configuration files and non-default settings,
+//!   read through the server, beside the dumps ([`server_config`]).
 //!
 //! Modules: `config` (section, rules, settings), `atomic`, `action` (the action itself),
 //! `prepare`, `verify`, `manifest`, `pgverify`, `version`, `discover`, `progress` (the terminal
@@ -52,6 +54,7 @@ mod pgverify;
 mod prepare;
 mod progress;
 pub mod restore;
+mod server_config;
 #[cfg(test)]
 mod trust_tests;
 mod verify;

@@ -28,11 +28,12 @@ pub struct Prepared {
 }
 
 impl Prepared {
-    /// The program that dumps `target`.
+    /// The program that dumps `target` (the server's configuration, read through psql, is
+    /// described by pg_dumpall's installation).
     pub fn tool(&self, target: &Target) -> &Tool {
         match target {
             Target::Database(_) => &self.pg_dump,
-            Target::All | Target::Globals => &self.pg_dumpall,
+            Target::All | Target::Globals | Target::Config => &self.pg_dumpall,
         }
     }
 }
@@ -60,7 +61,7 @@ pub fn args(settings: &Settings, target: &Target) -> Vec<OsString> {
                 args.push("--create".into());
             }
         }
-        Target::All => {}
+        Target::All | Target::Config => {}
     }
     args
 }
@@ -185,6 +186,7 @@ pub fn prepare(config: &ConfigFile, settings: &Settings) -> Result<Prepared, PgE
         );
         std::iter::once(Target::Globals)
             .chain(kept.into_iter().map(Target::Database))
+            .chain(settings.config_files.then_some(Target::Config))
             .collect()
     } else {
         settings.targets.clone()

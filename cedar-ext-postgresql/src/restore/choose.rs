@@ -96,6 +96,8 @@ pub fn choose(
     }
     let wanted_kind = if database == "globals" {
         Kind::Globals
+    } else if database == "config" {
+        Kind::ServerConfig
     } else {
         Kind::Database
     };

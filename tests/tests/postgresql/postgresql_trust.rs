@@ -9,14 +9,14 @@ use std::process::{Command, Output, Stdio};
 
 use cback_tests::pg::{self, ClusterOptions, Site, MANIFEST};
 
-fn run(mut cmd: Command) -> Output {
+pub(crate) fn run(mut cmd: Command) -> Output {
     cmd.stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .output()
         .expect("run cback")
 }
 
-fn stderr(output: &Output) -> String {
+pub(crate) fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
