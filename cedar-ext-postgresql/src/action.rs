@@ -418,6 +418,10 @@ fn dump_and_report(site: &DumpRun<'_>, target: &Target) -> Result<Dumped, DumpEr
     let bar = site.progress.start(target);
     let publish =
         |dumped: &Dumped, rename: Rename<'_>| publish(site, target, start_time, dumped, rename);
+    // A `<database_options>` entry may choose another compression for this dump.
+    let mut compression = site.compression;
+    compression.codec = site.settings.codec_of(target);
+    compression.level = site.settings.level_of(target);
     let outcome = dump_one(
         site.config,
         site.settings,
@@ -425,7 +429,7 @@ fn dump_and_report(site: &DumpRun<'_>, target: &Target) -> Result<Dumped, DumpEr
         target,
         site.dir,
         site.owner,
-        site.compression,
+        compression,
         site.interrupted,
         &|n| bar.add(n),
         &publish,
@@ -506,6 +510,11 @@ fn entry_of(
         end: rfc3339(cedar_core::clock::now_secs()),
         error: None,
         replacing: Vec::new(),
+        left_out: site
+            .settings
+            .choices(target)
+            .map(|c| c.left_out())
+            .unwrap_or_default(),
     };
     match outcome {
         // Interrupted: not finished. A clash: the name is the globals' (or the server
@@ -695,7 +704,7 @@ fn check_written(
         dumped_from: None,
     };
     if settings.verify {
-        let kind = match (target, settings.format) {
+        let kind = match (target, settings.format_of(target)) {
             (Target::All | Target::Globals, _) => Kind::Cluster,
             (Target::Config, _) => Kind::Config,
             (Target::Database(_), Format::Custom) => Kind::Custom,
@@ -703,7 +712,7 @@ fn check_written(
         };
         let checked = verify::verify(
             temp,
-            settings.compress_mode,
+            settings.codec_of(target),
             kind,
             &prepared.pg_restore,
             &written,
@@ -759,7 +768,7 @@ fn write_dump(
     };
     let mut compressor =
         Compressor::new(handle, compression).map_err(|source| DumpError::Compressor {
-            mode: settings.compress_mode.name(),
+            mode: compression.codec.name(),
             path: temp.to_path_buf(),
             source,
         })?;

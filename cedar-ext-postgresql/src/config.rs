@@ -18,12 +18,14 @@
 //!   <split>N</split>                     <!-- cback only: with all=Y, globals + one file per database -->
 //!   <exclude>test_.*</exclude>           <!-- cback only, repeated: with split, databases left out -->
 //!   <config_files>N</config_files>       <!-- cback only: Y keeps the server's configuration -->
+//!   <database_options>...</database_options> <!-- cback only, repeated: per-database choices
+//!                                             (crate::choices) -->
 //! </postgresql>
 //! ```
 //!
 //! The first five elements and their rules are the original's; `password_file`, `host`,
 //! `port`, `compress_level`, `jobs`, `verify`, `manifest`, `format`, `split`, `exclude`,
-//! `config_files` and the
+//! `config_files`, `database_options` and the
 //! `zstd` mode are cback's additions (the original
 //! ignores the elements and rejects `zstd`). A configuration the original accepts keeps its
 //! file names; only the gzip level changes (6 instead of 9, set `<compress_level>9` for the
@@ -73,6 +75,9 @@ pub struct PostgresqlSection {
     /// `<config_files>`: also keep the server's configuration ([`crate::server_config`]).
     #[serde(default)]
     pub config_files: Option<bool>,
+    /// `<database_options>`, repeated: per-database choices ([`crate::choices`]).
+    #[serde(default, rename = "database_options")]
+    pub database_options: Vec<crate::choices::DatabaseOptionsSection>,
 }
 
 /// What pg_dump writes.
@@ -220,6 +225,7 @@ pub fn problems(section: Option<&PostgresqlSection>) -> Vec<String> {
         }
     }
     problems.extend(trust_problems(section));
+    problems.extend(crate::choices::problems(section));
     problems
 }
 
@@ -275,7 +281,7 @@ fn trust_problems(section: &PostgresqlSection) -> Vec<String> {
 
 /// What is wrong with `<compress_level>` `level` for `mode` (not checked when the mode itself
 /// is missing or unknown: that is reported on its own).
-fn level_problem(mode: Option<Codec>, level: &str) -> Option<String> {
+pub(crate) fn level_problem(mode: Option<Codec>, level: &str) -> Option<String> {
     let mode = mode?;
     if mode == Codec::None {
         return Some(format!(
@@ -329,6 +335,8 @@ pub struct Settings {
     pub excludes: Vec<String>,
     /// Keep the server's configuration beside the dumps (`<config_files>Y`).
     pub config_files: bool,
+    /// Per-database choices (`<database_options>`), in configuration order.
+    pub database_options: Vec<crate::choices::Choices>,
 }
 
 impl Settings {
@@ -392,15 +400,61 @@ impl Settings {
             split: section.split.unwrap_or(false),
             excludes: section.excludes.clone(),
             config_files,
+            database_options: section
+                .database_options
+                .iter()
+                .map(crate::choices::Choices::from_entry)
+                .collect(),
         })
     }
 
     /// The final file name of `target` in collect_dir: the original's names for plain dumps,
     /// `postgresqldump-<database>.dump` for custom-format ones.
     pub fn file_name(&self, target: &Target) -> String {
-        match (self.format, target) {
+        match (self.format_of(target), target) {
             (Format::Custom, Target::Database(name)) => format!("postgresqldump-{name}.dump"),
-            _ => target.file_name(self.compress_mode),
+            _ => target.file_name(self.codec_of(target)),
+        }
+    }
+
+    /// The `<database_options>` entry that applies to `target`, if any.
+    pub fn choices(&self, target: &Target) -> Option<&crate::choices::Choices> {
+        match target {
+            Target::Database(name) => crate::choices::choices_for(&self.database_options, name),
+            _ => None,
+        }
+    }
+
+    /// The format of `target`'s dump: its entry's, else the section's.
+    pub fn format_of(&self, target: &Target) -> Format {
+        self.choices(target)
+            .and_then(|c| c.format)
+            .unwrap_or(self.format)
+    }
+
+    /// The compression of `target`'s file: none for the custom format (pg_dump compresses
+    /// it), else its entry's mode, else the section's.
+    pub fn codec_of(&self, target: &Target) -> Codec {
+        if self.format_of(target) == Format::Custom && matches!(target, Target::Database(_)) {
+            return Codec::None;
+        }
+        self.choices(target)
+            .and_then(|c| c.compress_mode)
+            .unwrap_or(self.compress_mode)
+    }
+
+    /// The compression level of `target`'s file: its entry's level, else the default of its
+    /// entry's mode, else the section's level.
+    pub fn level_of(&self, target: &Target) -> u32 {
+        let choices = self.choices(target);
+        match (
+            choices.and_then(|c| c.compress_level),
+            choices.and_then(|c| c.compress_mode),
+        ) {
+            (Some(level), _) => level,
+            (None, Some(mode)) => mode.default_level(),
+            (None, None) if self.codec_of(target) == self.compress_mode => self.compress_level,
+            (None, None) => self.codec_of(target).default_level(),
         }
     }
 

@@ -54,11 +54,14 @@ pub fn args(settings: &Settings, target: &Target) -> Vec<OsString> {
     match target {
         Target::Globals => args.push("--globals-only".into()),
         Target::Database(_) => {
-            if settings.format == Format::Custom {
+            if settings.format_of(target) == Format::Custom {
                 args.push("--format=custom".into());
             }
             if settings.split {
                 args.push("--create".into());
+            }
+            if let Some(choices) = settings.choices(target) {
+                args.extend(choices.args().into_iter().map(OsString::from));
             }
         }
         Target::All | Target::Config => {}

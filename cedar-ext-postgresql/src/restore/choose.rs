@@ -174,6 +174,7 @@ mod tests {
             end: end.into(),
             error: None,
             replacing: Vec::new(),
+            left_out: Vec::new(),
         }
     }
 

@@ -6,6 +6,7 @@
 /// The cedar-cli programs under test, as cargo built them for this test binary.
 const BIN: cback_tests::Binaries = cback_tests::binaries!();
 
+mod postgresql_choices;
 mod postgresql_config;
 mod postgresql_dumps;
 mod postgresql_faults;

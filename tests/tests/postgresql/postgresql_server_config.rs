@@ -6,8 +6,8 @@
 use std::os::unix::fs::MetadataExt;
 use std::process::{Command, Output};
 
-use crate::postgresql_trust::{run, stderr};
-use cback_tests::pg::{self, Cluster, Site, MANIFEST};
+use crate::postgresql_trust::{entry, manifest, run, stderr};
+use cback_tests::pg::{self, Cluster, Site};
 
 const CONFIG_FILE: &str = "postgresqldump-config.txt.zst";
 
@@ -71,15 +71,8 @@ fn a_superuser_keeps_every_file_and_the_settings_verified_and_listed() {
 
     let path = site.collect.join(CONFIG_FILE);
     assert_eq!(std::fs::metadata(&path).unwrap().mode() & 0o777, 0o600);
-    let manifest: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(site.collect.join(MANIFEST)).unwrap())
-            .unwrap();
-    let entry = manifest["files"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["name"] == CONFIG_FILE)
-        .unwrap_or_else(|| panic!("{manifest:#}"));
+    let manifest = manifest(&site);
+    let entry = entry(&manifest, CONFIG_FILE);
     assert_eq!(entry["database"], "config");
     assert_eq!(entry["status"], "ok");
     assert_eq!(entry["verified"], true);
