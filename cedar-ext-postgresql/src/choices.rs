@@ -25,7 +25,7 @@ use cedar_core::clip::clip;
 use cedar_core::compress::Codec;
 use serde::Deserialize;
 
-use crate::config::{level_problem, Format, PostgresqlSection};
+use crate::config::{format_problem, level_problem, mode_problem, Format, PostgresqlSection};
 
 /// One `<database_options>` element as written.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
@@ -343,33 +343,16 @@ pub fn problems(section: &PostgresqlSection) -> Vec<String> {
                 ));
                 None
             }
-            Some(text) => match Format::parse(text) {
-                Some(format) => Some(format),
-                None => {
-                    problems.push(format!(
-                        "{at}: <format> `{}` is not one of {}",
-                        clip(text),
-                        Format::NAMES.join(", ")
-                    ));
-                    None
-                }
-            },
+            Some(text) => {
+                problems.extend(format_problem(text).map(|p| format!("{at}: {p}")));
+                Format::parse(text)
+            }
             None => section_format,
         };
-        let mode = match entry.compress_mode.as_deref() {
-            Some(text) => match Codec::parse(text) {
-                Some(mode) => Some(mode),
-                None => {
-                    problems.push(format!(
-                        "{at}: <compress_mode> `{}` is not one of {}",
-                        clip(text),
-                        Codec::NAMES.join(", ")
-                    ));
-                    None
-                }
-            },
-            None => None,
-        };
+        let mode = entry.compress_mode.as_deref().and_then(|text| {
+            problems.extend(mode_problem(text).map(|p| format!("{at}: {p}")));
+            Codec::parse(text)
+        });
         if format == Some(Format::Custom) {
             if matches!(mode, Some(m) if m != Codec::None) {
                 problems.push(format!(
@@ -548,6 +531,23 @@ mod tests {
             }],
         );
         assert!(problems(&level)[0].contains("not a gzip level between 1 and 9"));
+        let unknown = section(
+            false,
+            false,
+            &["shop"],
+            vec![DatabaseOptionsSection {
+                format: Some("tar".into()),
+                compress_mode: Some("lz4".into()),
+                ..entry("shop")
+            }],
+        );
+        assert_eq!(
+            problems(&unknown),
+            vec![
+                "<database_options> [shop]: <format> `tar` is not one of plain, custom",
+                "<database_options> [shop]: <compress_mode> `lz4` is not one of none, gzip, bzip2, zstd",
+            ]
+        );
     }
 
     #[test]

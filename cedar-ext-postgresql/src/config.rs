@@ -171,12 +171,7 @@ pub fn problems(section: Option<&PostgresqlSection>) -> Vec<String> {
             "<compress_mode> is required: one of {}",
             Codec::NAMES.join(", ")
         )),
-        Some(text) if Codec::parse(text).is_none() => problems.push(format!(
-            "<compress_mode> `{}` is not one of {}",
-            clip(text),
-            Codec::NAMES.join(", ")
-        )),
-        Some(_) => {}
+        Some(text) => problems.extend(mode_problem(text)),
     }
     if let Some(level) = section.compress_level.as_deref() {
         let mode = section.compress_mode.as_deref().and_then(Codec::parse);
@@ -235,11 +230,7 @@ fn trust_problems(section: &PostgresqlSection) -> Vec<String> {
     let all = section.all.unwrap_or(false);
     let split = section.split.unwrap_or(false);
     match section.format.as_deref().map(|f| (f, Format::parse(f))) {
-        Some((text, None)) => problems.push(format!(
-            "<format> `{}` is not one of {}",
-            clip(text),
-            Format::NAMES.join(", ")
-        )),
+        Some((text, None)) => problems.extend(format_problem(text)),
         Some((_, Some(Format::Custom))) => {
             let mode = section.compress_mode.as_deref().and_then(Codec::parse);
             if matches!(mode, Some(m) if m != Codec::None) {
@@ -277,6 +268,28 @@ fn trust_problems(section: &PostgresqlSection) -> Vec<String> {
         }
     }
     problems
+}
+
+/// What is wrong with `<compress_mode>` `text` (`None`: a known mode).
+pub(crate) fn mode_problem(text: &str) -> Option<String> {
+    Codec::parse(text).is_none().then(|| {
+        format!(
+            "<compress_mode> `{}` is not one of {}",
+            clip(text),
+            Codec::NAMES.join(", ")
+        )
+    })
+}
+
+/// What is wrong with `<format>` `text` (`None`: a known format).
+pub(crate) fn format_problem(text: &str) -> Option<String> {
+    Format::parse(text).is_none().then(|| {
+        format!(
+            "<format> `{}` is not one of {}",
+            clip(text),
+            Format::NAMES.join(", ")
+        )
+    })
 }
 
 /// What is wrong with `<compress_level>` `level` for `mode` (not checked when the mode itself
