@@ -111,6 +111,10 @@ pub struct Entry {
     /// writes around the rename leaves it; the next run's manifest drops it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub replacing: Vec<Replaced>,
+    /// What the dump leaves out on purpose (`schema audit`, `table public.log`), as the
+    /// configuration chose it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub left_out: Vec<String>,
 }
 
 /// What a name held before the dump that is being renamed onto it ([`Entry::replacing`]).
@@ -564,6 +568,7 @@ mod tests {
             end: rfc3339(1),
             error: None,
             replacing: Vec::new(),
+            left_out: Vec::new(),
         }
     }
 
@@ -731,6 +736,7 @@ mod tests {
             end: rfc3339(6),
             error: Some("boom".into()),
             replacing: Vec::new(),
+            left_out: Vec::new(),
         };
         let merged = carry_over(
             vec![

@@ -406,6 +406,7 @@ fn log_start(target: &Target) {
         Target::All => tracing::info!("Backing up all databases."),
         Target::Database(name) => tracing::info!("Backing up database [{name}]."),
         Target::Globals => tracing::info!("Backing up the globals (roles and tablespaces)."),
+        Target::Config => tracing::info!("Backing up the server's configuration."),
     }
 }
 
@@ -417,6 +418,10 @@ fn dump_and_report(site: &DumpRun<'_>, target: &Target) -> Result<Dumped, DumpEr
     let bar = site.progress.start(target);
     let publish =
         |dumped: &Dumped, rename: Rename<'_>| publish(site, target, start_time, dumped, rename);
+    // A `<database_options>` entry may choose another compression for this dump.
+    let mut compression = site.compression;
+    compression.codec = site.settings.codec_of(target);
+    compression.level = site.settings.level_of(target);
     let outcome = dump_one(
         site.config,
         site.settings,
@@ -424,7 +429,7 @@ fn dump_and_report(site: &DumpRun<'_>, target: &Target) -> Result<Dumped, DumpEr
         target,
         site.dir,
         site.owner,
-        site.compression,
+        compression,
         site.interrupted,
         &|n| bar.add(n),
         &publish,
@@ -494,17 +499,29 @@ fn entry_of(
         size: None,
         sha256: None,
         verified: false,
-        pg_dump_version: tool.version_text.clone(),
+        // The server's configuration is read through psql, not dumped.
+        pg_dump_version: if *target == Target::Config {
+            None
+        } else {
+            tool.version_text.clone()
+        },
         server_version: server,
         start: rfc3339(start),
         end: rfc3339(cedar_core::clock::now_secs()),
         error: None,
         replacing: Vec::new(),
+        left_out: site
+            .settings
+            .choices(target)
+            .map(|c| c.left_out())
+            .unwrap_or_default(),
     };
     match outcome {
-        // Interrupted: not finished. A clash: the name is the globals' file, described by
-        // the globals' own entry.
-        Err(DumpError::Interrupted | DumpError::NameClash { .. }) => return None,
+        // Interrupted: not finished. A clash: the name is the globals' (or the server
+        // configuration's) file, described by its own entry.
+        Err(
+            DumpError::Interrupted | DumpError::NameClash { .. } | DumpError::ConfigClash { .. },
+        ) => return None,
         Err(error) => entry.error = Some(failure_message(target, error)),
         Ok(dumped) => {
             entry.status = Status::Ok;
@@ -584,6 +601,25 @@ pub fn dump_one(
     {
         return Err(DumpError::NameClash { file: file_name });
     }
+    if settings.config_files
+        && matches!(target, Target::Database(_))
+        && file_name == settings.file_name(&Target::Config)
+    {
+        return Err(DumpError::ConfigClash { file: file_name });
+    }
+    // The server's configuration is gathered (small) before its file is created.
+    let gathered = if *target == Target::Config {
+        let psql = cedar_core::process::resolve_command(&config.config, "psql");
+        let env = prepare::libpq_env(settings);
+        let gathered =
+            crate::server_config::gather(&psql, &env).map_err(|source| match source {
+                crate::version::QueryError::Interrupted { .. } => DumpError::Interrupted,
+                source => DumpError::ServerConfig { source },
+            })?;
+        Some(crate::server_config::render(&gathered))
+    } else {
+        None
+    };
     let mut command = dump_command(config, settings, target);
     command.program = prepared.tool(target).program.clone();
     tracing::debug!(
@@ -597,29 +633,28 @@ pub fn dump_one(
             .join(", ")
     );
     let file = AtomicFile::create(dir, &file_name)?;
-    let written = write_dump(
-        &command,
-        &file,
-        settings,
-        compression,
-        interrupted,
-        progress,
-    )
-    .and_then(|(totals, digest)| {
-        check_written(
-            settings,
-            prepared,
-            target,
-            file.temp_path(),
-            totals,
-            digest,
-            compression.threads,
-        )
-    });
+    let source = match &gathered {
+        Some(bytes) => Source::Bytes(bytes),
+        None => Source::Command(&command),
+    };
+    let written = write_dump(source, &file, settings, compression, interrupted, progress).and_then(
+        |(totals, digest)| {
+            check_written(
+                settings,
+                prepared,
+                target,
+                file.temp_path(),
+                totals,
+                digest,
+                compression.threads,
+            )
+        },
+    );
     match written {
         Ok(mut dumped) => {
-            // Roles with their password hashes: never readable by the backup group.
-            let mode = if *target == Target::Globals {
+            // Roles with their password hashes, and a configuration that may hold passwords
+            // (primary_conninfo): never readable by the backup group.
+            let mode = if matches!(target, Target::Globals | Target::Config) {
                 Mode::Private
             } else {
                 Mode::GroupReadable
@@ -669,14 +704,15 @@ fn check_written(
         dumped_from: None,
     };
     if settings.verify {
-        let kind = match (target, settings.format) {
+        let kind = match (target, settings.format_of(target)) {
             (Target::All | Target::Globals, _) => Kind::Cluster,
+            (Target::Config, _) => Kind::Config,
             (Target::Database(_), Format::Custom) => Kind::Custom,
             (Target::Database(_), Format::Plain) => Kind::Dump,
         };
         let checked = verify::verify(
             temp,
-            settings.compress_mode,
+            settings.codec_of(target),
             kind,
             &prepared.pg_restore,
             &written,
@@ -697,10 +733,19 @@ fn check_written(
     Ok(dumped)
 }
 
-/// Streams the output of `command` through the compressor into `file`; returns the totals and
-/// the size and SHA-256 of the bytes written to the file.
+/// What a file is written from.
+#[derive(Clone, Copy)]
+enum Source<'a> {
+    /// The output of a dump command, streamed.
+    Command(&'a StreamCommand),
+    /// Text already in memory (the server's configuration).
+    Bytes(&'a [u8]),
+}
+
+/// Streams `source` through the compressor into `file`; returns the totals and the size and
+/// SHA-256 of the bytes written to the file.
 fn write_dump(
-    command: &StreamCommand,
+    source: Source<'_>,
     file: &AtomicFile,
     settings: &Settings,
     compression: compress::Settings,
@@ -723,11 +768,19 @@ fn write_dump(
     };
     let mut compressor =
         Compressor::new(handle, compression).map_err(|source| DumpError::Compressor {
-            mode: settings.compress_mode.name(),
+            mode: compression.codec.name(),
             path: temp.to_path_buf(),
             source,
         })?;
-    stream::stream(command, &mut compressor, temp, interrupted, progress)?;
+    match source {
+        Source::Command(command) => {
+            stream::stream(command, &mut compressor, temp, interrupted, progress)?;
+        }
+        Source::Bytes(bytes) => {
+            std::io::Write::write_all(&mut compressor, bytes).map_err(write_error)?;
+            progress(bytes.len() as u64);
+        }
+    }
     let (writer, totals) = compressor.finish().map_err(write_error)?;
     let (writer, digest) = writer.finish();
     writer.finish().map_err(write_error)?;

@@ -17,11 +17,15 @@
 //!   <format>plain</format>               <!-- cback only: plain (default) or custom (pg_dump -Fc) -->
 //!   <split>N</split>                     <!-- cback only: with all=Y, globals + one file per database -->
 //!   <exclude>test_.*</exclude>           <!-- cback only, repeated: with split, databases left out -->
+//!   <config_files>N</config_files>       <!-- cback only: Y keeps the server's configuration -->
+//!   <database_options>...</database_options> <!-- cback only, repeated: per-database choices
+//!                                             (crate::choices) -->
 //! </postgresql>
 //! ```
 //!
 //! The first five elements and their rules are the original's; `password_file`, `host`,
-//! `port`, `compress_level`, `jobs`, `verify`, `manifest`, `format`, `split`, `exclude` and the
+//! `port`, `compress_level`, `jobs`, `verify`, `manifest`, `format`, `split`, `exclude`,
+//! `config_files`, `database_options` and the
 //! `zstd` mode are cback's additions (the original
 //! ignores the elements and rejects `zstd`). A configuration the original accepts keeps its
 //! file names; only the gzip level changes (6 instead of 9, set `<compress_level>9` for the
@@ -68,6 +72,12 @@ pub struct PostgresqlSection {
     pub split: Option<bool>,
     #[serde(default, rename = "exclude")]
     pub excludes: Vec<String>,
+    /// `<config_files>`: also keep the server's configuration ([`crate::server_config`]).
+    #[serde(default)]
+    pub config_files: Option<bool>,
+    /// `<database_options>`, repeated: per-database choices ([`crate::choices`]).
+    #[serde(default, rename = "database_options")]
+    pub database_options: Vec<crate::choices::DatabaseOptionsSection>,
 }
 
 /// What pg_dump writes.
@@ -103,6 +113,9 @@ pub enum Target {
     Database(String),
     /// Roles and tablespaces (`<split>Y`), with `pg_dumpall --globals-only`.
     Globals,
+    /// The server's configuration files and non-default settings (`<config_files>Y`), read
+    /// through psql ([`crate::server_config`]).
+    Config,
 }
 
 impl Target {
@@ -111,6 +124,7 @@ impl Target {
         match self {
             Target::All | Target::Globals => "pg_dumpall",
             Target::Database(_) => "pg_dump",
+            Target::Config => "psql",
         }
     }
 
@@ -120,6 +134,7 @@ impl Target {
             Target::All => format!("postgresqldump.txt{}", mode.extension()),
             Target::Database(name) => format!("postgresqldump-{name}.txt{}", mode.extension()),
             Target::Globals => format!("postgresqldump-globals.txt{}", mode.extension()),
+            Target::Config => format!("postgresqldump-config.txt{}", mode.extension()),
         }
     }
 
@@ -129,6 +144,7 @@ impl Target {
             Target::All => "all",
             Target::Database(name) => name,
             Target::Globals => "globals",
+            Target::Config => "config",
         }
     }
 }
@@ -139,6 +155,7 @@ impl fmt::Display for Target {
             Target::All => f.write_str("all databases"),
             Target::Database(name) => write!(f, "database [{}]", clip(name)),
             Target::Globals => f.write_str("the globals (roles and tablespaces)"),
+            Target::Config => f.write_str("the server's configuration"),
         }
     }
 }
@@ -154,12 +171,7 @@ pub fn problems(section: Option<&PostgresqlSection>) -> Vec<String> {
             "<compress_mode> is required: one of {}",
             Codec::NAMES.join(", ")
         )),
-        Some(text) if Codec::parse(text).is_none() => problems.push(format!(
-            "<compress_mode> `{}` is not one of {}",
-            clip(text),
-            Codec::NAMES.join(", ")
-        )),
-        Some(_) => {}
+        Some(text) => problems.extend(mode_problem(text)),
     }
     if let Some(level) = section.compress_level.as_deref() {
         let mode = section.compress_mode.as_deref().and_then(Codec::parse);
@@ -208,6 +220,7 @@ pub fn problems(section: Option<&PostgresqlSection>) -> Vec<String> {
         }
     }
     problems.extend(trust_problems(section));
+    problems.extend(crate::choices::problems(section));
     problems
 }
 
@@ -217,11 +230,7 @@ fn trust_problems(section: &PostgresqlSection) -> Vec<String> {
     let all = section.all.unwrap_or(false);
     let split = section.split.unwrap_or(false);
     match section.format.as_deref().map(|f| (f, Format::parse(f))) {
-        Some((text, None)) => problems.push(format!(
-            "<format> `{}` is not one of {}",
-            clip(text),
-            Format::NAMES.join(", ")
-        )),
+        Some((text, None)) => problems.extend(format_problem(text)),
         Some((_, Some(Format::Custom))) => {
             let mode = section.compress_mode.as_deref().and_then(Codec::parse);
             if matches!(mode, Some(m) if m != Codec::None) {
@@ -261,9 +270,31 @@ fn trust_problems(section: &PostgresqlSection) -> Vec<String> {
     problems
 }
 
+/// What is wrong with `<compress_mode>` `text` (`None`: a known mode).
+pub(crate) fn mode_problem(text: &str) -> Option<String> {
+    Codec::parse(text).is_none().then(|| {
+        format!(
+            "<compress_mode> `{}` is not one of {}",
+            clip(text),
+            Codec::NAMES.join(", ")
+        )
+    })
+}
+
+/// What is wrong with `<format>` `text` (`None`: a known format).
+pub(crate) fn format_problem(text: &str) -> Option<String> {
+    Format::parse(text).is_none().then(|| {
+        format!(
+            "<format> `{}` is not one of {}",
+            clip(text),
+            Format::NAMES.join(", ")
+        )
+    })
+}
+
 /// What is wrong with `<compress_level>` `level` for `mode` (not checked when the mode itself
 /// is missing or unknown: that is reported on its own).
-fn level_problem(mode: Option<Codec>, level: &str) -> Option<String> {
+pub(crate) fn level_problem(mode: Option<Codec>, level: &str) -> Option<String> {
     let mode = mode?;
     if mode == Codec::None {
         return Some(format!(
@@ -315,6 +346,10 @@ pub struct Settings {
     pub split: bool,
     /// With `split`: patterns of database names left out (whole-name matches).
     pub excludes: Vec<String>,
+    /// Keep the server's configuration beside the dumps (`<config_files>Y`).
+    pub config_files: bool,
+    /// Per-database choices (`<database_options>`), in configuration order.
+    pub database_options: Vec<crate::choices::Choices>,
 }
 
 impl Settings {
@@ -348,6 +383,11 @@ impl Settings {
             }
             targets
         };
+        let config_files = section.config_files.unwrap_or(false);
+        let mut targets = targets;
+        if config_files {
+            targets.push(Target::Config);
+        }
         let compress_level = section
             .compress_level
             .as_deref()
@@ -372,15 +412,62 @@ impl Settings {
                 .unwrap_or(Format::Plain),
             split: section.split.unwrap_or(false),
             excludes: section.excludes.clone(),
+            config_files,
+            database_options: section
+                .database_options
+                .iter()
+                .map(crate::choices::Choices::from_entry)
+                .collect(),
         })
     }
 
     /// The final file name of `target` in collect_dir: the original's names for plain dumps,
     /// `postgresqldump-<database>.dump` for custom-format ones.
     pub fn file_name(&self, target: &Target) -> String {
-        match (self.format, target) {
+        match (self.format_of(target), target) {
             (Format::Custom, Target::Database(name)) => format!("postgresqldump-{name}.dump"),
-            _ => target.file_name(self.compress_mode),
+            _ => target.file_name(self.codec_of(target)),
+        }
+    }
+
+    /// The `<database_options>` entry that applies to `target`, if any.
+    pub fn choices(&self, target: &Target) -> Option<&crate::choices::Choices> {
+        match target {
+            Target::Database(name) => crate::choices::choices_for(&self.database_options, name),
+            _ => None,
+        }
+    }
+
+    /// The format of `target`'s dump: its entry's, else the section's.
+    pub fn format_of(&self, target: &Target) -> Format {
+        self.choices(target)
+            .and_then(|c| c.format)
+            .unwrap_or(self.format)
+    }
+
+    /// The compression of `target`'s file: none for the custom format (pg_dump compresses
+    /// it), else its entry's mode, else the section's.
+    pub fn codec_of(&self, target: &Target) -> Codec {
+        if self.format_of(target) == Format::Custom && matches!(target, Target::Database(_)) {
+            return Codec::None;
+        }
+        self.choices(target)
+            .and_then(|c| c.compress_mode)
+            .unwrap_or(self.compress_mode)
+    }
+
+    /// The compression level of `target`'s file: its entry's level, else the default of its
+    /// entry's mode, else the section's level.
+    pub fn level_of(&self, target: &Target) -> u32 {
+        let choices = self.choices(target);
+        match (
+            choices.and_then(|c| c.compress_level),
+            choices.and_then(|c| c.compress_mode),
+        ) {
+            (Some(level), _) => level,
+            (None, Some(mode)) => mode.default_level(),
+            (None, None) if self.codec_of(target) == self.compress_mode => self.compress_level,
+            (None, None) => self.codec_of(target).default_level(),
         }
     }
 

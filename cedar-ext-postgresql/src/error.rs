@@ -63,6 +63,18 @@ pub enum DumpError {
     #[error("its dump would be named like the globals file {file}; dump it by name, or leave it out with <exclude>")]
     NameClash { file: String },
 
+    /// With `<config_files>Y`, a database whose dump would take the name of the server's
+    /// configuration file.
+    #[error("its dump would be named like the server's configuration file {file}; rename the database, leave it out (<exclude> with <split>Y, or remove its <database>), or set <config_files>N")]
+    ConfigClash { file: String },
+
+    /// The server could not be asked for its configuration at all (`<config_files>Y`).
+    #[error("cannot read the server's configuration through psql; check that the server runs and that the backup user may connect to the postgres or template1 database")]
+    ServerConfig {
+        #[source]
+        source: crate::version::QueryError,
+    },
+
     /// The dump was stopped by SIGINT or SIGTERM.
     #[error("interrupted")]
     Interrupted,

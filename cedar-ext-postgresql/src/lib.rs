@@ -33,7 +33,12 @@
 //! - pg_dump is matched to the server's version before anything is written ([`version`],
 //!   [`prepare`]);
 //! - `<all>Y<split>Y` writes the globals (0600) and one file per database, `<exclude>`
-//!   honoured ([`discover`]); `<format>custom` writes `pg_dump -Fc` archives.
+//!   honoured ([`discover`]); `<format>custom` writes `pg_dump -Fc` archives;
+//! - `<config_files>Y` keeps the server's configuration files and non-default settings,
+//!   read through the server, beside the dumps ([`server_config`]).
+//! - `<database_options>` gives a database (or every database a pattern matches) its own
+//!   format, compression, schema and table selection and extra pg_dump options, checked
+//!   against an allow-list; the manifest lists what each dump leaves out ([`choices`]).
 //!
 //! Modules: `config` (section, rules, settings), `atomic`, `action` (the action itself),
 //! `prepare`, `verify`, `manifest`, `pgverify`, `version`, `discover`, `progress` (the terminal
@@ -43,6 +48,7 @@
 
 mod action;
 mod atomic;
+mod choices;
 mod config;
 mod discover;
 mod error;
@@ -52,6 +58,7 @@ mod pgverify;
 mod prepare;
 mod progress;
 pub mod restore;
+mod server_config;
 #[cfg(test)]
 mod trust_tests;
 mod verify;

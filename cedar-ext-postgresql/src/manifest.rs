@@ -54,6 +54,7 @@ pub fn describe(database: &str) -> String {
     match database {
         "all" => "all databases".to_string(),
         "globals" => "the globals (roles and tablespaces)".to_string(),
+        "config" => "the server's configuration".to_string(),
         name => format!("database [{name}]"),
     }
 }

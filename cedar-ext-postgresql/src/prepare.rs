@@ -28,11 +28,12 @@ pub struct Prepared {
 }
 
 impl Prepared {
-    /// The program that dumps `target`.
+    /// The program that dumps `target` (the server's configuration, read through psql, is
+    /// described by pg_dumpall's installation).
     pub fn tool(&self, target: &Target) -> &Tool {
         match target {
             Target::Database(_) => &self.pg_dump,
-            Target::All | Target::Globals => &self.pg_dumpall,
+            Target::All | Target::Globals | Target::Config => &self.pg_dumpall,
         }
     }
 }
@@ -53,14 +54,17 @@ pub fn args(settings: &Settings, target: &Target) -> Vec<OsString> {
     match target {
         Target::Globals => args.push("--globals-only".into()),
         Target::Database(_) => {
-            if settings.format == Format::Custom {
+            if settings.format_of(target) == Format::Custom {
                 args.push("--format=custom".into());
             }
             if settings.split {
                 args.push("--create".into());
             }
+            if let Some(choices) = settings.choices(target) {
+                args.extend(choices.args().into_iter().map(OsString::from));
+            }
         }
-        Target::All => {}
+        Target::All | Target::Config => {}
     }
     args
 }
@@ -185,6 +189,7 @@ pub fn prepare(config: &ConfigFile, settings: &Settings) -> Result<Prepared, PgE
         );
         std::iter::once(Target::Globals)
             .chain(kept.into_iter().map(Target::Database))
+            .chain(settings.config_files.then_some(Target::Config))
             .collect()
     } else {
         settings.targets.clone()

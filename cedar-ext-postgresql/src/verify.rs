@@ -54,6 +54,8 @@ pub enum Kind {
     Cluster,
     /// A `pg_dump -Fc` archive.
     Custom,
+    /// The server's configuration (`<config_files>Y`, [`crate::server_config`]).
+    Config,
 }
 
 impl Kind {
@@ -61,6 +63,16 @@ impl Kind {
         match self {
             Kind::Dump | Kind::Custom => DUMP_MARKER,
             Kind::Cluster => CLUSTER_MARKER,
+            Kind::Config => crate::server_config::MARKER,
+        }
+    }
+
+    /// The program whose output the file holds, for messages.
+    fn program(self) -> &'static str {
+        match self {
+            Kind::Dump | Kind::Custom => "pg_dump",
+            Kind::Cluster => "pg_dumpall",
+            Kind::Config => "cback's reading of the server's configuration",
         }
     }
 }
@@ -274,11 +286,7 @@ pub fn verify_plain(
         return Err(VerifyError::Incomplete {
             path: path.to_path_buf(),
             marker: kind.marker(),
-            program: if kind == Kind::Cluster {
-                "pg_dumpall"
-            } else {
-                "pg_dump"
-            },
+            program: kind.program(),
             last,
         });
     }
@@ -669,7 +677,9 @@ pub fn verify(
 ) -> Result<Verified, VerifyError> {
     match kind {
         Kind::Custom => verify_custom(path, pg_restore, written),
-        Kind::Dump | Kind::Cluster => verify_plain(path, codec, kind, written, threads),
+        Kind::Dump | Kind::Cluster | Kind::Config => {
+            verify_plain(path, codec, kind, written, threads)
+        }
     }
 }
 

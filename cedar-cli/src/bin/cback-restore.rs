@@ -248,6 +248,7 @@ fn table(copies: &[&DumpCopy]) -> String {
     for c in copies {
         let format = match c.kind {
             Kind::Cluster => "pg_dumpall".to_string(),
+            Kind::ServerConfig => "server configuration".to_string(),
             _ => c.format.name().to_string(),
         };
         let mut compression = match (c.compression.name(), c.encrypted) {

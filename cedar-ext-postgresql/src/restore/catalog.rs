@@ -21,6 +21,9 @@ pub enum Kind {
     Globals,
     /// A pg_dumpall of the whole cluster (`postgresqldump.txt…`, `<all>Y` without split).
     Cluster,
+    /// The server's configuration files and settings (`postgresqldump-config.txt…`,
+    /// `<config_files>Y`): listed, never restored (it is put back by hand).
+    ServerConfig,
 }
 
 /// How the dump was written.
@@ -178,6 +181,8 @@ pub fn parse_name(name: &str) -> Option<(String, Kind, DumpFormat, Compression, 
         }
         if db == "globals" {
             (db.to_string(), Kind::Globals)
+        } else if db == "config" {
+            (db.to_string(), Kind::ServerConfig)
         } else {
             (db.to_string(), Kind::Database)
         }
@@ -448,6 +453,10 @@ mod tests {
         assert_eq!(
             p("postgresqldump-globals.txt.bz2").unwrap().1,
             Kind::Globals
+        );
+        assert_eq!(
+            p("postgresqldump-config.txt.gz").unwrap().1,
+            Kind::ServerConfig
         );
         assert_eq!(p("postgresqldump-a.b.txt").unwrap().0, "a.b");
         for other in [

@@ -96,6 +96,8 @@ pub fn choose(
     }
     let wanted_kind = if database == "globals" {
         Kind::Globals
+    } else if database == "config" {
+        Kind::ServerConfig
     } else {
         Kind::Database
     };
@@ -172,6 +174,7 @@ mod tests {
             end: end.into(),
             error: None,
             replacing: Vec::new(),
+            left_out: Vec::new(),
         }
     }
 

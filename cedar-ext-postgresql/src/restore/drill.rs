@@ -72,7 +72,7 @@ pub fn databases(settings: &Settings, copies: &[DumpCopy]) -> Vec<String> {
                 }
             }
             Target::All => names.push("all".to_string()),
-            Target::Globals => {}
+            Target::Globals | Target::Config => {}
         }
     }
     names

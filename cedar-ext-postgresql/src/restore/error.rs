@@ -21,6 +21,8 @@ pub enum RestoreError {
     Rejected { path: PathBuf, reason: String },
     #[error("{} is a pg_dumpall of the whole cluster: restore its databases one at a time (`cback-restore restore NAME`; `cback-restore drill` restores each one), with --globals to restore its roles and tablespaces first", path.display())]
     WholeCluster { path: PathBuf },
+    #[error("{} is the server's configuration (pg_hba.conf, pg_ident.conf, postgresql.conf, postgresql.auto.conf and the non-default settings), not a dump: it is put back by hand; decompress it, read it, and copy each file's section into place as doc/postgresql.md (\"The server's configuration\") explains", path.display())]
+    ServerConfig { path: PathBuf },
     #[error("database [{target}] already exists; give --clean to drop it and restore in its place, or --into NAME to restore under another name")]
     TargetExists { target: String },
     #[error("{}: not a dump file cback writes (postgresqldump-NAME.txt[.gz|.bz2|.zst], postgresqldump-NAME.dump, optionally .gpg)", path.display())]

@@ -62,6 +62,11 @@ pub fn restore(
         &request.from,
         &searched(sources),
     )?;
+    if copy.kind == Kind::ServerConfig {
+        return Err(RestoreError::ServerConfig {
+            path: copy.path.clone(),
+        });
+    }
     let cluster = copy.kind == Kind::Cluster;
     if cluster && request.database == "all" {
         return Err(RestoreError::WholeCluster {

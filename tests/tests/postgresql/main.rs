@@ -6,9 +6,11 @@
 /// The cedar-cli programs under test, as cargo built them for this test binary.
 const BIN: cback_tests::Binaries = cback_tests::binaries!();
 
+mod postgresql_choices;
 mod postgresql_config;
 mod postgresql_dumps;
 mod postgresql_faults;
 mod postgresql_security;
+mod postgresql_server_config;
 mod postgresql_streaming;
 mod postgresql_trust;

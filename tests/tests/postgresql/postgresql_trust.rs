@@ -9,14 +9,14 @@ use std::process::{Command, Output, Stdio};
 
 use cback_tests::pg::{self, ClusterOptions, Site, MANIFEST};
 
-fn run(mut cmd: Command) -> Output {
+pub(crate) fn run(mut cmd: Command) -> Output {
     cmd.stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .output()
         .expect("run cback")
 }
 
-fn stderr(output: &Output) -> String {
+pub(crate) fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
@@ -32,12 +32,12 @@ fn path_first(cmd: &mut Command, dirs: &[&Path]) {
     cmd.env("PATH", std::env::join_paths(all).unwrap());
 }
 
-fn manifest(site: &Site) -> serde_json::Value {
+pub(crate) fn manifest(site: &Site) -> serde_json::Value {
     let text = std::fs::read_to_string(site.collect.join(MANIFEST)).expect("a manifest");
     serde_json::from_str(&text).unwrap()
 }
 
-fn entry<'a>(manifest: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+pub(crate) fn entry<'a>(manifest: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
     manifest["files"]
         .as_array()
         .unwrap()

@@ -13,5 +13,6 @@ mod restore_gpg;
 mod restore_interrupt;
 mod restore_roundtrip;
 mod restore_s3;
+mod restore_server_config;
 mod restore_split;
 mod restore_support;
