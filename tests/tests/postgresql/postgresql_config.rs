@@ -5,8 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use cback_tests::pg::{self, Site};
-use cedar_core::compress::Codec;
-use cedar_core::ConfigFile;
+use cedar_core::{Codec, ConfigFile};
 use cedar_ext_postgresql::{load_settings, PgError, Target};
 use predicates::prelude::*;
 

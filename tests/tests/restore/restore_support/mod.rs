@@ -129,7 +129,7 @@ pub fn bless(dir: &Path, name: &str) {
     let path = dir.join(pg::MANIFEST);
     let mut manifest: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-    let digest = cedar_core::sha256::hash_file(&dir.join(name)).unwrap();
+    let digest = cedar_core::hash_file(&dir.join(name)).unwrap();
     for entry in manifest["files"].as_array_mut().unwrap() {
         if entry["name"] == name {
             entry["size"] = serde_json::json!(digest.size);
