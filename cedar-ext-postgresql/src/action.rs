@@ -740,12 +740,12 @@ mod tests {
     use std::os::unix::fs::{MetadataExt, PermissionsExt};
 
     /// A collect directory, a fake pg_dump / pg_dumpall, and a document using them.
-    struct Site {
+    struct FakeDumpSetup {
         dir: tempfile::TempDir,
     }
 
-    impl Site {
-        fn new() -> Site {
+    impl FakeDumpSetup {
+        fn new() -> FakeDumpSetup {
             let dir = tempfile::tempdir().unwrap();
             std::fs::create_dir(dir.path().join("collect")).unwrap();
             // The fake dumps print their environment; database `bad` fails like pg_dump.
@@ -757,7 +757,7 @@ mod tests {
                 std::fs::write(&path, script).unwrap();
                 std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
             }
-            Site { dir }
+            FakeDumpSetup { dir }
         }
 
         fn path(&self, name: &str) -> PathBuf {
@@ -810,7 +810,7 @@ mod tests {
 
     #[test]
     fn settings_are_read_with_the_original_rules() {
-        let site = Site::new();
+        let site = FakeDumpSetup::new();
         let config = site.config(
             "<postgresql><user>backup</user><compress_mode>gzip</compress_mode><all>n</all>\
              <database>a</database><database/><database>b c</database>\
@@ -828,7 +828,7 @@ mod tests {
 
     #[test]
     fn a_bad_boolean_is_a_read_error() {
-        let site = Site::new();
+        let site = FakeDumpSetup::new();
         let config = site
             .config("<postgresql><compress_mode>none</compress_mode><all>yes</all></postgresql>");
         let err = load_settings(&config).unwrap_err();
@@ -840,7 +840,7 @@ mod tests {
 
     #[test]
     fn validate_reports_every_problem() {
-        let site = Site::new();
+        let site = FakeDumpSetup::new();
         let config = site.config(
             "<postgresql><compress_mode>zip</compress_mode><all>Y</all>\
              <database>a</database></postgresql>",
@@ -861,7 +861,7 @@ mod tests {
 
     #[test]
     fn the_section_and_the_collect_section_are_required() {
-        let site = Site::new();
+        let site = FakeDumpSetup::new();
         let err = run_site(&site.config("")).unwrap_err().to_string();
         assert!(err.contains("<postgresql> section is required"), "{err}");
         let text = "<cb_config><options/><postgresql><compress_mode>none</compress_mode>\
@@ -876,7 +876,7 @@ mod tests {
 
     #[test]
     fn named_databases_go_through_the_environment() {
-        let site = Site::new();
+        let site = FakeDumpSetup::new();
         let config = site.config(
             "<postgresql><user>backup</user><compress_mode>none</compress_mode>\
              <database>-x=y</database><host>/run/pg</host><port>6543</port></postgresql>",
@@ -892,7 +892,7 @@ mod tests {
 
     #[test]
     fn all_uses_pg_dumpall_and_compresses() {
-        let site = Site::new();
+        let site = FakeDumpSetup::new();
         let config = site
             .config("<postgresql><compress_mode>bzip2</compress_mode><all>Y</all></postgresql>");
         run_site(&config).unwrap();
@@ -909,7 +909,7 @@ mod tests {
 
     #[test]
     fn every_database_is_attempted_and_failures_named() {
-        let site = Site::new();
+        let site = FakeDumpSetup::new();
         std::fs::write(site.collect("postgresqldump-bad.txt.gz"), "yesterday").unwrap();
         let config = site.config(
             "<postgresql><compress_mode>gzip</compress_mode><database>a</database>\
@@ -955,7 +955,7 @@ mod tests {
     }
 
     /// Replaces the fake pg_dump of `site` by `body`.
-    fn fake_pg_dump(site: &Site, body: &str) {
+    fn fake_pg_dump(site: &FakeDumpSetup, body: &str) {
         let path = site.path("pg_dump");
         std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
@@ -963,7 +963,7 @@ mod tests {
 
     #[test]
     fn jobs_run_dumps_at_once_and_failures_are_still_named() {
-        let site = Site::new();
+        let site = FakeDumpSetup::new();
         // Each dump marks its start, then waits (up to 20 s) until three have started: with
         // three jobs they all see three, one after the other they could not.
         let marks = site.path("marks");
@@ -1023,7 +1023,7 @@ mod tests {
 
     #[test]
     fn zstd_and_levels_reach_the_compressor() {
-        let site = Site::new();
+        let site = FakeDumpSetup::new();
         fake_pg_dump(&site, "seq 1 200000");
         let expected: String = (1..=200000).map(|i| format!("{i}\n")).collect();
         let config = site.config(
@@ -1075,7 +1075,7 @@ mod tests {
 
     #[test]
     fn compression_threads_are_shared_between_jobs() {
-        let site = Site::new();
+        let site = FakeDumpSetup::new();
         let config = site.config(
             "<postgresql><compress_mode>gzip</compress_mode><database>a</database></postgresql>",
         );
@@ -1092,7 +1092,7 @@ mod tests {
 
     #[test]
     fn a_missing_command_names_the_override() {
-        let site = Site::new();
+        let site = FakeDumpSetup::new();
         std::fs::remove_file(site.path("pg_dump")).unwrap();
         let config = site.config(
             "<postgresql><compress_mode>none</compress_mode><database>a</database></postgresql>",
@@ -1107,7 +1107,7 @@ mod tests {
 
     #[test]
     fn an_unusable_password_file_fails_before_any_dump() {
-        let site = Site::new();
+        let site = FakeDumpSetup::new();
         let pgpass = site.path("pgpass");
         std::fs::write(&pgpass, "*:*:*:*:hunter2\n").unwrap();
         std::fs::set_permissions(&pgpass, std::fs::Permissions::from_mode(0o644)).unwrap();
@@ -1132,7 +1132,7 @@ mod tests {
 
     #[test]
     fn an_interrupt_stops_before_the_next_database() {
-        let site = Site::new();
+        let site = FakeDumpSetup::new();
         let config = site.config(
             "<postgresql><compress_mode>none</compress_mode><database>a</database></postgresql>",
         );

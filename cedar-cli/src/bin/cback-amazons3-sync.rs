@@ -39,7 +39,7 @@ Exit status: 0 success, 2 usage error, 3 log file error, 5 interrupted, 6 failed
     disable_version_flag = true,
     disable_help_flag = true
 )]
-struct Cli {
+struct SyncCli {
     /// Display this usage and exit.
     #[arg(short = 'h', long = "help", action = clap::ArgAction::Help)]
     help: Option<bool>,
@@ -69,7 +69,7 @@ struct Cli {
 }
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let cli = match SyncCli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
             use clap::error::ErrorKind;

@@ -25,7 +25,7 @@ const EXIT_FAILED: u8 = 6;
     version,
     about = "List, restore and drill the PostgreSQL dumps cback wrote"
 )]
-struct Cli {
+struct RestoreCli {
     /// Configuration file.
     #[arg(short = 'c', long, global = true, default_value = cedar_core::DEFAULT_CONFIG)]
     config: PathBuf,
@@ -78,7 +78,7 @@ fn main() -> ExitCode {
     cedar_ext_postgresql::link();
     // Its bucket is one more place holding copies (registered through inventory).
     cedar_ext_amazons3::link();
-    let cli = match Cli::try_parse() {
+    let cli = match RestoreCli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
@@ -110,7 +110,7 @@ fn main() -> ExitCode {
     ExitCode::from(code)
 }
 
-fn run(cli: &Cli) -> u8 {
+fn run(cli: &RestoreCli) -> u8 {
     tracing::info!("cback-restore started: {:?}", cli.command);
     let config = match ConfigFile::load(&cli.config) {
         Ok(config) => config,

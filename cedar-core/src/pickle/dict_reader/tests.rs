@@ -1,8 +1,8 @@
 use super::*;
 use std::io::{BufReader, Read};
 
-use crate::pickle::text::for_each_code_point;
 use crate::pickle::lexer::MAX_STRING;
+use crate::pickle::text::for_each_code_point;
 use crate::pickle::{write_dict, DictWriter};
 use std::process::{Command, Stdio};
 
