@@ -3,9 +3,9 @@
 
 use cedar_core::{Config, Today};
 
+use super::disc_run::{run_recorded, write_labelled};
 use super::error::StoreError;
 use super::iso::Entry;
-use super::media::media_label;
 use super::recorder::Recorder;
 use super::settings::StoreSettings;
 use super::tools::Tools;
@@ -22,12 +22,9 @@ pub fn initialize(config: &Config, today: &Today) -> Result<(), StoreError> {
         return Err(StoreError::NotRewritable { media: media.name });
     }
     let tools = Tools::new(config);
-    let mut recorder = Recorder::new("initialize", &settings);
-    let result = run(&settings, tools, today, &mut recorder);
-    recorder.finish(&result);
-    result?;
-    tracing::info!("Executed the 'initialize' action successfully.");
-    Ok(())
+    run_recorded("initialize", &settings, |recorder| {
+        run(&settings, tools, today, recorder)
+    })
 }
 
 fn run(
@@ -47,9 +44,7 @@ fn run(
         graft: format!("{INITIALIZED_DIR}/"),
         path: empty.path().to_path_buf(),
     }];
-    let label = media_label(today);
-    let written = writer.write(&entries, Some(&label), true)?;
-    recorder.written(&written, Some(&label));
+    let label = write_labelled(&writer, &entries, true, today, recorder)?;
     tracing::info!(
         "Media in [{}] is initialized as [{label}].",
         settings.device.display()

@@ -20,6 +20,7 @@ mod cdwriter;
 mod check_data;
 mod check_error;
 mod check_media;
+mod disc_run;
 mod dvdwriter;
 mod error;
 mod indicator;

@@ -3,12 +3,10 @@
 
 use cedar_core::{Config, Today};
 
-use super::check_data;
 use super::check_media::check_media;
+use super::disc_run::{check_and_mark, run_recorded, write_labelled};
 use super::error::StoreError;
-use super::indicator::write_store_indicators;
 use super::iso::Entry;
-use super::media::media_label;
 use super::recorder::Recorder;
 use super::select;
 use super::settings::StoreSettings;
@@ -19,12 +17,9 @@ use super::writer::Writer;
 pub fn rebuild(config: &Config, today: &Today) -> Result<(), StoreError> {
     let settings = StoreSettings::load(config, "rebuild")?;
     let tools = Tools::new(config);
-    let mut recorder = Recorder::new("rebuild", &settings);
-    let result = run(&settings, tools, today, &mut recorder);
-    recorder.finish(&result);
-    result?;
-    tracing::info!("Executed the 'rebuild' action successfully.");
-    Ok(())
+    run_recorded("rebuild", &settings, |recorder| {
+        run(&settings, tools, today, recorder)
+    })
 }
 
 fn run(
@@ -41,14 +36,7 @@ fn run(
         .iter()
         .map(|d| Entry::daily(&d.rel(), &d.path))
         .collect();
-    let label = media_label(today);
-    let written = writer.write(&entries, Some(&label), true)?;
-    recorder.written(&written, Some(&label));
-    if settings.check_data {
-        let pairs: Vec<(String, std::path::PathBuf)> =
-            dirs.iter().map(|d| (d.rel(), d.path.clone())).collect();
-        check_data::check_dirs(&tools, settings, &pairs)?;
-        recorder.verified();
-    }
-    write_store_indicators(settings, dirs.iter().map(|d| d.path.as_path()))
+    write_labelled(&writer, &entries, true, today, recorder)?;
+    let written: Vec<_> = dirs.iter().map(|d| (d.rel(), d.path.clone())).collect();
+    check_and_mark(&tools, settings, &written, recorder)
 }
