@@ -6,7 +6,6 @@ use cedar_core::{Config, Today};
 use super::disc_run::{run_recorded, write_labelled};
 use super::error::StoreError;
 use super::iso::Entry;
-use super::recorder::Recorder;
 use super::settings::StoreSettings;
 use super::tools::Tools;
 use super::writer::Writer;
@@ -21,33 +20,24 @@ pub fn initialize(config: &Config, today: &Today) -> Result<(), StoreError> {
     if !media.rewritable {
         return Err(StoreError::NotRewritable { media: media.name });
     }
-    let tools = Tools::new(config);
     run_recorded("initialize", &settings, |recorder| {
-        run(&settings, tools, today, recorder)
+        let writer = Writer::open(&settings, Tools::new(config))?;
+        writer.refresh()?;
+        let working_dir = &settings.working_dir;
+        let empty = tempfile::Builder::new()
+            .prefix("tmp")
+            .rand_bytes(8)
+            .tempdir_in(working_dir)
+            .map_err(|e| StoreError::io("create an empty directory in", working_dir, e))?;
+        let entries = [Entry {
+            graft: format!("{INITIALIZED_DIR}/"),
+            path: empty.path().to_path_buf(),
+        }];
+        let label = write_labelled(&writer, &entries, true, today, recorder)?;
+        tracing::info!(
+            "Media in [{}] is initialized as [{label}].",
+            settings.device.display()
+        );
+        Ok(())
     })
-}
-
-fn run(
-    settings: &StoreSettings,
-    tools: Tools<'_>,
-    today: &Today,
-    recorder: &mut Recorder,
-) -> Result<(), StoreError> {
-    let writer = Writer::open(settings, tools)?;
-    writer.refresh()?;
-    let empty = tempfile::Builder::new()
-        .prefix("tmp")
-        .rand_bytes(8)
-        .tempdir_in(&settings.working_dir)
-        .map_err(|e| StoreError::io("create an empty directory in", &settings.working_dir, e))?;
-    let entries = [Entry {
-        graft: format!("{INITIALIZED_DIR}/"),
-        path: empty.path().to_path_buf(),
-    }];
-    let label = write_labelled(&writer, &entries, true, today, recorder)?;
-    tracing::info!(
-        "Media in [{}] is initialized as [{label}].",
-        settings.device.display()
-    );
-    Ok(())
 }

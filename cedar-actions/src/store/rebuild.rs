@@ -7,7 +7,6 @@ use super::check_media::check_media;
 use super::disc_run::{check_and_mark, run_recorded, write_labelled};
 use super::error::StoreError;
 use super::iso::Entry;
-use super::recorder::Recorder;
 use super::select;
 use super::settings::StoreSettings;
 use super::tools::Tools;
@@ -18,25 +17,16 @@ pub fn rebuild(config: &Config, today: &Today) -> Result<(), StoreError> {
     let settings = StoreSettings::load(config, "rebuild")?;
     let tools = Tools::new(config);
     run_recorded("rebuild", &settings, |recorder| {
-        run(&settings, tools, today, recorder)
+        check_media(&tools, &settings)?;
+        let dirs = select::rebuild_dirs(&settings.source_dir, *today, settings.starting_day)?;
+        recorder.directories(dirs.iter().map(select::DailyDir::rel).collect());
+        let writer = Writer::open(&settings, tools)?;
+        let entries: Vec<Entry> = dirs
+            .iter()
+            .map(|d| Entry::daily(&d.rel(), &d.path))
+            .collect();
+        write_labelled(&writer, &entries, true, today, recorder)?;
+        let written: Vec<_> = dirs.iter().map(|d| (d.rel(), d.path.clone())).collect();
+        check_and_mark(&tools, &settings, &written, recorder)
     })
-}
-
-fn run(
-    settings: &StoreSettings,
-    tools: Tools<'_>,
-    today: &Today,
-    recorder: &mut Recorder,
-) -> Result<(), StoreError> {
-    check_media(&tools, settings)?;
-    let dirs = select::rebuild_dirs(&settings.source_dir, *today, settings.starting_day)?;
-    recorder.directories(dirs.iter().map(select::DailyDir::rel).collect());
-    let writer = Writer::open(settings, tools)?;
-    let entries: Vec<Entry> = dirs
-        .iter()
-        .map(|d| Entry::daily(&d.rel(), &d.path))
-        .collect();
-    write_labelled(&writer, &entries, true, today, recorder)?;
-    let written: Vec<_> = dirs.iter().map(|d| (d.rel(), d.path.clone())).collect();
-    check_and_mark(&tools, settings, &written, recorder)
 }
