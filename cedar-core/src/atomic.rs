@@ -397,17 +397,9 @@ pub fn remove_stale_temps(dir: &Path, wanted: &dyn Fn(&str) -> bool, what: &str)
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dir_names;
     use std::io::Write;
     use std::os::unix::fs::MetadataExt;
-
-    fn entries(dir: &Path) -> Vec<String> {
-        let mut names: Vec<String> = std::fs::read_dir(dir)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
-        names.sort();
-        names
-    }
 
     #[test]
     fn temp_is_hidden_private_and_becomes_final() {
@@ -426,7 +418,7 @@ mod tests {
         assert_eq!(path, dir.path().join("postgresqldump-a b.txt"));
         assert_eq!(std::fs::read(&path).unwrap(), b"hello");
         assert_eq!(std::fs::metadata(&path).unwrap().mode() & 0o777, 0o600);
-        assert_eq!(entries(dir.path()), vec!["postgresqldump-a b.txt"]);
+        assert_eq!(dir_names(dir.path()), vec!["postgresqldump-a b.txt"]);
     }
 
     #[test]
@@ -469,7 +461,7 @@ mod tests {
         file.file().write_all(b"today").unwrap();
         file.commit(None).unwrap();
         assert_eq!(std::fs::read(dir.path().join("f")).unwrap(), b"today");
-        assert_eq!(entries(dir.path()), vec!["f"]);
+        assert_eq!(dir_names(dir.path()), vec!["f"]);
     }
 
     #[test]
@@ -483,7 +475,7 @@ mod tests {
         file.file().write_all(b"partial").unwrap();
         drop(file);
         assert_eq!(std::fs::read(dir.path().join("f")).unwrap(), b"yesterday");
-        assert_eq!(entries(dir.path()), vec!["f"]);
+        assert_eq!(dir_names(dir.path()), vec!["f"]);
     }
 
     #[test]
@@ -534,7 +526,7 @@ mod tests {
             }))
             .unwrap_err();
         assert!(matches!(err, AtomicError::Owner { .. }), "{err}");
-        assert!(entries(dir.path()).is_empty());
+        assert!(dir_names(dir.path()).is_empty());
     }
 
     #[test]
@@ -578,7 +570,7 @@ mod tests {
         for file in finished {
             file.commit_with(None, Mode::Exact(0o644)).unwrap();
         }
-        assert_eq!(entries(dir.path()), vec!["a", "b"]);
+        assert_eq!(dir_names(dir.path()), vec!["a", "b"]);
         assert_eq!(std::fs::read(dir.path().join("b")).unwrap(), b"b");
     }
 

@@ -162,15 +162,20 @@ pub fn civil_from_days(days: i64) -> (i32, u32, u32) {
 }
 
 fn weekday_of(days_since_epoch: i64) -> Weekday {
-    // 1970-01-01 was a Thursday.
-    match days_since_epoch.rem_euclid(7) {
-        0 => Weekday::Thursday,
-        1 => Weekday::Friday,
-        2 => Weekday::Saturday,
-        3 => Weekday::Sunday,
-        4 => Weekday::Monday,
-        5 => Weekday::Tuesday,
-        _ => Weekday::Wednesday,
+    // 1970-01-01 was a Thursday, day 4 of the week counted from Sunday.
+    weekday_from_sunday(days_since_epoch + 4)
+}
+
+/// The weekday numbered as C's `tm_wday` numbers it: Sunday is 0 (any multiple of 7 away).
+pub(crate) fn weekday_from_sunday(n: i64) -> Weekday {
+    match n.rem_euclid(7) {
+        0 => Weekday::Sunday,
+        1 => Weekday::Monday,
+        2 => Weekday::Tuesday,
+        3 => Weekday::Wednesday,
+        4 => Weekday::Thursday,
+        5 => Weekday::Friday,
+        _ => Weekday::Saturday,
     }
 }
 

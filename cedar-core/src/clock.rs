@@ -3,6 +3,7 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use crate::calendar::weekday_from_sunday;
 use crate::config::Weekday;
 
 /// A broken-down local time.
@@ -56,21 +57,9 @@ pub fn local_time(secs: i64) -> LocalTime {
             hour: tm.tm_hour as u32,
             minute: tm.tm_min as u32,
             second: tm.tm_sec as u32,
-            weekday: weekday_from_sunday0(tm.tm_wday),
+            weekday: weekday_from_sunday(i64::from(tm.tm_wday)),
             zone,
         }
-    }
-}
-
-fn weekday_from_sunday0(n: i32) -> Weekday {
-    match n.rem_euclid(7) {
-        0 => Weekday::Sunday,
-        1 => Weekday::Monday,
-        2 => Weekday::Tuesday,
-        3 => Weekday::Wednesday,
-        4 => Weekday::Thursday,
-        5 => Weekday::Friday,
-        _ => Weekday::Saturday,
     }
 }
 

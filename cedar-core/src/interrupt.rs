@@ -39,8 +39,3 @@ pub fn install() -> std::io::Result<()> {
 pub fn requested() -> bool {
     flag().load(Ordering::SeqCst)
 }
-
-/// Marks the run as interrupted (used by tests and by code that detects an interrupt itself).
-pub fn request() {
-    flag().store(true, Ordering::SeqCst);
-}

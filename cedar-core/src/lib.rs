@@ -1,81 +1,196 @@
 //! cedar-core: the kernel of `cback`, a Rust port of the Cedar Backup 3 action framework. It
 //! knows no action and no extension: the built-in actions live in `cedar-actions`, the
-//! extensions in `cedar-ext-*`, and all of them register through [`action`] (see
+//! extensions in `cedar-ext-*`, and all of them register through [`ActionRegistration`] (see
 //! `ARCHITECTURE.md`).
 //!
-//! - [`config`]: the `<cb_config>` document, read with the original's rules, validated, written
-//!   back.
-//! - [`options`]: the command line as actions see it.
-//! - [`action`]: the [`Action`] trait and the `inventory` registry that built-in actions and
-//!   extensions share.
-//! - shared pieces: [`atomic`] (a file appears under its final name only when complete),
-//!   [`process`] (child processes and the original's environment rule), [`ProcessGroup`]
-//!   (the one supervisor: a child's process group stopped on a signal), [`stream`]
-//!   (a command's output streamed into a writer, its standard error kept), [`sha256`],
-//!   [`manifest`] (the dump manifest the stage action checks), [`staged`] (the staging tree as
-//!   the extensions after stage see it), [`quantity`] (byte quantities of extension sections),
-//!   [`status`] (`cback-status.json` and `cback.prom`, drills included), [`remote_copies`]
-//!   (remote places holding copies of staged files, registered by extensions), [`gpg`]
-//!   (`gpg --decrypt` as a stream), [`compress`] (the one compressor and its [`compress::Codec`]),
-//!   [`pickle`] (the original's pickled state: collect's digests, the extensions' state files).
-//! - what several actions share: [`calendar`] (the one civil-date algorithm and `Today`),
-//!   [`quantity::display_bytes`], [`tar`] (the GNU tar writer), [`normalize_name`] (archive
-//!   names), [`disc_record`] (the discs status reports), [`recipients`] (age recipients).
+//! Every module is private: the `pub use` block below is the kernel's whole interface, one group
+//! per theme, and other crates name an item at the root (`cedar_core::AtomicFile`, never
+//! `cedar_core::atomic::AtomicFile`). Where an item's own name is only clear inside its module
+//! (a free function such as `interrupt::requested`, a type such as `manifest::Entry`, two
+//! `RemoteError`s), it is re-exported under a name that says what it is
+//! (`interrupt_requested`, `ManifestEntry`, `RemoteCallError` / `RemoteCopyError`).
 //!
-//! Private by default: `hooks`, `lock`, `process_group` and `normalize` are private, and the
-//! `pub use` block below names what other crates take from them. The other top-level modules
-//! stay public because each is an API of its own that the action and extension crates import by
-//! path (`config`, `ext`, `status`, `atomic`, `process`, `stream`, `interrupt`, …: some hundreds
-//! of import lines across the workspace, several in files other branches are editing); inside
-//! them, the parts are private behind their parent's re-exports (`compress`, `config`, `pickle`,
-//! `plan`, `tar`), except `config::values` (the value parsers extensions use for their own
-//! sections), `tar::read` (a test reader collect's tests name by path) and `ext`'s modules (the
-//! extensions' shared pieces, each a namespace of its own).
+//! The modules: the `<cb_config>` document (`config/`: read with the original's rules,
+//! validated, written back), `options` (the command line as actions see it), the registry
+//! (`action.rs`), the plan (`plan/`) and its run (`run.rs`, `hooks`, `lock`), logging, child
+//! processes (`process.rs`, `process_group.rs`: the one supervisor; `stream.rs`: a command's
+//! output streamed into a writer), atomic files (`atomic.rs`), compression (`compress/`: one
+//! `Codec`), the original's pickles (`pickle/`), the one error-chain formatter (`chain.rs`), and
+//! what more than one action or extension shares: the one calendar (`calendar.rs`), byte
+//! quantities (`quantity.rs`), the tar writer (`tar/`), archive names (`normalize.rs`), the
+//! status file and textfile (`status.rs`, `disc_record.rs`), dump manifests (`manifest.rs`),
+//! the staging tree (`staged.rs`, `remote_copies.rs`), age recipients (`recipients.rs`) and
+//! the extensions' shared pieces (`ext/`).
 
-pub mod action;
-pub mod atomic;
-pub mod calendar;
-pub mod chain;
-pub mod clip;
-pub mod clock;
-pub mod compress;
-pub mod config;
-pub mod disc_record;
-pub mod ext;
-pub mod fsutil;
-pub mod gpg;
+mod action;
+mod atomic;
+mod calendar;
+mod chain;
+mod clip;
+mod clock;
+mod compress;
+mod config;
+mod dir_names;
+mod disc_record;
+mod ext;
+mod fsutil;
+mod gpg;
 mod hooks;
-pub mod interrupt;
+mod interrupt;
 mod lock;
-pub mod logging;
-pub mod manifest;
+mod logging;
+mod manifest;
 mod normalize;
-pub mod options;
-pub mod ownership;
-pub mod pickle;
-pub mod plan;
-pub mod process;
+mod options;
+mod ownership;
+mod pickle;
+mod plan;
+mod process;
 mod process_group;
-pub mod quantity;
-pub mod recipients;
-pub mod remote;
-pub mod remote_copies;
-pub mod run;
-pub mod sha256;
-pub mod staged;
-pub mod status;
-pub mod stream;
-pub mod tar;
+mod quantity;
+mod recipients;
+mod remote;
+mod remote_copies;
+mod run;
+mod sha256;
+mod staged;
+mod status;
+mod stream;
+mod tar;
 
-pub use action::{Action, ActionContext, ActionError, ActionKind, ActionRegistration, Placement};
-pub use config::{Config, ConfigError, ConfigFile};
-pub use lock::{LockError, RunLock};
-pub use normalize::normalize_name;
-pub use options::Options;
-pub use process_group::ProcessGroup;
-
+// The registry of actions, the plan and its run.
+pub use action::{
+    available_modules as available_extension_modules, extension_by_module, extension_by_name,
+    registrations as action_registrations, Action, ActionContext, ActionError, ActionKind,
+    ActionRegistration, Placement,
+};
+pub use interrupt::{
+    install as install_interrupt_handler, requested as interrupt_requested, EXIT_INTERRUPTED,
+};
 /// Re-exported so extensions register with the same `inventory` version.
 pub use inventory;
+pub use lock::{LockError, RunLock};
+pub use options::{Options, DEFAULT_CONFIG, DEFAULT_LOGFILE, DEFAULT_MODE as DEFAULT_LOGFILE_MODE};
+pub use plan::{
+    build as build_plan, dependency_mode, Plan, StepKind, BUILTIN_NAMES as BUILTIN_ACTION_NAMES,
+};
+pub use run::{describe_managed, execute as execute_plan, needs_lock, working_dir as run_lock_dir};
+
+// The configuration document and the original's value rules.
+pub use config::values::{parse_bool as parse_yes_no, parse_float, ByteQuantity};
+pub use config::{
+    element_paths as section_element_paths, ArchiveMode, BlankMode, CollectConfig, CollectDir,
+    CollectExclude, CollectFile, CollectMode, Config, ConfigError, ConfigFile, DeviceType,
+    ExcludePattern, IgnoreFailures, MediaType, OptionsConfig, OrderMode, PatternError, PeerConfig,
+    PeersConfig, StageConfig, Weekday,
+};
+pub use quantity::{display_bytes, parse_bytes};
+
+// Logging and the wording of messages.
+pub use chain::chain as error_chain;
+pub use clip::clip as clip_text;
+pub use logging::{
+    init as init_logging, log_command_output, set_screen_guard, LogSettings, Screen as LogScreen,
+    FILE_ONLY_TARGET as LOG_FILE_ONLY_TARGET, OUTPUT_TARGET as LOG_OUTPUT_TARGET,
+};
+
+// The date and the time.
+pub use calendar::{rfc3339, Today};
+pub use clock::{now as local_now, now_secs};
+
+// Files: written atomically, owned, synced, hashed.
+pub use atomic::{
+    remove_stale_temps, sync_dir_lenient, temps_in, AtomicError, AtomicFile,
+    Finished as FinishedFile, Mode as FileMode, Owner as FileOwner,
+};
+pub use fsutil::sync_dir;
+pub use ownership::{
+    apply as apply_ownership, change_owner, lookup as lookup_owner, running_as_root, OwnershipError,
+};
+pub use sha256::{
+    hash_file, hash_reader, hex as lowercase_hex, DigestReader, DigestWriter, Digested,
+};
+
+// Child processes: the environment rule, the supervisor, streamed output, gpg, remote shells.
+pub use gpg::{Decrypting as GpgDecrypting, Input as GpgInput};
+pub use process::{
+    apply_locale, combined_text as combined_output, command as child_command,
+    is_overridden as is_command_overridden, resolve_command, run_supervised, tail as last_lines,
+    SupervisedError,
+};
+pub use process_group::ProcessGroup;
+pub use remote::{
+    config_words as command_words, RemoteCall, RemoteError as RemoteCallError, Word as RemoteWord,
+};
+pub use stream::{
+    describe_status as describe_exit_status, drain_stderr, stderr_suffix, stream as stream_command,
+    StreamCommand, StreamError,
+};
+
+// Compression and the file formats: tar, the original's pickles, archive names, age.
+pub use compress::{
+    bzip2_block, gzip_block, worker_count as compress_worker_count, Codec, Compressor,
+    Framing as CompressFraming, Member as CompressedMember, ParallelWriter,
+    Settings as CompressSettings, Totals as CompressTotals,
+};
+pub use normalize::normalize_name;
+pub use pickle::{
+    int_pickle, read_dict as read_pickle_dict, write_dict as write_pickle_dict,
+    DictReader as PickleDictReader, DictWriter as PickleDictWriter, PickleError,
+};
+pub use recipients::{parse_all as parse_recipients, Recipients};
+pub use tar::{Appended, InodeMap, TarWriter};
+
+// The run status: `cback-status.json`, the metrics textfile, the discs written.
+pub use disc_record::{record as record_disc, StoredDisc};
+pub use status::{
+    prom_path, prometheus_text as status_prometheus_text, record as record_result, write_drills,
+    write_run, DatabaseResult, DrillResult, PeerResult, ResultFamily, ResultMetrics, RunStatus,
+    UploadResult,
+};
+
+// Dump manifests, which an extension writes and stage checks.
+pub use manifest::{
+    carry_over as carry_over_failed_entries, kind_of as manifest_kind_of, Entry as ManifestEntry,
+    Manifest, ManifestError, ManifestKind, Problem as ManifestProblem, RegisteredManifest,
+    Replaced as ReplacedEntry, Status as DumpStatus,
+};
+
+// The staging tree as the extensions after stage see it, and the remote copies of it.
+pub use remote_copies::{
+    is_day as is_day_path, is_hidden as is_hidden_path, remote_places, Keys as RemoteKeys,
+    RemoteError as RemoteCopyError, RemotePlace, RemotePlaceRegistration, Sealing, StagedObject,
+};
+pub use staged::{
+    backup_files, daily_dirs, is_reserved, journal_safe, new_file_mode, total_size,
+    umask as current_umask, write_indicator, AfterStage, Journal as StagedJournal, StagedError,
+};
+
+// The extensions' shared pieces: the section, the standard sections, captured output,
+// listings, state files, the tally of items.
+pub use ext::capture::{
+    capture as capture_command, capture_logged as capture_command_logged,
+    remove_stale as remove_stale_captures, CaptureError, Captured, CompressedFile, ExitRule,
+};
+pub use ext::listing::{list as list_entries, Exclusions as ListingExclusions, Kind as EntryKind};
+pub use ext::outcome::{Item as TallyItem, Tally};
+pub use ext::rules::{
+    inherited as inherited_mode, parse_bool as parse_section_bool, parse_collect_mode,
+    parse_compress_mode,
+};
+pub use ext::section::{ExtensionSection, SectionError};
+pub use ext::site::{validate as validate_extension, StandardSections};
+pub use ext::state::{
+    load_int as load_state_int, load_or_start_over as load_state_or_start_over,
+    load_stamp as load_state_stamp, stamp_pickle, write as write_state, Stamp as StateStamp,
+    StateError,
+};
+
+// Test support for other crates' unit tests.
+#[doc(hidden)]
+pub use dir_names::dir_names;
+#[doc(hidden)]
+pub use tar::read::members as tar_members;
 
 #[cfg(test)]
 mod test_support;

@@ -9,20 +9,20 @@ use cedar_core::ConfigFile;
 use crate::config::Settings;
 use crate::error::PgError;
 use crate::manifest::{self, MANIFEST};
-use cedar_core::manifest::Status;
+use cedar_core::DumpStatus;
 
 const MARKER: &str = "--\\n-- PostgreSQL database dump complete\\n--\\n\\n\\\\unrestrict k\\n\\n";
 const CLUSTER_MARKER: &str = "--\\n-- PostgreSQL database cluster dump complete\\n--\\n\\n";
 
-struct Site {
+struct FaultyDumpSetup {
     dir: tempfile::TempDir,
 }
 
-impl Site {
-    fn new() -> Site {
+impl FaultyDumpSetup {
+    fn new() -> FaultyDumpSetup {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir(dir.path().join("collect")).unwrap();
-        let site = Site { dir };
+        let site = FaultyDumpSetup { dir };
         // pg_dump: database `cut` stops early but exits 0; custom format writes "PGDMP".
         site.script(
             "pg_dump",
@@ -105,7 +105,7 @@ fn run(config: &ConfigFile) -> Result<(), PgError> {
 
 #[test]
 fn a_dump_cut_short_is_a_failure_and_yesterday_is_kept() {
-    let site = Site::new();
+    let site = FaultyDumpSetup::new();
     std::fs::write(
         site.collect().join("postgresqldump-cut.txt.gz"),
         "yesterday",
@@ -143,10 +143,10 @@ fn a_dump_cut_short_is_a_failure_and_yesterday_is_kept() {
     let shop = &found.files[0];
     assert_eq!(
         (shop.name.as_str(), shop.database.as_str(), shop.status),
-        ("postgresqldump-shop.txt.gz", "shop", Status::Ok)
+        ("postgresqldump-shop.txt.gz", "shop", DumpStatus::Ok)
     );
     assert!(shop.verified);
-    let digest = cedar_core::sha256::hash_file(&site.collect().join(&shop.name)).unwrap();
+    let digest = cedar_core::hash_file(&site.collect().join(&shop.name)).unwrap();
     assert_eq!(shop.size, Some(digest.size));
     assert_eq!(shop.sha256.as_deref(), Some(digest.sha256.as_str()));
     assert_eq!(
@@ -156,7 +156,7 @@ fn a_dump_cut_short_is_a_failure_and_yesterday_is_kept() {
     assert_eq!(shop.server_version.as_deref(), Some("15.2 (fake)"));
     assert!(shop.start.ends_with('Z') && shop.end >= shop.start);
     let cut = &found.files[1];
-    assert_eq!(cut.status, Status::Failed);
+    assert_eq!(cut.status, DumpStatus::Failed);
     assert!(cut.error.as_deref().unwrap().contains("is incomplete"));
     assert_eq!((cut.size, cut.sha256.as_ref()), (None, None));
     let mode = std::fs::metadata(site.collect().join(MANIFEST))
@@ -168,7 +168,7 @@ fn a_dump_cut_short_is_a_failure_and_yesterday_is_kept() {
 
 #[test]
 fn a_failed_dump_keeps_the_previous_manifest_entry() {
-    let site = Site::new();
+    let site = FaultyDumpSetup::new();
     let config = site.config("<compress_mode>none</compress_mode><database>shop</database>");
     run(&config).unwrap();
     let first = manifest::read(&site.collect()).unwrap().files[0].clone();
@@ -178,7 +178,7 @@ fn a_failed_dump_keeps_the_previous_manifest_entry() {
     );
     run(&config).unwrap_err();
     let second = manifest::read(&site.collect()).unwrap();
-    assert_eq!(second.files[0].status, Status::Kept);
+    assert_eq!(second.files[0].status, DumpStatus::Kept);
     assert_eq!(second.files[0].sha256, first.sha256);
     assert!(second.files[0]
         .error
@@ -190,7 +190,7 @@ fn a_failed_dump_keeps_the_previous_manifest_entry() {
 
 #[test]
 fn verify_and_manifest_can_be_turned_off() {
-    let site = Site::new();
+    let site = FaultyDumpSetup::new();
     let config = site.config(
         "<compress_mode>none</compress_mode><database>cut</database>\
          <verify>N</verify><manifest>N</manifest>",
@@ -207,7 +207,7 @@ fn verify_and_manifest_can_be_turned_off() {
 
 #[test]
 fn split_writes_private_globals_and_one_file_per_database() {
-    let site = Site::new();
+    let site = FaultyDumpSetup::new();
     let config = site.config(
         "<compress_mode>none</compress_mode><all>Y</all><split>Y</split>\
          <exclude>scratch_.*</exclude><exclude>shop</exclude>",
@@ -253,7 +253,7 @@ fn split_writes_private_globals_and_one_file_per_database() {
 
 #[test]
 fn custom_format_uses_pg_dump_fc_and_pg_restore() {
-    let site = Site::new();
+    let site = FaultyDumpSetup::new();
     std::fs::write(site.collect().join("postgresqldump-bad.dump"), "yesterday").unwrap();
     let config = site.config(
         "<compress_mode>none</compress_mode><format>custom</format>\
@@ -276,7 +276,7 @@ fn custom_format_uses_pg_dump_fc_and_pg_restore() {
 #[test]
 fn the_new_elements_have_rules() {
     let problems = |body: &str| {
-        let site = Site::new();
+        let site = FaultyDumpSetup::new();
         match Settings::from_section(
             site.config(body)
                 .section::<crate::PostgresqlSection>("postgresql")
@@ -330,7 +330,7 @@ fn the_new_elements_have_rules() {
 
 #[test]
 fn a_dry_run_of_split_asks_nothing() {
-    let site = Site::new();
+    let site = FaultyDumpSetup::new();
     site.script("psql", "exit 9");
     let config = site.config("<compress_mode>gzip</compress_mode><all>Y</all><split>Y</split>");
     let options = cedar_core::Options {
@@ -343,7 +343,7 @@ fn a_dry_run_of_split_asks_nothing() {
 
 #[test]
 fn a_listing_failure_stops_before_anything_is_written() {
-    let site = Site::new();
+    let site = FaultyDumpSetup::new();
     site.script(
         "psql",
         "case \"$*\" in *-0*) echo 'psql: error: FATAL: permission denied' >&2; exit 2;; esac\necho '150002|15.2'",

@@ -108,7 +108,7 @@ impl Declared {
 
 /// A throwaway site: `work/`, `collect/`, `bin/` in a temporary directory.
 #[derive(Debug)]
-pub struct Site {
+pub struct ExtensionRunDir {
     pub dir: tempfile::TempDir,
     pub collect: PathBuf,
     pub work: PathBuf,
@@ -116,8 +116,8 @@ pub struct Site {
     pub binaries: Binaries,
 }
 
-impl Site {
-    pub fn new(binaries: Binaries) -> Site {
+impl ExtensionRunDir {
+    pub fn new(binaries: Binaries) -> ExtensionRunDir {
         let dir = tempfile::Builder::new()
             .prefix("cback-ext-")
             .tempdir()
@@ -127,7 +127,7 @@ impl Site {
         for sub in ["work", "collect", "bin"] {
             fs::create_dir(dir.path().join(sub)).unwrap();
         }
-        Site {
+        ExtensionRunDir {
             collect: dir.path().join("collect"),
             work: dir.path().join("work"),
             dir,

@@ -32,7 +32,7 @@ pub const DATABASES: [&str; 2] = ["tiny", "with space"];
 
 /// The installed server and client programs.
 #[derive(Debug, Clone)]
-pub struct Install {
+pub struct MariadbInstall {
     pub mariadbd: PathBuf,
     pub install_db: PathBuf,
     pub client: PathBuf,
@@ -40,8 +40,8 @@ pub struct Install {
 }
 
 /// The programs, or `None` after a skip message (a panic when required).
-pub fn available(test: &str) -> Option<Install> {
-    Some(Install {
+pub fn available(test: &str) -> Option<MariadbInstall> {
+    Some(MariadbInstall {
         mariadbd: ext::tool(test, "mariadbd", "mariadb-server-core")?,
         install_db: ext::tool(test, "mariadb-install-db", "mariadb-server-core")?,
         client: ext::tool(test, "mariadb", "mariadb-client-core")?,
@@ -52,7 +52,7 @@ pub fn available(test: &str) -> Option<Install> {
 /// A running server.
 #[derive(Debug)]
 pub struct Server {
-    pub install: Install,
+    pub install: MariadbInstall,
     pub dir: PathBuf,
     pub socket: PathBuf,
     /// A home directory whose `.my.cnf` points clients at the socket.
@@ -77,7 +77,7 @@ fn checked(cmd: &mut Command, what: &str) -> Vec<u8> {
 }
 
 impl Server {
-    pub fn start(install: &Install) -> Server {
+    pub fn start(install: &MariadbInstall) -> Server {
         let dir = tempfile::Builder::new()
             .prefix("cback-mariadb-")
             .tempdir()

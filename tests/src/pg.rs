@@ -39,11 +39,11 @@ pub const SAMPLE_DATABASES: [&str; 3] = ["shop", "inventory", ODD_DATABASE];
 
 /// The installed PostgreSQL server programs.
 #[derive(Debug, Clone)]
-pub struct Install {
+pub struct PgInstall {
     pub bindir: PathBuf,
 }
 
-impl Install {
+impl PgInstall {
     /// A program of this installation (`pg_dump`, `psql`, ...).
     pub fn bin(&self, name: &str) -> PathBuf {
         self.bindir.join(name)
@@ -59,15 +59,15 @@ fn has_server_programs(dir: &Path) -> bool {
 /// Finds `initdb`, `pg_ctl`, `pg_dump`, `pg_dumpall` and `psql` in one directory:
 /// `$CEDAR_PG_BINDIR` when set, else the first directory on PATH that has them all, else the
 /// newest `/usr/lib/postgresql/*/bin`.
-pub fn find_install() -> Option<Install> {
+pub fn find_install() -> Option<PgInstall> {
     if let Some(dir) = std::env::var_os("CEDAR_PG_BINDIR") {
         let dir = PathBuf::from(dir);
-        return has_server_programs(&dir).then_some(Install { bindir: dir });
+        return has_server_programs(&dir).then_some(PgInstall { bindir: dir });
     }
     if let Some(path) = std::env::var_os("PATH") {
         for dir in std::env::split_paths(&path) {
             if has_server_programs(&dir) {
-                return Some(Install { bindir: dir });
+                return Some(PgInstall { bindir: dir });
             }
         }
     }
@@ -81,7 +81,7 @@ pub fn find_install() -> Option<Install> {
         .filter(|(_, dir)| has_server_programs(dir))
         .collect();
     versions.sort();
-    versions.pop().map(|(_, bindir)| Install { bindir })
+    versions.pop().map(|(_, bindir)| PgInstall { bindir })
 }
 
 /// Whether the tests must fail rather than skip without PostgreSQL.
@@ -90,7 +90,7 @@ pub fn required() -> bool {
 }
 
 /// The installation, or `None` after printing a skip message (a panic when required).
-pub fn available() -> Option<Install> {
+pub fn available() -> Option<PgInstall> {
     match find_install() {
         Some(install) => Some(install),
         None if required() => panic!(
@@ -129,7 +129,7 @@ pub struct ClusterOptions {
 /// A running throwaway cluster.
 #[derive(Debug)]
 pub struct Cluster {
-    pub install: Install,
+    pub install: PgInstall,
     /// The temporary directory holding everything.
     pub dir: PathBuf,
     pub data_dir: PathBuf,
@@ -179,7 +179,7 @@ impl Cluster {
     }
 
     /// Creates, configures and starts a cluster; fills it with sample data when asked.
-    pub fn start(install: &Install, options: &ClusterOptions) -> Cluster {
+    pub fn start(install: &PgInstall, options: &ClusterOptions) -> Cluster {
         let tmp = tempfile::Builder::new()
             .prefix("cback-pg-")
             .tempdir()
@@ -508,7 +508,7 @@ fn postgres_ids() -> (nix::unistd::Uid, nix::unistd::Gid) {
     (user.uid, user.gid)
 }
 
-fn server_command(install: &Install, program: &str) -> Command {
+fn server_command(install: &PgInstall, program: &str) -> Command {
     let mut cmd = if running_as_root() {
         let mut cmd = Command::new("runuser");
         cmd.args(["-u", "postgres", "--"]).arg(install.bin(program));
@@ -809,7 +809,7 @@ pub fn section(compress_mode: &str, databases: &[&str], extra: &str) -> String {
 
 /// A throwaway site for one cback run: working_dir, collect_dir, configuration, log file.
 #[derive(Debug)]
-pub struct Site {
+pub struct PgRunDir {
     pub dir: tempfile::TempDir,
     /// The collect directory (created; a test may replace it by a mount).
     pub collect: PathBuf,
@@ -817,8 +817,8 @@ pub struct Site {
     pub binaries: Binaries,
 }
 
-impl Site {
-    pub fn new(binaries: Binaries) -> Site {
+impl PgRunDir {
+    pub fn new(binaries: Binaries) -> PgRunDir {
         let dir = tempfile::Builder::new()
             .prefix("cback-site-")
             .tempdir()
@@ -827,7 +827,7 @@ impl Site {
         for sub in ["work", "collect", "bin"] {
             fs::create_dir(dir.path().join(sub)).unwrap();
         }
-        Site {
+        PgRunDir {
             dir,
             collect,
             binaries,
@@ -922,7 +922,7 @@ impl Site {
         cmd
     }
 
-    /// [`Site::command`] as an `assert_cmd` command with a time limit.
+    /// [`PgRunDir::command`] as an `assert_cmd` command with a time limit.
     pub fn cback(&self, cluster: Option<&Cluster>, actions: &[&str]) -> assert_cmd::Command {
         let mut cmd = assert_cmd::Command::from_std(self.command(cluster, actions));
         cmd.timeout(Duration::from_secs(300));
@@ -930,7 +930,7 @@ impl Site {
     }
 
     /// The names in the collect directory, sorted, without the manifest the action writes
-    /// beside the dumps (see [`Site::all_entries`]).
+    /// beside the dumps (see [`PgRunDir::all_entries`]).
     pub fn entries(&self) -> Vec<String> {
         self.all_entries()
             .into_iter()

@@ -48,7 +48,7 @@ pub const REGION: &str = "us-east-1";
 
 /// The programs of the server and of the test-side client.
 #[derive(Debug, Clone)]
-pub struct Programs {
+pub struct S3Programs {
     pub moto_server: PathBuf,
     pub python: PathBuf,
 }
@@ -61,16 +61,16 @@ fn on_path(name: &str) -> Option<PathBuf> {
 }
 
 /// The programs, when installed (see the module documentation); looked for once per process.
-pub fn find_programs() -> Option<Programs> {
-    static PROGRAMS: OnceLock<Option<Programs>> = OnceLock::new();
+pub fn find_programs() -> Option<S3Programs> {
+    static PROGRAMS: OnceLock<Option<S3Programs>> = OnceLock::new();
     PROGRAMS.get_or_init(look_for_programs).clone()
 }
 
-fn look_for_programs() -> Option<Programs> {
+fn look_for_programs() -> Option<S3Programs> {
     let venv = std::env::var_os("CEDAR_MOTO_VENV")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("/tmp/cback-ci-moto"));
-    let in_venv = Programs {
+    let in_venv = S3Programs {
         moto_server: venv.join("bin/moto_server"),
         python: venv.join("bin/python"),
     };
@@ -78,7 +78,7 @@ fn look_for_programs() -> Option<Programs> {
         Some(in_venv),
         on_path("moto_server")
             .zip(on_path("python3"))
-            .map(|(m, p)| Programs {
+            .map(|(m, p)| S3Programs {
                 moto_server: m,
                 python: p,
             }),
@@ -95,7 +95,7 @@ fn look_for_programs() -> Option<Programs> {
 }
 
 /// The programs, or `None` after printing a skip line for `test` (a panic when required).
-pub fn available(test: &str) -> Option<Programs> {
+pub fn available(test: &str) -> Option<S3Programs> {
     match find_programs() {
         Some(programs) => Some(programs),
         None if crate::pg::required() => panic!(
@@ -125,7 +125,7 @@ pub(crate) fn free_port() -> u16 {
 /// A running moto server.
 #[derive(Debug)]
 pub struct Moto {
-    pub programs: Programs,
+    pub programs: S3Programs,
     pub port: u16,
     /// The access key to sign with.
     pub key: (String, String),
@@ -147,13 +147,13 @@ pub fn shared(test: &str) -> Option<&'static Moto> {
 
 impl Moto {
     /// Starts a server that accepts any credentials.
-    pub fn start(programs: &Programs) -> Moto {
+    pub fn start(programs: &S3Programs) -> Moto {
         Moto::spawn(programs, None)
     }
 
     /// Starts a server that checks credentials; `bucket` is created, and [`Moto::key`] is
     /// the only key it accepts.
-    pub fn start_with_auth(programs: &Programs, bucket: &str) -> Moto {
+    pub fn start_with_auth(programs: &S3Programs, bucket: &str) -> Moto {
         let mut moto = Moto::spawn(programs, Some(4));
         let out = moto.python(&format!(
             r#"
@@ -175,7 +175,7 @@ print(key["AccessKeyId"], key["SecretAccessKey"])
         moto
     }
 
-    fn spawn(programs: &Programs, no_auth_actions: Option<u32>) -> Moto {
+    fn spawn(programs: &S3Programs, no_auth_actions: Option<u32>) -> Moto {
         let dir = tempfile::Builder::new()
             .prefix("cback-moto-")
             .tempdir()

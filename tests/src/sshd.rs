@@ -33,7 +33,7 @@ pub const UNREACHABLE: &str = "127.0.0.3";
 
 /// The OpenSSH programs the tests use.
 #[derive(Debug, Clone)]
-pub struct Programs {
+pub struct SshPrograms {
     pub sshd: PathBuf,
     pub ssh: PathBuf,
     pub scp: PathBuf,
@@ -49,8 +49,8 @@ fn find(name: &str, extra: &[&str]) -> Option<PathBuf> {
 }
 
 /// The programs, when all are installed (sshd is looked for in `/usr/sbin` too).
-pub fn find_programs() -> Option<Programs> {
-    Some(Programs {
+pub fn find_programs() -> Option<SshPrograms> {
+    Some(SshPrograms {
         sshd: find("sshd", &["/usr/sbin/sshd", "/usr/local/sbin/sshd"])?,
         ssh: find("ssh", &["/usr/bin/ssh"])?,
         scp: find("scp", &["/usr/bin/scp"])?,
@@ -64,7 +64,7 @@ pub fn required() -> bool {
 }
 
 /// The programs, or `None` after printing a skip line for `test` (a panic when required).
-pub fn available(test: &str) -> Option<Programs> {
+pub fn available(test: &str) -> Option<SshPrograms> {
     match find_programs() {
         Some(programs) => Some(programs),
         None if required() => panic!(
@@ -95,7 +95,7 @@ pub fn login_user() -> String {
 /// A running server.
 #[derive(Debug)]
 pub struct Sshd {
-    pub programs: Programs,
+    pub programs: SshPrograms,
     /// Everything of the server and its clients: keys, config, known_hosts, log.
     pub dir: tempfile::TempDir,
     pub port: u16,
@@ -121,7 +121,7 @@ fn free_port() -> u16 {
         .expect("find a free loopback port")
 }
 
-fn keygen(programs: &Programs, path: &Path) {
+fn keygen(programs: &SshPrograms, path: &Path) {
     let status = Command::new(&programs.keygen)
         .args(["-q", "-t", "ed25519", "-N", "", "-C", "cback-test", "-f"])
         .arg(path)
@@ -133,7 +133,7 @@ fn keygen(programs: &Programs, path: &Path) {
 
 impl Sshd {
     /// Starts a server (a few attempts, in case another process takes the port first).
-    pub fn start(programs: &Programs) -> Sshd {
+    pub fn start(programs: &SshPrograms) -> Sshd {
         let dir = tempfile::Builder::new()
             .prefix("cback-sshd-")
             .tempdir()

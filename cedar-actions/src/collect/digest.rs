@@ -21,7 +21,7 @@ use nix::unistd::{Gid, Uid};
 use sha1::{Digest, Sha1};
 
 use super::error::CollectError;
-use cedar_core::pickle::DictWriter;
+use cedar_core::PickleDictWriter;
 
 /// The digest file of the entry whose normalized name is `normalized`.
 pub fn digest_path(working_dir: &Path, normalized: &str) -> PathBuf {
@@ -37,7 +37,7 @@ pub struct Staging {
     path: PathBuf,
     temp: tempfile::NamedTempFile,
     /// Buffered by the writer itself.
-    writer: DictWriter<File>,
+    writer: PickleDictWriter<File>,
 }
 
 impl std::fmt::Debug for Staging {
@@ -68,7 +68,7 @@ impl Staging {
             .tempfile_in(dir)
             .map_err(fail)?;
         let file = temp.as_file().try_clone().map_err(fail)?;
-        let writer = DictWriter::new(file).map_err(fail)?;
+        let writer = PickleDictWriter::new(file).map_err(fail)?;
         Ok(Staging {
             path: path.to_path_buf(),
             temp,
@@ -92,7 +92,7 @@ impl Staging {
         // directory split into thousands of entries would exhaust the open-file limit).
         drop(file);
         if let Some((uid, gid)) = owner {
-            cedar_core::ownership::apply(temp.path(), uid, gid).map_err(|source| {
+            cedar_core::apply_ownership(temp.path(), uid, gid).map_err(|source| {
                 CollectError::Ownership {
                     path: path.clone(),
                     source,
@@ -199,6 +199,7 @@ fn hex(bytes: &[u8]) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use cedar_core::dir_names;
 
     #[test]
     fn sha1_of_known_content() {
@@ -210,15 +211,6 @@ mod tests {
         assert_eq!(n, 6);
     }
 
-    fn names(dir: &Path) -> Vec<String> {
-        let mut names: Vec<String> = std::fs::read_dir(dir)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
-        names.sort();
-        names
-    }
-
     fn stage(path: &Path, pairs: &[(&[u8], &[u8])]) -> PendingDigest {
         let mut staging = Staging::begin(path).unwrap();
         for (k, v) in pairs {
@@ -228,7 +220,7 @@ mod tests {
     }
 
     fn read(path: &Path) -> std::collections::HashMap<Vec<u8>, Vec<u8>> {
-        cedar_core::pickle::read_dict(&std::fs::read(path).unwrap()).unwrap()
+        cedar_core::read_pickle_dict(&std::fs::read(path).unwrap()).unwrap()
     }
 
     #[test]
@@ -246,18 +238,18 @@ mod tests {
         );
         drop(pending);
         assert_eq!(
-            names(dir.path()),
+            dir_names(dir.path()),
             ["x.sha"],
             "a dropped state leaves nothing"
         );
         stage(&path, &[(b"/a", b"11")]).commit().unwrap();
         assert_eq!(read(&path).get(&b"/a"[..]), Some(&b"11".to_vec()));
-        assert_eq!(names(dir.path()), ["x.sha"]);
+        assert_eq!(dir_names(dir.path()), ["x.sha"]);
         // An abandoned staging leaves nothing either.
         let mut staging = Staging::begin(&path).unwrap();
         staging.push(b"/c", b"33").unwrap();
         drop(staging);
-        assert_eq!(names(dir.path()), ["x.sha"]);
+        assert_eq!(dir_names(dir.path()), ["x.sha"]);
     }
 
     #[test]
@@ -273,6 +265,6 @@ mod tests {
         std::fs::write(dir.path().join(".cback-digest-AbC123"), b"half").unwrap();
         std::fs::write(dir.path().join("keep.sha"), b"").unwrap();
         remove_stale(dir.path());
-        assert_eq!(names(dir.path()), ["keep.sha"]);
+        assert_eq!(dir_names(dir.path()), ["keep.sha"]);
     }
 }

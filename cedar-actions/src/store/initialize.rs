@@ -1,13 +1,11 @@
 //! The initialize action: labels rewritable media so that `check_media` accepts it. The disc
 //! gets a new image holding one empty directory, `/CedarBackup`, and the media label.
 
-use cedar_core::calendar::Today;
-use cedar_core::config::Config;
+use cedar_core::{Config, Today};
 
+use super::disc_run::{run_recorded, write_labelled};
 use super::error::StoreError;
 use super::iso::Entry;
-use super::media::media_label;
-use super::recorder::Recorder;
 use super::settings::StoreSettings;
 use super::tools::Tools;
 use super::writer::Writer;
@@ -22,38 +20,24 @@ pub fn initialize(config: &Config, today: &Today) -> Result<(), StoreError> {
     if !media.rewritable {
         return Err(StoreError::NotRewritable { media: media.name });
     }
-    let tools = Tools::new(config);
-    let mut recorder = Recorder::new("initialize", &settings);
-    let result = run(&settings, tools, today, &mut recorder);
-    recorder.finish(&result);
-    result?;
-    tracing::info!("Executed the 'initialize' action successfully.");
-    Ok(())
-}
-
-fn run(
-    settings: &StoreSettings,
-    tools: Tools<'_>,
-    today: &Today,
-    recorder: &mut Recorder,
-) -> Result<(), StoreError> {
-    let writer = Writer::open(settings, tools)?;
-    writer.refresh()?;
-    let empty = tempfile::Builder::new()
-        .prefix("tmp")
-        .rand_bytes(8)
-        .tempdir_in(&settings.working_dir)
-        .map_err(|e| StoreError::io("create an empty directory in", &settings.working_dir, e))?;
-    let entries = [Entry {
-        graft: format!("{INITIALIZED_DIR}/"),
-        path: empty.path().to_path_buf(),
-    }];
-    let label = media_label(today);
-    let written = writer.write(&entries, Some(&label), true)?;
-    recorder.written(&written, Some(&label));
-    tracing::info!(
-        "Media in [{}] is initialized as [{label}].",
-        settings.device.display()
-    );
-    Ok(())
+    run_recorded("initialize", &settings, |recorder| {
+        let writer = Writer::open(&settings, Tools::new(config))?;
+        writer.refresh()?;
+        let working_dir = &settings.working_dir;
+        let empty = tempfile::Builder::new()
+            .prefix("tmp")
+            .rand_bytes(8)
+            .tempdir_in(working_dir)
+            .map_err(|e| StoreError::io("create an empty directory in", working_dir, e))?;
+        let entries = [Entry {
+            graft: format!("{INITIALIZED_DIR}/"),
+            path: empty.path().to_path_buf(),
+        }];
+        let label = write_labelled(&writer, &entries, true, today, recorder)?;
+        tracing::info!(
+            "Media in [{}] is initialized as [{label}].",
+            settings.device.display()
+        );
+        Ok(())
+    })
 }

@@ -5,15 +5,12 @@
 //! size, then write; check_data; `cback.store`. Any failure stops the action (exit 6) and
 //! leaves no `cback.store`, so the next run writes the data again.
 
-use cedar_core::calendar::Today;
-use cedar_core::config::{BlankMode, Config};
+use cedar_core::{BlankMode, Config, Today};
 
-use super::check_data;
 use super::check_media::check_media;
+use super::disc_run::{check_and_mark, run_recorded, write_labelled};
 use super::error::StoreError;
-use super::indicator::write_store_indicators;
 use super::iso::Entry;
-use super::media::media_label;
 use super::recorder::Recorder;
 use super::select;
 use super::settings::StoreSettings;
@@ -94,12 +91,9 @@ pub fn store(config: &Config, full: bool, today: &Today) -> Result<(), StoreErro
         full,
         today.is_starting_day(settings.starting_day),
     )?;
-    let mut recorder = Recorder::new("store", &settings);
-    let result = run(&settings, &staging, tools, rule, full, today, &mut recorder);
-    recorder.finish(&result);
-    result?;
-    tracing::info!("Executed the 'store' action successfully.");
-    Ok(())
+    run_recorded("store", &settings, |recorder| {
+        run(&settings, &staging, tools, rule, full, today, recorder)
+    })
 }
 
 fn run(
@@ -117,12 +111,6 @@ fn run(
     let writer = Writer::open(settings, tools)?;
     let entries = [Entry::daily(&dir.rel(), &dir.path)];
     let new = new_disc(&writer, &entries, rule)?;
-    let label = media_label(today);
-    let written = writer.write(&entries, Some(&label), new)?;
-    recorder.written(&written, Some(&label));
-    if settings.check_data {
-        check_data::check_dirs(&tools, settings, &[(dir.rel(), dir.path.clone())])?;
-        recorder.verified();
-    }
-    write_store_indicators(settings, [dir.path.as_path()])
+    write_labelled(&writer, &entries, new, today, recorder)?;
+    check_and_mark(&tools, settings, &[(dir.rel(), dir.path)], recorder)
 }

@@ -7,11 +7,12 @@
 
 use std::ffi::{OsStr, OsString};
 use std::path::PathBuf;
-use std::process::{Command, ExitStatus};
+use std::process::{Command, ExitStatus, Output};
 
-use cedar_core::config::Config;
-use cedar_core::logging;
-use cedar_core::process::{self, SupervisedError};
+use cedar_core::{
+    apply_locale, last_lines, log_command_output, resolve_command, run_supervised, Config,
+    SupervisedError,
+};
 
 /// Why a tool could not be run or failed.
 #[derive(Debug, thiserror::Error)]
@@ -44,9 +45,22 @@ pub struct Ran {
 }
 
 impl Ran {
+    /// What `command` wrote, its output also copied into the log.
+    fn logged(command: String, output: &Output) -> Ran {
+        let ran = Ran {
+            command,
+            status: output.status,
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        };
+        log_command_output(&ran.stdout);
+        log_command_output(&ran.stderr);
+        ran
+    }
+
     /// The error for a command that did not exit 0.
     pub fn failure(&self) -> ToolError {
-        let tail = process::tail(&format!("{}\n{}", self.stderr, self.stdout), 5);
+        let tail = last_lines(&format!("{}\n{}", self.stderr, self.stdout), 5);
         ToolError::Failed {
             command: self.command.clone(),
             status: match self.status.code() {
@@ -84,22 +98,13 @@ impl<'a> Tools<'a> {
 
     /// The program that runs for `name`.
     pub fn program(&self, name: &str) -> PathBuf {
-        process::resolve_command(self.config, name)
+        resolve_command(self.config, name)
     }
 
     /// Runs `name` with `args` and waits for it; a non-zero exit is not an error here.
     pub fn run<S: AsRef<OsStr>>(&self, name: &'static str, args: &[S]) -> Result<Ran, ToolError> {
-        let program = self.program(name);
-        let args: Vec<OsString> = args.iter().map(|a| a.as_ref().to_os_string()).collect();
-        let command = command_line(name, &args);
-        tracing::debug!(
-            "Executing command [{}].",
-            command_line(&program.to_string_lossy(), &args)
-        );
-        let mut cmd = Command::new(&program);
-        cmd.args(&args);
-        process::apply_locale(&mut cmd);
-        let output = process::run_supervised(cmd).map_err(|e| match e {
+        let (cmd, command) = self.command(name, args);
+        let output = run_supervised(cmd).map_err(|e| match e {
             SupervisedError::Spawn(source) => ToolError::Start {
                 command: command.clone(),
                 name,
@@ -109,15 +114,7 @@ impl<'a> Tools<'a> {
                 command: command.clone(),
             },
         })?;
-        let ran = Ran {
-            command,
-            status: output.status,
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        };
-        logging::log_command_output(&ran.stdout);
-        logging::log_command_output(&ran.stderr);
-        Ok(ran)
+        Ok(Ran::logged(command, &output))
     }
 
     /// Runs `name` to the end even when an interrupt has arrived: for clean-up (unmounting
@@ -127,30 +124,29 @@ impl<'a> Tools<'a> {
         name: &'static str,
         args: &[S],
     ) -> Result<Ran, ToolError> {
-        let program = self.program(name);
-        let args: Vec<OsString> = args.iter().map(|a| a.as_ref().to_os_string()).collect();
-        let command = command_line(name, &args);
-        tracing::debug!(
-            "Executing command [{}].",
-            command_line(&program.to_string_lossy(), &args)
-        );
-        let mut cmd = Command::new(&program);
-        cmd.args(&args).stdin(std::process::Stdio::null());
-        process::apply_locale(&mut cmd);
+        let (mut cmd, command) = self.command(name, args);
+        cmd.stdin(std::process::Stdio::null());
         let output = cmd.output().map_err(|source| ToolError::Start {
             command: command.clone(),
             name,
             source,
         })?;
-        let ran = Ran {
-            command,
-            status: output.status,
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        };
-        logging::log_command_output(&ran.stdout);
-        logging::log_command_output(&ran.stderr);
-        Ok(ran)
+        Ok(Ran::logged(command, &output))
+    }
+
+    /// The command running `name` with `args`, the original's environment rule applied, and
+    /// its line for messages (`name` and the arguments); logs the line it executes.
+    fn command<S: AsRef<OsStr>>(&self, name: &str, args: &[S]) -> (Command, String) {
+        let program = self.program(name);
+        let args: Vec<OsString> = args.iter().map(|a| a.as_ref().to_os_string()).collect();
+        tracing::debug!(
+            "Executing command [{}].",
+            command_line(&program.to_string_lossy(), &args)
+        );
+        let mut cmd = Command::new(&program);
+        cmd.args(&args);
+        apply_locale(&mut cmd);
+        (cmd, command_line(name, &args))
     }
 
     /// Runs `name` and fails unless it exits 0.

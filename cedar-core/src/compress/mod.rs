@@ -7,10 +7,7 @@
 mod compressor;
 mod parallel;
 
-pub use compressor::{
-    bzip2_block, gzip_block, worker_count, Codec, Compressor, Counting, Framing, Settings,
-    BZIP2_ARCHIVE_BLOCK, GZIP_BLOCK, ZSTD_JOB,
-};
+pub use compressor::{bzip2_block, gzip_block, worker_count, Codec, Compressor, Framing, Settings};
 pub use parallel::{Member, ParallelWriter, Totals};
 
 #[cfg(test)]

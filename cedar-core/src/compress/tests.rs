@@ -1,5 +1,6 @@
 use std::io::{Read, Write};
 
+use super::compressor::GZIP_BLOCK;
 use super::*;
 
 /// Compressible but not trivial data: pseudo-random words.

@@ -196,7 +196,7 @@ pub(crate) struct XmlError {
 /// few levels deep and uses an entity or two, if any; these bounds are far above that and keep
 /// a hostile document (an entity "bomb", millions of elements, deep nesting) within a few
 /// tens of MB and a fraction of a second.
-pub mod limits {
+pub(crate) mod limits {
     /// How deep elements may nest, the root counting as one.
     pub const MAX_NESTING: usize = 100;
     /// How many elements a document may have.

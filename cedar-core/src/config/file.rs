@@ -8,7 +8,6 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use serde::de::DeserializeOwned;
-use serde::Serialize;
 
 /// One problem found in a document: the element path and what is wrong with it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -344,17 +343,4 @@ impl Config {
         let sections: Vec<&dom::Element> = self.raw.extension_sections().collect();
         dom::to_document(&root, &sections)
     }
-}
-
-/// Writes any serializable section (an extension's, for example) as an XML element called
-/// `name`, with the same conventions the reader uses (booleans as `Y`/`N`, lists as repeated
-/// elements).
-pub fn section_to_xml<T: Serialize + ?Sized>(name: &str, value: &T) -> Result<String, ConfigError> {
-    let element = ser::to_element(name, value).map_err(|e| ConfigError::Write {
-        path: PathBuf::new(),
-        message: e.to_string(),
-    })?;
-    let mut out = String::new();
-    element.write(&mut out, 0);
-    Ok(out)
 }

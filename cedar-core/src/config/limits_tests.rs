@@ -3,7 +3,8 @@
 
 use std::path::Path;
 
-use super::{limits, ConfigError, ConfigFile};
+use super::dom::limits;
+use super::{ConfigError, ConfigFile};
 
 fn parse(text: &str) -> Result<ConfigFile, ConfigError> {
     ConfigFile::parse(text, Path::new("test.conf"))

@@ -39,7 +39,7 @@ mod pyre;
 mod schema;
 mod ser;
 mod validate;
-pub mod values;
+pub(crate) mod values;
 
 #[cfg(test)]
 mod compat_cases;
@@ -48,10 +48,7 @@ mod limits_tests;
 #[cfg(test)]
 mod tests;
 
-pub use dom::limits;
-pub use file::{
-    section_to_xml, ConfigError, ConfigFile, Problem, RawDocument, ValueSource, MAX_CONFIG_BYTES,
-};
+pub use file::{ConfigError, ConfigFile, Problem, RawDocument};
 pub use model::*;
 pub use pattern::{ExcludePattern, PatternError};
 pub use schema::element_paths;

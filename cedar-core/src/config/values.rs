@@ -184,7 +184,7 @@ impl ByteQuantity {
 }
 
 /// `#[serde(with = "comma_list")]` for a `Vec<String>` written as `a, b, c`.
-pub mod comma_list {
+pub(crate) mod comma_list {
     use super::*;
 
     pub fn serialize<S: Serializer>(names: &[String], s: S) -> Result<S::Ok, S::Error> {
@@ -197,7 +197,7 @@ pub mod comma_list {
 }
 
 /// `#[serde(with = "opt_comma_list")]` for an `Option<Vec<String>>` written as `a, b, c`.
-pub mod opt_comma_list {
+pub(crate) mod opt_comma_list {
     use super::*;
 
     #[allow(clippy::ref_option)]
@@ -210,36 +210,6 @@ pub mod opt_comma_list {
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, D::Error> {
         Ok(Option::<String>::deserialize(d)?.map(|t| split_names(&t)))
-    }
-}
-
-/// `#[serde(with = "yes_no")]` for a `bool` written as `Y` or `N`.
-pub mod yes_no {
-    use super::*;
-
-    pub fn serialize<S: Serializer>(value: &bool, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(if *value { "Y" } else { "N" })
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
-        bool::deserialize(d)
-    }
-}
-
-/// `#[serde(with = "opt_yes_no")]` for an `Option<bool>` written as `Y` or `N`.
-pub mod opt_yes_no {
-    use super::*;
-
-    #[allow(clippy::ref_option)]
-    pub fn serialize<S: Serializer>(value: &Option<bool>, s: S) -> Result<S::Ok, S::Error> {
-        match value {
-            Some(v) => s.serialize_some(if *v { "Y" } else { "N" }),
-            None => s.serialize_none(),
-        }
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
-        Option::<bool>::deserialize(d)
     }
 }
 

@@ -248,6 +248,7 @@ fn quoted(arg: &OsString) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dir_names;
     use std::io::Read;
     use std::os::unix::fs::MetadataExt;
 
@@ -261,15 +262,6 @@ mod tests {
 
     fn never() -> bool {
         false
-    }
-
-    fn names(dir: &Path) -> Vec<String> {
-        let mut names: Vec<String> = std::fs::read_dir(dir)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
-        names.sort();
-        names
     }
 
     #[test]
@@ -335,7 +327,7 @@ mod tests {
             text.contains("exit status 2") && text.contains("access denied"),
             "{text}"
         );
-        assert_eq!(names(dir.path()), vec!["out.txt.gz"]);
+        assert_eq!(dir_names(dir.path()), vec!["out.txt.gz"]);
         assert_eq!(
             std::fs::read(dir.path().join("out.txt.gz")).unwrap(),
             b"yesterday"
@@ -367,7 +359,7 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().contains("SIGKILL"), "{err}");
-        assert_eq!(names(dir.path()), vec!["ls.txt"]);
+        assert_eq!(dir_names(dir.path()), vec!["ls.txt"]);
     }
 
     #[test]
@@ -384,6 +376,6 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.is_interrupt(), "{err}");
-        assert!(names(dir.path()).is_empty());
+        assert!(dir_names(dir.path()).is_empty());
     }
 }

@@ -16,10 +16,10 @@
 //! - [`outcome`]: every item attempted, each recorded for the run status, the failures named
 //!   together.
 
-pub mod capture;
-pub mod listing;
-pub mod outcome;
-pub mod rules;
-pub mod section;
-pub mod site;
-pub mod state;
+pub(crate) mod capture;
+pub(crate) mod listing;
+pub(crate) mod outcome;
+pub(crate) mod rules;
+pub(crate) mod section;
+pub(crate) mod site;
+pub(crate) mod state;

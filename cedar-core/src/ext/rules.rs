@@ -42,11 +42,7 @@ pub fn parse_collect_mode(text: &str) -> Result<CollectMode, &'static str> {
 
 /// `Y`/`y` or `N`/`n`, else the original's message.
 pub fn parse_bool(text: &str) -> Result<bool, &'static str> {
-    match text {
-        "Y" | "y" => Ok(true),
-        "N" | "n" => Ok(false),
-        _ => Err(BAD_BOOLEAN),
-    }
+    crate::config::values::parse_bool(text).ok_or(BAD_BOOLEAN)
 }
 
 /// A compress mode that is set on the item or, failing that, on the section; `missing` is the

@@ -14,9 +14,8 @@ mod text;
 mod value;
 mod value_writer;
 
-pub use dict_reader::{read_dict, DictReader, Pair, MAX_STACK_BYTES, MAX_STACK_VALUES};
+pub use dict_reader::{read_dict, DictReader};
 pub use dict_writer::{write_dict, DictWriter};
 pub use error::PickleError;
-pub use lexer::MAX_STRING;
-pub use value::{load, load_datetime, load_int, Value, MAX_PICKLE};
+pub use value::{load_datetime, load_int, MAX_PICKLE};
 pub use value_writer::{datetime_pickle, int_pickle};

@@ -10,12 +10,9 @@ mod dependency;
 mod managed;
 mod resolve;
 
-pub use build::{
-    build, check_combination, Plan, PlanError, Step, StepKind, ALL_ACTIONS, EXCLUSIVE_ACTIONS,
-};
-pub use dependency::{sort as dependency_order, Node};
+pub use build::{build, Plan, PlanError, Step, StepKind, ALL_ACTIONS};
 pub use managed::managed_peers;
-pub use resolve::{dependency_mode, ResolvedAction, BUILTIN_NAMES};
+pub use resolve::{dependency_mode, BUILTIN_NAMES};
 
 #[cfg(test)]
 mod tests;

@@ -5,10 +5,9 @@
 mod header;
 mod inodes;
 mod owners;
-pub mod read;
+pub(crate) mod read;
 mod writer;
 
-pub use header::{encode_member, HeaderFields, BLOCK, RECORD};
+pub use header::BLOCK;
 pub use inodes::InodeMap;
-pub use owners::Owners;
 pub use writer::{Appended, TarWriter};

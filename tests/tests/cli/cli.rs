@@ -7,17 +7,17 @@ use std::path::{Path, PathBuf};
 use predicates::prelude::*;
 
 /// A throwaway directory with a working_dir, a collect_dir and a log file path.
-struct Site {
+struct CliRunDir {
     dir: tempfile::TempDir,
 }
 
-impl Site {
-    fn new() -> Site {
+impl CliRunDir {
+    fn new() -> CliRunDir {
         let dir = tempfile::tempdir().unwrap();
         for sub in ["work", "collect", "stage", "purge"] {
             fs::create_dir(dir.path().join(sub)).unwrap();
         }
-        Site { dir }
+        CliRunDir { dir }
     }
     fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
@@ -161,7 +161,7 @@ fn usage_errors_exit_two() {
 
 #[test]
 fn unopenable_log_file_exits_three() {
-    let site = Site::new();
+    let site = CliRunDir::new();
     crate::BIN
         .cback()
         .arg("--config")
@@ -174,7 +174,7 @@ fn unopenable_log_file_exits_three() {
 
 #[test]
 fn missing_and_unreadable_configuration_exit_four() {
-    let site = Site::new();
+    let site = CliRunDir::new();
     site.run(site.path("missing.conf"), &["collect"])
         .code(4)
         .stderr(predicate::str::contains("missing.conf"));
@@ -186,7 +186,7 @@ fn missing_and_unreadable_configuration_exit_four() {
 
 #[test]
 fn malformed_xml_exits_four() {
-    let site = Site::new();
+    let site = CliRunDir::new();
     let path = site.path("bad.conf");
     fs::write(&path, "<cb_config><options>").unwrap();
     dry_run(&path, &["collect"])
@@ -197,7 +197,7 @@ fn malformed_xml_exits_four() {
 
 #[test]
 fn invalid_value_names_file_element_and_value() {
-    let site = Site::new();
+    let site = CliRunDir::new();
     let path = site.plain();
     let text = fs::read_to_string(&path)
         .unwrap()
@@ -212,7 +212,7 @@ fn invalid_value_names_file_element_and_value() {
 
 #[test]
 fn unknown_action_and_bad_combination_exit_four() {
-    let site = Site::new();
+    let site = CliRunDir::new();
     let config = site.plain();
     dry_run(&config, &["collect", "bogus"])
         .code(4)
@@ -229,7 +229,7 @@ fn unknown_action_and_bad_combination_exit_four() {
 
 #[test]
 fn dependency_cycle_and_unknown_dependency_exit_four() {
-    let site = Site::new();
+    let site = CliRunDir::new();
     let ext = |name: &str, before: &str| {
         format!(
             "<action><name>{name}</name><module>CedarBackup3.extend.postgresql</module>\
@@ -265,7 +265,7 @@ fn dependency_cycle_and_unknown_dependency_exit_four() {
 
 #[test]
 fn dry_run_prints_the_plan_and_changes_nothing() {
-    let site = Site::new();
+    let site = CliRunDir::new();
     let config = site.config(
         "",
         "<pre_action_hook><action>collect</action><command>/bin/echo before</command></pre_action_hook>\
@@ -287,7 +287,7 @@ fn dry_run_prints_the_plan_and_changes_nothing() {
 
 #[test]
 fn dry_run_index_mode_extension_order() {
-    let site = Site::new();
+    let site = CliRunDir::new();
     let config = site.config(
         "<extensions>\
            <action><name>pga</name><module>CedarBackup3.extend.postgresql</module><function>executeAction</function><index>50</index></action>\
@@ -304,7 +304,7 @@ fn dry_run_index_mode_extension_order() {
 
 #[test]
 fn dry_run_dependency_mode_matches_the_spec_example() {
-    let site = Site::new();
+    let site = CliRunDir::new();
     let config = site.config(
         "<extensions><order_mode>dependency</order_mode>\
            <action><name>a</name><module>CedarBackup3.extend.postgresql</module><function>executeAction</function>\
@@ -325,7 +325,7 @@ fn dry_run_dependency_mode_matches_the_spec_example() {
 
 #[test]
 fn dry_run_managed_peers() {
-    let site = Site::new();
+    let site = CliRunDir::new();
     let config = site.config(
         "",
         "<rsh_command>/usr/bin/ssh</rsh_command><cback_command>/usr/bin/cback3</cback_command>\
@@ -369,7 +369,7 @@ fn dry_run_managed_peers() {
 
 #[test]
 fn missing_module_fails_only_when_requested() {
-    let site = Site::new();
+    let site = CliRunDir::new();
     let config = site.config(
         "<extensions><action><name>nonesuch</name><module>CedarBackup3.extend.nonesuch</module>\
          <function>executeAction</function><index>96</index></action></extensions>",
@@ -389,7 +389,7 @@ fn missing_module_fails_only_when_requested() {
 
 #[test]
 fn failing_pre_hook_exits_six_and_stops_the_run() {
-    let site = Site::new();
+    let site = CliRunDir::new();
     let marker = site.path("post-ran");
     let config = site.config(
         "",
@@ -416,7 +416,7 @@ fn failing_pre_hook_exits_six_and_stops_the_run() {
 
 #[test]
 fn validate_runs_hooks_and_writes_the_log_format() {
-    let site = Site::new();
+    let site = CliRunDir::new();
     let marker = site.path("post-ran");
     let config = site.config(
         "",
@@ -450,7 +450,7 @@ fn regex_lite(line: &str) -> bool {
 
 #[test]
 fn validate_reports_every_problem_and_exits_six() {
-    let site = Site::new();
+    let site = CliRunDir::new();
     let config = site.plain();
     let text = fs::read_to_string(&config)
         .unwrap()
@@ -471,7 +471,7 @@ fn validate_reports_every_problem_and_exits_six() {
 
 #[test]
 fn store_without_its_section_exits_six() {
-    let site = Site::new();
+    let site = CliRunDir::new();
     site.run(site.plain(), &["store"])
         .code(6)
         .stderr(predicate::str::contains(
@@ -481,7 +481,7 @@ fn store_without_its_section_exits_six() {
 
 #[test]
 fn second_concurrent_run_is_refused_with_the_holder_pid() {
-    let site = Site::new();
+    let site = CliRunDir::new();
     let gate = site.path("gate");
     let config = site.config(
         "",
@@ -532,7 +532,7 @@ fn sighup_and_sigquit_stop_a_run_like_sigterm() {
 }
 
 fn interrupt_during_a_hook(signal: nix::sys::signal::Signal) {
-    let site = Site::new();
+    let site = CliRunDir::new();
     // A sleep only this call starts, to find it among the processes afterwards.
     let nap = format!("31.{}", signal as i32 + 100);
     let started = site.path("hook.started");
@@ -601,7 +601,7 @@ fn processes_with_arg(arg: &str) -> Vec<u32> {
 
 #[test]
 fn every_run_writes_status_and_metrics_and_keeps_the_last_success() {
-    let site = Site::new();
+    let site = CliRunDir::new();
     let metrics = site.path("node.prom");
     let config = site.config(
         "",
@@ -729,7 +729,7 @@ fn dependency_sample_orders_by_dependencies() {
 
 #[test]
 fn a_second_signal_ends_a_run_that_cannot_stop_by_itself() {
-    let site = Site::new();
+    let site = CliRunDir::new();
     // Opening a FIFO nobody writes blocks: a stage of the run that never polls the flag.
     let fifo = site.path("config.fifo");
     nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();

@@ -22,7 +22,7 @@ const OPTIONS: &str = "<options><starting_day>monday</starting_day><working_dir>
     <backup_user>root</backup_user><backup_group>root</backup_group>\
     <rcp_command>scp</rcp_command></options><purge/>";
 
-struct Outcome {
+struct ConfigOutcome {
     code: Option<i32>,
     stderr: String,
     output_bytes: usize,
@@ -31,12 +31,12 @@ struct Outcome {
 }
 
 /// Runs `cback --config FILE validate` on `document` with its peak memory measured.
-fn run(document: &[u8]) -> Outcome {
+fn run(document: &[u8]) -> ConfigOutcome {
     run_with(document, &["validate"])
 }
 
 /// Runs `cback --config FILE ARGS...` on `document` with its peak memory measured.
-fn run_with(document: &[u8], args: &[&str]) -> Outcome {
+fn run_with(document: &[u8], args: &[&str]) -> ConfigOutcome {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("cback.conf");
     std::fs::write(&config, document).unwrap();
@@ -44,7 +44,7 @@ fn run_with(document: &[u8], args: &[&str]) -> Outcome {
 }
 
 /// Runs `cback --config CONFIG ARGS...` with its peak memory measured.
-fn run_config(config: &Path, args: &[&str]) -> Outcome {
+fn run_config(config: &Path, args: &[&str]) -> ConfigOutcome {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("cback.log");
     let cback = crate::BIN.cback_path();
@@ -62,7 +62,7 @@ fn run_config(config: &Path, args: &[&str]) -> Outcome {
     .unwrap();
     let wall = started.elapsed();
     let log_bytes = std::fs::metadata(&log).map_or(0, |m| m.len() as usize);
-    Outcome {
+    ConfigOutcome {
         code: out.status.code(),
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
         output_bytes: out.stdout.len() + out.stderr.len() + log_bytes,
@@ -73,7 +73,7 @@ fn run_config(config: &Path, args: &[&str]) -> Outcome {
 
 /// `document` is refused with exit 4 and one line of standard error that contains `message`,
 /// within the time, memory and output bounds.
-fn assert_refused(what: &str, document: &[u8], message: &str) -> Outcome {
+fn assert_refused(what: &str, document: &[u8], message: &str) -> ConfigOutcome {
     let o = run(document);
     eprintln!(
         "{what}: {} bytes, exit {:?}, {:.2} s, peak {} KiB, {} bytes of output",

@@ -15,7 +15,7 @@ use std::path::PathBuf;
 const EXIT_CONFIG: i32 = 4;
 
 #[derive(Debug)]
-struct Case {
+struct PlanCase {
     /// The case heading: number and kind.
     title: String,
     /// Switches and actions, in command-line order.
@@ -37,12 +37,12 @@ enum Block {
     Expect,
 }
 
-fn parse_vectors(text: &str) -> Vec<Case> {
-    let mut cases: Vec<Case> = Vec::new();
+fn parse_vectors(text: &str) -> Vec<PlanCase> {
+    let mut cases: Vec<PlanCase> = Vec::new();
     let mut block = Block::Head;
     let mut expect: Vec<String> = Vec::new();
 
-    fn finish(cases: &mut [Case], expect: &mut Vec<String>) {
+    fn finish(cases: &mut [PlanCase], expect: &mut Vec<String>) {
         if let Some(case) = cases.last_mut() {
             let lines = std::mem::take(expect);
             case.expect = if lines.len() == 1 && lines[0] == "error" {
@@ -56,7 +56,7 @@ fn parse_vectors(text: &str) -> Vec<Case> {
     for line in text.lines() {
         if let Some(title) = line.strip_prefix("=== case ") {
             finish(&mut cases, &mut expect);
-            cases.push(Case {
+            cases.push(PlanCase {
                 title: title.to_string(),
                 args: Vec::new(),
                 config: String::new(),

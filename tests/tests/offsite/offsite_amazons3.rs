@@ -621,7 +621,7 @@ fn credentials_are_checked_and_read_from_the_profile_files() {
     // makes (moto checks credentials for every bucket of a server, or for none).
     let bucket = "bkt";
     let moto = Moto::start_with_auth(&programs, bucket);
-    let site = Site::new();
+    let site = OffsiteMaster::new();
     site.stage_day(TODAY_DIR, &[("h/a", b"a")], true);
     let config = site.config("", &amazons3_section(bucket, ""));
 

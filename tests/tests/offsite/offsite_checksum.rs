@@ -55,15 +55,15 @@ impl Checking {
 }
 
 /// A site and [`checking`], or `None` when the test cannot run here.
-fn setup(test: &str) -> Option<(Site, Checking)> {
+fn setup(test: &str) -> Option<(OffsiteMaster, Checking)> {
     if !s3fs::available(test) || !amazons3_may_run(test) {
         return None;
     }
-    Some((Site::new(), checking(test)?))
+    Some((OffsiteMaster::new(), checking(test)?))
 }
 
 /// Runs `cback amazons3` (with `args` before the action) through the proxy.
-fn amazons3(site: &Site, s3: &Checking, args: &[&str]) -> assert_cmd::assert::Assert {
+fn amazons3(site: &OffsiteMaster, s3: &Checking, args: &[&str]) -> assert_cmd::assert::Assert {
     let config = site.config("", &amazons3_section(&s3.bucket, ""));
     let mut all = args.to_vec();
     all.push("amazons3");
@@ -73,14 +73,14 @@ fn amazons3(site: &Site, s3: &Checking, args: &[&str]) -> assert_cmd::assert::As
 }
 
 /// Stages the day with `h/a` and stores it: the day's directory and the objects stored.
-fn first_copy(site: &Site, s3: &Checking) -> (std::path::PathBuf, BTreeMap<String, u64>) {
+fn first_copy(site: &OffsiteMaster, s3: &Checking) -> (std::path::PathBuf, BTreeMap<String, u64>) {
     let day = site.stage_day(TODAY_DIR, &[("h/a", b"first copy")], true);
     amazons3(site, s3, &[]).success();
     (day, s3.objects())
 }
 
 /// Runs `cback --full amazons3`, asserts exit 6 and returns its stderr.
-fn refused_full(site: &Site, s3: &Checking) -> Vec<u8> {
+fn refused_full(site: &OffsiteMaster, s3: &Checking) -> Vec<u8> {
     amazons3(site, s3, &["--full"])
         .code(6)
         .get_output()
@@ -139,7 +139,7 @@ fn undamaged_uploads_are_stored_and_their_checksums_match() {
 /// named, the server's refusal quoted, nothing under the key, no unfinished upload, the
 /// previous copy of the day untouched and the run recorded as failed.
 fn assert_refused(
-    site: &Site,
+    site: &OffsiteMaster,
     s3: &Checking,
     stderr: &[u8],
     file: &Path,
@@ -260,7 +260,7 @@ fn the_sync_tool_mirrors_into_the_checking_server_and_is_refused_damaged_data() 
     let Some(s3) = checking("the_sync_tool_mirrors_into_the_checking_server") else {
         return;
     };
-    let site = Site::new();
+    let site = OffsiteMaster::new();
     let src = site.root.join("src");
     fs::create_dir_all(src.join("sub")).unwrap();
     fs::write(src.join("a"), b"alpha").unwrap();

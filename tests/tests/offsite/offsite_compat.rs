@@ -41,11 +41,11 @@ fn aws_program(moto: &Moto) -> Option<PathBuf> {
 }
 
 fn today_dir() -> String {
-    let now = cedar_core::clock::now();
+    let now = cedar_core::local_now();
     format!("{:04}/{:02}/{:02}", now.year, now.month, now.day)
 }
 
-fn config(site: &Site, name: &str, extra_options: &str, sections: &str) -> PathBuf {
+fn config(site: &OffsiteMaster, name: &str, extra_options: &str, sections: &str) -> PathBuf {
     let path = site.root.join(name);
     let (user, group) = ("root", "root");
     fs::write(
@@ -93,7 +93,7 @@ fn amazons3_stores_what_the_original_stores() {
     };
     let orig = moto.new_bucket("orig");
     let mine = moto.new_bucket("mine");
-    let site = Site::new();
+    let site = OffsiteMaster::new();
     let big = noise(9_000_000, 21);
     let day = site.stage_day(
         &today_dir(),
@@ -158,7 +158,7 @@ fn split_writes_the_parts_the_original_writes() {
     let data = noise(5000, 3);
     let mut trees = Vec::new();
     for program in [cb3.as_path(), crate::BIN.cback_path()] {
-        let site = Site::new();
+        let site = OffsiteMaster::new();
         site.stage_day(
             &today_dir(),
             &[

@@ -5,7 +5,7 @@
 use crate::offsite_support::*;
 
 /// Runs `action` with `sections` and returns its standard error, asserting exit 6.
-fn fails(site: &Site, sections: &str, action: &str) -> String {
+fn fails(site: &OffsiteMaster, sections: &str, action: &str) -> String {
     let config = site.config("", sections);
     let out = site
         .cback(&config, &[action])
@@ -18,7 +18,7 @@ fn fails(site: &Site, sections: &str, action: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-fn assert_message(site: &Site, sections: &str, action: &str, message: &str) {
+fn assert_message(site: &OffsiteMaster, sections: &str, action: &str, message: &str) {
     let err = fails(site, sections, action);
     assert!(
         err.contains(message),
@@ -28,7 +28,7 @@ fn assert_message(site: &Site, sections: &str, action: &str, message: &str) {
 
 #[test]
 fn encrypt_section_rules() {
-    let site = Site::new();
+    let site = OffsiteMaster::new();
     site.stage_day(TODAY_DIR, &[("h/a", b"a")], true);
     for (section, message) in [
         ("", "Encrypt section is required."),
@@ -62,7 +62,7 @@ fn encrypt_section_rules() {
 
 #[test]
 fn split_section_rules() {
-    let site = Site::new();
+    let site = OffsiteMaster::new();
     site.stage_day(TODAY_DIR, &[("h/a", b"a")], true);
     for (section, message) in [
         ("", "Split section is required."),
@@ -97,7 +97,7 @@ fn split_section_rules() {
 
 #[test]
 fn amazons3_section_rules() {
-    let site = Site::new();
+    let site = OffsiteMaster::new();
     site.stage_day(TODAY_DIR, &[("h/a", b"a")], true);
     for (section, message) in [
         ("", "AmazonS3 section is required."),
@@ -137,7 +137,7 @@ fn amazons3_section_rules() {
 
 #[test]
 fn the_actions_need_options_and_stage() {
-    let site = Site::new();
+    let site = OffsiteMaster::new();
     let path = site.root.join("nostage.conf");
     std::fs::write(
         &path,
@@ -171,7 +171,7 @@ fn the_actions_need_options_and_stage() {
 
 #[test]
 fn the_modules_resolve_and_validate_reports_the_sections() {
-    let site = Site::new();
+    let site = OffsiteMaster::new();
     let config = site.config(
         "",
         "<split><size_limit>1</size_limit></split><amazons3><s3_bucket>b</s3_bucket></amazons3>",

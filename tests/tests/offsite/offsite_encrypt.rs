@@ -19,7 +19,7 @@ fn gpg_encrypts_every_backup_file_of_every_daily_directory() {
         return;
     };
     let keyring = Keyring::generate(&program);
-    let site = Site::new();
+    let site = OffsiteMaster::new();
     let data = noise(5000, 2);
     let day = site.stage_day(
         TODAY_DIR,
@@ -72,7 +72,7 @@ fn gpg_encrypts_every_backup_file_of_every_daily_directory() {
     // 0666 less the umask, whatever the source's mode.
     assert_eq!(
         mode(&day.join("host1/a.tar.gz.gpg")),
-        cedar_core::staged::new_file_mode()
+        cedar_core::new_file_mode()
     );
     // The link is left as it is (dangling now).
     assert!(fs::symlink_metadata(day.join("host1/link"))
@@ -91,7 +91,7 @@ fn an_unknown_recipient_changes_nothing() {
         return;
     };
     let keyring = Keyring::generate(&program);
-    let site = Site::new();
+    let site = OffsiteMaster::new();
     let day = site.stage_day(TODAY_DIR, &[("h/a", b"a")], true);
     let before = tree(&day);
     let config = site.config("", &gpg_section("nobody@example.invalid"));
@@ -117,7 +117,7 @@ fn a_gpg_failure_leaves_the_directory_as_it_was_and_a_rerun_encrypts_once() {
         return;
     };
     let keyring = Keyring::generate(&program);
-    let site = Site::new();
+    let site = OffsiteMaster::new();
     let day = site.stage_day(
         TODAY_DIR,
         &[("h/a", b"a"), ("h/b", b"b"), ("h/c", b"c")],
@@ -182,7 +182,7 @@ fn a_gpg_failure_leaves_the_directory_as_it_was_and_a_rerun_encrypts_once() {
 
 #[test]
 fn age_recipients_encrypt_without_a_secret_key_on_the_host() {
-    let site = Site::new();
+    let site = OffsiteMaster::new();
     let one = age::x25519::Identity::generate();
     let two = age::x25519::Identity::generate();
     let data = noise(300_000, 4);
@@ -203,15 +203,12 @@ fn age_recipients_encrypt_without_a_secret_key_on_the_host() {
     );
     assert_eq!(age_decrypt(&one, &files["h/a.age"]), data);
     assert_eq!(age_decrypt(&two, &files["h/a.age"]), data);
-    assert_eq!(
-        mode(&day.join("h/a.age")),
-        cedar_core::staged::new_file_mode()
-    );
+    assert_eq!(mode(&day.join("h/a.age")), cedar_core::new_file_mode());
 }
 
 #[test]
 fn a_staged_name_collision_is_refused() {
-    let site = Site::new();
+    let site = OffsiteMaster::new();
     let key = age::x25519::Identity::generate().to_public().to_string();
     let day = site.stage_day(TODAY_DIR, &[("h/a", b"a"), ("h/a.age", b"staged")], true);
     let before = tree(&day);
@@ -233,7 +230,7 @@ fn a_staged_name_collision_is_refused() {
 
 #[test]
 fn a_secret_key_as_recipient_is_refused_without_echoing_it() {
-    let site = Site::new();
+    let site = OffsiteMaster::new();
     site.stage_day(TODAY_DIR, &[("h/a", b"a")], true);
     let secret = "AGE-SECRET-KEY-1QYQSZQGPQYQSZQGPQYQSZQGPQYQSZQGPQYQSZQGPQYQSZQGPQYQSNOTREAL";
     let config = site.config(
@@ -263,7 +260,7 @@ fn an_unknown_backup_user_fails_before_anything_changes() {
         );
         return;
     }
-    let site = Site::new();
+    let site = OffsiteMaster::new();
     let key = age::x25519::Identity::generate().to_public().to_string();
     let day = site.stage_day(TODAY_DIR, &[("h/a", b"a")], true);
     let before = tree(&day);

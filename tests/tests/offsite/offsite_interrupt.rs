@@ -13,17 +13,17 @@ use cback_tests::s3::{self, Mode, Moto, Proxy};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 
-/// cback's exit status for an interrupted run (cedar_core::interrupt::EXIT_INTERRUPTED).
+/// cback's exit status for an interrupted run (cedar_core::EXIT_INTERRUPTED).
 const EXIT_INTERRUPTED: i32 = 5;
 /// The slow link: an 8 MiB part takes 16 seconds.
 const SLOW: u64 = 512 << 10;
 
-fn config(site: &Site, bucket: &str) -> std::path::PathBuf {
+fn config(site: &OffsiteMaster, bucket: &str) -> std::path::PathBuf {
     site.config("", &amazons3_section(bucket, ""))
 }
 
 /// `cback --full amazons3` through the proxy, as a child.
-fn spawn(site: &Site, config: &Path, moto: &Moto, proxy: &Proxy) -> Child {
+fn spawn(site: &OffsiteMaster, config: &Path, moto: &Moto, proxy: &Proxy) -> Child {
     Command::new(crate::BIN.cback_path())
         .env_remove("CEDAR_LOG")
         .env("LANG", "C")

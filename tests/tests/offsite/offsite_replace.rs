@@ -35,7 +35,12 @@ fn hidden(moto: &Moto, bucket: &str) -> Vec<String> {
 }
 
 /// Runs `cback --full amazons3` through the proxy.
-fn run(site: &Site, moto: &Moto, bucket: &str, proxy: &Proxy) -> assert_cmd::assert::Assert {
+fn run(
+    site: &OffsiteMaster,
+    moto: &Moto,
+    bucket: &str,
+    proxy: &Proxy,
+) -> assert_cmd::assert::Assert {
     let config = site.config("", &amazons3_section(bucket, ""));
     let mut cmd = site.cback(&config, &["--full", "amazons3"]);
     moto.env_with(&mut cmd, &proxy.endpoint());
@@ -47,7 +52,12 @@ fn stderr(assert: &assert_cmd::assert::Assert) -> String {
 }
 
 /// The first copy of the day, stored: `h/a`, `h/b`, `h/c` and a 10 MiB `h/big` (two parts).
-fn first_copy(site: &Site, moto: &Moto, bucket: &str, proxy: &Proxy) -> BTreeMap<String, String> {
+fn first_copy(
+    site: &OffsiteMaster,
+    moto: &Moto,
+    bucket: &str,
+    proxy: &Proxy,
+) -> BTreeMap<String, String> {
     site.stage_day(
         TODAY_DIR,
         &[
@@ -67,7 +77,7 @@ fn first_copy(site: &Site, moto: &Moto, bucket: &str, proxy: &Proxy) -> BTreeMap
 }
 
 /// The second copy: `h/a` and `h/big` changed, `h/b` gone, `h/c` as it was, `h/d` new.
-fn second_copy(site: &Site) -> Vec<u8> {
+fn second_copy(site: &OffsiteMaster) -> Vec<u8> {
     let day = site.day(TODAY_DIR);
     let big = noise(18 << 20, 22);
     fs::write(day.join("h/a"), b"second a, longer").unwrap();
@@ -96,7 +106,7 @@ fn incoming_uploads(bucket: &str, parts: bool) -> &'static [&'static str] {
 /// Runs the upload with every request matching `all_of` but the first failing (retries too):
 /// asserts exit 6 and that the fault was hit more than once; returns the stderr.
 fn fails_after_the_first(
-    site: &Site,
+    site: &OffsiteMaster,
     moto: &Moto,
     bucket: &str,
     proxy: &Proxy,

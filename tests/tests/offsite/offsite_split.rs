@@ -31,7 +31,7 @@ fn gnu_split(dir: &Path, name: &str, data: &[u8], bytes: u64) -> Option<Vec<(Str
 
 #[test]
 fn parts_are_named_and_sized_as_gnu_split_makes_them() {
-    let site = Site::new();
+    let site = OffsiteMaster::new();
     let big = noise(2500, 5);
     let odd = "odd [x]+$(y) 'q\"";
     let day = site.stage_day(
@@ -101,7 +101,7 @@ fn parts_are_named_and_sized_as_gnu_split_makes_them() {
 
 #[test]
 fn a_file_above_the_limit_but_not_the_part_size_is_one_part() {
-    let site = Site::new();
+    let site = OffsiteMaster::new();
     let day = site.stage_day(TODAY_DIR, &[("h/f", &[9u8; 50])], true);
     let config = site.config("", &section("10", "100"));
     site.cback(&config, &["split"]).assert().success();
@@ -124,7 +124,7 @@ fn a_file_above_the_limit_but_not_the_part_size_is_one_part() {
 
 #[test]
 fn a_part_size_under_one_byte_fails_as_split_refuses_it() {
-    let site = Site::new();
+    let site = OffsiteMaster::new();
     let day = site.stage_day(TODAY_DIR, &[("h/f", &[9u8; 50])], true);
     let before = tree(&day);
     let config = site.config("", &section("10", "0.5"));

@@ -7,7 +7,7 @@ use std::fs;
 use crate::offsite_support::*;
 use cback_tests::s3::{self, Moto};
 
-fn run(moto: &Moto, site: &Site, args: &[&str]) -> assert_cmd::assert::Assert {
+fn run(moto: &Moto, site: &OffsiteMaster, args: &[&str]) -> assert_cmd::assert::Assert {
     let mut cmd = crate::BIN.sync();
     moto.env(&mut cmd);
     cmd.arg("--logfile")
@@ -23,7 +23,7 @@ fn a_directory_is_mirrored_and_verified() {
         return;
     };
     let bucket = moto.new_bucket(test);
-    let site = Site::new();
+    let site = OffsiteMaster::new();
     let src = site.root.join("src");
     fs::create_dir_all(src.join("sub")).unwrap();
     fs::write(src.join("a"), b"alpha").unwrap();
@@ -91,7 +91,7 @@ fn a_bare_bucket_url_syncs_at_the_root() {
         return;
     };
     let bucket = moto.new_bucket(test);
-    let site = Site::new();
+    let site = OffsiteMaster::new();
     let src = site.root.join("src");
     fs::create_dir_all(&src).unwrap();
     fs::write(src.join("f"), b"f").unwrap();
@@ -105,7 +105,7 @@ fn a_bare_bucket_url_syncs_at_the_root() {
 
 #[test]
 fn usage_and_a_missing_source() {
-    let site = Site::new();
+    let site = OffsiteMaster::new();
     let mut cmd = crate::BIN.sync();
     cmd.arg("--logfile").arg(site.log_path()).arg("only-one");
     cmd.assert().code(2);

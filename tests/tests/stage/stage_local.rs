@@ -17,7 +17,7 @@ fn file(mode: u32, content: &[u8]) -> Option<FileState> {
 
 #[test]
 fn local_peers_are_staged_with_their_names_contents_modes_and_indicators() {
-    let site = Site::new();
+    let site = StageMaster::new();
     site.fill(
         "alpha",
         &[
@@ -87,7 +87,7 @@ fn local_peers_are_staged_with_their_names_contents_modes_and_indicators() {
 
 #[test]
 fn stage_peers_replace_the_peers_section() {
-    let site = Site::new();
+    let site = StageMaster::new();
     site.fill("listed", &[("l.tar", b"l", 0o644)], true);
     site.fill("staged", &[("s.tar", b"s", 0o644)], true);
     let config = site.config(
@@ -110,8 +110,8 @@ fn not_ready_run(
     mode: Option<&str>,
     starting_day: &str,
     full: bool,
-) -> (i32, String, String, Site) {
-    let site = Site::new();
+) -> (i32, String, String, StageMaster) {
+    let site = StageMaster::new();
     site.fill("ready", &[("r.tar", b"r", 0o644)], true);
     site.fill("late", &[("half.tar", b"h", 0o644)], false);
     let extra = mode
@@ -203,7 +203,7 @@ fn a_peer_not_ready_is_an_error_unless_its_ignore_mode_covers_today() {
 
 #[test]
 fn a_subdirectory_fails_its_peer_after_the_others_were_staged() {
-    let site = Site::new();
+    let site = StageMaster::new();
     let bad = site.fill("bad", &[("ok.tar", b"ok", 0o644)], true);
     fs::create_dir(bad.join("subdir")).unwrap();
     site.fill("good", &[("g.tar", b"g", 0o644)], true);
@@ -240,7 +240,7 @@ fn a_subdirectory_fails_its_peer_after_the_others_were_staged() {
 
 #[test]
 fn a_second_run_on_the_same_day_overwrites_and_keeps_what_only_the_staging_dir_has() {
-    let site = Site::new();
+    let site = StageMaster::new();
     let dir = site.fill(
         "p",
         &[("a.tar", b"first", 0o644), ("gone.tar", b"g", 0o644)],
@@ -277,9 +277,9 @@ fn a_second_run_on_the_same_day_overwrites_and_keeps_what_only_the_staging_dir_h
 
 #[test]
 fn a_dump_that_does_not_match_its_manifest_fails_the_peer_and_is_named() {
-    use cedar_core::manifest::{Entry, Manifest, Status};
+    use cedar_core::{DumpStatus, Manifest, ManifestEntry};
     use cedar_ext_postgresql::MANIFEST_KIND;
-    let site = Site::new();
+    let site = StageMaster::new();
     let dir = site.fill(
         "db",
         &[
@@ -289,11 +289,11 @@ fn a_dump_that_does_not_match_its_manifest_fails_the_peer_and_is_named() {
         true,
     );
     let entry = |name: &str| {
-        let digest = cedar_core::sha256::hash_file(&dir.join(name)).unwrap();
-        Entry {
+        let digest = cedar_core::hash_file(&dir.join(name)).unwrap();
+        ManifestEntry {
             name: name.into(),
             database: name.into(),
-            status: Status::Ok,
+            status: DumpStatus::Ok,
             size: Some(digest.size),
             sha256: Some(digest.sha256),
             verified: true,
@@ -350,7 +350,7 @@ fn as_root_the_staged_tree_belongs_to_the_backup_user() {
         );
         return;
     }
-    let site = Site::new();
+    let site = StageMaster::new();
     site.fill("p", &[("a.tar", b"a", 0o600)], true);
     let config = site.config_as(
         "nobody",

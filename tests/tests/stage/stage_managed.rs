@@ -15,7 +15,7 @@ struct PeerSide {
     log: PathBuf,
 }
 
-fn peer_side(site: &Site, name: &str) -> PeerSide {
+fn peer_side(site: &StageMaster, name: &str) -> PeerSide {
     let base = site.root.join(format!("peer-{name}"));
     let src = base.join("src");
     let work = base.join("work");
@@ -73,7 +73,7 @@ fn managed_peer(host: &str, collect: &Path, server: &Sshd, cback: &str) -> Strin
 }
 
 /// The master's own `<collect>` of `ROOT/master-src` into `ROOT/master-collect`.
-fn master_collect(site: &Site) -> String {
+fn master_collect(site: &StageMaster) -> String {
     let src = site.root.join("master-src");
     fs::create_dir_all(&src).unwrap();
     fs::create_dir_all(site.root.join("master-collect")).unwrap();
@@ -103,7 +103,7 @@ fn managed_only_collect_runs_collect_on_the_peer_and_nothing_here() {
     else {
         return;
     };
-    let site = Site::new();
+    let site = StageMaster::new();
     let side = peer_side(&site, HOSTS[0]);
     let peers = format!(
         "<peers>{}</peers>",
@@ -150,7 +150,7 @@ fn managed_collect_stage_collects_on_the_peer_then_stages_what_it_collected() {
     else {
         return;
     };
-    let site = Site::new();
+    let site = StageMaster::new();
     let side = peer_side(&site, HOSTS[1]);
     let peers = format!(
         "<peers>{}</peers>",
@@ -200,7 +200,7 @@ fn a_managed_peer_whose_command_fails_fails_the_run_after_the_other_peers() {
     else {
         return;
     };
-    let site = Site::new();
+    let site = StageMaster::new();
     let good = peer_side(&site, HOSTS[1]);
     let broken = format!(
         "{} --config {} --logfile {}",

@@ -37,7 +37,7 @@ fn remote_peers_on_two_hosts_and_a_local_peer_are_staged() {
     let Some(server) = server("remote_peers_on_two_hosts_and_a_local_peer_are_staged") else {
         return;
     };
-    let site = Site::new();
+    let site = StageMaster::new();
     let one = site.fill(
         "one",
         &[
@@ -116,7 +116,7 @@ fn an_unreachable_host_is_not_ready_and_fails_unless_ignored() {
     let Some(server) = server("an_unreachable_host_is_not_ready_and_fails_unless_ignored") else {
         return;
     };
-    let site = Site::new();
+    let site = StageMaster::new();
     let gone = site.fill("gone", &[("g.tar", b"g", 0o644)], true);
     let up = site.fill("up", &[("u.tar", b"u", 0o644)], true);
     let rcp = server.rcp_command();
@@ -162,7 +162,7 @@ fn a_subdirectory_in_a_remote_collect_dir_fails_the_peer_after_staging_the_files
     else {
         return;
     };
-    let site = Site::new();
+    let site = StageMaster::new();
     let dir = site.fill("r", &[("a.tar", b"a", 0o644)], true);
     fs::create_dir(dir.join("nested")).unwrap();
     fs::write(dir.join("nested/inner"), b"i").unwrap();
@@ -190,22 +190,22 @@ fn a_subdirectory_in_a_remote_collect_dir_fails_the_peer_after_staging_the_files
 
 #[test]
 fn a_remote_dump_that_does_not_match_its_manifest_fails_the_peer() {
-    use cedar_core::manifest::{Entry, Manifest, Status};
+    use cedar_core::{DumpStatus, Manifest, ManifestEntry};
     use cedar_ext_postgresql::MANIFEST_KIND;
     let Some(server) = server("a_remote_dump_that_does_not_match_its_manifest_fails_the_peer")
     else {
         return;
     };
-    let site = Site::new();
+    let site = StageMaster::new();
     let dir = site.fill(
         "db",
         &[("postgresqldump.txt.gz", b"all databases", 0o640)],
         true,
     );
-    let listed = Manifest::new(vec![Entry {
+    let listed = Manifest::new(vec![ManifestEntry {
         name: "postgresqldump.txt.gz".into(),
         database: "all".into(),
-        status: Status::Ok,
+        status: DumpStatus::Ok,
         size: Some(13),
         // Not the file's checksum.
         sha256: Some("0".repeat(64)),
@@ -244,7 +244,7 @@ fn repeated_runs_on_the_same_day_succeed() {
     let Some(server) = server("repeated_runs_on_the_same_day_succeed") else {
         return;
     };
-    let site = Site::new();
+    let site = StageMaster::new();
     let dir = site.fill("r", &[("a.tar", b"first", 0o644)], true);
     let config = site.config(
         OTHER_WEEKDAY,
@@ -305,7 +305,7 @@ fn sigterm_during_a_remote_copy_exits_5_and_leaves_no_partial_file() {
     else {
         return;
     };
-    let site = Site::new();
+    let site = StageMaster::new();
     let big = noise(24 << 20);
     let dir = site.fill("slow", &[("big.bin", &big, 0o644)], true);
     // 1600 kbit/s: about two minutes for the whole file.
@@ -447,7 +447,7 @@ fn an_unwritable_daily_directory_names_the_peer_and_the_indicator() {
     else {
         return;
     };
-    let site = Site::new();
+    let site = StageMaster::new();
     let dir = site.fill("r", &[("a.tar", b"a", 0o644)], true);
     let config = site.config(
         OTHER_WEEKDAY,

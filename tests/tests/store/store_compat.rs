@@ -47,14 +47,14 @@ fn run_original(cb3: &Path, rig: &Rig, config: &Path, args: &[&str]) -> Output {
 /// What a run left: its command lines, the label of each image, the files of the disc's
 /// last session, and which daily directories got `cback.store`.
 #[derive(Debug, PartialEq)]
-struct Outcome {
+struct StoreOutcome {
     calls: Vec<String>,
     labels: Vec<String>,
     disc: Result<BTreeMap<String, Vec<u8>>, ()>,
     stored: Vec<String>,
 }
 
-fn outcome(rig: &Rig) -> Outcome {
+fn outcome(rig: &Rig) -> StoreOutcome {
     let labels = rig.images().iter().map(|i| volume_id(i)).collect();
     let mut stored = Vec::new();
     for entry in walk(&rig.staging) {
@@ -69,7 +69,7 @@ fn outcome(rig: &Rig) -> Outcome {
         }
     }
     stored.sort();
-    Outcome {
+    StoreOutcome {
         calls: rig.calls_normalized(),
         labels,
         disc: rig.try_disc_files().map_err(|_| ()),
@@ -96,7 +96,7 @@ fn both(
     cb3: &Path,
     setup: &dyn Fn(&Rig) -> PathBuf,
     args: &[&str],
-) -> ((Outcome, Option<i32>), (Outcome, Option<i32>)) {
+) -> ((StoreOutcome, Option<i32>), (StoreOutcome, Option<i32>)) {
     let theirs = Rig::new(crate::BIN);
     let config = setup(&theirs);
     let out = run_original(cb3, &theirs, &config, args);
@@ -113,7 +113,7 @@ fn store_section(media: &str, device_type: &str, extra: &str) -> String {
     )
 }
 
-struct Case {
+struct StoreCase {
     name: &'static str,
     args: &'static [&'static str],
     media: &'static str,
@@ -132,8 +132,8 @@ struct Case {
 
 const CAPACITY_EXT: &str = " <extensions><action><name>capacity</name><module>CedarBackup3.extend.capacity</module><function>executeAction</function><index>299</index></action></extensions>\n";
 
-fn cases() -> Vec<Case> {
-    let base = Case {
+fn cases() -> Vec<StoreCase> {
+    let base = StoreCase {
         name: "",
         args: &["store"],
         media: "cdrw-74",
@@ -146,12 +146,12 @@ fn cases() -> Vec<Case> {
         original_only_logs: false,
     };
     vec![
-        Case {
+        StoreCase {
             name: "cd-rw new disc with check_data",
             extra: "  <check_data>Y</check_data>\n",
             ..base
         },
-        Case {
+        StoreCase {
             name: "cd-r append with speed and SCSI id",
             media: "cdr-80",
             starting_today: false,
@@ -159,7 +159,7 @@ fn cases() -> Vec<Case> {
             extra: "  <drive_speed>4</drive_speed>\n  <target_scsi_id>ATA:1,0,0</target_scsi_id>\n",
             ..base
         },
-        Case {
+        StoreCase {
             name: "cd-rw append from yesterday",
             starting_today: false,
             seed: Some("0,SEED\n"),
@@ -167,50 +167,50 @@ fn cases() -> Vec<Case> {
             extra: "  <warn_midnite>Y</warn_midnite>\n",
             ..base
         },
-        Case {
+        StoreCase {
             name: "cd-rw --full",
             args: &["--full", "store"],
             starting_today: false,
             ..base
         },
-        Case {
+        StoreCase {
             name: "cd-rw daily blanking, new disc",
             seed: Some("0,1000\n"),
             starting_today: false,
             extra: "  <blank_behavior><mode>daily</mode><factor>1e9</factor></blank_behavior>\n",
             ..base
         },
-        Case {
+        StoreCase {
             name: "cd-rw daily blanking, append",
             seed: Some("0,1000\n"),
             starting_today: false,
             extra: "  <blank_behavior><mode>daily</mode><factor>1</factor></blank_behavior>\n",
             ..base
         },
-        Case {
+        StoreCase {
             name: "cd-rw full disc",
             seed: Some("0,330000\n"),
             starting_today: false,
             ..base
         },
-        Case {
+        StoreCase {
             name: "cd-rw unlabelled with check_media",
             extra: "  <check_media>Y</check_media>\n",
             ..base
         },
-        Case {
+        StoreCase {
             name: "cd-rw no_eject",
             extra: "  <no_eject>Y</no_eject>\n",
             ..base
         },
-        Case {
+        StoreCase {
             name: "dvd+rw new disc with check_data",
             media: "dvd+rw",
             device_type: "dvdwriter",
             extra: "  <check_data>Y</check_data>\n  <drive_speed>2</drive_speed>\n",
             ..base
         },
-        Case {
+        StoreCase {
             name: "dvd+r append",
             media: "dvd+r",
             device_type: "dvdwriter",
@@ -218,7 +218,7 @@ fn cases() -> Vec<Case> {
             seed: Some(""),
             ..base
         },
-        Case {
+        StoreCase {
             name: "dvd+rw daily blanking",
             media: "dvd+rw",
             device_type: "dvdwriter",
@@ -227,7 +227,7 @@ fn cases() -> Vec<Case> {
             extra: "  <blank_behavior><mode>daily</mode><factor>1</factor></blank_behavior>\n",
             ..base
         },
-        Case {
+        StoreCase {
             name: "cd-rw rebuild",
             args: &["rebuild"],
             starting_today: false,
@@ -235,7 +235,7 @@ fn cases() -> Vec<Case> {
             extra: "  <check_data>Y</check_data>\n",
             ..base
         },
-        Case {
+        StoreCase {
             name: "dvd+rw rebuild",
             args: &["rebuild"],
             media: "dvd+rw",
@@ -244,13 +244,13 @@ fn cases() -> Vec<Case> {
             days: &[0, -1, -2, -3],
             ..base
         },
-        Case {
+        StoreCase {
             name: "cd-rw initialize",
             args: &["initialize"],
             days: &[],
             ..base
         },
-        Case {
+        StoreCase {
             name: "dvd+rw initialize",
             args: &["initialize"],
             media: "dvd+rw",
@@ -258,14 +258,14 @@ fn cases() -> Vec<Case> {
             days: &[],
             ..base
         },
-        Case {
+        StoreCase {
             name: "cd-r initialize",
             args: &["initialize"],
             media: "cdr-74",
             days: &[],
             ..base
         },
-        Case {
+        StoreCase {
             name: "capacity over the limit",
             args: &["capacity"],
             media: "cdr-74",
@@ -275,7 +275,7 @@ fn cases() -> Vec<Case> {
             original_only_logs: true,
             ..base
         },
-        Case {
+        StoreCase {
             name: "capacity within the limit",
             args: &["capacity"],
             media: "cdr-74",

@@ -13,5 +13,5 @@
 mod file;
 mod stamp;
 
-pub use file::{load_int, load_or_start_over, load_stamp, read, stamp_pickle, write, StateError};
+pub use file::{load_int, load_or_start_over, load_stamp, stamp_pickle, write, StateError};
 pub use stamp::Stamp;

@@ -1,8 +1,9 @@
 use super::*;
 use std::io::{BufReader, Read};
 
+use crate::pickle::lexer::MAX_STRING;
 use crate::pickle::text::for_each_code_point;
-use crate::pickle::{write_dict, DictWriter, MAX_STRING};
+use crate::pickle::{write_dict, DictWriter};
 use std::process::{Command, Stdio};
 
 type Pairs = Vec<(Vec<u8>, Vec<u8>)>;

@@ -41,19 +41,19 @@ pub const EXTENSIONS: &str = "<extensions>\
 
 /// A master in one temporary directory: `ROOT/work`, `ROOT/stage`, `ROOT/cback.log`.
 #[derive(Debug)]
-pub struct Site {
+pub struct OffsiteMaster {
     _dir: tempfile::TempDir,
     pub root: PathBuf,
 }
 
-impl Default for Site {
+impl Default for OffsiteMaster {
     fn default() -> Self {
-        Site::new()
+        OffsiteMaster::new()
     }
 }
 
-impl Site {
-    pub fn new() -> Site {
+impl OffsiteMaster {
+    pub fn new() -> OffsiteMaster {
         let dir = tempfile::Builder::new()
             .prefix("cback-offsite-")
             .tempdir()
@@ -63,7 +63,7 @@ impl Site {
         for sub in ["work", "stage", "collect"] {
             fs::create_dir(root.join(sub)).unwrap();
         }
-        Site { _dir: dir, root }
+        OffsiteMaster { _dir: dir, root }
     }
 
     pub fn work(&self) -> PathBuf {
@@ -110,7 +110,7 @@ impl Site {
         self.config_as(&user, &group, options_extra, sections)
     }
 
-    /// [`Site::config`] with another backup user and group.
+    /// [`OffsiteMaster::config`] with another backup user and group.
     pub fn config_as(
         &self,
         user: &str,
@@ -237,14 +237,14 @@ pub fn amazons3_may_run(test: &str) -> bool {
 
 /// A site, the binary's moto server and a fresh bucket of the test's own on it, or `None`
 /// when the test cannot run here.
-pub fn moto_site(test: &str) -> Option<(Site, &'static cback_tests::s3::Moto, String)> {
+pub fn moto_site(test: &str) -> Option<(OffsiteMaster, &'static cback_tests::s3::Moto, String)> {
     cback_tests::s3::available(test)?;
     if !amazons3_may_run(test) {
         return None;
     }
     let moto = cback_tests::s3::shared(test)?;
     let bucket = moto.new_bucket(test);
-    Some((Site::new(), moto, bucket))
+    Some((OffsiteMaster::new(), moto, bucket))
 }
 
 /// [`moto_site`] with a fault proxy of the test's own (passing everything) in front of the
@@ -252,7 +252,7 @@ pub fn moto_site(test: &str) -> Option<(Site, &'static cback_tests::s3::Moto, St
 pub fn moto_site_with_proxy(
     test: &str,
 ) -> Option<(
-    Site,
+    OffsiteMaster,
     &'static cback_tests::s3::Moto,
     String,
     cback_tests::s3::Proxy,

@@ -68,19 +68,19 @@ pub fn names(dir: &Path) -> Vec<String> {
 /// A master and its peers in one temporary directory: `ROOT/work` (working_dir),
 /// `ROOT/stage` (staging_dir), `ROOT/peers/NAME` (collect directories), `ROOT/cback.log`.
 #[derive(Debug)]
-pub struct Site {
+pub struct StageMaster {
     _dir: tempfile::TempDir,
     pub root: PathBuf,
 }
 
-impl Default for Site {
+impl Default for StageMaster {
     fn default() -> Self {
-        Site::new()
+        StageMaster::new()
     }
 }
 
-impl Site {
-    pub fn new() -> Site {
+impl StageMaster {
+    pub fn new() -> StageMaster {
         let dir = tempfile::Builder::new()
             .prefix("cback-stage-")
             .tempdir()
@@ -90,7 +90,7 @@ impl Site {
         for sub in ["work", "stage", "peers"] {
             fs::create_dir(root.join(sub)).unwrap();
         }
-        Site { _dir: dir, root }
+        StageMaster { _dir: dir, root }
     }
 
     pub fn work(&self) -> PathBuf {
@@ -142,7 +142,7 @@ impl Site {
         self.config_as(&user, &group, starting_day, options_extra, sections)
     }
 
-    /// [`Site::config`] with another backup user and group.
+    /// [`StageMaster::config`] with another backup user and group.
     pub fn config_as(
         &self,
         user: &str,
