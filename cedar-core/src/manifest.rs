@@ -111,6 +111,10 @@ pub struct Entry {
     /// writes around the rename leaves it; the next run's manifest drops it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub replacing: Vec<Replaced>,
+    /// What a reader of the file must know although the dump succeeded (e.g. "role passwords
+    /// were left out"). A file's entry carries the warnings of the run that wrote it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 /// What a name held before the dump that is being renamed onto it ([`Entry::replacing`]).
@@ -564,6 +568,7 @@ mod tests {
             end: rfc3339(1),
             error: None,
             replacing: Vec::new(),
+            warnings: Vec::new(),
         }
     }
 
@@ -634,6 +639,7 @@ mod tests {
         // pending entry was replacing.
         let first = Entry {
             replacing: Replaced::from_previous(None),
+            warnings: Vec::new(),
             ..new.clone()
         };
         std::fs::remove_file(&path).unwrap();
@@ -731,6 +737,7 @@ mod tests {
             end: rfc3339(6),
             error: Some("boom".into()),
             replacing: Vec::new(),
+            warnings: Vec::new(),
         };
         let merged = carry_over(
             vec![

@@ -151,6 +151,7 @@ pub fn run(
                     success: false,
                     seconds: 0.0,
                     error: Some(err.to_string()),
+                    warnings: Vec::new(),
                 });
             }
             return Err(err);
@@ -445,6 +446,7 @@ fn dump_and_report(site: &DumpRun<'_>, target: &Target) -> Result<Dumped, DumpEr
         success: false,
         seconds,
         error: None,
+        warnings: Vec::new(),
     };
     match &outcome {
         Ok(dumped) => {
@@ -459,6 +461,7 @@ fn dump_and_report(site: &DumpRun<'_>, target: &Target) -> Result<Dumped, DumpEr
             result.raw_bytes = dumped.totals.raw;
             result.bytes = dumped.totals.compressed;
             result.success = true;
+            result.warnings = site.prepared.role_passwords.warnings(target);
         }
         Err(error) => {
             bar.abandon(target);
@@ -500,6 +503,7 @@ fn entry_of(
         end: rfc3339(cedar_core::clock::now_secs()),
         error: None,
         replacing: Vec::new(),
+        warnings: Vec::new(),
     };
     match outcome {
         // Interrupted: not finished. A clash: the name is the globals' file, described by
@@ -511,6 +515,7 @@ fn entry_of(
             entry.size = dumped.digest.as_ref().map(|d| d.size);
             entry.sha256 = dumped.digest.as_ref().map(|d| d.sha256.clone());
             entry.verified = dumped.verified;
+            entry.warnings = site.prepared.role_passwords.warnings(target);
             if let Some(by) = &dumped.dumped_by {
                 entry.pg_dump_version = Some(format!("pg_dump (PostgreSQL) {by}"));
             }
@@ -586,6 +591,9 @@ pub fn dump_one(
     }
     let mut command = dump_command(config, settings, target);
     command.program = prepared.tool(target).program.clone();
+    command
+        .args
+        .extend(prepared.role_passwords.arg(target).map(OsString::from));
     tracing::debug!(
         "Running {} for {target} with {} set.",
         command.program.display(),

@@ -17,11 +17,13 @@
 //!   <format>plain</format>               <!-- cback only: plain (default) or custom (pg_dump -Fc) -->
 //!   <split>N</split>                     <!-- cback only: with all=Y, globals + one file per database -->
 //!   <exclude>test_.*</exclude>           <!-- cback only, repeated: with split, databases left out -->
+//!   <role_passwords>Y</role_passwords>   <!-- cback only: N dumps the globals without them -->
 //! </postgresql>
 //! ```
 //!
 //! The first five elements and their rules are the original's; `password_file`, `host`,
-//! `port`, `compress_level`, `jobs`, `verify`, `manifest`, `format`, `split`, `exclude` and the
+//! `port`, `compress_level`, `jobs`, `verify`, `manifest`, `format`, `split`, `exclude`,
+//! `role_passwords` and the
 //! `zstd` mode are cback's additions (the original
 //! ignores the elements and rejects `zstd`). A configuration the original accepts keeps its
 //! file names; only the gzip level changes (6 instead of 9, set `<compress_level>9` for the
@@ -68,6 +70,8 @@ pub struct PostgresqlSection {
     pub split: Option<bool>,
     #[serde(default, rename = "exclude")]
     pub excludes: Vec<String>,
+    #[serde(default)]
+    pub role_passwords: Option<bool>,
 }
 
 /// What pg_dump writes.
@@ -315,6 +319,9 @@ pub struct Settings {
     pub split: bool,
     /// With `split`: patterns of database names left out (whole-name matches).
     pub excludes: Vec<String>,
+    /// Dump the roles' passwords with the globals when the role may read them (default on;
+    /// see [`crate::role_passwords`]).
+    pub role_passwords: bool,
 }
 
 impl Settings {
@@ -372,6 +379,7 @@ impl Settings {
                 .unwrap_or(Format::Plain),
             split: section.split.unwrap_or(false),
             excludes: section.excludes.clone(),
+            role_passwords: section.role_passwords.unwrap_or(true),
         })
     }
 

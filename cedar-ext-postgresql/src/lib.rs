@@ -33,11 +33,13 @@
 //! - pg_dump is matched to the server's version before anything is written ([`version`],
 //!   [`prepare`]);
 //! - `<all>Y<split>Y` writes the globals (0600) and one file per database, `<exclude>`
-//!   honoured ([`discover`]); `<format>custom` writes `pg_dump -Fc` archives.
+//!   honoured ([`discover`]); `<format>custom` writes `pg_dump -Fc` archives;
+//! - a role that cannot read `pg_authid` (managed servers) gets its globals without the role
+//!   passwords, said in the log, the manifest and the status ([`role_passwords`]).
 //!
 //! Modules: `config` (section, rules, settings), `atomic`, `action` (the action itself),
-//! `prepare`, `verify`, `manifest`, `pgverify`, `version`, `discover`, `progress` (the terminal
-//! display), `error`. All are private but [`restore`], the library of `cback-restore`, which is
+//! `prepare`, `verify`, `manifest`, `pgverify`, `version`, `discover`, `role_passwords`,
+//! `progress` (the terminal display), `error`. All are private but [`restore`], the library of `cback-restore`, which is
 //! an API of its own (its parts are private; its `mod.rs` names what the binary uses); the
 //! `pub use` block below names the rest that other crates use.
 
@@ -52,6 +54,7 @@ mod pgverify;
 mod prepare;
 mod progress;
 pub mod restore;
+mod role_passwords;
 #[cfg(test)]
 mod trust_tests;
 mod verify;

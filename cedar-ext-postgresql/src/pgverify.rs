@@ -163,6 +163,7 @@ mod tests {
             end: rfc3339(1),
             error: Some("boom".into()),
             replacing: Vec::new(),
+            warnings: Vec::new(),
         };
         manifest::write(dir.path(), &Manifest::new(vec![entry]), None).unwrap();
         run(&config).unwrap();

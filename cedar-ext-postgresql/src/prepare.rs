@@ -1,6 +1,6 @@
 //! What a run settles before the first dump: the server's version, the pg_dump / pg_dumpall /
-//! pg_restore to run ([`crate::version`]), and for `<split>Y` the databases to dump
-//! ([`crate::discover`]). Everything that can fail here fails before a file is written.
+//! pg_restore to run ([`crate::version`]), whether the roles keep their passwords
+//! ([`crate::role_passwords`]), and for `<split>Y` the databases to dump ([`crate::discover`]). Everything that can fail here fails before a file is written.
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -12,6 +12,7 @@ use cedar_core::ConfigFile;
 use crate::config::{Format, Settings, Target, SECTION};
 use crate::discover::{self, Excludes};
 use crate::error::PgError;
+use crate::role_passwords::{self, RolePasswords};
 use crate::version::{self, Origin, ServerVersion, Tool};
 
 /// The settled plan of a run.
@@ -25,6 +26,8 @@ pub struct Prepared {
     pub pg_dumpall: Tool,
     /// The pg_restore that checks custom-format archives.
     pub pg_restore: PathBuf,
+    /// Whether pg_dumpall dumps the roles with their passwords ([`crate::role_passwords`]).
+    pub role_passwords: RolePasswords,
 }
 
 impl Prepared {
@@ -163,6 +166,12 @@ pub fn prepare(config: &ConfigFile, settings: &Settings) -> Result<Prepared, PgE
             pg_dump.program.with_file_name("pg_restore")
         };
 
+    let role_passwords = if needs_dumpall || settings.split {
+        role_passwords::decide(settings, &psql, &env, &databases)
+    } else {
+        RolePasswords::Kept
+    };
+
     let targets = if settings.split {
         let excludes =
             Excludes::new(&settings.excludes).map_err(|problem| SectionError::Invalid {
@@ -195,6 +204,7 @@ pub fn prepare(config: &ConfigFile, settings: &Settings) -> Result<Prepared, PgE
         pg_dump,
         pg_dumpall,
         pg_restore,
+        role_passwords,
     })
 }
 

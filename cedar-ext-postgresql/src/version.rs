@@ -179,6 +179,30 @@ pub fn psql(
     Ok(output.stdout)
 }
 
+/// Runs `sql` with psql in the first of `databases` that answers (a database that does not
+/// exist or refuses the role is passed over; a psql that cannot be run is not).
+pub fn psql_first(
+    psql_program: &Path,
+    env: &[(&'static str, OsString)],
+    databases: &[&str],
+    sql: &str,
+) -> Result<Vec<u8>, QueryError> {
+    let mut last = None;
+    for database in databases {
+        match psql(psql_program, env, database, &[], sql) {
+            Ok(out) => return Ok(out),
+            Err(err @ (QueryError::Spawn { .. } | QueryError::Interrupted { .. })) => {
+                return Err(err)
+            }
+            Err(err) => last = Some(err),
+        }
+    }
+    Err(last.unwrap_or_else(|| QueryError::Failed {
+        program: psql_program.to_path_buf(),
+        stderr: "no database to connect to".to_string(),
+    }))
+}
+
 /// Asks the server for its version, trying each of `databases` until one answers.
 pub fn server_version(
     psql_program: &Path,
@@ -187,31 +211,19 @@ pub fn server_version(
 ) -> Result<ServerVersion, QueryError> {
     let sql =
         "SELECT current_setting('server_version_num') || '|' || current_setting('server_version')";
-    let mut last = None;
-    for database in databases {
-        match psql(psql_program, env, database, &[], sql) {
-            Ok(out) => {
-                let answer = String::from_utf8_lossy(&out).trim().to_string();
-                let (num, text) = answer.split_once('|').unwrap_or((&answer, ""));
-                return match Version::from_num(num) {
-                    Some(version) => Ok(ServerVersion {
-                        version,
-                        text: text.trim().to_string(),
-                    }),
-                    None => Err(QueryError::Unreadable {
-                        program: psql_program.to_path_buf(),
-                        answer,
-                    }),
-                };
-            }
-            Err(err @ QueryError::Spawn { .. }) => return Err(err),
-            Err(err) => last = Some(err),
-        }
+    let out = psql_first(psql_program, env, databases, sql)?;
+    let answer = String::from_utf8_lossy(&out).trim().to_string();
+    let (num, text) = answer.split_once('|').unwrap_or((&answer, ""));
+    match Version::from_num(num) {
+        Some(version) => Ok(ServerVersion {
+            version,
+            text: text.trim().to_string(),
+        }),
+        None => Err(QueryError::Unreadable {
+            program: psql_program.to_path_buf(),
+            answer,
+        }),
     }
-    Err(last.unwrap_or_else(|| QueryError::Failed {
-        program: psql_program.to_path_buf(),
-        stderr: "no database to connect to".to_string(),
-    }))
 }
 
 /// The version `program --version` prints, or `None` when it cannot be run or read (the tests'

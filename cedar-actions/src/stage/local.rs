@@ -276,6 +276,7 @@ mod tests {
             end: "y".into(),
             error: None,
             replacing: Vec::new(),
+            warnings: Vec::new(),
         };
         KIND.write(src.path(), &Manifest::new(vec![entry]), None)
             .unwrap();

@@ -172,6 +172,7 @@ mod tests {
             end: end.into(),
             error: None,
             replacing: Vec::new(),
+            warnings: Vec::new(),
         }
     }
 

@@ -9,6 +9,7 @@ const BIN: cback_tests::Binaries = cback_tests::binaries!();
 mod postgresql_config;
 mod postgresql_dumps;
 mod postgresql_faults;
+mod postgresql_managed;
 mod postgresql_security;
 mod postgresql_streaming;
 mod postgresql_trust;

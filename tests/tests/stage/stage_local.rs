@@ -303,6 +303,7 @@ fn a_dump_that_does_not_match_its_manifest_fails_the_peer_and_is_named() {
             end: "2026-03-04T01:00:01Z".into(),
             error: None,
             replacing: Vec::new(),
+            warnings: Vec::new(),
         }
     };
     let listed = Manifest::new(vec![

@@ -216,6 +216,7 @@ fn a_remote_dump_that_does_not_match_its_manifest_fails_the_peer() {
         end: "2026-03-04T01:00:01Z".into(),
         error: None,
         replacing: Vec::new(),
+        warnings: Vec::new(),
     }]);
     MANIFEST_KIND.write(&dir, &listed, None).unwrap();
     let config = site.config(
