@@ -33,6 +33,7 @@ use crate::error::{failure_message, DumpError, DumpFailure, PgError};
 use crate::manifest;
 use crate::prepare::{self, Prepared};
 use crate::progress::Progress;
+use crate::standby;
 use crate::verify::{self, Kind, Written};
 use cedar_core::manifest::{carry_over, rfc3339, Entry, Manifest, ManifestError, Replaced, Status};
 
@@ -137,24 +138,21 @@ pub fn run(
 
     // The run holds the run lock: a temporary file here is what a killed run left.
     crate::atomic::remove_stale_temps(&dir);
+    let server = standby::Server::new(config, &settings, &prepare::connect_databases(&settings));
+    standby::resume_recorded(&server);
     let prepared = match prepare::prepare(config, &settings) {
         Ok(prepared) => prepared,
+        Err(err) => return Err(failed_before_dumps(&settings.targets, err)),
+    };
+    let version = prepared.server.as_ref().map(|s| s.version);
+    let paused = match standby::hold(&server, &settings, version, interrupted) {
+        Ok(paused) => paused,
+        Err(standby::StandbyError::Interrupted) => return Err(PgError::Interrupted),
         Err(err) => {
-            // Nothing was written; the run status still shows each dump as failed.
-            for target in &settings.targets {
-                cedar_core::status::record(DatabaseResult {
-                    action: "postgresql".to_string(),
-                    database: target.label().to_string(),
-                    file: None,
-                    raw_bytes: 0,
-                    bytes: 0,
-                    success: false,
-                    seconds: 0.0,
-                    error: Some(err.to_string()),
-                    warnings: Vec::new(),
-                });
-            }
-            return Err(err);
+            return Err(failed_before_dumps(
+                &prepared.targets,
+                PgError::Standby(err),
+            ))
         }
     };
     let settings = Settings {
@@ -183,6 +181,8 @@ pub fn run(
         );
     }
     let outcomes = run_all(&site, jobs);
+    // After the last dump, whatever happened.
+    let resumed = paused.map_or(Ok(()), standby::Paused::release);
     let manifest_written = if settings.manifest {
         write_manifest(&site, None).map(|written| {
             if let Some(path) = written {
@@ -207,6 +207,9 @@ pub fn run(
             }),
         }
     }
+    if let Err(err) = &resumed {
+        tracing::error!("{}", chain(err));
+    }
     if stopped {
         return Err(PgError::Interrupted);
     }
@@ -220,8 +223,28 @@ pub fn run(
         });
     }
     manifest_written.map_err(PgError::Manifest)?;
+    resumed.map_err(PgError::Standby)?;
     tracing::info!("Executed the PostgreSQL extended action successfully.");
     Ok(())
+}
+
+/// `err`, which stopped the run before any dump: the run status still shows each of `targets`
+/// as failed (nothing was written).
+fn failed_before_dumps(targets: &[Target], err: PgError) -> PgError {
+    for target in targets {
+        cedar_core::status::record(DatabaseResult {
+            action: "postgresql".to_string(),
+            database: target.label().to_string(),
+            file: None,
+            raw_bytes: 0,
+            bytes: 0,
+            success: false,
+            seconds: 0.0,
+            error: Some(err.to_string()),
+            warnings: Vec::new(),
+        });
+    }
+    err
 }
 
 /// Renames a finished dump into place; handed to the `publish` function of [`dump_one`].

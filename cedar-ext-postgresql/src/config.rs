@@ -18,12 +18,14 @@
 //!   <split>N</split>                     <!-- cback only: with all=Y, globals + one file per database -->
 //!   <exclude>test_.*</exclude>           <!-- cback only, repeated: with split, databases left out -->
 //!   <role_passwords>Y</role_passwords>   <!-- cback only: N dumps the globals without them -->
+//!   <standby>pause</standby>             <!-- cback only: pause (default), never or refuse -->
+//!   <pause_timeout>3600</pause_timeout>  <!-- cback only: seconds to wait for replay to pause -->
 //! </postgresql>
 //! ```
 //!
 //! The first five elements and their rules are the original's; `password_file`, `host`,
 //! `port`, `compress_level`, `jobs`, `verify`, `manifest`, `format`, `split`, `exclude`,
-//! `role_passwords` and the
+//! `role_passwords`, `standby`, `pause_timeout` and the
 //! `zstd` mode are cback's additions (the original
 //! ignores the elements and rejects `zstd`). A configuration the original accepts keeps its
 //! file names; only the gzip level changes (6 instead of 9, set `<compress_level>9` for the
@@ -72,6 +74,10 @@ pub struct PostgresqlSection {
     pub excludes: Vec<String>,
     #[serde(default)]
     pub role_passwords: Option<bool>,
+    #[serde(default)]
+    pub standby: Option<String>,
+    #[serde(default)]
+    pub pause_timeout: Option<String>,
 }
 
 /// What pg_dump writes.
@@ -212,6 +218,7 @@ pub fn problems(section: Option<&PostgresqlSection>) -> Vec<String> {
         }
     }
     problems.extend(trust_problems(section));
+    problems.extend(crate::standby::problems(section));
     problems
 }
 
@@ -322,6 +329,10 @@ pub struct Settings {
     /// Dump the roles' passwords with the globals when the role may read them (default on;
     /// see [`crate::role_passwords`]).
     pub role_passwords: bool,
+    /// What to do on a hot standby ([`crate::standby`]).
+    pub standby: crate::standby::StandbyMode,
+    /// How long to wait for replay to pause.
+    pub pause_timeout: std::time::Duration,
 }
 
 impl Settings {
@@ -380,6 +391,8 @@ impl Settings {
             split: section.split.unwrap_or(false),
             excludes: section.excludes.clone(),
             role_passwords: section.role_passwords.unwrap_or(true),
+            standby: crate::standby::mode(section),
+            pause_timeout: crate::standby::pause_timeout(section),
         })
     }
 

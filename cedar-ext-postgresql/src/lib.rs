@@ -35,10 +35,12 @@
 //! - `<all>Y<split>Y` writes the globals (0600) and one file per database, `<exclude>`
 //!   honoured ([`discover`]); `<format>custom` writes `pg_dump -Fc` archives;
 //! - a role that cannot read `pg_authid` (managed servers) gets its globals without the role
-//!   passwords, said in the log, the manifest and the status ([`role_passwords`]).
+//!   passwords, said in the log, the manifest and the status ([`role_passwords`]);
+//! - on a hot standby, WAL replay is paused (and confirmed paused) for the dumps and always
+//!   resumed, even by the next run when this one was killed ([`standby`]).
 //!
 //! Modules: `config` (section, rules, settings), `atomic`, `action` (the action itself),
-//! `prepare`, `verify`, `manifest`, `pgverify`, `version`, `discover`, `role_passwords`,
+//! `prepare`, `verify`, `manifest`, `pgverify`, `version`, `discover`, `role_passwords`, `standby`,
 //! `progress` (the terminal display), `error`. All are private but [`restore`], the library of `cback-restore`, which is
 //! an API of its own (its parts are private; its `mod.rs` names what the binary uses); the
 //! `pub use` block below names the rest that other crates use.
@@ -55,6 +57,7 @@ mod prepare;
 mod progress;
 pub mod restore;
 mod role_passwords;
+mod standby;
 #[cfg(test)]
 mod trust_tests;
 mod verify;

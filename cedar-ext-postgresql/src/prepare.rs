@@ -77,6 +77,22 @@ pub fn libpq_env(settings: &Settings) -> Vec<(&'static str, OsString)> {
         .collect()
 }
 
+/// The databases psql tries, in order, to ask the server something: the first named one,
+/// then the maintenance databases.
+pub fn connect_databases(settings: &Settings) -> Vec<&str> {
+    let mut databases: Vec<&str> = settings
+        .targets
+        .iter()
+        .filter_map(|t| match t {
+            Target::Database(name) => Some(name.as_str()),
+            _ => None,
+        })
+        .take(1)
+        .collect();
+    databases.extend(discover::MAINTENANCE_DATABASES);
+    databases
+}
+
 /// Asks the server for its version, chooses the programs and, for `<split>Y`, lists the
 /// databases. Fails (before anything is written) when no pg_dump new enough exists or the
 /// databases cannot be listed.
@@ -93,16 +109,7 @@ pub fn prepare(config: &ConfigFile, settings: &Settings) -> Result<Prepared, PgE
         .iter()
         .any(|t| matches!(t, Target::All | Target::Globals));
 
-    let mut databases: Vec<&str> = settings
-        .targets
-        .iter()
-        .filter_map(|t| match t {
-            Target::Database(name) => Some(name.as_str()),
-            _ => None,
-        })
-        .take(1)
-        .collect();
-    databases.extend(discover::MAINTENANCE_DATABASES);
+    let databases = connect_databases(settings);
     let server = match version::server_version(&psql, &env, &databases) {
         Ok(server) => {
             tracing::info!("The PostgreSQL server is version {}.", server.text);

@@ -148,6 +148,25 @@ pub fn psql(
     extra_args: &[&str],
     sql: &str,
 ) -> Result<Vec<u8>, QueryError> {
+    psql_watched(
+        psql,
+        env,
+        database,
+        extra_args,
+        sql,
+        &cedar_core::interrupt::requested,
+    )
+}
+
+/// [`psql`] stopped when `interrupted` turns true (instead of on SIGINT/SIGTERM).
+pub fn psql_watched(
+    psql: &Path,
+    env: &[(&'static str, OsString)],
+    database: &str,
+    extra_args: &[&str],
+    sql: &str,
+    interrupted: &(dyn Fn() -> bool + Sync),
+) -> Result<Vec<u8>, QueryError> {
     let mut cmd = cedar_core::process::command(psql);
     cmd.args(["-X", "-A", "-t", "-w", "-q"])
         .args(extra_args)
@@ -161,7 +180,7 @@ pub fn psql(
         cmd.env("PGCONNECT_TIMEOUT", CONNECT_TIMEOUT);
     }
     // Supervised: a SIGTERM while the server is slow to answer stops psql too.
-    let output = cedar_core::process::run_supervised(cmd).map_err(|err| match err {
+    let output = cedar_core::process::run_watched(cmd, interrupted).map_err(|err| match err {
         SupervisedError::Spawn(source) => QueryError::Spawn {
             program: psql.to_path_buf(),
             source,
@@ -187,9 +206,26 @@ pub fn psql_first(
     databases: &[&str],
     sql: &str,
 ) -> Result<Vec<u8>, QueryError> {
+    psql_first_watched(
+        psql_program,
+        env,
+        databases,
+        sql,
+        &cedar_core::interrupt::requested,
+    )
+}
+
+/// [`psql_first`] stopped when `interrupted` turns true (instead of on SIGINT/SIGTERM).
+pub fn psql_first_watched(
+    psql_program: &Path,
+    env: &[(&'static str, OsString)],
+    databases: &[&str],
+    sql: &str,
+    interrupted: &(dyn Fn() -> bool + Sync),
+) -> Result<Vec<u8>, QueryError> {
     let mut last = None;
     for database in databases {
-        match psql(psql_program, env, database, &[], sql) {
+        match psql_watched(psql_program, env, database, &[], sql, interrupted) {
             Ok(out) => return Ok(out),
             Err(err @ (QueryError::Spawn { .. } | QueryError::Interrupted { .. })) => {
                 return Err(err)

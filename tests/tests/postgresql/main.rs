@@ -11,5 +11,6 @@ mod postgresql_dumps;
 mod postgresql_faults;
 mod postgresql_managed;
 mod postgresql_security;
+mod postgresql_standby;
 mod postgresql_streaming;
 mod postgresql_trust;
