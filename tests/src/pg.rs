@@ -659,7 +659,9 @@ impl Cluster {
     /// Waits (up to 60 s) until this standby has replayed everything `primary` has written
     /// so far.
     pub fn wait_for_replay_of(&self, primary: &Cluster) {
-        let lsn = primary.psql("postgres", "SELECT pg_current_wal_lsn();");
+        // The insert position: with synchronous_commit off, the last commit may not be written
+        // yet, and pg_current_wal_lsn() would stop short of it.
+        let lsn = primary.psql("postgres", "SELECT pg_current_wal_insert_lsn();");
         let query = format!(
             "SELECT coalesce(pg_last_wal_replay_lsn() >= '{}'::pg_lsn, false);",
             lsn.trim()

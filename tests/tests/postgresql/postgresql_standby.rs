@@ -384,3 +384,29 @@ fn a_standby_paused_by_someone_else_is_dumped_as_it_is_and_left_paused() {
     assert!(records(&site).is_empty());
     assert_eq!(site.entries(), vec![format!("postgresqldump-{db}.txt")]);
 }
+
+#[test]
+fn a_failed_dump_on_a_standby_still_resumes_replay() {
+    let Some((_guard, primary, standby)) = standby() else {
+        return;
+    };
+    let db = "standby failing";
+    database(primary, standby, db);
+    let site = Site::new(crate::BIN);
+    site.config(&pg::section("none", &[db, "no such database"], ""), &[]);
+    let output = run(&site, standby);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(6), "{stderr}");
+    assert!(
+        stderr.contains("1 of 2 PostgreSQL dumps failed") && stderr.contains("no such database"),
+        "{stderr}"
+    );
+    assert_eq!(pause_state(standby), "not paused");
+    assert!(records(&site).is_empty());
+    let log = site.log_text();
+    assert!(
+        log.contains("Pausing replay") && log.contains("Resumed replay"),
+        "{log}"
+    );
+    assert_eq!(site.entries(), vec![format!("postgresqldump-{db}.txt")]);
+}
