@@ -207,7 +207,9 @@ pub fn run(
             }),
         }
     }
-    if let Err(err) = &resumed {
+    // Said here when the action fails for another reason, else it is the action's error.
+    let other_failure = stopped || !failures.is_empty() || manifest_written.is_err();
+    if let (Err(err), true) = (&resumed, other_failure) {
         tracing::error!("{}", chain(err));
     }
     if stopped {
