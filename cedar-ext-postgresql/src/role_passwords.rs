@@ -12,7 +12,7 @@
 use std::ffi::OsString;
 use std::path::Path;
 
-use cedar_core::clip::clip;
+use cedar_core::clip_text;
 
 use crate::config::{Settings, Target};
 use crate::version::psql_first;
@@ -50,7 +50,10 @@ impl RolePasswords {
         }
         vec![match self {
             RolePasswords::Unreadable { role } => {
-                format!("{LEFT_OUT}: role [{}] cannot read pg_authid", clip(role))
+                format!(
+                    "{LEFT_OUT}: role [{}] cannot read pg_authid",
+                    clip_text(role)
+                )
             }
             _ => format!("{LEFT_OUT} (<role_passwords>N)"),
         }]
@@ -89,7 +92,7 @@ pub fn decide(
         Some((role, false)) => {
             tracing::warn!(
                 "Role [{}] cannot read pg_authid (as on managed servers: RDS, Cloud SQL, Azure), so pg_dumpall runs with --no-role-passwords and {LEFT_OUT}; restored roles will need new passwords. To keep them, dump as a superuser or as a member of pg_read_all_data; to say this is expected, set <role_passwords>N</role_passwords>.",
-                clip(&role)
+                clip_text(&role)
             );
             RolePasswords::Unreadable { role }
         }

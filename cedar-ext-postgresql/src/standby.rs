@@ -23,8 +23,7 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use cedar_core::clip::clip;
-use cedar_core::ConfigFile;
+use cedar_core::{clip_text, ConfigFile};
 
 use crate::config::{PostgresqlSection, Settings};
 use crate::restore::quote_ident;
@@ -101,7 +100,7 @@ pub fn problems(section: &PostgresqlSection) -> Vec<String> {
         if StandbyMode::parse(text).is_none() {
             problems.push(format!(
                 "<standby> `{}` is not one of {}",
-                clip(text),
+                clip_text(text),
                 StandbyMode::NAMES.join(", ")
             ));
         }
@@ -110,7 +109,7 @@ pub fn problems(section: &PostgresqlSection) -> Vec<String> {
         if parse_timeout(text).is_none() {
             problems.push(format!(
                 "<pause_timeout> `{}` is not a number of seconds between 1 and {MAX_PAUSE_TIMEOUT}",
-                clip(text)
+                clip_text(text)
             ));
         }
     }
@@ -155,7 +154,7 @@ pub enum StandbyError {
         server: String,
         path: PathBuf,
         #[source]
-        source: cedar_core::status::StatusError,
+        source: cedar_core::StatusError,
     },
 
     #[error("interrupted")]
@@ -264,7 +263,7 @@ impl Server {
             .and_then(|o| o.working_dir.as_deref())
             .map(|dir| PathBuf::from(dir).join(format!("{RECORD_PREFIX}{file}.json")));
         Server {
-            psql: cedar_core::process::resolve_command(&config.config, "psql"),
+            psql: cedar_core::resolve_command(&config.config, "psql"),
             env,
             databases: databases.iter().map(|d| d.to_string()).collect(),
             label,
@@ -334,16 +333,16 @@ impl Server {
         };
         let text = serde_json::json!({
             "server": self.label,
-            "paused_at": cedar_core::manifest::rfc3339(cedar_core::clock::now_secs()),
+            "paused_at": cedar_core::rfc3339(cedar_core::now_secs()),
             "pid": std::process::id(),
         });
-        cedar_core::status::write_atomically(path, format!("{text}\n").as_bytes()).map_err(
-            |source| StandbyError::Record {
+        cedar_core::write_atomically(path, format!("{text}\n").as_bytes()).map_err(|source| {
+            StandbyError::Record {
                 server: self.label.clone(),
                 path: path.clone(),
                 source,
-            },
-        )
+            }
+        })
     }
 }
 
@@ -365,7 +364,7 @@ pub fn resume_recorded(server: &Server) {
         ),
         Err(err) => tracing::error!(
             "{}",
-            cedar_core::chain::chain(&StandbyError::Resume {
+            cedar_core::error_chain(&StandbyError::Resume {
                 server: server.label.clone(),
                 source: err,
             })
@@ -403,7 +402,7 @@ impl Drop for Paused<'_> {
                     server: self.server.label.clone(),
                     source,
                 };
-                tracing::error!("{}", cedar_core::chain::chain(&err));
+                tracing::error!("{}", cedar_core::error_chain(&err));
             }
         }
     }
@@ -424,7 +423,7 @@ pub fn hold<'a>(
         Err(err @ StandbyError::Query { .. }) if settings.standby != StandbyMode::Refuse => {
             tracing::warn!(
                 "Cannot ask whether the server is a hot standby, so replay is not paused: {}",
-                cedar_core::chain::chain(&err)
+                cedar_core::error_chain(&err)
             );
             return Ok(None);
         }
@@ -463,8 +462,8 @@ pub fn hold<'a>(
         if !allowed {
             return Err(StandbyError::NotAllowed {
                 server: server.label.clone(),
-                database: clip(&state.database).to_string(),
-                role: clip(&state.role).to_string(),
+                database: clip_text(&state.database).to_string(),
+                role: clip_text(&state.role).to_string(),
                 function,
                 grantee: quote_ident(&state.role),
             });

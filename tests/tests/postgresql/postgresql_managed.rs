@@ -5,13 +5,13 @@
 
 use std::process::{Output, Stdio};
 
-use cback_tests::pg::{self, ClusterOptions, Site, MANIFEST};
+use cback_tests::pg::{self, ClusterOptions, PgRunDir, MANIFEST};
 
 const GLOBALS: &str = "postgresqldump-globals.txt";
 const LEFT_OUT: &str = "role passwords were left out";
 
 /// Runs the postgresql action of `site` against `cluster`.
-fn run(site: &Site, cluster: &pg::Cluster) -> Output {
+fn run(site: &PgRunDir, cluster: &pg::Cluster) -> Output {
     site.command(Some(cluster), &["postgresql"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -26,7 +26,7 @@ fn json(path: &std::path::Path) -> serde_json::Value {
 }
 
 /// The warnings of the globals in the manifest and in the status file.
-fn globals_warnings(site: &Site) -> (Vec<String>, Vec<String>) {
+fn globals_warnings(site: &PgRunDir) -> (Vec<String>, Vec<String>) {
     let strings = |value: &serde_json::Value| -> Vec<String> {
         value["warnings"]
             .as_array()
@@ -55,8 +55,8 @@ fn globals_warnings(site: &Site) -> (Vec<String>, Vec<String>) {
 
 /// Dumps the cluster with `<all>Y<split>Y` as `user` (plus `extra` elements); returns the
 /// site and the globals' text. The run must succeed.
-fn dump_as(cluster: &pg::Cluster, user: &str, extra: &str) -> (Site, String) {
-    let site = Site::new(crate::BIN);
+fn dump_as(cluster: &pg::Cluster, user: &str, extra: &str) -> (PgRunDir, String) {
+    let site = PgRunDir::new(crate::BIN);
     site.config(
         &pg::section(
             "none",

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
-use cback_tests::pg::{self, Cluster, Site};
+use cback_tests::pg::{self, Cluster, PgRunDir};
 
 /// The primary and its standby, with the standby to this test alone while the guard lives.
 fn standby() -> Option<(MutexGuard<'static, ()>, &'static Cluster, &'static Cluster)> {
@@ -43,13 +43,13 @@ fn database(primary: &Cluster, standby: &Cluster, name: &str) {
 }
 
 /// A site dumping `db` from the standby, with `extra` elements and `overrides`.
-fn site_for(db: &str, extra: &str, overrides: &[(&str, &std::path::Path)]) -> Site {
-    let site = Site::new(crate::BIN);
+fn site_for(db: &str, extra: &str, overrides: &[(&str, &std::path::Path)]) -> PgRunDir {
+    let site = PgRunDir::new(crate::BIN);
     site.config(&pg::section("none", &[db], extra), overrides);
     site
 }
 
-fn run(site: &Site, standby: &Cluster) -> Output {
+fn run(site: &PgRunDir, standby: &Cluster) -> Output {
     site.command(Some(standby), &["postgresql"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -58,7 +58,7 @@ fn run(site: &Site, standby: &Cluster) -> Output {
 }
 
 /// The records of a pause in the site's working_dir.
-fn records(site: &Site) -> Vec<PathBuf> {
+fn records(site: &PgRunDir) -> Vec<PathBuf> {
     std::fs::read_dir(site.path("work"))
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -73,7 +73,7 @@ fn records(site: &Site) -> Vec<PathBuf> {
 
 /// A pg_dump that waits `seconds` before running the real one, so that the test can look at
 /// the standby while the dump is under way.
-fn slow_pg_dump(site: &Site, standby: &Cluster, seconds: u32) -> PathBuf {
+fn slow_pg_dump(site: &PgRunDir, standby: &Cluster, seconds: u32) -> PathBuf {
     site.script(
         "pg_dump",
         &format!(
@@ -85,7 +85,7 @@ fn slow_pg_dump(site: &Site, standby: &Cluster, seconds: u32) -> PathBuf {
 
 /// Starts `cback postgresql` for `site` (configured for `db` with a pg_dump that waits
 /// `seconds`) against the standby; returns it and its pg_dump once replay is paused.
-fn start_paused(site: &Site, standby: &Cluster, db: &str, seconds: u32) -> (Child, u32) {
+fn start_paused(site: &PgRunDir, standby: &Cluster, db: &str, seconds: u32) -> (Child, u32) {
     let slow = slow_pg_dump(site, standby, seconds);
     site.config(&pg::section("none", &[db], ""), &[("pg_dump", &slow)]);
     let cback = site
@@ -101,7 +101,7 @@ fn start_paused(site: &Site, standby: &Cluster, db: &str, seconds: u32) -> (Chil
 }
 
 /// The run must have succeeded.
-fn assert_success(output: &Output, site: &Site) {
+fn assert_success(output: &Output, site: &PgRunDir) {
     assert!(
         output.status.success(),
         "{}\nlog:\n{}",
@@ -125,7 +125,7 @@ fn a_dump_from_a_standby_pauses_replay_while_the_primary_writes_and_resumes_it()
     };
     let db = "standby writes";
     database(primary, standby, db);
-    let site = Site::new(crate::BIN);
+    let site = PgRunDir::new(crate::BIN);
 
     // Inserts on the primary all along the dump.
     let stop = AtomicBool::new(false);
@@ -184,7 +184,7 @@ fn a_killed_run_leaves_replay_paused_and_the_next_run_resumes_it() {
     };
     let db = "standby killed";
     database(primary, standby, db);
-    let site = Site::new(crate::BIN);
+    let site = PgRunDir::new(crate::BIN);
     let (mut cback, dump) = start_paused(&site, standby, db, 120);
     assert_eq!(records(&site).len(), 1);
     use nix::sys::signal::{kill, killpg, Signal};
@@ -344,7 +344,7 @@ fn sigterm_mid_dump_resumes_replay_and_exits_5() {
     };
     let db = "standby sigterm";
     database(primary, standby, db);
-    let site = Site::new(crate::BIN);
+    let site = PgRunDir::new(crate::BIN);
     let (cback, _) = start_paused(&site, standby, db, 120);
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(cback.id() as i32),
@@ -392,7 +392,7 @@ fn a_failed_dump_on_a_standby_still_resumes_replay() {
     };
     let db = "standby failing";
     database(primary, standby, db);
-    let site = Site::new(crate::BIN);
+    let site = PgRunDir::new(crate::BIN);
     site.config(&pg::section("none", &[db, "no such database"], ""), &[]);
     let output = run(&site, standby);
     let stderr = String::from_utf8_lossy(&output.stderr);
