@@ -115,8 +115,8 @@ pub use sha256::{
 pub use gpg::{Decrypting as GpgDecrypting, Input as GpgInput};
 pub use process::{
     apply_locale, combined_text as combined_output, command as child_command,
-    is_overridden as is_command_overridden, resolve_command, run_supervised, tail as last_lines,
-    SupervisedError,
+    is_overridden as is_command_overridden, resolve_command, run_supervised, run_watched,
+    tail as last_lines, SupervisedError,
 };
 pub use process_group::ProcessGroup;
 pub use remote::{
@@ -144,9 +144,9 @@ pub use tar::{Appended, InodeMap, TarWriter};
 // The run status: `cback-status.json`, the metrics textfile, the discs written.
 pub use disc_record::{record as record_disc, StoredDisc};
 pub use status::{
-    prom_path, prometheus_text as status_prometheus_text, record as record_result, write_drills,
-    write_run, DatabaseResult, DrillResult, PeerResult, ResultFamily, ResultMetrics, RunStatus,
-    UploadResult,
+    prom_path, prometheus_text as status_prometheus_text, record as record_result,
+    write_atomically as write_file_atomically, write_drills, write_run, DatabaseResult,
+    DrillResult, PeerResult, ResultFamily, ResultMetrics, RunStatus, StatusError, UploadResult,
 };
 
 // Dump manifests, which an extension writes and stage checks.

@@ -115,6 +115,10 @@ pub struct Entry {
     /// configuration chose it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub left_out: Vec<String>,
+    /// What a reader of the file must know although the dump succeeded (e.g. "role passwords
+    /// were left out"). A file's entry carries the warnings of the run that wrote it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 /// What a name held before the dump that is being renamed onto it ([`Entry::replacing`]).
@@ -569,6 +573,7 @@ mod tests {
             error: None,
             replacing: Vec::new(),
             left_out: Vec::new(),
+            warnings: Vec::new(),
         }
     }
 
@@ -639,6 +644,7 @@ mod tests {
         // pending entry was replacing.
         let first = Entry {
             replacing: Replaced::from_previous(None),
+            warnings: Vec::new(),
             ..new.clone()
         };
         std::fs::remove_file(&path).unwrap();
@@ -737,6 +743,7 @@ mod tests {
             error: Some("boom".into()),
             replacing: Vec::new(),
             left_out: Vec::new(),
+            warnings: Vec::new(),
         };
         let merged = carry_over(
             vec![

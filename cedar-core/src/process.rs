@@ -73,7 +73,16 @@ pub enum SupervisedError {
 /// Both pipes are drained on threads so neither can fill up. On SIGINT/SIGTERM the whole group
 /// (the command and anything it started) is stopped and [`SupervisedError::Interrupted`] is
 /// returned.
-pub fn run_supervised(mut cmd: Command) -> Result<Output, SupervisedError> {
+pub fn run_supervised(cmd: Command) -> Result<Output, SupervisedError> {
+    run_watched(cmd, &crate::interrupt::requested)
+}
+
+/// [`run_supervised`] stopped when `interrupted` turns true instead of on SIGINT/SIGTERM: for
+/// the clean-up a run must still do once it was interrupted (give it a deadline).
+pub fn run_watched(
+    mut cmd: Command,
+    interrupted: &(dyn Fn() -> bool + Sync),
+) -> Result<Output, SupervisedError> {
     let group = ProcessGroup::spawn(
         cmd.stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -83,9 +92,9 @@ pub fn run_supervised(mut cmd: Command) -> Result<Output, SupervisedError> {
     let stdout = drain(group.take_stdout());
     let stderr = drain(group.take_stderr());
     let status = group
-        .wait_watched(&crate::interrupt::requested)
+        .wait_watched(interrupted)
         .map_err(SupervisedError::Spawn)?;
-    if crate::interrupt::requested() {
+    if interrupted() {
         return Err(SupervisedError::Interrupted);
     }
     Ok(Output {

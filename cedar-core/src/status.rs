@@ -44,6 +44,10 @@ pub struct DatabaseResult {
     pub success: bool,
     pub seconds: f64,
     pub error: Option<String>,
+    /// What a reader of the file must know although the dump succeeded (e.g. "role passwords
+    /// were left out").
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 /// The result of staging one peer.
@@ -666,7 +670,30 @@ mod tests {
             success,
             seconds: 0.5,
             error: (!success).then(|| "boom".into()),
+            warnings: Vec::new(),
         }
+    }
+
+    /// `warnings` is written only when there are some, and a file without it still reads.
+    #[test]
+    fn warnings_are_additive() {
+        let plain = serde_json::to_string(&result("shop", true)).unwrap();
+        assert!(!plain.contains("warnings"), "{plain}");
+        let back: DatabaseResult = serde_json::from_str(&plain).unwrap();
+        assert_eq!(back, result("shop", true));
+        let warned = DatabaseResult {
+            warnings: vec!["role passwords were left out".into()],
+            ..result("globals", true)
+        };
+        let text = serde_json::to_string(&warned).unwrap();
+        assert!(
+            text.contains(r#""warnings":["role passwords were left out"]"#),
+            "{text}"
+        );
+        assert_eq!(
+            serde_json::from_str::<DatabaseResult>(&text).unwrap(),
+            warned
+        );
     }
 
     #[test]

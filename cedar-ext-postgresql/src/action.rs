@@ -30,6 +30,7 @@ use crate::error::{failure_message, DumpError, DumpFailure, PgError};
 use crate::manifest;
 use crate::prepare::{self, Prepared};
 use crate::progress::Progress;
+use crate::standby;
 use crate::verify::{self, Kind, Written};
 use cedar_core::{
     carry_over_failed_entries, rfc3339, DumpStatus, Manifest, ManifestEntry, ManifestError,
@@ -137,23 +138,21 @@ pub fn run(
 
     // The run holds the run lock: a temporary file here is what a killed run left.
     crate::atomic::remove_stale_temps(&dir);
+    let server = standby::Server::new(config, &settings, &prepare::connect_databases(&settings));
+    standby::resume_recorded(&server);
     let prepared = match prepare::prepare(config, &settings) {
         Ok(prepared) => prepared,
+        Err(err) => return Err(failed_before_dumps(&settings.targets, err)),
+    };
+    let version = prepared.server.as_ref().map(|s| s.version);
+    let paused = match standby::hold(&server, &settings, version, interrupted) {
+        Ok(paused) => paused,
+        Err(standby::StandbyError::Interrupted) => return Err(PgError::Interrupted),
         Err(err) => {
-            // Nothing was written; the run status still shows each dump as failed.
-            for target in &settings.targets {
-                cedar_core::record_result(DatabaseResult {
-                    action: "postgresql".to_string(),
-                    database: target.label().to_string(),
-                    file: None,
-                    raw_bytes: 0,
-                    bytes: 0,
-                    success: false,
-                    seconds: 0.0,
-                    error: Some(err.to_string()),
-                });
-            }
-            return Err(err);
+            return Err(failed_before_dumps(
+                &prepared.targets,
+                PgError::Standby(err),
+            ))
         }
     };
     let settings = Settings {
@@ -182,6 +181,8 @@ pub fn run(
         );
     }
     let outcomes = run_all(&site, jobs);
+    // After the last dump, whatever happened.
+    let resumed = paused.map_or(Ok(()), standby::Paused::release);
     let manifest_written = if settings.manifest {
         write_manifest(&site, None).map(|written| {
             if let Some(path) = written {
@@ -206,6 +207,11 @@ pub fn run(
             }),
         }
     }
+    // Said here when the action fails for another reason, else it is the action's error.
+    let other_failure = stopped || !failures.is_empty() || manifest_written.is_err();
+    if let (Err(err), true) = (&resumed, other_failure) {
+        tracing::error!("{}", error_chain(err));
+    }
     if stopped {
         return Err(PgError::Interrupted);
     }
@@ -219,8 +225,28 @@ pub fn run(
         });
     }
     manifest_written.map_err(PgError::Manifest)?;
+    resumed.map_err(PgError::Standby)?;
     tracing::info!("Executed the PostgreSQL extended action successfully.");
     Ok(())
+}
+
+/// `err`, which stopped the run before any dump: the run status still shows each of `targets`
+/// as failed (nothing was written).
+fn failed_before_dumps(targets: &[Target], err: PgError) -> PgError {
+    for target in targets {
+        cedar_core::record_result(DatabaseResult {
+            action: "postgresql".to_string(),
+            database: target.label().to_string(),
+            file: None,
+            raw_bytes: 0,
+            bytes: 0,
+            success: false,
+            seconds: 0.0,
+            error: Some(err.to_string()),
+            warnings: Vec::new(),
+        });
+    }
+    err
 }
 
 /// Renames a finished dump into place; handed to the `publish` function of [`dump_one`].
@@ -450,6 +476,7 @@ fn dump_and_report(site: &DumpRun<'_>, target: &Target) -> Result<Dumped, DumpEr
         success: false,
         seconds,
         error: None,
+        warnings: Vec::new(),
     };
     match &outcome {
         Ok(dumped) => {
@@ -464,6 +491,7 @@ fn dump_and_report(site: &DumpRun<'_>, target: &Target) -> Result<Dumped, DumpEr
             result.raw_bytes = dumped.totals.raw;
             result.bytes = dumped.totals.compressed;
             result.success = true;
+            result.warnings = site.prepared.role_passwords.warnings(target);
         }
         Err(error) => {
             bar.abandon(target);
@@ -515,6 +543,7 @@ fn entry_of(
             .choices(target)
             .map(|c| c.left_out())
             .unwrap_or_default(),
+        warnings: Vec::new(),
     };
     match outcome {
         // Interrupted: not finished. A clash: the name is the globals' (or the server
@@ -528,6 +557,7 @@ fn entry_of(
             entry.size = dumped.digest.as_ref().map(|d| d.size);
             entry.sha256 = dumped.digest.as_ref().map(|d| d.sha256.clone());
             entry.verified = dumped.verified;
+            entry.warnings = site.prepared.role_passwords.warnings(target);
             if let Some(by) = &dumped.dumped_by {
                 entry.pg_dump_version = Some(format!("pg_dump (PostgreSQL) {by}"));
             }
@@ -622,6 +652,9 @@ pub fn dump_one(
     };
     let mut command = dump_command(config, settings, target);
     command.program = prepared.tool(target).program.clone();
+    command
+        .args
+        .extend(prepared.role_passwords.arg(target).map(OsString::from));
     tracing::debug!(
         "Running {} for {target} with {} set.",
         command.program.display(),

@@ -20,12 +20,15 @@
 //!   <config_files>N</config_files>       <!-- cback only: Y keeps the server's configuration -->
 //!   <database_options>...</database_options> <!-- cback only, repeated: per-database choices
 //!                                             (crate::choices) -->
+//!   <role_passwords>Y</role_passwords>   <!-- cback only: N dumps the globals without them -->
+//!   <standby>pause</standby>             <!-- cback only: pause (default), never or refuse -->
+//!   <pause_timeout>3600</pause_timeout>  <!-- cback only: seconds to wait for replay to pause -->
 //! </postgresql>
 //! ```
 //!
 //! The first five elements and their rules are the original's; `password_file`, `host`,
 //! `port`, `compress_level`, `jobs`, `verify`, `manifest`, `format`, `split`, `exclude`,
-//! `config_files`, `database_options` and the
+//! `config_files`, `database_options`, `role_passwords`, `standby`, `pause_timeout` and the
 //! `zstd` mode are cback's additions (the original
 //! ignores the elements and rejects `zstd`). A configuration the original accepts keeps its
 //! file names; only the gzip level changes (6 instead of 9, set `<compress_level>9` for the
@@ -77,6 +80,12 @@ pub struct PostgresqlSection {
     /// `<database_options>`, repeated: per-database choices ([`crate::choices`]).
     #[serde(default, rename = "database_options")]
     pub database_options: Vec<crate::choices::DatabaseOptionsSection>,
+    #[serde(default)]
+    pub role_passwords: Option<bool>,
+    #[serde(default)]
+    pub standby: Option<String>,
+    #[serde(default)]
+    pub pause_timeout: Option<String>,
 }
 
 /// What pg_dump writes.
@@ -220,6 +229,7 @@ pub fn problems(section: Option<&PostgresqlSection>) -> Vec<String> {
     }
     problems.extend(trust_problems(section));
     problems.extend(crate::choices::problems(section));
+    problems.extend(crate::standby::problems(section));
     problems
 }
 
@@ -349,6 +359,13 @@ pub struct Settings {
     pub config_files: bool,
     /// Per-database choices (`<database_options>`), in configuration order.
     pub database_options: Vec<crate::choices::Choices>,
+    /// Dump the roles' passwords with the globals when the role may read them (default on;
+    /// see [`crate::role_passwords`]).
+    pub role_passwords: bool,
+    /// What to do on a hot standby ([`crate::standby`]).
+    pub standby: crate::standby::StandbyMode,
+    /// How long to wait for replay to pause.
+    pub pause_timeout: std::time::Duration,
 }
 
 impl Settings {
@@ -417,6 +434,9 @@ impl Settings {
                 .iter()
                 .map(crate::choices::Choices::from_entry)
                 .collect(),
+            role_passwords: section.role_passwords.unwrap_or(true),
+            standby: crate::standby::mode(section),
+            pause_timeout: crate::standby::pause_timeout(section),
         })
     }
 

@@ -152,6 +152,10 @@ pub enum PgError {
     #[error(transparent)]
     Discover(crate::discover::DiscoverError),
 
+    /// The hot standby was refused, could not be paused, or could not be resumed.
+    #[error(transparent)]
+    Standby(crate::standby::StandbyError),
+
     /// The manifest could not be written (the dumps themselves were).
     #[error(transparent)]
     Manifest(cedar_core::ManifestError),
@@ -190,6 +194,7 @@ impl From<PgError> for cedar_core::ActionError {
             // The runner leaves out a cause whose text the message already holds.
             PgError::Section(err) => ActionError::with_source(err.to_string(), err),
             PgError::Discover(err) => ActionError::with_source(err.to_string(), err.source),
+            PgError::Standby(err) => ActionError::with_source(err.to_string(), err),
             // The runner leaves out a cause whose text the message already holds.
             PgError::Manifest(err) => ActionError::with_source(err.to_string(), err),
             other => ActionError::failed(other.to_string()),

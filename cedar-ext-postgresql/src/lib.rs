@@ -39,10 +39,14 @@
 //! - `<database_options>` gives a database (or every database a pattern matches) its own
 //!   format, compression, schema and table selection and extra pg_dump options, checked
 //!   against an allow-list; the manifest lists what each dump leaves out ([`choices`]).
+//! - a role that cannot read `pg_authid` (managed servers) gets its globals without the role
+//!   passwords, said in the log, the manifest and the status ([`role_passwords`]);
+//! - on a hot standby, WAL replay is paused (and confirmed paused) for the dumps and always
+//!   resumed, even by the next run when this one was killed ([`standby`]).
 //!
 //! Modules: `config` (section, rules, settings), `atomic`, `action` (the action itself),
-//! `prepare`, `verify`, `manifest`, `pgverify`, `version`, `discover`, `progress` (the terminal
-//! display), `error`. All are private but [`restore`], the library of `cback-restore`, which is
+//! `prepare`, `verify`, `manifest`, `pgverify`, `version`, `discover`, `role_passwords`, `standby`,
+//! `progress` (the terminal display), `error`. All are private but [`restore`], the library of `cback-restore`, which is
 //! an API of its own (its parts are private; its `mod.rs` names what the binary uses); the
 //! `pub use` block below names the rest that other crates use.
 
@@ -58,7 +62,9 @@ mod pgverify;
 mod prepare;
 mod progress;
 pub mod restore;
+mod role_passwords;
 mod server_config;
+mod standby;
 #[cfg(test)]
 mod trust_tests;
 mod verify;

@@ -45,6 +45,7 @@ mod tests {
             success,
             seconds: 0.5,
             error: None,
+            warnings: Vec::new(),
         }
     }
 

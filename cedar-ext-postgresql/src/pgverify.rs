@@ -163,6 +163,7 @@ mod tests {
             error: Some("boom".into()),
             replacing: Vec::new(),
             left_out: Vec::new(),
+            warnings: Vec::new(),
         };
         manifest::write(dir.path(), &Manifest::new(vec![entry]), None).unwrap();
         run(&config).unwrap();

@@ -1,6 +1,6 @@
 //! What a run settles before the first dump: the server's version, the pg_dump / pg_dumpall /
-//! pg_restore to run ([`crate::version`]), and for `<split>Y` the databases to dump
-//! ([`crate::discover`]). Everything that can fail here fails before a file is written.
+//! pg_restore to run ([`crate::version`]), whether the roles keep their passwords
+//! ([`crate::role_passwords`]), and for `<split>Y` the databases to dump ([`crate::discover`]). Everything that can fail here fails before a file is written.
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -10,6 +10,7 @@ use cedar_core::{is_command_overridden, resolve_command, ConfigFile, SectionErro
 use crate::config::{Format, Settings, Target, SECTION};
 use crate::discover::{self, Excludes};
 use crate::error::PgError;
+use crate::role_passwords::{self, RolePasswords};
 use crate::version::{self, Origin, ServerVersion, Tool};
 
 /// The settled plan of a run.
@@ -23,6 +24,8 @@ pub struct Prepared {
     pub pg_dumpall: Tool,
     /// The pg_restore that checks custom-format archives.
     pub pg_restore: PathBuf,
+    /// Whether pg_dumpall dumps the roles with their passwords ([`crate::role_passwords`]).
+    pub role_passwords: RolePasswords,
 }
 
 impl Prepared {
@@ -76,6 +79,22 @@ pub fn libpq_env(settings: &Settings) -> Vec<(&'static str, OsString)> {
         .collect()
 }
 
+/// The databases psql tries, in order, to ask the server something: the first named one,
+/// then the maintenance databases.
+pub fn connect_databases(settings: &Settings) -> Vec<&str> {
+    let mut databases: Vec<&str> = settings
+        .targets
+        .iter()
+        .filter_map(|t| match t {
+            Target::Database(name) => Some(name.as_str()),
+            _ => None,
+        })
+        .take(1)
+        .collect();
+    databases.extend(discover::MAINTENANCE_DATABASES);
+    databases
+}
+
 /// Asks the server for its version, chooses the programs and, for `<split>Y`, lists the
 /// databases. Fails (before anything is written) when no pg_dump new enough exists or the
 /// databases cannot be listed.
@@ -92,16 +111,7 @@ pub fn prepare(config: &ConfigFile, settings: &Settings) -> Result<Prepared, PgE
         .iter()
         .any(|t| matches!(t, Target::All | Target::Globals));
 
-    let mut databases: Vec<&str> = settings
-        .targets
-        .iter()
-        .filter_map(|t| match t {
-            Target::Database(name) => Some(name.as_str()),
-            _ => None,
-        })
-        .take(1)
-        .collect();
-    databases.extend(discover::MAINTENANCE_DATABASES);
+    let databases = connect_databases(settings);
     let server = match version::server_version(&psql, &env, &databases) {
         Ok(server) => {
             tracing::info!("The PostgreSQL server is version {}.", server.text);
@@ -165,6 +175,12 @@ pub fn prepare(config: &ConfigFile, settings: &Settings) -> Result<Prepared, PgE
             pg_dump.program.with_file_name("pg_restore")
         };
 
+    let role_passwords = if needs_dumpall || settings.split {
+        role_passwords::decide(settings, &psql, &env, &databases)
+    } else {
+        RolePasswords::Kept
+    };
+
     let targets = if settings.split {
         let excludes =
             Excludes::new(&settings.excludes).map_err(|problem| SectionError::Invalid {
@@ -198,6 +214,7 @@ pub fn prepare(config: &ConfigFile, settings: &Settings) -> Result<Prepared, PgE
         pg_dump,
         pg_dumpall,
         pg_restore,
+        role_passwords,
     })
 }
 

@@ -148,6 +148,25 @@ pub fn psql(
     extra_args: &[&str],
     sql: &str,
 ) -> Result<Vec<u8>, QueryError> {
+    psql_watched(
+        psql,
+        env,
+        database,
+        extra_args,
+        sql,
+        &cedar_core::interrupt_requested,
+    )
+}
+
+/// [`psql`] stopped when `interrupted` turns true (instead of on SIGINT/SIGTERM).
+pub fn psql_watched(
+    psql: &Path,
+    env: &[(&'static str, OsString)],
+    database: &str,
+    extra_args: &[&str],
+    sql: &str,
+    interrupted: &(dyn Fn() -> bool + Sync),
+) -> Result<Vec<u8>, QueryError> {
     let mut cmd = cedar_core::child_command(psql);
     cmd.args(["-X", "-A", "-t", "-w", "-q"])
         .args(extra_args)
@@ -161,7 +180,7 @@ pub fn psql(
         cmd.env("PGCONNECT_TIMEOUT", CONNECT_TIMEOUT);
     }
     // Supervised: a SIGTERM while the server is slow to answer stops psql too.
-    let output = cedar_core::run_supervised(cmd).map_err(|err| match err {
+    let output = cedar_core::run_watched(cmd, interrupted).map_err(|err| match err {
         SupervisedError::Spawn(source) => QueryError::Spawn {
             program: psql.to_path_buf(),
             source,
@@ -179,6 +198,47 @@ pub fn psql(
     Ok(output.stdout)
 }
 
+/// Runs `sql` with psql in the first of `databases` that answers (a database that does not
+/// exist or refuses the role is passed over; a psql that cannot be run is not).
+pub fn psql_first(
+    psql_program: &Path,
+    env: &[(&'static str, OsString)],
+    databases: &[&str],
+    sql: &str,
+) -> Result<Vec<u8>, QueryError> {
+    psql_first_watched(
+        psql_program,
+        env,
+        databases,
+        sql,
+        &cedar_core::interrupt_requested,
+    )
+}
+
+/// [`psql_first`] stopped when `interrupted` turns true (instead of on SIGINT/SIGTERM).
+pub fn psql_first_watched(
+    psql_program: &Path,
+    env: &[(&'static str, OsString)],
+    databases: &[&str],
+    sql: &str,
+    interrupted: &(dyn Fn() -> bool + Sync),
+) -> Result<Vec<u8>, QueryError> {
+    let mut last = None;
+    for database in databases {
+        match psql_watched(psql_program, env, database, &[], sql, interrupted) {
+            Ok(out) => return Ok(out),
+            Err(err @ (QueryError::Spawn { .. } | QueryError::Interrupted { .. })) => {
+                return Err(err)
+            }
+            Err(err) => last = Some(err),
+        }
+    }
+    Err(last.unwrap_or_else(|| QueryError::Failed {
+        program: psql_program.to_path_buf(),
+        stderr: "no database to connect to".to_string(),
+    }))
+}
+
 /// Asks the server for its version, trying each of `databases` until one answers.
 pub fn server_version(
     psql_program: &Path,
@@ -187,31 +247,19 @@ pub fn server_version(
 ) -> Result<ServerVersion, QueryError> {
     let sql =
         "SELECT current_setting('server_version_num') || '|' || current_setting('server_version')";
-    let mut last = None;
-    for database in databases {
-        match psql(psql_program, env, database, &[], sql) {
-            Ok(out) => {
-                let answer = String::from_utf8_lossy(&out).trim().to_string();
-                let (num, text) = answer.split_once('|').unwrap_or((&answer, ""));
-                return match Version::from_num(num) {
-                    Some(version) => Ok(ServerVersion {
-                        version,
-                        text: text.trim().to_string(),
-                    }),
-                    None => Err(QueryError::Unreadable {
-                        program: psql_program.to_path_buf(),
-                        answer,
-                    }),
-                };
-            }
-            Err(err @ QueryError::Spawn { .. }) => return Err(err),
-            Err(err) => last = Some(err),
-        }
+    let out = psql_first(psql_program, env, databases, sql)?;
+    let answer = String::from_utf8_lossy(&out).trim().to_string();
+    let (num, text) = answer.split_once('|').unwrap_or((&answer, ""));
+    match Version::from_num(num) {
+        Some(version) => Ok(ServerVersion {
+            version,
+            text: text.trim().to_string(),
+        }),
+        None => Err(QueryError::Unreadable {
+            program: psql_program.to_path_buf(),
+            answer,
+        }),
     }
-    Err(last.unwrap_or_else(|| QueryError::Failed {
-        program: psql_program.to_path_buf(),
-        stderr: "no database to connect to".to_string(),
-    }))
 }
 
 /// The version `program --version` prints, or `None` when it cannot be run or read (the tests'

@@ -178,14 +178,14 @@ impl Cluster {
         server_command(&self.install, program)
     }
 
-    /// Creates, configures and starts a cluster; fills it with sample data when asked.
-    pub fn start(install: &PgInstall, options: &ClusterOptions) -> Cluster {
+    /// A cluster not yet created: its temporary directory (`prefix`), socket directory, free
+    /// port and reaper.
+    fn unstarted(install: &PgInstall, prefix: &str, tcp: bool) -> Cluster {
         let tmp = tempfile::Builder::new()
-            .prefix("cback-pg-")
+            .prefix(prefix)
             .tempdir()
             .expect("create a temporary directory for the cluster");
         let dir = tmp.keep();
-        let data_dir = dir.join("data");
         let socket_dir = dir.join("socket");
         fs::create_dir(&socket_dir).unwrap();
         fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).unwrap();
@@ -198,15 +198,30 @@ impl Cluster {
         }
         let mut cluster = Cluster {
             install: install.clone(),
-            dir: dir.clone(),
-            data_dir: data_dir.clone(),
-            socket_dir: socket_dir.clone(),
+            data_dir: dir.join("data"),
+            dir,
+            socket_dir,
             port: free_port(),
-            tcp: options.tcp,
+            tcp,
             reaper: None,
         };
         cluster.reaper = Some(cluster.spawn_reaper());
+        cluster
+    }
 
+    /// Appends `settings` to the cluster's postgresql.conf (later lines win).
+    fn configure(&self, settings: &str) {
+        fs::OpenOptions::new()
+            .append(true)
+            .open(self.data_dir.join("postgresql.conf"))
+            .and_then(|mut f| f.write_all(settings.as_bytes()))
+            .expect("configure the cluster");
+    }
+
+    /// Creates, configures and starts a cluster; fills it with sample data when asked.
+    pub fn start(install: &PgInstall, options: &ClusterOptions) -> Cluster {
+        let cluster = Cluster::unstarted(install, "cback-pg-", options.tcp);
+        let (data_dir, socket_dir) = (cluster.data_dir.clone(), cluster.socket_dir.clone());
         let mut initdb = cluster.server_command("initdb");
         initdb
             .arg("-D")
@@ -222,11 +237,7 @@ impl Cluster {
             cluster.port,
             socket_dir.display()
         );
-        fs::OpenOptions::new()
-            .append(true)
-            .open(data_dir.join("postgresql.conf"))
-            .and_then(|mut f| f.write_all(settings.as_bytes()))
-            .expect("configure the cluster");
+        cluster.configure(&settings);
         cluster.pg_ctl_start();
         if options.tcp {
             cluster.psql(
@@ -594,6 +605,77 @@ pub fn shared() -> Option<&'static Cluster> {
         print_skip();
     }
     cluster
+}
+
+/// A streaming-replication hot standby of the [`shared`] cluster, started the first time a
+/// test asks for it (`pg_basebackup -R` from the primary's Unix socket; its own directory,
+/// socket and port; stopped and removed by its reaper like the primary). `None` (after a skip
+/// message) when PostgreSQL is not installed.
+///
+/// It replays with `max_standby_streaming_delay = -1`: a query in conflict with replay holds
+/// replay back instead of being cancelled.
+pub fn shared_standby() -> Option<&'static Cluster> {
+    static STANDBY: OnceLock<Option<Cluster>> = OnceLock::new();
+    STANDBY
+        .get_or_init(|| shared().map(Cluster::start_standby))
+        .as_ref()
+}
+
+impl Cluster {
+    /// Creates and starts a hot standby of this cluster, streaming from its Unix socket.
+    pub fn start_standby(&self) -> Cluster {
+        let standby = Cluster::unstarted(&self.install, "cback-pg-standby-", false);
+        let mut basebackup = self.server_command("pg_basebackup");
+        basebackup
+            .arg("-D")
+            .arg(&standby.data_dir)
+            .args([
+                "-R",
+                "-X",
+                "stream",
+                "--checkpoint=fast",
+                "--no-sync",
+                "-U",
+                SUPERUSER,
+            ])
+            .arg("-h")
+            .arg(&self.socket_dir)
+            .arg("-p")
+            .arg(self.port.to_string());
+        run_checked(&mut basebackup, "pg_basebackup");
+        let settings = format!(
+            "\n# cback test standby\nport = {}\nlisten_addresses = ''\n\
+             unix_socket_directories = '{}'\nhot_standby = on\n\
+             max_standby_streaming_delay = -1\nhot_standby_feedback = off\n",
+            standby.port,
+            standby.socket_dir.display()
+        );
+        standby.configure(&settings);
+        standby.pg_ctl_start();
+        standby.wait_for_replay_of(self);
+        standby
+    }
+
+    /// Waits (up to 60 s) until this standby has replayed everything `primary` has written
+    /// so far.
+    pub fn wait_for_replay_of(&self, primary: &Cluster) {
+        // The insert position: with synchronous_commit off, the last commit may not be written
+        // yet, and pg_current_wal_lsn() would stop short of it.
+        let lsn = primary.psql("postgres", "SELECT pg_current_wal_insert_lsn();");
+        let query = format!(
+            "SELECT coalesce(pg_last_wal_replay_lsn() >= '{}'::pg_lsn, false);",
+            lsn.trim()
+        );
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while self.psql("postgres", &query).trim() != "t" {
+            assert!(
+                Instant::now() < deadline,
+                "the standby did not replay up to {} within 60 s",
+                lsn.trim()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
 }
 
 /// A cluster of its own for a test that changes it (stops the server, creates databases).

@@ -274,6 +274,7 @@ mod tests {
             error: None,
             replacing: Vec::new(),
             left_out: Vec::new(),
+            warnings: Vec::new(),
         };
         KIND.write(src.path(), &Manifest::new(vec![entry]), None)
             .unwrap();

@@ -90,6 +90,7 @@ impl Tally {
             success: true,
             seconds: item.started.elapsed().as_secs_f64(),
             error: None,
+            warnings: Vec::new(),
         });
     }
 
@@ -107,6 +108,7 @@ impl Tally {
             success: false,
             seconds: item.started.elapsed().as_secs_f64(),
             error: Some(text.clone()),
+            warnings: Vec::new(),
         });
         self.failures.push(text);
     }

@@ -181,6 +181,7 @@ mod tests {
             error: None,
             replacing: Vec::new(),
             left_out: Vec::new(),
+            warnings: Vec::new(),
         }
     }
 

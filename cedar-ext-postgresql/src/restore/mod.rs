@@ -34,3 +34,4 @@ pub use error::RestoreError;
 pub use run::{restore, Request};
 pub use server::Server;
 pub use source::{all_copies, sources};
+pub(crate) use sql::quote_ident;

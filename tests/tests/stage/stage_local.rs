@@ -304,6 +304,7 @@ fn a_dump_that_does_not_match_its_manifest_fails_the_peer_and_is_named() {
             error: None,
             replacing: Vec::new(),
             left_out: Vec::new(),
+            warnings: Vec::new(),
         }
     };
     let listed = Manifest::new(vec![

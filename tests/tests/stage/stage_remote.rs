@@ -217,6 +217,7 @@ fn a_remote_dump_that_does_not_match_its_manifest_fails_the_peer() {
         error: None,
         replacing: Vec::new(),
         left_out: Vec::new(),
+        warnings: Vec::new(),
     }]);
     MANIFEST_KIND.write(&dir, &listed, None).unwrap();
     let config = site.config(
