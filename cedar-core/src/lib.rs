@@ -60,6 +60,7 @@ pub mod quantity;
 pub mod recipients;
 pub mod remote;
 pub mod remote_copies;
+pub mod retention;
 pub mod run;
 pub mod sha256;
 pub mod staged;

@@ -12,6 +12,7 @@ use cedar_core::calendar::Today;
 use cedar_core::config::Config;
 use cedar_core::interrupt;
 use cedar_core::ownership;
+use cedar_core::retention::{PeerOutcome, StageRecord};
 use cedar_core::status::{self, PeerResult};
 
 use error::{PeerError, StageError};
@@ -121,6 +122,15 @@ pub fn stage(config: &Config, request: StageRequest) -> Result<(), StageError> {
             None
         });
     }
+    // Each peer's outcome in the day, for purge: pending until known, so that a stage run
+    // stopped half way leaves a day that is not good.
+    let mut record = StageRecord::all(peers.iter().map(|p| p.name.as_str()), PeerOutcome::Pending);
+    let write_record = |record: &StageRecord| {
+        record
+            .write(&daily, site.owner())
+            .map_err(|source| StageError::Record { source })
+    };
+    write_record(&record)?;
     let mut failures = Vec::new();
     let interrupted_at = |index: usize, copying: bool| {
         let names = |list: &[Peer]| list.iter().map(|p| p.name.clone()).collect();
@@ -155,17 +165,20 @@ pub fn stage(config: &Config, request: StageRequest) -> Result<(), StageError> {
         };
         match outcome {
             Ok(Outcome::Staged(staged)) => {
+                record.peers.insert(p.name.clone(), PeerOutcome::Good);
                 tracing::info!("Staged {} files for peer [{}].", staged.files, p.name);
                 result.files = staged.files;
                 result.bytes = staged.bytes;
             }
             Ok(Outcome::Ignored(reason)) => {
+                record.peers.insert(p.name.clone(), PeerOutcome::Skipped);
                 tracing::info!("Peer [{}] was not ready to be staged.", p.name);
                 tracing::debug!("Peer [{}]: {reason}", p.name);
                 result.skipped = true;
             }
             Err(PeerError::Interrupted) => return Err(interrupted_at(index, true)),
             Err(err) => {
+                record.peers.insert(p.name.clone(), PeerOutcome::Failed);
                 let message = err.full_message();
                 match &err {
                     PeerError::NotReady { reason, .. } => {
@@ -184,6 +197,7 @@ pub fn stage(config: &Config, request: StageRequest) -> Result<(), StageError> {
         }
         result.seconds = started.elapsed().as_secs_f64();
         status::record(result);
+        write_record(&record)?;
     }
     // The peers' failures are reported even when the daily indicator cannot be written too.
     let daily_indicator = write_daily_indicator(&daily, site.ids);
