@@ -119,7 +119,8 @@ pub struct DaysCount {
 }
 
 /// Purges the staged days below `root` by `policy`, `today` deciding which are in the future.
-/// Checks for SIGINT/SIGTERM before each day, so a stopped purge leaves whole days only.
+/// Removes the oldest first and checks for SIGINT/SIGTERM before each day, so a stopped purge
+/// leaves whole days only.
 pub fn purge_days(root: &Path, policy: &Policy, today: Day) -> Result<DaysCount, PurgeError> {
     let real = resolve_root(root)?;
     for stopped in finish_stopped(&real) {
@@ -129,7 +130,8 @@ pub fn purge_days(root: &Path, policy: &Policy, today: Day) -> Result<DaysCount,
         );
     }
     let mut count = DaysCount::default();
-    for (decision, day) in decide(&real, policy, today)? {
+    // Oldest first: a purge stopped half way has removed the oldest of the days it would.
+    for (decision, day) in decide(&real, policy, today)?.into_iter().rev() {
         if decision.keep() {
             tracing::debug!("Keeping [{}]: {}.", day.path.display(), decision.line());
             count.kept += 1;

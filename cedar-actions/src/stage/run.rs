@@ -125,12 +125,16 @@ pub fn stage(config: &Config, request: StageRequest) -> Result<(), StageError> {
     // Each peer's outcome in the day, for purge: pending until known, so that a stage run
     // stopped half way leaves a day that is not good.
     let mut record = StageRecord::all(peers.iter().map(|p| p.name.as_str()), PeerOutcome::Pending);
-    let write_record = |record: &StageRecord| {
-        record
-            .write(&daily, site.owner())
-            .map_err(|source| StageError::Record { source })
+    // A record that cannot be written fails the run at the end, after the peers were staged.
+    let mut record_error = None;
+    let mut write_record = |record: &StageRecord| {
+        if let Err(source) = record.write(&daily, site.owner()) {
+            let err = StageError::Record { source };
+            tracing::error!("{}", cedar_core::chain::chain(&err));
+            record_error.get_or_insert(err);
+        }
     };
-    write_record(&record)?;
+    write_record(&record);
     let mut failures = Vec::new();
     let interrupted_at = |index: usize, copying: bool| {
         let names = |list: &[Peer]| list.iter().map(|p| p.name.clone()).collect();
@@ -197,12 +201,13 @@ pub fn stage(config: &Config, request: StageRequest) -> Result<(), StageError> {
         }
         result.seconds = started.elapsed().as_secs_f64();
         status::record(result);
-        write_record(&record)?;
+        write_record(&record);
     }
     // The peers' failures are reported even when the daily indicator cannot be written too.
     let daily_indicator = write_daily_indicator(&daily, site.ids);
     if failures.is_empty() {
-        return daily_indicator;
+        daily_indicator?;
+        return record_error.map_or(Ok(()), Err);
     }
     Err(StageError::Peers {
         attempted: peers.len(),
