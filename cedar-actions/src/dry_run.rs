@@ -37,7 +37,7 @@ pub fn render(plan: &Plan, config: &ConfigFile, options: &Options) -> String {
                     .iter()
                     .position(|l| l == "run purge")
                     .map_or(lines.len(), |i| i + 1);
-                let details = purge::dry_run_lines(&config.config, &today);
+                let details = purge::dry_run_lines(config, &today);
                 lines.splice(at..at, details);
             }
             StepKind::Managed => {

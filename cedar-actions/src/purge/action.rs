@@ -5,11 +5,12 @@
 use super::error::PurgeError;
 use super::files::{purge_dir, resolve_root};
 use super::policy::{decide, place, purge_days, Place};
+use super::remote;
 use cedar_core::action::{
     Action, ActionContext, ActionError, ActionKind, ActionRegistration, Placement,
 };
 use cedar_core::calendar::Today;
-use cedar_core::config::Config;
+use cedar_core::config::{Config, ConfigFile};
 use cedar_core::retention::Day;
 
 /// The places of `config`'s `<purge><dir>` entries, all checked.
@@ -24,14 +25,15 @@ fn places(config: &Config) -> Result<Vec<Place>, PurgeError> {
         .collect()
 }
 
-/// Runs the purge action on `config` at `today`. When `earlier_failures` is not empty, removes
-/// nothing and says so.
+/// Runs the purge action on `config` at `today`: the local directories, then the remote places
+/// with a policy. When `earlier_failures` is not empty, removes nothing and says so.
 pub fn purge(
-    config: &Config,
+    file: &ConfigFile,
     today: &Today,
     earlier_failures: &[String],
 ) -> Result<(), PurgeError> {
-    let places = places(config)?;
+    let places = places(&file.config)?;
+    let remote = remote::places_with_policy(file);
     if !earlier_failures.is_empty() {
         tracing::warn!(
             "Not purging anything: {} failure(s) earlier in this run ({}); the next run that succeeds purges.",
@@ -62,13 +64,21 @@ pub fn purge(
             }
         }
     }
+    for (place, policy) in remote {
+        let (kept, removed) = remote::purge_place(place.as_ref(), &policy, Day::of(today))?;
+        tracing::info!(
+            "Purged {removed} days from {} by its policy ({policy}); kept {kept}.",
+            place.describe()
+        );
+    }
     Ok(())
 }
 
 /// The `--dry-run` lines of the purge step: for a directory with a policy, a line naming it
 /// and its policy, then one line per staged day, newest first, `YYYY-MM-DD keep RULES…` or
 /// `YYYY-MM-DD remove`; each indented by two blanks.
-pub fn dry_run_lines(config: &Config, today: &Today) -> Vec<String> {
+pub fn dry_run_lines(file: &ConfigFile, today: &Today) -> Vec<String> {
+    let config = &file.config;
     let places = match places(config) {
         Ok(places) => places,
         Err(err) => return vec![format!("  purge would fail: {err}")],
@@ -89,6 +99,16 @@ pub fn dry_run_lines(config: &Config, today: &Today) -> Vec<String> {
             Err(err) => lines.push(format!("  purge would fail: {err}")),
         }
     }
+    for (place, policy) in remote::places_with_policy(file) {
+        lines.push(format!(
+            "  purge days of {} by policy: {policy}",
+            place.describe()
+        ));
+        match remote::decide(place.as_ref(), &policy, Day::of(today)) {
+            Ok(decided) => lines.extend(decided.iter().map(|d| format!("  {}", d.line()))),
+            Err(err) => lines.push(format!("  purge would fail: {err}")),
+        }
+    }
     lines
 }
 
@@ -98,7 +118,7 @@ struct PurgeAction;
 impl Action for PurgeAction {
     fn execute(&self, ctx: &ActionContext<'_>) -> Result<(), ActionError> {
         tracing::debug!("Executing the 'purge' action.");
-        purge(&ctx.config.config, &Today::current(), ctx.earlier_failures)?;
+        purge(ctx.config, &Today::current(), ctx.earlier_failures)?;
         tracing::info!("Executed the 'purge' action successfully.");
         Ok(())
     }
@@ -146,7 +166,10 @@ mod tests {
         for d in ["2026/01/01/alpha", "2026/01/02/alpha"] {
             fs::create_dir_all(r.join(d)).unwrap();
         }
-        let config = config(r);
+        let config = ConfigFile {
+            path: "/etc/cback3.conf".into(),
+            config: config(r),
+        };
         let today = Today::parse("2026-01-02").unwrap();
         purge(
             &config,

@@ -55,6 +55,11 @@ pub enum PurgeError {
         #[source]
         source: io::Error,
     },
+    #[error("cannot purge a remote place's copies; the days before the one named were removed")]
+    Remote {
+        #[source]
+        source: cedar_core::remote_copies::RemoteError,
+    },
     #[error("interrupted")]
     Interrupted,
 }

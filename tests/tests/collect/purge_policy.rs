@@ -272,18 +272,7 @@ fn a_purge_stopped_by_sigterm_leaves_whole_days_only() {
     let files = 40;
     let made = generate(&stage, files);
     config(&f, "<keep_last>3</keep_last>");
-    let mut child = Command::new(crate::BIN.cback_path())
-        .env_remove("CEDAR_LOG")
-        .env("CEDAR_TODAY", WEDNESDAY)
-        .arg("--config")
-        .arg(f.config_path())
-        .arg("--logfile")
-        .arg(f.log())
-        .arg("purge")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = f.spawn(WEDNESDAY, &["purge"], Stdio::null());
     // Signal as soon as the first day has gone.
     let first = stage.join(&made[0]);
     let start = Instant::now();
