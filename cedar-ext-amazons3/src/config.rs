@@ -232,6 +232,23 @@ pub fn check_endpoint(text: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// A refused policy in the section is a configuration error of every run (exit 4), as one in
+/// `<purge>` is; the section's other rules stay the action's own, as in the original.
+fn policy_problems(config: &cedar_core::ConfigFile) -> Vec<cedar_core::config::Problem> {
+    match config.section::<AmazonS3Section>(SECTION) {
+        Ok(Some(section)) => policy_of(&section)
+            .err()
+            .map(|message| cedar_core::config::Problem::new("", message))
+            .into_iter()
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+cedar_core::inventory::submit! {
+    cedar_core::config::SectionCheck { section: SECTION, check: policy_problems }
+}
+
 impl cedar_core::ext::section::ExtensionSection for AmazonS3Section {
     const NAME: &'static str = SECTION;
     type Settings = Settings;

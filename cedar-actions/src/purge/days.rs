@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use super::error::PurgeError;
 use cedar_core::retention::{Backup, CopyState, Day, StageRecord, PIN_FILE};
-use cedar_core::staged::RESERVED_PREFIX;
+use cedar_core::staged::{self, StagedError, RESERVED_PREFIX};
 
 /// One staged day and where it is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,40 +17,38 @@ pub struct StagedDay {
     pub path: PathBuf,
 }
 
-/// The real (not linked) subdirectories of `dir`, by name.
-fn subdirs(dir: &Path) -> Result<Vec<(String, PathBuf)>, PurgeError> {
-    let list = |source| PurgeError::List {
-        path: dir.to_path_buf(),
-        source,
-    };
-    let mut found = Vec::new();
-    for entry in fs::read_dir(dir).map_err(list)? {
-        let entry = entry.map_err(list)?;
-        if entry.file_type().map_err(list)?.is_dir() {
-            if let Ok(name) = entry.file_name().into_string() {
-                found.push((name, entry.path()));
-            }
-        }
-    }
-    found.sort();
-    Ok(found)
+/// The name of the last component of `path`.
+fn name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }
 
-/// Every staged day below `staging_dir`, oldest first.
+/// A listing error of the staging tree below `dir`, naming the directory that failed.
+fn listed(dir: &Path) -> impl Fn(StagedError) -> PurgeError + '_ {
+    move |source| match source {
+        StagedError::ReadDir { path, source } => PurgeError::List { path, source },
+        other => PurgeError::List {
+            path: dir.to_path_buf(),
+            source: std::io::Error::other(other.to_string()),
+        },
+    }
+}
+
+/// Every staged day below `staging_dir`, oldest first: the daily directories of the staging
+/// tree ([`staged::daily_dirs`]) whose three names are a date.
 pub fn staged_days(staging_dir: &Path) -> Result<Vec<StagedDay>, PurgeError> {
     let mut days = Vec::new();
-    for (year, year_path) in subdirs(staging_dir)? {
-        for (month, month_path) in subdirs(&year_path)? {
-            for (day, day_path) in subdirs(&month_path)? {
-                let Some(date) = Day::from_names(&year, &month, &day) else {
-                    continue;
-                };
-                days.push(StagedDay {
-                    backup: backup_of(date, &day_path)?,
-                    path: day_path,
-                });
-            }
-        }
+    for path in staged::daily_dirs(staging_dir).map_err(listed(staging_dir))? {
+        let month = path.parent().unwrap_or(&path);
+        let year = month.parent().unwrap_or(month);
+        let Some(date) = Day::from_names(&name(year), &name(month), &name(&path)) else {
+            continue;
+        };
+        days.push(StagedDay {
+            backup: backup_of(date, &path)?,
+            path,
+        });
     }
     Ok(days)
 }
@@ -62,9 +60,10 @@ fn backup_of(day: Day, path: &Path) -> Result<Backup, PurgeError> {
     })?;
     let peers = match record {
         Some(record) => record.copies(),
-        None => subdirs(path)?
-            .into_iter()
-            .map(|(name, _)| name)
+        None => staged::real_subdirs(path)
+            .map_err(listed(path))?
+            .iter()
+            .map(|dir| name(dir))
             .filter(|name| !name.starts_with(RESERVED_PREFIX) && !name.starts_with('.'))
             .map(|name| (name, CopyState::Good))
             .collect(),

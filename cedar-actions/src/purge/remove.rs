@@ -37,32 +37,22 @@ pub fn remove_day(day: &Path) -> Result<(), PurgeError> {
     Ok(())
 }
 
-/// Finishes the removals a stopped purge left below `staging_dir` (`YYYY/MM/.cback-purge-DD`).
+/// Finishes the removals a stopped purge left below `staging_dir` (`YYYY/MM/.cback-purge-DD`,
+/// a daily directory of the staging tree by its depth).
 pub fn finish_stopped(staging_dir: &Path) -> Vec<PathBuf> {
     let mut finished = Vec::new();
-    let dirs = |dir: &Path| -> Vec<PathBuf> {
-        fs::read_dir(dir)
-            .map(|entries| {
-                entries
-                    .filter_map(Result::ok)
-                    .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
-                    .map(|e| e.path())
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
-    for year in dirs(staging_dir) {
-        for month in dirs(&year) {
-            for entry in dirs(&month) {
-                let stopped = entry
-                    .file_name()
-                    .is_some_and(|n| n.to_string_lossy().starts_with(REMOVING_PREFIX));
-                if stopped && fs::remove_dir_all(&entry).is_ok() {
-                    remove_if_empty(&month);
-                    remove_if_empty(&year);
-                    finished.push(entry);
+    for entry in cedar_core::staged::daily_dirs(staging_dir).unwrap_or_default() {
+        let stopped = entry
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with(REMOVING_PREFIX));
+        if stopped && fs::remove_dir_all(&entry).is_ok() {
+            if let Some(month) = entry.parent() {
+                remove_if_empty(month);
+                if let Some(year) = month.parent() {
+                    remove_if_empty(year);
                 }
             }
+            finished.push(entry);
         }
     }
     finished

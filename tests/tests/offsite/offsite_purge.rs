@@ -122,3 +122,29 @@ fn a_policy_removes_the_days_it_does_not_keep_and_nothing_else() {
         "local days by retain_days"
     );
 }
+
+#[test]
+fn a_refused_bucket_policy_stops_every_run_before_anything_runs() {
+    let site = Site::new();
+    site.stage_day(TODAY_DIR, &[("host1/a.tar", b"x")], true);
+    let config = site.config(
+        "",
+        &format!(
+            "{}\n<purge><dir><abs_path>{}</abs_path><retain_days>0</retain_days></dir></purge>",
+            amazons3_section("no-such-bucket", "<keep_min>2</keep_min>"),
+            site.staging().display()
+        ),
+    );
+    for action in ["purge", "validate", "stage"] {
+        let out = site.cback(&config, &[action]).assert().failure().code(4);
+        let stderr = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+        assert!(
+            stderr.contains("<amazons3>: the policy keeps nothing by its rules"),
+            "{action}: {stderr}"
+        );
+    }
+    assert!(
+        site.day(TODAY_DIR).join("host1/a.tar").exists(),
+        "retain_days 0 removed nothing: purge never ran"
+    );
+}
