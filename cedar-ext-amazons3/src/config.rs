@@ -20,8 +20,7 @@
 
 use serde::Deserialize;
 
-use cedar_core::recipients::{self, Recipients};
-use cedar_core::retention::{Policy, PolicyValues};
+use cedar_core::{parse_recipients, retention::Policy, retention::PolicyValues, Recipients};
 
 /// The element name of the section under `<cb_config>`.
 pub const SECTION: &str = "amazons3";
@@ -106,7 +105,7 @@ fn policy_of(section: &AmazonS3Section) -> Result<Option<Policy>, String> {
         value
             .as_deref()
             .map(|text| {
-                cedar_core::config::values::parse_int(text).ok_or_else(|| {
+                cedar_core::parse_int(text).ok_or_else(|| {
                     format!("<amazons3><{element}>: `{text}` is not an integer; write a whole number such as 7")
                 })
             })
@@ -131,7 +130,7 @@ impl Settings {
         let section = section.ok_or("AmazonS3 section is required.")?;
         let warn_midnite = match section.warn_midnite.as_deref() {
             None => false,
-            Some(text) => cedar_core::config::values::parse_bool(text).ok_or_else(|| {
+            Some(text) => cedar_core::parse_yes_no(text).ok_or_else(|| {
                 format!("Boolean values must be one of ['Y', 'y', 'N', 'n']. (<warn_midnite> is [{text}])")
             })?,
         };
@@ -139,7 +138,7 @@ impl Settings {
             value
                 .as_deref()
                 .map(|text| {
-                    cedar_core::quantity::parse_bytes(text)
+                    cedar_core::parse_bytes(text)
                         .map_err(|e| format!("{e} (<amazons3><{element}> is [{text}])"))
                 })
                 .transpose()
@@ -173,7 +172,7 @@ impl Settings {
                 Encryption::Command(command.clone())
             }
             (Some("age"), None) => Encryption::Age(
-                recipients::parse_all(&section.recipients)
+                parse_recipients(&section.recipients)
                     .map_err(|e| format!("<amazons3><recipient>: {e}"))?,
             ),
             (Some("age"), Some(_)) => {
@@ -234,11 +233,11 @@ pub fn check_endpoint(text: &str) -> Result<(), String> {
 
 /// A refused policy in the section is a configuration error of every run (exit 4), as one in
 /// `<purge>` is; the section's other rules stay the action's own, as in the original.
-fn policy_problems(config: &cedar_core::ConfigFile) -> Vec<cedar_core::config::Problem> {
+fn policy_problems(config: &cedar_core::ConfigFile) -> Vec<cedar_core::Problem> {
     match config.section::<AmazonS3Section>(SECTION) {
         Ok(Some(section)) => policy_of(&section)
             .err()
-            .map(|message| cedar_core::config::Problem::new("", message))
+            .map(|message| cedar_core::Problem::new("", message))
             .into_iter()
             .collect(),
         _ => Vec::new(),
@@ -246,10 +245,10 @@ fn policy_problems(config: &cedar_core::ConfigFile) -> Vec<cedar_core::config::P
 }
 
 cedar_core::inventory::submit! {
-    cedar_core::config::SectionCheck { section: SECTION, check: policy_problems }
+    cedar_core::SectionCheck { section: SECTION, check: policy_problems }
 }
 
-impl cedar_core::ext::section::ExtensionSection for AmazonS3Section {
+impl cedar_core::ExtensionSection for AmazonS3Section {
     const NAME: &'static str = SECTION;
     type Settings = Settings;
 

@@ -6,12 +6,10 @@ use super::error::PurgeError;
 use super::files::{purge_dir, resolve_root};
 use super::policy::{decide, place, purge_days, Place};
 use super::remote;
-use cedar_core::action::{
-    Action, ActionContext, ActionError, ActionKind, ActionRegistration, Placement,
+use cedar_core::{
+    retention::Day, Action, ActionContext, ActionError, ActionKind, ActionRegistration, Config,
+    ConfigFile, Placement, Today,
 };
-use cedar_core::calendar::Today;
-use cedar_core::config::{Config, ConfigFile};
-use cedar_core::retention::Day;
 
 /// The places of `config`'s `<purge><dir>` entries, all checked.
 fn places(config: &Config) -> Result<Vec<Place>, PurgeError> {
@@ -136,7 +134,7 @@ cedar_core::inventory::submit! {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use cedar_core::config::{OptionsConfig, PurgeConfig, PurgeDir, StageConfig};
+    use cedar_core::{OptionsConfig, PurgeConfig, PurgeDir, StageConfig};
     use std::fs;
     use std::path::Path;
 

@@ -7,8 +7,10 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use super::error::PurgeError;
-use cedar_core::retention::{Backup, CopyState, Day, StageRecord, PIN_FILE};
-use cedar_core::staged::{self, StagedError, RESERVED_PREFIX};
+use cedar_core::{
+    daily_dirs, real_subdirs, retention::Backup, retention::CopyState, retention::Day,
+    retention::StageRecord, retention::PIN_FILE, StagedError, RESERVED_PREFIX,
+};
 
 /// One staged day and where it is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,10 +38,10 @@ fn listed(dir: &Path) -> impl Fn(StagedError) -> PurgeError + '_ {
 }
 
 /// Every staged day below `staging_dir`, oldest first: the daily directories of the staging
-/// tree ([`staged::daily_dirs`]) whose three names are a date.
+/// tree ([`daily_dirs`]) whose three names are a date.
 pub fn staged_days(staging_dir: &Path) -> Result<Vec<StagedDay>, PurgeError> {
     let mut days = Vec::new();
-    for path in staged::daily_dirs(staging_dir).map_err(listed(staging_dir))? {
+    for path in daily_dirs(staging_dir).map_err(listed(staging_dir))? {
         let month = path.parent().unwrap_or(&path);
         let year = month.parent().unwrap_or(month);
         let Some(date) = Day::from_names(&name(year), &name(month), &name(&path)) else {
@@ -60,7 +62,7 @@ fn backup_of(day: Day, path: &Path) -> Result<Backup, PurgeError> {
     })?;
     let peers = match record {
         Some(record) => record.copies(),
-        None => staged::real_subdirs(path)
+        None => real_subdirs(path)
             .map_err(listed(path))?
             .iter()
             .map(|dir| name(dir))

@@ -4,8 +4,7 @@ use std::io;
 use std::path::PathBuf;
 
 use crate::collect::chain_message;
-use cedar_core::action::ActionError;
-use cedar_core::retention::{PolicyError, RecordError};
+use cedar_core::{retention::PolicyError, retention::RecordError, ActionError};
 
 /// Why the purge action failed.
 #[derive(Debug, thiserror::Error)]
@@ -58,7 +57,7 @@ pub enum PurgeError {
     #[error("cannot purge a remote place's copies; the days before the one named were removed")]
     Remote {
         #[source]
-        source: cedar_core::remote_copies::RemoteError,
+        source: cedar_core::RemoteCopyError,
     },
     #[error("interrupted")]
     Interrupted,

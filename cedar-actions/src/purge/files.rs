@@ -113,7 +113,7 @@ fn purge_tree(
         .filter(|name| name.as_bytes() != b"." && name.as_bytes() != b"..")
         .collect();
     for name in names {
-        if cedar_core::interrupt::requested() {
+        if cedar_core::interrupt_requested() {
             return Err(PurgeError::Interrupted);
         }
         let path = shown.join(OsStr::from_bytes(name.as_bytes()));

@@ -7,8 +7,9 @@ use super::days::{staged_days, StagedDay};
 use super::error::PurgeError;
 use super::files::resolve_root;
 use super::remove::{finish_stopped, remove_day};
-use cedar_core::config::{Config, PurgeDir};
-use cedar_core::retention::{select, Day, Decision, Policy};
+use cedar_core::{
+    retention::select, retention::Day, retention::Decision, retention::Policy, Config, PurgeDir,
+};
 
 /// What one `<purge><dir>` does.
 #[derive(Debug, Clone)]
@@ -137,7 +138,7 @@ pub fn purge_days(root: &Path, policy: &Policy, today: Day) -> Result<DaysCount,
             count.kept += 1;
             continue;
         }
-        if cedar_core::interrupt::requested() {
+        if cedar_core::interrupt_requested() {
             return Err(PurgeError::Interrupted);
         }
         remove_day(&day.path)?;
@@ -154,7 +155,7 @@ pub fn purge_days(root: &Path, policy: &Policy, today: Day) -> Result<DaysCount,
 #[cfg(test)]
 mod tests {
     use super::*;
-    use cedar_core::retention::{PeerOutcome, PolicyValues, StageRecord};
+    use cedar_core::{retention::PeerOutcome, retention::PolicyValues, retention::StageRecord};
     use std::fs;
 
     #[test]
@@ -210,7 +211,7 @@ mod tests {
         fs::create_dir_all(&staging).unwrap();
         std::os::unix::fs::symlink(&staging, root.path().join("alias")).unwrap();
         let mut config = Config::default();
-        config.stage = Some(cedar_core::config::StageConfig {
+        config.stage = Some(cedar_core::StageConfig {
             staging_dir: Some(staging.display().to_string()),
             ..Default::default()
         });
@@ -229,7 +230,7 @@ mod tests {
             err.to_string().contains("keep elements apply only to the <purge><dir> whose <abs_path> is the <stage><staging_dir>"),
             "{err}"
         );
-        config.purge = Some(cedar_core::config::PurgeConfig {
+        config.purge = Some(cedar_core::PurgeConfig {
             dirs: vec![dir(&staging), dir(root.path())],
         });
         let (problems, notes) = policy_problems(&config);

@@ -1,12 +1,13 @@
 //! Purge by a retention policy over a remote place's days (the amazons3 bucket's day prefixes,
-//! through [`cedar_core::remote_copies`]): each `PREFIX/YYYY/MM/DD/` is one backup, its peers
+//! through [`cedar_core::RemotePlace`]): each `PREFIX/YYYY/MM/DD/` is one backup, its peers
 //! the first components of its keys, pinned by an object `DAY/cback.keep`. The copies in a
 //! place carry no stage record, so every day there counts as good.
 
-use cedar_core::config::ConfigFile;
-use cedar_core::remote_copies::{remote_places, RemoteError, RemotePlace};
-use cedar_core::retention::{select, Backup, CopyState, Day, Decision, Policy, PIN_FILE};
-use cedar_core::staged::RESERVED_PREFIX;
+use cedar_core::{
+    remote_places, retention::select, retention::Backup, retention::CopyState, retention::Day,
+    retention::Decision, retention::Policy, retention::PIN_FILE, ConfigFile, RemoteCopyError,
+    RemotePlace, RESERVED_PREFIX,
+};
 
 /// Every remote place the configuration sets up that has a policy. A place that cannot be set
 /// up is logged and left alone (its own action reports why).
@@ -24,7 +25,7 @@ pub fn places_with_policy(config: &ConfigFile) -> Vec<(Box<dyn RemotePlace>, Pol
 }
 
 /// The days of `place` as backups.
-fn backups(place: &dyn RemotePlace) -> Result<Vec<Backup>, RemoteError> {
+fn backups(place: &dyn RemotePlace) -> Result<Vec<Backup>, RemoteCopyError> {
     let mut found = Vec::new();
     for day in place.days()? {
         let Some(date) = Day::parse_rel(&day) else {
@@ -52,7 +53,7 @@ pub fn decide(
     place: &dyn RemotePlace,
     policy: &Policy,
     today: Day,
-) -> Result<Vec<Decision>, RemoteError> {
+) -> Result<Vec<Decision>, RemoteCopyError> {
     Ok(select(policy, &backups(place)?, today))
 }
 
@@ -74,7 +75,7 @@ pub fn purge_place(
             kept += 1;
             continue;
         }
-        if cedar_core::interrupt::requested() {
+        if cedar_core::interrupt_requested() {
             return Err(super::error::PurgeError::Interrupted);
         }
         let rel = decision.day.rel_path();

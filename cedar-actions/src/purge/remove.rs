@@ -41,7 +41,7 @@ pub fn remove_day(day: &Path) -> Result<(), PurgeError> {
 /// a daily directory of the staging tree by its depth).
 pub fn finish_stopped(staging_dir: &Path) -> Vec<PathBuf> {
     let mut finished = Vec::new();
-    for entry in cedar_core::staged::daily_dirs(staging_dir).unwrap_or_default() {
+    for entry in cedar_core::daily_dirs(staging_dir).unwrap_or_default() {
         let stopped = entry
             .file_name()
             .is_some_and(|n| n.to_string_lossy().starts_with(REMOVING_PREFIX));
