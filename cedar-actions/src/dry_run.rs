@@ -3,11 +3,13 @@
 //!
 //! - under `run stage`: each peer, where it would be staged from and to, and the copy command
 //!   of a remote peer;
+//! - under `run purge`: for the staging directory's retention policy, one line per staged day,
+//!   `YYYY-MM-DD keep RULES…` or `YYYY-MM-DD remove`;
 //! - under `manage ACTION PEERS`: the remote-shell call for each peer.
 //!
 //! Lines that start with a blank are these details; the others are the plan itself.
 
-use crate::stage;
+use crate::{purge, stage};
 use cedar_core::{describe_managed, ConfigFile, Options, Plan, StepKind, Today};
 
 /// The whole listing, each line ending with a newline.
@@ -24,6 +26,14 @@ pub fn render(plan: &Plan, config: &ConfigFile, options: &Options) -> String {
                     .position(|l| l == "run stage")
                     .map_or(lines.len(), |i| i + 1);
                 let details = stage::dry_run::describe(&config.config, &today);
+                lines.splice(at..at, details);
+            }
+            StepKind::Local if step.action == "purge" => {
+                let at = lines
+                    .iter()
+                    .position(|l| l == "run purge")
+                    .map_or(lines.len(), |i| i + 1);
+                let details = purge::dry_run_lines(config, &today);
                 lines.splice(at..at, details);
             }
             StepKind::Managed => {

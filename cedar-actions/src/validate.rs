@@ -60,6 +60,7 @@ pub fn problems(ctx: &ActionContext<'_>) -> Vec<String> {
             check_dir(&mut found, "<purge><dir><abs_path>", dir, false);
         }
     }
+    found.extend(crate::purge::policy_problems(config).0);
     let declared = config
         .extensions
         .as_ref()
@@ -117,6 +118,9 @@ fn check_dir(found: &mut Vec<String>, element: &str, dir: &str, writable: bool) 
 
 impl Action for ValidateAction {
     fn execute(&self, ctx: &ActionContext<'_>) -> Result<(), ActionError> {
+        for note in crate::purge::policy_problems(&ctx.config.config).1 {
+            tracing::warn!("{note}");
+        }
         let found = problems(ctx);
         if found.is_empty() {
             tracing::info!("Configuration is valid.");

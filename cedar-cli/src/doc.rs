@@ -34,6 +34,10 @@ pub const DOC_FILES: &[(&str, &str)] = &[
         "how the dumps stream and compress, and what they cost",
     ),
     ("collect-and-purge.md", "collect and purge"),
+    (
+        "retention.md",
+        "retention policies: which staged days purge keeps, with a worked example",
+    ),
     ("stage.md", "stage and managed peers"),
     (
         "store.md",

@@ -17,6 +17,9 @@ pub struct ActionContext<'a> {
     pub config_path: &'a Path,
     pub options: &'a Options,
     pub config: &'a ConfigFile,
+    /// What failed earlier in this run without stopping it (a managed action on a peer), one
+    /// line each; empty when nothing did. Purge removes nothing when it is not empty.
+    pub earlier_failures: &'a [String],
 }
 
 /// Why an action failed. Every variant ends up as exit status 6.

@@ -51,6 +51,7 @@ mod quantity;
 mod recipients;
 mod remote;
 mod remote_copies;
+mod retention;
 mod run;
 mod sha256;
 mod staged;
@@ -77,12 +78,13 @@ pub use plan::{
 pub use run::{describe_managed, execute as execute_plan, needs_lock, working_dir as run_lock_dir};
 
 // The configuration document and the original's value rules.
-pub use config::values::{parse_bool as parse_yes_no, parse_float, ByteQuantity};
+pub use config::values::{parse_bool as parse_yes_no, parse_float, parse_int, ByteQuantity};
 pub use config::{
     element_paths as section_element_paths, ArchiveMode, BlankMode, CollectConfig, CollectDir,
     CollectExclude, CollectFile, CollectMode, Config, ConfigError, ConfigFile, DeviceType,
     ExcludePattern, IgnoreFailures, MediaType, OptionsConfig, OrderMode, PatternError, PeerConfig,
-    PeersConfig, StageConfig, Weekday,
+    PeersConfig, Problem as ConfigProblem, PurgeConfig, PurgeDir, SectionCheck, StageConfig,
+    Weekday,
 };
 pub use quantity::{display_bytes, parse_bytes};
 
@@ -149,6 +151,17 @@ pub use status::{
     DrillResult, PeerResult, ResultFamily, ResultMetrics, RunStatus, StatusError, UploadResult,
 };
 
+// Retention: the keep policies of the staged days and the bucket, and stage's record of each
+// peer's outcome in a day.
+pub use retention::{
+    select as select_retained, Backup as DatedBackup, CopyState, Day as BackupDay,
+    Decision as RetentionDecision, DurationError as KeepWithinError, PeerOutcome,
+    Policy as RetentionPolicy, PolicyError as RetentionPolicyError,
+    PolicyValues as RetentionPolicyValues, Reason as RetentionReason,
+    RecordError as StageRecordError, Rule as RetentionRule, StageRecord, Within as KeepWithin,
+    PIN_FILE, RECORD_FILE as STAGE_RECORD_FILE,
+};
+
 // Dump manifests, which an extension writes and stage checks.
 pub use manifest::{
     carry_over as carry_over_failed_entries, kind_of as manifest_kind_of, Entry as ManifestEntry,
@@ -162,8 +175,9 @@ pub use remote_copies::{
     RemoteError as RemoteCopyError, RemotePlace, RemotePlaceRegistration, Sealing, StagedObject,
 };
 pub use staged::{
-    backup_files, daily_dirs, is_reserved, journal_safe, new_file_mode, total_size,
+    backup_files, daily_dirs, is_reserved, journal_safe, new_file_mode, real_subdirs, total_size,
     umask as current_umask, write_indicator, AfterStage, Journal as StagedJournal, StagedError,
+    RESERVED_PREFIX,
 };
 
 // The extensions' shared pieces: the section, the standard sections, captured output,

@@ -14,6 +14,7 @@
 use std::io::Read;
 use std::path::PathBuf;
 
+use crate::retention::Policy;
 use crate::ConfigFile;
 
 /// One staged file's copy in a remote place.
@@ -105,6 +106,18 @@ pub trait RemotePlace: std::fmt::Debug + Send + Sync {
     /// The staged file's content, decrypted as it is read, in bounded memory.
     fn open(&self, object: &StagedObject, keys: &Keys)
         -> Result<Box<dyn Read + Send>, RemoteError>;
+    /// The retention policy of its days, which `cback purge` applies (`None`: it keeps all).
+    fn policy(&self) -> Option<Policy> {
+        None
+    }
+    /// Removes every object of `day` but the hidden ones, in batches, never a key outside the
+    /// day; returns how many. Places without a policy need not implement it.
+    fn remove_day(&self, day: &str) -> Result<usize, RemoteError> {
+        Err(RemoteError::Place {
+            place: self.describe(),
+            message: format!("cannot remove the day {day}: this place does not remove copies"),
+        })
+    }
 }
 
 /// Builds the place an extension sets up from a configuration: `None` when the

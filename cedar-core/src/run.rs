@@ -94,7 +94,11 @@ pub fn execute(plan: &Plan, config: &ConfigFile, options: &Options) -> Result<()
             return Err(RunError::Interrupted(step.action.clone()));
         }
         match step.kind {
-            StepKind::Local => run_local(step, config, options)?,
+            StepKind::Local => {
+                let earlier: Vec<String> =
+                    managed_failures.iter().map(ToString::to_string).collect();
+                run_local(step, config, options, &earlier)?
+            }
             StepKind::Managed => managed_failures.extend(run_managed(step, config, options)?),
         }
     }
@@ -105,7 +109,12 @@ pub fn execute(plan: &Plan, config: &ConfigFile, options: &Options) -> Result<()
     }
 }
 
-fn run_local(step: &Step, config: &ConfigFile, options: &Options) -> Result<(), RunError> {
+fn run_local(
+    step: &Step,
+    config: &ConfigFile,
+    options: &Options,
+    earlier_failures: &[String],
+) -> Result<(), RunError> {
     let action = step.action.as_str();
     for command in &step.pre_hooks {
         tracing::info!("Executing pre-action hook for action [{action}]: {command}");
@@ -127,6 +136,7 @@ fn run_local(step: &Step, config: &ConfigFile, options: &Options) -> Result<(), 
         config_path: &config.path,
         options,
         config,
+        earlier_failures,
     };
     match registration.action.execute(&ctx) {
         Ok(()) => {}

@@ -140,7 +140,7 @@ fn read_dir_sorted(dir: &Path) -> Result<Vec<fs::DirEntry>, StagedError> {
 }
 
 /// The real (not linked) subdirectories directly in `dir`, sorted by name.
-fn real_subdirs(dir: &Path) -> Result<Vec<PathBuf>, StagedError> {
+pub fn real_subdirs(dir: &Path) -> Result<Vec<PathBuf>, StagedError> {
     let mut dirs = Vec::new();
     for entry in read_dir_sorted(dir)? {
         let file_type = entry.file_type().map_err(|source| StagedError::ReadDir {

@@ -13,12 +13,14 @@
 //!   <encrypt_mode>age</encrypt_mode>              <!-- with <recipient>: age, natively -->
 //!   <recipient>age1...</recipient>                <!-- repeated -->
 //!   <part_size>16 MB</part_size>                  <!-- multipart part size (default 8 MB) -->
+//!   <keep_daily>7</keep_daily>                    <!-- a retention policy of the day prefixes, -->
+//!   <keep_monthly>12</keep_monthly>               <!-- applied by `cback purge` (see retention.md) -->
 //! </amazons3>
 //! ```
 
 use serde::Deserialize;
 
-use cedar_core::{parse_recipients, Recipients};
+use cedar_core::{parse_recipients, Recipients, RetentionPolicy, RetentionPolicyValues};
 
 /// The element name of the section under `<cb_config>`.
 pub const SECTION: &str = "amazons3";
@@ -53,6 +55,21 @@ pub struct AmazonS3Section {
     pub recipients: Vec<String>,
     #[serde(default)]
     pub part_size: Option<String>,
+    /// The retention policy of the bucket's day prefixes (cback only), as in `<purge><dir>`.
+    #[serde(default)]
+    pub keep_last: Option<String>,
+    #[serde(default)]
+    pub keep_daily: Option<String>,
+    #[serde(default)]
+    pub keep_weekly: Option<String>,
+    #[serde(default)]
+    pub keep_monthly: Option<String>,
+    #[serde(default)]
+    pub keep_yearly: Option<String>,
+    #[serde(default)]
+    pub keep_within: Option<String>,
+    #[serde(default)]
+    pub keep_min: Option<String>,
 }
 
 /// How files are encrypted on their way to the bucket.
@@ -78,6 +95,32 @@ pub struct Settings {
     pub endpoint: Option<String>,
     pub region: Option<String>,
     pub part_size: u64,
+    /// The retention policy of the bucket's day prefixes, applied by `cback purge`.
+    pub policy: Option<RetentionPolicy>,
+}
+
+/// The policy of the section's keep elements: counts read as the configuration reads integers.
+fn policy_of(section: &AmazonS3Section) -> Result<Option<RetentionPolicy>, String> {
+    let count = |value: &Option<String>, element: &str| -> Result<Option<i64>, String> {
+        value
+            .as_deref()
+            .map(|text| {
+                cedar_core::parse_int(text).ok_or_else(|| {
+                    format!("<amazons3><{element}>: `{text}` is not an integer; write a whole number such as 7")
+                })
+            })
+            .transpose()
+    };
+    let values = RetentionPolicyValues {
+        keep_last: count(&section.keep_last, "keep_last")?,
+        keep_daily: count(&section.keep_daily, "keep_daily")?,
+        keep_weekly: count(&section.keep_weekly, "keep_weekly")?,
+        keep_monthly: count(&section.keep_monthly, "keep_monthly")?,
+        keep_yearly: count(&section.keep_yearly, "keep_yearly")?,
+        keep_within: section.keep_within.as_deref(),
+        keep_min: count(&section.keep_min, "keep_min")?,
+    };
+    RetentionPolicy::from_values(&values).map_err(|e| format!("<amazons3>: {e}"))
 }
 
 impl Settings {
@@ -158,6 +201,7 @@ impl Settings {
             endpoint,
             region: section.region.as_deref().map(|r| r.trim().to_string()),
             part_size,
+            policy: policy_of(section)?,
         })
     }
 
@@ -185,6 +229,23 @@ pub fn check_endpoint(text: &str) -> Result<(), String> {
         return Err(format!("the S3 endpoint [{t}] names no host"));
     }
     Ok(())
+}
+
+/// A refused policy in the section is a configuration error of every run (exit 4), as one in
+/// `<purge>` is; the section's other rules stay the action's own, as in the original.
+fn policy_problems(config: &cedar_core::ConfigFile) -> Vec<cedar_core::ConfigProblem> {
+    match config.section::<AmazonS3Section>(SECTION) {
+        Ok(Some(section)) => policy_of(&section)
+            .err()
+            .map(|message| cedar_core::ConfigProblem::new("", message))
+            .into_iter()
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+cedar_core::inventory::submit! {
+    cedar_core::SectionCheck { section: SECTION, check: policy_problems }
 }
 
 impl cedar_core::ExtensionSection for AmazonS3Section {
@@ -237,6 +298,32 @@ mod tests {
         let mut s = section(None);
         s.warn_midnite = Some("x".into());
         assert!(problem(Some(&s)).starts_with("Boolean values"));
+    }
+
+    #[test]
+    fn the_keep_elements_give_the_bucket_a_policy_or_are_refused() {
+        let mut s = section(Some("b/p"));
+        assert_eq!(Settings::from_section(Some(&s)).unwrap().policy, None);
+        s.keep_daily = Some("7".into());
+        s.keep_within = Some("6m".into());
+        let policy = Settings::from_section(Some(&s)).unwrap().policy.unwrap();
+        assert_eq!(
+            policy.to_string(),
+            "keep_daily 7, keep_within 6m, keep_min 1"
+        );
+        s.keep_daily = Some("seven".into());
+        assert_eq!(
+            problem(Some(&s)),
+            "<amazons3><keep_daily>: `seven` is not an integer; write a whole number such as 7"
+        );
+        s.keep_daily = None;
+        s.keep_within = None;
+        s.keep_min = Some("2".into());
+        assert!(
+            problem(Some(&s)).starts_with("<amazons3>: the policy keeps nothing by its rules"),
+            "{}",
+            problem(Some(&s))
+        );
     }
 
     #[test]

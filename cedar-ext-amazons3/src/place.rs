@@ -12,8 +12,8 @@ use std::path::Path;
 use std::sync::Arc;
 
 use cedar_core::{
-    is_day_path, is_hidden_path, ConfigFile, RemoteCopyError, RemoteKeys, RemotePlace, Sealing,
-    StagedObject,
+    is_day_path, is_hidden_path, ConfigFile, RemoteCopyError, RemoteKeys, RemotePlace,
+    RetentionPolicy, Sealing, StagedObject,
 };
 
 use crate::action::{home_of, load_settings};
@@ -27,6 +27,7 @@ pub struct S3Place {
     s3: Arc<S3>,
     prefix: String,
     sealing: Sealing,
+    policy: Option<RetentionPolicy>,
 }
 
 /// The place the configuration sets up: `None` without an `<amazons3>` section.
@@ -55,6 +56,7 @@ fn connect(config: &ConfigFile) -> Result<S3Place, String> {
     Ok(S3Place {
         s3: Arc::new(s3),
         prefix: settings.prefix().to_string(),
+        policy: settings.policy,
         sealing: match settings.encryption {
             Encryption::None => Sealing::None,
             Encryption::Age(_) => Sealing::Age,
@@ -146,6 +148,40 @@ impl RemotePlace for S3Place {
                 })
             })
             .collect())
+    }
+
+    fn policy(&self) -> Option<RetentionPolicy> {
+        self.policy
+    }
+
+    fn remove_day(&self, day: &str) -> Result<usize, RemoteCopyError> {
+        if !is_day_path(day) {
+            return Err(RemoteCopyError::Place {
+                place: self.describe(),
+                message: format!("refusing to remove [{day}]: not a day YYYY/MM/DD"),
+            });
+        }
+        // Only keys below `PREFIX/YYYY/MM/DD/`, and never an object being uploaded (`.cback-`).
+        let prefix = format!("{}/", day_prefix(&self.prefix, day));
+        let keys: Vec<String> = self
+            .s3
+            .list(&prefix)
+            .map_err(|e| self.failed(e))?
+            .into_iter()
+            .map(|l| l.key)
+            .filter(|key| {
+                key.strip_prefix(&prefix)
+                    .is_some_and(|relative| !is_hidden_path(relative))
+            })
+            .collect();
+        self.s3.delete(&keys).map_err(|e| RemoteCopyError::Place {
+            place: self.describe(),
+            message: format!(
+                "cannot remove the day {day}; these keys may remain: {}: {e}",
+                keys.join(", ")
+            ),
+        })?;
+        Ok(keys.len())
     }
 
     fn open(

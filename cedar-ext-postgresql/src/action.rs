@@ -937,6 +937,7 @@ mod tests {
             config_path: &config.path,
             options: &options,
             config: &config,
+            earlier_failures: &[],
         };
         let problems = PostgresqlAction.validate(&ctx);
         assert_eq!(problems.len(), 2, "{problems:?}");

@@ -127,6 +127,7 @@ mod tests {
             config_path: &config.path,
             options: &options,
             config,
+            earlier_failures: &[],
         })
     }
 

@@ -152,6 +152,11 @@ pub enum StageError {
         #[source]
         source: std::io::Error,
     },
+    #[error("cannot record the peers' outcomes in the daily directory; check the staging directory's permissions")]
+    Record {
+        #[source]
+        source: cedar_core::StageRecordError,
+    },
     #[error("{}", peers_message(failures, *attempted, daily_indicator.as_deref()))]
     Peers {
         attempted: usize,

@@ -6,8 +6,8 @@ use nix::unistd::{Gid, Uid};
 
 use cedar_core::{
     apply_ownership, interrupt_requested, lookup_owner, record_result, running_as_root, Action,
-    ActionContext, ActionError, ActionKind, ActionRegistration, Config, FileOwner, PeerResult,
-    Placement, Today,
+    ActionContext, ActionError, ActionKind, ActionRegistration, Config, FileOwner, PeerOutcome,
+    PeerResult, Placement, StageRecord, Today,
 };
 
 use error::{PeerError, StageError};
@@ -117,6 +117,19 @@ pub fn stage(config: &Config, request: StageRequest) -> Result<(), StageError> {
             None
         });
     }
+    // Each peer's outcome in the day, for purge: pending until known, so that a stage run
+    // stopped half way leaves a day that is not good.
+    let mut record = StageRecord::all(peers.iter().map(|p| p.name.as_str()), PeerOutcome::Pending);
+    // A record that cannot be written fails the run at the end, after the peers were staged.
+    let mut record_error = None;
+    let mut write_record = |record: &StageRecord| {
+        if let Err(source) = record.write(&daily, site.owner()) {
+            let err = StageError::Record { source };
+            tracing::error!("{}", cedar_core::error_chain(&err));
+            record_error.get_or_insert(err);
+        }
+    };
+    write_record(&record);
     let mut failures = Vec::new();
     let interrupted_at = |index: usize, copying: bool| {
         let names = |list: &[Peer]| list.iter().map(|p| p.name.clone()).collect();
@@ -151,17 +164,20 @@ pub fn stage(config: &Config, request: StageRequest) -> Result<(), StageError> {
         };
         match outcome {
             Ok(Outcome::Staged(staged)) => {
+                record.peers.insert(p.name.clone(), PeerOutcome::Good);
                 tracing::info!("Staged {} files for peer [{}].", staged.files, p.name);
                 result.files = staged.files;
                 result.bytes = staged.bytes;
             }
             Ok(Outcome::Ignored(reason)) => {
+                record.peers.insert(p.name.clone(), PeerOutcome::Skipped);
                 tracing::info!("Peer [{}] was not ready to be staged.", p.name);
                 tracing::debug!("Peer [{}]: {reason}", p.name);
                 result.skipped = true;
             }
             Err(PeerError::Interrupted) => return Err(interrupted_at(index, true)),
             Err(err) => {
+                record.peers.insert(p.name.clone(), PeerOutcome::Failed);
                 let message = err.full_message();
                 match &err {
                     PeerError::NotReady { reason, .. } => {
@@ -180,11 +196,13 @@ pub fn stage(config: &Config, request: StageRequest) -> Result<(), StageError> {
         }
         result.seconds = started.elapsed().as_secs_f64();
         record_result(result);
+        write_record(&record);
     }
     // The peers' failures are reported even when the daily indicator cannot be written too.
     let daily_indicator = write_daily_indicator(&daily, site.ids);
     if failures.is_empty() {
-        return daily_indicator;
+        daily_indicator?;
+        return record_error.map_or(Ok(()), Err);
     }
     Err(StageError::Peers {
         attempted: peers.len(),

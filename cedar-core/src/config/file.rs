@@ -219,7 +219,8 @@ impl ConfigFile {
             }
         })?;
         let file = ConfigFile::parse(&text, path)?;
-        let problems = file.validate();
+        let mut problems = file.validate();
+        problems.extend(super::check::registered_problems(&file));
         if problems.is_empty() {
             Ok(file)
         } else {

@@ -30,6 +30,7 @@
 //! - exclusion patterns are checked with Python's `re` syntax (`pyre`);
 //! - element names with a namespace prefix never match, and an unbound prefix is malformed.
 
+mod check;
 mod de;
 mod dom;
 mod file;
@@ -48,6 +49,7 @@ mod limits_tests;
 #[cfg(test)]
 mod tests;
 
+pub use check::SectionCheck;
 pub use file::{ConfigError, ConfigFile, Problem, RawDocument};
 pub use model::*;
 pub use pattern::{ExcludePattern, PatternError};

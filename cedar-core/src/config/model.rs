@@ -417,6 +417,43 @@ pub struct PurgeDir {
     pub abs_path: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retain_days: Option<i64>,
+    /// The retention policy (cback's own elements; only on the staging directory).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keep_last: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keep_daily: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keep_weekly: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keep_monthly: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keep_yearly: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keep_within: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keep_min: Option<i64>,
+}
+
+impl PurgeDir {
+    /// Its keep elements as written.
+    pub fn policy_values(&self) -> crate::retention::PolicyValues<'_> {
+        crate::retention::PolicyValues {
+            keep_last: self.keep_last,
+            keep_daily: self.keep_daily,
+            keep_weekly: self.keep_weekly,
+            keep_monthly: self.keep_monthly,
+            keep_yearly: self.keep_yearly,
+            keep_within: self.keep_within.as_deref(),
+            keep_min: self.keep_min,
+        }
+    }
+
+    /// Its retention policy: `None` without keep elements, an error when refused.
+    pub fn policy(
+        &self,
+    ) -> Result<Option<crate::retention::Policy>, crate::retention::PolicyError> {
+        crate::retention::Policy::from_values(&self.policy_values())
+    }
 }
 
 #[cfg(test)]

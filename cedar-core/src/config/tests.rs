@@ -810,3 +810,42 @@ fn non_utf8_files_are_malformed_with_a_position() {
     assert_eq!((*line, *column), (2, 23));
     assert!(err.to_string().contains("not UTF-8"), "{err}");
 }
+
+#[test]
+fn retention_policies_are_read_and_refused_policies_are_configuration_errors() {
+    let dir = |inner: &str| {
+        format!("<cb_config><purge><dir><abs_path>/s</abs_path><retain_days>7</retain_days>{inner}</dir></purge></cb_config>")
+    };
+    let c = parse(&dir(
+        "<keep_daily>7</keep_daily><keep_monthly> 12 </keep_monthly><keep_within>30d</keep_within>",
+    ))
+    .unwrap()
+    .config;
+    let policy = c.purge.unwrap().dirs[0].policy().unwrap().unwrap();
+    assert_eq!(
+        policy.to_string(),
+        "keep_daily 7, keep_monthly 12, keep_within 30d, keep_min 1"
+    );
+    let err = parse(&dir("<keep_min>2</keep_min>")).unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("/etc/cback3.conf: <purge><dir>: the policy keeps nothing by its rules"),
+        "{err}"
+    );
+    let err = parse(&dir(
+        "<keep_daily>7</keep_daily><keep_within>a year</keep_within>",
+    ))
+    .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("<keep_within>: `a year` is not a duration"),
+        "{err}"
+    );
+    let err = parse(&dir("<keep_weekly>-2</keep_weekly>")).unwrap_err();
+    assert!(
+        err.to_string().contains("<keep_weekly>: `-2` is negative"),
+        "{err}"
+    );
+    let err = parse(&dir("<keep_last>many</keep_last>")).unwrap_err();
+    assert!(err.to_string().contains("<keep_last>"), "{err}");
+}

@@ -193,6 +193,9 @@ pub(crate) fn field_problems(config: &Config) -> Vec<Problem> {
         for d in &p.dirs {
             c.absolute("<purge><dir><abs_path>", d.abs_path.as_ref());
             c.at_least("<purge><dir><retain_days>", d.retain_days, 0);
+            if let Err(e) = d.policy() {
+                c.push("<purge><dir>", format!("{e}"));
+            }
         }
     }
     c.problems

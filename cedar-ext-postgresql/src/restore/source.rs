@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use cedar_core::{remote_places, ConfigFile, RemoteKeys, RemotePlace, StagedObject};
+use cedar_core::{remote_places, ConfigFile, RemoteKeys, RemotePlace, StagedObject, PIN_FILE};
 
 use super::catalog::{newest_first, scan_dir, scan_remote, DumpCopy};
 
@@ -60,8 +60,9 @@ impl Source for StagingTree {
             for month in subdirs(&year, 2)? {
                 for day in subdirs(&month, 2)? {
                     let date = relative(&self.0, &day);
+                    let pinned = day.join(PIN_FILE).exists();
                     for peer in subdirs_any(&day)? {
-                        walk(&peer, &date, PEER_DEPTH, &mut copies)?;
+                        walk(&peer, (&date, pinned), PEER_DEPTH, &mut copies)?;
                     }
                 }
             }
@@ -70,16 +71,28 @@ impl Source for StagingTree {
     }
 }
 
-fn walk(dir: &Path, date: &str, depth: usize, out: &mut Vec<DumpCopy>) -> Result<(), String> {
+/// A copy's source: `KIND DAY/NAME`, and ` (pinned)` when its day holds `cback.keep`, which
+/// purge never removes.
+fn label(kind: &str, (day, pinned): (&str, bool), name: &str) -> String {
+    let pin = if pinned { " (pinned)" } else { "" };
+    format!("{kind} {day}/{name}{pin}")
+}
+
+fn walk(
+    dir: &Path,
+    day: (&str, bool),
+    depth: usize,
+    out: &mut Vec<DumpCopy>,
+) -> Result<(), String> {
     let name = dir
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let label = format!("staging {date}/{name}");
+    let label = label("staging", day, &name);
     out.extend(scan_dir(dir, &label).map_err(|e| format!("cannot read {}: {e}", dir.display()))?);
     if depth > 0 {
         for sub in subdirs_any(dir)? {
-            walk(&sub, date, depth - 1, out)?;
+            walk(&sub, day, depth - 1, out)?;
         }
     }
     Ok(())
@@ -141,9 +154,10 @@ impl Source for RemoteSource {
                     dirs.entry(object.dir()).or_default().push(object.clone());
                 }
             }
+            let pinned = objects.iter().any(|o| o.relative == PIN_FILE);
             for (dir, objects) in dirs {
                 let name = dir.rsplit('/').next().unwrap_or(dir);
-                let label = format!("{} {day}/{name}", self.place.kind());
+                let label = label(self.place.kind(), (&day, pinned), name);
                 copies.extend(scan_remote(&self.place, &self.keys, &objects, &label));
             }
         }

@@ -461,18 +461,7 @@ fn an_interrupt_while_hashing_leaves_no_archive_and_no_state() {
         let big = fs::File::create(f.src().join(format!("big{i:02}"))).unwrap();
         big.set_len(16 << 20).unwrap();
     }
-    let mut child = Command::new(crate::BIN.cback_path())
-        .env_remove("CEDAR_LOG")
-        .env("CEDAR_TODAY", WEDNESDAY)
-        .arg("--config")
-        .arg(f.config_path())
-        .arg("--logfile")
-        .arg(f.log())
-        .arg("collect")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = f.spawn(WEDNESDAY, &["collect"], Stdio::piped());
     std::thread::sleep(Duration::from_millis(400));
     let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).unwrap());
     let finished_early = child.try_wait().unwrap().is_some();

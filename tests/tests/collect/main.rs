@@ -14,3 +14,4 @@ mod collect_modes;
 mod collect_support;
 mod differences;
 mod purge_e2e;
+mod purge_policy;

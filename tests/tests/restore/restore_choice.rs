@@ -1,5 +1,5 @@
 //! Which copy `cback-restore restore` takes, and dumps that cannot be restored: the newest
-//! good copy when the newest is damaged (a staged copy of an earlier day), `--from PATH`, and
+//! good copy when the newest is damaged (a staged copy of an earlier day, pinned), `--from PATH`, and
 //! dumps cut short (plain, gzip, custom), which fail without leaving a database behind.
 
 use std::fs;
@@ -35,6 +35,8 @@ fn a_damaged_newest_copy_is_passed_over_for_an_older_good_one() {
     dump(&site, cluster);
     let staged = staging.join("2026/11/30/dbhost");
     stage_copy(&site.collect, &staged);
+    // Pinned: purge keeps it forever, and the listing says so.
+    fs::write(staging.join("2026/11/30/cback.keep"), b"").unwrap();
     std::thread::sleep(std::time::Duration::from_millis(1100));
     cluster.psql(
         "choice_src",
@@ -54,7 +56,7 @@ fn a_damaged_newest_copy_is_passed_over_for_an_older_good_one() {
     let lines: Vec<&str> = listing.lines().collect();
     assert_eq!(lines.len(), 3, "{listing}");
     assert!(
-        lines[1].contains("collect") && lines[2].contains("staging 2026/11/30/dbhost"),
+        lines[1].contains("collect") && lines[2].contains("staging 2026/11/30/dbhost (pinned)"),
         "newest first: {listing}"
     );
 

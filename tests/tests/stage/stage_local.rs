@@ -15,6 +15,22 @@ fn file(mode: u32, content: &[u8]) -> Option<FileState> {
     })
 }
 
+/// Each peer's outcome as `cback.stage.json` in today's daily directory records it.
+fn record(site: &StageMaster) -> Vec<(&'static str, &'static str)> {
+    let text = fs::read_to_string(site.daily().join("cback.stage.json")).unwrap();
+    let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(json["format"], 1, "{text}");
+    json["peers"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(name, outcome)| {
+            let leak = |s: &str| -> &'static str { Box::leak(s.to_string().into_boxed_str()) };
+            (leak(name), leak(outcome.as_str().unwrap()))
+        })
+        .collect()
+}
+
 #[test]
 fn local_peers_are_staged_with_their_names_contents_modes_and_indicators() {
     let site = StageMaster::new();
@@ -41,7 +57,11 @@ fn local_peers_are_staged_with_their_names_contents_modes_and_indicators() {
     site.cback(&config, &["stage"]).assert().code(0);
 
     let daily = site.daily();
-    assert_eq!(names(&daily), ["alpha", "beta", "cback.stage"]);
+    assert_eq!(
+        names(&daily),
+        ["alpha", "beta", "cback.stage", "cback.stage.json"]
+    );
+    assert_eq!(record(&site), [("alpha", "good"), ("beta", "good")]);
     assert_eq!(fs::metadata(daily.join("cback.stage")).unwrap().len(), 0);
     let alpha = entries(&daily.join("alpha"));
     assert_eq!(alpha.len(), 4, "{alpha:?}");
@@ -100,7 +120,10 @@ fn stage_peers_replace_the_peers_section() {
         ),
     );
     site.cback(&config, &["stage"]).assert().code(0);
-    assert_eq!(names(&site.daily()), ["cback.stage", "staged"]);
+    assert_eq!(
+        names(&site.daily()),
+        ["cback.stage", "cback.stage.json", "staged"]
+    );
     assert!(!site.collect_dir("listed").join("cback.stage").exists());
 }
 
@@ -174,6 +197,8 @@ fn a_peer_not_ready_is_an_error_unless_its_ignore_mode_covers_today() {
             "{case}"
         );
         let entry = peer_status(&site.status(), "late");
+        let late = if ignored { "skipped" } else { "failed" };
+        assert_eq!(record(&site), [("late", late), ("ready", "good")], "{case}");
         if ignored {
             assert_eq!(code, 0, "{case}: {stderr}");
             assert!(
@@ -320,6 +345,7 @@ fn a_dump_that_does_not_match_its_manifest_fails_the_peer_and_is_named() {
     // Matching: staged, manifest included.
     site.cback(&config, &["stage"]).assert().code(0);
     assert!(site.daily().join("db").join(MANIFEST_KIND.file).is_file());
+    assert_eq!(record(&site), [("db", "good")]);
     // Damaged after the manifest was written (same size, other bytes).
     fs::write(dir.join("postgresqldump-shop.txt.gz"), b"the fake dump").unwrap();
     let out = site.cback(&config, &["stage"]).output().unwrap();
@@ -334,6 +360,11 @@ fn a_dump_that_does_not_match_its_manifest_fails_the_peer_and_is_named() {
         "{stderr}"
     );
     assert!(!stderr.contains("postgresqldump-crm.txt.gz:"), "{stderr}");
+    assert_eq!(
+        record(&site),
+        [("db", "failed")],
+        "purge counts the day as not good"
+    );
     // The good copy of the first run is still what the staging directory holds.
     assert_eq!(
         fs::read(site.daily().join("db/postgresqldump-shop.txt.gz")).unwrap(),

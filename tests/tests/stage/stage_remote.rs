@@ -71,7 +71,13 @@ fn remote_peers_on_two_hosts_and_a_local_peer_are_staged() {
     let daily = site.daily();
     assert_eq!(
         names(&daily),
-        ["127.0.0.1", "127.0.0.2", "cback.stage", "here"]
+        [
+            "127.0.0.1",
+            "127.0.0.2",
+            "cback.stage",
+            "cback.stage.json",
+            "here"
+        ]
     );
     let staged_one = entries(&daily.join(HOSTS[0]));
     assert_eq!(staged_one.len(), 3, "{staged_one:?}");

@@ -186,6 +186,28 @@ impl Fixture {
         cmd
     }
 
+    /// `cback --config C --logfile L ARGS...` with today pinned, started and left running (to
+    /// be signalled), standard output discarded and standard error to `stderr`.
+    pub fn spawn(
+        &self,
+        today: &str,
+        args: &[&str],
+        stderr: std::process::Stdio,
+    ) -> std::process::Child {
+        std::process::Command::new(crate::BIN.cback_path())
+            .env_remove("CEDAR_LOG")
+            .env("CEDAR_TODAY", today)
+            .arg("--config")
+            .arg(self.config_path())
+            .arg("--logfile")
+            .arg(self.log())
+            .args(args)
+            .stdout(std::process::Stdio::null())
+            .stderr(stderr)
+            .spawn()
+            .unwrap()
+    }
+
     /// The original's `cback3 --config C --logfile ROOT/cb3.log ACTION`, which must succeed.
     pub fn original(&self, cb3: &Path, action: &str) {
         let out = std::process::Command::new(cb3)

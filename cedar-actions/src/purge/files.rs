@@ -1,5 +1,6 @@
-//! The purge action: removes files older than retain_days below each configured directory,
-//! then the directories that are left empty. The configured directory itself always stays.
+//! Purge by age, the original's rule for a `<purge><dir>` without a retention policy: removes
+//! files older than retain_days below the directory, then the directories that are left
+//! empty. The configured directory itself always stays.
 //!
 //! Age is the time since the later of a file's access and modification times, in whole days
 //! rounded down, measured exactly (to the nanosecond, as the original's fractional seconds: a
@@ -9,7 +10,6 @@
 
 use std::ffi::{CString, OsStr};
 use std::fs;
-use std::io;
 use std::os::fd::AsRawFd;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
@@ -19,46 +19,11 @@ use nix::fcntl::{AtFlags, OFlag};
 use nix::sys::stat::{fstatat, Mode, SFlag};
 use nix::unistd::{unlinkat, UnlinkatFlags};
 
-use crate::collect::chain_message;
-use cedar_core::{
-    Action, ActionContext, ActionError, ActionKind, ActionRegistration, Config, Placement, Today,
-};
+use super::error::PurgeError;
 
 const SECONDS_PER_DAY: i64 = 86_400;
 const NANOS_PER_SECOND: i128 = 1_000_000_000;
 const NANOS_PER_DAY: i128 = SECONDS_PER_DAY as i128 * NANOS_PER_SECOND;
-
-/// Why the purge action failed.
-#[derive(Debug, thiserror::Error)]
-pub enum PurgeError {
-    #[error("the purge action needs an <options> section; add one to the configuration")]
-    MissingOptions,
-    #[error("the purge action needs a <purge> section; add one to the configuration")]
-    MissingSection,
-    #[error("<purge><dir> entry {index} has no <{element}>; set it in the configuration")]
-    MissingValue { index: usize, element: &'static str },
-    #[error("purge directory {}: not a directory or does not exist on disk; create it or fix its <abs_path>", path.display())]
-    NotADirectory { path: PathBuf },
-    #[error("purge directory {}: refusing to purge the root directory; configure a directory below it", path.display())]
-    Root { path: PathBuf },
-    #[error("purge directory {}: cannot resolve it; check that it exists and is readable", path.display())]
-    Resolve {
-        path: PathBuf,
-        #[source]
-        source: io::Error,
-    },
-    #[error("interrupted")]
-    Interrupted,
-}
-
-impl From<PurgeError> for ActionError {
-    fn from(err: PurgeError) -> Self {
-        match err {
-            PurgeError::Interrupted => ActionError::Interrupted,
-            other => ActionError::with_source(chain_message(&other), other),
-        }
-    }
-}
 
 /// What one directory's purge removed.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -85,35 +50,24 @@ pub fn is_expired(age: i64, retain_days: i64) -> bool {
     age >= retain_days
 }
 
-/// Runs the purge action on `config`, measuring ages at `now` (nanoseconds since the epoch).
-pub fn purge(config: &Config, now: i128) -> Result<(), PurgeError> {
-    config.options.as_ref().ok_or(PurgeError::MissingOptions)?;
-    let section = config.purge.as_ref().ok_or(PurgeError::MissingSection)?;
-    for (i, dir) in section.dirs.iter().enumerate() {
-        let path = dir.abs_path.as_ref().ok_or(PurgeError::MissingValue {
-            index: i + 1,
-            element: "abs_path",
-        })?;
-        let retain = dir.retain_days.ok_or(PurgeError::MissingValue {
-            index: i + 1,
-            element: "retain_days",
-        })?;
-        let count = purge_dir(Path::new(path), retain, now)?;
-        tracing::info!(
-            "Purged {} files and {} empty directories from [{path}] (retain {retain} days).",
-            count.files,
-            count.dirs
-        );
-    }
-    Ok(())
-}
-
 /// Purges below `root`: files older than `retain_days`, then empty directories.
 pub fn purge_dir(root: &Path, retain_days: i64, now: i128) -> Result<PurgeCount, PurgeError> {
     tracing::debug!(
         "Purging [{}], retaining {retain_days} days.",
         root.display()
     );
+    let real = resolve_root(root)?;
+    let dir = Dir::open(&real, dir_flags(), Mode::empty()).map_err(|e| PurgeError::Resolve {
+        path: root.to_path_buf(),
+        source: e.into(),
+    })?;
+    let mut count = PurgeCount::default();
+    purge_tree(dir, &real, retain_days, now, &mut count)?;
+    Ok(count)
+}
+
+/// `root` resolved, when it is a directory other than `/`.
+pub fn resolve_root(root: &Path) -> Result<PathBuf, PurgeError> {
     if !root.is_dir() {
         return Err(PurgeError::NotADirectory {
             path: root.to_path_buf(),
@@ -128,13 +82,7 @@ pub fn purge_dir(root: &Path, retain_days: i64, now: i128) -> Result<PurgeCount,
             path: root.to_path_buf(),
         });
     }
-    let dir = Dir::open(&real, dir_flags(), Mode::empty()).map_err(|e| PurgeError::Resolve {
-        path: root.to_path_buf(),
-        source: e.into(),
-    })?;
-    let mut count = PurgeCount::default();
-    purge_tree(dir, &real, retain_days, now, &mut count)?;
-    Ok(count)
+    Ok(real)
 }
 
 /// Flags for opening a directory to walk: never through a soft link.
@@ -223,27 +171,6 @@ fn purge_tree(
         }
     }
     Ok(())
-}
-
-#[derive(Debug)]
-struct PurgeAction;
-
-impl Action for PurgeAction {
-    fn execute(&self, ctx: &ActionContext<'_>) -> Result<(), ActionError> {
-        tracing::debug!("Executing the 'purge' action.");
-        purge(&ctx.config.config, Today::current().now_nanos())?;
-        tracing::info!("Executed the 'purge' action successfully.");
-        Ok(())
-    }
-}
-
-cedar_core::inventory::submit! {
-    ActionRegistration {
-        name: "purge",
-        kind: ActionKind::Builtin,
-        placement: Placement { index: 400, run_before: &[], run_after: &[] },
-        action: &PurgeAction,
-    }
 }
 
 #[cfg(test)]
