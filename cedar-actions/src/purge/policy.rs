@@ -214,11 +214,13 @@ mod tests {
         let staging = root.path().join("stage");
         fs::create_dir_all(&staging).unwrap();
         std::os::unix::fs::symlink(&staging, root.path().join("alias")).unwrap();
-        let mut config = Config::default();
-        config.stage = Some(cedar_core::StageConfig {
-            staging_dir: Some(staging.display().to_string()),
+        let config = Config {
+            stage: Some(cedar_core::StageConfig {
+                staging_dir: Some(staging.display().to_string()),
+                ..Default::default()
+            }),
             ..Default::default()
-        });
+        };
         let dir = |path: &Path| PurgeDir {
             abs_path: Some(path.display().to_string()),
             retain_days: Some(7),
