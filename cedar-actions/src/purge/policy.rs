@@ -214,7 +214,7 @@ mod tests {
         let staging = root.path().join("stage");
         fs::create_dir_all(&staging).unwrap();
         std::os::unix::fs::symlink(&staging, root.path().join("alias")).unwrap();
-        let config = Config {
+        let mut config = Config {
             stage: Some(cedar_core::StageConfig {
                 staging_dir: Some(staging.display().to_string()),
                 ..Default::default()
