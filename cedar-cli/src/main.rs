@@ -4,7 +4,7 @@
 
 use std::process::ExitCode;
 
-use cedar_cli::{diagnostic_lines, report, Cli};
+use cedar_cli::{diagnostic_lines, report, Cli, STATUS_ACTION};
 use cedar_core::clip::clip;
 use cedar_core::logging::{self, LogSettings, Screen};
 use cedar_core::{plan, run, status, ConfigFile, Options, RunLock};
@@ -35,6 +35,7 @@ fn main() -> ExitCode {
             };
         }
     };
+    let status_switches = cli.status().clone();
     let options = match cli.into_options() {
         Ok(options) => options,
         Err(message) => {
@@ -47,6 +48,10 @@ fn main() -> ExitCode {
             println!("{line}");
         }
         return ExitCode::SUCCESS;
+    }
+    if options.actions.iter().any(|a| a == STATUS_ACTION) {
+        // A monitoring check: no log, no lock, its own exit statuses.
+        return ExitCode::from(cedar_cli::status_command(&options.config, &status_switches));
     }
     if let Err(e) = cedar_core::interrupt::install() {
         eprintln!("cback: cannot install signal handlers: {e}");
@@ -123,9 +128,9 @@ fn run(options: &Options) -> u8 {
 
     let start = cedar_core::clock::now_secs();
     match execute(&plan, &config, options) {
-        Ok(code) => {
+        Ok((code, error)) => {
             if run::needs_lock(&plan) {
-                write_status(&config, options, start, code);
+                write_status(&config, options, start, code, error.as_deref());
             }
             code
         }
@@ -134,9 +139,13 @@ fn run(options: &Options) -> u8 {
     }
 }
 
-/// Takes the lock and runs the plan; returns the exit status, or `Err` with it when the lock
-/// could not be taken.
-fn execute(plan: &plan::Plan, config: &ConfigFile, options: &Options) -> Result<u8, u8> {
+/// Takes the lock and runs the plan; returns the exit status and the error that failed the
+/// run, or `Err` with the exit status when the lock could not be taken.
+fn execute(
+    plan: &plan::Plan,
+    config: &ConfigFile,
+    options: &Options,
+) -> Result<(u8, Option<String>), u8> {
     let _lock = if run::needs_lock(plan) {
         match run::working_dir(config).map(RunLock::acquire) {
             Some(Ok(lock)) => Some(lock),
@@ -148,16 +157,17 @@ fn execute(plan: &plan::Plan, config: &ConfigFile, options: &Options) -> Result<
     };
 
     Ok(match run::execute(plan, config, options) {
-        Ok(()) => 0,
+        Ok(()) => (0, None),
         Err(e) => {
             let code = u8::try_from(e.exit_code()).unwrap_or(EXIT_FAILED);
-            fail(code, "error executing backup", &e, options)
+            let code = fail(code, "error executing backup", &e, options);
+            (code, Some(report(&e, false)))
         }
     })
 }
 
 /// Writes `cback-status.json` and the metrics textfile; a failure is logged, not fatal.
-fn write_status(config: &ConfigFile, options: &Options, start: i64, code: u8) {
+fn write_status(config: &ConfigFile, options: &Options, start: i64, code: u8, error: Option<&str>) {
     let Some(dir) = run::working_dir(config) else {
         return;
     };
@@ -170,14 +180,15 @@ fn write_status(config: &ConfigFile, options: &Options, start: i64, code: u8) {
         .as_ref()
         .and_then(|o| o.metrics_file.as_deref());
     let prom = status::prom_path(dir, metrics);
-    if let Err(e) = status::write_run(
-        dir,
-        &prom,
+    let run = status::RunEnd {
         start,
-        cedar_core::clock::now_secs(),
-        &options.actions,
-        i32::from(code),
-    ) {
+        end: cedar_core::clock::now_secs(),
+        actions: &options.actions,
+        exit_code: i32::from(code),
+        run_id: None,
+        error,
+    };
+    if let Err(e) = status::write_run(dir, &prom, &run) {
         tracing::warn!("{e}");
     }
 }

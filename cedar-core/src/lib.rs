@@ -20,7 +20,8 @@
 //!   [`pickle`] (the original's pickled state: collect's digests, the extensions' state files).
 //! - what several actions share: [`calendar`] (the one civil-date algorithm and `Today`),
 //!   [`quantity::display_bytes`], [`tar`] (the GNU tar writer), [`normalize_name`] (archive
-//!   names), [`disc_record`] (the discs status reports), [`recipients`] (age recipients).
+//!   names), [`disc_record`] (the discs status reports), [`recipients`] (age recipients),
+//!   [`duration`] (`90m`, `26h`, `2d` on a command line; ages as a person reads them).
 //!
 //! Private by default: `hooks`, `lock`, `process_group` and `normalize` are private, and the
 //! `pub use` block below names what other crates take from them. The other top-level modules
@@ -41,6 +42,7 @@ pub mod clock;
 pub mod compress;
 pub mod config;
 pub mod disc_record;
+pub mod duration;
 pub mod ext;
 pub mod fsutil;
 pub mod gpg;

@@ -12,3 +12,4 @@ mod hostile_config;
 mod plan_compat;
 mod registrations;
 mod robustness;
+mod status;

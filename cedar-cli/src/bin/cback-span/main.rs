@@ -91,14 +91,15 @@ fn write_status(config: &ConfigFile, dir: &Path, start: i64, code: u8) {
         .and_then(|o| o.metrics_file.as_deref());
     let prom = status::prom_path(dir, metrics);
     let end = cedar_core::clock::now_secs();
-    if let Err(e) = status::write_run(
-        dir,
-        &prom,
+    let run = status::RunEnd {
         start,
         end,
-        &["span".to_string()],
-        i32::from(code),
-    ) {
+        actions: &["span".to_string()],
+        exit_code: i32::from(code),
+        run_id: None,
+        error: None,
+    };
+    if let Err(e) = status::write_run(dir, &prom, &run) {
         tracing::warn!("{e}");
     }
 }
