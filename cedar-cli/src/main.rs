@@ -127,10 +127,23 @@ fn run(options: &Options) -> u8 {
     tracing::info!("Action order will be: [{}]", order.join(", "));
 
     let start = cedar_core::clock::now_secs();
-    match execute(&plan, &config, options) {
-        Ok((code, error)) => {
+    let info = run::RunInfo::new(&config, start);
+    match execute(&plan, &config, options, &info) {
+        Ok(result) => {
+            let code = match &result {
+                Ok(()) => 0,
+                Err(e) => {
+                    let code = u8::try_from(e.exit_code()).unwrap_or(EXIT_FAILED);
+                    fail(code, "error executing backup", e, options)
+                }
+            };
             if run::needs_lock(&plan) {
-                write_status(&config, options, start, code, error.as_deref());
+                let error = result.as_ref().err().map(|e| report(e, false));
+                write_status(&config, options, start, code, &info, error.as_deref());
+            }
+            if let Err(e) = &result {
+                // After the status, which the hook may read.
+                run::run_failure_hook(&config, &info, e);
             }
             code
         }
@@ -139,13 +152,14 @@ fn run(options: &Options) -> u8 {
     }
 }
 
-/// Takes the lock and runs the plan; returns the exit status and the error that failed the
-/// run, or `Err` with the exit status when the lock could not be taken.
+/// Takes the lock and runs the plan; returns how the run ended, or `Err` with the exit status
+/// when the lock could not be taken.
 fn execute(
     plan: &plan::Plan,
     config: &ConfigFile,
     options: &Options,
-) -> Result<(u8, Option<String>), u8> {
+    info: &run::RunInfo,
+) -> Result<Result<(), run::RunError>, u8> {
     let _lock = if run::needs_lock(plan) {
         match run::working_dir(config).map(RunLock::acquire) {
             Some(Ok(lock)) => Some(lock),
@@ -156,18 +170,18 @@ fn execute(
         None
     };
 
-    Ok(match run::execute(plan, config, options) {
-        Ok(()) => (0, None),
-        Err(e) => {
-            let code = u8::try_from(e.exit_code()).unwrap_or(EXIT_FAILED);
-            let code = fail(code, "error executing backup", &e, options);
-            (code, Some(report(&e, false)))
-        }
-    })
+    Ok(run::execute(plan, config, options, info))
 }
 
 /// Writes `cback-status.json` and the metrics textfile; a failure is logged, not fatal.
-fn write_status(config: &ConfigFile, options: &Options, start: i64, code: u8, error: Option<&str>) {
+fn write_status(
+    config: &ConfigFile,
+    options: &Options,
+    start: i64,
+    code: u8,
+    info: &run::RunInfo,
+    error: Option<&str>,
+) {
     let Some(dir) = run::working_dir(config) else {
         return;
     };
@@ -185,7 +199,7 @@ fn write_status(config: &ConfigFile, options: &Options, start: i64, code: u8, er
         end: cedar_core::clock::now_secs(),
         actions: &options.actions,
         exit_code: i32::from(code),
-        run_id: None,
+        run_id: Some(&info.run_id),
         error,
     };
     if let Err(e) = status::write_run(dir, &prom, &run) {

@@ -73,7 +73,16 @@ pub enum SupervisedError {
 /// Both pipes are drained on threads so neither can fill up. On SIGINT/SIGTERM the whole group
 /// (the command and anything it started) is stopped and [`SupervisedError::Interrupted`] is
 /// returned.
-pub fn run_supervised(mut cmd: Command) -> Result<Output, SupervisedError> {
+pub fn run_supervised(cmd: Command) -> Result<Output, SupervisedError> {
+    run_supervised_until(cmd, &crate::interrupt::requested)
+}
+
+/// [`run_supervised`] with another reason to stop the group than an interrupt: `stop` (a time
+/// limit, or an interrupt that arrives after a given moment).
+pub fn run_supervised_until(
+    mut cmd: Command,
+    stop: &(dyn Fn() -> bool + Sync),
+) -> Result<Output, SupervisedError> {
     let group = ProcessGroup::spawn(
         cmd.stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -82,10 +91,8 @@ pub fn run_supervised(mut cmd: Command) -> Result<Output, SupervisedError> {
     .map_err(SupervisedError::Spawn)?;
     let stdout = drain(group.take_stdout());
     let stderr = drain(group.take_stderr());
-    let status = group
-        .wait_watched(&crate::interrupt::requested)
-        .map_err(SupervisedError::Spawn)?;
-    if crate::interrupt::requested() {
+    let status = group.wait_watched(stop).map_err(SupervisedError::Spawn)?;
+    if stop() {
         return Err(SupervisedError::Interrupted);
     }
     Ok(Output {

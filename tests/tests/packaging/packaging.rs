@@ -122,7 +122,14 @@ fn cback_conf_5_names_every_element_the_parser_reads() {
         "cback.conf.5 does not name: {missing:?}"
     );
     // The elements the original does not have are marked.
-    for cback_only in ["metrics_file", "jobs", "verify", "manifest", "split"] {
+    for cback_only in [
+        "metrics_file",
+        "failure_hook",
+        "jobs",
+        "verify",
+        "manifest",
+        "split",
+    ] {
         let at = page
             .find(&format!(".B {cback_only}\n"))
             .unwrap_or_else(|| panic!("{cback_only}"));
