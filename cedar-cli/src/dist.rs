@@ -37,12 +37,16 @@ const FILES: &[(&str, &str)] = &[
         "The actions and switches the systemd service runs (CBACK_ARGS).",
     ),
     (
+        "/usr/lib/systemd/system/cback-failure@.service",
+        "Started by cback.service's OnFailure=cback-failure@%n.service: mails the failed run's journal to root (Environment=CBACK_MAILTO) through the local sendmail, with /usr/libexec/cback/cback-failure-mail.",
+    ),
+    (
         "WORKING_DIR/cback.lock",
         "Held while a run changes anything; a second run refuses at once.",
     ),
     (
         "WORKING_DIR/cback-status.json",
-        "What the last run did, per action, database and peer, and the last restore drill.",
+        "What the last run did, per action, database and peer, the last restore drill and the newest S3 copy; read by cback status.",
     ),
     (
         "WORKING_DIR/cback.prom",
