@@ -64,6 +64,17 @@ impl Site {
         self.config("", "", "")
     }
     /// Runs `cback --config CONFIG --logfile LOG ARGS...`.
+    /// Starts `cback --config CONFIG --logfile LOG ARGS...` in the background.
+    pub(crate) fn spawn(&self, config: &Path, args: &[&str]) -> std::process::Child {
+        std::process::Command::new(crate::BIN.cback_path())
+            .arg("--config")
+            .arg(config)
+            .arg("--logfile")
+            .arg(self.log())
+            .args(args)
+            .spawn()
+            .unwrap()
+    }
     pub(crate) fn run(
         &self,
         config: impl AsRef<Path>,
@@ -77,6 +88,15 @@ impl Site {
             .arg(self.log())
             .args(args)
             .assert()
+    }
+}
+
+/// Waits up to 30 s for `path` to appear (a hook's sign that it started).
+pub(crate) fn wait_for_file(path: &Path, what: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !path.exists() {
+        assert!(std::time::Instant::now() < deadline, "{what}");
+        std::thread::sleep(std::time::Duration::from_millis(20));
     }
 }
 
@@ -496,23 +516,8 @@ fn second_concurrent_run_is_refused_with_the_holder_pid() {
         ),
         "",
     );
-    let mut first = std::process::Command::new(crate::BIN.cback_path())
-        .arg("--config")
-        .arg(&config)
-        .arg("--logfile")
-        .arg(site.log())
-        .arg("store")
-        .spawn()
-        .unwrap();
-    let started = site.path("gate.started");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    while !started.exists() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "first run never started"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+    let mut first = site.spawn(&config, &["store"]);
+    wait_for_file(&site.path("gate.started"), "first run never started");
     let before: Vec<_> = fs::read_dir(site.path("collect")).unwrap().collect();
     site.run(&config, &["store"])
         .code(6)
@@ -552,19 +557,8 @@ fn interrupt_during_a_hook(signal: nix::sys::signal::Signal) {
         ),
         "",
     );
-    let mut child = std::process::Command::new(crate::BIN.cback_path())
-        .arg("--config")
-        .arg(&config)
-        .arg("--logfile")
-        .arg(site.log())
-        .arg("validate")
-        .spawn()
-        .unwrap();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    while !started.exists() {
-        assert!(std::time::Instant::now() < deadline, "hook never started");
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+    let mut child = site.spawn(&config, &["validate"]);
+    wait_for_file(&started, "hook never started");
     let begun = std::time::Instant::now();
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), signal).unwrap();
     let status = child.wait().unwrap();

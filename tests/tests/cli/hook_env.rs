@@ -5,9 +5,8 @@
 use std::collections::HashMap;
 use std::fs;
 use std::path::Path;
-use std::time::{Duration, Instant};
 
-use crate::cli::Site;
+use crate::cli::{wait_for_file, Site};
 
 /// A hook command that writes the CBACK_ variables to `file`, one `NAME=value` a line.
 fn env_to(file: &Path) -> String {
@@ -148,19 +147,8 @@ fn an_interrupted_run_runs_the_failure_hook_as_interrupted() {
         ),
         "",
     );
-    let mut child = std::process::Command::new(crate::BIN.cback_path())
-        .arg("--config")
-        .arg(&config)
-        .arg("--logfile")
-        .arg(site.log())
-        .arg("collect")
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !started.exists() {
-        assert!(Instant::now() < deadline, "the hook never started");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let mut child = site.spawn(&config, &["collect"]);
+    wait_for_file(&started, "the hook never started");
     let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).unwrap());
     nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
     assert_eq!(child.wait().unwrap().code(), Some(5));
