@@ -21,7 +21,8 @@
 //! - what several actions share: [`calendar`] (the one civil-date algorithm and `Today`),
 //!   [`quantity::display_bytes`], [`tar`] (the GNU tar writer), [`normalize_name`] (archive
 //!   names), [`disc_record`] (the discs status reports), [`recipients`] (age recipients),
-//!   [`duration`] (`90m`, `26h`, `2d` on a command line; ages as a person reads them).
+//!   [`duration`] (`90m`, `26h`, `2d` on a command line; ages as a person reads them),
+//!   [`shrink`] (a dump compared with the median of its earlier ones).
 //!
 //! Private by default: `hooks`, `lock`, `process_group` and `normalize` are private, and the
 //! `pub use` block below names what other crates take from them. The other top-level modules
@@ -64,6 +65,7 @@ pub mod remote;
 pub mod remote_copies;
 pub mod run;
 pub mod sha256;
+pub mod shrink;
 pub mod staged;
 pub mod status;
 pub mod stream;

@@ -115,6 +115,25 @@ pub struct CopyRecord {
     pub end: i64,
 }
 
+/// How many runs with dumps the status history keeps.
+pub const HISTORY_RUNS: usize = 14;
+
+/// One dump's uncompressed size, as the status history keeps it (see [`crate::shrink`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DumpSize {
+    pub action: String,
+    pub database: String,
+    pub raw_bytes: u64,
+}
+
+/// The successful dumps of one run, in the status history.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DumpHistory {
+    /// End of the run, seconds since the epoch.
+    pub end: i64,
+    pub dumps: Vec<DumpSize>,
+}
+
 /// One recorded result.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Record {
@@ -211,6 +230,9 @@ pub struct RunStatus {
     /// The newest successful upload to object storage, kept across runs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub newest_copy: Option<CopyRecord>,
+    /// The successful dumps of the last [`HISTORY_RUNS`] runs that made any, oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub history: Vec<DumpHistory>,
 }
 
 /// How a cback run ended, as its status records it.
@@ -245,6 +267,7 @@ impl RunStatus {
             error: None,
             warnings: Vec::new(),
             newest_copy: None,
+            history: Vec::new(),
         }
     }
 
@@ -368,6 +391,10 @@ pub fn finish_run(working_dir: &Path, run: &RunEnd<'_>) -> RunStatus {
         previous.as_ref().and_then(|s| s.last_success)
     };
     let previous_copy = previous.as_ref().and_then(|s| s.newest_copy.clone());
+    let mut history = previous
+        .as_ref()
+        .map(|s| s.history.clone())
+        .unwrap_or_default();
     let drills = previous.map(|s| s.drills).unwrap_or_default();
     let mut databases = Vec::new();
     let mut peers = Vec::new();
@@ -378,6 +405,20 @@ pub fn finish_run(working_dir: &Path, run: &RunEnd<'_>) -> RunStatus {
             Record::Peer(r) => peers.push(r),
             Record::Upload(r) => uploads.push(r),
         }
+    }
+    let dumps: Vec<DumpSize> = databases
+        .iter()
+        .filter(|d| d.success)
+        .map(|d| DumpSize {
+            action: d.action.clone(),
+            database: d.database.clone(),
+            raw_bytes: d.raw_bytes,
+        })
+        .collect();
+    if !dumps.is_empty() {
+        history.push(DumpHistory { end, dumps });
+        let excess = history.len().saturating_sub(HISTORY_RUNS);
+        history.drain(..excess);
     }
     let newest_copy = uploads
         .iter()
@@ -404,6 +445,7 @@ pub fn finish_run(working_dir: &Path, run: &RunEnd<'_>) -> RunStatus {
         error: run.error.map(str::to_string),
         warnings: recorded_warnings(),
         newest_copy,
+        history,
     }
 }
 
@@ -1039,6 +1081,42 @@ mod tests {
             text.contains(&format!("cback_run_warnings {MAX_WARNINGS}\n")),
             "{text}"
         );
+    }
+
+    #[test]
+    fn the_history_keeps_the_successful_dumps_of_the_last_runs() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut status = RunStatus::no_run();
+        status.history = (0..HISTORY_RUNS as i64)
+            .map(|end| DumpHistory {
+                end,
+                dumps: Vec::new(),
+            })
+            .collect();
+        write_all(dir.path(), &dir.path().join(PROM_FILE), &status).unwrap();
+        record(result("history-good", true));
+        record(result("history-bad", false));
+        let actions = ["postgresql".to_string()];
+        let run = finish_run(
+            dir.path(),
+            &RunEnd {
+                start: 99,
+                end: 100,
+                actions: &actions,
+                exit_code: 6,
+                run_id: None,
+                error: None,
+            },
+        );
+        assert_eq!(run.history.len(), HISTORY_RUNS);
+        assert_eq!(run.history[0].end, 1);
+        let last = run.history.last().unwrap();
+        assert_eq!(last.end, 100);
+        assert!(last
+            .dumps
+            .iter()
+            .any(|d| d.database == "history-good" && d.raw_bytes == 100));
+        assert!(!last.dumps.iter().any(|d| d.database == "history-bad"));
     }
 
     #[test]

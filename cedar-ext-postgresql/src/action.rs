@@ -51,6 +51,9 @@ impl Action for PostgresqlAction {
             problems.push(err.to_string());
         }
         problems.extend(PostgresqlSection::validate(ctx.config));
+        if let Err(err) = cedar_core::shrink::ShrinkLimits::from_config(&ctx.config.config) {
+            problems.push(err.to_string());
+        }
         problems
     }
 }
@@ -92,6 +95,8 @@ pub fn run(
 ) -> Result<(), PgError> {
     let dir = collect_dir(config)?;
     let settings = load_settings(config)?;
+    // Checked before any dump, though used after them.
+    cedar_core::shrink::ShrinkLimits::from_config(&config.config)?;
     if let Some(file) = &settings.password_file {
         check_password_file(file).map_err(|reason| PgError::PasswordFile {
             path: file.clone(),
@@ -219,8 +224,46 @@ pub fn run(
         });
     }
     manifest_written.map_err(PgError::Manifest)?;
+    check_shrink(config, settings.split)?;
     tracing::info!("Executed the PostgreSQL extended action successfully.");
     Ok(())
+}
+
+/// Compares this run's dumps with the status history ([`cedar_core::shrink`]): each finding is
+/// logged as a warning (and so kept in the run's status); those below `<shrink_fail>` fail the
+/// action. `listed_all`: the databases came from the server's list (`<all>Y` with `<split>Y`).
+fn check_shrink(config: &ConfigFile, listed_all: bool) -> Result<(), PgError> {
+    use cedar_core::status::{self, Record};
+    let Some(working_dir) = cedar_core::run::working_dir(config) else {
+        return Ok(());
+    };
+    let limits = cedar_core::shrink::ShrinkLimits::from_config(&config.config)?;
+    let history = status::read_previous(working_dir)
+        .map(|s| s.history)
+        .unwrap_or_default();
+    let current: Vec<(String, u64)> = status::recorded()
+        .into_iter()
+        .filter_map(|record| match record {
+            Record::Database(d) if d.action == SECTION && d.success => {
+                Some((d.database, d.raw_bytes))
+            }
+            _ => None,
+        })
+        .collect();
+    let findings = cedar_core::shrink::compare(&history, SECTION, &current, listed_all, &limits);
+    for finding in &findings {
+        tracing::warn!("{}", finding.message);
+    }
+    let failing: Vec<String> = findings
+        .into_iter()
+        .filter(|f| f.fails)
+        .map(|f| f.message)
+        .collect();
+    if failing.is_empty() {
+        Ok(())
+    } else {
+        Err(PgError::Shrunk(failing))
+    }
 }
 
 /// Renames a finished dump into place; handed to the `publish` function of [`dump_one`].

@@ -125,6 +125,8 @@ fn cback_conf_5_names_every_element_the_parser_reads() {
     for cback_only in [
         "metrics_file",
         "failure_hook",
+        "shrink_warning",
+        "shrink_fail",
         "jobs",
         "verify",
         "manifest",

@@ -10,5 +10,6 @@ mod postgresql_config;
 mod postgresql_dumps;
 mod postgresql_faults;
 mod postgresql_security;
+mod postgresql_shrink;
 mod postgresql_streaming;
 mod postgresql_trust;
