@@ -2,13 +2,14 @@
 //! ([`crate::status::DumpHistory`], the last [`crate::status::HISTORY_RUNS`] runs), and a dump
 //! is compared with the median of the same database's earlier dumps as soon as two are known:
 //! smaller than `<options><shrink_warning>` of it (default 0.5) is a warning, smaller than
-//! `<options><shrink_fail>` (no default) fails the action. A database dumped last time that an
-//! `<all>Y` run no longer lists is a warning too.
+//! `<options><shrink_fail>` (no default) fails the action. A database with fewer tables than at
+//! its last dump, and a database dumped last time that an `<all>Y` run no longer lists, are
+//! warnings too.
 
 use crate::clip::clip;
 use crate::config::Config;
 use crate::quantity::display_bytes;
-use crate::status::DumpHistory;
+use crate::status::{DumpHistory, DumpSize};
 
 /// The default of `<options><shrink_warning>`.
 pub const DEFAULT_SHRINK_WARNING: f64 = 0.5;
@@ -72,18 +73,36 @@ fn median(mut values: Vec<u64>) -> f64 {
     }
 }
 
-/// Compares this run's dumps of `action` (database, uncompressed bytes) with the earlier runs
-/// of `history`. `listed_all` says that the databases were listed from the server (`<all>Y`),
-/// so that one missing from the list is gone from the server.
+/// Compares this run's dumps of `action` with the earlier runs of `history`. `listed_all` says
+/// that the databases were listed from the server (`<all>Y`), so that one missing from the
+/// list is gone from the server.
 pub fn compare(
     history: &[DumpHistory],
     action: &str,
-    current: &[(String, u64)],
+    current: &[DumpSize],
     listed_all: bool,
     limits: &ShrinkLimits,
 ) -> Vec<Finding> {
     let mut findings = Vec::new();
-    for (database, bytes) in current {
+    for dump in current {
+        let (database, bytes) = (&dump.database, &dump.raw_bytes);
+        let last_tables = history.iter().rev().find_map(|run| {
+            run.dumps
+                .iter()
+                .find(|d| d.action == action && &d.database == database)
+                .and_then(|d| d.tables)
+        });
+        if let (Some(before), Some(now)) = (last_tables, dump.tables) {
+            if now < before {
+                findings.push(Finding {
+                    database: database.clone(),
+                    message: format!(
+                        "The {action} dump of [{database}] holds {now} table(s), {before} at its last dump: check that the tables were dropped on purpose and that the backup role can still see them."
+                    ),
+                    fails: false,
+                });
+            }
+        }
         let earlier: Vec<u64> = history
             .iter()
             .filter_map(|run| {
@@ -127,7 +146,7 @@ pub fn compare(
             for gone in last.dumps.iter().filter(|d| {
                 d.action == action
                     && d.database != "globals"
-                    && !current.iter().any(|(name, _)| name == &d.database)
+                    && !current.iter().any(|c| c.database == d.database)
             }) {
                 findings.push(Finding {
                     database: gone.database.clone(),
@@ -148,17 +167,20 @@ mod tests {
     use super::*;
     use crate::status::DumpSize;
 
+    fn size(db: &str, bytes: u64) -> DumpSize {
+        DumpSize {
+            action: "postgresql".into(),
+            database: db.to_string(),
+            raw_bytes: bytes,
+            tables: None,
+            rows: None,
+        }
+    }
+
     fn run(end: i64, dumps: &[(&str, u64)]) -> DumpHistory {
         DumpHistory {
             end,
-            dumps: dumps
-                .iter()
-                .map(|(db, bytes)| DumpSize {
-                    action: "postgresql".into(),
-                    database: db.to_string(),
-                    raw_bytes: *bytes,
-                })
-                .collect(),
+            dumps: dumps.iter().map(|(db, bytes)| size(db, *bytes)).collect(),
         }
     }
 
@@ -167,8 +189,38 @@ mod tests {
         fail: None,
     };
 
-    fn current(dumps: &[(&str, u64)]) -> Vec<(String, u64)> {
-        dumps.iter().map(|(d, b)| (d.to_string(), *b)).collect()
+    fn current(dumps: &[(&str, u64)]) -> Vec<DumpSize> {
+        dumps.iter().map(|(d, b)| size(d, *b)).collect()
+    }
+
+    #[test]
+    fn fewer_tables_than_at_the_last_dump_warn() {
+        let with_tables = |tables| DumpSize {
+            tables: Some(tables),
+            ..size("shop", 1000)
+        };
+        let history = [DumpHistory {
+            end: 1,
+            dumps: vec![with_tables(5)],
+        }];
+        let found = compare(&history, "postgresql", &[with_tables(4)], false, &LIMITS);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(
+            found[0]
+                .message
+                .contains("holds 4 table(s), 5 at its last dump"),
+            "{}",
+            found[0].message
+        );
+        assert!(compare(&history, "postgresql", &[with_tables(6)], false, &LIMITS).is_empty());
+        assert!(compare(
+            &history,
+            "postgresql",
+            &[size("shop", 1000)],
+            false,
+            &LIMITS
+        )
+        .is_empty());
     }
 
     #[test]

@@ -124,6 +124,41 @@ pub struct DumpSize {
     pub action: String,
     pub database: String,
     pub raw_bytes: u64,
+    /// Its tables, when the action counted them ([`record_dump_stats`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tables: Option<u64>,
+    /// The server's row-count estimate of its tables, summed (PostgreSQL's `reltuples`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rows: Option<u64>,
+}
+
+/// The tables and estimated rows of one dumped database, as an action counted them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DumpStats {
+    pub tables: u64,
+    pub rows: u64,
+}
+
+static DUMP_STATS: Mutex<Vec<(String, String, DumpStats)>> = Mutex::new(Vec::new());
+
+/// Records the tables and rows of a database an action dumped in this run; the status history
+/// keeps them beside the dump's size.
+pub fn record_dump_stats(action: &str, database: &str, stats: DumpStats) {
+    DUMP_STATS.lock().unwrap_or_else(|e| e.into_inner()).push((
+        action.to_string(),
+        database.to_string(),
+        stats,
+    ));
+}
+
+fn recorded_dump_stats(action: &str, database: &str) -> Option<DumpStats> {
+    DUMP_STATS
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .iter()
+        .rev()
+        .find(|(a, d, _)| a == action && d == database)
+        .map(|(_, _, stats)| *stats)
 }
 
 /// The successful dumps of one run, in the status history.
@@ -409,10 +444,15 @@ pub fn finish_run(working_dir: &Path, run: &RunEnd<'_>) -> RunStatus {
     let dumps: Vec<DumpSize> = databases
         .iter()
         .filter(|d| d.success)
-        .map(|d| DumpSize {
-            action: d.action.clone(),
-            database: d.database.clone(),
-            raw_bytes: d.raw_bytes,
+        .map(|d| {
+            let stats = recorded_dump_stats(&d.action, &d.database);
+            DumpSize {
+                action: d.action.clone(),
+                database: d.database.clone(),
+                raw_bytes: d.raw_bytes,
+                tables: stats.map(|s| s.tables),
+                rows: stats.map(|s| s.rows),
+            }
         })
         .collect();
     if !dumps.is_empty() {
@@ -1095,6 +1135,14 @@ mod tests {
             .collect();
         write_all(dir.path(), &dir.path().join(PROM_FILE), &status).unwrap();
         record(result("history-good", true));
+        record_dump_stats(
+            "postgresql",
+            "history-good",
+            DumpStats {
+                tables: 3,
+                rows: 70,
+            },
+        );
         record(result("history-bad", false));
         let actions = ["postgresql".to_string()];
         let run = finish_run(
@@ -1112,10 +1160,10 @@ mod tests {
         assert_eq!(run.history[0].end, 1);
         let last = run.history.last().unwrap();
         assert_eq!(last.end, 100);
-        assert!(last
-            .dumps
-            .iter()
-            .any(|d| d.database == "history-good" && d.raw_bytes == 100));
+        assert!(last.dumps.iter().any(|d| d.database == "history-good"
+            && d.raw_bytes == 100
+            && d.tables == Some(3)
+            && d.rows == Some(70)));
         assert!(!last.dumps.iter().any(|d| d.database == "history-bad"));
     }
 

@@ -33,6 +33,7 @@ use crate::error::{failure_message, DumpError, DumpFailure, PgError};
 use crate::manifest;
 use crate::prepare::{self, Prepared};
 use crate::progress::Progress;
+use crate::tables;
 use crate::verify::{self, Kind, Written};
 use cedar_core::manifest::{carry_over, rfc3339, Entry, Manifest, ManifestError, Replaced, Status};
 
@@ -224,16 +225,18 @@ pub fn run(
         });
     }
     manifest_written.map_err(PgError::Manifest)?;
-    check_shrink(config, settings.split)?;
+    check_shrink(config, &settings)?;
     tracing::info!("Executed the PostgreSQL extended action successfully.");
     Ok(())
 }
 
-/// Compares this run's dumps with the status history ([`cedar_core::shrink`]): each finding is
-/// logged as a warning (and so kept in the run's status); those below `<shrink_fail>` fail the
-/// action. `listed_all`: the databases came from the server's list (`<all>Y` with `<split>Y`).
-fn check_shrink(config: &ConfigFile, listed_all: bool) -> Result<(), PgError> {
-    use cedar_core::status::{self, Record};
+/// Compares this run's dumps with the status history ([`cedar_core::shrink`]): each database
+/// dumped on its own is counted first (tables, estimated rows: kept in the history); each
+/// finding is logged as a warning (and so kept in the run's status); those below
+/// `<shrink_fail>` fail the action. The databases came from the server's list with `<all>Y`
+/// and `<split>Y`.
+fn check_shrink(config: &ConfigFile, settings: &Settings) -> Result<(), PgError> {
+    use cedar_core::status::{self, DumpSize, Record};
     let Some(working_dir) = cedar_core::run::working_dir(config) else {
         return Ok(());
     };
@@ -241,16 +244,42 @@ fn check_shrink(config: &ConfigFile, listed_all: bool) -> Result<(), PgError> {
     let history = status::read_previous(working_dir)
         .map(|s| s.history)
         .unwrap_or_default();
-    let current: Vec<(String, u64)> = status::recorded()
+    let psql = cedar_core::process::resolve_command(&config.config, "psql");
+    let env = prepare::libpq_env(settings);
+    let current: Vec<DumpSize> = status::recorded()
         .into_iter()
         .filter_map(|record| match record {
-            Record::Database(d) if d.action == SECTION && d.success => {
-                Some((d.database, d.raw_bytes))
-            }
+            Record::Database(d) if d.action == SECTION && d.success => Some(d),
             _ => None,
         })
+        .map(|d| {
+            let per_database = settings
+                .targets
+                .iter()
+                .any(|t| matches!(t, Target::Database(name) if *name == d.database));
+            let stats = per_database
+                .then(|| match tables::table_stats(&psql, &env, &d.database) {
+                    Ok(stats) => {
+                        status::record_dump_stats(SECTION, &d.database, stats);
+                        Some(stats)
+                    }
+                    Err(err) => {
+                        tracing::debug!("Not counting the tables of [{}]: {err}", d.database);
+                        None
+                    }
+                })
+                .flatten();
+            DumpSize {
+                action: d.action,
+                database: d.database,
+                raw_bytes: d.raw_bytes,
+                tables: stats.map(|s| s.tables),
+                rows: stats.map(|s| s.rows),
+            }
+        })
         .collect();
-    let findings = cedar_core::shrink::compare(&history, SECTION, &current, listed_all, &limits);
+    let findings =
+        cedar_core::shrink::compare(&history, SECTION, &current, settings.split, &limits);
     for finding in &findings {
         tracing::warn!("{}", finding.message);
     }

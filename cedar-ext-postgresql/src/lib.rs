@@ -52,6 +52,7 @@ mod pgverify;
 mod prepare;
 mod progress;
 pub mod restore;
+mod tables;
 #[cfg(test)]
 mod trust_tests;
 mod verify;

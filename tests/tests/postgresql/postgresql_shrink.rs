@@ -99,11 +99,15 @@ fn a_dump_far_below_its_median_warns_then_fails_with_shrink_fail() {
 }
 
 #[test]
-fn a_database_gone_from_an_all_run_is_named() {
+fn a_database_gone_from_an_all_run_and_a_dropped_table_are_named() {
     let Some(cluster) = pg::own(&ClusterOptions::default()) else {
         return;
     };
     cluster.create_small_database("alpha", 10);
+    cluster.psql(
+        "alpha",
+        "CREATE TABLE extra (id int); INSERT INTO extra SELECT generate_series(1, 50); ANALYZE;",
+    );
     cluster.create_small_database("beta", 10);
     let site = Site::new(crate::BIN);
     site.config(&pg::section("none", &[], "<split>Y</split>"), &[]);
@@ -111,7 +115,22 @@ fn a_database_gone_from_an_all_run_is_named() {
         .assert()
         .success();
     assert!(!site.log_text().contains("no longer on the server's list"));
+    // The history keeps each database's tables and estimated rows.
+    let status: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(site.path("work").join("cback-status.json")).unwrap(),
+    )
+    .unwrap();
+    let alpha = status["history"][0]["dumps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["database"] == "alpha")
+        .cloned()
+        .unwrap();
+    assert_eq!(alpha["tables"], 2, "{alpha}");
+    assert_eq!(alpha["rows"], 60, "{alpha}");
     cluster.psql("postgres", "DROP DATABASE beta;");
+    cluster.psql("alpha", "DROP TABLE extra;");
     site.cback(Some(&cluster), &["postgresql"])
         .assert()
         .success();
@@ -121,4 +140,8 @@ fn a_database_gone_from_an_all_run_is_named() {
         "{log}"
     );
     assert!(!log.contains("database [alpha] that"), "{log}");
+    assert!(
+        log.contains("The postgresql dump of [alpha] holds 1 table(s), 2 at its last dump"),
+        "{log}"
+    );
 }
