@@ -5,9 +5,11 @@
 use std::process::ExitCode;
 
 use cedar_cli::{diagnostic_lines, report, Cli, STATUS_ACTION};
-use cedar_core::clip::clip;
-use cedar_core::logging::{self, LogSettings, Screen};
-use cedar_core::{plan, run, status, ConfigFile, Options, RunLock};
+use cedar_core::{
+    build_plan, clip_text, dependency_mode, execute_plan, init_logging, needs_lock, prom_path,
+    run_failure_hook, run_lock_dir, write_run, ConfigFile, LogScreen, LogSettings, Options, Plan,
+    RunEnd, RunError, RunInfo, RunLock, LOG_FILE_ONLY_TARGET,
+};
 use clap::Parser;
 
 const EXIT_USAGE: u8 = 2;
@@ -53,7 +55,7 @@ fn main() -> ExitCode {
         // A monitoring check: no log, no lock, its own exit statuses.
         return ExitCode::from(cedar_cli::status_command(&options.config, &status_switches));
     }
-    if let Err(e) = cedar_core::interrupt::install() {
+    if let Err(e) = cedar_core::install_interrupt_handler() {
         eprintln!("cback: cannot install signal handlers: {e}");
     }
 
@@ -61,9 +63,9 @@ fn main() -> ExitCode {
     if options.dry_run {
         // A dry run changes nothing: no log file, and stdout holds only the plan.
         settings.file = None;
-        settings.screen = Screen::Stderr;
+        settings.screen = LogScreen::Stderr;
     }
-    if let Err(e) = logging::init(&settings) {
+    if let Err(e) = init_logging(&settings) {
         eprintln!("cback: {}", report(&e, options.stack));
         return ExitCode::from(EXIT_LOGGING);
     }
@@ -98,7 +100,7 @@ fn run(options: &Options) -> u8 {
             )
         }
     };
-    let plan = match plan::build(&config.config, options) {
+    let plan = match build_plan(&config.config, options) {
         Ok(plan) => plan,
         Err(e) => {
             return fail(
@@ -113,7 +115,7 @@ fn run(options: &Options) -> u8 {
         print!("{}", cedar_actions::render_dry_run(&plan, &config, options));
         return 0;
     }
-    let mode = if plan::dependency_mode(&config.config) {
+    let mode = if dependency_mode(&config.config) {
         "dependency"
     } else {
         "index"
@@ -122,12 +124,12 @@ fn run(options: &Options) -> u8 {
     let order: Vec<String> = plan
         .steps
         .iter()
-        .map(|s| format!("'{}'", clip(&s.action)))
+        .map(|s| format!("'{}'", clip_text(&s.action)))
         .collect();
     tracing::info!("Action order will be: [{}]", order.join(", "));
 
-    let start = cedar_core::clock::now_secs();
-    let info = run::RunInfo::new(&config, start);
+    let start = cedar_core::now_secs();
+    let info = RunInfo::new(&config, start);
     match execute(&plan, &config, options, &info) {
         Ok(result) => {
             let code = match &result {
@@ -137,13 +139,13 @@ fn run(options: &Options) -> u8 {
                     fail(code, "error executing backup", e, options)
                 }
             };
-            if run::needs_lock(&plan) {
+            if needs_lock(&plan) {
                 let error = result.as_ref().err().map(|e| report(e, false));
                 write_status(&config, options, start, code, &info, error.as_deref());
             }
             if let Err(e) = &result {
                 // After the status, which the hook may read.
-                run::run_failure_hook(&config, &info, e);
+                run_failure_hook(&config, &info, e);
             }
             code
         }
@@ -155,13 +157,13 @@ fn run(options: &Options) -> u8 {
 /// Takes the lock and runs the plan; returns how the run ended, or `Err` with the exit status
 /// when the lock could not be taken.
 fn execute(
-    plan: &plan::Plan,
+    plan: &Plan,
     config: &ConfigFile,
     options: &Options,
-    info: &run::RunInfo,
-) -> Result<Result<(), run::RunError>, u8> {
-    let _lock = if run::needs_lock(plan) {
-        match run::working_dir(config).map(RunLock::acquire) {
+    info: &RunInfo,
+) -> Result<Result<(), RunError>, u8> {
+    let _lock = if needs_lock(plan) {
+        match run_lock_dir(config).map(RunLock::acquire) {
             Some(Ok(lock)) => Some(lock),
             Some(Err(e)) => return Err(fail(EXIT_FAILED, "cannot start the run", &e, options)),
             None => None,
@@ -170,7 +172,7 @@ fn execute(
         None
     };
 
-    Ok(run::execute(plan, config, options, info))
+    Ok(execute_plan(plan, config, options, info))
 }
 
 /// Writes `cback-status.json` and the metrics textfile; a failure is logged, not fatal.
@@ -179,10 +181,10 @@ fn write_status(
     options: &Options,
     start: i64,
     code: u8,
-    info: &run::RunInfo,
+    info: &RunInfo,
     error: Option<&str>,
 ) {
-    let Some(dir) = run::working_dir(config) else {
+    let Some(dir) = run_lock_dir(config) else {
         return;
     };
     if !dir.is_dir() {
@@ -193,16 +195,16 @@ fn write_status(
         .options
         .as_ref()
         .and_then(|o| o.metrics_file.as_deref());
-    let prom = status::prom_path(dir, metrics);
-    let run = status::RunEnd {
+    let prom = prom_path(dir, metrics);
+    let run = RunEnd {
         start,
-        end: cedar_core::clock::now_secs(),
+        end: cedar_core::now_secs(),
         actions: &options.actions,
         exit_code: i32::from(code),
         run_id: Some(&info.run_id),
         error,
     };
-    if let Err(e) = status::write_run(dir, &prom, &run) {
+    if let Err(e) = write_run(dir, &prom, &run) {
         tracing::warn!("{e}");
     }
 }
@@ -215,7 +217,7 @@ fn fail(
     options: &Options,
 ) -> u8 {
     let text = report(error, options.stack);
-    tracing::error!(target: logging::FILE_ONLY_TARGET, "{context}: {text}");
+    tracing::error!(target: LOG_FILE_ONLY_TARGET, "{context}: {text}");
     if !options.quiet || options.dry_run {
         eprintln!("cback: {context}: {text}");
     }
@@ -247,6 +249,11 @@ fn describe(options: &Options) -> String {
         options.owner.0, options.owner.1
     ));
     parts.push(format!("--mode \"{:o}\"", options.mode));
-    parts.extend(options.actions.iter().map(|a| format!("\"{}\"", clip(a))));
+    parts.extend(
+        options
+            .actions
+            .iter()
+            .map(|a| format!("\"{}\"", clip_text(a))),
+    );
     parts.join(" ")
 }

@@ -7,10 +7,10 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use cedar_core::duration::{display_age, parse_duration};
-use cedar_core::quantity::display_bytes;
-use cedar_core::status::{self, CopyRecord, RunStatus};
-use cedar_core::ConfigFile;
+use cedar_core::{
+    display_bytes, duration::display_age, duration::parse_duration, read, status_path, ConfigFile,
+    CopyRecord, RunStatus,
+};
 use serde::Serialize;
 
 /// The default of `--max-age`.
@@ -369,16 +369,16 @@ fn locate(config: &Path, switches: &StatusSwitches) -> Result<PathBuf, String> {
     let file = ConfigFile::load(config).map_err(|e| {
         format!(
             "cannot read the configuration to find working_dir: {}; give the status file with --status-file",
-            cedar_core::chain::chain(&e)
+            cedar_core::error_chain(&e)
         )
     })?;
-    let dir = cedar_core::run::working_dir(&file).ok_or_else(|| {
+    let dir = cedar_core::run_lock_dir(&file).ok_or_else(|| {
         format!(
             "the configuration {} has no <options><working_dir>, where the status file is; give it with --status-file",
             config.display()
         )
     })?;
-    Ok(status::status_path(dir))
+    Ok(status_path(dir))
 }
 
 /// Runs `cback status`: prints the check and returns its exit status.
@@ -389,9 +389,9 @@ pub fn status_command(config: &Path, switches: &StatusSwitches) -> u8 {
     };
     let check = match locate(config, switches) {
         Err(why) => Check::unknown(PathBuf::new(), why),
-        Ok(path) => match status::read(&path) {
-            Ok(run) => assess(&run, &path, cedar_core::clock::now_secs(), &limits),
-            Err(e) => Check::unknown(path, cedar_core::chain::chain(&e)),
+        Ok(path) => match read(&path) {
+            Ok(run) => assess(&run, &path, cedar_core::now_secs(), &limits),
+            Err(e) => Check::unknown(path, cedar_core::error_chain(&e)),
         },
     };
     if switches.json {
@@ -410,7 +410,7 @@ pub fn status_command(config: &Path, switches: &StatusSwitches) -> u8 {
 
 #[cfg(test)]
 mod tests {
-    use cedar_core::status::{DatabaseResult, DrillResult};
+    use cedar_core::{DatabaseResult, DrillResult};
 
     use super::*;
 

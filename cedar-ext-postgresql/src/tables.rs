@@ -4,7 +4,7 @@
 use std::ffi::OsString;
 use std::path::Path;
 
-use cedar_core::status::DumpStats;
+use cedar_core::DumpStats;
 
 use crate::version::{psql, QueryError};
 
@@ -20,7 +20,7 @@ pub const QUERY: &str = "SELECT count(*), coalesce(sum(greatest(c.reltuples, 0))
 pub enum StatsError {
     #[error(transparent)]
     Query(#[from] QueryError),
-    #[error("psql answered {} to the table count, not two numbers", cedar_core::clip::clip(.0))]
+    #[error("psql answered {} to the table count, not two numbers", cedar_core::clip_text(.0))]
     Answer(String),
 }
 

@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use cback_tests::pg::{self, ClusterOptions, Site};
+use cback_tests::pg::{self, ClusterOptions, PgRunDir};
 
 /// Adds `elements` to the `<options>` of the site's configuration.
 fn with_options(config: &Path, elements: &str) {
@@ -14,7 +14,7 @@ fn with_options(config: &Path, elements: &str) {
     std::fs::write(config, text).unwrap();
 }
 
-fn status(site: &Site) -> (i32, String) {
+fn status(site: &PgRunDir) -> (i32, String) {
     let out = crate::BIN
         .cback()
         .arg("--config")
@@ -35,7 +35,7 @@ fn a_dump_far_below_its_median_warns_then_fails_with_shrink_fail() {
     };
     cluster.create_small_database("shop", 20_000);
     cluster.create_small_database("keep", 100);
-    let site = Site::new(crate::BIN);
+    let site = PgRunDir::new(crate::BIN);
     let config = site.config(&pg::section("none", &["shop", "keep"], ""), &[]);
     // Two runs make the history the comparison needs; neither warns.
     for _ in 0..2 {
@@ -109,7 +109,7 @@ fn a_database_gone_from_an_all_run_and_a_dropped_table_are_named() {
         "CREATE TABLE extra (id int); INSERT INTO extra SELECT generate_series(1, 50); ANALYZE;",
     );
     cluster.create_small_database("beta", 10);
-    let site = Site::new(crate::BIN);
+    let site = PgRunDir::new(crate::BIN);
     site.config(&pg::section("none", &[], "<split>Y</split>"), &[]);
     site.cback(Some(&cluster), &["postgresql"])
         .assert()
