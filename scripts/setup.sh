@@ -39,6 +39,7 @@ declare -gA SETUP_PACKAGES=(
   [man]="man-db groff-base"
   [systemd-analyze]="systemd"
   [dpkg-deb]="dpkg"
+  [msmtp]="msmtp"
   [cargo]=""
   [cargo-deb]=""
 )
@@ -55,7 +56,7 @@ declare -gA SETUP_CRATES=(
 # What each script needs (names from the table above).
 SETUP_FOR_DEMO=(cargo postgresql bzip2 runuser)
 SETUP_FOR_TESTS=(cargo postgresql gzip bzip2 zstd runuser script python3-venv sshd mkisofs
-  mariadbd mariadb mysqldump svnadmin grepmail gpg man systemd-analyze dpkg-deb cargo-deb)
+  mariadbd mariadb mysqldump svnadmin grepmail gpg man systemd-analyze dpkg-deb cargo-deb msmtp)
 
 # The original Cedar Backup 3 that the comparison tests were recorded against.
 SETUP_CB3_VERSION=${SETUP_CB3_VERSION:-3.12.0}

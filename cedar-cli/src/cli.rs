@@ -6,6 +6,7 @@ use cedar_core::{Options, DEFAULT_CONFIG};
 use clap::Parser;
 
 use crate::log_switches::LogSwitches;
+use crate::status_check::StatusSwitches;
 
 const AFTER_HELP: &str = "\
 Actions:
@@ -17,9 +18,11 @@ Actions:
   rebuild      rebuild this week's disc from the staging directories
   validate     check the configuration and the machine, then report every problem
   initialize   prepare media for use
+  status       report the last run as a monitoring check (exit 0 OK, 1 WARNING,
+               2 CRITICAL, 3 UNKNOWN); with --max-age, --warn-age, --json, --status-file
   EXTENSION    any extended action in <extensions>, or a built-in extension (postgresql, capacity)
 
-rebuild, validate, initialize and all must be given alone.
+rebuild, validate, initialize, status and all must be given alone.
 
 Exit status: 0 success, 2 usage error, 3 log file error, 4 configuration error,
 5 interrupted, 6 an action failed.";
@@ -45,6 +48,8 @@ pub struct Cli {
     log: LogSwitches,
     #[command(flatten)]
     run: RunSwitches,
+    #[command(flatten)]
+    status: StatusSwitches,
 }
 
 /// What a run does: the switches of cback besides the logging ones, shared with cback-span
@@ -123,6 +128,7 @@ impl clap::builder::TypedValueParser for ActionName {
 pub fn action_names() -> Vec<&'static str> {
     let mut names = vec!["all"];
     names.extend(cedar_core::BUILTIN_ACTION_NAMES);
+    names.push(STATUS_ACTION);
     let mut extensions: Vec<&'static str> = cedar_core::action_registrations()
         .filter(|r| matches!(r.kind, cedar_core::ActionKind::Extension { .. }))
         .map(|r| r.name)
@@ -138,11 +144,35 @@ pub fn command() -> clap::Command {
     <Cli as clap::CommandFactory>::command()
 }
 
+/// The action `cback` answers itself, without logging, locking or running a plan.
+pub const STATUS_ACTION: &str = "status";
+
 impl Cli {
+    /// The switches of `cback status`.
+    pub fn status(&self) -> &StatusSwitches {
+        &self.status
+    }
+
+    /// Whether the command line is `cback status` (the only action, checked by
+    /// [`Cli::into_options`]).
+    pub fn is_status(&self) -> bool {
+        self.run.actions.iter().any(|a| a == STATUS_ACTION)
+    }
+
     /// The switches' cross-checks that clap does not do; each failure is a usage error.
     pub fn into_options(self) -> Result<Options, String> {
         if self.run.managed && self.run.managed_only {
             return Err("the --managed and --managed-only options may not be combined".into());
+        }
+        if self.is_status() && self.run.actions.len() > 1 {
+            return Err(
+                "action status may not be combined with other actions; run it on its own".into(),
+            );
+        }
+        if self.status.given() && !self.is_status() {
+            return Err(
+                "--max-age, --warn-age, --json and --status-file go with the status action".into(),
+            );
         }
         if self.run.actions.is_empty() && !self.run.diagnostics {
             return Err("at least one action must be specified".into());
@@ -208,5 +238,15 @@ mod tests {
         assert!(parse(&["--bogus", "collect"]).is_err());
         assert!(parse(&["-c"]).is_err());
         assert!(parse(&["-D"]).is_ok());
+        assert!(parse(&["status", "collect"])
+            .unwrap_err()
+            .contains("may not be combined"));
+        assert!(parse(&["--json", "collect"])
+            .unwrap_err()
+            .contains("go with the status action"));
+        assert!(parse(&["--max-age", "26x", "status"])
+            .unwrap_err()
+            .contains("26h"));
+        assert!(parse(&["--max-age", "2d", "--warn-age", "90m", "--json", "status"]).is_ok());
     }
 }

@@ -20,6 +20,7 @@ const EXIT_STATUS: &[(&str, &str)] = &[
     ("4", "The configuration cannot be read or is invalid, or the actions cannot be planned; nothing ran."),
     ("5", "Interrupted by SIGINT, SIGTERM, SIGHUP or SIGQUIT; the running step stopped its children and removed what it was writing."),
     ("6", "An action or a hook failed (cback also exits 6 where the original only logs an error)."),
+    ("status", "cback status exits by the monitoring-plugins convention instead: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (2 also for a usage error)."),
 ];
 
 const FILES: &[(&str, &str)] = &[
@@ -36,12 +37,16 @@ const FILES: &[(&str, &str)] = &[
         "The actions and switches the systemd service runs (CBACK_ARGS).",
     ),
     (
+        "/usr/lib/systemd/system/cback-failure@.service",
+        "Started by cback.service's OnFailure=cback-failure@%n.service: mails the failed run's journal to root (Environment=CBACK_MAILTO) through the local sendmail, with /usr/libexec/cback/cback-failure-mail.",
+    ),
+    (
         "WORKING_DIR/cback.lock",
         "Held while a run changes anything; a second run refuses at once.",
     ),
     (
         "WORKING_DIR/cback-status.json",
-        "What the last run did, per action, database and peer, and the last restore drill.",
+        "What the last run did, per action, database and peer, the last restore drill and the newest S3 copy; read by cback status.",
     ),
     (
         "WORKING_DIR/cback.prom",
@@ -91,7 +96,7 @@ fn extra_sections() -> Roff {
     roff.text([roman(
         "Actions run in the original's order whatever order they are given in: built-in \
          actions by their fixed index, extensions by their <index> or <depends> in \
-         <extensions>. rebuild, validate, initialize and all must be given alone.",
+         <extensions>. rebuild, validate, initialize, status and all must be given alone.",
     )]);
     for (name, what) in action_descriptions() {
         roff.control("TP", []);
@@ -149,6 +154,14 @@ fn action_descriptions() -> Vec<(String, String)> {
                 "Check the configuration and the machine; report every problem (exit 6 if any)."
             }
             "initialize" => "Label rewritable media so that store accepts it.",
+            "status" => {
+                "Report the last run from cback-status.json as a monitoring check: one line \
+                 CBACK OK|WARNING|CRITICAL|UNKNOWN - ..., then details; exit 0, 1, 2 or 3. \
+                 CRITICAL when the last run failed or the last success is older than --max-age \
+                 (default 26h); WARNING past --warn-age, when the last run logged warnings or \
+                 the last restore drill failed; UNKNOWN without a readable status file. Logs \
+                 nothing and takes no lock."
+            }
             _ => "",
         }
     };

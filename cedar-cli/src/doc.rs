@@ -27,7 +27,7 @@ pub const DOC_FILES: &[(&str, &str)] = &[
     ("restore.md", "cback-restore: list, restore, drill"),
     (
         "monitoring.md",
-        "cback-status.json and the node_exporter textfile",
+        "cback-status.json, the node_exporter textfile, cback status, hooks and failure mail",
     ),
     (
         "performance.md",

@@ -4,6 +4,7 @@
 //! - `cli`: the `cback` command line (the original's switches, parsed with clap);
 //! - `log_switches`: the logging switches every binary flattens into its command line;
 //! - `report`: how the binaries word a fatal error;
+//! - `status_check`: `cback status`, the last run as a monitoring check;
 //! - `diagnostics`: the `--diagnostics` listing (versions and every registration);
 //! - `dist`: what a package installs beside the binary and generates from that command
 //!   line: the `cback(1)` man page and the shell completions;
@@ -19,13 +20,15 @@ mod dist;
 mod doc;
 mod log_switches;
 mod report;
+mod status_check;
 
-pub use cli::{Cli, RunSwitches};
+pub use cli::{Cli, RunSwitches, STATUS_ACTION};
 pub use diagnostics::lines as diagnostic_lines;
 pub use dist::{completion, man_page, SHELLS};
 pub use doc::config_element_paths;
 pub use log_switches::LogSwitches;
 pub use report::report;
+pub use status_check::{status_command, StatusSwitches};
 
 /// References the built-in actions' crate and each extension crate, so that the linker keeps
 /// their action registrations.

@@ -4,11 +4,11 @@
 
 use std::process::ExitCode;
 
-use cedar_cli::{diagnostic_lines, report, Cli};
+use cedar_cli::{diagnostic_lines, report, Cli, STATUS_ACTION};
 use cedar_core::{
     build_plan, clip_text, dependency_mode, execute_plan, init_logging, needs_lock, prom_path,
-    run_lock_dir, write_run, ConfigFile, LogScreen, LogSettings, Options, Plan, RunLock,
-    LOG_FILE_ONLY_TARGET,
+    run_failure_hook, run_lock_dir, write_run, ConfigFile, LogScreen, LogSettings, Options, Plan,
+    RunEnd, RunError, RunInfo, RunLock, LOG_FILE_ONLY_TARGET,
 };
 use clap::Parser;
 
@@ -37,6 +37,7 @@ fn main() -> ExitCode {
             };
         }
     };
+    let status_switches = cli.status().clone();
     let options = match cli.into_options() {
         Ok(options) => options,
         Err(message) => {
@@ -49,6 +50,10 @@ fn main() -> ExitCode {
             println!("{line}");
         }
         return ExitCode::SUCCESS;
+    }
+    if options.actions.iter().any(|a| a == STATUS_ACTION) {
+        // A monitoring check: no log, no lock, its own exit statuses.
+        return ExitCode::from(cedar_cli::status_command(&options.config, &status_switches));
     }
     if let Err(e) = cedar_core::install_interrupt_handler() {
         eprintln!("cback: cannot install signal handlers: {e}");
@@ -124,10 +129,23 @@ fn run(options: &Options) -> u8 {
     tracing::info!("Action order will be: [{}]", order.join(", "));
 
     let start = cedar_core::now_secs();
-    match execute(&plan, &config, options) {
-        Ok(code) => {
+    let info = RunInfo::new(&config, start);
+    match execute(&plan, &config, options, &info) {
+        Ok(result) => {
+            let code = match &result {
+                Ok(()) => 0,
+                Err(e) => {
+                    let code = u8::try_from(e.exit_code()).unwrap_or(EXIT_FAILED);
+                    fail(code, "error executing backup", e, options)
+                }
+            };
             if needs_lock(&plan) {
-                write_status(&config, options, start, code);
+                let error = result.as_ref().err().map(|e| report(e, false));
+                write_status(&config, options, start, code, &info, error.as_deref());
+            }
+            if let Err(e) = &result {
+                // After the status, which the hook may read.
+                run_failure_hook(&config, &info, e);
             }
             code
         }
@@ -136,9 +154,14 @@ fn run(options: &Options) -> u8 {
     }
 }
 
-/// Takes the lock and runs the plan; returns the exit status, or `Err` with it when the lock
-/// could not be taken.
-fn execute(plan: &Plan, config: &ConfigFile, options: &Options) -> Result<u8, u8> {
+/// Takes the lock and runs the plan; returns how the run ended, or `Err` with the exit status
+/// when the lock could not be taken.
+fn execute(
+    plan: &Plan,
+    config: &ConfigFile,
+    options: &Options,
+    info: &RunInfo,
+) -> Result<Result<(), RunError>, u8> {
     let _lock = if needs_lock(plan) {
         match run_lock_dir(config).map(RunLock::acquire) {
             Some(Ok(lock)) => Some(lock),
@@ -149,17 +172,18 @@ fn execute(plan: &Plan, config: &ConfigFile, options: &Options) -> Result<u8, u8
         None
     };
 
-    Ok(match execute_plan(plan, config, options) {
-        Ok(()) => 0,
-        Err(e) => {
-            let code = u8::try_from(e.exit_code()).unwrap_or(EXIT_FAILED);
-            fail(code, "error executing backup", &e, options)
-        }
-    })
+    Ok(execute_plan(plan, config, options, info))
 }
 
 /// Writes `cback-status.json` and the metrics textfile; a failure is logged, not fatal.
-fn write_status(config: &ConfigFile, options: &Options, start: i64, code: u8) {
+fn write_status(
+    config: &ConfigFile,
+    options: &Options,
+    start: i64,
+    code: u8,
+    info: &RunInfo,
+    error: Option<&str>,
+) {
     let Some(dir) = run_lock_dir(config) else {
         return;
     };
@@ -172,14 +196,15 @@ fn write_status(config: &ConfigFile, options: &Options, start: i64, code: u8) {
         .as_ref()
         .and_then(|o| o.metrics_file.as_deref());
     let prom = prom_path(dir, metrics);
-    if let Err(e) = write_run(
-        dir,
-        &prom,
+    let run = RunEnd {
         start,
-        cedar_core::now_secs(),
-        &options.actions,
-        i32::from(code),
-    ) {
+        end: cedar_core::now_secs(),
+        actions: &options.actions,
+        exit_code: i32::from(code),
+        run_id: Some(&info.run_id),
+        error,
+    };
+    if let Err(e) = write_run(dir, &prom, &run) {
         tracing::warn!("{e}");
     }
 }

@@ -1,8 +1,35 @@
-//! Pre- and post-action hooks: split like the original, run, and fail the action on a
-//! non-zero exit with the tail of the hook's output.
+//! Pre- and post-action hooks and the failure hook: split like the original, run with the
+//! run's environment ([`HookEnv`]), and fail the action on a non-zero exit with the tail of the
+//! hook's output.
+
+use std::path::PathBuf;
+use std::process::Command;
 
 use crate::clip::clip;
 use crate::process::{self, SupervisedError};
+
+/// What every hook is told about the run, as environment variables: `CBACK_ACTION`,
+/// `CBACK_STATUS` (`running` before the action; `ok`, `failed` or `interrupted` after it),
+/// `CBACK_ERROR` (the first line of the error, empty without one), `CBACK_STATUS_FILE` and
+/// `CBACK_RUN_ID`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HookEnv {
+    pub action: String,
+    pub status: &'static str,
+    pub error: String,
+    pub status_file: PathBuf,
+    pub run_id: String,
+}
+
+impl HookEnv {
+    fn apply(&self, cmd: &mut Command) {
+        cmd.env("CBACK_ACTION", &self.action)
+            .env("CBACK_STATUS", self.status)
+            .env("CBACK_ERROR", &self.error)
+            .env("CBACK_STATUS_FILE", &self.status_file)
+            .env("CBACK_RUN_ID", &self.run_id);
+    }
+}
 
 /// Errors from running a hook.
 #[derive(Debug, thiserror::Error)]
@@ -71,8 +98,37 @@ pub fn split_command(command: &str) -> Vec<String> {
     fields
 }
 
-/// Runs one hook. Its combined output is returned so the caller can log it.
-pub fn run_hook(kind: &'static str, action: &str, command: &str) -> Result<String, HookError> {
+impl HookError {
+    /// The action the hook ran for.
+    pub fn action(&self) -> &str {
+        match self {
+            HookError::Empty { action, .. }
+            | HookError::Spawn { action, .. }
+            | HookError::Interrupted { action, .. }
+            | HookError::Failed { action, .. } => action,
+        }
+    }
+}
+
+/// Runs one hook, stopped by an interrupt. Its combined output is returned so the caller can
+/// log it.
+pub fn run_hook(
+    kind: &'static str,
+    action: &str,
+    command: &str,
+    env: &HookEnv,
+) -> Result<String, HookError> {
+    run_hook_until(kind, action, command, env, &crate::interrupt::requested)
+}
+
+/// [`run_hook`], stopped when `stop` turns true instead.
+pub fn run_hook_until(
+    kind: &'static str,
+    action: &str,
+    command: &str,
+    env: &HookEnv,
+    stop: &(dyn Fn() -> bool + Sync),
+) -> Result<String, HookError> {
     let fields = split_command(command);
     let Some((program, args)) = fields.split_first() else {
         return Err(HookError::Empty {
@@ -88,7 +144,8 @@ pub fn run_hook(kind: &'static str, action: &str, command: &str) -> Result<Strin
     );
     let mut cmd = process::command(program);
     cmd.args(args);
-    let output = process::run_supervised(cmd).map_err(|e| match e {
+    env.apply(&mut cmd);
+    let output = process::run_watched(cmd, stop).map_err(|e| match e {
         SupervisedError::Spawn(source) => HookError::Spawn {
             kind,
             action: action.to_string(),
@@ -121,6 +178,16 @@ mod tests {
         split_command(s)
     }
 
+    fn env() -> HookEnv {
+        HookEnv {
+            action: "collect".into(),
+            status: "running",
+            error: String::new(),
+            status_file: "/w/cback-status.json".into(),
+            run_id: "r-1".into(),
+        }
+    }
+
     #[test]
     fn splits_like_the_original() {
         // Expectations observed from the original's splitter.
@@ -140,7 +207,13 @@ mod tests {
 
     #[test]
     fn failing_hook_reports_output_tail() {
-        let err = run_hook("pre-action", "collect", "sh -c \"echo boom; exit 3\"").unwrap_err();
+        let err = run_hook(
+            "pre-action",
+            "collect",
+            "sh -c \"echo boom; exit 3\"",
+            &env(),
+        )
+        .unwrap_err();
         let text = err.to_string();
         assert!(
             text.contains("pre-action hook for action collect"),
@@ -152,13 +225,30 @@ mod tests {
 
     #[test]
     fn successful_hook_returns_output() {
-        let out = run_hook("post-action", "collect", "echo \"hello world\"").unwrap();
+        let out = run_hook("post-action", "collect", "echo \"hello world\"", &env()).unwrap();
         assert_eq!(out, "hello world\n");
     }
 
     #[test]
+    fn the_hook_gets_the_run_in_its_environment() {
+        let command = "sh -c \"echo $CBACK_ACTION $CBACK_STATUS [$CBACK_ERROR] $CBACK_STATUS_FILE $CBACK_RUN_ID\"";
+        let out = run_hook("pre-action", "collect", command, &env()).unwrap();
+        assert_eq!(out, "collect running [] /w/cback-status.json r-1\n");
+    }
+
+    #[test]
+    fn a_hook_past_its_stop_is_stopped() {
+        let started = std::time::Instant::now();
+        let stop = || started.elapsed() > std::time::Duration::from_millis(300);
+        let err = run_hook_until("failure", "collect", "sleep 30", &env(), &stop).unwrap_err();
+        assert!(matches!(err, HookError::Interrupted { .. }), "{err}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(20));
+        assert_eq!(err.action(), "collect");
+    }
+
+    #[test]
     fn missing_program_is_a_spawn_error() {
-        let err = run_hook("pre-action", "purge", "/nonexistent/prog").unwrap_err();
+        let err = run_hook("pre-action", "purge", "/nonexistent/prog", &env()).unwrap_err();
         assert!(matches!(err, HookError::Spawn { .. }));
     }
 }

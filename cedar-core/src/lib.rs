@@ -32,6 +32,7 @@ mod compress;
 mod config;
 mod dir_names;
 mod disc_record;
+mod duration;
 mod ext;
 mod fsutil;
 mod gpg;
@@ -54,6 +55,7 @@ mod remote_copies;
 mod retention;
 mod run;
 mod sha256;
+mod shrink;
 mod staged;
 mod status;
 mod stream;
@@ -75,7 +77,10 @@ pub use options::{Options, DEFAULT_CONFIG, DEFAULT_LOGFILE, DEFAULT_MODE as DEFA
 pub use plan::{
     build as build_plan, dependency_mode, Plan, StepKind, BUILTIN_NAMES as BUILTIN_ACTION_NAMES,
 };
-pub use run::{describe_managed, execute as execute_plan, needs_lock, working_dir as run_lock_dir};
+pub use run::{
+    describe_managed, execute as execute_plan, needs_lock, run_failure_hook,
+    working_dir as run_lock_dir, RunError, RunInfo,
+};
 
 // The configuration document and the original's value rules.
 pub use config::values::{parse_bool as parse_yes_no, parse_float, parse_int, ByteQuantity};
@@ -146,10 +151,22 @@ pub use tar::{Appended, InodeMap, TarWriter};
 // The run status: `cback-status.json`, the metrics textfile, the discs written.
 pub use disc_record::{record as record_disc, StoredDisc};
 pub use status::{
-    prom_path, prometheus_text as status_prometheus_text, record as record_result,
-    write_atomically as write_file_atomically, write_drills, write_run, DatabaseResult,
-    DrillResult, PeerResult, ResultFamily, ResultMetrics, RunStatus, StatusError, UploadResult,
+    prom_path, prometheus_text as status_prometheus_text, read as read_status,
+    read_previous as read_previous_status, record as record_result, record_dump_stats,
+    recorded as recorded_results, status_path, write_atomically as write_file_atomically,
+    write_drills, write_run, CopyRecord, DatabaseResult, DrillResult, DumpSize, DumpStats,
+    PeerResult, Record as StatusRecord, ResultFamily, ResultMetrics, RunEnd, RunStatus,
+    StatusError, UploadResult,
 };
+
+// Dumps that look wrong: a night compared with the nights before.
+pub use shrink::{
+    compare as compare_dump_sizes, Finding as ShrinkFinding, ShrinkError, ShrinkLimits,
+    DEFAULT_SHRINK_WARNING,
+};
+
+// Durations on a command line (`90m`, `26h`, `2d`) and ages as a person reads them.
+pub use duration::{display_age, parse_duration, DurationError};
 
 // Retention: the keep policies of the staged days and the bucket, and stage's record of each
 // peer's outcome in a day.

@@ -237,6 +237,10 @@ impl<S: Subscriber> Layer<S> for CedarLayer {
             message = format!("{message} {}", visitor.fields.join(" "));
         }
         let is_output = meta.target() == OUTPUT_TARGET;
+        // The run's status keeps its warnings (`cback status` reports them).
+        if level == Level::WARN && !is_output && !is_library(meta.target()) {
+            crate::status::record_warning(&message);
+        }
         if let Some(file) = &self.file {
             let wanted = if is_output {
                 self.log_output

@@ -1,11 +1,13 @@
-//! Executing a plan: hooks around local steps, actions, managed steps on remote peers.
+//! Executing a plan: hooks around local steps, actions, managed steps on remote peers; and
+//! the failure hook once a run has failed.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use crate::action::{ActionContext, ActionError};
 use crate::clip::clip;
 use crate::config::{ConfigFile, PeerConfig};
-use crate::hooks::{self, HookError};
+use crate::hooks::{self, HookEnv, HookError};
 use crate::interrupt;
 use crate::logging;
 use crate::options::Options;
@@ -71,6 +73,17 @@ impl From<HookError> for RunError {
 }
 
 impl RunError {
+    /// The action the run stopped in (the first one, for managed failures).
+    pub fn action(&self) -> &str {
+        match self {
+            RunError::Action { action, .. }
+            | RunError::Interrupted(action)
+            | RunError::InterruptedWhile { action, .. } => action,
+            RunError::Hook(error) => error.action(),
+            RunError::Managed(failures) => failures.first().map_or("", |f| f.action.as_str()),
+        }
+    }
+
     /// The original's exit status for this error: 5 for an interrupt, 6 otherwise.
     pub fn exit_code(&self) -> i32 {
         match self {
@@ -84,10 +97,92 @@ impl RunError {
     }
 }
 
+/// What a run tells its hooks about itself: its id and where its status goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunInfo {
+    /// One id per run: its start (UTC) and the process id, e.g. `2026-03-04T00:30:02Z-4242`.
+    pub run_id: String,
+    /// `WORKING_DIR/cback-status.json` (empty without a working_dir).
+    pub status_file: PathBuf,
+}
+
+impl RunInfo {
+    /// The run started at `start` (seconds since the epoch) by this process.
+    pub fn new(config: &ConfigFile, start: i64) -> RunInfo {
+        RunInfo {
+            run_id: format!("{}-{}", crate::calendar::rfc3339(start), std::process::id()),
+            status_file: working_dir(config)
+                .map(crate::status::status_path)
+                .unwrap_or_default(),
+        }
+    }
+
+    fn hook_env(&self, action: &str, status: &'static str, error: &str) -> HookEnv {
+        HookEnv {
+            action: action.to_string(),
+            status,
+            error: error.to_string(),
+            status_file: self.status_file.clone(),
+            run_id: self.run_id.clone(),
+        }
+    }
+}
+
+/// How long the failure hook may run: it runs after an interrupt too, when nothing else would
+/// stop it.
+pub const FAILURE_HOOK_LIMIT: Duration = Duration::from_secs(120);
+
+/// Runs `<options><failure_hook>`, if any, once for a run that failed with `error`, with the
+/// hooks' environment (`CBACK_STATUS` `failed` or `interrupted`, `CBACK_ERROR` the error's first
+/// line). A hook that fails, or runs past [`FAILURE_HOOK_LIMIT`], is logged as an error and
+/// changes nothing else.
+pub fn run_failure_hook(config: &ConfigFile, info: &RunInfo, error: &RunError) {
+    let Some(command) = config
+        .config
+        .options
+        .as_ref()
+        .and_then(|o| o.failure_hook.as_deref())
+        .filter(|c| !c.trim().is_empty())
+    else {
+        return;
+    };
+    let status = if error.exit_code() == interrupt::EXIT_INTERRUPTED {
+        "interrupted"
+    } else {
+        "failed"
+    };
+    let text = crate::chain::chain(error);
+    let first_line = text.lines().next().unwrap_or_default();
+    let env = info.hook_env(error.action(), status, first_line);
+    tracing::info!("Executing failure hook: {command}");
+    let started = Instant::now();
+    // An interrupt that stopped the run does not stop its failure hook; a later one does.
+    let interrupted_before = interrupt::requested();
+    let stop = || {
+        started.elapsed() > FAILURE_HOOK_LIMIT || (!interrupted_before && interrupt::requested())
+    };
+    match hooks::run_hook_until("failure", error.action(), command, &env, &stop) {
+        Ok(output) => logging::log_command_output(&output),
+        Err(HookError::Interrupted { .. }) if started.elapsed() > FAILURE_HOOK_LIMIT => {
+            tracing::error!(
+                "The failure hook (`{}`) ran longer than {} s and was stopped; the run's exit status is unchanged. Make it finish sooner, or start its slow work in the background.",
+                clip(command),
+                FAILURE_HOOK_LIMIT.as_secs()
+            )
+        }
+        Err(e) => tracing::error!("{e}; the run's exit status is unchanged"),
+    }
+}
+
 /// Runs every step in order; the first failure of a local step stops the run. A managed action
 /// that fails on a peer does not stop it (as in the original), but the run then ends with
 /// [`RunError::Managed`] naming every such peer.
-pub fn execute(plan: &Plan, config: &ConfigFile, options: &Options) -> Result<(), RunError> {
+pub fn execute(
+    plan: &Plan,
+    config: &ConfigFile,
+    options: &Options,
+    info: &RunInfo,
+) -> Result<(), RunError> {
     let mut managed_failures = Vec::new();
     for step in &plan.steps {
         if interrupt::requested() {
@@ -97,7 +192,7 @@ pub fn execute(plan: &Plan, config: &ConfigFile, options: &Options) -> Result<()
             StepKind::Local => {
                 let earlier: Vec<String> =
                     managed_failures.iter().map(ToString::to_string).collect();
-                run_local(step, config, options, &earlier)?
+                run_local(step, config, options, &earlier, info)?
             }
             StepKind::Managed => managed_failures.extend(run_managed(step, config, options)?),
         }
@@ -114,11 +209,13 @@ fn run_local(
     config: &ConfigFile,
     options: &Options,
     earlier_failures: &[String],
+    info: &RunInfo,
 ) -> Result<(), RunError> {
     let action = step.action.as_str();
     for command in &step.pre_hooks {
         tracing::info!("Executing pre-action hook for action [{action}]: {command}");
-        let output = hooks::run_hook("pre-action", action, command)?;
+        let env = info.hook_env(action, "running", "");
+        let output = hooks::run_hook("pre-action", action, command, &env)?;
         logging::log_command_output(&output);
     }
     if interrupt::requested() {
@@ -157,7 +254,8 @@ fn run_local(
     }
     for command in &step.post_hooks {
         tracing::info!("Executing post-action hook for action [{action}]: {command}");
-        let output = hooks::run_hook("post-action", action, command)?;
+        let env = info.hook_env(action, "ok", "");
+        let output = hooks::run_hook("post-action", action, command, &env)?;
         logging::log_command_output(&output);
     }
     Ok(())

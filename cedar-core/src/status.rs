@@ -109,6 +109,70 @@ pub struct DrillResult {
     pub error: Option<String>,
 }
 
+/// The newest successful upload of a staged day to object storage, kept across the runs that
+/// upload nothing (for `cback status`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CopyRecord {
+    /// Where it went, e.g. `s3://bucket/prefix/2026/03/04`.
+    pub destination: String,
+    /// End of the run that uploaded it, seconds since the epoch.
+    pub end: i64,
+}
+
+/// How many runs with dumps the status history keeps.
+pub const HISTORY_RUNS: usize = 14;
+
+/// One dump's uncompressed size, as the status history keeps it (see [`crate::shrink`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DumpSize {
+    pub action: String,
+    pub database: String,
+    pub raw_bytes: u64,
+    /// Its tables, when the action counted them ([`record_dump_stats`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tables: Option<u64>,
+    /// The server's row-count estimate of its tables, summed (PostgreSQL's `reltuples`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rows: Option<u64>,
+}
+
+/// The tables and estimated rows of one dumped database, as an action counted them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DumpStats {
+    pub tables: u64,
+    pub rows: u64,
+}
+
+static DUMP_STATS: Mutex<Vec<(String, String, DumpStats)>> = Mutex::new(Vec::new());
+
+/// Records the tables and rows of a database an action dumped in this run; the status history
+/// keeps them beside the dump's size.
+pub fn record_dump_stats(action: &str, database: &str, stats: DumpStats) {
+    DUMP_STATS.lock().unwrap_or_else(|e| e.into_inner()).push((
+        action.to_string(),
+        database.to_string(),
+        stats,
+    ));
+}
+
+fn recorded_dump_stats(action: &str, database: &str) -> Option<DumpStats> {
+    DUMP_STATS
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .iter()
+        .rev()
+        .find(|(a, d, _)| a == action && d == database)
+        .map(|(_, _, stats)| *stats)
+}
+
+/// The successful dumps of one run, in the status history.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DumpHistory {
+    /// End of the run, seconds since the epoch.
+    pub end: i64,
+    pub dumps: Vec<DumpSize>,
+}
+
 /// One recorded result.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Record {
@@ -136,6 +200,26 @@ impl From<PeerResult> for Record {
 }
 
 static RESULTS: Mutex<Vec<Record>> = Mutex::new(Vec::new());
+static WARNINGS: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+/// At most this many warnings of a run are kept in its status (the log has them all).
+pub const MAX_WARNINGS: usize = 50;
+
+/// Records a warning the run logged (the logger calls it for every warning), keeping the first
+/// [`MAX_WARNINGS`], each clipped to a line of at most 500 characters.
+pub fn record_warning(message: &str) {
+    let mut warnings = WARNINGS.lock().unwrap_or_else(|e| e.into_inner());
+    if warnings.len() < MAX_WARNINGS {
+        let line = message.lines().next().unwrap_or_default();
+        let clipped: String = line.chars().take(500).collect();
+        warnings.push(clipped);
+    }
+}
+
+/// The warnings recorded so far in this process, in order.
+pub fn recorded_warnings() -> Vec<String> {
+    WARNINGS.lock().unwrap_or_else(|e| e.into_inner()).clone()
+}
 
 /// Records one result (called by actions while they run).
 pub fn record(result: impl Into<Record>) {
@@ -173,6 +257,34 @@ pub struct RunStatus {
     #[serde(default)]
     pub drills: Vec<DrillResult>,
     pub cback_version: String,
+    /// One id per cback run, also given to its hooks as `CBACK_RUN_ID`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_id: Option<String>,
+    /// Why the run failed, as the log words it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// The warnings the run logged (the first [`MAX_WARNINGS`]).
+    #[serde(default)]
+    pub warnings: Vec<String>,
+    /// The newest successful upload to object storage, kept across runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub newest_copy: Option<CopyRecord>,
+    /// The successful dumps of the last [`HISTORY_RUNS`] runs that made any, oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub history: Vec<DumpHistory>,
+}
+
+/// How a cback run ended, as its status records it.
+#[derive(Debug, Clone, Copy)]
+pub struct RunEnd<'a> {
+    /// Seconds since the epoch.
+    pub start: i64,
+    pub end: i64,
+    pub actions: &'a [String],
+    pub exit_code: i32,
+    pub run_id: Option<&'a str>,
+    /// The error that failed the run, when it failed.
+    pub error: Option<&'a str>,
 }
 
 impl RunStatus {
@@ -190,6 +302,11 @@ impl RunStatus {
             uploads: Vec::new(),
             drills: Vec::new(),
             cback_version: env!("CARGO_PKG_VERSION").to_string(),
+            run_id: None,
+            error: None,
+            warnings: Vec::new(),
+            newest_copy: None,
+            history: Vec::new(),
         }
     }
 
@@ -247,26 +364,76 @@ pub fn prom_path(working_dir: &Path, metrics_file: Option<&str>) -> PathBuf {
         .unwrap_or_else(|| working_dir.join(PROM_FILE))
 }
 
-/// Reads the previous run's status, if any.
-pub fn read_previous(working_dir: &Path) -> Option<RunStatus> {
-    let text = std::fs::read_to_string(working_dir.join(STATUS_FILE)).ok()?;
-    serde_json::from_str(&text).ok()
+/// Where the status file of `working_dir` is.
+pub fn status_path(working_dir: &Path) -> PathBuf {
+    working_dir.join(STATUS_FILE)
 }
 
-/// Builds this run's status, carrying the last success over from the previous run.
-pub fn finish_run(
-    working_dir: &Path,
-    start: i64,
-    end: i64,
-    actions: &[String],
-    exit_code: i32,
-) -> RunStatus {
+/// Why a status file could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    #[error("there is no status file {}: cback has not finished a run with this working_dir yet, or working_dir is not the one the runs use", path.display())]
+    Missing { path: PathBuf },
+    #[error("cannot read the status file {}: {source}; check its permissions", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the status file {} is not a cback status: {source}; the next cback run replaces it", path.display())]
+    Parse {
+        path: PathBuf,
+        #[source]
+        source: serde_json::Error,
+    },
+}
+
+/// Reads a status file.
+pub fn read(path: &Path) -> Result<RunStatus, ReadError> {
+    let text = std::fs::read_to_string(path).map_err(|source| {
+        if source.kind() == std::io::ErrorKind::NotFound {
+            ReadError::Missing {
+                path: path.to_path_buf(),
+            }
+        } else {
+            ReadError::Read {
+                path: path.to_path_buf(),
+                source,
+            }
+        }
+    })?;
+    serde_json::from_str(&text).map_err(|source| ReadError::Parse {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// Reads the previous run's status, if any.
+pub fn read_previous(working_dir: &Path) -> Option<RunStatus> {
+    read(&status_path(working_dir)).ok()
+}
+
+/// Builds this run's status, carrying the last success, the drills and the newest copy over
+/// from the previous run.
+pub fn finish_run(working_dir: &Path, run: &RunEnd<'_>) -> RunStatus {
+    let RunEnd {
+        start,
+        end,
+        actions,
+        exit_code,
+        ..
+    } = *run;
     let previous = read_previous(working_dir);
     let last_success = if exit_code == 0 {
         Some(end)
     } else {
         previous.as_ref().and_then(|s| s.last_success)
     };
+    let previous_copy = previous.as_ref().and_then(|s| s.newest_copy.clone());
+    let mut history = previous
+        .as_ref()
+        .map(|s| s.history.clone())
+        .unwrap_or_default();
     let drills = previous.map(|s| s.drills).unwrap_or_default();
     let mut databases = Vec::new();
     let mut peers = Vec::new();
@@ -278,6 +445,34 @@ pub fn finish_run(
             Record::Upload(r) => uploads.push(r),
         }
     }
+    let dumps: Vec<DumpSize> = databases
+        .iter()
+        .filter(|d| d.success)
+        .map(|d| {
+            let stats = recorded_dump_stats(&d.action, &d.database);
+            DumpSize {
+                action: d.action.clone(),
+                database: d.database.clone(),
+                raw_bytes: d.raw_bytes,
+                tables: stats.map(|s| s.tables),
+                rows: stats.map(|s| s.rows),
+            }
+        })
+        .collect();
+    if !dumps.is_empty() {
+        history.push(DumpHistory { end, dumps });
+        let excess = history.len().saturating_sub(HISTORY_RUNS);
+        history.drain(..excess);
+    }
+    let newest_copy = uploads
+        .iter()
+        .rev()
+        .find(|u| u.success)
+        .map(|u| CopyRecord {
+            destination: u.destination.clone(),
+            end,
+        })
+        .or(previous_copy);
     RunStatus {
         start,
         end,
@@ -290,6 +485,11 @@ pub fn finish_run(
         uploads,
         drills,
         cback_version: env!("CARGO_PKG_VERSION").to_string(),
+        run_id: run.run_id.map(str::to_string),
+        error: run.error.map(str::to_string),
+        warnings: recorded_warnings(),
+        newest_copy,
+        history,
     }
 }
 
@@ -298,13 +498,10 @@ pub fn finish_run(
 pub fn write_run(
     working_dir: &Path,
     prom_path: &Path,
-    start: i64,
-    end: i64,
-    actions: &[String],
-    exit_code: i32,
+    run: &RunEnd<'_>,
 ) -> Result<RunStatus, StatusError> {
     let _lock = StatusLock::acquire(working_dir)?;
-    let status = finish_run(working_dir, start, end, actions, exit_code);
+    let status = finish_run(working_dir, run);
     write_all(working_dir, prom_path, &status)?;
     Ok(status)
 }
@@ -448,6 +645,11 @@ pub fn prometheus_text(status: &RunStatus) -> String {
             "cback_run_exit_code",
             "Exit status of the last cback run.",
             vec![format!("cback_run_exit_code {}", status.exit_code)],
+        );
+        metric(
+            "cback_run_warnings",
+            "Warnings the last cback run logged (counted up to 50).",
+            vec![format!("cback_run_warnings {}", status.warnings.len())],
         );
     }
     let owned = result_metrics();
@@ -630,7 +832,7 @@ pub fn write_all(
     status: &RunStatus,
 ) -> Result<(), StatusError> {
     let json = serde_json::to_string_pretty(status).unwrap_or_default();
-    write_atomically(&working_dir.join(STATUS_FILE), json.as_bytes())?;
+    write_atomically(&status_path(working_dir), json.as_bytes())?;
     write_atomically(prom_path, prometheus_text(status).as_bytes())
 }
 
@@ -729,6 +931,7 @@ mod tests {
                 error: None,
             }],
             cback_version: "x".into(),
+            ..RunStatus::no_run()
         };
         let text = prometheus_text(&status);
         assert!(text.contains("cback_last_run_timestamp_seconds 20\n"));
@@ -765,6 +968,7 @@ mod tests {
             uploads: Vec::new(),
             drills: Vec::new(),
             cback_version: "x".into(),
+            ..RunStatus::no_run()
         };
         let text = prometheus_text(&status);
         assert!(text.contains(
@@ -780,15 +984,26 @@ mod tests {
     #[test]
     fn last_success_is_carried_over_a_failed_run() {
         let dir = tempfile::tempdir().unwrap();
-        let ok = finish_run(dir.path(), 1, 2, &["collect".into()], 0);
+        let actions = ["collect".to_string()];
+        let end = |start, end, exit_code| RunEnd {
+            start,
+            end,
+            actions: &actions,
+            exit_code,
+            run_id: Some("r1"),
+            error: (exit_code != 0).then_some("action collect failed: boom"),
+        };
+        let ok = finish_run(dir.path(), &end(1, 2, 0));
         assert_eq!(ok.last_success, Some(2));
         write_all(dir.path(), &dir.path().join(PROM_FILE), &ok).unwrap();
-        let failed = finish_run(dir.path(), 3, 4, &["collect".into()], 6);
+        let failed = finish_run(dir.path(), &end(3, 4, 6));
         assert_eq!(failed.last_success, Some(2));
         write_all(dir.path(), &dir.path().join(PROM_FILE), &failed).unwrap();
         let back = read_previous(dir.path()).unwrap();
         assert_eq!(back.exit_code, 6);
         assert_eq!(back.last_success, Some(2));
+        assert_eq!(back.run_id.as_deref(), Some("r1"));
+        assert_eq!(back.error.as_deref(), Some("action collect failed: boom"));
         let leftovers: Vec<_> = std::fs::read_dir(dir.path())
             .unwrap()
             .flatten()
@@ -830,7 +1045,16 @@ mod tests {
 
         // A run keeps the drill.
         record(result("shop", true));
-        let run = write_run(dir.path(), &prom, 60, 70, &["postgresql".into()], 0).unwrap();
+        let actions = ["postgresql".to_string()];
+        let end = RunEnd {
+            start: 60,
+            end: 70,
+            actions: &actions,
+            exit_code: 0,
+            run_id: None,
+            error: None,
+        };
+        let run = write_run(dir.path(), &prom, &end).unwrap();
         assert_eq!(run.drills, vec![drill("shop", true, 50)]);
         let text = std::fs::read_to_string(&prom).unwrap();
         assert!(text.contains("cback_run_exit_code 0\n"), "{text}");
@@ -877,6 +1101,108 @@ mod tests {
                 .count(),
             1
         );
+    }
+
+    #[test]
+    fn the_newest_copy_is_kept_over_runs_that_upload_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut status = RunStatus::no_run();
+        status.newest_copy = Some(CopyRecord {
+            destination: "s3://b/2026/03/04".into(),
+            end: 40,
+        });
+        write_all(dir.path(), &dir.path().join(PROM_FILE), &status).unwrap();
+        let actions = ["collect".to_string()];
+        let run = finish_run(
+            dir.path(),
+            &RunEnd {
+                start: 50,
+                end: 60,
+                actions: &actions,
+                exit_code: 0,
+                run_id: None,
+                error: None,
+            },
+        );
+        assert_eq!(run.newest_copy, status.newest_copy);
+    }
+
+    #[test]
+    fn warnings_are_kept_up_to_the_limit_each_one_line() {
+        // The recorder is process-wide: other tests may add theirs, never past the limit.
+        record_warning("first line of a warning\nsecond line");
+        for _ in 0..MAX_WARNINGS + 5 {
+            record_warning(&"x".repeat(900));
+        }
+        let warnings = recorded_warnings();
+        assert_eq!(warnings.len(), MAX_WARNINGS);
+        assert!(warnings.contains(&"first line of a warning".to_string()));
+        assert!(warnings
+            .iter()
+            .all(|w| w.chars().count() <= 500 && !w.contains('\n')));
+        let mut status = RunStatus::no_run();
+        status.start = 1;
+        status.warnings = warnings;
+        let text = prometheus_text(&status);
+        assert!(
+            text.contains(&format!("cback_run_warnings {MAX_WARNINGS}\n")),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn the_history_keeps_the_successful_dumps_of_the_last_runs() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut status = RunStatus::no_run();
+        status.history = (0..HISTORY_RUNS as i64)
+            .map(|end| DumpHistory {
+                end,
+                dumps: Vec::new(),
+            })
+            .collect();
+        write_all(dir.path(), &dir.path().join(PROM_FILE), &status).unwrap();
+        record(result("history-good", true));
+        record_dump_stats(
+            "postgresql",
+            "history-good",
+            DumpStats {
+                tables: 3,
+                rows: 70,
+            },
+        );
+        record(result("history-bad", false));
+        let actions = ["postgresql".to_string()];
+        let run = finish_run(
+            dir.path(),
+            &RunEnd {
+                start: 99,
+                end: 100,
+                actions: &actions,
+                exit_code: 6,
+                run_id: None,
+                error: None,
+            },
+        );
+        assert_eq!(run.history.len(), HISTORY_RUNS);
+        assert_eq!(run.history[0].end, 1);
+        let last = run.history.last().unwrap();
+        assert_eq!(last.end, 100);
+        assert!(last.dumps.iter().any(|d| d.database == "history-good"
+            && d.raw_bytes == 100
+            && d.tables == Some(3)
+            && d.rows == Some(70)));
+        assert!(!last.dumps.iter().any(|d| d.database == "history-bad"));
+    }
+
+    #[test]
+    fn a_missing_or_broken_status_file_says_which() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = status_path(dir.path());
+        assert!(matches!(read(&path), Err(ReadError::Missing { .. })));
+        std::fs::write(&path, "{not json").unwrap();
+        let err = read(&path).unwrap_err();
+        assert!(matches!(err, ReadError::Parse { .. }), "{err}");
+        assert!(err.to_string().contains("cback-status.json"), "{err}");
     }
 
     #[test]

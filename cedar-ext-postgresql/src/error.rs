@@ -160,6 +160,14 @@ pub enum PgError {
     #[error(transparent)]
     Manifest(cedar_core::ManifestError),
 
+    /// `<options><shrink_warning>` or `<options><shrink_fail>` is not a fraction.
+    #[error(transparent)]
+    ShrinkLimits(#[from] cedar_core::ShrinkError),
+
+    /// Dumps smaller than `<options><shrink_fail>` of their median (they were written).
+    #[error("{} dump(s) are smaller than <options><shrink_fail> of the median of their earlier dumps (they were written):\n- {}\nCheck the databases; if the shrink was expected, run again with a larger <shrink_fail> (or none) until the history has caught up", .0.len(), .0.join("\n- "))]
+    Shrunk(Vec<String>),
+
     /// Stopped by SIGINT or SIGTERM.
     #[error("interrupted")]
     Interrupted,

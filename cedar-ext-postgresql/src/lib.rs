@@ -65,6 +65,7 @@ pub mod restore;
 mod role_passwords;
 mod server_config;
 mod standby;
+mod tables;
 #[cfg(test)]
 mod trust_tests;
 mod verify;

@@ -2,7 +2,8 @@
 //! shared reference data, and the harnesses for real servers: [`pg`] (a throwaway PostgreSQL
 //! cluster), [`sshd`] (a throwaway OpenSSH server on loopback), [`s3`] (moto, an S3 server on
 //! loopback, and a fault-injecting proxy), [`s3fs`] (s3s-fs, an S3 server that checks every
-//! body's checksum) and [`gpg`] (a throwaway GnuPG home with a key).
+//! body's checksum), [`gpg`] (a throwaway GnuPG home with a key) and [`smtp`] (a mail sink on
+//! loopback).
 
 mod binaries;
 pub mod ext;
@@ -14,6 +15,7 @@ pub mod pg;
 mod reaper;
 pub mod s3;
 pub mod s3fs;
+pub mod smtp;
 pub mod sshd;
 pub mod svn;
 

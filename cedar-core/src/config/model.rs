@@ -143,6 +143,17 @@ pub struct OptionsConfig {
     /// The original ignores this element.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metrics_file: Option<String>,
+    /// cback only: a command run once when a run fails or is interrupted, with the hooks'
+    /// environment. The original ignores this element.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure_hook: Option<String>,
+    /// cback only: a dump smaller than this fraction of the median of its earlier dumps is a
+    /// warning (default 0.5). The original ignores this element.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shrink_warning: Option<String>,
+    /// cback only: a dump smaller than this fraction of the median fails its action.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shrink_fail: Option<String>,
 }
 
 /// `<override>`: run `abs_path` wherever `command` would be looked up on PATH.

@@ -6,27 +6,28 @@ use std::path::{Path, PathBuf};
 
 use predicates::prelude::*;
 
-/// A throwaway directory with a working_dir, a collect_dir and a log file path.
-struct CliRunDir {
+/// A throwaway directory with a working_dir, a collect_dir and a log file path (also used by
+/// the status and hook tests).
+pub(crate) struct CliRunDir {
     dir: tempfile::TempDir,
 }
 
 impl CliRunDir {
-    fn new() -> CliRunDir {
+    pub(crate) fn new() -> CliRunDir {
         let dir = tempfile::tempdir().unwrap();
         for sub in ["work", "collect", "stage", "purge"] {
             fs::create_dir(dir.path().join(sub)).unwrap();
         }
         CliRunDir { dir }
     }
-    fn path(&self, name: &str) -> PathBuf {
+    pub(crate) fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
     }
-    fn log(&self) -> PathBuf {
+    pub(crate) fn log(&self) -> PathBuf {
         self.path("cback.log")
     }
     /// Writes a configuration with the standard options and the given extra sections.
-    fn config(&self, extensions: &str, extra_options: &str, sections: &str) -> PathBuf {
+    pub(crate) fn config(&self, extensions: &str, extra_options: &str, sections: &str) -> PathBuf {
         let text = format!(
             r#"<?xml version="1.0"?>
 <cb_config>
@@ -59,11 +60,26 @@ impl CliRunDir {
         fs::write(&path, text).unwrap();
         path
     }
-    fn plain(&self) -> PathBuf {
+    pub(crate) fn plain(&self) -> PathBuf {
         self.config("", "", "")
     }
     /// Runs `cback --config CONFIG --logfile LOG ARGS...`.
-    fn run(&self, config: impl AsRef<Path>, args: &[&str]) -> assert_cmd::assert::Assert {
+    /// Starts `cback --config CONFIG --logfile LOG ARGS...` in the background.
+    pub(crate) fn spawn(&self, config: &Path, args: &[&str]) -> std::process::Child {
+        std::process::Command::new(crate::BIN.cback_path())
+            .arg("--config")
+            .arg(config)
+            .arg("--logfile")
+            .arg(self.log())
+            .args(args)
+            .spawn()
+            .unwrap()
+    }
+    pub(crate) fn run(
+        &self,
+        config: impl AsRef<Path>,
+        args: &[&str],
+    ) -> assert_cmd::assert::Assert {
         crate::BIN
             .cback()
             .arg("--config")
@@ -72,6 +88,15 @@ impl CliRunDir {
             .arg(self.log())
             .args(args)
             .assert()
+    }
+}
+
+/// Waits up to 30 s for `path` to appear (a hook's sign that it started).
+pub(crate) fn wait_for_file(path: &Path, what: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !path.exists() {
+        assert!(std::time::Instant::now() < deadline, "{what}");
+        std::thread::sleep(std::time::Duration::from_millis(20));
     }
 }
 
@@ -491,23 +516,8 @@ fn second_concurrent_run_is_refused_with_the_holder_pid() {
         ),
         "",
     );
-    let mut first = std::process::Command::new(crate::BIN.cback_path())
-        .arg("--config")
-        .arg(&config)
-        .arg("--logfile")
-        .arg(site.log())
-        .arg("store")
-        .spawn()
-        .unwrap();
-    let started = site.path("gate.started");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    while !started.exists() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "first run never started"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+    let mut first = site.spawn(&config, &["store"]);
+    wait_for_file(&site.path("gate.started"), "first run never started");
     let before: Vec<_> = fs::read_dir(site.path("collect")).unwrap().collect();
     site.run(&config, &["store"])
         .code(6)
@@ -547,19 +557,8 @@ fn interrupt_during_a_hook(signal: nix::sys::signal::Signal) {
         ),
         "",
     );
-    let mut child = std::process::Command::new(crate::BIN.cback_path())
-        .arg("--config")
-        .arg(&config)
-        .arg("--logfile")
-        .arg(site.log())
-        .arg("validate")
-        .spawn()
-        .unwrap();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    while !started.exists() {
-        assert!(std::time::Instant::now() < deadline, "hook never started");
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+    let mut child = site.spawn(&config, &["validate"]);
+    wait_for_file(&started, "hook never started");
     let begun = std::time::Instant::now();
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), signal).unwrap();
     let status = child.wait().unwrap();

@@ -8,7 +8,9 @@ const BIN: cback_tests::Binaries = cback_tests::binaries!();
 
 mod cli;
 mod config_samples;
+mod hook_env;
 mod hostile_config;
 mod plan_compat;
 mod registrations;
 mod robustness;
+mod status;

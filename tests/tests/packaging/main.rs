@@ -6,4 +6,5 @@
 /// The cedar-cli programs under test, as cargo built them for this test binary.
 const BIN: cback_tests::Binaries = cback_tests::binaries!();
 
+mod failure_mail;
 mod packaging;

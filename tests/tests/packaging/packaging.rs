@@ -11,7 +11,7 @@ use cedar_core::ConfigFile;
 
 /// A tool the checks need: its absence fails under `CEDAR_REQUIRE_POSTGRES=1` (CI, and the
 /// README's test command, which installs it) and skips elsewhere.
-fn tool(name: &str) -> bool {
+pub(crate) fn tool(name: &str) -> bool {
     let found = Command::new("sh")
         .args(["-c", &format!("command -v {name}")])
         .output()
@@ -122,7 +122,16 @@ fn cback_conf_5_names_every_element_the_parser_reads() {
         "cback.conf.5 does not name: {missing:?}"
     );
     // The elements the original does not have are marked.
-    for cback_only in ["metrics_file", "jobs", "verify", "manifest", "split"] {
+    for cback_only in [
+        "metrics_file",
+        "failure_hook",
+        "shrink_warning",
+        "shrink_fail",
+        "jobs",
+        "verify",
+        "manifest",
+        "split",
+    ] {
         let at = page
             .find(&format!(".B {cback_only}\n"))
             .unwrap_or_else(|| panic!("{cback_only}"));
@@ -156,8 +165,9 @@ fn the_packaged_sample_configuration_loads_and_plans() {
         .stdout(predicates::str::ends_with("/localhost\nrun purge\n"));
 }
 
-/// `systemd-analyze verify` of `units`, with `cback` standing for `/usr/bin/cback`.
-fn verify_units(units: &[PathBuf], cback: &Path) {
+/// `systemd-analyze verify` of `units`, with `cback` standing for `/usr/bin/cback` and
+/// `libexec` for `/usr/libexec/cback`.
+pub(crate) fn verify_units(units: &[PathBuf], cback: &Path, libexec: &Path) {
     let dir = tempfile::tempdir().unwrap();
     let mut copies = Vec::new();
     for unit in units {
@@ -165,7 +175,8 @@ fn verify_units(units: &[PathBuf], cback: &Path) {
         let copy = dir.path().join(unit.file_name().unwrap());
         std::fs::write(
             &copy,
-            text.replace("/usr/bin/cback", &cback.display().to_string()),
+            text.replace("/usr/bin/cback", &cback.display().to_string())
+                .replace("/usr/libexec/cback", &libexec.display().to_string()),
         )
         .unwrap();
         copies.push(copy);
@@ -179,10 +190,7 @@ fn verify_units(units: &[PathBuf], cback: &Path) {
     let stderr = String::from_utf8_lossy(&out.stderr);
     // Outside a booted systemd (a container), verify also reports on the host's own units;
     // only lines about ours count.
-    let ours: Vec<&str> = stderr
-        .lines()
-        .filter(|l| l.contains("cback.service") || l.contains("cback.timer"))
-        .collect();
+    let ours: Vec<&str> = stderr.lines().filter(|l| l.contains("cback")).collect();
     assert!(ours.is_empty(), "{stderr}");
     assert!(out.status.success() || !stderr.is_empty(), "{stderr}");
 }
@@ -194,13 +202,19 @@ fn the_systemd_units_verify() {
     }
     let dist = workspace_root().join("dist");
     verify_units(
-        &[dist.join("cback.service"), dist.join("cback.timer")],
+        &[
+            dist.join("cback.service"),
+            dist.join("cback.timer"),
+            dist.join("cback-failure@.service"),
+        ],
         crate::BIN.cback_path(),
+        &dist,
     );
     let service = std::fs::read_to_string(dist.join("cback.service")).unwrap();
     assert!(service.contains("Type=oneshot"));
     assert!(service.contains("EnvironmentFile=-/etc/default/cback"));
     assert!(service.contains("ExecStart=/usr/bin/cback $CBACK_ARGS"));
+    assert!(service.contains("\nOnFailure=cback-failure@%n.service\n"));
     let timer = std::fs::read_to_string(dist.join("cback.timer")).unwrap();
     assert!(timer.contains("Persistent=true") && timer.contains("RandomizedDelaySec="));
 }
@@ -341,9 +355,21 @@ fn check_installed(root: &Path) {
         );
     }
     let units = root.join("usr/lib/systemd/system");
+    let libexec = root.join("usr/libexec/cback");
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(libexec.join("cback-failure-mail"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o755);
     verify_units(
-        &[units.join("cback.service"), units.join("cback.timer")],
+        &[
+            units.join("cback.service"),
+            units.join("cback.timer"),
+            units.join("cback-failure@.service"),
+        ],
         &bin,
+        &libexec,
     );
     let logrotate = std::fs::read_to_string(root.join("etc/logrotate.d/cback")).unwrap();
     assert!(

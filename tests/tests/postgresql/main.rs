@@ -13,6 +13,7 @@ mod postgresql_faults;
 mod postgresql_managed;
 mod postgresql_security;
 mod postgresql_server_config;
+mod postgresql_shrink;
 mod postgresql_standby;
 mod postgresql_streaming;
 mod postgresql_trust;

@@ -204,6 +204,17 @@ fn a_drill_fails_on_a_cut_dump_and_drops_its_scratch_database() {
         prom.contains("cback_restore_drill_success{database=\"shop\"} 1\n"),
         "{prom}"
     );
+    // The monitoring check warns about the failed drill.
+    let (code, report) = cback_status(&site);
+    assert_eq!(code, 1, "{report}");
+    assert!(
+        report.contains("last restore drill 0 min ago failed for inventory"),
+        "{report}"
+    );
+    assert!(
+        report.contains("\nlast restore drill: 0 min ago, 2 database(s), failed: inventory\n"),
+        "{report}"
+    );
     assert!(
         scratch_databases(cluster).is_empty(),
         "{:?}",

@@ -240,6 +240,26 @@ fn s3_copies_are_listed_restored_and_drilled_once_the_local_ones_are_gone() {
     assert_eq!(drills.len(), 2, "{status}");
     assert_eq!(drills[0]["file"], serde_json::json!(shop));
     assert_eq!(drills[0]["success"], true);
+    // The monitoring check reports the drill and the newest copy in S3, from the status.
+    let copy = status["newest_copy"]["destination"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no newest_copy: {status}"))
+        .to_string();
+    assert!(
+        copy.starts_with(&format!("s3://{bucket}/")) && copy.ends_with("2026/11/30"),
+        "{copy}"
+    );
+    let (_, report) = cback_status(&site);
+    assert!(
+        report.contains("\nlast restore drill: 0 min ago, 2 database(s), all passed\n"),
+        "{report}"
+    );
+    assert!(
+        report.contains(&format!(
+            "\nnewest copy in object storage: 0 min ago, {copy}\n"
+        )),
+        "{report}"
+    );
     assert!(scratch_databases(cluster).is_empty());
 }
 

@@ -12,7 +12,8 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use cedar_core::{
-    init_logging, prom_path, write_run, ConfigFile, LogSettings, RunLock, LOG_FILE_ONLY_TARGET,
+    init_logging, prom_path, write_run, ConfigFile, LogSettings, RunEnd, RunLock,
+    LOG_FILE_ONLY_TARGET,
 };
 use clap::Parser;
 
@@ -91,14 +92,15 @@ fn write_status(config: &ConfigFile, dir: &Path, start: i64, code: u8) {
         .and_then(|o| o.metrics_file.as_deref());
     let prom = prom_path(dir, metrics);
     let end = cedar_core::now_secs();
-    if let Err(e) = write_run(
-        dir,
-        &prom,
+    let run = RunEnd {
         start,
         end,
-        &["span".to_string()],
-        i32::from(code),
-    ) {
+        actions: &["span".to_string()],
+        exit_code: i32::from(code),
+        run_id: None,
+        error: None,
+    };
+    if let Err(e) = write_run(dir, &prom, &run) {
         tracing::warn!("{e}");
     }
 }
