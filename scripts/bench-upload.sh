@@ -84,23 +84,8 @@ mkdir -p "$work/state" "$work/collect"
 cat "$day"/host1/large-* >/dev/null # the page cache, for both
 
 # --- measuring (as scripts/bench.sh) -------------------------------------------------------------
-# measure CMD...: runs CMD, sets $wall (s) and $peak (kB, VmHWM of the process itself).
-measure() {
-  local t0 t1 pid hwm=0 k v _
-  t0=$(date +%s%N)
-  "$@" &
-  pid=$!
-  while [ -e "/proc/$pid/status" ]; do
-    while read -r k v _; do
-      if [ "$k" = "VmHWM:" ]; then [ "$v" -gt "$hwm" ] && hwm=$v; break; fi
-    done <"/proc/$pid/status" 2>/dev/null || true
-    sleep 0.02
-  done
-  wait "$pid" || die "failed: $* (see $work)"
-  t1=$(date +%s%N)
-  wall=$(awk "BEGIN{printf \"%.3f\", ($t1-$t0)/1e9}")
-  peak=$hwm
-}
+# shellcheck source=scripts/bench-measure.sh
+source "$repo/scripts/bench-measure.sh"
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END{print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 verdict() { awk "BEGIN{exit !($1 <= $2)}" && echo met || echo MISSED; }
 

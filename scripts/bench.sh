@@ -154,23 +154,8 @@ for mode in $modes; do
 done
 
 # --- measuring ------------------------------------------------------------------------------------
-# measure CMD...: runs CMD, sets $wall (s) and $peak (kB, VmHWM of the process itself).
-measure() {
-  local t0 t1 pid hwm=0 k v _
-  t0=$(date +%s%N)
-  "$@" &
-  pid=$!
-  while [ -e "/proc/$pid/status" ]; do
-    while read -r k v _; do
-      if [ "$k" = "VmHWM:" ]; then [ "$v" -gt "$hwm" ] && hwm=$v; break; fi
-    done <"/proc/$pid/status" 2>/dev/null || true
-    sleep 0.02
-  done
-  wait "$pid" || die "failed: $*"
-  t1=$(date +%s%N)
-  wall=$(awk "BEGIN{printf \"%.3f\", ($t1-$t0)/1e9}")
-  peak=$hwm
-}
+# shellcheck source=scripts/bench-measure.sh
+source "$repo/scripts/bench-measure.sh"
 
 declare -A best best_rss best_busy
 record() { # label busy
