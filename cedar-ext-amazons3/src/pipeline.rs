@@ -58,7 +58,7 @@ where
                 let Some((index, item)) = waiting.next() else {
                     break;
                 };
-                if cedar_core::interrupt::requested() {
+                if cedar_core::interrupt_requested() {
                     failure = Some(interrupted(&item));
                     break;
                 }
