@@ -22,6 +22,7 @@
 //! when interrupted. The run records objects, bytes, seconds and success in the run status.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Instant;
 
 use nix::unistd::{Gid, Uid, User};
@@ -37,6 +38,7 @@ use crate::config::{AmazonS3Section, Encryption, Settings, SECTION};
 use crate::copy::SINGLE_COPY_MAX;
 use crate::error::AmazonS3Error;
 use crate::hidden::{self, Places};
+use crate::pipeline;
 use crate::plan::{self, Day, Item, INDICATOR};
 use crate::recover;
 use crate::replace::{self, Replace};
@@ -68,10 +70,10 @@ pub fn home_of(user: &str) -> Option<PathBuf> {
 }
 
 /// What the upload of one day needs.
-struct UploadRun<'a> {
-    settings: &'a Settings,
-    s3: &'a S3,
-    user: &'a str,
+struct UploadRun {
+    settings: Settings,
+    s3: S3,
+    user: String,
     ids: Option<(Uid, Gid)>,
     su: PathBuf,
     scratch: Option<Scratch>,
@@ -208,14 +210,14 @@ fn store_day(
     } else {
         None
     };
-    let site = UploadRun {
-        settings,
-        s3: &s3,
-        user,
+    let site = Arc::new(UploadRun {
+        settings: settings.clone(),
+        s3: s3.clone(),
+        user: user.to_string(),
         ids: Some(ids),
         su: cedar_core::resolve_command(&config.config, "su"),
         scratch,
-    };
+    });
 
     if previous.is_empty() {
         // Nothing to keep: straight to the final keys.
@@ -272,41 +274,53 @@ fn log_verified(bucket: &str, day_prefix: &str, objects: &[Stored], bytes: u64) 
 /// Stores every item as `base/REL`, then checks `base/`: exactly these keys, their sizes,
 /// their checksums. `day_prefix` is named in errors.
 fn store_all(
-    site: &UploadRun<'_>,
+    site: &Arc<UploadRun>,
     items: &[Item],
     base: &str,
     day_prefix: &str,
     totals: &mut (u64, u64, u64),
 ) -> Result<Vec<Stored>, AmazonS3Error> {
     let bucket = site.s3.bucket();
-    let mut objects = Vec::with_capacity(items.len());
-    for item in items {
-        if cedar_core::interrupt_requested() {
-            return Err(AmazonS3Error::Interrupted);
+    let work = {
+        let site = Arc::clone(site);
+        let (base, day_prefix) = (base.to_string(), day_prefix.to_string());
+        move |item: Item| {
+            let key = hidden::key(&base, &item.relative);
+            let bucket = site.s3.bucket();
+            let stored = store_item(&site, &item, &key)
+                .map_err(|e| with_key(e, bucket, &key, &day_prefix))?;
+            tracing::debug!(
+                "Stored [{}] as s3://{bucket}/{key} ({} bytes).",
+                item.path.display(),
+                stored.bytes
+            );
+            Ok(Stored::new(&item.relative, item.path, &stored))
         }
-        let key = hidden::key(base, &item.relative);
-        let stored =
-            store_item(site, item, &key).map_err(|e| with_key(e, bucket, &key, day_prefix))?;
-        tracing::debug!(
-            "Stored [{}] as s3://{bucket}/{key} ({} bytes).",
-            item.path.display(),
-            stored.bytes
-        );
-        totals.0 += 1;
-        totals.1 += stored.bytes;
-        objects.push(Stored::new(&item.relative, item.path.clone(), &stored));
-    }
+    };
+    let objects = pipeline::run(
+        &site.s3,
+        site.settings.upload_jobs,
+        items.to_vec(),
+        work,
+        |stored: &Stored| {
+            totals.0 += 1;
+            totals.1 += stored.bytes;
+        },
+        |_: &Item| AmazonS3Error::Interrupted,
+    )?;
     let listed = site.s3.list(&format!("{base}/")).map_err(s3_error)?;
     verify::listing(bucket, base, &objects, &listed)?;
-    let checked = verify::checksums(site.s3, base, &objects)?;
+    let checked = verify::checksums(&site.s3, base, &objects, true)?;
     tracing::info!(
-        "SHA-256 checksums kept by the server match for {checked} of {} object(s) in s3://{bucket}/{base}/.",
-        objects.len()
+        "SHA-256 checksums kept by the server match for {} of {} object(s) in s3://{bucket}/{base}/ ({} echoed by the upload, {} asked for).",
+        checked.matched(),
+        objects.len(),
+        checked.echoed,
+        checked.asked
     );
     Ok(objects)
 }
 
-/// Puts the key into an upload error that lacks it.
 fn with_key(err: AmazonS3Error, bucket: &str, key: &str, day_prefix: &str) -> AmazonS3Error {
     match err {
         AmazonS3Error::Upload { path, source, .. } => AmazonS3Error::Upload {
@@ -321,7 +335,7 @@ fn with_key(err: AmazonS3Error, bucket: &str, key: &str, day_prefix: &str) -> Am
 }
 
 /// Stores one file as `key`, encrypted on the way when configured.
-fn store_item(site: &UploadRun<'_>, item: &Item, key: &str) -> Result<Sent, AmazonS3Error> {
+fn store_item(site: &UploadRun, item: &Item, key: &str) -> Result<Sent, AmazonS3Error> {
     let upload_error = |source: UploadError| AmazonS3Error::Upload {
         path: item.path.clone(),
         bucket: String::new(),
@@ -337,15 +351,15 @@ fn store_item(site: &UploadRun<'_>, item: &Item, key: &str) -> Result<Sent, Amaz
         (_, Some(scratch)) => Some(scratch),
     };
     let Some(scratch) = scratch else {
-        return upload::upload_file(site.s3, key, &item.path, part).map_err(upload_error);
+        return upload::upload_file(&site.s3, key, &item.path, part).map_err(upload_error);
     };
     // Encrypted output is a little larger than its input; the guess only sizes the parts.
     let expected = item.size + item.size / 64 + (1 << 20);
-    let sink =
-        StreamUpload::new(site.s3, key, scratch.path(), part, expected).map_err(upload_error)?;
+    let sink = StreamUpload::new(&site.s3, key, scratch.unique("part"), part, expected)
+        .map_err(upload_error)?;
     match &site.settings.encryption {
         Encryption::Command(command) => command::through_command(
-            &site.su, site.user, command, &item.path, scratch, site.ids, sink,
+            &site.su, &site.user, command, &item.path, scratch, site.ids, sink,
         ),
         Encryption::Age(recipients) => command::through_age(recipients, &item.path, sink),
         Encryption::None => unreachable!("plain files are stored above"),

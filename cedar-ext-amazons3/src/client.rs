@@ -125,8 +125,9 @@ pub fn checksum_b64(digest: &[u8]) -> String {
 /// How often a request that sends data looks for an interrupt.
 const INTERRUPT_POLL: Duration = Duration::from_millis(100);
 
-/// A connected client for one bucket.
-#[derive(Debug)]
+/// A connected client for one bucket. A clone shares the runtime and the connections (each
+/// concurrent upload of the pipeline holds one).
+#[derive(Debug, Clone)]
 pub struct S3 {
     runtime: std::sync::Arc<tokio::runtime::Runtime>,
     client: aws_sdk_s3::Client,
@@ -292,6 +293,11 @@ impl S3 {
             endpoint: endpoint.unwrap_or_else(|| format!("AWS S3 ({region_name})")),
             credentials: credentials_source(home),
         })
+    }
+
+    /// The runtime every request runs on (the upload pipeline joins its uploads on it).
+    pub(crate) fn runtime(&self) -> &tokio::runtime::Runtime {
+        &self.runtime
     }
 
     /// The bucket's name.
@@ -462,7 +468,8 @@ impl S3 {
     }
 
     /// Stores `length` bytes of `path` from `offset` as `key` in one request, with their
-    /// SHA-256 checksum (base64) for the server to check.
+    /// SHA-256 checksum (base64) for the server to check. Answers whether the server echoed
+    /// that checksum (then it stored it: no HeadObject is needed to know).
     pub fn put_file(
         &self,
         key: &str,
@@ -470,7 +477,7 @@ impl S3 {
         offset: u64,
         length: u64,
         sha256: &str,
-    ) -> Result<(), S3Error> {
+    ) -> Result<bool, S3Error> {
         // A retry sends the region again: each attempt opens it anew.
         let output = self.patiently("uploading", Some(key), || {
             let body = self.body(path, offset, length)?;
@@ -509,10 +516,11 @@ impl S3 {
             ))
         })?;
         self.check_echo(key, &sha256, output.checksum_sha256())
+            .map(drop)
     }
 
-    /// A server that echoes a checksum must echo ours.
-    fn check_echo(&self, key: &str, sent: &str, echoed: Option<&str>) -> Result<(), S3Error> {
+    /// A server that echoes a checksum must echo ours; answers whether it echoed one.
+    fn check_echo(&self, key: &str, sent: &str, echoed: Option<&str>) -> Result<bool, S3Error> {
         match echoed {
             Some(echoed) if echoed != sent => Err(S3Error {
                 operation: "uploading",
@@ -521,7 +529,8 @@ impl S3 {
                 detail: format!("the server stored SHA-256 {echoed}, but {sent} was sent"),
                 kind: ErrorKind::Checksum,
             }),
-            _ => Ok(()),
+            Some(_) => Ok(true),
+            None => Ok(false),
         }
     }
 
@@ -588,13 +597,14 @@ impl S3 {
             .build())
     }
 
-    /// Completes a multipart upload: the object appears under `key` only now.
+    /// Completes a multipart upload: the object appears under `key` only now. Returns the
+    /// SHA-256 checksum the server says it keeps for the object, when it says one.
     pub fn complete(
         &self,
         key: &str,
         upload_id: &str,
         parts: Vec<CompletedPart>,
-    ) -> Result<(), S3Error> {
+    ) -> Result<Option<String>, S3Error> {
         self.patiently("completing the multipart upload of", Some(key), || {
             Ok(self.runtime.block_on(
                 self.client
@@ -610,7 +620,7 @@ impl S3 {
                     .send(),
             ))
         })
-        .map(drop)
+        .map(|output| output.checksum_sha256().map(str::to_string))
     }
 
     /// `BUCKET/KEY` as the `x-amz-copy-source` header carries it: percent-encoded but for `/`.

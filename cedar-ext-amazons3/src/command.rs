@@ -15,7 +15,7 @@
 use std::fs::File;
 use std::io::{self, BufReader};
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use nix::unistd::{Gid, Uid};
 
@@ -26,10 +26,12 @@ use cedar_core::{
 use crate::error::AmazonS3Error;
 use crate::upload::{Sent, StreamUpload};
 
-/// A private directory for the named pipe and the spool file, removed when dropped.
+/// A private directory for the named pipes and the spool files, removed when dropped. The
+/// uploads running at once each take names of their own ([`Scratch::unique`]).
 #[derive(Debug)]
 pub struct Scratch {
     dir: tempfile::TempDir,
+    taken: std::sync::atomic::AtomicU64,
 }
 
 impl Scratch {
@@ -49,11 +51,18 @@ impl Scratch {
             nix::unistd::chown(dir.path(), Some(uid), Some(gid))
                 .map_err(|e| fail(io::Error::from(e)))?;
         }
-        Ok(Scratch { dir })
+        Ok(Scratch {
+            dir,
+            taken: std::sync::atomic::AtomicU64::new(0),
+        })
     }
 
-    pub fn path(&self) -> &Path {
-        self.dir.path()
+    /// A path in the directory that no other caller gets: `STEM-N`.
+    pub fn unique(&self, stem: &str) -> PathBuf {
+        let n = self
+            .taken
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.dir.path().join(format!("{stem}-{n}"))
     }
 }
 
@@ -77,8 +86,7 @@ pub fn through_command(
     owner: Option<(Uid, Gid)>,
     mut sink: StreamUpload<'_>,
 ) -> Result<Sent, AmazonS3Error> {
-    let fifo = scratch.path().join("stream");
-    let _ = std::fs::remove_file(&fifo);
+    let fifo = scratch.unique("stream");
     let temp_error = |source| AmazonS3Error::TempDir {
         path: fifo.clone(),
         source,

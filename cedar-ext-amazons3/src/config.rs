@@ -70,6 +70,8 @@ pub struct AmazonS3Section {
     pub keep_within: Option<String>,
     #[serde(default)]
     pub keep_min: Option<String>,
+    #[serde(default)]
+    pub upload_jobs: Option<String>,
 }
 
 /// How files are encrypted on their way to the bucket.
@@ -95,6 +97,8 @@ pub struct Settings {
     pub endpoint: Option<String>,
     pub region: Option<String>,
     pub part_size: u64,
+    /// How many objects are uploaded at once (`<upload_jobs>`, cback only).
+    pub upload_jobs: usize,
     /// The retention policy of the bucket's day prefixes, applied by `cback purge`.
     pub policy: Option<RetentionPolicy>,
 }
@@ -157,6 +161,17 @@ impl Settings {
                 bytes
             }
         };
+        let upload_jobs = match section.upload_jobs.as_deref() {
+            None => crate::pipeline::DEFAULT_JOBS,
+            Some(text) => cedar_core::parse_int(text)
+                .filter(|n| (1..=crate::pipeline::MAX_JOBS as i64).contains(n))
+                .ok_or_else(|| {
+                    format!(
+                        "<amazons3><upload_jobs> must be a whole number from 1 to {}, how many objects are uploaded at once; it is [{text}]",
+                        crate::pipeline::MAX_JOBS
+                    )
+                })? as usize,
+        };
         let s3_bucket = section
             .s3_bucket
             .as_deref()
@@ -202,6 +217,7 @@ impl Settings {
             region: section.region.as_deref().map(|r| r.trim().to_string()),
             part_size,
             policy: policy_of(section)?,
+            upload_jobs,
         })
     }
 
@@ -338,12 +354,20 @@ mod tests {
         assert_eq!(settings.prefix(), "staging/");
         assert_eq!(settings.full_size_limit, Some(0.0));
         assert_eq!(settings.part_size, DEFAULT_PART);
+        assert_eq!(settings.upload_jobs, crate::pipeline::DEFAULT_JOBS);
         let bare = Settings::from_section(Some(&section(Some("bucket")))).unwrap();
         assert_eq!((bare.bucket(), bare.prefix()), ("bucket", ""));
 
         let mut s = section(Some("b"));
         s.endpoint = Some("127.0.0.1:9000".into());
         assert!(problem(Some(&s)).contains("http://"));
+        let mut s = section(Some("b"));
+        s.upload_jobs = Some("3".into());
+        assert_eq!(Settings::from_section(Some(&s)).unwrap().upload_jobs, 3);
+        for bad in ["0", "65", "many", "-1"] {
+            s.upload_jobs = Some(bad.into());
+            assert!(problem(Some(&s)).contains("<upload_jobs> must be a whole number from 1 to 64"));
+        }
         let mut s = section(Some("b"));
         s.part_size = Some("1 MB".into());
         assert!(problem(Some(&s)).contains("between 5 MB and 5 GB"));

@@ -46,7 +46,7 @@ pub fn copy(
             tracing::debug!("Copied part {number} of [{source}] to [{key}] ({length} bytes).");
             offset += length;
         }
-        s3.complete(key, &upload_id, parts)
+        s3.complete(key, &upload_id, parts).map(drop)
     })();
     if result.is_err() {
         abort_quietly(s3, key, &upload_id);

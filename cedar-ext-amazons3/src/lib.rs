@@ -16,18 +16,21 @@
 //!   earlier copy set aside; a failure at any point leaves (or puts back) the earlier copy,
 //!   and a switch the server cut short is put right by the next run ([`action`],
 //!   [`replace`], [`recover`]);
+//! - several objects go up at once, at most `<upload_jobs>` ([`pipeline`]);
 //! - every request carries a SHA-256 checksum that the server checks; large files go up in
 //!   parts streamed from disk with bounded memory; an upload that fails or is interrupted
 //!   (even in the middle of a part) is aborted, and one a failed run could not abort is
 //!   aborted by the next run ([`upload`]);
 //! - the run ends by listing the prefix: exactly the keys sent, with the sizes sent and the
-//!   checksums sent ([`verify`]);
+//!   checksums sent, asked for with a HeadObject unless the upload's answer echoed them
+//!   ([`verify`]);
 //! - encryption streams into the upload: no encrypted copy on disk ([`command`]); age
 //!   recipients natively with `<encrypt_mode>age`;
 //! - exit 6 with the file, key or bucket named; no secret in argv, the log or a message;
 //! - objects, bytes, seconds and success in the run status and the metrics textfile.
 //!
-//! Modules: [`config`], [`client`] (the S3 client), [`plan`], [`upload`], [`command`],
+//! Modules: [`config`], [`client`] (the S3 client), [`plan`], [`upload`], [`pipeline`]
+//! (several uploads at once), [`command`],
 //! [`verify`], [`hidden`] (the prefixes beside the day), [`copy`] (server-side copies),
 //! [`replace`], [`recover`], [`action`], [`sync`] (the sync tool), [`place`] (the bucket as a
 //! place `cback-restore` reads copies from), [`error`].
@@ -39,6 +42,7 @@ mod config;
 mod copy;
 mod error;
 mod hidden;
+mod pipeline;
 mod place;
 mod plan;
 mod recover;
@@ -59,6 +63,7 @@ pub use client::{ConnectOptions, Listed, S3};
 pub use config::{AmazonS3Section, Encryption, Settings, DEFAULT_PART};
 pub use copy::copy as copy_object;
 pub use hidden::Places;
+pub use pipeline::DEFAULT_JOBS as DEFAULT_UPLOAD_JOBS;
 pub use replace::Replace;
 pub use sync::{run as sync_directory, SyncRequest};
 pub use upload::upload_file;

@@ -188,14 +188,15 @@ impl Replace<'_> {
             .list(&format!("{}/", self.places.day))
             .map_err(s3_error)?;
         verify::listing(&self.bucket(), &self.places.day, self.objects, &listed)?;
-        let checked = verify::checksums(self.s3, &self.places.day, self.objects)?;
+        let checked = verify::checksums(self.s3, &self.places.day, self.objects, false)?;
         tracing::info!(
             "Switched s3://{}/{}/ to the new copy: {} object(s) copied into place, {} removed, \
-             SHA-256 checksums kept by the server match for {checked}.",
+             SHA-256 checksums kept by the server match for {}.",
             self.bucket(),
             self.places.day,
             self.objects.len(),
-            stale.len()
+            stale.len(),
+            checked.matched()
         );
         Ok(stale.len() as u64)
     }

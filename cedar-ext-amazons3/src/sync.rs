@@ -16,6 +16,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use crate::client::{ConnectOptions, S3Error, S3};
+use crate::pipeline;
 use crate::upload::{self, UploadError};
 
 /// What to do.
@@ -27,6 +28,8 @@ pub struct SyncRequest {
     pub upload_only: bool,
     pub ignore_warnings: bool,
     pub part_size: u64,
+    /// How many files are uploaded at once (`--jobs`).
+    pub jobs: usize,
 }
 
 /// Why a sync failed.
@@ -202,38 +205,50 @@ pub fn run(request: &SyncRequest, connect: &ConnectOptions) -> Result<SyncTotals
             .into_iter()
             .map(|l| (l.key.clone(), l))
             .collect();
-        for file in &files {
-            let stale = match remote.get(&file.key) {
+        let stale: Vec<Local> = files
+            .iter()
+            .filter(|file| match remote.get(&file.key) {
                 None => true,
                 Some(object) => {
                     object.size != file.size || object.modified.is_some_and(|m| file.modified > m)
                 }
-            };
-            if !stale {
-                continue;
+            })
+            .cloned()
+            .collect();
+        let work = {
+            let (s3, url, part_size) = (s3.clone(), request.url.clone(), request.part_size);
+            move |file: Local| {
+                let sent = upload::upload_file(&s3, &file.key, &file.path, part_size).map_err(
+                    |source| SyncError::Upload {
+                        path: file.path.clone(),
+                        url: url.clone(),
+                        source: Box::new(source),
+                    },
+                )?;
+                tracing::debug!(
+                    "Uploaded [{}] to s3://{}/{}.",
+                    file.path.display(),
+                    s3.bucket(),
+                    file.key
+                );
+                Ok(sent.bytes)
             }
-            if cedar_core::interrupt_requested() {
-                return Err(SyncError::Upload {
-                    path: file.path.clone(),
-                    url: request.url.clone(),
-                    source: Box::new(UploadError::Interrupted),
-                });
-            }
-            let sent = upload::upload_file(&s3, &file.key, &file.path, request.part_size).map_err(
-                |source| SyncError::Upload {
-                    path: file.path.clone(),
-                    url: request.url.clone(),
-                    source: Box::new(source),
-                },
-            )?;
-            tracing::debug!(
-                "Uploaded [{}] to s3://{bucket}/{}.",
-                file.path.display(),
-                file.key
-            );
-            totals.uploaded += 1;
-            totals.bytes += sent.bytes;
-        }
+        };
+        pipeline::run(
+            &s3,
+            request.jobs,
+            stale,
+            work,
+            |bytes: &u64| {
+                totals.uploaded += 1;
+                totals.bytes += bytes;
+            },
+            |file: &Local| SyncError::Upload {
+                path: file.path.clone(),
+                url: request.url.clone(),
+                source: Box::new(UploadError::Interrupted),
+            },
+        )?;
         if !request.upload_only {
             let local: std::collections::BTreeSet<&str> =
                 files.iter().map(|f| f.key.as_str()).collect();

@@ -35,6 +35,17 @@ pub struct Sent {
     /// The size of the parts of a multipart object (the last may be smaller); `None` for an
     /// object sent in one request.
     pub part_size: Option<u64>,
+    /// Whether the server's answer echoed a checksum this object may have
+    /// ([`checksum_accepted`]): the server checked the bytes against it and keeps it, so the
+    /// run need not ask again with a HeadObject. `false` when the server echoed none.
+    pub confirmed: bool,
+}
+
+/// Whether `kept`, the checksum a server keeps (or echoes) for an object, is one the object
+/// may have: the one sent (`checksum`), the whole object's (`full`, which a server may keep
+/// for a multipart object or a copy), or the composite one without its `-N`.
+pub fn checksum_accepted(checksum: &str, full: &str, kept: &str) -> bool {
+    kept == checksum || kept == full || checksum.split('-').next() == Some(kept)
 }
 
 /// The composite checksum of a multipart object from its parts' raw digests.
@@ -137,13 +148,14 @@ pub fn upload_file(s3: &S3, key: &str, path: &Path, part_size: u64) -> Result<Se
     if size <= part_size {
         let digest = digest_region(&mut file, 0, size, &mut whole).map_err(read_error)?;
         let checksum = checksum_b64(&digest);
-        s3.put_file(key, path, 0, size, &checksum)?;
+        let confirmed = s3.put_file(key, path, 0, size, &checksum)?;
         return Ok(Sent {
             key: key.to_string(),
             bytes: size,
             full: checksum.clone(),
             checksum,
             part_size: None,
+            confirmed,
         });
     }
     let part = part_size_for(size, part_size);
@@ -174,17 +186,21 @@ pub fn upload_file(s3: &S3, key: &str, path: &Path, part_size: u64) -> Result<Se
             offset += length;
             number += 1;
         }
-        s3.complete(key, &upload_id, parts)?;
-        Ok(())
+        Ok(s3.complete(key, &upload_id, parts)?)
     })();
     match result {
-        Ok(()) => Ok(Sent {
-            key: key.to_string(),
-            bytes: size,
-            checksum: composite(&digests),
-            full: checksum_b64(&whole.finalize()),
-            part_size: Some(part),
-        }),
+        Ok(echoed) => {
+            let checksum = composite(&digests);
+            let full = checksum_b64(&whole.finalize());
+            Ok(Sent {
+                key: key.to_string(),
+                bytes: size,
+                confirmed: echoed.is_some_and(|e| checksum_accepted(&checksum, &full, &e)),
+                checksum,
+                full,
+                part_size: Some(part),
+            })
+        }
         Err(err) => {
             abort_quietly(s3, key, &upload_id);
             Err(err)
@@ -213,16 +229,16 @@ pub struct StreamUpload<'a> {
 }
 
 impl<'a> StreamUpload<'a> {
-    /// Starts a stream for `key`, spooling parts in `spool_dir` (a private directory).
-    /// `expected` is a guess of the stream's length, to size the parts.
+    /// Starts a stream for `key`, spooling parts in `spool_path` (a file of a private
+    /// directory, this stream's own; removed when the stream is dropped). `expected` is a
+    /// guess of the stream's length, to size the parts.
     pub fn new(
         s3: &'a S3,
         key: &str,
-        spool_dir: &Path,
+        spool_path: PathBuf,
         part_size: u64,
         expected: u64,
     ) -> Result<StreamUpload<'a>, UploadError> {
-        let spool_path = spool_dir.join("part");
         let spool = std::fs::OpenOptions::new()
             .read(true)
             .write(true)
@@ -305,6 +321,7 @@ impl<'a> StreamUpload<'a> {
         }
         self.finished = true;
         let checksum;
+        let full = checksum_b64(&std::mem::take(&mut self.whole).finalize());
         let result = if self.upload_id.is_none() {
             let digest = std::mem::take(&mut self.hasher).finalize();
             self.spool.flush().map_err(|e| self.spool_error(e))?;
@@ -324,18 +341,20 @@ impl<'a> StreamUpload<'a> {
                 let id = self.upload_id.clone().unwrap_or_default();
                 self.s3
                     .complete(&self.key, &id, parts)
+                    .map(|echoed| echoed.is_some_and(|e| checksum_accepted(&checksum, &full, &e)))
                     .map_err(UploadError::from)
             })
         };
         match result {
-            Ok(()) => {
+            Ok(confirmed) => {
                 let part_size = self.upload_id.take().map(|_| self.part_size);
                 Ok(Sent {
                     key: self.key.clone(),
                     bytes: self.total,
                     checksum,
-                    full: checksum_b64(&std::mem::take(&mut self.whole).finalize()),
+                    full,
                     part_size,
+                    confirmed,
                 })
             }
             Err(err) => {

@@ -5,6 +5,11 @@
 //! A server keeps, for a multipart object, the composite checksum `BASE64-N` (some servers
 //! leave out the `-N`); after a server-side copy it may keep the whole object's SHA-256
 //! instead. Each is accepted; anything else is not.
+//!
+//! A server that echoed an accepted checksum in its answer to the upload
+//! ([`Sent::confirmed`]) checked the bytes against it and keeps it: such an object is not
+//! asked about again with a HeadObject where it was uploaded. A server that echoes none gets
+//! the HeadObject, as does every object after a server-side copy.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -28,6 +33,8 @@ pub struct Stored {
     pub full: String,
     /// The part size of a multipart object.
     pub part_size: Option<u64>,
+    /// The server's answer to the upload echoed an accepted checksum ([`Sent::confirmed`]).
+    pub confirmed: bool,
 }
 
 impl Stored {
@@ -39,14 +46,13 @@ impl Stored {
             checksum: sent.checksum.clone(),
             full: sent.full.clone(),
             part_size: sent.part_size,
+            confirmed: sent.confirmed,
         }
     }
 
     /// Whether `stored`, the checksum a server keeps, is one this object may have.
     pub fn accepts(&self, stored: &str) -> bool {
-        stored == self.checksum
-            || stored == self.full
-            || self.checksum.split('-').next() == Some(stored)
+        crate::upload::checksum_accepted(&self.checksum, &self.full, stored)
     }
 }
 
@@ -94,12 +100,42 @@ pub fn listing(
     Ok(())
 }
 
+/// How many objects' checksums [`checksums`] found kept by the server.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Checked {
+    /// Known from the upload's answer, which echoed it.
+    pub echoed: usize,
+    /// Asked for with a HeadObject.
+    pub asked: usize,
+    /// Of those asked for, the ones the server keeps a checksum for.
+    pub kept: usize,
+}
+
+impl Checked {
+    /// The objects whose checksum the server keeps, as sent.
+    pub fn matched(&self) -> usize {
+        self.echoed + self.kept
+    }
+}
+
 /// The checksum the server keeps for `base/REL` of every object is one of the object's.
-/// Returns how many objects had one (a server may keep none).
-pub fn checksums(s3: &S3, base: &str, objects: &[Stored]) -> Result<usize, AmazonS3Error> {
-    let mut checked = 0;
+/// With `trust_echo` (`base` is where the objects were uploaded), an object whose upload's
+/// answer echoed its checksum is taken as checked; every other object is asked about with a
+/// HeadObject. Says how many had one (a server may keep none).
+pub fn checksums(
+    s3: &S3,
+    base: &str,
+    objects: &[Stored],
+    trust_echo: bool,
+) -> Result<Checked, AmazonS3Error> {
+    let mut checked = Checked::default();
     for object in objects {
+        if trust_echo && object.confirmed {
+            checked.echoed += 1;
+            continue;
+        }
         let key = hidden::key(base, &object.rel);
+        checked.asked += 1;
         let stored = s3
             .stored_checksum(&key)
             .map_err(|source| AmazonS3Error::Request {
@@ -115,7 +151,7 @@ pub fn checksums(s3: &S3, base: &str, objects: &[Stored]) -> Result<usize, Amazo
                     stored,
                 })
             }
-            Some(_) => checked += 1,
+            Some(_) => checked.kept += 1,
             None => tracing::debug!(
                 "s3://{}/{key}: the server keeps no SHA-256 checksum.",
                 s3.bucket()
@@ -163,6 +199,7 @@ mod tests {
             checksum: "COMPOSITE-2".into(),
             full: "FULL".into(),
             part_size: Some(5 << 20),
+            confirmed: false,
         }
     }
 

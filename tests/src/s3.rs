@@ -19,7 +19,9 @@
 //! forwarding after a number of bytes (the server "goes away" in the middle of an upload,
 //! while moto keeps its state for the test to inspect), or refuses every connection, or
 //! forwards slowly, or cuts the requests of one kind, or goes away at one of them, or
-//! changes one byte of every request body (`flip.rs`).
+//! changes one byte of every request body (`flip.rs`), or hides the checksums the server
+//! echoes (`hide.rs`). It keeps the request line of every request ([`Proxy::requests`]) and
+//! the most connections it held open at once ([`Proxy::peak_connections`]).
 //!
 //! The virtual environment is `CEDAR_MOTO_VENV`, else `/tmp/cback-ci-moto`; without it, a
 //! `moto_server` and a `python3` with boto3 on PATH. Without any, [`available`] prints why the
@@ -40,6 +42,7 @@ use crate::reaper::Reaper;
 
 pub(crate) mod bucket;
 mod flip;
+mod hide;
 
 /// The access key every test uses with a server that accepts any.
 pub const ANY_KEY: (&str, &str) = ("cbacktest", "cbacktestsecret");
@@ -452,6 +455,9 @@ pub enum Mode {
         all_of: &'static [&'static str],
         times: u64,
     },
+    /// Forward, but hide the SHA-256 checksums the server's answers echo (see `hide.rs`): a
+    /// server that echoes none.
+    HideChecksums,
 }
 
 /// S3's answer to a request it throttles; a HEAD request's answer carries no body.
@@ -476,6 +482,11 @@ struct Shared {
     stop: AtomicBool,
     cuts: AtomicU64,
     matched: AtomicU64,
+    /// The request line of every request since the mode was set.
+    requests: Mutex<Vec<String>>,
+    /// Connections open now, and the most open at once since the mode was set.
+    open: AtomicU64,
+    peak: AtomicU64,
 }
 
 /// A TCP proxy on loopback in front of a server, for faults.
@@ -498,6 +509,9 @@ impl Proxy {
             stop: AtomicBool::new(false),
             cuts: AtomicU64::new(0),
             matched: AtomicU64::new(0),
+            requests: Mutex::new(Vec::new()),
+            open: AtomicU64::new(0),
+            peak: AtomicU64::new(0),
         });
         let proxy = Proxy {
             port,
@@ -533,8 +547,14 @@ impl Proxy {
                 conns.lock().unwrap().push(server.try_clone().unwrap());
                 let up = (client.try_clone().unwrap(), server.try_clone().unwrap());
                 let counting = shared.clone();
+                let open = shared.open.fetch_add(1, Ordering::SeqCst) + 1;
+                shared.peak.fetch_max(open, Ordering::SeqCst);
                 std::thread::spawn(move || pump_up(up.0, up.1, &counting));
-                std::thread::spawn(move || pump(server, client));
+                let answering = shared.clone();
+                std::thread::spawn(move || {
+                    pump(server, client, &answering);
+                    answering.open.fetch_sub(1, Ordering::SeqCst);
+                });
             }
         });
         proxy
@@ -551,6 +571,21 @@ impl Proxy {
         self.shared.sent.store(0, Ordering::SeqCst);
         self.shared.matched.store(0, Ordering::SeqCst);
         self.shared.down.store(false, Ordering::SeqCst);
+        self.shared.requests.lock().unwrap().clear();
+        let open = self.shared.open.load(Ordering::SeqCst);
+        self.shared.peak.store(open, Ordering::SeqCst);
+    }
+
+    /// The request line (`METHOD PATH?QUERY HTTP/1.1`) of every request forwarded or picked
+    /// since the proxy started or its mode was last set, in the order they came.
+    pub fn requests(&self) -> Vec<String> {
+        self.shared.requests.lock().unwrap().clone()
+    }
+
+    /// The most connections open through the proxy at once since it started or its mode was
+    /// last set (idle connections a client keeps for later included).
+    pub fn peak_connections(&self) -> u64 {
+        self.shared.peak.load(Ordering::SeqCst)
     }
 
     /// Whether a [`Mode::CutAfter`] or [`Mode::DownAt`] has cut.
@@ -581,15 +616,22 @@ impl Drop for Proxy {
     }
 }
 
-/// Server to client: everything as it comes.
-fn pump(mut from: TcpStream, mut to: TcpStream) {
+/// Server to client: everything as it comes, but with the echoed checksums hidden under
+/// [`Mode::HideChecksums`].
+fn pump(mut from: TcpStream, mut to: TcpStream, shared: &Shared) {
     let mut buf = vec![0u8; 64 << 10];
+    let mut hider = hide::Hider::default();
     loop {
         let n = match from.read(&mut buf) {
             Ok(0) | Err(_) => break,
             Ok(n) => n,
         };
-        if to.write_all(&buf[..n]).is_err() {
+        let written = if *shared.mode.lock().unwrap() == Mode::HideChecksums {
+            to.write_all(&hider.apply(&buf[..n]))
+        } else {
+            to.write_all(&buf[..n])
+        };
+        if written.is_err() {
             break;
         }
     }
@@ -726,6 +768,10 @@ fn pump_up(mut from: TcpStream, mut to: TcpStream, shared: &Shared) {
             };
             head.truncate(end);
             data = &data[end - before..];
+            if let Some(line) = head.split(|&b| b == b'\r').next() {
+                let line = String::from_utf8_lossy(line).into_owned();
+                shared.requests.lock().unwrap().push(line);
+            }
             match verdict(shared, &head) {
                 Verdict::Pass => {
                     out.extend_from_slice(&head);

@@ -12,7 +12,9 @@ use std::process::ExitCode;
 
 use cedar_cli::{diagnostic_lines, report, LogSwitches};
 use cedar_core::{init_logging, LogSettings, DEFAULT_LOGFILE_MODE, LOG_FILE_ONLY_TARGET};
-use cedar_ext_amazons3::{sync_directory, ConnectOptions, SyncRequest, DEFAULT_PART};
+use cedar_ext_amazons3::{
+    sync_directory, ConnectOptions, SyncRequest, DEFAULT_PART, DEFAULT_UPLOAD_JOBS,
+};
 use clap::Parser;
 
 const EXIT_USAGE: u8 = 2;
@@ -60,6 +62,10 @@ struct SyncCli {
     /// Leave out files whose names cannot be S3 keys instead of failing.
     #[arg(short = 'w', long = "ignoreWarnings")]
     ignore_warnings: bool,
+    /// How many files are uploaded at once, 1 to 64 (cback only).
+    #[arg(long = "jobs", value_name = "N", default_value_t = DEFAULT_UPLOAD_JOBS,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=64))]
+    jobs: usize,
     /// The local directory (must exist).
     #[arg(value_name = "SOURCE_DIR")]
     source: Option<PathBuf>,
@@ -112,6 +118,7 @@ fn main() -> ExitCode {
         upload_only: cli.upload_only,
         ignore_warnings: cli.ignore_warnings,
         part_size: DEFAULT_PART,
+        jobs: cli.jobs,
     };
     let connect = ConnectOptions {
         endpoint: None,

@@ -13,6 +13,7 @@ mod offsite_compat;
 mod offsite_config;
 mod offsite_encrypt;
 mod offsite_interrupt;
+mod offsite_pipeline;
 mod offsite_purge;
 mod offsite_replace;
 mod offsite_split;

@@ -733,7 +733,11 @@ fn throttling_is_waited_out_and_other_failures_are_not() {
     };
     const PUTS: &[&str] = &["PUT ", "x-id=PutObject"];
     site.stage_day(TODAY_DIR, &[("h/a", b"first"), ("h/b", b"bee")], true);
-    let config = site.config("", &amazons3_section(&bucket, ""));
+    // One upload at a time: the attempts counted below are those of one request.
+    let config = site.config(
+        "",
+        &amazons3_section(&bucket, "<upload_jobs>1</upload_jobs>"),
+    );
     let run = |proxy: &Proxy| {
         let mut cmd = site.cback(&config, &["--full", "amazons3"]);
         moto.env_with(&mut cmd, &proxy.endpoint());

@@ -4,12 +4,11 @@
 //! leaves nothing under the final key or the previous copy as it was, and no hidden copy is
 //! left once the next run is over.
 
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::time::{Duration, Instant};
 
 use crate::offsite_support::*;
-use cback_tests::s3::{self, Mode, Moto, Proxy};
+use cback_tests::s3::{Mode, Moto};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 
@@ -20,33 +19,6 @@ const SLOW: u64 = 512 << 10;
 
 fn config(site: &OffsiteMaster, bucket: &str) -> std::path::PathBuf {
     site.config("", &amazons3_section(bucket, ""))
-}
-
-/// `cback --full amazons3` through the proxy, as a child.
-fn spawn(site: &OffsiteMaster, config: &Path, moto: &Moto, proxy: &Proxy) -> Child {
-    Command::new(crate::BIN.cback_path())
-        .env_remove("CEDAR_LOG")
-        .env("LANG", "C")
-        .env("CEDAR_TODAY", TODAY)
-        .arg("--config")
-        .arg(config)
-        .arg("--logfile")
-        .arg(site.log_path())
-        .args(["--full", "amazons3"])
-        .env_remove("AWS_PROFILE")
-        .env_remove("AWS_SESSION_TOKEN")
-        .env_remove("AWS_ENDPOINT_URL_S3")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_REGION", s3::REGION)
-        .env("AWS_ENDPOINT_URL", proxy.endpoint())
-        .env("AWS_ACCESS_KEY_ID", &moto.key.0)
-        .env("AWS_SECRET_ACCESS_KEY", &moto.key.1)
-        .env("AWS_CONFIG_FILE", moto.dir.path().join("none"))
-        .env("AWS_SHARED_CREDENTIALS_FILE", moto.dir.path().join("none"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap()
 }
 
 /// Waits until moto lists an unfinished multipart upload, then sends `signal` in the middle
@@ -100,7 +72,7 @@ fn sigterm_in_the_middle_of_a_part_aborts_the_first_upload() {
     );
     let config = config(&site, &bucket);
     proxy.set(Mode::Throttle(SLOW));
-    let mut child = spawn(&site, &config, moto, &proxy);
+    let mut child = spawn_amazons3(&site, &config, moto, &proxy);
     let (code, took) = interrupt_mid_part(&mut child, moto, &bucket, Signal::SIGTERM);
     assert_eq!(code, EXIT_INTERRUPTED, "{}", site.log());
     // Within the part: at this rate the rest of the part alone would take over 10 seconds.
@@ -130,7 +102,7 @@ fn sigint_in_the_middle_of_a_reupload_leaves_the_previous_copy() {
     };
     let day = site.stage_day(TODAY_DIR, &[("h/a", b"first a"), ("h/b", b"first b")], true);
     let config = config(&site, &bucket);
-    let mut child = spawn(&site, &config, moto, &proxy);
+    let mut child = spawn_amazons3(&site, &config, moto, &proxy);
     assert!(child.wait().unwrap().success(), "{}", site.log());
     let previous = moto.objects(&bucket, "");
     assert_eq!(previous.len(), 2);
@@ -139,7 +111,7 @@ fn sigint_in_the_middle_of_a_reupload_leaves_the_previous_copy() {
     std::fs::write(day.join("h/big"), noise(20 << 20, 42)).unwrap();
     std::fs::remove_file(day.join("cback.amazons3")).unwrap();
     proxy.set(Mode::Throttle(SLOW));
-    let mut child = spawn(&site, &config, moto, &proxy);
+    let mut child = spawn_amazons3(&site, &config, moto, &proxy);
     let (code, took) = interrupt_mid_part(&mut child, moto, &bucket, Signal::SIGINT);
     assert_eq!(code, EXIT_INTERRUPTED, "{}", site.log());
     assert!(took < Duration::from_secs(8), "stopped after {took:?}");
@@ -165,7 +137,7 @@ fn sigint_in_the_middle_of_a_reupload_leaves_the_previous_copy() {
 
     // The next run stores the new copy, and leaves nothing hidden.
     proxy.set(Mode::Pass);
-    let mut child = spawn(&site, &config, moto, &proxy);
+    let mut child = spawn_amazons3(&site, &config, moto, &proxy);
     assert!(child.wait().unwrap().success(), "{}", site.log());
     assert_eq!(moto.get(&bucket, &key("h/a")), b"second a");
     assert_eq!(

@@ -51,10 +51,10 @@ fn a_directory_is_mirrored_and_verified() {
     assert!(log.contains("Completed verifying Amazon S3 bucket contents (no problems found)."));
     assert!(log.contains("Cedar Backup Amazon S3 sync run completed with status 0."));
 
-    // Changed and removed files; --uploadOnly keeps what is gone.
+    // Changed and removed files; --uploadOnly keeps what is gone (one upload at a time).
     fs::write(src.join("a"), b"alpha, longer").unwrap();
     fs::remove_file(src.join("sub/b")).unwrap();
-    run(moto, &site, &["-u", &source, &url]).success();
+    run(moto, &site, &["-u", "--jobs", "1", &source, &url]).success();
     assert_eq!(moto.get(&bucket, "home/a"), b"alpha, longer");
     assert!(moto.objects(&bucket, "").contains_key("home/sub/b"));
     assert!(site
@@ -117,6 +117,14 @@ fn usage_and_a_missing_source() {
         .args(["--bogus", "a", "b"])
         .assert()
         .code(2);
+    // --jobs takes 1 to 64 uploads at once.
+    for bad in ["0", "65", "x"] {
+        crate::BIN
+            .sync()
+            .args(["--jobs", bad, "a", "s3://b"])
+            .assert()
+            .code(2);
+    }
     let mut cmd = crate::BIN.sync();
     s3::isolate(&mut cmd, &site.root);
     let out = cmd

@@ -329,3 +329,37 @@ pub fn sha256_b64(data: &[u8]) -> String {
     }
     out
 }
+
+/// `cback --full amazons3` through `proxy` in front of `moto`, as a child (to be signalled),
+/// its output dropped (the log file has it).
+pub fn spawn_amazons3(
+    site: &OffsiteMaster,
+    config: &Path,
+    moto: &cback_tests::s3::Moto,
+    proxy: &cback_tests::s3::Proxy,
+) -> std::process::Child {
+    use std::process::{Command, Stdio};
+    Command::new(crate::BIN.cback_path())
+        .env_remove("CEDAR_LOG")
+        .env("LANG", "C")
+        .env("CEDAR_TODAY", TODAY)
+        .arg("--config")
+        .arg(config)
+        .arg("--logfile")
+        .arg(site.log_path())
+        .args(["--full", "amazons3"])
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_SESSION_TOKEN")
+        .env_remove("AWS_ENDPOINT_URL_S3")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_REGION", cback_tests::s3::REGION)
+        .env("AWS_ENDPOINT_URL", proxy.endpoint())
+        .env("AWS_ACCESS_KEY_ID", &moto.key.0)
+        .env("AWS_SECRET_ACCESS_KEY", &moto.key.1)
+        .env("AWS_CONFIG_FILE", moto.dir.path().join("none"))
+        .env("AWS_SHARED_CREDENTIALS_FILE", moto.dir.path().join("none"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
