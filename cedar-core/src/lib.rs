@@ -16,7 +16,8 @@
 //!   the extensions after stage see it), [`quantity`] (byte quantities of extension sections),
 //!   [`status`] (`cback-status.json` and `cback.prom`, drills included), [`remote_copies`]
 //!   (remote places holding copies of staged files, registered by extensions), [`gpg`]
-//!   (`gpg --decrypt` as a stream), [`compress`] (the one compressor and its [`compress::Codec`]),
+//!   (gpg as a stream, both ways), [`seal`] (a stream encrypted as it is written, decrypted as
+//!   it is read: age or gpg), [`compress`] (the one compressor and its [`compress::Codec`]),
 //!   [`pickle`] (the original's pickled state: collect's digests, the extensions' state files).
 //! - what several actions share: [`calendar`] (the one civil-date algorithm and `Today`),
 //!   [`quantity::display_bytes`], [`tar`] (the GNU tar writer), [`normalize_name`] (archive
@@ -61,6 +62,7 @@ pub mod recipients;
 pub mod remote;
 pub mod remote_copies;
 pub mod run;
+pub mod seal;
 pub mod sha256;
 pub mod staged;
 pub mod status;
