@@ -23,6 +23,7 @@ use cedar_core::atomic::{AtomicFile, Mode, Owner};
 use cedar_core::chain::chain;
 use cedar_core::compress::{self, Compressor, Totals};
 use cedar_core::ext::section::{ExtensionSection, SectionError};
+use cedar_core::seal::{Seal, SealWriter};
 use cedar_core::sha256::{DigestWriter, Digested};
 use cedar_core::status::DatabaseResult;
 use cedar_core::stream::{self, StreamCommand};
@@ -95,6 +96,16 @@ pub fn run(
     if let Some(file) = &settings.password_file {
         check_password_file(file).map_err(|reason| PgError::PasswordFile {
             path: file.clone(),
+            reason,
+        })?;
+    }
+    if let Some(path) = settings
+        .encrypt
+        .as_ref()
+        .and_then(|e| e.verify_identity.as_ref())
+    {
+        crate::encrypt::check_identity(path).map_err(|reason| PgError::VerifyIdentity {
+            path: path.clone(),
             reason,
         })?;
     }
@@ -597,11 +608,17 @@ pub fn dump_one(
             .join(", ")
     );
     let file = AtomicFile::create(dir, &file_name)?;
+    // `<encrypt>`: encrypted between the compressor and the file.
+    let seal = settings
+        .encrypt
+        .as_ref()
+        .map(|e| e.seal(&cedar_core::process::resolve_command(&config.config, "gpg")));
     let written = write_dump(
         &command,
         &file,
         settings,
         compression,
+        seal.as_ref(),
         interrupted,
         progress,
     )
@@ -660,6 +677,7 @@ fn check_written(
         // Only the check needs the member map; the result keeps the sums.
         members: std::mem::take(&mut totals.members),
     };
+    let compressed = totals.compressed;
     let mut dumped = Dumped {
         path: temp.to_path_buf(),
         totals,
@@ -668,12 +686,27 @@ fn check_written(
         dumped_by: None,
         dumped_from: None,
     };
-    if settings.verify {
-        let kind = match (target, settings.format) {
-            (Target::All | Target::Globals, _) => Kind::Cluster,
-            (Target::Database(_), Format::Custom) => Kind::Custom,
-            (Target::Database(_), Format::Plain) => Kind::Dump,
-        };
+    if let (true, Some(encryption)) = (settings.verify, &settings.encrypt) {
+        let kind = verify_kind(settings, target);
+        let checked = crate::sealed::check(
+            temp,
+            encryption,
+            settings.compress_mode,
+            kind,
+            &written,
+            compressed,
+        )
+        .map_err(|source| DumpError::Verify {
+            file: settings.file_name(target),
+            source: Box::new(source),
+        })?;
+        tracing::debug!("{} passed verification.", temp.display());
+        dumped.digest = Some(checked.digest);
+        dumped.verified = true;
+        dumped.dumped_by = checked.dumped_by;
+        dumped.dumped_from = checked.dumped_from;
+    } else if settings.verify {
+        let kind = verify_kind(settings, target);
         let checked = verify::verify(
             temp,
             settings.compress_mode,
@@ -697,13 +730,23 @@ fn check_written(
     Ok(dumped)
 }
 
-/// Streams the output of `command` through the compressor into `file`; returns the totals and
-/// the size and SHA-256 of the bytes written to the file.
+/// What the read-back check of `target`'s file looks for.
+fn verify_kind(settings: &Settings, target: &Target) -> Kind {
+    match (target, settings.format) {
+        (Target::All | Target::Globals, _) => Kind::Cluster,
+        (Target::Database(_), Format::Custom) => Kind::Custom,
+        (Target::Database(_), Format::Plain) => Kind::Dump,
+    }
+}
+
+/// Streams the output of `command` through the compressor (and the encryption of `seal`)
+/// into `file`; returns the totals and the size and SHA-256 of the bytes written to the file.
 fn write_dump(
     command: &StreamCommand,
     file: &AtomicFile,
     settings: &Settings,
     compression: compress::Settings,
+    seal: Option<&Seal>,
     interrupted: &(dyn Fn() -> bool + Sync),
     progress: &dyn Fn(u64),
 ) -> Result<(Totals, Digested), DumpError> {
@@ -721,6 +764,11 @@ fn write_dump(
     } else {
         DigestWriter::counting(handle)
     };
+    // No plaintext byte reaches the file: the encryption sits between compressor and file.
+    let handle = SealWriter::new(seal, handle).map_err(|source| DumpError::Encrypt {
+        path: temp.to_path_buf(),
+        source,
+    })?;
     let mut compressor =
         Compressor::new(handle, compression).map_err(|source| DumpError::Compressor {
             mode: settings.compress_mode.name(),
@@ -729,6 +777,10 @@ fn write_dump(
         })?;
     stream::stream(command, &mut compressor, temp, interrupted, progress)?;
     let (writer, totals) = compressor.finish().map_err(write_error)?;
+    let writer = writer.finish().map_err(|source| DumpError::Encrypt {
+        path: temp.to_path_buf(),
+        source,
+    })?;
     let (writer, digest) = writer.finish();
     writer.finish().map_err(write_error)?;
     Ok((totals, digest))

@@ -68,6 +68,9 @@ pub struct PostgresqlSection {
     pub split: Option<bool>,
     #[serde(default, rename = "exclude")]
     pub excludes: Vec<String>,
+    /// cback only: the dumps encrypted as they are written ([`crate::encrypt`]).
+    #[serde(default)]
+    pub encrypt: Option<crate::encrypt::EncryptSection>,
 }
 
 /// What pg_dump writes.
@@ -208,6 +211,7 @@ pub fn problems(section: Option<&PostgresqlSection>) -> Vec<String> {
         }
     }
     problems.extend(trust_problems(section));
+    problems.extend(crate::encrypt::problems(section.encrypt.as_ref()));
     problems
 }
 
@@ -315,6 +319,8 @@ pub struct Settings {
     pub split: bool,
     /// With `split`: patterns of database names left out (whole-name matches).
     pub excludes: Vec<String>,
+    /// `<encrypt>`: the dumps encrypted as they are written.
+    pub encrypt: Option<crate::encrypt::DumpEncryption>,
 }
 
 impl Settings {
@@ -372,16 +378,25 @@ impl Settings {
                 .unwrap_or(Format::Plain),
             split: section.split.unwrap_or(false),
             excludes: section.excludes.clone(),
+            encrypt: section
+                .encrypt
+                .as_ref()
+                .and_then(|e| crate::encrypt::settings(e).ok()),
         })
     }
 
     /// The final file name of `target` in collect_dir: the original's names for plain dumps,
     /// `postgresqldump-<database>.dump` for custom-format ones.
     pub fn file_name(&self, target: &Target) -> String {
-        match (self.format, target) {
+        let name = match (self.format, target) {
             (Format::Custom, Target::Database(name)) => format!("postgresqldump-{name}.dump"),
             _ => target.file_name(self.compress_mode),
-        }
+        };
+        // `<encrypt>`: `.age` or `.gpg` after the compression suffix.
+        name + self
+            .encrypt
+            .as_ref()
+            .map_or("", |e| e.sealing().extension())
     }
 
     /// The libpq environment variables a run sets for the dump commands; variables not

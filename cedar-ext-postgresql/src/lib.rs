@@ -33,9 +33,12 @@
 //! - pg_dump is matched to the server's version before anything is written ([`version`],
 //!   [`prepare`]);
 //! - `<all>Y<split>Y` writes the globals (0600) and one file per database, `<exclude>`
-//!   honoured ([`discover`]); `<format>custom` writes `pg_dump -Fc` archives.
+//!   honoured ([`discover`]); `<format>custom` writes `pg_dump -Fc` archives;
+//! - `<encrypt>` encrypts every dump as it is written, for age recipients or gpg keys
+//!   ([`encrypt`]): no plaintext byte reaches the disk; the encrypted file is checked before its
+//!   rename, and decrypted and checked in full with a `<verify_identity>` ([`sealed`]).
 //!
-//! Modules: `config` (section, rules, settings), `atomic`, `action` (the action itself),
+//! Modules: `config` (section, rules, settings), `encrypt` (its `<encrypt>`), `sealed`, `atomic`, `action` (the action itself),
 //! `prepare`, `verify`, `manifest`, `pgverify`, `version`, `discover`, `progress` (the terminal
 //! display), `error`. All are private but [`restore`], the library of `cback-restore`, which is
 //! an API of its own (its parts are private; its `mod.rs` names what the binary uses); the
@@ -45,6 +48,7 @@ mod action;
 mod atomic;
 mod config;
 mod discover;
+mod encrypt;
 mod error;
 mod manifest;
 mod metrics;
@@ -52,6 +56,7 @@ mod pgverify;
 mod prepare;
 mod progress;
 pub mod restore;
+mod sealed;
 #[cfg(test)]
 mod trust_tests;
 mod verify;

@@ -6,6 +6,7 @@
 use std::ffi::OsString;
 use std::path::PathBuf;
 
+use cedar_core::remote_copies::Keys;
 use cedar_core::ConfigFile;
 
 use super::child::{self, Client};
@@ -22,6 +23,8 @@ pub struct Server {
     pub psql: PathBuf,
     pub pg_restore: PathBuf,
     pub gpg: PathBuf,
+    /// `--identity FILE`: the age identities that decrypt `.age` copies.
+    pub identity: Option<PathBuf>,
     env: Vec<(String, OsString)>,
 }
 
@@ -32,11 +35,20 @@ impl Server {
             psql: resolve("psql"),
             pg_restore: resolve("pg_restore"),
             gpg: resolve("gpg"),
+            identity: None,
             env: settings
                 .libpq_env()
                 .into_iter()
                 .map(|(k, v)| (k.to_string(), OsString::from(v)))
                 .collect(),
+        }
+    }
+
+    /// What decrypts an encrypted copy: the identity file and gpg.
+    pub fn keys(&self) -> Keys {
+        Keys {
+            identity: self.identity.clone(),
+            gpg: self.gpg.clone(),
         }
     }
 
