@@ -47,21 +47,9 @@ impl Decrypting {
             Input::File(path) => (Stdio::from(std::fs::File::open(path)?), None),
             Input::Reader(reader) => (Stdio::piped(), Some(reader)),
         };
-        let mut child = crate::process::command(gpg)
-            .args(["--batch", "--quiet", "--no-tty", "--decrypt"])
-            .stdin(stdin)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|e| {
-                io::Error::new(
-                    e.kind(),
-                    format!(
-                        "cannot start {} to decrypt it: {e}; install gnupg or set an <override> for gpg",
-                        gpg.display()
-                    ),
-                )
-            })?;
+        let mut cmd = crate::process::command(gpg);
+        cmd.args(["--batch", "--quiet", "--no-tty", "--decrypt"]);
+        let mut child = spawn(gpg, cmd, stdin, "decrypt it")?;
         let stdout = child.stdout.take().expect("stdout is piped");
         let stderr = drain_text(child.stderr.take().expect("stderr is piped"));
         let feeder = match (reader, child.stdin.take()) {
@@ -105,19 +93,14 @@ impl Read for Decrypting {
                 Some(Ok(result)) => result,
                 Some(Err(_)) => Err(io::Error::other("the thread feeding gpg panicked")),
             };
-            let status = self.child.wait()?;
-            let text = self
-                .stderr
-                .take()
-                .and_then(|h| h.join().ok())
-                .unwrap_or_default();
+            let ended = wait_for(
+                &mut self.child,
+                &mut self.stderr,
+                "decrypt",
+                "check that the secret key is in the keyring of this user (GNUPGHOME)",
+            );
             fed?;
-            if !status.success() {
-                return Err(io::Error::other(format!(
-                    "gpg --decrypt failed ({status}): {}; check that the secret key is in the keyring of this user (GNUPGHOME)",
-                    crate::process::tail(&text, 5)
-                )));
-            }
+            ended?;
         }
         Ok(n)
     }
@@ -161,20 +144,7 @@ impl<W: Write + Send + 'static> Encrypting<W> {
         for recipient in recipients {
             cmd.arg("--recipient").arg(recipient);
         }
-        let mut child = cmd
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|e| {
-                io::Error::new(
-                    e.kind(),
-                    format!(
-                        "cannot start {} to encrypt: {e}; install gnupg or set an <override> for gpg",
-                        gpg.display()
-                    ),
-                )
-            })?;
+        let mut child = spawn(gpg, cmd, Stdio::piped(), "encrypt")?;
         let stdin = child.stdin.take();
         let stdout = child.stdout.take().expect("stdout is piped");
         let stderr = Some(drain_text(child.stderr.take().expect("stderr is piped")));
@@ -205,19 +175,12 @@ impl<W: Write + Send + 'static> Encrypting<W> {
 
     /// Waits for gpg; its failure as an error quoting its standard error.
     fn check_status(&mut self) -> io::Result<()> {
-        let status = self.child.wait()?;
-        let text = self
-            .stderr
-            .take()
-            .and_then(|h| h.join().ok())
-            .unwrap_or_default();
-        if status.success() {
-            return Ok(());
-        }
-        Err(io::Error::other(format!(
-            "gpg --encrypt failed ({status}): {}; check that the public key of every <recipient> is in the keyring of this user (gpg --list-keys, GNUPGHOME) and trusted (gpg --lsign-key)",
-            crate::process::tail(&text, 5)
-        )))
+        wait_for(
+            &mut self.child,
+            &mut self.stderr,
+            "encrypt",
+            "check that the public key of every <recipient> is in the keyring of this user (gpg --list-keys, GNUPGHOME) and trusted (gpg --lsign-key)",
+        )
     }
 }
 
@@ -254,6 +217,50 @@ impl<W: Write + Send + 'static> Drop for Encrypting<W> {
             let _ = self.child.wait();
         }
     }
+}
+
+/// Waits for gpg (`gpg --{doing}`): an error quoting the end of its standard error and
+/// saying what to check (`hint`) when it failed.
+fn wait_for(
+    child: &mut Child,
+    stderr: &mut Option<JoinHandle<String>>,
+    doing: &str,
+    hint: &str,
+) -> io::Result<()> {
+    let status = child.wait()?;
+    let text = stderr
+        .take()
+        .and_then(|h| h.join().ok())
+        .unwrap_or_default();
+    if status.success() {
+        return Ok(());
+    }
+    Err(io::Error::other(format!(
+        "gpg --{doing} failed ({status}): {}; {hint}",
+        crate::process::tail(&text, 5)
+    )))
+}
+
+/// Starts gpg (`cmd`, of the program `gpg`) with `stdin` and piped output, to `doing`.
+fn spawn(
+    gpg: &Path,
+    mut cmd: std::process::Command,
+    stdin: Stdio,
+    doing: &str,
+) -> io::Result<Child> {
+    cmd.stdin(stdin)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| {
+            io::Error::new(
+                e.kind(),
+                format!(
+                    "cannot start {} to {doing}: {e}; install gnupg or set an <override> for gpg",
+                    gpg.display()
+                ),
+            )
+        })
 }
 
 /// A child's pipe read to its end as text on a thread.

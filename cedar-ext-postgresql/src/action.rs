@@ -686,35 +686,26 @@ fn check_written(
         dumped_by: None,
         dumped_from: None,
     };
-    if let (true, Some(encryption)) = (settings.verify, &settings.encrypt) {
+    if settings.verify {
         let kind = verify_kind(settings, target);
-        let checked = crate::sealed::check(
-            temp,
-            encryption,
-            settings.compress_mode,
-            kind,
-            &written,
-            compressed,
-        )
-        .map_err(|source| DumpError::Verify {
-            file: settings.file_name(target),
-            source: Box::new(source),
-        })?;
-        tracing::debug!("{} passed verification.", temp.display());
-        dumped.digest = Some(checked.digest);
-        dumped.verified = true;
-        dumped.dumped_by = checked.dumped_by;
-        dumped.dumped_from = checked.dumped_from;
-    } else if settings.verify {
-        let kind = verify_kind(settings, target);
-        let checked = verify::verify(
-            temp,
-            settings.compress_mode,
-            kind,
-            &prepared.pg_restore,
-            &written,
-            threads,
-        )
+        let checked = match &settings.encrypt {
+            Some(encryption) => crate::sealed::check(
+                temp,
+                encryption,
+                settings.compress_mode,
+                kind,
+                &written,
+                compressed,
+            ),
+            None => verify::verify(
+                temp,
+                settings.compress_mode,
+                kind,
+                &prepared.pg_restore,
+                &written,
+                threads,
+            ),
+        }
         .map_err(|source| DumpError::Verify {
             file: settings.file_name(target),
             source: Box::new(source),

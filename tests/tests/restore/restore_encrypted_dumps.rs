@@ -84,6 +84,17 @@ fn dump_files(site: &Site) -> Vec<String> {
     names
 }
 
+/// Asserts that the drill `out` passed for shop and left no scratch database.
+fn assert_drill_passed(cluster: &Cluster, out: &Output) {
+    assert!(out.status.success(), "{}", text(out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).starts_with("PASS shop: "),
+        "{}",
+        text(out)
+    );
+    assert!(scratch_databases(cluster).is_empty());
+}
+
 fn cback(site: &Site, cluster: &Cluster, home: Option<&Path>) -> Output {
     let mut cmd = site.cback(Some(cluster), &["--full", "postgresql"]);
     if let Some(home) = home {
@@ -156,13 +167,7 @@ fn age_dumps_are_never_plaintext_and_restore_with_the_identity() {
     drop_database(cluster, "r_age_dump");
 
     let out = run(&site, cluster, &["--identity", key_arg, "drill"]);
-    assert!(out.status.success(), "{}", text(&out));
-    assert!(
-        String::from_utf8_lossy(&out.stdout).starts_with("PASS shop: "),
-        "{}",
-        text(&out)
-    );
-    assert!(scratch_databases(cluster).is_empty());
+    assert_drill_passed(cluster, &out);
     let secret = identity.to_string().expose_secret().to_string();
     for log in [site.log(), site.path("restore.log")] {
         assert!(!fs::read_to_string(log).unwrap().contains(&secret));
@@ -264,13 +269,7 @@ fn gpg_dumps_are_never_plaintext_and_restore_with_the_keyring() {
     let mut cmd = restore_cmd(&site, cluster, &["drill"]);
     cmd.env("GNUPGHOME", keyring.home());
     let out = cmd.output().unwrap();
-    assert!(out.status.success(), "{}", text(&out));
-    assert!(
-        String::from_utf8_lossy(&out.stdout).starts_with("PASS shop: "),
-        "{}",
-        text(&out)
-    );
-    assert!(scratch_databases(cluster).is_empty());
+    assert_drill_passed(cluster, &out);
 
     // A recipient without a key in the keyring: the dump fails, the previous file stays.
     let before = fs::read(&path).unwrap();
