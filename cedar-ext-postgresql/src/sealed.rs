@@ -229,4 +229,32 @@ mod tests {
         let err = run(&case, &path, &blessed, compressed).unwrap_err();
         assert!(matches!(err, VerifyError::Decompress { .. }), "{err}");
     }
+
+    #[test]
+    fn a_custom_archive_is_decrypted_in_full_and_must_be_one() {
+        let case = case(true);
+        let seal = case.encryption.seal(Path::new("gpg"));
+        for (plain, good) in [(&b"PGDMP\x01\x10archive"[..], true), (b"-- not one", false)] {
+            let path = case.dir.path().join("postgresqldump-a.dump.age");
+            let mut writer = seal
+                .writer(DigestWriter::new(File::create(&path).unwrap()))
+                .unwrap();
+            writer.write_all(plain).unwrap();
+            let (_, digest) = writer.finish().unwrap().finish();
+            let written = Written {
+                digest,
+                raw: plain.len() as u64,
+                members: Vec::new(),
+            };
+            let checked = check(
+                &path,
+                &case.encryption,
+                Codec::None,
+                Kind::Custom,
+                &written,
+                plain.len() as u64,
+            );
+            assert_eq!(checked.is_ok(), good, "{checked:?}");
+        }
+    }
 }
