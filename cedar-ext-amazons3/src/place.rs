@@ -1,5 +1,5 @@
 //! The bucket of the `<amazons3>` section as a remote place holding copies of staged files
-//! ([`cedar_core::remote_copies`]), for `cback-restore`: the same client, credentials,
+//! ([`cedar_core::RemotePlace`]), for `cback-restore`: the same client, credentials,
 //! endpoint and region rules as the upload ([`crate::client`]); days found by listing
 //! `PREFIX/YYYY/MM/DD/` with the delimiter `/`; a day's objects listed with their sizes; an
 //! object read with a streaming GetObject (bounded memory) and decrypted as it arrives: with
@@ -11,11 +11,10 @@ use std::io::Read;
 use std::path::Path;
 use std::sync::Arc;
 
-use cedar_core::remote_copies::{
-    is_day, is_hidden, Keys, RemoteError, RemotePlace, Sealing, StagedObject,
+use cedar_core::{
+    is_day_path, is_hidden_path, seal, seal::UnsealError, ConfigFile, RemoteCopyError, RemoteKeys,
+    RemotePlace, Sealing, StagedObject,
 };
-use cedar_core::seal::{self, UnsealError};
-use cedar_core::ConfigFile;
 
 use crate::action::{home_of, load_settings};
 use crate::client::{ConnectOptions, S3Error, S3};
@@ -73,15 +72,15 @@ impl S3Place {
         )
     }
 
-    fn failed(&self, e: S3Error) -> RemoteError {
-        RemoteError::Place {
+    fn failed(&self, e: S3Error) -> RemoteCopyError {
+        RemoteCopyError::Place {
             place: self.describe(),
             message: e.to_string(),
         }
     }
 
     /// The numbered directories of `digits` digits below `prefix`.
-    fn numbered(&self, prefix: &str, digits: usize) -> Result<Vec<String>, RemoteError> {
+    fn numbered(&self, prefix: &str, digits: usize) -> Result<Vec<String>, RemoteCopyError> {
         let mut dirs: Vec<String> = self
             .s3
             .list_dirs(prefix)
@@ -111,7 +110,7 @@ impl RemotePlace for S3Place {
         self.sealing
     }
 
-    fn days(&self) -> Result<Vec<String>, RemoteError> {
+    fn days(&self) -> Result<Vec<String>, RemoteCopyError> {
         // `PREFIX/` (or the bucket's root): the days are `PREFIX/YYYY/MM/DD/`.
         let root = day_prefix(&self.prefix, "");
         let mut days = Vec::new();
@@ -119,7 +118,7 @@ impl RemotePlace for S3Place {
             for month in self.numbered(&format!("{root}{year}/"), 2)? {
                 for day in self.numbered(&format!("{root}{year}/{month}/"), 2)? {
                     let date = format!("{year}/{month}/{day}");
-                    if is_day(&date) {
+                    if is_day_path(&date) {
                         days.push(date);
                     }
                 }
@@ -128,14 +127,14 @@ impl RemotePlace for S3Place {
         Ok(days)
     }
 
-    fn objects(&self, day: &str) -> Result<Vec<StagedObject>, RemoteError> {
+    fn objects(&self, day: &str) -> Result<Vec<StagedObject>, RemoteCopyError> {
         let prefix = format!("{}/", day_prefix(&self.prefix, day));
         let listed = self.s3.list(&prefix).map_err(|e| self.failed(e))?;
         Ok(listed
             .into_iter()
             .filter_map(|l| {
                 let relative = l.key.strip_prefix(&prefix)?.to_string();
-                if relative.is_empty() || relative.ends_with('/') || is_hidden(&relative) {
+                if relative.is_empty() || relative.ends_with('/') || is_hidden_path(&relative) {
                     return None;
                 }
                 Some(StagedObject {
@@ -152,14 +151,14 @@ impl RemotePlace for S3Place {
     fn open(
         &self,
         object: &StagedObject,
-        keys: &Keys,
-    ) -> Result<Box<dyn Read + Send>, RemoteError> {
+        keys: &RemoteKeys,
+    ) -> Result<Box<dyn Read + Send>, RemoteCopyError> {
         let location = object.location.clone();
         let decrypt_error = |e: UnsealError| match e {
-            UnsealError::NeedIdentity => RemoteError::NeedIdentity {
+            UnsealError::NeedIdentity => RemoteCopyError::NeedIdentity {
                 location: location.clone(),
             },
-            other => RemoteError::Decrypt {
+            other => RemoteCopyError::Decrypt {
                 location: location.clone(),
                 message: other.to_string(),
             },
@@ -180,7 +179,7 @@ impl RemotePlace for S3Place {
                 keys.identity.as_deref().unwrap_or(Path::new("")),
             )
             .map_err(|e| match e {
-                UnsealError::NotAge(why) => RemoteError::Decrypt {
+                UnsealError::NotAge(why) => RemoteCopyError::Decrypt {
                     location: location.clone(),
                     message: format!(
                         "it is not an age file ({why}); was it uploaded with <encrypt_mode>age?"

@@ -17,10 +17,7 @@
 
 use std::path::{Path, PathBuf};
 
-use cedar_core::clip::clip;
-use cedar_core::recipients::{self, Recipients};
-use cedar_core::remote_copies::Sealing;
-use cedar_core::seal::Seal;
+use cedar_core::{clip_text, parse_recipients, seal::Seal, Recipients, Sealing};
 use serde::Deserialize;
 
 /// The `<encrypt>` element of `<postgresql>` as written.
@@ -96,7 +93,7 @@ pub fn settings(section: &EncryptSection) -> Result<DumpEncryption, Vec<String>>
             problems.push("<encrypt> needs a <mode>: age or gpg".to_string());
             None
         }
-        Some("age") => match recipients::parse_all(&section.recipients) {
+        Some("age") => match parse_recipients(&section.recipients) {
             Ok(recipients) => Some(Mode::Age(recipients)),
             Err(problem) => {
                 problems.push(format!("<encrypt>: {problem}"));
@@ -116,7 +113,7 @@ pub fn settings(section: &EncryptSection) -> Result<DumpEncryption, Vec<String>>
                 if key.is_empty() || key.starts_with('-') {
                     problems.push(format!(
                         "<encrypt><recipient> `{}` is not a gpg key id, fingerprint or address",
-                        clip(key)
+                        clip_text(key)
                     ));
                 }
             }
@@ -125,7 +122,7 @@ pub fn settings(section: &EncryptSection) -> Result<DumpEncryption, Vec<String>>
         Some(other) => {
             problems.push(format!(
                 "<encrypt><mode> `{}` is not one of age, gpg",
-                clip(other)
+                clip_text(other)
             ));
             None
         }
@@ -135,7 +132,7 @@ pub fn settings(section: &EncryptSection) -> Result<DumpEncryption, Vec<String>>
         if !path.is_absolute() {
             problems.push(format!(
                 "<encrypt><verify_identity> `{}` must be an absolute path",
-                clip(&path.to_string_lossy())
+                clip_text(&path.to_string_lossy())
             ));
         }
         if matches!(mode, Some(Mode::Gpg(_))) {

@@ -14,8 +14,7 @@ use std::fs::File;
 use std::io::{self, Read};
 use std::path::Path;
 
-use cedar_core::compress::Codec;
-use cedar_core::seal;
+use cedar_core::{seal, Codec};
 
 use crate::encrypt::DumpEncryption;
 use crate::verify::{self, Kind, Verified, VerifyError, Written};
@@ -130,7 +129,7 @@ fn check_archive(
 mod tests {
     use super::*;
     use age::secrecy::ExposeSecret;
-    use cedar_core::sha256::DigestWriter;
+    use cedar_core::DigestWriter;
     use std::io::Write;
     use std::os::unix::fs::PermissionsExt;
 
@@ -225,7 +224,7 @@ mod tests {
         assert!(matches!(err, VerifyError::Digest { .. }), "{err}");
         // Blessed (the hash made to match): the authentication of the chunk fails.
         let mut blessed = written.clone();
-        blessed.digest = cedar_core::sha256::hash_file(&path).unwrap();
+        blessed.digest = cedar_core::hash_file(&path).unwrap();
         let err = run(&case, &path, &blessed, compressed).unwrap_err();
         assert!(matches!(err, VerifyError::Decompress { .. }), "{err}");
     }

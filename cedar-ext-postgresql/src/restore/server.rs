@@ -6,8 +6,7 @@
 use std::ffi::OsString;
 use std::path::PathBuf;
 
-use cedar_core::remote_copies::Keys;
-use cedar_core::ConfigFile;
+use cedar_core::{ConfigFile, RemoteKeys};
 
 use super::child::{self, Client};
 use super::error::RestoreError;
@@ -30,7 +29,7 @@ pub struct Server {
 
 impl Server {
     pub fn new(config: &ConfigFile, settings: &Settings) -> Server {
-        let resolve = |name| cedar_core::process::resolve_command(&config.config, name);
+        let resolve = |name| cedar_core::resolve_command(&config.config, name);
         Server {
             psql: resolve("psql"),
             pg_restore: resolve("pg_restore"),
@@ -45,8 +44,8 @@ impl Server {
     }
 
     /// What decrypts an encrypted copy: the identity file and gpg.
-    pub fn keys(&self) -> Keys {
-        Keys {
+    pub fn keys(&self) -> RemoteKeys {
+        RemoteKeys {
             identity: self.identity.clone(),
             gpg: self.gpg.clone(),
         }
@@ -176,7 +175,7 @@ pub fn scratch_name(purpose: &str) -> String {
     format!(
         "cback_{purpose}_{}_{}_{}",
         std::process::id(),
-        cedar_core::clock::now_secs(),
+        cedar_core::now_secs(),
         N.fetch_add(1, Ordering::SeqCst)
     )
 }

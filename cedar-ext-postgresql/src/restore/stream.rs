@@ -7,8 +7,7 @@
 use std::io::{self, BufReader, Read};
 use std::path::PathBuf;
 
-use cedar_core::remote_copies::Keys;
-use cedar_core::sha256::DigestReader;
+use cedar_core::{DigestReader, RemoteKeys};
 
 use super::catalog::{Compression, DumpCopy, Listed};
 
@@ -43,7 +42,7 @@ impl Read for Content {
 /// manifest gives the copy's SHA-256, the bytes are hashed as they stream and the read fails
 /// at their end if they differ (a copy changed or damaged since it was checked), before the
 /// client can commit.
-pub fn open(copy: &DumpCopy, keys: &Keys) -> io::Result<Content> {
+pub fn open(copy: &DumpCopy, keys: &RemoteKeys) -> io::Result<Content> {
     let stored = copy.stored()?;
     let stored: Box<dyn Read + Send> = match &copy.listed {
         Listed::Entry {
@@ -109,7 +108,7 @@ mod tests {
         std::fs::write(&path, bytes).unwrap();
         let copy = describe_path(&path).unwrap();
         let mut out = Vec::new();
-        let keys = Keys {
+        let keys = RemoteKeys {
             identity: None,
             gpg: PathBuf::from("gpg"),
         };

@@ -14,7 +14,7 @@ use std::process::Output;
 use age::secrecy::ExposeSecret;
 
 use crate::restore_support::*;
-use cback_tests::pg::{self, Cluster, Site};
+use cback_tests::pg::{self, Cluster, PgRunDir};
 
 fn write_identity(path: &Path, identity: &age::x25519::Identity) {
     fs::write(
@@ -56,7 +56,7 @@ fn assert_not_plaintext(path: &Path) {
 }
 
 /// Asserts that the manifest lists `name` with the size and SHA-256 of the file.
-fn assert_listed(site: &Site, name: &str) {
+fn assert_listed(site: &PgRunDir, name: &str) {
     let manifest: serde_json::Value =
         serde_json::from_str(&fs::read_to_string(site.collect.join(pg::MANIFEST)).unwrap())
             .unwrap();
@@ -66,7 +66,7 @@ fn assert_listed(site: &Site, name: &str) {
         .iter()
         .find(|e| e["name"] == name)
         .unwrap_or_else(|| panic!("{name} is not in the manifest: {manifest}"));
-    let digest = cedar_core::sha256::hash_file(&site.collect.join(name)).unwrap();
+    let digest = cedar_core::hash_file(&site.collect.join(name)).unwrap();
     assert_eq!(entry["size"], serde_json::json!(digest.size), "{entry}");
     assert_eq!(entry["sha256"], serde_json::json!(digest.sha256), "{entry}");
     assert_eq!(entry["status"], "ok", "{entry}");
@@ -74,7 +74,7 @@ fn assert_listed(site: &Site, name: &str) {
 }
 
 /// The dump files and temporary files in collect_dir.
-fn dump_files(site: &Site) -> Vec<String> {
+fn dump_files(site: &PgRunDir) -> Vec<String> {
     let mut names: Vec<String> = fs::read_dir(&site.collect)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -95,7 +95,7 @@ fn assert_drill_passed(cluster: &Cluster, out: &Output) {
     assert!(scratch_databases(cluster).is_empty());
 }
 
-fn cback(site: &Site, cluster: &Cluster, home: Option<&Path>) -> Output {
+fn cback(site: &PgRunDir, cluster: &Cluster, home: Option<&Path>) -> Output {
     let mut cmd = site.cback(Some(cluster), &["--full", "postgresql"]);
     if let Some(home) = home {
         cmd.env("GNUPGHOME", home);
@@ -107,7 +107,7 @@ fn cback(site: &Site, cluster: &Cluster, home: Option<&Path>) -> Output {
 fn age_dumps_are_never_plaintext_and_restore_with_the_identity() {
     let Some(cluster) = pg::shared() else { return };
     let _serial = serial();
-    let site = Site::new(crate::BIN);
+    let site = PgRunDir::new(crate::BIN);
     let identity = age::x25519::Identity::generate();
     let key = site.path("dump-check.key");
     write_identity(&key, &identity);
@@ -178,7 +178,7 @@ fn age_dumps_are_never_plaintext_and_restore_with_the_identity() {
 fn a_verify_identity_that_cannot_decrypt_or_others_can_read_keeps_the_previous_dump() {
     let Some(cluster) = pg::shared() else { return };
     let _serial = serial();
-    let site = Site::new(crate::BIN);
+    let site = PgRunDir::new(crate::BIN);
     let identity = age::x25519::Identity::generate();
     let recipient = identity.to_public().to_string();
     let good = site.path("good.key");
@@ -237,7 +237,7 @@ fn gpg_dumps_are_never_plaintext_and_restore_with_the_keyring() {
         return;
     };
     let _serial = serial();
-    let site = Site::new(crate::BIN);
+    let site = PgRunDir::new(crate::BIN);
     let keyring = cback_tests::gpg::Keyring::generate(&gpg);
     configure(
         &site,
