@@ -21,11 +21,16 @@
 #   MODES="gzip zstd" JOBS=1 bash scripts/bench.sh
 #   BENCH_CLEAN=1 bash scripts/bench.sh        # remove the cluster afterwards
 #   VERIFY_ROWS=0 bash scripts/bench.sh        # only <verify>N<manifest>N (not the default)
+#   ENCRYPT_ROWS=0 bash scripts/bench.sh       # without the <encrypt> age rows
+#   BUILD=0 bash scripts/bench.sh              # the release cback already built, as it is
 #
 # Each mode runs twice: in the default configuration (<verify>Y and <manifest>Y: the file is
 # read back and checked before its rename, see doc/postgresql.md, "Verification"), rows marked
 # "verify Y", and with <verify>N<manifest>N (the dump alone). The goal table gives the ratios of both; the
 # default configuration's are the ones that count. VERIFY_ROWS=0 leaves out the default rows.
+# With the default rows, each mode also runs encrypted (<encrypt><mode>age, for $AGE_RECIPIENT,
+# verify Y: the encrypted file's structure and hash are checked; see doc/postgresql.md,
+# "Encrypted dumps"), and a last table gives the cost: encrypted / unencrypted wall time.
 # A measurement during which a compiler ran is repeated (up to $RETRIES times).
 #
 # Peak RSS is cback's own high-water mark (VmHWM of /proc/PID/status, sampled every 20 ms until
@@ -52,6 +57,9 @@ modes=${MODES:-none gzip bzip2 zstd}
 baselines=${BASELINES:-1}
 jobs=${JOBS:-1}
 verify_rows=${VERIFY_ROWS:-1}
+encrypt_rows=${ENCRYPT_ROWS:-$verify_rows}
+# Any age public key will do (the dumps are thrown away): the example key of age's README.
+age_recipient=${AGE_RECIPIENT:-age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p}
 retries=${RETRIES:-3}
 bench_dir=${BENCH_DIR:-/var/tmp/cback-bench-pg}
 target=${CARGO_TARGET_DIR:-$repo/target}
@@ -79,8 +87,10 @@ if [ "$(id -u)" -eq 0 ]; then
   as_server=(runuser -u postgres --)
 fi
 
-note "building cback (release)"
-(cd "$repo" && cargo build --quiet --release -p cedar-cli)
+if [ "${BUILD:-1}" = 1 ]; then
+  note "building cback (release)"
+  (cd "$repo" && cargo build --quiet --release -p cedar-cli)
+fi
 cback="$target/release/cback"
 [ -x "$cback" ] || die "no release binary at $cback"
 
@@ -151,6 +161,8 @@ XML
 for mode in $modes; do
   conf "$mode" "$work/$mode.conf" "<verify>N</verify><manifest>N</manifest>"
   conf "$mode" "$work/$mode-verify.conf" ""
+  conf "$mode" "$work/$mode-age.conf" \
+    "<encrypt><mode>age</mode><recipient>$age_recipient</recipient></encrypt>"
 done
 
 # --- measuring ------------------------------------------------------------------------------------
@@ -225,6 +237,10 @@ for round in $(seq "$runs"); do
       timed "verify_$mode" "$cback" --quiet --config "$work/$mode-verify.conf" --logfile "$work/cback.log" postgresql
       sizes["verify_$mode"]=$(stat -c %s "$work/collect/"postgresqldump-*.txt*)
     fi
+    if [ "$encrypt_rows" = 1 ]; then
+      timed "age_$mode" "$cback" --quiet --config "$work/$mode-age.conf" --logfile "$work/cback.log" postgresql
+      sizes["age_$mode"]=$(stat -c %s "$work/collect/"postgresqldump-*.age)
+    fi
   done
 done
 
@@ -238,6 +254,7 @@ label() {
     zstd) echo 'pg_dump \| zstd -3 > f' ;;
     cback_*) echo "cback postgresql, ${1#cback_}, verify N" ;;
     verify_*) echo "cback postgresql, ${1#verify_}, verify Y (default)" ;;
+    age_*) echo "cback postgresql, ${1#age_}, verify Y, encrypt age" ;;
   esac
 }
 mb() { awk "BEGIN{printf \"%.1f\", $1/1e6}"; }
@@ -248,12 +265,12 @@ echo
 echo "| command | wall time | output | peak RSS |"
 echo "|---|---:|---:|---:|"
 for k in dump_null dump_file gzip bzip2 zstd cback_none cback_gzip cback_bzip2 cback_zstd \
-  verify_none verify_gzip verify_bzip2 verify_zstd; do
+  verify_none verify_gzip verify_bzip2 verify_zstd age_none age_gzip age_bzip2 age_zstd; do
   [ -n "${best[$k]:-}" ] || continue
   out="-"
   [ -n "${sizes[$k]:-}" ] && out="$(mb "${sizes[$k]}") MB"
   rss="-"
-  case $k in cback_* | verify_*) rss="$(awk "BEGIN{printf \"%.1f\", ${best_rss[$k]}/1024}") MiB" ;; esac
+  case $k in cback_* | verify_* | age_*) rss="$(awk "BEGIN{printf \"%.1f\", ${best_rss[$k]}/1024}") MiB" ;; esac
   mark=""
   if [ "${best_busy[$k]}" = 1 ]; then mark=" (*)"; contended=1; fi
   printf '| `%s` | %.2f s%s | %s | %s |\n' "$(label "$k")" "${best[$k]}" "$mark" "$out" "$rss"
@@ -295,6 +312,17 @@ rss_cell() { # prefix: the highest peak RSS of the rows with that prefix, and me
   printf '%.1f MiB | %s' "$(awk "BEGIN{print $max/1024}")" "$v"
 }
 printf '| peak RSS, any mode ≤ 32 MiB | %s | %s |\n' "$(rss_cell verify_)" "$(rss_cell cback_)"
+if [ "$encrypt_rows" = 1 ]; then
+  echo
+  echo "| encryption cost (verify Y) | encrypted (age) | unencrypted | encrypted / unencrypted | peak RSS (age) |"
+  echo "|---|---:|---:|---:|---:|"
+  for mode in $modes; do
+    [ -n "${best[age_$mode]:-}" ] && [ -n "${best[verify_$mode]:-}" ] || continue
+    printf '| %s | %.2f s | %.2f s | %s | %s MiB |\n' "$mode" "${best[age_$mode]}" "${best[verify_$mode]}" \
+      "$(awk "BEGIN{printf \"%.3f\", ${best[age_$mode]}/${best[verify_$mode]}}")" \
+      "$(awk "BEGIN{printf \"%.1f\", ${best_rss[age_$mode]}/1024}")"
+  done
+fi
 echo
 if [ "$contended" = 1 ]; then
   echo "WARNING: (*) a compiler (rustc/cc/ld/cargo) ran during every try of that row; rerun on an idle machine."

@@ -54,6 +54,7 @@ mod remote;
 mod remote_copies;
 mod retention;
 mod run;
+mod seal;
 mod sha256;
 mod shrink;
 mod staged;
@@ -128,6 +129,11 @@ pub use process::{
 pub use process_group::ProcessGroup;
 pub use remote::{
     config_words as command_words, RemoteCall, RemoteError as RemoteCallError, Word as RemoteWord,
+};
+pub use seal::{
+    check_private as check_identity_private, check_structure as check_sealed_structure,
+    identities as age_identities, open_age, read_identities as read_age_identities, unseal,
+    Identities as AgeIdentities, Seal, SealWriter, UnsealError,
 };
 pub use stream::{
     describe_status as describe_exit_status, drain_stderr, stderr_suffix, stream as stream_command,

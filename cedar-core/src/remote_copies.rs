@@ -72,6 +72,25 @@ impl Sealing {
             Sealing::Gpg => "gpg",
         }
     }
+
+    /// The suffix of a file it encrypted: `.age`, `.gpg`, or none.
+    pub fn extension(self) -> &'static str {
+        match self {
+            Sealing::None => "",
+            Sealing::Age => ".age",
+            Sealing::Gpg => ".gpg",
+        }
+    }
+
+    /// A file name without its `.age` / `.gpg` suffix, and what the suffix says.
+    pub fn of_name(name: &str) -> (&str, Sealing) {
+        for sealing in [Sealing::Age, Sealing::Gpg] {
+            if let Some(stem) = name.strip_suffix(sealing.extension()) {
+                return (stem, sealing);
+            }
+        }
+        (name, Sealing::None)
+    }
 }
 
 /// A failure reading a remote place.

@@ -7,13 +7,13 @@
 //! `gpg --decrypt` when it has an `<encrypt>` command. Empty files are stored unencrypted, so
 //! they are read as they are.
 
-use std::io::{BufReader, Read};
+use std::io::Read;
 use std::path::Path;
 use std::sync::Arc;
 
 use cedar_core::{
     is_day_path, is_hidden_path, ConfigFile, RemoteCopyError, RemoteKeys, RemotePlace,
-    RetentionPolicy, Sealing, StagedObject,
+    RetentionPolicy, Sealing, StagedObject, UnsealError,
 };
 
 use crate::action::{home_of, load_settings};
@@ -190,82 +190,42 @@ impl RemotePlace for S3Place {
         keys: &RemoteKeys,
     ) -> Result<Box<dyn Read + Send>, RemoteCopyError> {
         let location = object.location.clone();
+        let decrypt_error = |e: UnsealError| match e {
+            UnsealError::NeedIdentity => RemoteCopyError::NeedIdentity {
+                location: location.clone(),
+            },
+            other => RemoteCopyError::Decrypt {
+                location: location.clone(),
+                message: other.to_string(),
+            },
+        };
         // Checked before the request: a copy that cannot be decrypted is said so at once.
         let identities = match self.sealing {
-            Sealing::Age if object.size > 0 => Some(age_identities(keys, &location)?),
+            Sealing::Age if object.size > 0 => {
+                Some(cedar_core::age_identities(keys).map_err(decrypt_error)?)
+            }
             _ => None,
         };
         let raw = self.s3.get(&self.key(object)).map_err(|e| self.failed(e))?;
         if object.size == 0 {
             return Ok(Box::new(raw));
         }
-        match self.sealing {
-            Sealing::None => Ok(Box::new(raw)),
-            Sealing::Age => {
-                let identities = identities.unwrap_or_default();
-                let decryptor =
-                    age::Decryptor::new_buffered(BufReader::with_capacity(1 << 16, raw)).map_err(
-                        |e| RemoteCopyError::Decrypt {
-                            location: location.clone(),
-                            message: format!(
-                        "it is not an age file ({e}); was it uploaded with <encrypt_mode>age?"
+        match identities {
+            Some(identities) => cedar_core::open_age(
+                raw,
+                &identities,
+                keys.identity.as_deref().unwrap_or(Path::new("")),
+            )
+            .map_err(|e| match e {
+                UnsealError::NotAge(why) => RemoteCopyError::Decrypt {
+                    location: location.clone(),
+                    message: format!(
+                        "it is not an age file ({why}); was it uploaded with <encrypt_mode>age?"
                     ),
-                        },
-                    )?;
-                let reader = decryptor
-                    .decrypt(identities.iter().map(|i| i.as_ref() as &dyn age::Identity))
-                    .map_err(|e| RemoteCopyError::Decrypt {
-                        location: location.clone(),
-                        message: match e {
-                            age::DecryptError::NoMatchingKeys => format!(
-                                "no identity in {} matches its recipients; give the identity of one of the <amazons3><recipient> keys",
-                                keys.identity.as_deref().unwrap_or(Path::new("")).display()
-                            ),
-                            other => other.to_string(),
-                        },
-                    })?;
-                Ok(Box::new(reader))
-            }
-            Sealing::Gpg => {
-                let reader = cedar_core::GpgDecrypting::start(
-                    &keys.gpg,
-                    cedar_core::GpgInput::Reader(Box::new(raw)),
-                )
-                .map_err(|e| RemoteCopyError::Decrypt {
-                    location,
-                    message: e.to_string(),
-                })?;
-                Ok(Box::new(reader))
-            }
+                },
+                other => decrypt_error(other),
+            }),
+            None => cedar_core::unseal(self.sealing, Box::new(raw), keys).map_err(decrypt_error),
         }
     }
-}
-
-type Identities = Vec<Box<dyn age::Identity + Send + Sync>>;
-
-/// The identities of `--identity FILE`; its content is never shown.
-fn age_identities(keys: &RemoteKeys, location: &str) -> Result<Identities, RemoteCopyError> {
-    let Some(path) = keys.identity.as_deref() else {
-        return Err(RemoteCopyError::NeedIdentity {
-            location: location.to_string(),
-        });
-    };
-    let unusable = |why: String| {
-        RemoteCopyError::Decrypt {
-        location: location.to_string(),
-        message: format!(
-            "the identity file {} {why}; give a file of age identities (AGE-SECRET-KEY-1…), one per line",
-            path.display()
-        ),
-    }
-    };
-    let file = age::IdentityFile::from_file(path.to_string_lossy().into_owned())
-        .map_err(|e| unusable(format!("cannot be read: {e}")))?;
-    let identities = file
-        .into_identities()
-        .map_err(|e| unusable(format!("cannot be used: {e}")))?;
-    if identities.is_empty() {
-        return Err(unusable("holds no identity".to_string()));
-    }
-    Ok(identities)
 }

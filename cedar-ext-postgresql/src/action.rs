@@ -22,7 +22,7 @@ use std::time::Instant;
 use cedar_core::{
     error_chain, stream_command, Action, ActionContext, ActionError, AtomicFile, CompressSettings,
     CompressTotals, Compressor, ConfigFile, DatabaseResult, DigestWriter, Digested,
-    ExtensionSection, FileMode, FileOwner, SectionError, StreamCommand,
+    ExtensionSection, FileMode, FileOwner, Seal, SealWriter, SectionError, StreamCommand,
 };
 
 use crate::config::{check_password_file, Format, PostgresqlSection, Settings, Target, SECTION};
@@ -102,6 +102,16 @@ pub fn run(
     if let Some(file) = &settings.password_file {
         check_password_file(file).map_err(|reason| PgError::PasswordFile {
             path: file.clone(),
+            reason,
+        })?;
+    }
+    if let Some(path) = settings
+        .encrypt
+        .as_ref()
+        .and_then(|e| e.verify_identity.as_ref())
+    {
+        crate::encrypt::check_identity(path).map_err(|reason| PgError::VerifyIdentity {
+            path: path.clone(),
             reason,
         })?;
     }
@@ -744,19 +754,31 @@ pub fn dump_one(
         Some(bytes) => Source::Bytes(bytes),
         None => Source::Command(&command),
     };
-    let written = write_dump(source, &file, settings, compression, interrupted, progress).and_then(
-        |(totals, digest)| {
-            check_written(
-                settings,
-                prepared,
-                target,
-                file.temp_path(),
-                totals,
-                digest,
-                compression.threads,
-            )
-        },
-    );
+    // `<encrypt>`: encrypted between the compressor and the file.
+    let seal = settings
+        .encrypt
+        .as_ref()
+        .map(|e| e.seal(&cedar_core::resolve_command(&config.config, "gpg")));
+    let written = write_dump(
+        source,
+        &file,
+        settings,
+        compression,
+        seal.as_ref(),
+        interrupted,
+        progress,
+    )
+    .and_then(|(totals, digest)| {
+        check_written(
+            settings,
+            prepared,
+            target,
+            file.temp_path(),
+            totals,
+            digest,
+            compression.threads,
+        )
+    });
     match written {
         Ok(mut dumped) => {
             // Roles with their password hashes, and a configuration that may hold passwords
@@ -802,6 +824,7 @@ fn check_written(
         // Only the check needs the member map; the result keeps the sums.
         members: std::mem::take(&mut totals.members),
     };
+    let compressed = totals.compressed;
     let mut dumped = Dumped {
         path: temp.to_path_buf(),
         totals,
@@ -811,20 +834,25 @@ fn check_written(
         dumped_from: None,
     };
     if settings.verify {
-        let kind = match (target, settings.format_of(target)) {
-            (Target::All | Target::Globals, _) => Kind::Cluster,
-            (Target::Config, _) => Kind::Config,
-            (Target::Database(_), Format::Custom) => Kind::Custom,
-            (Target::Database(_), Format::Plain) => Kind::Dump,
-        };
-        let checked = verify::verify(
-            temp,
-            settings.codec_of(target),
-            kind,
-            &prepared.pg_restore,
-            &written,
-            threads,
-        )
+        let kind = verify_kind(settings, target);
+        let checked = match &settings.encrypt {
+            Some(encryption) => crate::sealed::check(
+                temp,
+                encryption,
+                settings.codec_of(target),
+                kind,
+                &written,
+                compressed,
+            ),
+            None => verify::verify(
+                temp,
+                settings.codec_of(target),
+                kind,
+                &prepared.pg_restore,
+                &written,
+                threads,
+            ),
+        }
         .map_err(|source| DumpError::Verify {
             file: settings.file_name(target),
             source: Box::new(source),
@@ -840,6 +868,16 @@ fn check_written(
     Ok(dumped)
 }
 
+/// What the read-back check of `target`'s file looks for.
+fn verify_kind(settings: &Settings, target: &Target) -> Kind {
+    match (target, settings.format_of(target)) {
+        (Target::All | Target::Globals, _) => Kind::Cluster,
+        (Target::Config, _) => Kind::Config,
+        (Target::Database(_), Format::Custom) => Kind::Custom,
+        (Target::Database(_), Format::Plain) => Kind::Dump,
+    }
+}
+
 /// What a file is written from.
 #[derive(Clone, Copy)]
 enum Source<'a> {
@@ -849,13 +887,14 @@ enum Source<'a> {
     Bytes(&'a [u8]),
 }
 
-/// Streams `source` through the compressor into `file`; returns the totals and the size and
+/// Streams `source` through the compressor (and the encryption of `seal`) into `file`; returns the totals and the size and
 /// SHA-256 of the bytes written to the file.
 fn write_dump(
     source: Source<'_>,
     file: &AtomicFile,
     settings: &Settings,
     compression: CompressSettings,
+    seal: Option<&Seal>,
     interrupted: &(dyn Fn() -> bool + Sync),
     progress: &dyn Fn(u64),
 ) -> Result<(CompressTotals, Digested), DumpError> {
@@ -873,6 +912,11 @@ fn write_dump(
     } else {
         DigestWriter::counting(handle)
     };
+    // No plaintext byte reaches the file: the encryption sits between compressor and file.
+    let handle = SealWriter::new(seal, handle).map_err(|source| DumpError::Encrypt {
+        path: temp.to_path_buf(),
+        source,
+    })?;
     let mut compressor =
         Compressor::new(handle, compression).map_err(|source| DumpError::Compressor {
             mode: compression.codec.name(),
@@ -889,6 +933,10 @@ fn write_dump(
         }
     }
     let (writer, totals) = compressor.finish().map_err(write_error)?;
+    let writer = writer.finish().map_err(|source| DumpError::Encrypt {
+        path: temp.to_path_buf(),
+        source,
+    })?;
     let (writer, digest) = writer.finish();
     writer.finish().map_err(write_error)?;
     Ok((totals, digest))

@@ -86,6 +86,9 @@ pub struct PostgresqlSection {
     pub standby: Option<String>,
     #[serde(default)]
     pub pause_timeout: Option<String>,
+    /// cback only: the dumps encrypted as they are written ([`crate::encrypt`]).
+    #[serde(default)]
+    pub encrypt: Option<crate::encrypt::EncryptSection>,
 }
 
 /// What pg_dump writes.
@@ -230,6 +233,7 @@ pub fn problems(section: Option<&PostgresqlSection>) -> Vec<String> {
     problems.extend(trust_problems(section));
     problems.extend(crate::choices::problems(section));
     problems.extend(crate::standby::problems(section));
+    problems.extend(crate::encrypt::problems(section.encrypt.as_ref()));
     problems
 }
 
@@ -366,6 +370,8 @@ pub struct Settings {
     pub standby: crate::standby::StandbyMode,
     /// How long to wait for replay to pause.
     pub pause_timeout: std::time::Duration,
+    /// `<encrypt>`: the dumps encrypted as they are written.
+    pub encrypt: Option<crate::encrypt::DumpEncryption>,
 }
 
 impl Settings {
@@ -437,16 +443,25 @@ impl Settings {
             role_passwords: section.role_passwords.unwrap_or(true),
             standby: crate::standby::mode(section),
             pause_timeout: crate::standby::pause_timeout(section),
+            encrypt: section
+                .encrypt
+                .as_ref()
+                .and_then(|e| crate::encrypt::settings(e).ok()),
         })
     }
 
     /// The final file name of `target` in collect_dir: the original's names for plain dumps,
     /// `postgresqldump-<database>.dump` for custom-format ones.
     pub fn file_name(&self, target: &Target) -> String {
-        match (self.format_of(target), target) {
+        let name = match (self.format_of(target), target) {
             (Format::Custom, Target::Database(name)) => format!("postgresqldump-{name}.dump"),
             _ => target.file_name(self.codec_of(target)),
-        }
+        };
+        // `<encrypt>`: `.age` or `.gpg` after the compression suffix.
+        name + self
+            .encrypt
+            .as_ref()
+            .map_or("", |e| e.sealing().extension())
     }
 
     /// The `<database_options>` entry that applies to `target`, if any.

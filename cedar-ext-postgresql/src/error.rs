@@ -45,6 +45,15 @@ pub enum DumpError {
         source: std::io::Error,
     },
 
+    /// `<encrypt>`: the encryption could not be started or finished (gpg failed, a key is
+    /// missing).
+    #[error("cannot encrypt the dump into {} (check the <encrypt> recipients)", path.display())]
+    Encrypt {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
     /// The finished file failed its read-back check; it never took the final name, and the
     /// previous file under that name is untouched.
     #[error(
@@ -132,6 +141,10 @@ pub enum PgError {
     /// `<postgresql>` section unreadable or breaking the rules, the backup owner unknown.
     #[error(transparent)]
     Section(#[from] SectionError),
+
+    /// The `<encrypt><verify_identity>` file cannot be used.
+    #[error("cannot use the identity file {} of <postgresql><encrypt><verify_identity>: {reason}", path.display())]
+    VerifyIdentity { path: PathBuf, reason: String },
 
     /// The password file cannot be used.
     #[error("cannot use the password file {}: {reason}; fix <postgresql><password_file>", path.display())]

@@ -43,10 +43,14 @@
 //!   passwords, said in the log, the manifest and the status ([`role_passwords`]);
 //! - on a hot standby, WAL replay is paused (and confirmed paused) for the dumps and always
 //!   resumed, even by the next run when this one was killed ([`standby`]).
+//! - `<encrypt>` encrypts every dump as it is written, for age recipients or gpg keys
+//!   ([`encrypt`]): no plaintext byte reaches the disk; the encrypted file is checked before its
+//!   rename, and decrypted and checked in full with a `<verify_identity>` ([`sealed`]).
 //!
-//! Modules: `config` (section, rules, settings), `atomic`, `action` (the action itself),
-//! `prepare`, `verify`, `manifest`, `pgverify`, `version`, `discover`, `role_passwords`, `standby`,
-//! `progress` (the terminal display), `error`. All are private but [`restore`], the library of `cback-restore`, which is
+//! Modules: `config` (section, rules, settings), `encrypt` (its `<encrypt>`), `sealed`, `atomic`,
+//! `action` (the action itself), `prepare`, `verify`, `manifest`, `pgverify`, `version`,
+//! `discover`, `role_passwords`, `standby`, `server_config`, `choices`, `tables`, `progress` (the
+//! terminal display), `error`. All are private but [`restore`], the library of `cback-restore`, which is
 //! an API of its own (its parts are private; its `mod.rs` names what the binary uses); the
 //! `pub use` block below names the rest that other crates use.
 
@@ -55,6 +59,7 @@ mod atomic;
 mod choices;
 mod config;
 mod discover;
+mod encrypt;
 mod error;
 mod manifest;
 mod metrics;
@@ -63,6 +68,7 @@ mod prepare;
 mod progress;
 pub mod restore;
 mod role_passwords;
+mod sealed;
 mod server_config;
 mod standby;
 mod tables;

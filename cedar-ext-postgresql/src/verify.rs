@@ -109,6 +109,24 @@ pub fn header_versions(head: &[u8]) -> (Option<String>, Option<String>) {
 pub enum VerifyError {
     #[error("the check of {} was stopped: the run was interrupted", path.display())]
     Interrupted { path: PathBuf },
+    #[error("{} is not a sound encrypted file", path.display())]
+    Sealed {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("{} has the SHA-256 {found} when read back, but {expected} was written to it; the disk or the filesystem of collect_dir damaged it", path.display())]
+    Digest {
+        path: PathBuf,
+        expected: String,
+        found: String,
+    },
+    #[error("cannot decrypt {} with the <verify_identity> key", path.display())]
+    Unseal {
+        path: PathBuf,
+        #[source]
+        source: cedar_core::UnsealError,
+    },
     #[error("cannot read {} back", path.display())]
     Read {
         path: PathBuf,
@@ -264,6 +282,32 @@ pub fn verify_plain(
         )?,
         Codec::Gzip | Codec::Bzip2 | Codec::Zstd => decode_sequential(path, file, codec)?,
     };
+    check_decoded(path, codec, kind, written, decoded)
+}
+
+/// Checks a plain dump whose compressed bytes are read from `reader` (an encrypted file being
+/// decrypted): it decompresses with `codec` to exactly the bytes dumped (`written.raw`) and
+/// ends with `kind`'s marker. `path` names the file in messages; the digest returned is that
+/// of `written`.
+pub fn verify_plain_stream(
+    path: &Path,
+    reader: impl Read,
+    codec: Codec,
+    kind: Kind,
+    written: &Written,
+) -> Result<Verified, VerifyError> {
+    let decoded = decode_sequential(path, reader, codec)?;
+    check_decoded(path, codec, kind, written, decoded)
+}
+
+/// The length, the completion marker and the versions of a decompressed plain dump.
+fn check_decoded(
+    path: &Path,
+    codec: Codec,
+    kind: Kind,
+    written: &Written,
+    decoded: Decoded,
+) -> Result<Verified, VerifyError> {
     if decoded.raw != written.raw {
         return Err(VerifyError::Length {
             path: path.to_path_buf(),
@@ -313,7 +357,7 @@ fn read_uncompressed(path: &Path, file: &File, size: u64) -> Result<Decoded, Ver
 }
 
 /// Decompresses the whole file in one pass (zstd, or a file without a member map).
-fn decode_sequential(path: &Path, file: File, codec: Codec) -> Result<Decoded, VerifyError> {
+fn decode_sequential(path: &Path, file: impl Read, codec: Codec) -> Result<Decoded, VerifyError> {
     let mut raw = io::BufReader::with_capacity(BUF, file);
     let decoded = {
         let decoder: Box<dyn Read + '_> = match codec {

@@ -6,8 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use cedar_core::{
-    init_logging, ConfigFile, LogScreen, LogSettings, Options, RemoteKeys, Sealing,
-    LOG_FILE_ONLY_TARGET,
+    init_logging, ConfigFile, LogScreen, LogSettings, Options, Sealing, LOG_FILE_ONLY_TARGET,
 };
 use cedar_ext_postgresql::restore::{
     all_copies, drill, restore, sources, DumpCopy, From, Kind, Outcome, Request, Server,
@@ -38,8 +37,9 @@ struct RestoreCli {
     /// Print nothing but results and errors; no progress display.
     #[arg(short = 'q', long, global = true)]
     quiet: bool,
-    /// An age identity file, to decrypt copies an <amazons3> section encrypted for age
-    /// recipients (gpg-encrypted copies use the keyring of GNUPGHOME).
+    /// An age identity file, to decrypt `.age` dumps (<postgresql><encrypt><mode>age) and
+    /// copies an <amazons3> section encrypted for age recipients (`.gpg` dumps and
+    /// gpg-encrypted copies use the keyring of GNUPGHOME).
     #[arg(long, global = true, value_name = "FILE")]
     identity: Option<PathBuf>,
     #[command(subcommand)]
@@ -120,11 +120,9 @@ fn run(cli: &RestoreCli) -> u8 {
         Ok(settings) => settings,
         Err(e) => return fail(EXIT_CONFIG, "error reading the configuration", &e),
     };
-    let server = Server::new(&config, &settings);
-    let keys = RemoteKeys {
-        identity: cli.identity.clone(),
-        gpg: server.gpg.clone(),
-    };
+    let mut server = Server::new(&config, &settings);
+    server.identity = cli.identity.clone();
+    let keys = server.keys();
     let places = sources(&config, &keys);
     match &cli.command {
         Command::List { database } => {
@@ -252,12 +250,13 @@ fn table(copies: &[&DumpCopy]) -> String {
             Kind::ServerConfig => "server configuration".to_string(),
             _ => c.format.name().to_string(),
         };
-        let mut compression = match (c.compression.name(), c.encrypted) {
-            ("none", false) => String::new(),
-            ("none", true) => "+gpg".to_string(),
-            (name, false) => format!("+{name}"),
-            (name, true) => format!("+{name}+gpg"),
+        let mut compression = match c.compression.name() {
+            "none" => String::new(),
+            name => format!("+{name}"),
         };
+        if c.sealing != Sealing::None {
+            compression.push_str(&format!("+{}", c.sealing.name()));
+        }
         // Encrypted by the remote place on the way (the name does not say so).
         match c.remote.as_ref().map(|r| r.place.sealing()) {
             None | Some(Sealing::None) => {}

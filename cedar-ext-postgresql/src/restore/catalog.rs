@@ -127,8 +127,9 @@ pub struct DumpCopy {
     pub kind: Kind,
     pub format: DumpFormat,
     pub compression: Compression,
-    /// The name ends with `.gpg` (encrypted by the off-site action).
-    pub encrypted: bool,
+    /// How the file is encrypted, from its name: `.age` or `.gpg` (`<postgresql><encrypt>`,
+    /// or the encrypt extension's staged copies), or not.
+    pub sealing: Sealing,
     /// Bytes of the file as stored.
     pub size: u64,
     /// When the dump was made: the manifest's end time, else the file's modification time
@@ -139,16 +140,13 @@ pub struct DumpCopy {
     pub remote: Option<Remote>,
 }
 
-/// The name's meaning: (database or label, kind, format, compression, encrypted), or `None`
+/// The name's meaning: (database or label, kind, format, compression, encryption), or `None`
 /// for a file that is not a dump (the manifest, a temporary file, anything else).
-pub fn parse_name(name: &str) -> Option<(String, Kind, DumpFormat, Compression, bool)> {
+pub fn parse_name(name: &str) -> Option<(String, Kind, DumpFormat, Compression, Sealing)> {
     if name.starts_with('.') {
         return None;
     }
-    let (name, encrypted) = match name.strip_suffix(".gpg") {
-        Some(rest) => (rest, true),
-        None => (name, false),
-    };
+    let (name, encrypted) = Sealing::of_name(name);
     let rest = name.strip_prefix(DUMP_PREFIX)?;
     if let Some(db) = rest.strip_prefix('-').and_then(|r| r.strip_suffix(".dump")) {
         if db.is_empty() {
@@ -330,22 +328,28 @@ struct File<'a> {
 
 fn describe(file: &File<'_>, manifest: &ManifestRead, source: &str) -> Option<DumpCopy> {
     let name = file.name;
-    let (label, kind, format, compression, encrypted) = parse_name(name)?;
-    let plain_name = name.strip_suffix(".gpg").unwrap_or(name);
+    let (label, kind, format, compression, sealing) = parse_name(name)?;
+    let plain_name = Sealing::of_name(name).0;
     let mut date = cedar_core::rfc3339(file.mtime);
     let mut database = label;
     let listed = match manifest {
         None => Listed::Unlisted,
         Some(Err(reason)) => Listed::BadManifest(reason.clone()),
-        Some(Ok(m)) => match m.entry(plain_name) {
+        // Encrypted as it was written (`<postgresql><encrypt>`), the file itself is listed;
+        // encrypted afterwards (the encrypt extension), the dump it was made from.
+        Some(Ok(m)) => match m
+            .entry(name)
+            .map(|e| (e, true))
+            .or_else(|| m.entry(plain_name).map(|e| (e, false)))
+        {
             None => Listed::Unlisted,
-            Some(entry) => {
+            Some((entry, as_stored)) => {
                 date = entry.end.clone();
                 if kind == Kind::Database {
                     database = entry.database.clone();
                 }
                 // An encrypted copy has another size and digest than the listed dump.
-                let (size, sha256) = if encrypted {
+                let (size, sha256) = if !as_stored && sealing != Sealing::None {
                     (None, None)
                 } else if file.sealed {
                     (None, entry.sha256.clone())
@@ -367,7 +371,7 @@ fn describe(file: &File<'_>, manifest: &ManifestRead, source: &str) -> Option<Du
         kind,
         format,
         compression,
-        encrypted,
+        sealing,
         size: file.size,
         date,
         listed,
@@ -435,7 +439,7 @@ mod tests {
                 Kind::Database,
                 DumpFormat::Plain,
                 Compression::Gzip,
-                false
+                Sealing::None
             ))
         );
         assert_eq!(
@@ -445,10 +449,12 @@ mod tests {
                 Kind::Database,
                 DumpFormat::Custom,
                 Compression::None,
-                true
+                Sealing::Gpg
             ))
         );
         assert_eq!(p("postgresqldump.txt.zst").unwrap().1, Kind::Cluster);
+        let age = p("postgresqldump-shop.txt.gz.age").unwrap();
+        assert_eq!((age.3, age.4), (Compression::Gzip, Sealing::Age));
         assert_eq!(
             p("postgresqldump-globals.txt.bz2").unwrap().1,
             Kind::Globals

@@ -73,7 +73,7 @@ pub fn load(
                 cleanup: false,
             };
             let mut content =
-                stream::open(copy, &server.gpg).map_err(|source| RestoreError::Open {
+                stream::open(copy, &server.keys()).map_err(|source| RestoreError::Open {
                     path: copy.path.clone(),
                     source,
                 })?;
@@ -125,7 +125,7 @@ pub fn load_cluster_section(
 /// databases it holds and says whether it is complete.
 pub fn cluster_contents(server: &Server, copy: &DumpCopy) -> Result<SqlScan, RestoreError> {
     use std::io::Read;
-    let mut content = stream::open(copy, &server.gpg).map_err(|source| RestoreError::Open {
+    let mut content = stream::open(copy, &server.keys()).map_err(|source| RestoreError::Open {
         path: copy.path.clone(),
         source,
     })?;
@@ -235,7 +235,7 @@ fn feed(
     scan: Option<&RefCell<SqlScan>>,
     fail: &dyn Fn(String) -> RestoreError,
 ) -> Result<Ended, RestoreError> {
-    let mut content = stream::open(copy, &server.gpg).map_err(|source| RestoreError::Open {
+    let mut content = stream::open(copy, &server.keys()).map_err(|source| RestoreError::Open {
         path: copy.path.clone(),
         source,
     })?;
@@ -340,7 +340,7 @@ fn pg_restore_output(
         env: server.env(database),
         cleanup: false,
     };
-    let mut content = stream::open(copy, &server.gpg).map_err(|source| RestoreError::Open {
+    let mut content = stream::open(copy, &server.keys()).map_err(|source| RestoreError::Open {
         path: copy.path.clone(),
         source,
     })?;

@@ -6,7 +6,7 @@
 use std::ffi::OsString;
 use std::path::PathBuf;
 
-use cedar_core::ConfigFile;
+use cedar_core::{ConfigFile, RemoteKeys};
 
 use super::child::{self, Client};
 use super::error::RestoreError;
@@ -22,6 +22,8 @@ pub struct Server {
     pub psql: PathBuf,
     pub pg_restore: PathBuf,
     pub gpg: PathBuf,
+    /// `--identity FILE`: the age identities that decrypt `.age` copies.
+    pub identity: Option<PathBuf>,
     env: Vec<(String, OsString)>,
 }
 
@@ -32,11 +34,20 @@ impl Server {
             psql: resolve("psql"),
             pg_restore: resolve("pg_restore"),
             gpg: resolve("gpg"),
+            identity: None,
             env: settings
                 .libpq_env()
                 .into_iter()
                 .map(|(k, v)| (k.to_string(), OsString::from(v)))
                 .collect(),
+        }
+    }
+
+    /// What decrypts an encrypted copy: the identity file and gpg.
+    pub fn keys(&self) -> RemoteKeys {
+        RemoteKeys {
+            identity: self.identity.clone(),
+            gpg: self.gpg.clone(),
         }
     }
 

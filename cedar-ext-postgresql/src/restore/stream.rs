@@ -1,12 +1,13 @@
 //! Opening a dump copy as the stream of its content: read from its file or its remote place
 //! (decrypted there when the place encrypts), checked against the manifest's SHA-256 on the
-//! way, decrypted (`.gpg`, through `gpg --decrypt`) and decompressed (gzip members, bzip2
-//! streams, zstd frames) while it is read, never written out. Every read error names the file.
+//! way, decrypted (`.age` with the `--identity` file, `.gpg` through `gpg --decrypt` and the
+//! keyring: [`cedar_core::unseal`]) and decompressed (gzip members, bzip2 streams, zstd
+//! frames) while it is read, never written out. Every read error names the file.
 
 use std::io::{self, BufReader, Read};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use cedar_core::{DigestReader, GpgDecrypting, GpgInput};
+use cedar_core::{DigestReader, RemoteKeys};
 
 use super::catalog::{Compression, DumpCopy, Listed};
 
@@ -36,11 +37,12 @@ impl Read for Content {
     }
 }
 
-/// Opens `copy` for reading its decrypted, decompressed content. `gpg` is the program that
-/// decrypts (`gpg`, or an `<override>`). When the manifest gives the copy's SHA-256, the bytes
-/// are hashed as they stream and the read fails at their end if they differ (a copy changed
-/// or damaged since it was checked), before the client can commit.
-pub fn open(copy: &DumpCopy, gpg: &Path) -> io::Result<Content> {
+/// Opens `copy` for reading its decrypted, decompressed content. `keys` decrypt it: an age
+/// identity file, or the gpg program (`gpg`, or an `<override>`) and the keyring. When the
+/// manifest gives the copy's SHA-256, the bytes are hashed as they stream and the read fails
+/// at their end if they differ (a copy changed or damaged since it was checked), before the
+/// client can commit.
+pub fn open(copy: &DumpCopy, keys: &RemoteKeys) -> io::Result<Content> {
     let stored = copy.stored()?;
     let stored: Box<dyn Read + Send> = match &copy.listed {
         Listed::Entry {
@@ -52,15 +54,10 @@ pub fn open(copy: &DumpCopy, gpg: &Path) -> io::Result<Content> {
         }),
         _ => stored,
     };
-    let raw: Box<dyn Read + Send> = if copy.encrypted {
-        let input = match &copy.remote {
-            None => GpgInput::File(copy.path.clone()),
-            Some(_) => GpgInput::Reader(stored),
-        };
-        Box::new(GpgDecrypting::start(gpg, input)?)
-    } else {
-        stored
-    };
+    let raw = cedar_core::unseal(copy.sealing, stored, keys).map_err(|e| match e {
+        cedar_core::UnsealError::Gpg(e) => e,
+        other => io::Error::other(other.to_string()),
+    })?;
     let raw = BufReader::with_capacity(1 << 20, raw);
     let inner: Box<dyn Read + Send> = match copy.compression {
         Compression::None => Box::new(raw),
@@ -111,7 +108,11 @@ mod tests {
         std::fs::write(&path, bytes).unwrap();
         let copy = describe_path(&path).unwrap();
         let mut out = Vec::new();
-        open(&copy, Path::new("gpg"))?.read_to_end(&mut out)?;
+        let keys = RemoteKeys {
+            identity: None,
+            gpg: PathBuf::from("gpg"),
+        };
+        open(&copy, &keys)?.read_to_end(&mut out)?;
         Ok(out)
     }
 

@@ -9,6 +9,7 @@ const BIN: cback_tests::Binaries = cback_tests::binaries!();
 
 mod restore_choice;
 mod restore_drill;
+mod restore_encrypted_dumps;
 mod restore_gpg;
 mod restore_interrupt;
 mod restore_roundtrip;
