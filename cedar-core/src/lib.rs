@@ -7,7 +7,8 @@
 //!   back.
 //! - [`options`]: the command line as actions see it.
 //! - [`action`]: the [`Action`] trait and the `inventory` registry that built-in actions and
-//!   extensions share.
+//!   extensions share; [`doctor`]: the result of one `cback doctor` check, which every action
+//!   may contribute ([`Action::doctor`]).
 //! - shared pieces: [`atomic`] (a file appears under its final name only when complete),
 //!   [`process`] (child processes and the original's environment rule), [`ProcessGroup`]
 //!   (the one supervisor: a child's process group stopped on a signal), [`stream`]
@@ -41,6 +42,7 @@ pub mod clock;
 pub mod compress;
 pub mod config;
 pub mod disc_record;
+pub mod doctor;
 pub mod ext;
 pub mod fsutil;
 pub mod gpg;

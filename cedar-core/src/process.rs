@@ -68,12 +68,45 @@ pub enum SupervisedError {
     Interrupted,
 }
 
+/// Why a command run with a time limit ([`run_supervised_within`]) gave no exit status.
+#[derive(Debug, thiserror::Error)]
+pub enum WithinError {
+    #[error(transparent)]
+    Supervised(#[from] SupervisedError),
+    /// Still running when its time limit ran out; it was stopped with everything it started.
+    #[error("no answer within {} s; the command and its children were stopped", .0.as_secs())]
+    TimedOut(std::time::Duration),
+}
+
 /// Runs `cmd` to completion with its output captured, as a [`ProcessGroup`].
 ///
 /// Both pipes are drained on threads so neither can fill up. On SIGINT/SIGTERM the whole group
 /// (the command and anything it started) is stopped and [`SupervisedError::Interrupted`] is
 /// returned.
-pub fn run_supervised(mut cmd: Command) -> Result<Output, SupervisedError> {
+pub fn run_supervised(cmd: Command) -> Result<Output, SupervisedError> {
+    run_supervised_until(cmd, None).map_err(|err| match err {
+        WithinError::Supervised(err) => err,
+        // Without a limit nothing times out; an interrupt is the only other way to stop.
+        WithinError::TimedOut(_) => SupervisedError::Interrupted,
+    })
+}
+
+/// [`run_supervised`] with a time limit: a command still running after `limit` is stopped like
+/// an interrupted one (SIGTERM to its group, SIGKILL after the grace) and
+/// [`WithinError::TimedOut`] is returned. For checks that must not hang (`cback doctor`).
+pub fn run_supervised_within(
+    cmd: Command,
+    limit: std::time::Duration,
+) -> Result<Output, WithinError> {
+    run_supervised_until(cmd, Some(limit))
+}
+
+fn run_supervised_until(
+    mut cmd: Command,
+    limit: Option<std::time::Duration>,
+) -> Result<Output, WithinError> {
+    let started = std::time::Instant::now();
+    let expired = || limit.is_some_and(|limit| started.elapsed() > limit);
     let group = ProcessGroup::spawn(
         cmd.stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -83,10 +116,13 @@ pub fn run_supervised(mut cmd: Command) -> Result<Output, SupervisedError> {
     let stdout = drain(group.take_stdout());
     let stderr = drain(group.take_stderr());
     let status = group
-        .wait_watched(&crate::interrupt::requested)
+        .wait_watched(&|| crate::interrupt::requested() || expired())
         .map_err(SupervisedError::Spawn)?;
     if crate::interrupt::requested() {
-        return Err(SupervisedError::Interrupted);
+        return Err(SupervisedError::Interrupted.into());
+    }
+    if let Some(limit) = limit.filter(|_| expired() && !status.success()) {
+        return Err(WithinError::TimedOut(limit));
     }
     Ok(Output {
         status,
@@ -128,6 +164,21 @@ pub fn tail(text: &str, max_lines: usize) -> String {
 mod tests {
     use super::*;
     use crate::config::{CommandOverride, OptionsConfig};
+
+    #[test]
+    fn a_time_limit_stops_the_command_and_its_children() {
+        let mut cmd = Command::new("/bin/sh");
+        cmd.args(["-c", "sleep 30 & sleep 30; wait"]);
+        let started = std::time::Instant::now();
+        let err = run_supervised_within(cmd, std::time::Duration::from_millis(300)).unwrap_err();
+        assert!(matches!(err, WithinError::TimedOut(_)), "{err}");
+        assert!(err.to_string().contains("no answer within 0 s"), "{err}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(10));
+        let mut quick = Command::new("/bin/sh");
+        quick.args(["-c", "echo ok"]);
+        let output = run_supervised_within(quick, std::time::Duration::from_secs(10)).unwrap();
+        assert_eq!(output.stdout, b"ok\n");
+    }
 
     #[test]
     fn override_wins_over_path() {

@@ -7,26 +7,26 @@ use std::path::{Path, PathBuf};
 use predicates::prelude::*;
 
 /// A throwaway directory with a working_dir, a collect_dir and a log file path.
-struct Site {
+pub(crate) struct Site {
     dir: tempfile::TempDir,
 }
 
 impl Site {
-    fn new() -> Site {
+    pub(crate) fn new() -> Site {
         let dir = tempfile::tempdir().unwrap();
         for sub in ["work", "collect", "stage", "purge"] {
             fs::create_dir(dir.path().join(sub)).unwrap();
         }
         Site { dir }
     }
-    fn path(&self, name: &str) -> PathBuf {
+    pub(crate) fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
     }
     fn log(&self) -> PathBuf {
         self.path("cback.log")
     }
     /// Writes a configuration with the standard options and the given extra sections.
-    fn config(&self, extensions: &str, extra_options: &str, sections: &str) -> PathBuf {
+    pub(crate) fn config(&self, extensions: &str, extra_options: &str, sections: &str) -> PathBuf {
         let text = format!(
             r#"<?xml version="1.0"?>
 <cb_config>
@@ -63,7 +63,11 @@ impl Site {
         self.config("", "", "")
     }
     /// Runs `cback --config CONFIG --logfile LOG ARGS...`.
-    fn run(&self, config: impl AsRef<Path>, args: &[&str]) -> assert_cmd::assert::Assert {
+    pub(crate) fn run(
+        &self,
+        config: impl AsRef<Path>,
+        args: &[&str],
+    ) -> assert_cmd::assert::Assert {
         crate::BIN
             .cback()
             .arg("--config")

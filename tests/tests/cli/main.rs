@@ -8,6 +8,7 @@ const BIN: cback_tests::Binaries = cback_tests::binaries!();
 
 mod cli;
 mod config_samples;
+mod doctor;
 mod hostile_config;
 mod plan_compat;
 mod registrations;
