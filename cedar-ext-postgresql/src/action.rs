@@ -53,6 +53,10 @@ impl Action for PostgresqlAction {
         problems.extend(PostgresqlSection::validate(ctx.config));
         problems
     }
+
+    fn doctor(&self, ctx: &ActionContext<'_>) -> Vec<cedar_core::doctor::CheckResult> {
+        crate::doctor::check(ctx.config)
+    }
 }
 
 /// Reads and checks the `<postgresql>` section of `config`.

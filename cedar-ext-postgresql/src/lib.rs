@@ -51,6 +51,7 @@ mod atomic;
 mod choices;
 mod config;
 mod discover;
+mod doctor;
 mod error;
 mod manifest;
 mod metrics;

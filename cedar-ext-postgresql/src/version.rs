@@ -19,7 +19,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
-use cedar_core::process::SupervisedError;
+use cedar_core::process::{SupervisedError, WithinError};
 
 /// Where other PostgreSQL client installations usually live (Debian/Ubuntu, RHEL/PGDG).
 pub const DEFAULT_SEARCH_ROOTS: [&str; 2] = ["/usr/lib/postgresql/*/bin", "/usr/pgsql-*/bin"];
@@ -148,6 +148,19 @@ pub fn psql(
     extra_args: &[&str],
     sql: &str,
 ) -> Result<Vec<u8>, QueryError> {
+    psql_within(psql, env, database, extra_args, sql, None)
+}
+
+/// [`psql`], stopped after `limit` when one is given (`cback doctor`: a server that does not
+/// answer cannot hang it).
+pub fn psql_within(
+    psql: &Path,
+    env: &[(&'static str, OsString)],
+    database: &str,
+    extra_args: &[&str],
+    sql: &str,
+    limit: Option<std::time::Duration>,
+) -> Result<Vec<u8>, QueryError> {
     let mut cmd = cedar_core::process::command(psql);
     cmd.args(["-X", "-A", "-t", "-w", "-q"])
         .args(extra_args)
@@ -161,13 +174,24 @@ pub fn psql(
         cmd.env("PGCONNECT_TIMEOUT", CONNECT_TIMEOUT);
     }
     // Supervised: a SIGTERM while the server is slow to answer stops psql too.
-    let output = cedar_core::process::run_supervised(cmd).map_err(|err| match err {
-        SupervisedError::Spawn(source) => QueryError::Spawn {
+    let output = match limit {
+        Some(limit) => cedar_core::process::run_supervised_within(cmd, limit),
+        None => cedar_core::process::run_supervised(cmd).map_err(WithinError::from),
+    }
+    .map_err(|err| match err {
+        WithinError::Supervised(SupervisedError::Spawn(source)) => QueryError::Spawn {
             program: psql.to_path_buf(),
             source,
         },
-        SupervisedError::Interrupted => QueryError::Interrupted {
+        WithinError::Supervised(SupervisedError::Interrupted) => QueryError::Interrupted {
             program: psql.to_path_buf(),
+        },
+        WithinError::TimedOut(limit) => QueryError::Failed {
+            program: psql.to_path_buf(),
+            stderr: format!(
+                "no answer within {} s; check that the server runs and is reachable",
+                limit.as_secs()
+            ),
         },
     })?;
     if !output.status.success() {
@@ -185,11 +209,21 @@ pub fn server_version(
     env: &[(&'static str, OsString)],
     databases: &[&str],
 ) -> Result<ServerVersion, QueryError> {
+    server_version_within(psql_program, env, databases, None)
+}
+
+/// [`server_version`], each psql stopped after `limit` when one is given.
+pub fn server_version_within(
+    psql_program: &Path,
+    env: &[(&'static str, OsString)],
+    databases: &[&str],
+    limit: Option<std::time::Duration>,
+) -> Result<ServerVersion, QueryError> {
     let sql =
         "SELECT current_setting('server_version_num') || '|' || current_setting('server_version')";
     let mut last = None;
     for database in databases {
-        match psql(psql_program, env, database, &[], sql) {
+        match psql_within(psql_program, env, database, &[], sql, limit) {
             Ok(out) => {
                 let answer = String::from_utf8_lossy(&out).trim().to_string();
                 let (num, text) = answer.split_once('|').unwrap_or((&answer, ""));
