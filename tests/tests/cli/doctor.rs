@@ -31,6 +31,10 @@ fn a_healthy_site_passes_every_check_and_writes_nothing() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(lines_with(&stdout, "FAIL").is_empty(), "{stdout}");
     assert!(stdout.contains("PASS configuration"), "{stdout}");
+    assert!(
+        stdout.contains("PASS stage peer here: local peer: collect directory"),
+        "{stdout}"
+    );
     for element in ["working_dir", "collect_dir", "staging_dir"] {
         assert!(
             stdout.contains(&format!("PASS directory {element} ")),
@@ -96,6 +100,7 @@ fn a_missing_directory_and_too_little_space_fail_with_exit_six() {
         space[0]
     );
     assert!(stdout.contains("PASS directory working_dir"), "{stdout}");
+    assert!(stdout.contains("PASS stage peer here"), "{stdout}");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("check(s) failed"), "{stderr}");
     // The doctor leaves the last run's status as it was.
@@ -122,6 +127,38 @@ fn a_directory_the_user_cannot_write_fails() {
             "FAIL directory collect_dir {}: cannot create a file in it",
             collect.display()
         )),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn a_peer_without_its_collect_directory_fails() {
+    let (site, config) = site();
+    let text = fs::read_to_string(&config).unwrap();
+    let gone = site.path("gone");
+    let peer = format!(
+        "<peer><name>here</name><type>local</type><collect_dir>{}</collect_dir></peer>",
+        site.path("collect").display()
+    );
+    let moved = format!(
+        "<peer><name>here</name><type>local</type><collect_dir>{}</collect_dir></peer>\
+         <peer><name>far</name><type>remote</type><collect_dir>/srv/collect</collect_dir></peer>",
+        gone.display()
+    );
+    assert!(text.contains(&peer));
+    fs::write(&config, text.replace(&peer, &moved)).unwrap();
+    let out = site.run(&config, &["doctor"]).code(6).get_output().clone();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains(&format!(
+            "FAIL stage peer here: local peer: collect directory {} does not exist",
+            gone.display()
+        )),
+        "{stdout}"
+    );
+    // A host that does not exist: the rcp command fails.
+    assert!(
+        stdout.contains("FAIL stage peer far: remote peer:"),
         "{stdout}"
     );
 }
