@@ -55,3 +55,45 @@ fn doctor_finds_the_recipients_key_or_names_the_missing_one() {
         "{line}"
     );
 }
+
+#[test]
+fn doctor_puts_reads_and_deletes_a_probe_in_the_bucket_or_names_the_missing_bucket() {
+    let Some((site, moto, bucket)) = moto_site(
+        "doctor_puts_reads_and_deletes_a_probe_in_the_bucket_or_names_the_missing_bucket",
+    ) else {
+        return;
+    };
+    let bucket_line = |stdout: &str| -> String {
+        let lines: Vec<&str> = stdout
+            .lines()
+            .filter(|l| l.contains(" amazons3 bucket "))
+            .collect();
+        assert_eq!(lines.len(), 1, "{stdout}");
+        lines[0].to_string()
+    };
+    let config = site.config("", &amazons3_section(&bucket, ""));
+    let mut cmd = site.cback(&config, &["doctor"]);
+    moto.env(&mut cmd);
+    let out = cmd.output().unwrap();
+    let line = bucket_line(&String::from_utf8_lossy(&out.stdout));
+    assert!(
+        line.starts_with(&format!(
+            "PASS amazons3 bucket s3://{bucket}/staging/.cback-doctor-probe: reachable"
+        )),
+        "{line}"
+    );
+    // The probe is gone again.
+    assert!(moto.objects(&bucket, "").is_empty());
+
+    let config = site.config("", &amazons3_section("no-such-bucket-doctor", ""));
+    let mut cmd = site.cback(&config, &["doctor"]);
+    moto.env(&mut cmd);
+    let out = cmd.output().unwrap();
+    assert_eq!(out.status.code(), Some(6));
+    let line = bucket_line(&String::from_utf8_lossy(&out.stdout));
+    assert!(
+        line.starts_with("FAIL amazons3 bucket s3://no-such-bucket-doctor/staging/"),
+        "{line}"
+    );
+    assert!(line.contains("does not exist"), "{line}");
+}
