@@ -108,6 +108,67 @@ pub fn render_json(results: &[CheckResult]) -> String {
     text
 }
 
+/// A file (or, with `dir`, a directory) an action reads: present, of that kind, and readable by
+/// the user running cback (opened, not guessed from permission bits).
+pub fn readable(check: &str, path: &std::path::Path, dir: bool) -> CheckResult {
+    let subject = path.display().to_string();
+    let kind = if dir { "directory" } else { "file" };
+    let opened = match std::fs::metadata(path) {
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+            return CheckResult::fail(
+                check,
+                subject,
+                "does not exist; fix the path in the configuration",
+            )
+        }
+        Err(err) => Err(err),
+        Ok(meta) if meta.is_dir() != dir => {
+            return CheckResult::fail(
+                check,
+                subject,
+                format!("is not a {kind}; fix the path in the configuration"),
+            )
+        }
+        Ok(_) if dir => std::fs::read_dir(path).map(drop),
+        Ok(_) => std::fs::File::open(path).map(drop),
+    };
+    match opened {
+        Ok(()) => CheckResult::pass(check, subject, format!("{kind} present and readable")),
+        Err(err) => CheckResult::fail(
+            check,
+            subject,
+            format!("cannot read it: {err}; give the user running cback read access"),
+        ),
+    }
+}
+
+/// A program an action runs (`program` as `<override>` or PATH resolves it): present and
+/// executable.
+pub fn program(check: &str, program: &std::path::Path) -> CheckResult {
+    use std::os::unix::fs::PermissionsExt;
+    let subject = program.display().to_string();
+    let candidates: Vec<std::path::PathBuf> = if program.components().count() > 1 {
+        vec![program.to_path_buf()]
+    } else {
+        std::env::var_os("PATH")
+            .iter()
+            .flat_map(std::env::split_paths)
+            .map(|dir| dir.join(program))
+            .collect()
+    };
+    let found = candidates.into_iter().find(|path| {
+        std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    });
+    match found {
+        Some(path) => CheckResult::pass(check, subject, format!("found: {}", path.display())),
+        None => CheckResult::fail(
+            check,
+            subject,
+            "not found (or not executable); install it, or point an <override> in <options> at it",
+        ),
+    }
+}
+
 /// How many results failed.
 pub fn failures(results: &[CheckResult]) -> usize {
     results.iter().filter(|r| r.status == Status::Fail).count()
@@ -132,6 +193,34 @@ mod tests {
             render_lines(&[r.clone(), CheckResult::warn("a", "b", "c")]),
             "FAIL directory /srv/collect: does not exist; create it\nWARN a b: c\n"
         );
+    }
+
+    #[test]
+    fn readable_paths_and_programs() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("mbox");
+        std::fs::write(&file, b"From x").unwrap();
+        assert_eq!(readable("mbox file", &file, false).status, Status::Pass);
+        assert_eq!(
+            readable("mbox directory", dir.path(), true).status,
+            Status::Pass
+        );
+        let wrong = readable("mbox directory", &file, true);
+        assert_eq!(wrong.status, Status::Fail);
+        assert!(wrong.detail.contains("is not a directory"));
+        let gone = readable("mbox file", &dir.path().join("gone"), false);
+        assert!(gone.detail.contains("does not exist"), "{gone}");
+        assert_eq!(
+            program("tool", std::path::Path::new("sh")).status,
+            Status::Pass
+        );
+        assert_eq!(
+            program("tool", std::path::Path::new("/bin/sh")).status,
+            Status::Pass
+        );
+        let missing = program("tool", std::path::Path::new("no-such-program-cback"));
+        assert_eq!(missing.status, Status::Fail);
+        assert_eq!(program("tool", &file).status, Status::Fail);
     }
 
     #[test]

@@ -33,6 +33,36 @@ impl Action for MboxAction {
     fn validate(&self, ctx: &ActionContext<'_>) -> Vec<String> {
         site::validate::<MboxSection>(ctx.config, ctx.options)
     }
+
+    /// grepmail present; every configured mailbox file and directory readable.
+    fn doctor(&self, ctx: &ActionContext<'_>) -> Vec<cedar_core::doctor::CheckResult> {
+        use cedar_core::doctor::{program, readable, CheckResult};
+        let settings = match MboxSection::load(ctx.config) {
+            Ok(settings) => settings,
+            Err(err) => {
+                return vec![CheckResult::fail(
+                    "mbox section",
+                    ctx.config_path.display().to_string(),
+                    format!("{err}; fix the <mbox> section"),
+                )]
+            }
+        };
+        let grepmail = cedar_core::process::resolve_command(&ctx.config.config, "grepmail");
+        let mut results = vec![program("mbox program", &grepmail)];
+        results.extend(
+            settings
+                .files
+                .iter()
+                .map(|f| readable("mbox file", Path::new(&f.path), false)),
+        );
+        results.extend(
+            settings
+                .dirs
+                .iter()
+                .map(|d| readable("mbox directory", Path::new(&d.path), true)),
+        );
+        results
+    }
 }
 
 /// What a run shares between items.

@@ -31,6 +31,43 @@ impl Action for SubversionAction {
     fn validate(&self, ctx: &ActionContext<'_>) -> Vec<String> {
         site::validate::<SubversionSection>(ctx.config, ctx.options)
     }
+
+    /// svnadmin and svnlook present; every configured repository and repository directory
+    /// readable.
+    fn doctor(&self, ctx: &ActionContext<'_>) -> Vec<cedar_core::doctor::CheckResult> {
+        use cedar_core::doctor::{program, readable, CheckResult};
+        let settings = match SubversionSection::load(ctx.config) {
+            Ok(settings) => settings,
+            Err(err) => {
+                return vec![CheckResult::fail(
+                    "subversion section",
+                    ctx.config_path.display().to_string(),
+                    format!("{err}; fix the <subversion> section"),
+                )]
+            }
+        };
+        let mut results: Vec<CheckResult> = ["svnadmin", "svnlook"]
+            .iter()
+            .map(|name| {
+                let path = cedar_core::process::resolve_command(&ctx.config.config, name);
+                program("subversion program", &path)
+            })
+            .collect();
+        results.extend(
+            settings
+                .repositories
+                .iter()
+                .map(|r| readable("subversion repository", &r.path, true)),
+        );
+        results.extend(settings.repository_dirs.iter().map(|d| {
+            readable(
+                "subversion repository directory",
+                std::path::Path::new(&d.path),
+                true,
+            )
+        }));
+        results
+    }
 }
 
 /// What a run shares between repositories.
