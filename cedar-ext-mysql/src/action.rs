@@ -28,6 +28,26 @@ impl Action for MysqlAction {
     fn validate(&self, ctx: &ActionContext<'_>) -> Vec<String> {
         site::validate::<MysqlSection>(ctx.config, ctx.options)
     }
+
+    /// The section readable, mysqldump and mysql (which lists the databases and checks the
+    /// grants) found. The server itself is not asked yet.
+    fn doctor(&self, ctx: &ActionContext<'_>) -> Vec<cedar_core::doctor::CheckResult> {
+        use cedar_core::doctor::{program, CheckResult};
+        if let Err(err) = MysqlSection::load(ctx.config) {
+            return vec![CheckResult::fail(
+                "mysql section",
+                ctx.config_path.display().to_string(),
+                format!("{err}; fix the <mysql> section"),
+            )];
+        }
+        ["mysqldump", "mysql"]
+            .iter()
+            .map(|name| {
+                let path = process::resolve_command(&ctx.config.config, name);
+                program("mysql program", &path)
+            })
+            .collect()
+    }
 }
 
 /// The arguments before the target: the option file first (MySQL reads it only there), then

@@ -6,6 +6,7 @@ use std::fs;
 use cback_tests::ext::{Declared, Site};
 
 const MBOX: Declared = Declared::new("mbox", "CedarBackup3.extend.mbox", 99);
+const MYSQL: Declared = Declared::new("mysql", "CedarBackup3.extend.mysql", 99);
 const SUBVERSION: Declared = Declared::new("subversion", "CedarBackup3.extend.subversion", 99);
 
 fn doctor(site: &Site) -> (Option<i32>, String) {
@@ -25,15 +26,18 @@ fn doctor_names_missing_mailboxes_and_repositories_and_programs() {
     let sh = std::path::Path::new("/bin/sh");
     let missing_tool = site.path("bin/no-svnlook");
     site.config(
-        &[MBOX, SUBVERSION],
+        &[MBOX, MYSQL, SUBVERSION],
         "monday",
         &[
             ("grepmail", sh),
             ("svnadmin", sh),
             ("svnlook", &missing_tool),
+            ("mysqldump", &missing_tool),
+            ("mysql", sh),
         ],
         &format!(
-            "<mbox><collect_mode>daily</collect_mode><compress_mode>none</compress_mode>\
+            "<mysql><compress_mode>none</compress_mode><all>Y</all></mysql>\
+             <mbox><collect_mode>daily</collect_mode><compress_mode>none</compress_mode>\
              <file><abs_path>{}</abs_path></file><dir><abs_path>{}</abs_path></dir></mbox>\
              <subversion><collect_mode>daily</collect_mode><compress_mode>none</compress_mode>\
              <repository><abs_path>{}</abs_path></repository></subversion>",
@@ -56,6 +60,8 @@ fn doctor_names_missing_mailboxes_and_repositories_and_programs() {
             "FAIL subversion program {}: not found",
             missing_tool.display()
         ),
+        format!("FAIL mysql program {}: not found", missing_tool.display()),
+        "PASS mysql program /bin/sh: found".to_string(),
         format!(
             "FAIL subversion repository {}: does not exist",
             site.path("no-repo").display()
