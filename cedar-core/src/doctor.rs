@@ -108,6 +108,22 @@ pub fn render_json(results: &[CheckResult]) -> String {
     text
 }
 
+/// The result when an action's section cannot be read: the checks that need it cannot run.
+pub fn section_failure(
+    section: &str,
+    config_path: &std::path::Path,
+    error: &dyn std::error::Error,
+) -> CheckResult {
+    CheckResult::fail(
+        format!("{section} section"),
+        config_path.display().to_string(),
+        format!(
+            "{}; fix the <{section}> section",
+            crate::chain::chain(error).replace('\n', " ")
+        ),
+    )
+}
+
 /// A file (or, with `dir`, a directory) an action reads: present, of that kind, and readable by
 /// the user running cback (opened, not guessed from permission bits).
 pub fn readable(check: &str, path: &std::path::Path, dir: bool) -> CheckResult {
@@ -192,6 +208,16 @@ mod tests {
         assert_eq!(
             render_lines(&[r.clone(), CheckResult::warn("a", "b", "c")]),
             "FAIL directory /srv/collect: does not exist; create it\nWARN a b: c\n"
+        );
+    }
+
+    #[test]
+    fn an_unreadable_section_names_itself_and_what_to_do() {
+        let err = std::io::Error::new(std::io::ErrorKind::InvalidData, "bad <all>");
+        let r = section_failure("mbox", std::path::Path::new("/etc/cback3.conf"), &err);
+        assert_eq!(
+            r.to_string(),
+            "FAIL mbox section /etc/cback3.conf: bad <all>; fix the <mbox> section"
         );
     }
 

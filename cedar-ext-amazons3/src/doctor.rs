@@ -8,7 +8,7 @@ use std::io::Read;
 use std::sync::mpsc;
 
 use cedar_core::chain::chain;
-use cedar_core::doctor::{CheckResult, CHECK_TIME_LIMIT};
+use cedar_core::doctor::{section_failure, CheckResult, CHECK_TIME_LIMIT};
 use cedar_core::ConfigFile;
 
 use crate::action::{home_of, load_settings};
@@ -23,13 +23,7 @@ const CHECK: &str = "amazons3 bucket";
 pub fn check(config: &ConfigFile) -> Vec<CheckResult> {
     let settings = match load_settings(config) {
         Ok(settings) => settings,
-        Err(err) => {
-            return vec![CheckResult::fail(
-                "amazons3 section",
-                config.path.display().to_string(),
-                format!("{}; fix the <amazons3> section", chain(&err)),
-            )]
-        }
+        Err(err) => return vec![section_failure("amazons3", &config.path, &err)],
     };
     let user = config
         .config

@@ -7,7 +7,7 @@
 use std::path::Path;
 
 use cedar_core::calendar::rfc3339;
-use cedar_core::doctor::{CheckResult, CHECK_TIME_LIMIT};
+use cedar_core::doctor::{section_failure, CheckResult, CHECK_TIME_LIMIT};
 use cedar_core::process;
 use cedar_core::ConfigFile;
 
@@ -22,13 +22,7 @@ const CHECK: &str = "encrypt key";
 pub fn check(config: &ConfigFile) -> Vec<CheckResult> {
     let settings = match crate::action::load_settings(config) {
         Ok(settings) => settings,
-        Err(err) => {
-            return vec![CheckResult::fail(
-                "encrypt section",
-                config.path.display().to_string(),
-                format!("{err}; fix the <encrypt> section"),
-            )]
-        }
+        Err(err) => return vec![section_failure("encrypt", &config.path, &err)],
     };
     match settings.mode {
         Mode::Age(_) => vec![CheckResult::pass(

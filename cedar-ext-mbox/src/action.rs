@@ -36,16 +36,10 @@ impl Action for MboxAction {
 
     /// grepmail present; every configured mailbox file and directory readable.
     fn doctor(&self, ctx: &ActionContext<'_>) -> Vec<cedar_core::doctor::CheckResult> {
-        use cedar_core::doctor::{program, readable, CheckResult};
+        use cedar_core::doctor::{program, readable, section_failure};
         let settings = match MboxSection::load(ctx.config) {
             Ok(settings) => settings,
-            Err(err) => {
-                return vec![CheckResult::fail(
-                    "mbox section",
-                    ctx.config_path.display().to_string(),
-                    format!("{err}; fix the <mbox> section"),
-                )]
-            }
+            Err(err) => return vec![section_failure("mbox", ctx.config_path, &err)],
         };
         let grepmail = cedar_core::process::resolve_command(&ctx.config.config, "grepmail");
         let mut results = vec![program("mbox program", &grepmail)];

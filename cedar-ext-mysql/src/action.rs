@@ -32,13 +32,9 @@ impl Action for MysqlAction {
     /// The section readable, mysqldump and mysql (which lists the databases and checks the
     /// grants) found. The server itself is not asked yet.
     fn doctor(&self, ctx: &ActionContext<'_>) -> Vec<cedar_core::doctor::CheckResult> {
-        use cedar_core::doctor::{program, CheckResult};
+        use cedar_core::doctor::{program, section_failure};
         if let Err(err) = MysqlSection::load(ctx.config) {
-            return vec![CheckResult::fail(
-                "mysql section",
-                ctx.config_path.display().to_string(),
-                format!("{err}; fix the <mysql> section"),
-            )];
+            return vec![section_failure("mysql", ctx.config_path, &err)];
         }
         ["mysqldump", "mysql"]
             .iter()

@@ -8,7 +8,7 @@
 use std::ffi::OsString;
 use std::path::Path;
 
-use cedar_core::doctor::{CheckResult, CHECK_TIME_LIMIT};
+use cedar_core::doctor::{section_failure, CheckResult, CHECK_TIME_LIMIT};
 use cedar_core::process::{is_overridden, resolve_command};
 use cedar_core::ConfigFile;
 
@@ -41,19 +41,9 @@ const AUTHID_QUERY: &str = "SELECT has_table_privilege('pg_catalog.pg_authid', '
 /// Every check of the section, in order; stops after the first failure that makes the rest
 /// meaningless (no settings, no connection).
 pub fn check(config: &ConfigFile) -> Vec<CheckResult> {
-    let subject_config = config.path.display().to_string();
     let settings = match crate::action::load_settings(config) {
         Ok(settings) => settings,
-        Err(err) => {
-            return vec![CheckResult::fail(
-                "postgresql section",
-                subject_config,
-                format!(
-                    "{}; fix the <postgresql> section",
-                    cedar_core::chain::chain(&err)
-                ),
-            )]
-        }
+        Err(err) => return vec![section_failure("postgresql", &config.path, &err)],
     };
     let mut results = Vec::new();
     if let Some(file) = &settings.password_file {

@@ -35,16 +35,10 @@ impl Action for SubversionAction {
     /// svnadmin and svnlook present; every configured repository and repository directory
     /// readable.
     fn doctor(&self, ctx: &ActionContext<'_>) -> Vec<cedar_core::doctor::CheckResult> {
-        use cedar_core::doctor::{program, readable, CheckResult};
+        use cedar_core::doctor::{program, readable, section_failure, CheckResult};
         let settings = match SubversionSection::load(ctx.config) {
             Ok(settings) => settings,
-            Err(err) => {
-                return vec![CheckResult::fail(
-                    "subversion section",
-                    ctx.config_path.display().to_string(),
-                    format!("{err}; fix the <subversion> section"),
-                )]
-            }
+            Err(err) => return vec![section_failure("subversion", ctx.config_path, &err)],
         };
         let mut results: Vec<CheckResult> = ["svnadmin", "svnlook"]
             .iter()
