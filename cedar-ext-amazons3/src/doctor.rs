@@ -7,9 +7,9 @@
 use std::io::Read;
 use std::sync::mpsc;
 
-use cedar_core::chain::chain;
-use cedar_core::doctor::{section_failure, CheckResult, CHECK_TIME_LIMIT};
-use cedar_core::ConfigFile;
+use cedar_core::{
+    doctor::section_failure, doctor::CheckResult, doctor::CHECK_TIME_LIMIT, error_chain, ConfigFile,
+};
 
 use crate::action::{home_of, load_settings};
 use crate::client::{ConnectOptions, S3};
@@ -72,14 +72,15 @@ pub fn check(config: &ConfigFile) -> Vec<CheckResult> {
 /// Puts, reads back and deletes `key`; returns the endpoint.
 fn probe(connect: &ConnectOptions, bucket: &str, key: &str) -> Result<String, String> {
     let content = b"written by cback doctor\n";
-    let s3 = S3::connect(connect, bucket).map_err(|e| format!("cannot connect: {}", chain(&e)))?;
-    s3.check_bucket().map_err(|e| chain(&e))?;
+    let s3 =
+        S3::connect(connect, bucket).map_err(|e| format!("cannot connect: {}", error_chain(&e)))?;
+    s3.check_bucket().map_err(|e| error_chain(&e))?;
     s3.put_small(key, content)
-        .map_err(|e| format!("cannot put the probe: {}", chain(&e)))?;
+        .map_err(|e| format!("cannot put the probe: {}", error_chain(&e)))?;
     let mut back = Vec::new();
     let mut reader = s3
         .get(key)
-        .map_err(|e| format!("cannot read the probe back: {}", chain(&e)))?;
+        .map_err(|e| format!("cannot read the probe back: {}", error_chain(&e)))?;
     reader
         .read_to_end(&mut back)
         .map_err(|e| format!("cannot read the probe back: {e}"))?;
@@ -91,6 +92,6 @@ fn probe(connect: &ConnectOptions, bucket: &str, key: &str) -> Result<String, St
         ));
     }
     s3.delete(&[key.to_string()])
-        .map_err(|e| format!("cannot delete the probe: {}", chain(&e)))?;
+        .map_err(|e| format!("cannot delete the probe: {}", error_chain(&e)))?;
     Ok(s3.endpoint().to_string())
 }

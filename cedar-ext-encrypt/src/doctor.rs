@@ -6,10 +6,10 @@
 
 use std::path::Path;
 
-use cedar_core::calendar::rfc3339;
-use cedar_core::doctor::{section_failure, CheckResult, CHECK_TIME_LIMIT};
-use cedar_core::process;
-use cedar_core::ConfigFile;
+use cedar_core::{
+    child_command, doctor::section_failure, doctor::CheckResult, doctor::CHECK_TIME_LIMIT, rfc3339,
+    run_supervised_within, ConfigFile,
+};
 
 use crate::config::Mode;
 
@@ -33,14 +33,14 @@ pub fn check(config: &ConfigFile) -> Vec<CheckResult> {
         Mode::Gpg { target } => vec![gpg_key(
             &crate::gpg::program(&config.config),
             &target,
-            cedar_core::clock::now_secs(),
+            cedar_core::now_secs(),
         )],
     }
 }
 
 /// The verdict on `target`'s key in gpg's keyring.
 fn gpg_key(program: &Path, target: &str, now: i64) -> CheckResult {
-    let mut cmd = process::command(program);
+    let mut cmd = child_command(program);
     cmd.args([
         "--batch",
         "--with-colons",
@@ -48,7 +48,7 @@ fn gpg_key(program: &Path, target: &str, now: i64) -> CheckResult {
         "--list-keys",
     ])
     .arg(target);
-    let output = match process::run_supervised_within(cmd, CHECK_TIME_LIMIT) {
+    let output = match run_supervised_within(cmd, CHECK_TIME_LIMIT) {
         Ok(output) => output,
         Err(err) => {
             return CheckResult::fail(

@@ -21,8 +21,7 @@
 //! compression (cback's own elements say those), the connection or the role, or what the
 //! elements above already say.
 
-use cedar_core::clip::clip;
-use cedar_core::compress::Codec;
+use cedar_core::{clip_text, Codec};
 use serde::Deserialize;
 
 use crate::config::{format_problem, level_problem, mode_problem, Format, PostgresqlSection};
@@ -271,7 +270,7 @@ fn is_pattern(name: &str) -> bool {
 
 /// What is wrong with `option` as a `<pg_dump_option>`.
 pub fn option_problem(option: &str) -> Option<String> {
-    let shown = clip(option);
+    let shown = clip_text(option);
     if !option.starts_with("--") {
         return Some(format!(
             "<pg_dump_option> `{shown}` is not a long pg_dump option: write one option per element in its long form (`--no-owner`, `--exclude-table-data=public.log`), never a shell string"
@@ -322,7 +321,7 @@ pub fn problems(section: &PostgresqlSection) -> Vec<String> {
                 .push("a <database_options> needs a <name> (a database or a pattern)".to_string());
             continue;
         }
-        let at = format!("<database_options> [{}]", clip(name));
+        let at = format!("<database_options> [{}]", clip_text(name));
         if !names.insert(name) {
             problems.push(format!("{at} is given twice; merge the two entries"));
         }

@@ -34,8 +34,7 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use cedar_core::clip::clip;
-use cedar_core::compress::Codec;
+use cedar_core::{clip_text, Codec};
 use serde::Deserialize;
 
 /// The element name of the section under `<cb_config>`.
@@ -153,7 +152,7 @@ impl fmt::Display for Target {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Target::All => f.write_str("all databases"),
-            Target::Database(name) => write!(f, "database [{}]", clip(name)),
+            Target::Database(name) => write!(f, "database [{}]", clip_text(name)),
             Target::Globals => f.write_str("the globals (roles and tablespaces)"),
             Target::Config => f.write_str("the server's configuration"),
         }
@@ -183,7 +182,7 @@ pub fn problems(section: Option<&PostgresqlSection>) -> Vec<String> {
         if parse_jobs(jobs).is_none() {
             problems.push(format!(
                 "<jobs> `{}` is not a number of dumps between 1 and {MAX_JOBS}",
-                clip(jobs)
+                clip_text(jobs)
             ));
         }
     }
@@ -204,7 +203,7 @@ pub fn problems(section: Option<&PostgresqlSection>) -> Vec<String> {
         if !file.starts_with('/') {
             problems.push(format!(
                 "<password_file> `{}` must be an absolute path",
-                clip(file)
+                clip_text(file)
             ));
         }
     }
@@ -215,7 +214,7 @@ pub fn problems(section: Option<&PostgresqlSection>) -> Vec<String> {
         if !matches!(port.parse::<u32>(), Ok(1..=65535)) {
             problems.push(format!(
                 "<port> `{}` is not a port number between 1 and 65535",
-                clip(port)
+                clip_text(port)
             ));
         }
     }
@@ -275,7 +274,7 @@ pub(crate) fn mode_problem(text: &str) -> Option<String> {
     Codec::parse(text).is_none().then(|| {
         format!(
             "<compress_mode> `{}` is not one of {}",
-            clip(text),
+            clip_text(text),
             Codec::NAMES.join(", ")
         )
     })
@@ -286,7 +285,7 @@ pub(crate) fn format_problem(text: &str) -> Option<String> {
     Format::parse(text).is_none().then(|| {
         format!(
             "<format> `{}` is not one of {}",
-            clip(text),
+            clip_text(text),
             Format::NAMES.join(", ")
         )
     })
@@ -299,7 +298,7 @@ pub(crate) fn level_problem(mode: Option<Codec>, level: &str) -> Option<String> 
     if mode == Codec::None {
         return Some(format!(
             "<compress_level> `{}` needs a compressing <compress_mode> (gzip, bzip2 or zstd), not none; remove it or pick a mode",
-            clip(level)
+            clip_text(level)
         ));
     }
     let range = mode.levels();
@@ -308,7 +307,7 @@ pub(crate) fn level_problem(mode: Option<Codec>, level: &str) -> Option<String> 
         Ok(n) if range.contains(&n) => None,
         _ => Some(format!(
             "<compress_level> `{}` is not a {} level between {} and {}",
-            clip(level),
+            clip_text(level),
             mode.name(),
             range.start(),
             range.end()
@@ -510,7 +509,7 @@ pub fn check_password_file(path: &Path) -> Result<(), String> {
     Ok(())
 }
 
-impl cedar_core::ext::section::ExtensionSection for PostgresqlSection {
+impl cedar_core::ExtensionSection for PostgresqlSection {
     const NAME: &'static str = SECTION;
     type Settings = Settings;
 

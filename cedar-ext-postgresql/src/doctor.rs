@@ -8,9 +8,10 @@
 use std::ffi::OsString;
 use std::path::Path;
 
-use cedar_core::doctor::{section_failure, CheckResult, CHECK_TIME_LIMIT};
-use cedar_core::process::{is_overridden, resolve_command};
-use cedar_core::ConfigFile;
+use cedar_core::{
+    doctor::section_failure, doctor::CheckResult, doctor::CHECK_TIME_LIMIT, is_command_overridden,
+    resolve_command, ConfigFile,
+};
 
 use crate::config::{check_password_file, Settings, Target};
 use crate::discover::{parse_names, Excludes, MAINTENANCE_DATABASES};
@@ -180,7 +181,7 @@ fn programs(
         .into_iter()
         .map(|name| {
             let configured = resolve_command(&config.config, name);
-            let pinned = is_overridden(&config.config, name);
+            let pinned = is_command_overridden(&config.config, name);
             let chosen = version::choose(name, &configured, pinned, Some(server), &roots, &|p| {
                 version::program_version_in(p, env)
             });
@@ -298,5 +299,5 @@ fn server_subject(settings: &Settings) -> String {
 
 /// A query error with its cause, on one line.
 fn query_text(err: &QueryError) -> String {
-    cedar_core::chain::chain(err).replace('\n', " ")
+    cedar_core::error_chain(err).replace('\n', " ")
 }

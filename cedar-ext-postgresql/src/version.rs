@@ -19,7 +19,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
-use cedar_core::process::{SupervisedError, WithinError};
+use cedar_core::{SupervisedError, WithinError};
 
 /// Where other PostgreSQL client installations usually live (Debian/Ubuntu, RHEL/PGDG).
 pub const DEFAULT_SEARCH_ROOTS: [&str; 2] = ["/usr/lib/postgresql/*/bin", "/usr/pgsql-*/bin"];
@@ -161,7 +161,7 @@ pub fn psql_within(
     sql: &str,
     limit: Option<std::time::Duration>,
 ) -> Result<Vec<u8>, QueryError> {
-    let mut cmd = cedar_core::process::command(psql);
+    let mut cmd = cedar_core::child_command(psql);
     cmd.args(["-X", "-A", "-t", "-w", "-q"])
         .args(extra_args)
         .arg("-c")
@@ -175,8 +175,8 @@ pub fn psql_within(
     }
     // Supervised: a SIGTERM while the server is slow to answer stops psql too.
     let output = match limit {
-        Some(limit) => cedar_core::process::run_supervised_within(cmd, limit),
-        None => cedar_core::process::run_supervised(cmd).map_err(WithinError::from),
+        Some(limit) => cedar_core::run_supervised_within(cmd, limit),
+        None => cedar_core::run_supervised(cmd).map_err(WithinError::from),
     }
     .map_err(|err| match err {
         WithinError::Supervised(SupervisedError::Spawn(source)) => QueryError::Spawn {
@@ -197,7 +197,7 @@ pub fn psql_within(
     if !output.status.success() {
         return Err(QueryError::Failed {
             program: psql.to_path_buf(),
-            stderr: cedar_core::process::tail(&String::from_utf8_lossy(&output.stderr), 6),
+            stderr: cedar_core::last_lines(&String::from_utf8_lossy(&output.stderr), 6),
         });
     }
     Ok(output.stdout)
@@ -261,7 +261,7 @@ pub fn program_version_in(
     program: &Path,
     env: &[(&'static str, OsString)],
 ) -> Option<(Version, String)> {
-    let output = cedar_core::process::command(program)
+    let output = cedar_core::child_command(program)
         .envs(env.iter().map(|(k, v)| (k, v)))
         .arg("--version")
         .stdin(Stdio::null())

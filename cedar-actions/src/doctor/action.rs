@@ -3,9 +3,10 @@
 //! ([`cedar_core::Action::doctor`]). Prints one `PASS`/`WARN`/`FAIL` line per check (or one
 //! JSON document with `--json`) and fails (exit 6) when any check failed.
 
-use cedar_core::action::{self, Action, ActionContext, ActionError, ActionKind};
-use cedar_core::action::{ActionRegistration, Placement};
-use cedar_core::doctor::{self, CheckResult};
+use cedar_core::{
+    action_registrations, doctor, doctor::CheckResult, Action, ActionContext, ActionError,
+    ActionKind, ActionRegistration, Placement,
+};
 
 use super::directories;
 
@@ -30,7 +31,7 @@ pub fn results(ctx: &ActionContext<'_>) -> Vec<CheckResult> {
             .collect()
     };
     results.extend(directories::check(ctx.config));
-    let mut builtins: Vec<&'static ActionRegistration> = action::registrations()
+    let mut builtins: Vec<&'static ActionRegistration> = action_registrations()
         .filter(|r| r.kind == ActionKind::Builtin)
         .collect();
     builtins.sort_by_key(|r| (r.placement.index, r.name));
@@ -60,13 +61,13 @@ impl Action for DoctorAction {
         for result in &results {
             match result.status {
                 doctor::Status::Fail => {
-                    tracing::error!(target: cedar_core::logging::FILE_ONLY_TARGET, "{result}")
+                    tracing::error!(target: cedar_core::LOG_FILE_ONLY_TARGET, "{result}")
                 }
                 doctor::Status::Warn => {
-                    tracing::warn!(target: cedar_core::logging::FILE_ONLY_TARGET, "{result}")
+                    tracing::warn!(target: cedar_core::LOG_FILE_ONLY_TARGET, "{result}")
                 }
                 doctor::Status::Pass => {
-                    tracing::info!(target: cedar_core::logging::FILE_ONLY_TARGET, "{result}")
+                    tracing::info!(target: cedar_core::LOG_FILE_ONLY_TARGET, "{result}")
                 }
             }
         }

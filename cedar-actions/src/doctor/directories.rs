@@ -7,10 +7,7 @@
 
 use std::path::Path;
 
-use cedar_core::doctor::CheckResult;
-use cedar_core::quantity::display_bytes;
-use cedar_core::status::{self, RunStatus};
-use cedar_core::ConfigFile;
+use cedar_core::{display_bytes, doctor::CheckResult, read_previous, ConfigFile, RunStatus};
 
 /// Free space below the last run's bytes times this is a warning (below them, a failure).
 pub const MARGIN: f64 = 1.25;
@@ -24,7 +21,7 @@ pub fn check(config: &ConfigFile) -> Vec<CheckResult> {
         .options
         .as_ref()
         .and_then(|o| o.working_dir.as_deref());
-    let last = working.and_then(|dir| status::read_previous(Path::new(dir)));
+    let last = working.and_then(|dir| read_previous(Path::new(dir)));
     let mut results = Vec::new();
     if let Some(dir) = working {
         results.extend(one("working_dir", Path::new(dir), None));

@@ -3,8 +3,7 @@
 //! [`super::remote::DOCTOR_PROBE`] into its collect directory (proving the host, the login and
 //! the directory), within [`CHECK_TIME_LIMIT`].
 
-use cedar_core::config::Config;
-use cedar_core::doctor::{CheckResult, CHECK_TIME_LIMIT};
+use cedar_core::{doctor::CheckResult, doctor::CHECK_TIME_LIMIT, Config};
 
 use super::peer::stage_peers;
 use super::remote::{probe, Runner};

@@ -4,15 +4,11 @@ use std::time::Instant;
 
 use nix::unistd::{Gid, Uid};
 
-use cedar_core::action::{
-    Action, ActionContext, ActionError, ActionKind, ActionRegistration, Placement,
+use cedar_core::{
+    apply_ownership, interrupt_requested, lookup_owner, record_result, running_as_root, Action,
+    ActionContext, ActionError, ActionKind, ActionRegistration, Config, FileOwner, PeerResult,
+    Placement, Today,
 };
-use cedar_core::atomic::Owner;
-use cedar_core::calendar::Today;
-use cedar_core::config::Config;
-use cedar_core::interrupt;
-use cedar_core::ownership;
-use cedar_core::status::{self, PeerResult};
 
 use error::{PeerError, StageError};
 use peer::{not_ready_ignored, stage_peers, Peer};
@@ -67,8 +63,8 @@ fn peer_settings<'a>(config: &'a Config, today: &Today) -> Result<PeerSettings<'
         })?;
     let user = options.backup_user.as_deref().unwrap_or_default();
     let group = options.backup_group.as_deref().unwrap_or_default();
-    let ids = if ownership::running_as_root() {
-        Some(ownership::lookup(user, group).map_err(StageError::Owner)?)
+    let ids = if running_as_root() {
+        Some(lookup_owner(user, group).map_err(StageError::Owner)?)
     } else {
         None
     };
@@ -78,7 +74,7 @@ fn peer_settings<'a>(config: &'a Config, today: &Today) -> Result<PeerSettings<'
         user,
         group,
         ids,
-        su_program: cedar_core::process::resolve_command(config, "su")
+        su_program: cedar_core::resolve_command(config, "su")
             .display()
             .to_string(),
         starting_day: options
@@ -88,8 +84,8 @@ fn peer_settings<'a>(config: &'a Config, today: &Today) -> Result<PeerSettings<'
 }
 
 impl PeerSettings<'_> {
-    fn owner(&self) -> Option<Owner<'_>> {
-        self.ids.map(|_| Owner {
+    fn owner(&self) -> Option<FileOwner<'_>> {
+        self.ids.map(|_| FileOwner {
             user: self.user,
             group: self.group,
         })
@@ -132,7 +128,7 @@ pub fn stage(config: &Config, request: StageRequest) -> Result<(), StageError> {
         }
     };
     for (index, (p, target)) in peers.iter().zip(&targets).enumerate() {
-        if interrupt::requested() {
+        if interrupt_requested() {
             return Err(interrupted_at(index, false));
         }
         tracing::info!("Staging peer [{}].", p.name);
@@ -183,7 +179,7 @@ pub fn stage(config: &Config, request: StageRequest) -> Result<(), StageError> {
             }
         }
         result.seconds = started.elapsed().as_secs_f64();
-        status::record(result);
+        record_result(result);
     }
     // The peers' failures are reported even when the daily indicator cannot be written too.
     let daily_indicator = write_daily_indicator(&daily, site.ids);
@@ -252,7 +248,7 @@ fn write_daily_indicator(daily: &Path, ids: Option<(Uid, Gid)>) -> Result<(), St
     };
     std::fs::File::create(&path).map_err(fail)?;
     if let Some((uid, gid)) = ids {
-        ownership::apply(&path, uid, gid).map_err(StageError::Owner)?;
+        apply_ownership(&path, uid, gid).map_err(StageError::Owner)?;
     }
     Ok(())
 }

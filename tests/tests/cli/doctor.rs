@@ -72,14 +72,14 @@ fn a_missing_directory_and_too_little_space_fail_with_exit_six() {
     let (site, config) = site();
     fs::remove_dir(site.path("stage")).unwrap();
     // The last run dumped far more than any test filesystem holds.
-    let mut status = serde_json::to_value(cedar_core::status::RunStatus::no_run()).unwrap();
+    let mut status = serde_json::to_value(cedar_core::RunStatus::no_run()).unwrap();
     status["actions"] = serde_json::json!(["postgresql", "collect"]);
     status["databases"] = serde_json::json!([{
         "action": "postgresql", "database": "huge", "file": "huge.sql.gz",
         "raw_bytes": 1u64 << 62, "bytes": 1u64 << 61, "success": true, "seconds": 1.0,
         "error": null
     }]);
-    let status_file = site.path("work").join(cedar_core::status::STATUS_FILE);
+    let status_file = site.path("work").join(cedar_core::STATUS_FILE);
     fs::write(&status_file, status.to_string()).unwrap();
     let before = fs::read(&status_file).unwrap();
 

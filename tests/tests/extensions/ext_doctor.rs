@@ -3,13 +3,13 @@
 
 use std::fs;
 
-use cback_tests::ext::{Declared, Site};
+use cback_tests::ext::{Declared, ExtensionRunDir};
 
 const MBOX: Declared = Declared::new("mbox", "CedarBackup3.extend.mbox", 99);
 const MYSQL: Declared = Declared::new("mysql", "CedarBackup3.extend.mysql", 99);
 const SUBVERSION: Declared = Declared::new("subversion", "CedarBackup3.extend.subversion", 99);
 
-fn doctor(site: &Site) -> (Option<i32>, String) {
+fn doctor(site: &ExtensionRunDir) -> (Option<i32>, String) {
     let out = site.cback(&["doctor"]).output().unwrap();
     (
         out.status.code(),
@@ -19,7 +19,7 @@ fn doctor(site: &Site) -> (Option<i32>, String) {
 
 #[test]
 fn doctor_names_missing_mailboxes_and_repositories_and_programs() {
-    let site = Site::new(crate::BIN);
+    let site = ExtensionRunDir::new(crate::BIN);
     let mailbox = site.path("inbox");
     fs::write(&mailbox, b"From someone\n").unwrap();
     let gone = site.path("no-mail");

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use crate::postgresql_trust::{entry, manifest, run, stderr};
-use cback_tests::pg::{self, ClusterOptions, Site};
+use cback_tests::pg::{self, ClusterOptions, PgRunDir};
 use predicates::prelude::*;
 
 #[test]
@@ -19,7 +19,7 @@ fn an_excluded_table_is_absent_listed_and_the_dump_restores() {
          INSERT INTO secret_log SELECT i, 'do not keep ' || i FROM generate_series(1, 50) i;\n\
          CREATE SCHEMA audit; CREATE TABLE audit.trail (x int); INSERT INTO audit.trail VALUES (1);",
     );
-    let site = Site::new(crate::BIN);
+    let site = PgRunDir::new(crate::BIN);
     site.config(
         &pg::section(
             "gzip",
@@ -58,7 +58,7 @@ fn an_excluded_table_is_absent_listed_and_the_dump_restores() {
 
 #[test]
 fn a_refused_pg_dump_option_is_a_validate_error_naming_it() {
-    let site = Site::new(crate::BIN);
+    let site = PgRunDir::new(crate::BIN);
     site.config(
         &pg::section(
             "gzip",
@@ -99,7 +99,7 @@ fn under_all_and_split_entries_apply_by_name_pattern() {
         "pat_a2",
         "CREATE TABLE noise (x int); INSERT INTO noise VALUES (42);",
     );
-    let site = Site::new(crate::BIN);
+    let site = PgRunDir::new(crate::BIN);
     site.config(
         &pg::section(
             "gzip",

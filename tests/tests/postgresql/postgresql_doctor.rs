@@ -4,10 +4,10 @@
 
 use std::time::{Duration, Instant};
 
-use cback_tests::pg::{self, Cluster, ClusterOptions, Site};
+use cback_tests::pg::{self, Cluster, ClusterOptions, PgRunDir};
 
 /// Runs `cback ARGS` against `cluster`, expects exit `code`, returns standard output.
-fn doctor(site: &Site, cluster: &Cluster, args: &[&str], code: i32) -> String {
+fn doctor(site: &PgRunDir, cluster: &Cluster, args: &[&str], code: i32) -> String {
     let out = site
         .cback(Some(cluster), args)
         .assert()
@@ -20,7 +20,7 @@ fn doctor(site: &Site, cluster: &Cluster, args: &[&str], code: i32) -> String {
 #[test]
 fn a_healthy_site_passes_and_dumps_nothing() {
     let Some(cluster) = pg::shared() else { return };
-    let site = Site::new(crate::BIN);
+    let site = PgRunDir::new(crate::BIN);
     site.config(&pg::section("gzip", &["shop", "inventory"], ""), &[]);
     let stdout = doctor(&site, cluster, &["doctor"], 0);
     assert!(!stdout.contains("FAIL"), "{stdout}");
@@ -66,7 +66,7 @@ fn a_missing_database_an_unreadable_table_and_the_globals_fail() {
          GRANT SELECT ON ALL TABLES IN SCHEMA public TO doctor_reader;\n\
          REVOKE SELECT ON secret FROM doctor_reader;",
     );
-    let site = Site::new(crate::BIN);
+    let site = PgRunDir::new(crate::BIN);
     site.config(
         &pg::section(
             "none",
@@ -117,7 +117,7 @@ fn a_stopped_server_fails_the_connection_check_quickly() {
         return;
     };
     cluster.stop();
-    let site = Site::new(crate::BIN);
+    let site = PgRunDir::new(crate::BIN);
     site.config(&pg::section("none", &["postgres"], ""), &[]);
     let started = Instant::now();
     let stdout = doctor(&site, &cluster, &["doctor"], 6);

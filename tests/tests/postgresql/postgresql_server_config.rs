@@ -7,14 +7,14 @@ use std::os::unix::fs::MetadataExt;
 use std::process::{Command, Output};
 
 use crate::postgresql_trust::{entry, manifest, run, stderr};
-use cback_tests::pg::{self, Cluster, Site};
+use cback_tests::pg::{self, Cluster, PgRunDir};
 
 const CONFIG_FILE: &str = "postgresqldump-config.txt.zst";
 
 /// Runs the action for `user` with `<config_files>Y` on `database`; returns the site, the
 /// output and the configuration file's text.
-fn dump_config(cluster: &Cluster, user: &str, database: &str) -> (Site, Output, String) {
-    let site = Site::new(crate::BIN);
+fn dump_config(cluster: &Cluster, user: &str, database: &str) -> (PgRunDir, Output, String) {
+    let site = PgRunDir::new(crate::BIN);
     site.config(
         &pg::section(
             "zstd",
@@ -144,7 +144,7 @@ fn a_role_without_grants_is_warned_and_the_named_grants_are_enough() {
 fn a_database_named_config_is_refused_like_one_named_globals() {
     let Some(cluster) = pg::shared() else { return };
     cluster.create_small_database("config", 3);
-    let site = Site::new(crate::BIN);
+    let site = PgRunDir::new(crate::BIN);
     site.config(
         &pg::section("none", &["config"], "<config_files>Y</config_files>"),
         &[],

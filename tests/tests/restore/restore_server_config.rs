@@ -4,14 +4,14 @@
 //! leave a table out, which restores without it.
 
 use crate::restore_support::*;
-use cback_tests::pg::{self, Site};
+use cback_tests::pg::{self, PgRunDir};
 
 #[test]
 fn the_server_configuration_is_listed_and_never_restored() {
     let Some(cluster) = pg::shared() else { return };
     let _serial = serial();
     cluster.create_small_database("cfg_restore", 4);
-    let site = Site::new(crate::BIN);
+    let site = PgRunDir::new(crate::BIN);
     configure(
         &site,
         &pg::section("gzip", &["cfg_restore"], "<config_files>Y</config_files>"),
@@ -61,7 +61,7 @@ fn a_dump_with_a_table_left_out_restores() {
         "choice_rst",
         "CREATE TABLE scratch (x int); INSERT INTO scratch SELECT generate_series(1, 9);",
     );
-    let site = Site::new(crate::BIN);
+    let site = PgRunDir::new(crate::BIN);
     configure(
         &site,
         &pg::section(
