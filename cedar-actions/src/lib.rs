@@ -7,6 +7,7 @@
 //! extension measure and write discs with.
 
 mod collect;
+mod doctor;
 mod dry_run;
 mod purge;
 mod stage;

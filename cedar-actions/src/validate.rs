@@ -80,25 +80,40 @@ pub fn problems(ctx: &ActionContext<'_>) -> Vec<String> {
         }
     }
     // Each registered extension that is declared, or whose section is present, checks its section.
-    for reg in action_registrations() {
-        let ActionKind::Extension { module, .. } = reg.kind else {
-            continue;
+    for reg in configured_extensions(ctx) {
+        let ext_ctx = ActionContext {
+            action_name: reg.name,
+            ..*ctx
         };
-        let is_declared = declared.iter().any(|d| d.module.as_deref() == Some(module));
-        if is_declared || ctx.config.has_section(reg.name) {
-            let ext_ctx = ActionContext {
-                action_name: reg.name,
-                ..*ctx
-            };
-            found.extend(
-                reg.action
-                    .validate(&ext_ctx)
-                    .into_iter()
-                    .map(|p| format!("<{}>: {p}", reg.name)),
-            );
-        }
+        found.extend(
+            reg.action
+                .validate(&ext_ctx)
+                .into_iter()
+                .map(|p| format!("<{}>: {p}", reg.name)),
+        );
     }
     found
+}
+
+/// The registered extensions this configuration uses: declared in `<extensions>`, or with a
+/// section of their own. `validate` checks their sections, `doctor` runs their checks.
+pub fn configured_extensions(ctx: &ActionContext<'_>) -> Vec<&'static ActionRegistration> {
+    let declared = ctx
+        .config
+        .config
+        .extensions
+        .as_ref()
+        .map(|e| e.actions.as_slice())
+        .unwrap_or_default();
+    action_registrations()
+        .filter(|reg| match reg.kind {
+            ActionKind::Extension { module, .. } => {
+                declared.iter().any(|d| d.module.as_deref() == Some(module))
+                    || ctx.config.has_section(reg.name)
+            }
+            ActionKind::Builtin => false,
+        })
+        .collect()
 }
 
 fn check_dir(found: &mut Vec<String>, element: &str, dir: &str, writable: bool) {

@@ -17,12 +17,14 @@ Actions:
   purge        remove old files from the configured directories
   rebuild      rebuild this week's disc from the staging directories
   validate     check the configuration and the machine, then report every problem
+  doctor       check that tonight's run can succeed (servers, peers, directories), one
+               PASS/WARN/FAIL line per check, without writing any backup; --json for tools
   initialize   prepare media for use
   status       report the last run as a monitoring check (exit 0 OK, 1 WARNING,
                2 CRITICAL, 3 UNKNOWN); with --max-age, --warn-age, --json, --status-file
   EXTENSION    any extended action in <extensions>, or a built-in extension (postgresql, capacity)
 
-rebuild, validate, initialize, status and all must be given alone.
+rebuild, validate, doctor, initialize, status and all must be given alone.
 
 Exit status: 0 success, 2 usage error, 3 log file error, 4 configuration error,
 5 interrupted, 6 an action failed.";
@@ -74,6 +76,10 @@ pub struct RunSwitches {
     /// Load and validate the configuration, print the plan and exit without running anything.
     #[arg(short = 'n', long = "dry-run")]
     pub dry_run: bool,
+    /// doctor: print the results as one JSON document (a list of status, check, subject,
+    /// detail) instead of one line per check.
+    #[arg(long)]
+    pub json: bool,
     /// Actions to run.
     #[arg(value_name = "ACTION", value_parser = ActionName, hide_possible_values = true)]
     pub actions: Vec<String>,
@@ -89,6 +95,7 @@ impl RunSwitches {
             managed_only: self.managed_only,
             diagnostics: self.diagnostics,
             dry_run: self.dry_run,
+            json: self.json,
             actions: self.actions,
             ..log.into_options()
         }

@@ -96,7 +96,7 @@ fn extra_sections() -> Roff {
     roff.text([roman(
         "Actions run in the original's order whatever order they are given in: built-in \
          actions by their fixed index, extensions by their <index> or <depends> in \
-         <extensions>. rebuild, validate, initialize, status and all must be given alone.",
+         <extensions>. rebuild, validate, doctor, initialize, status and all must be given alone.",
     )]);
     for (name, what) in action_descriptions() {
         roff.control("TP", []);
@@ -152,6 +152,9 @@ fn action_descriptions() -> Vec<(String, String)> {
             "rebuild" => "Write this week's staging directories to a new disc.",
             "validate" => {
                 "Check the configuration and the machine; report every problem (exit 6 if any)."
+            }
+            "doctor" => {
+                "Check that tonight's run can succeed, without writing any backup: one PASS, WARN or FAIL line per check (exit 6 if any failed); --json for tools."
             }
             "initialize" => "Label rewritable media so that store accepts it.",
             "status" => {

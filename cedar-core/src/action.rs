@@ -68,6 +68,15 @@ pub trait Action: Sync + Send + 'static {
         let _ = ctx;
         Vec::new()
     }
+
+    /// Checks, without writing any backup, that tonight's run of this action can succeed: the
+    /// servers, peers, keys and buckets its section names, each check within
+    /// [`crate::doctor::CHECK_TIME_LIMIT`]. Returns one result per check; none when the action
+    /// has nothing to check (the default) or its section is absent. Used by `cback doctor`.
+    fn doctor(&self, ctx: &ActionContext<'_>) -> Vec<crate::doctor::CheckResult> {
+        let _ = ctx;
+        Vec::new()
+    }
 }
 
 /// Where an action sits relative to the built-ins when the configuration does not say.

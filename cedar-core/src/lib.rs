@@ -32,6 +32,7 @@ mod compress;
 mod config;
 mod dir_names;
 mod disc_record;
+mod doctor;
 mod duration;
 mod ext;
 mod fsutil;
@@ -123,8 +124,8 @@ pub use sha256::{
 pub use gpg::{Decrypting as GpgDecrypting, Input as GpgInput};
 pub use process::{
     apply_locale, combined_text as combined_output, command as child_command,
-    is_overridden as is_command_overridden, resolve_command, run_supervised, run_watched,
-    tail as last_lines, SupervisedError,
+    is_overridden as is_command_overridden, resolve_command, run_supervised, run_supervised_within,
+    run_watched, tail as last_lines, SupervisedError, WithinError,
 };
 pub use process_group::ProcessGroup;
 pub use remote::{
@@ -162,7 +163,7 @@ pub use status::{
     recorded as recorded_results, status_path, write_atomically as write_file_atomically,
     write_drills, write_run, CopyRecord, DatabaseResult, DrillResult, DumpSize, DumpStats,
     PeerResult, Record as StatusRecord, ResultFamily, ResultMetrics, RunEnd, RunStatus,
-    StatusError, UploadResult,
+    StatusError, UploadResult, STATUS_FILE,
 };
 
 // Dumps that look wrong: a night compared with the nights before.
@@ -183,6 +184,13 @@ pub use retention::{
     PolicyValues as RetentionPolicyValues, Reason as RetentionReason,
     RecordError as StageRecordError, Rule as RetentionRule, StageRecord, Within as KeepWithin,
     PIN_FILE, RECORD_FILE as STAGE_RECORD_FILE,
+};
+
+// `cback doctor`: the result of one check, which every action may contribute.
+pub use doctor::{
+    failures as failed_checks, program as check_program, readable as check_readable,
+    render_json as render_checks_json, render_lines as render_check_lines,
+    section_failure as section_check_failure, CheckResult, Status as CheckStatus, CHECK_TIME_LIMIT,
 };
 
 // Dump manifests, which an extension writes and stage checks.

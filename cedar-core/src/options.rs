@@ -28,6 +28,8 @@ pub struct Options {
     pub stack: bool,
     pub diagnostics: bool,
     pub dry_run: bool,
+    /// `--json`: `cback doctor` prints its results as one JSON document.
+    pub json: bool,
     /// Action names in command-line order.
     pub actions: Vec<String>,
 }
@@ -49,6 +51,7 @@ impl Default for Options {
             stack: false,
             diagnostics: false,
             dry_run: false,
+            json: false,
             actions: Vec::new(),
         }
     }

@@ -68,6 +68,16 @@ pub enum SupervisedError {
     Interrupted,
 }
 
+/// Why a command run with a time limit ([`run_supervised_within`]) gave no exit status.
+#[derive(Debug, thiserror::Error)]
+pub enum WithinError {
+    #[error(transparent)]
+    Supervised(#[from] SupervisedError),
+    /// Still running when its time limit ran out; it was stopped with everything it started.
+    #[error("no answer within {} s; the command and its children were stopped", .0.as_secs())]
+    TimedOut(std::time::Duration),
+}
+
 /// Runs `cmd` to completion with its output captured, as a [`ProcessGroup`].
 ///
 /// Both pipes are drained on threads so neither can fill up. On SIGINT/SIGTERM the whole group
@@ -77,8 +87,26 @@ pub fn run_supervised(cmd: Command) -> Result<Output, SupervisedError> {
     run_watched(cmd, &crate::interrupt::requested)
 }
 
+/// [`run_supervised`] with a time limit: a command still running after `limit` is stopped like
+/// an interrupted one (SIGTERM to its group, SIGKILL after the grace) and
+/// [`WithinError::TimedOut`] is returned. For checks that must not hang (`cback doctor`).
+pub fn run_supervised_within(
+    cmd: Command,
+    limit: std::time::Duration,
+) -> Result<Output, WithinError> {
+    let started = std::time::Instant::now();
+    let expired = || started.elapsed() > limit;
+    match run_watched(cmd, &|| crate::interrupt::requested() || expired()) {
+        Err(SupervisedError::Interrupted) if !crate::interrupt::requested() => {
+            Err(WithinError::TimedOut(limit))
+        }
+        other => Ok(other?),
+    }
+}
+
 /// [`run_supervised`] stopped when `interrupted` turns true instead of on SIGINT/SIGTERM: for
-/// the clean-up a run must still do once it was interrupted (give it a deadline).
+/// the clean-up a run must still do once it was interrupted (give it a deadline), or for a time
+/// limit ([`run_supervised_within`]).
 pub fn run_watched(
     mut cmd: Command,
     interrupted: &(dyn Fn() -> bool + Sync),
@@ -137,6 +165,21 @@ pub fn tail(text: &str, max_lines: usize) -> String {
 mod tests {
     use super::*;
     use crate::config::{CommandOverride, OptionsConfig};
+
+    #[test]
+    fn a_time_limit_stops_the_command_and_its_children() {
+        let mut cmd = Command::new("/bin/sh");
+        cmd.args(["-c", "sleep 30 & sleep 30; wait"]);
+        let started = std::time::Instant::now();
+        let err = run_supervised_within(cmd, std::time::Duration::from_millis(300)).unwrap_err();
+        assert!(matches!(err, WithinError::TimedOut(_)), "{err}");
+        assert!(err.to_string().contains("no answer within 0 s"), "{err}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(10));
+        let mut quick = Command::new("/bin/sh");
+        quick.args(["-c", "echo ok"]);
+        let output = run_supervised_within(quick, std::time::Duration::from_secs(10)).unwrap();
+        assert_eq!(output.stdout, b"ok\n");
+    }
 
     #[test]
     fn override_wins_over_path() {

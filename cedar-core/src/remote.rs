@@ -20,7 +20,7 @@
 use std::process::{ExitStatus, Output};
 
 use crate::hooks::split_command;
-use crate::process::{self, SupervisedError};
+use crate::process::{self, SupervisedError, WithinError};
 
 /// One word of a remote command.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -119,6 +119,8 @@ pub enum RemoteError {
     },
     #[error("`{command}` was stopped: the run was interrupted")]
     Interrupted { command: String },
+    #[error("`{command}` gave no answer within {seconds} s and was stopped; check that the host is reachable and the command does not wait for a password")]
+    TimedOut { command: String, seconds: u64 },
     #[error(
         "`{command}` {}{}",
         describe_status(status),
@@ -199,6 +201,16 @@ impl RemoteCall {
     /// Runs the call to completion, supervised (a SIGTERM stops it with its process group);
     /// its output is logged with `--output`. Success is exit status 0.
     pub fn run(&self) -> Result<Output, RemoteError> {
+        self.run_limited(None)
+    }
+
+    /// [`RemoteCall::run`] stopped after `limit` ([`RemoteError::TimedOut`]): for checks that
+    /// must not hang on an unreachable host (`cback doctor`).
+    pub fn run_within(&self, limit: std::time::Duration) -> Result<Output, RemoteError> {
+        self.run_limited(Some(limit))
+    }
+
+    fn run_limited(&self, limit: Option<std::time::Duration>) -> Result<Output, RemoteError> {
         let argv = self.argv();
         let command = self.display();
         let Some((program, args)) = argv.split_first() else {
@@ -210,13 +222,21 @@ impl RemoteCall {
         tracing::debug!("Executing command [{command}].");
         let mut cmd = process::command(program);
         cmd.args(args);
-        let output = process::run_supervised(cmd).map_err(|err| match err {
-            SupervisedError::Spawn(source) => RemoteError::Spawn {
+        let output = match limit {
+            Some(limit) => process::run_supervised_within(cmd, limit),
+            None => process::run_supervised(cmd).map_err(WithinError::from),
+        }
+        .map_err(|err| match err {
+            WithinError::Supervised(SupervisedError::Spawn(source)) => RemoteError::Spawn {
                 command: command.clone(),
                 source,
             },
-            SupervisedError::Interrupted => RemoteError::Interrupted {
+            WithinError::Supervised(SupervisedError::Interrupted) => RemoteError::Interrupted {
                 command: command.clone(),
+            },
+            WithinError::TimedOut(limit) => RemoteError::TimedOut {
+                command: command.clone(),
+                seconds: limit.as_secs(),
             },
         })?;
         crate::logging::log_command_output(&process::combined_text(&output));

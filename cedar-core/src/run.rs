@@ -363,9 +363,12 @@ pub fn describe_managed(step: &Step, config: &ConfigFile, full: bool) -> Vec<Str
         .collect()
 }
 
-/// Whether a plan only validates (and so needs no lock and may run without a working_dir).
+/// Whether a plan does more than check (`validate`, `doctor`): a plan that only checks needs no
+/// lock, may run without a working_dir and leaves the status file of the last run as it is.
 pub fn needs_lock(plan: &Plan) -> bool {
-    plan.steps.iter().any(|s| s.action != "validate")
+    plan.steps
+        .iter()
+        .any(|s| s.action != "validate" && s.action != "doctor")
 }
 
 /// The working directory the run lock lives in.

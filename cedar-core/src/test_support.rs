@@ -55,4 +55,5 @@ builtin_stand_in!("store", 300);
 builtin_stand_in!("purge", 400);
 builtin_stand_in!("rebuild", 0);
 builtin_stand_in!("validate", 0);
+builtin_stand_in!("doctor", 0);
 builtin_stand_in!("initialize", 0);

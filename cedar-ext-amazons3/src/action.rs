@@ -57,6 +57,10 @@ impl Action for AmazonS3Action {
     fn validate(&self, ctx: &ActionContext<'_>) -> Vec<String> {
         AmazonS3Section::validate(ctx.config)
     }
+
+    fn doctor(&self, ctx: &ActionContext<'_>) -> Vec<cedar_core::CheckResult> {
+        crate::doctor::check(ctx.config)
+    }
 }
 
 /// Reads and checks the `<amazons3>` section.

@@ -40,6 +40,7 @@ mod client;
 mod command;
 mod config;
 mod copy;
+mod doctor;
 mod error;
 mod hidden;
 mod pipeline;

@@ -41,6 +41,10 @@ impl Action for EncryptAction {
     fn validate(&self, ctx: &ActionContext<'_>) -> Vec<String> {
         EncryptSection::validate(ctx.config)
     }
+
+    fn doctor(&self, ctx: &ActionContext<'_>) -> Vec<cedar_core::CheckResult> {
+        crate::doctor::check(ctx.config)
+    }
 }
 
 /// Reads and checks the `<encrypt>` section.

@@ -27,6 +27,7 @@
 
 mod action;
 mod config;
+mod doctor;
 mod error;
 mod gpg;
 

@@ -27,6 +27,30 @@ impl Action for MboxAction {
     fn validate(&self, ctx: &ActionContext<'_>) -> Vec<String> {
         validate_extension::<MboxSection>(ctx.config, ctx.options)
     }
+
+    /// grepmail present; every configured mailbox file and directory readable.
+    fn doctor(&self, ctx: &ActionContext<'_>) -> Vec<cedar_core::CheckResult> {
+        use cedar_core::{check_program, check_readable, section_check_failure};
+        let settings = match MboxSection::load(ctx.config) {
+            Ok(settings) => settings,
+            Err(err) => return vec![section_check_failure("mbox", ctx.config_path, &err)],
+        };
+        let grepmail = cedar_core::resolve_command(&ctx.config.config, "grepmail");
+        let mut results = vec![check_program("mbox program", &grepmail)];
+        results.extend(
+            settings
+                .files
+                .iter()
+                .map(|f| check_readable("mbox file", Path::new(&f.path), false)),
+        );
+        results.extend(
+            settings
+                .dirs
+                .iter()
+                .map(|d| check_readable("mbox directory", Path::new(&d.path), true)),
+        );
+        results
+    }
 }
 
 /// What a run shares between items.

@@ -4,9 +4,9 @@
 use std::ffi::OsString;
 
 use cedar_core::{
-    capture_command, child_command, last_lines, run_supervised, validate_extension, Action,
-    ActionContext, ActionError, Captured, ExitRule, ExtensionSection, StandardSections,
-    StreamCommand, SupervisedError, Tally, TallyItem,
+    capture_command, child_command, last_lines, resolve_command, run_supervised,
+    validate_extension, Action, ActionContext, ActionError, Captured, ExitRule, ExtensionSection,
+    StandardSections, StreamCommand, SupervisedError, Tally, TallyItem,
 };
 
 use crate::config::{MysqlSection, Settings, Target, SECTION};
@@ -25,6 +25,22 @@ impl Action for MysqlAction {
 
     fn validate(&self, ctx: &ActionContext<'_>) -> Vec<String> {
         validate_extension::<MysqlSection>(ctx.config, ctx.options)
+    }
+
+    /// The section readable, mysqldump and mysql (which lists the databases and checks the
+    /// grants) found. The server itself is not asked yet.
+    fn doctor(&self, ctx: &ActionContext<'_>) -> Vec<cedar_core::CheckResult> {
+        use cedar_core::{check_program, section_check_failure};
+        if let Err(err) = MysqlSection::load(ctx.config) {
+            return vec![section_check_failure("mysql", ctx.config_path, &err)];
+        }
+        ["mysqldump", "mysql"]
+            .iter()
+            .map(|name| {
+                let path = resolve_command(&ctx.config.config, name);
+                check_program("mysql program", &path)
+            })
+            .collect()
     }
 }
 

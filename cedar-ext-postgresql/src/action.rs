@@ -58,6 +58,10 @@ impl Action for PostgresqlAction {
         }
         problems
     }
+
+    fn doctor(&self, ctx: &ActionContext<'_>) -> Vec<cedar_core::CheckResult> {
+        crate::doctor::check(ctx.config)
+    }
 }
 
 /// Reads and checks the `<postgresql>` section of `config`.

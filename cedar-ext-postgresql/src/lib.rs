@@ -59,6 +59,7 @@ mod atomic;
 mod choices;
 mod config;
 mod discover;
+mod doctor;
 mod encrypt;
 mod error;
 mod manifest;

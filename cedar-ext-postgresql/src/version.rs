@@ -158,6 +158,27 @@ pub fn psql(
     )
 }
 
+/// [`psql`], stopped after `limit` when one is given (`cback doctor`: a server that does not answer cannot hang
+/// it).
+pub fn psql_within(
+    psql: &Path,
+    env: &[(&'static str, OsString)],
+    database: &str,
+    extra_args: &[&str],
+    sql: &str,
+    limit: Option<std::time::Duration>,
+) -> Result<Vec<u8>, QueryError> {
+    psql_run(
+        psql,
+        env,
+        database,
+        extra_args,
+        sql,
+        &cedar_core::interrupt_requested,
+        limit,
+    )
+}
+
 /// [`psql`] stopped when `interrupted` turns true (instead of on SIGINT/SIGTERM).
 pub fn psql_watched(
     psql: &Path,
@@ -166,6 +187,19 @@ pub fn psql_watched(
     extra_args: &[&str],
     sql: &str,
     interrupted: &(dyn Fn() -> bool + Sync),
+) -> Result<Vec<u8>, QueryError> {
+    psql_run(psql, env, database, extra_args, sql, interrupted, None)
+}
+
+/// psql stopped when `interrupted` turns true or after `limit`, whichever comes first.
+fn psql_run(
+    psql: &Path,
+    env: &[(&'static str, OsString)],
+    database: &str,
+    extra_args: &[&str],
+    sql: &str,
+    interrupted: &(dyn Fn() -> bool + Sync),
+    limit: Option<std::time::Duration>,
 ) -> Result<Vec<u8>, QueryError> {
     let mut cmd = cedar_core::child_command(psql);
     cmd.args(["-X", "-A", "-t", "-w", "-q"])
@@ -180,10 +214,20 @@ pub fn psql_watched(
         cmd.env("PGCONNECT_TIMEOUT", CONNECT_TIMEOUT);
     }
     // Supervised: a SIGTERM while the server is slow to answer stops psql too.
-    let output = cedar_core::run_watched(cmd, interrupted).map_err(|err| match err {
+    let started = std::time::Instant::now();
+    let timed_out = || limit.is_some_and(|limit| started.elapsed() > limit);
+    let stop = || interrupted() || timed_out();
+    let output = cedar_core::run_watched(cmd, &stop).map_err(|err| match err {
         SupervisedError::Spawn(source) => QueryError::Spawn {
             program: psql.to_path_buf(),
             source,
+        },
+        SupervisedError::Interrupted if timed_out() && !interrupted() => QueryError::Failed {
+            program: psql.to_path_buf(),
+            stderr: format!(
+                "no answer within {} s; check that the server runs and is reachable",
+                limit.unwrap_or_default().as_secs()
+            ),
         },
         SupervisedError::Interrupted => QueryError::Interrupted {
             program: psql.to_path_buf(),
@@ -223,9 +267,21 @@ pub fn psql_first_watched(
     sql: &str,
     interrupted: &(dyn Fn() -> bool + Sync),
 ) -> Result<Vec<u8>, QueryError> {
+    psql_first_run(psql_program, env, databases, sql, interrupted, None)
+}
+
+/// [`psql_first`], each psql stopped when `interrupted` turns true or after `limit`.
+fn psql_first_run(
+    psql_program: &Path,
+    env: &[(&'static str, OsString)],
+    databases: &[&str],
+    sql: &str,
+    interrupted: &(dyn Fn() -> bool + Sync),
+    limit: Option<std::time::Duration>,
+) -> Result<Vec<u8>, QueryError> {
     let mut last = None;
     for database in databases {
-        match psql_watched(psql_program, env, database, &[], sql, interrupted) {
+        match psql_run(psql_program, env, database, &[], sql, interrupted, limit) {
             Ok(out) => return Ok(out),
             Err(err @ (QueryError::Spawn { .. } | QueryError::Interrupted { .. })) => {
                 return Err(err)
@@ -245,9 +301,26 @@ pub fn server_version(
     env: &[(&'static str, OsString)],
     databases: &[&str],
 ) -> Result<ServerVersion, QueryError> {
+    server_version_within(psql_program, env, databases, None)
+}
+
+/// [`server_version`], each psql stopped after `limit` when one is given.
+pub fn server_version_within(
+    psql_program: &Path,
+    env: &[(&'static str, OsString)],
+    databases: &[&str],
+    limit: Option<std::time::Duration>,
+) -> Result<ServerVersion, QueryError> {
     let sql =
         "SELECT current_setting('server_version_num') || '|' || current_setting('server_version')";
-    let out = psql_first(psql_program, env, databases, sql)?;
+    let out = psql_first_run(
+        psql_program,
+        env,
+        databases,
+        sql,
+        &cedar_core::interrupt_requested,
+        limit,
+    )?;
     let answer = String::from_utf8_lossy(&out).trim().to_string();
     let (num, text) = answer.split_once('|').unwrap_or((&answer, ""));
     match Version::from_num(num) {

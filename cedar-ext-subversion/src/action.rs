@@ -26,6 +26,37 @@ impl Action for SubversionAction {
     fn validate(&self, ctx: &ActionContext<'_>) -> Vec<String> {
         validate_extension::<SubversionSection>(ctx.config, ctx.options)
     }
+
+    /// svnadmin and svnlook present; every configured repository and repository directory
+    /// readable.
+    fn doctor(&self, ctx: &ActionContext<'_>) -> Vec<cedar_core::CheckResult> {
+        use cedar_core::{check_program, check_readable, section_check_failure, CheckResult};
+        let settings = match SubversionSection::load(ctx.config) {
+            Ok(settings) => settings,
+            Err(err) => return vec![section_check_failure("subversion", ctx.config_path, &err)],
+        };
+        let mut results: Vec<CheckResult> = ["svnadmin", "svnlook"]
+            .iter()
+            .map(|name| {
+                let path = cedar_core::resolve_command(&ctx.config.config, name);
+                check_program("subversion program", &path)
+            })
+            .collect();
+        results.extend(
+            settings
+                .repositories
+                .iter()
+                .map(|r| check_readable("subversion repository", &r.path, true)),
+        );
+        results.extend(settings.repository_dirs.iter().map(|d| {
+            check_readable(
+                "subversion repository directory",
+                std::path::Path::new(&d.path),
+                true,
+            )
+        }));
+        results
+    }
 }
 
 /// What a run shares between repositories.

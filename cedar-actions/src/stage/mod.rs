@@ -16,6 +16,7 @@
 //! brought is known exactly).
 
 mod daily;
+mod doctor;
 pub(crate) mod dry_run;
 mod error;
 mod local;

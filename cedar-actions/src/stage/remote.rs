@@ -125,6 +125,40 @@ pub fn not_ready(peer: &Peer, runner: &Runner<'_>) -> Result<Option<String>, Pee
     }
 }
 
+/// The file `cback doctor` copies into a remote peer's collect directory: it proves that the
+/// host is reachable with the rcp command as the backup user and that the directory exists and
+/// takes the `cback.stage` indicator. It stays there (overwritten by the next doctor); `*` of
+/// the copy does not match it.
+pub const DOCTOR_PROBE: &str = ".cback-doctor-probe";
+
+/// Copies [`DOCTOR_PROBE`] to the peer with its rcp command, within `limit`.
+pub fn probe(peer: &Peer, runner: &Runner<'_>, limit: std::time::Duration) -> Result<(), String> {
+    let remote = remote_of(peer);
+    let local = runner.working_dir.join(DOCTOR_PROBE);
+    std::fs::write(&local, b"written by cback doctor\n")
+        .map_err(|err| format!("cannot write {}: {err}", local.display()))?;
+    if let Some(ids) = runner.owner {
+        let _ = apply_ownership(&local, ids.0, ids.1);
+    }
+    let call = RemoteCall::new(
+        {
+            let mut words = command_words(&remote.rcp_command);
+            words.push(RemoteWord::Double(local.display().to_string()));
+            words.push(RemoteWord::Double(format!(
+                "{}:{}",
+                remote.address(&peer.name),
+                peer.collect_dir.join(DOCTOR_PROBE).display()
+            )));
+            words
+        },
+        runner.su_user,
+        runner.su_program,
+    );
+    let result = call.run_within(limit);
+    let _ = std::fs::remove_file(&local);
+    result.map(|_| ()).map_err(|err| err.to_string())
+}
+
 /// Removes copy directories (`DAILY/.PEER.XXXXXX`) a killed run left behind.
 fn remove_stale_copies(daily: &Path, name: &str) {
     let prefix = format!(".{name}.");

@@ -286,6 +286,14 @@ impl Action for StageAction {
         tracing::info!("Executed the 'stage' action successfully.");
         Ok(())
     }
+
+    fn doctor(&self, ctx: &ActionContext<'_>) -> Vec<cedar_core::CheckResult> {
+        let config = &ctx.config.config;
+        // Without its settings stage cannot run; the configuration check says why.
+        let settings = peer_settings(config, &Today::current()).ok();
+        let runner = settings.as_ref().map(PeerSettings::runner);
+        super::doctor::check(config, runner.as_ref())
+    }
 }
 
 cedar_core::inventory::submit! {

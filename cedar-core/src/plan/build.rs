@@ -9,7 +9,7 @@ use crate::config::Config;
 use crate::options::Options;
 
 /// Actions that must stand alone on the command line.
-pub const EXCLUSIVE_ACTIONS: [&str; 4] = ["rebuild", "validate", "initialize", "all"];
+pub const EXCLUSIVE_ACTIONS: [&str; 5] = ["rebuild", "validate", "doctor", "initialize", "all"];
 
 /// The local steps `all` stands for.
 pub const ALL_ACTIONS: [&str; 4] = ["collect", "stage", "store", "purge"];

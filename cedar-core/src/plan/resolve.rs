@@ -8,20 +8,21 @@ use crate::action::{self, ActionRegistration};
 use crate::config::{Config, ExtendedAction, OrderMode};
 
 /// The built-in action names (without the pseudo-action `all`).
-pub const BUILTIN_NAMES: [&str; 7] = [
+pub const BUILTIN_NAMES: [&str; 8] = [
     "collect",
     "stage",
     "store",
     "purge",
     "rebuild",
     "validate",
+    "doctor",
     "initialize",
 ];
 
 /// Fixed index-mode indices of the built-ins.
 fn builtin_index(name: &str) -> Option<i64> {
     Some(match name {
-        "rebuild" | "validate" | "initialize" => 0,
+        "rebuild" | "validate" | "doctor" | "initialize" => 0,
         "collect" => 100,
         "stage" => 200,
         "store" => 300,

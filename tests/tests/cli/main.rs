@@ -8,6 +8,7 @@ const BIN: cback_tests::Binaries = cback_tests::binaries!();
 
 mod cli;
 mod config_samples;
+mod doctor;
 mod hook_env;
 mod hostile_config;
 mod plan_compat;

@@ -6,8 +6,9 @@
 use std::process::Command;
 
 /// The built-in actions of the original, each registered by cedar-actions.
-const BUILTINS: [&str; 7] = [
+const BUILTINS: [&str; 8] = [
     "collect",
+    "doctor",
     "initialize",
     "purge",
     "rebuild",

@@ -6,6 +6,7 @@
 /// The cedar-cli programs under test, as cargo built them for this test binary.
 const BIN: cback_tests::Binaries = cback_tests::binaries!();
 
+mod ext_doctor;
 mod mbox_action;
 mod mysql_action;
 mod subversion_action;

@@ -11,6 +11,7 @@ mod offsite_amazons3;
 mod offsite_checksum;
 mod offsite_compat;
 mod offsite_config;
+mod offsite_doctor;
 mod offsite_encrypt;
 mod offsite_interrupt;
 mod offsite_pipeline;

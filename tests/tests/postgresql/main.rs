@@ -8,6 +8,7 @@ const BIN: cback_tests::Binaries = cback_tests::binaries!();
 
 mod postgresql_choices;
 mod postgresql_config;
+mod postgresql_doctor;
 mod postgresql_dumps;
 mod postgresql_faults;
 mod postgresql_managed;

@@ -1,0 +1,4 @@
+//! `cback doctor`: every check the configured sections need, without writing any backup.
+
+mod action;
+mod directories;
