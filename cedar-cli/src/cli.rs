@@ -76,8 +76,8 @@ pub struct RunSwitches {
     /// Load and validate the configuration, print the plan and exit without running anything.
     #[arg(short = 'n', long = "dry-run")]
     pub dry_run: bool,
-    /// doctor: print the results as one JSON document (a list of status, check, subject,
-    /// detail) instead of one line per check.
+    /// doctor and status: print the results as JSON instead of lines (doctor: a list of status,
+    /// check, subject, detail; status: the check as one object).
     #[arg(long)]
     pub json: bool,
     /// Actions to run.
@@ -177,9 +177,16 @@ impl Cli {
             );
         }
         if self.status.given() && !self.is_status() {
-            return Err(
-                "--max-age, --warn-age, --json and --status-file go with the status action".into(),
-            );
+            return Err("--max-age, --warn-age and --status-file go with the status action".into());
+        }
+        if self.run.json
+            && !self
+                .run
+                .actions
+                .iter()
+                .any(|a| a == STATUS_ACTION || a == "doctor")
+        {
+            return Err("--json goes with the doctor and status actions".into());
         }
         if self.run.actions.is_empty() && !self.run.diagnostics {
             return Err("at least one action must be specified".into());
@@ -250,7 +257,11 @@ mod tests {
             .contains("may not be combined"));
         assert!(parse(&["--json", "collect"])
             .unwrap_err()
+            .contains("goes with the doctor and status actions"));
+        assert!(parse(&["--status-file", "/x", "collect"])
+            .unwrap_err()
             .contains("go with the status action"));
+        assert!(parse(&["--json", "doctor"]).is_ok());
         assert!(parse(&["--max-age", "26x", "status"])
             .unwrap_err()
             .contains("26h"));

@@ -53,7 +53,11 @@ fn main() -> ExitCode {
     }
     if options.actions.iter().any(|a| a == STATUS_ACTION) {
         // A monitoring check: no log, no lock, its own exit statuses.
-        return ExitCode::from(cedar_cli::status_command(&options.config, &status_switches));
+        return ExitCode::from(cedar_cli::status_command(
+            &options.config,
+            &status_switches,
+            options.json,
+        ));
     }
     if let Err(e) = cedar_core::install_interrupt_handler() {
         eprintln!("cback: cannot install signal handlers: {e}");

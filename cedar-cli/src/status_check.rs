@@ -26,9 +26,6 @@ pub struct StatusSwitches {
     /// status: WARNING when the last successful run ended longer ago than this (90m, 26h, 2d).
     #[arg(long = "warn-age", value_name = "DURATION", value_parser = parse_age)]
     pub warn_age: Option<Duration>,
-    /// status: print the check as one JSON object instead of lines.
-    #[arg(long)]
-    pub json: bool,
     /// status: read this status file instead of WORKING_DIR/cback-status.json.
     #[arg(long = "status-file", value_name = "PATH")]
     pub status_file: Option<PathBuf>,
@@ -39,9 +36,10 @@ fn parse_age(text: &str) -> Result<Duration, String> {
 }
 
 impl StatusSwitches {
-    /// Whether any of them was given (they go with the status action only).
+    /// Whether any of them was given (they go with the status action only; `--json`, which
+    /// `doctor` shares, is one of the run's switches).
     pub fn given(&self) -> bool {
-        self.max_age.is_some() || self.warn_age.is_some() || self.json || self.status_file.is_some()
+        self.max_age.is_some() || self.warn_age.is_some() || self.status_file.is_some()
     }
 }
 
@@ -382,7 +380,7 @@ fn locate(config: &Path, switches: &StatusSwitches) -> Result<PathBuf, String> {
 }
 
 /// Runs `cback status`: prints the check and returns its exit status.
-pub fn status_command(config: &Path, switches: &StatusSwitches) -> u8 {
+pub fn status_command(config: &Path, switches: &StatusSwitches, json: bool) -> u8 {
     let limits = Limits {
         max_age: switches.max_age.unwrap_or(DEFAULT_MAX_AGE),
         warn_age: switches.warn_age,
@@ -394,7 +392,7 @@ pub fn status_command(config: &Path, switches: &StatusSwitches) -> u8 {
             Err(e) => Check::unknown(path, cedar_core::error_chain(&e)),
         },
     };
-    if switches.json {
+    if json {
         println!(
             "{}",
             serde_json::to_string_pretty(&check).unwrap_or_default()

@@ -1,5 +1,6 @@
 //! Durations as an operator writes them on a command line (`90m`, `26h`, `2d`), and ages as a
-//! person reads them (`45 min`, `7 h`, `3 d`).
+//! person reads them (`45 min`, `7 h`, `3 d`); [`amounts`] is the one reading of number-unit
+//! pairs, which `<keep_within>` (`30d`, `1y6m`: [`crate::retention`]) shares.
 
 use std::time::Duration;
 
@@ -10,21 +11,50 @@ use crate::clip::clip;
 #[error("duration {} is not a whole number followed by m (minutes), h (hours) or d (days); write it as 90m, 26h or 2d", clip(.0))]
 pub struct DurationError(pub String);
 
+/// Why [`amounts`] refused a text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum AmountsError {
+    /// Not number-unit pairs (empty, a unit without a number, a number without a unit).
+    Malformed,
+    /// A number too large for a `u64`.
+    TooLarge,
+}
+
+/// The number-unit pairs of `text` in order (`1y6m` → `[(1, 'y'), (6, 'm')]`): each a whole
+/// number of ASCII digits followed by one non-digit character, the unit, which the caller
+/// judges. No blank is allowed inside.
+pub(crate) fn amounts(text: &str) -> Result<Vec<(u64, char)>, AmountsError> {
+    let mut pairs = Vec::new();
+    let mut number = String::new();
+    for c in text.chars() {
+        if c.is_ascii_digit() {
+            number.push(c);
+            continue;
+        }
+        if number.is_empty() {
+            return Err(AmountsError::Malformed);
+        }
+        pairs.push((number.parse().map_err(|_| AmountsError::TooLarge)?, c));
+        number.clear();
+    }
+    if !number.is_empty() || pairs.is_empty() {
+        return Err(AmountsError::Malformed);
+    }
+    Ok(pairs)
+}
+
 /// Parses `90m`, `26h` or `2d` (minutes, hours, days; no space, no fraction, not zero).
 pub fn parse_duration(text: &str) -> Result<Duration, DurationError> {
     let invalid = || DurationError(text.to_string());
-    let unit = text.chars().last().ok_or_else(invalid)?;
+    let [(count, unit)] = amounts(text).map_err(|_| invalid())?[..] else {
+        return Err(invalid());
+    };
     let seconds: u64 = match unit {
         'm' => 60,
         'h' => 3600,
         'd' => 86_400,
         _ => return Err(invalid()),
     };
-    let number = &text[..text.len() - 1];
-    if number.is_empty() || !number.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(invalid());
-    }
-    let count: u64 = number.parse().map_err(|_| invalid())?;
     if count == 0 {
         return Err(invalid());
     }

@@ -41,19 +41,14 @@ impl Within {
         if trimmed.is_empty() {
             return Err(malformed());
         }
+        let pairs = crate::duration::amounts(trimmed).map_err(|e| match e {
+            crate::duration::AmountsError::Malformed => malformed(),
+            crate::duration::AmountsError::TooLarge => too_large(),
+        })?;
         let mut within = Within::default();
-        let mut number = String::new();
-        for c in trimmed.chars() {
-            if c.is_ascii_digit() {
-                number.push(c);
-                continue;
-            }
-            if number.is_empty() {
-                return Err(malformed());
-            }
-            let n: i64 = number.parse().map_err(|_| too_large())?;
-            number.clear();
-            let (slot, factor) = match c {
+        for (n, unit) in pairs {
+            let n = i64::try_from(n).map_err(|_| too_large())?;
+            let (slot, factor) = match unit {
                 'd' => (&mut within.days, 1),
                 'w' => (&mut within.days, 7),
                 'm' => (&mut within.months, 1),
@@ -64,9 +59,6 @@ impl Within {
                 .checked_mul(factor)
                 .and_then(|v| slot.checked_add(v))
                 .ok_or_else(too_large)?;
-        }
-        if !number.is_empty() {
-            return Err(malformed());
         }
         if within.days > MAX_DAYS || within.months > MAX_DAYS / 31 || within.years > 10_000 {
             return Err(too_large());
