@@ -148,14 +148,7 @@ pub fn psql(
     extra_args: &[&str],
     sql: &str,
 ) -> Result<Vec<u8>, QueryError> {
-    psql_watched(
-        psql,
-        env,
-        database,
-        extra_args,
-        sql,
-        &cedar_core::interrupt_requested,
-    )
+    psql_within(psql, env, database, extra_args, sql, None)
 }
 
 /// [`psql`], stopped after `limit` when one is given (`cback doctor`: a server that does not answer cannot hang
@@ -177,18 +170,6 @@ pub fn psql_within(
         &cedar_core::interrupt_requested,
         limit,
     )
-}
-
-/// [`psql`] stopped when `interrupted` turns true (instead of on SIGINT/SIGTERM).
-pub fn psql_watched(
-    psql: &Path,
-    env: &[(&'static str, OsString)],
-    database: &str,
-    extra_args: &[&str],
-    sql: &str,
-    interrupted: &(dyn Fn() -> bool + Sync),
-) -> Result<Vec<u8>, QueryError> {
-    psql_run(psql, env, database, extra_args, sql, interrupted, None)
 }
 
 /// psql stopped when `interrupted` turns true or after `limit`, whichever comes first.

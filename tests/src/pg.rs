@@ -916,6 +916,23 @@ impl PgRunDir {
         }
     }
 
+    /// `cback status` for the run directory's configuration: its exit status and standard
+    /// output.
+    pub fn status_check(&self) -> (i32, String) {
+        let out = self
+            .binaries
+            .cback()
+            .arg("--config")
+            .arg(self.path("cback.conf"))
+            .arg("status")
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8(out.stdout).unwrap(),
+        )
+    }
+
     pub fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
     }

@@ -14,20 +14,6 @@ fn with_options(config: &Path, elements: &str) {
     std::fs::write(config, text).unwrap();
 }
 
-fn status(site: &PgRunDir) -> (i32, String) {
-    let out = crate::BIN
-        .cback()
-        .arg("--config")
-        .arg(site.path("cback.conf"))
-        .arg("status")
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8(out.stdout).unwrap(),
-    )
-}
-
 #[test]
 fn a_dump_far_below_its_median_warns_then_fails_with_shrink_fail() {
     let Some(cluster) = pg::own(&ClusterOptions::default()) else {
@@ -48,7 +34,7 @@ fn a_dump_far_below_its_median_warns_then_fails_with_shrink_fail() {
         "{}",
         site.log_text()
     );
-    assert_eq!(status(&site).0, 0);
+    assert_eq!(site.status_check().0, 0);
 
     cluster.psql("shop", "DELETE FROM t WHERE id > 1000;");
     site.cback(Some(&cluster), &["postgresql"])
@@ -66,7 +52,7 @@ fn a_dump_far_below_its_median_warns_then_fails_with_shrink_fail() {
         "{warning}"
     );
     assert!(!log.contains("dump of [keep]"), "{log}");
-    let (code, out) = status(&site);
+    let (code, out) = site.status_check();
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("The postgresql dump of [shop]"), "{out}");
 
@@ -85,7 +71,7 @@ fn a_dump_far_below_its_median_warns_then_fails_with_shrink_fail() {
     );
     assert!(stderr.contains("<shrink_fail> 0.5"), "{stderr}");
     assert!(site.collect.join("postgresqldump-shop.txt").exists());
-    let (code, out) = status(&site);
+    let (code, out) = site.status_check();
     assert_eq!(code, 2, "{out}");
 
     // A fraction that is not one is refused before any dump.

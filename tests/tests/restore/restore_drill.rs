@@ -205,7 +205,7 @@ fn a_drill_fails_on_a_cut_dump_and_drops_its_scratch_database() {
         "{prom}"
     );
     // The monitoring check warns about the failed drill.
-    let (code, report) = cback_status(&site);
+    let (code, report) = site.status_check();
     assert_eq!(code, 1, "{report}");
     assert!(
         report.contains("last restore drill 0 min ago failed for inventory"),

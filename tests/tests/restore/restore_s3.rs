@@ -249,7 +249,7 @@ fn s3_copies_are_listed_restored_and_drilled_once_the_local_ones_are_gone() {
         copy.starts_with(&format!("s3://{bucket}/")) && copy.ends_with("2026/11/30"),
         "{copy}"
     );
-    let (_, report) = cback_status(&site);
+    let (_, report) = site.status_check();
     assert!(
         report.contains("\nlast restore drill: 0 min ago, 2 database(s), all passed\n"),
         "{report}"

@@ -138,18 +138,3 @@ pub fn bless(dir: &Path, name: &str) {
     }
     std::fs::write(&path, serde_json::to_string_pretty(&manifest).unwrap()).unwrap();
 }
-
-/// `cback status` for the site's configuration: its exit status and standard output.
-pub fn cback_status(site: &PgRunDir) -> (i32, String) {
-    let out = crate::BIN
-        .cback()
-        .arg("--config")
-        .arg(site.path("cback.conf"))
-        .arg("status")
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8(out.stdout).unwrap(),
-    )
-}
