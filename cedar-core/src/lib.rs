@@ -66,6 +66,7 @@ pub mod staged;
 pub mod status;
 pub mod stream;
 pub mod tar;
+mod work_queue;
 
 pub use action::{Action, ActionContext, ActionError, ActionKind, ActionRegistration, Placement};
 pub use config::{Config, ConfigError, ConfigFile};
@@ -73,6 +74,7 @@ pub use lock::{LockError, RunLock};
 pub use normalize::normalize_name;
 pub use options::Options;
 pub use process_group::ProcessGroup;
+pub use work_queue::run_bounded;
 
 /// Re-exported so extensions register with the same `inventory` version.
 pub use inventory;

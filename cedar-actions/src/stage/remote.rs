@@ -1,9 +1,12 @@
 //! Staging a remote peer with its rcp command, in the original's form (see [`cedar_core::remote`]):
 //!
-//! - ready check: `RCP USER@HOST:COLLECT_DIR/cback.collect WORKING_DIR/cback.collect`;
+//! - ready check: `RCP USER@HOST:COLLECT_DIR/cback.collect SCRATCH/cback.collect`;
 //! - copy: `RCP USER@HOST:COLLECT_DIR/* DAILY/.PEER.XXXXXX`, into a fresh hidden directory
 //!   beside the peer's staging directory (the original copies into `DAILY/PEER` itself);
-//! - indicator: `RCP "WORKING_DIR/cback.stage" "USER@HOST:COLLECT_DIR/cback.stage"`.
+//! - indicator: `RCP "SCRATCH/cback.stage" "USER@HOST:COLLECT_DIR/cback.stage"`.
+//!
+//! SCRATCH is `WORKING_DIR/.PEER.XXXXXX`, the peer's own (the original uses `WORKING_DIR`
+//! itself), so that peers staged at the same time never share an indicator file.
 //!
 //! After the copy exits 0, every file it brought is checked (a regular file; against a staged
 //! manifest when there is one), handed to the backup user (as root), and renamed into
@@ -125,10 +128,48 @@ pub fn not_ready(peer: &Peer, runner: &Runner<'_>) -> Result<Option<String>, Pee
     }
 }
 
-/// Removes copy directories (`DAILY/.PEER.XXXXXX`) a killed run left behind.
-fn remove_stale_copies(daily: &Path, name: &str) {
+/// A directory of the peer's own in working_dir (`WORKING_DIR/.PEER.XXXXXX`, the backup
+/// user's as root) through which its indicator files pass, so that peers staged at the same
+/// time never share one; removed when dropped.
+pub fn scratch_dir(
+    peer: &Peer,
+    working_dir: &Path,
+    owner: Option<(Uid, Gid)>,
+) -> Result<tempfile::TempDir, PeerError> {
+    remove_stale_dirs(working_dir, &peer.name, "an indicator directory");
+    peer_dir_in(peer, working_dir, owner, |source| PeerError::Scratch {
+        peer: peer.name.clone(),
+        working_dir: working_dir.to_path_buf(),
+        source,
+    })
+}
+
+/// A fresh `PARENT/.PEER.XXXXXX`, the backup user's as root (the calls run as that user, who
+/// must be able to write there); removed when dropped. `fail` words a failure to create it.
+fn peer_dir_in(
+    peer: &Peer,
+    parent: &Path,
+    owner: Option<(Uid, Gid)>,
+    fail: impl FnOnce(std::io::Error) -> PeerError,
+) -> Result<tempfile::TempDir, PeerError> {
+    let dir = tempfile::Builder::new()
+        .prefix(&format!(".{}.", peer.name))
+        .rand_bytes(COPY_RANDOM)
+        .tempdir_in(parent)
+        .map_err(fail)?;
+    if let Some((uid, gid)) = owner {
+        ownership::apply(dir.path(), uid, gid).map_err(|source| PeerError::Owner {
+            peer: peer.name.clone(),
+            source,
+        })?;
+    }
+    Ok(dir)
+}
+
+/// Removes the peer's directories (`DIR/.PEER.XXXXXX`: `what`) a killed run left behind.
+fn remove_stale_dirs(dir: &Path, name: &str, what: &str) {
     let prefix = format!(".{name}.");
-    let Ok(entries) = std::fs::read_dir(daily) else {
+    let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
     for entry in entries.flatten() {
@@ -139,11 +180,11 @@ fn remove_stale_copies(daily: &Path, name: &str) {
         if is_ours && entry.file_type().is_ok_and(|t| t.is_dir()) {
             match std::fs::remove_dir_all(entry.path()) {
                 Ok(()) => tracing::warn!(
-                    "Removed {}, a partial copy left by an earlier run that was killed or crashed.",
+                    "Removed {}, {what} left by an earlier run that was killed or crashed.",
                     entry.path().display()
                 ),
                 Err(err) => tracing::warn!(
-                    "Cannot remove {}, a partial copy left by an earlier run: {err}; remove it by hand.",
+                    "Cannot remove {}, {what} left by an earlier run: {err}; remove it by hand.",
                     entry.path().display()
                 ),
             }
@@ -151,7 +192,7 @@ fn remove_stale_copies(daily: &Path, name: &str) {
     }
 }
 
-/// The length of the random part of a copy directory's name.
+/// The length of the random part of a copy or indicator directory's name.
 const COPY_RANDOM: usize = 6;
 
 /// The files the copy brought into `dir`, sorted; anything but a regular file is an error.
@@ -186,28 +227,17 @@ pub fn stage(
     runner: &Runner<'_>,
 ) -> Result<Staged, PeerError> {
     let remote = remote_of(peer);
-    remove_stale_copies(daily, &peer.name);
+    remove_stale_dirs(daily, &peer.name, "a partial copy");
     let install_error = |path: &Path, source| PeerError::Install {
         peer: peer.name.clone(),
         path: path.to_path_buf(),
         source,
     };
-    let temp = tempfile::Builder::new()
-        .prefix(&format!(".{}.", peer.name))
-        .rand_bytes(COPY_RANDOM)
-        .tempdir_in(daily)
-        .map_err(|source| PeerError::CopyDir {
-            peer: peer.name.clone(),
-            daily: daily.to_path_buf(),
-            source,
-        })?;
-    if let Some((uid, gid)) = runner.owner {
-        // The copy runs as the backup user, who must be able to write here.
-        ownership::apply(temp.path(), uid, gid).map_err(|source| PeerError::Owner {
-            peer: peer.name.clone(),
-            source,
-        })?;
-    }
+    let temp = peer_dir_in(peer, daily, runner.owner, |source| PeerError::CopyDir {
+        peer: peer.name.clone(),
+        daily: daily.to_path_buf(),
+        source,
+    })?;
     let call = runner.copy_call(peer, remote, temp.path());
     // A copy that failed only on what is not a regular file brought every regular file whole:
     // those are staged, as by the original, and the peer still fails.
@@ -386,7 +416,7 @@ mod tests {
             std::fs::create_dir(daily.path().join(dir)).unwrap();
         }
         std::fs::write(daily.path().join(".host1.Ab12Z9/partial"), "x").unwrap();
-        remove_stale_copies(daily.path(), "host1");
+        remove_stale_dirs(daily.path(), "host1", "a partial copy");
         let mut left: Vec<String> = std::fs::read_dir(daily.path())
             .unwrap()
             .map(|e| e.unwrap().file_name().into_string().unwrap())
