@@ -9,8 +9,9 @@
 //! itself), so that peers staged at the same time never share an indicator file.
 //!
 //! After the copy exits 0, every file it brought is checked (a regular file; against a staged
-//! manifest when there is one), handed to the backup user (as root), and renamed into
-//! `DAILY/PEER`. A copy that fails or is interrupted leaves only the hidden directory, which is
+//! manifest when there is one), made durable by one `syncfs` of the staging filesystem (where
+//! an fsync of each file, one after another, spent most of a run of small files waiting for the
+//! disk), handed to the backup user (as root), and renamed into `DAILY/PEER`, which is synced. A copy that fails or is interrupted leaves only the hidden directory, which is
 //! removed; no final name ever holds a partial file.
 
 use std::fs::File;
@@ -274,33 +275,14 @@ pub fn stage(
         let path = temp.path().join(name);
         path.is_file().then(|| cedar_core::sha256::hash_file(&path))
     })?;
-    let mut staged = Staged::default();
-    for name in &names {
-        if interrupt::requested() {
-            return Err(PeerError::Interrupted);
-        }
-        let from = temp.path().join(name);
-        let file = File::open(&from).map_err(|e| install_error(&from, e))?;
-        // The data must be on disk before the name says it is complete.
-        file.sync_all().map_err(|e| install_error(&from, e))?;
-        let bytes = file.metadata().map_err(|e| install_error(&from, e))?.len();
-        drop(file);
-        if let Some((uid, gid)) = runner.owner {
-            ownership::apply(&from, uid, gid).map_err(|source| PeerError::Owner {
-                peer: peer.name.clone(),
-                source,
-            })?;
-        }
-        let to: PathBuf = target.join(name);
-        std::fs::rename(&from, &to).map_err(|e| install_error(&to, e))?;
-        staged.files += 1;
-        staged.bytes += bytes;
-    }
-    cedar_core::atomic::sync_dir_lenient(target).map_err(|source| PeerError::Write {
-        peer: peer.name.clone(),
-        name: target.display().to_string(),
-        source,
-    })?;
+    let staged = install(
+        &peer.name,
+        temp.path(),
+        &names,
+        target,
+        runner.owner,
+        &cedar_core::fsutil::sync_filesystem,
+    )?;
     temp.close().map_err(|e| install_error(daily, e))?;
     match skipped {
         None => Ok(staged),
@@ -310,6 +292,53 @@ pub fn stage(
             source,
         }),
     }
+}
+
+/// Puts the checked files `names` of the copy directory `copy` in place in `target`: `sync`
+/// makes every byte the copy wrote durable first (one `syncfs` of the staging filesystem,
+/// rather than one fsync after another); then each file goes to the backup user (as root) and
+/// is renamed into `target`, which is synced last.
+fn install(
+    peer: &str,
+    copy: &Path,
+    names: &[String],
+    target: &Path,
+    owner: Option<(Uid, Gid)>,
+    sync: &dyn Fn(&Path) -> std::io::Result<()>,
+) -> Result<Staged, PeerError> {
+    let install_error = |path: &Path, source| PeerError::Install {
+        peer: peer.to_string(),
+        path: path.to_path_buf(),
+        source,
+    };
+    // The data must be on disk before a name says it is complete.
+    sync(copy).map_err(|e| install_error(copy, e))?;
+    let mut staged = Staged::default();
+    for name in names {
+        if interrupt::requested() {
+            return Err(PeerError::Interrupted);
+        }
+        let from = copy.join(name);
+        let bytes = std::fs::symlink_metadata(&from)
+            .map_err(|e| install_error(&from, e))?
+            .len();
+        if let Some((uid, gid)) = owner {
+            ownership::apply(&from, uid, gid).map_err(|source| PeerError::Owner {
+                peer: peer.to_string(),
+                source,
+            })?;
+        }
+        let to: PathBuf = target.join(name);
+        std::fs::rename(&from, &to).map_err(|e| install_error(&to, e))?;
+        staged.files += 1;
+        staged.bytes += bytes;
+    }
+    cedar_core::atomic::sync_dir_lenient(target).map_err(|source| PeerError::Write {
+        peer: peer.to_string(),
+        name: target.display().to_string(),
+        source,
+    })?;
+    Ok(staged)
 }
 
 /// Whether the copy failed only because the peer's collect_dir holds something that is not a
@@ -402,6 +431,86 @@ mod tests {
         assert!(!only_non_regular_skipped(&RemoteError::Interrupted {
             command: "scp".into()
         }));
+    }
+
+    /// The names in `dir`, sorted.
+    fn names_in(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn the_copy_is_synced_before_any_file_takes_its_final_name() {
+        let copy = tempfile::tempdir().unwrap();
+        let target = tempfile::tempdir().unwrap();
+        std::fs::write(copy.path().join("a.tar"), b"alpha").unwrap();
+        std::fs::write(copy.path().join("b.tar"), b"bravo!").unwrap();
+        let names = vec!["a.tar".to_string(), "b.tar".to_string()];
+        // What the sync saw: the directory it was given, and what was in place at that moment.
+        let calls = std::sync::Mutex::new(Vec::new());
+        let sync = |dir: &Path| {
+            calls
+                .lock()
+                .unwrap()
+                .push((dir.to_path_buf(), names_in(target.path()), names_in(dir)));
+            Ok(())
+        };
+        let staged = install("p", copy.path(), &names, target.path(), None, &sync).unwrap();
+        assert_eq!((staged.files, staged.bytes), (2, 11));
+        assert_eq!(
+            *calls.lock().unwrap(),
+            [(
+                copy.path().to_path_buf(),
+                Vec::<String>::new(),
+                names.clone()
+            )]
+        );
+        assert_eq!(names_in(target.path()), names);
+        assert_eq!(
+            std::fs::read(target.path().join("a.tar")).unwrap(),
+            b"alpha"
+        );
+        assert_eq!(
+            std::fs::read(target.path().join("b.tar")).unwrap(),
+            b"bravo!"
+        );
+        assert!(names_in(copy.path()).is_empty());
+    }
+
+    #[test]
+    fn a_failed_sync_puts_nothing_in_place() {
+        let copy = tempfile::tempdir().unwrap();
+        let target = tempfile::tempdir().unwrap();
+        std::fs::write(copy.path().join("a.tar"), b"alpha").unwrap();
+        // EIO, what a failing disk gives.
+        let failing = |_: &Path| Err(std::io::Error::from(nix::errno::Errno::EIO));
+        let err = install(
+            "p",
+            copy.path(),
+            &["a.tar".to_string()],
+            target.path(),
+            None,
+            &failing,
+        )
+        .unwrap_err();
+        assert!(matches!(err, PeerError::Install { .. }), "{err}");
+        assert!(names_in(target.path()).is_empty());
+        assert_eq!(names_in(copy.path()), ["a.tar"]);
+        // The real sync works on a real directory.
+        install(
+            "p",
+            copy.path(),
+            &["a.tar".to_string()],
+            target.path(),
+            None,
+            &cedar_core::fsutil::sync_filesystem,
+        )
+        .unwrap();
+        assert_eq!(names_in(target.path()), ["a.tar"]);
     }
 
     #[test]
