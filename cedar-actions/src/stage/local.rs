@@ -172,7 +172,7 @@ pub fn write_indicator(peer: &Peer) -> Result<(), PeerError> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use cedar_core::manifest::{Entry, Manifest, ManifestKind, RegisteredManifest, Status};
     use std::os::unix::fs::MetadataExt;
@@ -198,7 +198,8 @@ mod tests {
         }
     }
 
-    fn names(dir: &Path) -> Vec<String> {
+    /// The names in `dir`, sorted (the remote tests use it too).
+    pub(in crate::stage) fn names(dir: &Path) -> Vec<String> {
         let mut names: Vec<String> = std::fs::read_dir(dir)
             .unwrap()
             .map(|e| e.unwrap().file_name().into_string().unwrap())

@@ -433,15 +433,7 @@ mod tests {
         }));
     }
 
-    /// The names in `dir`, sorted.
-    fn names_in(dir: &Path) -> Vec<String> {
-        let mut names: Vec<String> = std::fs::read_dir(dir)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().into_string().unwrap())
-            .collect();
-        names.sort();
-        names
-    }
+    use crate::stage::local::tests::names as names_in;
 
     #[test]
     fn the_copy_is_synced_before_any_file_takes_its_final_name() {
