@@ -3,7 +3,8 @@
 #
 #   bash scripts/bench.sh [postgresql]   # the postgresql action (below); the default
 #   bash scripts/bench.sh collect        # collect vs GNU tar and the original (scripts/bench-collect.sh)
-#   bash scripts/bench.sh all            # both, one after the other
+#   bash scripts/bench.sh stage          # stage vs scp -r and rsync -a over ssh (scripts/bench-stage.sh)
+#   bash scripts/bench.sh all            # all three, one after the other
 #
 # Benchmark of the postgresql action (issue #5) against pg_dump and the standard compressors.
 #
@@ -35,12 +36,14 @@ repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 case "${1:-postgresql}" in
   postgresql) ;;
   collect) exec bash "$repo/scripts/bench-collect.sh" ;;
+  stage) exec bash "$repo/scripts/bench-stage.sh" ;;
   all)
     bash "$repo/scripts/bench.sh" postgresql
-    exec bash "$repo/scripts/bench-collect.sh"
+    bash "$repo/scripts/bench-collect.sh"
+    exec bash "$repo/scripts/bench-stage.sh"
     ;;
   *)
-    echo "usage: bash scripts/bench.sh [postgresql|collect|all]" >&2
+    echo "usage: bash scripts/bench.sh [postgresql|collect|stage|all]" >&2
     exit 2
     ;;
 esac
@@ -153,22 +156,7 @@ done
 
 # --- measuring ------------------------------------------------------------------------------------
 # measure CMD...: runs CMD, sets $wall (s) and $peak (kB, VmHWM of the process itself).
-measure() {
-  local t0 t1 pid hwm=0 k v _
-  t0=$(date +%s%N)
-  "$@" &
-  pid=$!
-  while [ -e "/proc/$pid/status" ]; do
-    while read -r k v _; do
-      if [ "$k" = "VmHWM:" ]; then [ "$v" -gt "$hwm" ] && hwm=$v; break; fi
-    done <"/proc/$pid/status" 2>/dev/null || true
-    sleep 0.02
-  done
-  wait "$pid" || die "failed: $*"
-  t1=$(date +%s%N)
-  wall=$(awk "BEGIN{printf \"%.3f\", ($t1-$t0)/1e9}")
-  peak=$hwm
-}
+source "$repo/scripts/bench-measure.sh"
 
 declare -A best best_rss best_busy
 record() { # label busy
