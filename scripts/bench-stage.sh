@@ -156,7 +156,7 @@ run() {
     fresh
     measure "$@"
     times[$label]="${times[$label]:-} $wall"
-    [ "$peak" -gt "${rss[$label]:-0}" ] && rss[$label]=$peak
+    if [ "$peak" -gt "${rss[$label]:-0}" ]; then rss[$label]=$peak; fi
   done
 }
 median() { tr ' ' '\n' <<<"$1" | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
@@ -204,7 +204,7 @@ if [ "$peers" -gt 0 ]; then
   t1=$(median "${times["cback stage, $peers peers, jobs 1"]}")
   goal "$peers peers: jobs 4 / jobs 1" "$(awk "BEGIN{print $t4/$t1}")" 0.6
   for label in "cback stage, $peers peers, jobs 4" "cback stage, $peers peers, jobs 1"; do
-    [ "${rss[$label]}" -gt "$max_rss" ] && max_rss=${rss[$label]}
+    if [ "${rss[$label]}" -gt "$max_rss" ]; then max_rss=${rss[$label]}; fi
   done
 fi
 goal "peak RSS of cback (MiB)" "$(awk "BEGIN{print $max_rss/1024}")" 32
