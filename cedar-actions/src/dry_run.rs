@@ -1,5 +1,5 @@
 //! The `--dry-run` listing: the plan, one line per step as the original orders it (see
-//! [`cedar_core::plan`]), and under some steps indented lines that say what the step would do:
+//! [`cedar_core::Plan`]), and under some steps indented lines that say what the step would do:
 //!
 //! - under `run stage`: each peer, where it would be staged from and to, and the copy command
 //!   of a remote peer;
@@ -8,11 +8,7 @@
 //! Lines that start with a blank are these details; the others are the plan itself.
 
 use crate::stage;
-use cedar_core::calendar::Today;
-use cedar_core::config::ConfigFile;
-use cedar_core::options::Options;
-use cedar_core::plan::{Plan, StepKind};
-use cedar_core::run;
+use cedar_core::{describe_managed, ConfigFile, Options, Plan, StepKind, Today};
 
 /// The whole listing, each line ending with a newline.
 pub fn render(plan: &Plan, config: &ConfigFile, options: &Options) -> String {
@@ -31,7 +27,7 @@ pub fn render(plan: &Plan, config: &ConfigFile, options: &Options) -> String {
                 lines.splice(at..at, details);
             }
             StepKind::Managed => {
-                lines.extend(run::describe_managed(step, config, options.full));
+                lines.extend(describe_managed(step, config, options.full));
             }
             StepKind::Local => {}
         }

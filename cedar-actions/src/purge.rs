@@ -20,11 +20,9 @@ use nix::sys::stat::{fstatat, Mode, SFlag};
 use nix::unistd::{unlinkat, UnlinkatFlags};
 
 use crate::collect::chain_message;
-use cedar_core::action::{
-    Action, ActionContext, ActionError, ActionKind, ActionRegistration, Placement,
+use cedar_core::{
+    Action, ActionContext, ActionError, ActionKind, ActionRegistration, Config, Placement, Today,
 };
-use cedar_core::calendar::Today;
-use cedar_core::config::Config;
 
 const SECONDS_PER_DAY: i64 = 86_400;
 const NANOS_PER_SECOND: i128 = 1_000_000_000;
@@ -167,7 +165,7 @@ fn purge_tree(
         .filter(|name| name.as_bytes() != b"." && name.as_bytes() != b"..")
         .collect();
     for name in names {
-        if cedar_core::interrupt::requested() {
+        if cedar_core::interrupt_requested() {
             return Err(PurgeError::Interrupted);
         }
         let path = shown.join(OsStr::from_bytes(name.as_bytes()));

@@ -6,11 +6,10 @@ use std::path::Path;
 
 use nix::unistd::{access, AccessFlags};
 
-use cedar_core::action::{
-    self, Action, ActionContext, ActionError, ActionKind, ActionRegistration, Placement,
+use cedar_core::{
+    action_registrations, available_extension_modules, clip_text, extension_by_module, Action,
+    ActionContext, ActionError, ActionKind, ActionRegistration, OwnershipError, Placement,
 };
-use cedar_core::clip::clip;
-use cedar_core::ownership;
 
 #[derive(Debug)]
 struct ValidateAction;
@@ -28,7 +27,7 @@ pub fn problems(ctx: &ActionContext<'_>) -> Vec<String> {
         }
         if let Some(user) = &options.backup_user {
             if nix::unistd::User::from_name(user).ok().flatten().is_none() {
-                found.push(ownership::OwnershipError::UnknownUser(user.clone()).to_string());
+                found.push(OwnershipError::UnknownUser(user.clone()).to_string());
             }
         }
         if let Some(group) = &options.backup_group {
@@ -37,7 +36,7 @@ pub fn problems(ctx: &ActionContext<'_>) -> Vec<String> {
                 .flatten()
                 .is_none()
             {
-                found.push(ownership::OwnershipError::UnknownGroup(group.clone()).to_string());
+                found.push(OwnershipError::UnknownGroup(group.clone()).to_string());
             }
         }
     }
@@ -69,18 +68,18 @@ pub fn problems(ctx: &ActionContext<'_>) -> Vec<String> {
     for decl in declared {
         let module = decl.module.as_deref().unwrap_or_default();
         let function = decl.function.as_deref().unwrap_or_default();
-        if action::extension_by_module(module, function).is_none() {
+        if extension_by_module(module, function).is_none() {
             found.push(format!(
                 "extended action {}: module {} with function {} is not built into this cback; available modules: {}",
-                clip(decl.name.as_deref().unwrap_or_default()),
-                clip(module),
-                clip(function),
-                action::available_modules().join(", ")
+                clip_text(decl.name.as_deref().unwrap_or_default()),
+                clip_text(module),
+                clip_text(function),
+                available_extension_modules().join(", ")
             ));
         }
     }
     // Each registered extension that is declared, or whose section is present, checks its section.
-    for reg in action::registrations() {
+    for reg in action_registrations() {
         let ActionKind::Extension { module, .. } = reg.kind else {
             continue;
         };
@@ -106,12 +105,12 @@ fn check_dir(found: &mut Vec<String>, element: &str, dir: &str, writable: bool) 
     if !path.is_dir() {
         found.push(format!(
             "{element}: directory {} does not exist; create it or fix the path",
-            clip(dir)
+            clip_text(dir)
         ));
     } else if writable && access(path, AccessFlags::W_OK).is_err() {
         found.push(format!(
             "{element}: directory {} is not writable; fix its permissions",
-            clip(dir)
+            clip_text(dir)
         ));
     }
 }

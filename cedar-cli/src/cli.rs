@@ -2,8 +2,7 @@
 
 use std::path::PathBuf;
 
-use cedar_core::options::DEFAULT_CONFIG;
-use cedar_core::Options;
+use cedar_core::{Options, DEFAULT_CONFIG};
 use clap::Parser;
 
 use crate::log_switches::LogSwitches;
@@ -123,8 +122,8 @@ impl clap::builder::TypedValueParser for ActionName {
 /// The built-in actions in the original's order, then every registered extension.
 pub fn action_names() -> Vec<&'static str> {
     let mut names = vec!["all"];
-    names.extend(cedar_core::plan::BUILTIN_NAMES);
-    let mut extensions: Vec<&'static str> = cedar_core::action::registrations()
+    names.extend(cedar_core::BUILTIN_ACTION_NAMES);
+    let mut extensions: Vec<&'static str> = cedar_core::action_registrations()
         .filter(|r| matches!(r.kind, cedar_core::ActionKind::Extension { .. }))
         .map(|r| r.name)
         .collect();

@@ -18,7 +18,7 @@ pub fn lines() -> Vec<String> {
         .filter_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
         .next()
         .unwrap_or_else(|| "C".to_string());
-    let now = cedar_core::clock::now();
+    let now = cedar_core::local_now();
     vec![
         format!("Encoding......: {}", "utf-8"),
         format!("Interpreter...: cback (Rust) {}", env!("CARGO_PKG_VERSION")),
@@ -29,11 +29,11 @@ pub fn lines() -> Vec<String> {
         format!("Actions.......: {}", builtin_actions().join(", ")),
         format!(
             "Extensions....: {}",
-            cedar_core::action::available_modules().join(", ")
+            cedar_core::available_extension_modules().join(", ")
         ),
         format!(
             "Running as....: {}",
-            if cedar_core::ownership::running_as_root() {
+            if cedar_core::running_as_root() {
                 "root"
             } else {
                 "non-root (ownership is not changed)"
@@ -46,7 +46,7 @@ pub fn lines() -> Vec<String> {
 /// line shows, so that a registration the linker dropped is visible (and fails
 /// `tests/tests/cli/registrations.rs`).
 pub fn builtin_actions() -> Vec<&'static str> {
-    let mut names: Vec<&'static str> = cedar_core::action::registrations()
+    let mut names: Vec<&'static str> = cedar_core::action_registrations()
         .filter(|r| r.kind == cedar_core::ActionKind::Builtin)
         .map(|r| r.name)
         .collect();

@@ -155,7 +155,7 @@ fn action_descriptions() -> Vec<(String, String)> {
     cli::action_names()
         .into_iter()
         .map(|name| {
-            let text = match cedar_core::action::extension_by_name(name) {
+            let text = match cedar_core::extension_by_name(name) {
                 Some(reg) => match reg.kind {
                     cedar_core::ActionKind::Extension { module, .. } => {
                         format!("Extension, module {module} in <extensions>.")

@@ -54,31 +54,32 @@ pub const DOC_FILES: &[(&str, &str)] = &[
     ("crates.md", "the crates of the workspace"),
 ];
 
-use cedar_core::config::element_paths;
-use cedar_core::Config;
+use cedar_core::{section_element_paths, Config};
 
 /// Every element path the parser reads, each as `<section><element>…`: the standard sections
 /// and each extension's own section.
 pub fn config_element_paths() -> Vec<String> {
-    let mut paths = element_paths::<Config>("");
-    paths.extend(element_paths::<cedar_ext_postgresql::PostgresqlSection>(
-        "<postgresql>",
+    let mut paths = section_element_paths::<Config>("");
+    paths.extend(section_element_paths::<
+        cedar_ext_postgresql::PostgresqlSection,
+    >("<postgresql>"));
+    paths.extend(section_element_paths::<cedar_ext_capacity::CapacitySection>("<capacity>"));
+    paths.extend(section_element_paths::<cedar_ext_mysql::MysqlSection>(
+        "<mysql>",
     ));
-    paths.extend(element_paths::<cedar_ext_capacity::CapacitySection>(
-        "<capacity>",
+    paths.extend(section_element_paths::<
+        cedar_ext_subversion::SubversionSection,
+    >("<subversion>"));
+    paths.extend(section_element_paths::<cedar_ext_mbox::MboxSection>(
+        "<mbox>",
     ));
-    paths.extend(element_paths::<cedar_ext_mysql::MysqlSection>("<mysql>"));
-    paths.extend(element_paths::<cedar_ext_subversion::SubversionSection>(
-        "<subversion>",
-    ));
-    paths.extend(element_paths::<cedar_ext_mbox::MboxSection>("<mbox>"));
-    paths.extend(element_paths::<cedar_ext_encrypt::EncryptSection>(
+    paths.extend(section_element_paths::<cedar_ext_encrypt::EncryptSection>(
         "<encrypt>",
     ));
-    paths.extend(element_paths::<cedar_ext_split::SplitSection>("<split>"));
-    paths.extend(element_paths::<cedar_ext_amazons3::AmazonS3Section>(
-        "<amazons3>",
+    paths.extend(section_element_paths::<cedar_ext_split::SplitSection>(
+        "<split>",
     ));
+    paths.extend(section_element_paths::<cedar_ext_amazons3::AmazonS3Section>("<amazons3>"));
     paths
 }
 

@@ -3,8 +3,7 @@
 
 use std::path::PathBuf;
 
-use cedar_core::options::DEFAULT_LOGFILE;
-use cedar_core::Options;
+use cedar_core::{Options, DEFAULT_LOGFILE};
 
 /// Where and how much a binary logs, and how it reports an error.
 #[derive(Debug, Clone, clap::Args)]

@@ -5,9 +5,11 @@
 use std::process::ExitCode;
 
 use cedar_cli::{diagnostic_lines, report, Cli};
-use cedar_core::clip::clip;
-use cedar_core::logging::{self, LogSettings, Screen};
-use cedar_core::{plan, run, status, ConfigFile, Options, RunLock};
+use cedar_core::{
+    build_plan, clip_text, dependency_mode, execute_plan, init_logging, needs_lock, prom_path,
+    run_lock_dir, write_run, ConfigFile, LogScreen, LogSettings, Options, Plan, RunLock,
+    LOG_FILE_ONLY_TARGET,
+};
 use clap::Parser;
 
 const EXIT_USAGE: u8 = 2;
@@ -48,7 +50,7 @@ fn main() -> ExitCode {
         }
         return ExitCode::SUCCESS;
     }
-    if let Err(e) = cedar_core::interrupt::install() {
+    if let Err(e) = cedar_core::install_interrupt_handler() {
         eprintln!("cback: cannot install signal handlers: {e}");
     }
 
@@ -56,9 +58,9 @@ fn main() -> ExitCode {
     if options.dry_run {
         // A dry run changes nothing: no log file, and stdout holds only the plan.
         settings.file = None;
-        settings.screen = Screen::Stderr;
+        settings.screen = LogScreen::Stderr;
     }
-    if let Err(e) = logging::init(&settings) {
+    if let Err(e) = init_logging(&settings) {
         eprintln!("cback: {}", report(&e, options.stack));
         return ExitCode::from(EXIT_LOGGING);
     }
@@ -93,7 +95,7 @@ fn run(options: &Options) -> u8 {
             )
         }
     };
-    let plan = match plan::build(&config.config, options) {
+    let plan = match build_plan(&config.config, options) {
         Ok(plan) => plan,
         Err(e) => {
             return fail(
@@ -108,7 +110,7 @@ fn run(options: &Options) -> u8 {
         print!("{}", cedar_actions::render_dry_run(&plan, &config, options));
         return 0;
     }
-    let mode = if plan::dependency_mode(&config.config) {
+    let mode = if dependency_mode(&config.config) {
         "dependency"
     } else {
         "index"
@@ -117,14 +119,14 @@ fn run(options: &Options) -> u8 {
     let order: Vec<String> = plan
         .steps
         .iter()
-        .map(|s| format!("'{}'", clip(&s.action)))
+        .map(|s| format!("'{}'", clip_text(&s.action)))
         .collect();
     tracing::info!("Action order will be: [{}]", order.join(", "));
 
-    let start = cedar_core::clock::now_secs();
+    let start = cedar_core::now_secs();
     match execute(&plan, &config, options) {
         Ok(code) => {
-            if run::needs_lock(&plan) {
+            if needs_lock(&plan) {
                 write_status(&config, options, start, code);
             }
             code
@@ -136,9 +138,9 @@ fn run(options: &Options) -> u8 {
 
 /// Takes the lock and runs the plan; returns the exit status, or `Err` with it when the lock
 /// could not be taken.
-fn execute(plan: &plan::Plan, config: &ConfigFile, options: &Options) -> Result<u8, u8> {
-    let _lock = if run::needs_lock(plan) {
-        match run::working_dir(config).map(RunLock::acquire) {
+fn execute(plan: &Plan, config: &ConfigFile, options: &Options) -> Result<u8, u8> {
+    let _lock = if needs_lock(plan) {
+        match run_lock_dir(config).map(RunLock::acquire) {
             Some(Ok(lock)) => Some(lock),
             Some(Err(e)) => return Err(fail(EXIT_FAILED, "cannot start the run", &e, options)),
             None => None,
@@ -147,7 +149,7 @@ fn execute(plan: &plan::Plan, config: &ConfigFile, options: &Options) -> Result<
         None
     };
 
-    Ok(match run::execute(plan, config, options) {
+    Ok(match execute_plan(plan, config, options) {
         Ok(()) => 0,
         Err(e) => {
             let code = u8::try_from(e.exit_code()).unwrap_or(EXIT_FAILED);
@@ -158,7 +160,7 @@ fn execute(plan: &plan::Plan, config: &ConfigFile, options: &Options) -> Result<
 
 /// Writes `cback-status.json` and the metrics textfile; a failure is logged, not fatal.
 fn write_status(config: &ConfigFile, options: &Options, start: i64, code: u8) {
-    let Some(dir) = run::working_dir(config) else {
+    let Some(dir) = run_lock_dir(config) else {
         return;
     };
     if !dir.is_dir() {
@@ -169,12 +171,12 @@ fn write_status(config: &ConfigFile, options: &Options, start: i64, code: u8) {
         .options
         .as_ref()
         .and_then(|o| o.metrics_file.as_deref());
-    let prom = status::prom_path(dir, metrics);
-    if let Err(e) = status::write_run(
+    let prom = prom_path(dir, metrics);
+    if let Err(e) = write_run(
         dir,
         &prom,
         start,
-        cedar_core::clock::now_secs(),
+        cedar_core::now_secs(),
         &options.actions,
         i32::from(code),
     ) {
@@ -190,7 +192,7 @@ fn fail(
     options: &Options,
 ) -> u8 {
     let text = report(error, options.stack);
-    tracing::error!(target: logging::FILE_ONLY_TARGET, "{context}: {text}");
+    tracing::error!(target: LOG_FILE_ONLY_TARGET, "{context}: {text}");
     if !options.quiet || options.dry_run {
         eprintln!("cback: {context}: {text}");
     }
@@ -222,6 +224,11 @@ fn describe(options: &Options) -> String {
         options.owner.0, options.owner.1
     ));
     parts.push(format!("--mode \"{:o}\"", options.mode));
-    parts.extend(options.actions.iter().map(|a| format!("\"{}\"", clip(a))));
+    parts.extend(
+        options
+            .actions
+            .iter()
+            .map(|a| format!("\"{}\"", clip_text(a))),
+    );
     parts.join(" ")
 }

@@ -1,9 +1,9 @@
 //! How the binaries word a fatal error.
 
-/// An error with its chain of causes ([`cedar_core::chain::chain`]); with `--stack`, also its
+/// An error with its chain of causes ([`cedar_core::error_chain`]); with `--stack`, also its
 /// debug form.
 pub fn report(error: &(dyn std::error::Error + 'static), stack: bool) -> String {
-    let mut text = cedar_core::chain::chain(error);
+    let mut text = cedar_core::error_chain(error);
     if stack {
         text.push_str(&format!("\n{error:#?}"));
     }

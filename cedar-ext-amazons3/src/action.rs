@@ -26,11 +26,10 @@ use std::time::Instant;
 
 use nix::unistd::{Gid, Uid, User};
 
-use cedar_core::calendar::Today;
-use cedar_core::status::{self, UploadResult};
-use cedar_core::{staged, Action, ActionContext, ActionError, ConfigFile, Options};
-
-use cedar_core::ext::section::{ExtensionSection, SectionError};
+use cedar_core::{
+    record_result, total_size, write_indicator, Action, ActionContext, ActionError, AfterStage,
+    ConfigFile, ExtensionSection, Options, SectionError, Today, UploadResult,
+};
 
 use crate::client::{ConnectOptions, S3};
 use crate::command::{self, Scratch};
@@ -81,9 +80,9 @@ struct UploadRun<'a> {
 /// Runs the action.
 pub fn run(config: &ConfigFile, options: &Options) -> Result<(), AmazonS3Error> {
     // As root (the only way this action runs) the backup owner is looked up here.
-    let standard = staged::AfterStage::load(SECTION, config)?;
+    let standard = AfterStage::load(SECTION, config)?;
     let settings = load_settings(config)?;
-    let (true, Some(ids)) = (cedar_core::ownership::running_as_root(), standard.ids) else {
+    let (true, Some(ids)) = (cedar_core::running_as_root(), standard.ids) else {
         tracing::error!("Error: the amazons3 extended action must be run as root.");
         return Err(AmazonS3Error::NotRoot);
     };
@@ -117,7 +116,7 @@ pub fn run(config: &ConfigFile, options: &Options) -> Result<(), AmazonS3Error> 
         opts.and_then(|o| o.working_dir.as_deref()),
         &mut sent_total,
     );
-    status::record(UploadResult {
+    record_result(UploadResult {
         action: "amazons3".to_string(),
         destination,
         source: day.dir.display().to_string(),
@@ -148,14 +147,14 @@ fn check_size(
     let Some(limit) = limit else {
         return Ok(());
     };
-    let total = staged::total_size(&day.dir)? as f64;
+    let total = total_size(&day.dir)? as f64;
     tracing::debug!(
         "Amazon S3 backup size is: {}",
-        cedar_core::quantity::display_bytes(total)
+        cedar_core::display_bytes(total)
     );
     if total > limit {
-        let total = cedar_core::quantity::display_bytes(total);
-        let limit = cedar_core::quantity::display_bytes(limit);
+        let total = cedar_core::display_bytes(total);
+        let limit = cedar_core::display_bytes(limit);
         tracing::error!("Amazon S3 size limit exceeded: {total} > {limit}");
         return Err(AmazonS3Error::TooLarge {
             total,
@@ -214,7 +213,7 @@ fn store_day(
         s3: &s3,
         user,
         ids: Some(ids),
-        su: cedar_core::process::resolve_command(&config.config, "su"),
+        su: cedar_core::resolve_command(&config.config, "su"),
         scratch,
     };
 
@@ -253,7 +252,7 @@ fn store_day(
         .run()?;
         log_verified(&bucket, &places.day, &objects, totals.1);
     }
-    staged::write_indicator(&day.dir, INDICATOR, Some(ids))?;
+    write_indicator(&day.dir, INDICATOR, Some(ids))?;
     Ok(())
 }
 
@@ -282,7 +281,7 @@ fn store_all(
     let bucket = site.s3.bucket();
     let mut objects = Vec::with_capacity(items.len());
     for item in items {
-        if cedar_core::interrupt::requested() {
+        if cedar_core::interrupt_requested() {
             return Err(AmazonS3Error::Interrupted);
         }
         let key = hidden::key(base, &item.relative);

@@ -33,7 +33,7 @@ use aws_sdk_s3::primitives::{ByteStream, Length};
 use aws_sdk_s3::types::{
     ChecksumAlgorithm, CompletedMultipartUpload, CompletedPart, Delete, ObjectIdentifier,
 };
-use cedar_core::chain::chain;
+use cedar_core::error_chain;
 
 /// Where to connect and whose configuration to read.
 #[derive(Debug, Clone, Default)]
@@ -319,7 +319,7 @@ impl S3 {
             detail: "interrupted".into(),
             kind: ErrorKind::Interrupted,
         };
-        if cedar_core::interrupt::requested() {
+        if cedar_core::interrupt_requested() {
             return Err(interrupted());
         }
         self.runtime.block_on(async {
@@ -327,7 +327,7 @@ impl S3 {
             loop {
                 match tokio::time::timeout(INTERRUPT_POLL, request.as_mut()).await {
                     Ok(output) => return Ok(output),
-                    Err(_) if cedar_core::interrupt::requested() => return Err(interrupted()),
+                    Err(_) if cedar_core::interrupt_requested() => return Err(interrupted()),
                     Err(_) => {}
                 }
             }
@@ -939,7 +939,7 @@ impl std::io::Read for ObjectReader {
                     return Err(std::io::Error::other(format!(
                         "reading {} broke off: {}",
                         self.target,
-                        chain(&e)
+                        error_chain(&e)
                     )))
                 }
             }
@@ -1008,7 +1008,7 @@ where
             (detail, kind)
         }
         SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) | SdkError::ResponseError(_) => {
-            let text = chain(err);
+            let text = error_chain(err);
             let kind = if text.contains("credential") {
                 ErrorKind::Credentials
             } else {
@@ -1017,7 +1017,7 @@ where
             (text, kind)
         }
         _ => {
-            let text = chain(err);
+            let text = error_chain(err);
             let kind = if text.contains("credential") {
                 ErrorKind::Credentials
             } else {

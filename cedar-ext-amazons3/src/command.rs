@@ -19,8 +19,9 @@ use std::path::Path;
 
 use nix::unistd::{Gid, Uid};
 
-use cedar_core::process::{self, SupervisedError};
-use cedar_core::recipients::Recipients;
+use cedar_core::{
+    child_command, combined_output, last_lines, run_supervised, Recipients, SupervisedError,
+};
 
 use crate::error::AmazonS3Error;
 use crate::upload::{Sent, StreamUpload};
@@ -102,7 +103,7 @@ pub fn through_command(
     set_blocking(&reader).map_err(temp_error)?;
 
     let line = substitute(command, input, &fifo);
-    let mut cmd = process::command(su);
+    let mut cmd = child_command(su);
     cmd.arg(user).arg("-c").arg(&line);
     tracing::debug!("Executing: {} {user} -c \"{line}\"", su.display());
 
@@ -116,7 +117,7 @@ pub fn through_command(
             }
             (copied, sink)
         });
-        let output = process::run_supervised(cmd);
+        let output = run_supervised(cmd);
         drop(holder);
         (output, copier.join())
     });
@@ -132,7 +133,7 @@ pub fn through_command(
             source,
         },
     })?;
-    for text in process::combined_text(&output).lines() {
+    for text in combined_output(&output).lines() {
         tracing::debug!("{text}");
     }
     if !output.status.success() {
@@ -143,7 +144,7 @@ pub fn through_command(
                 .map_or_else(|| "signal".to_string(), |c| c.to_string()),
             path: input.to_path_buf(),
             user: user.to_string(),
-            stderr: process::tail(&String::from_utf8_lossy(&output.stderr), STDERR_LINES)
+            stderr: last_lines(&String::from_utf8_lossy(&output.stderr), STDERR_LINES)
                 .replace('\n', "; "),
         });
     }

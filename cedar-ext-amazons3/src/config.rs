@@ -18,7 +18,7 @@
 
 use serde::Deserialize;
 
-use cedar_core::recipients::{self, Recipients};
+use cedar_core::{parse_recipients, Recipients};
 
 /// The element name of the section under `<cb_config>`.
 pub const SECTION: &str = "amazons3";
@@ -87,7 +87,7 @@ impl Settings {
         let section = section.ok_or("AmazonS3 section is required.")?;
         let warn_midnite = match section.warn_midnite.as_deref() {
             None => false,
-            Some(text) => cedar_core::config::values::parse_bool(text).ok_or_else(|| {
+            Some(text) => cedar_core::parse_yes_no(text).ok_or_else(|| {
                 format!("Boolean values must be one of ['Y', 'y', 'N', 'n']. (<warn_midnite> is [{text}])")
             })?,
         };
@@ -95,7 +95,7 @@ impl Settings {
             value
                 .as_deref()
                 .map(|text| {
-                    cedar_core::quantity::parse_bytes(text)
+                    cedar_core::parse_bytes(text)
                         .map_err(|e| format!("{e} (<amazons3><{element}> is [{text}])"))
                 })
                 .transpose()
@@ -129,7 +129,7 @@ impl Settings {
                 Encryption::Command(command.clone())
             }
             (Some("age"), None) => Encryption::Age(
-                recipients::parse_all(&section.recipients)
+                parse_recipients(&section.recipients)
                     .map_err(|e| format!("<amazons3><recipient>: {e}"))?,
             ),
             (Some("age"), Some(_)) => {
@@ -187,7 +187,7 @@ pub fn check_endpoint(text: &str) -> Result<(), String> {
     Ok(())
 }
 
-impl cedar_core::ext::section::ExtensionSection for AmazonS3Section {
+impl cedar_core::ExtensionSection for AmazonS3Section {
     const NAME: &'static str = SECTION;
     type Settings = Settings;
 

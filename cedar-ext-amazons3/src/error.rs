@@ -4,8 +4,7 @@
 
 use std::path::PathBuf;
 
-use cedar_core::ext::section::SectionError;
-use cedar_core::staged::StagedError;
+use cedar_core::{SectionError, StagedError};
 
 use crate::client::S3Error;
 use crate::upload::UploadError;

@@ -64,8 +64,7 @@ pub use sync::{run as sync_directory, SyncRequest};
 pub use upload::upload_file;
 pub use verify::Stored;
 
-use cedar_core::remote_copies::RemotePlaceRegistration;
-use cedar_core::{ActionKind, ActionRegistration, Placement};
+use cedar_core::{ActionKind, ActionRegistration, Placement, RemotePlaceRegistration};
 
 /// The original's module path.
 pub const MODULE: &str = "CedarBackup3.extend.amazons3";

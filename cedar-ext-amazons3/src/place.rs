@@ -1,5 +1,5 @@
 //! The bucket of the `<amazons3>` section as a remote place holding copies of staged files
-//! ([`cedar_core::remote_copies`]), for `cback-restore`: the same client, credentials,
+//! ([`cedar_core::RemotePlace`]), for `cback-restore`: the same client, credentials,
 //! endpoint and region rules as the upload ([`crate::client`]); days found by listing
 //! `PREFIX/YYYY/MM/DD/` with the delimiter `/`; a day's objects listed with their sizes; an
 //! object read with a streaming GetObject (bounded memory) and decrypted as it arrives: with
@@ -11,10 +11,10 @@ use std::io::{BufReader, Read};
 use std::path::Path;
 use std::sync::Arc;
 
-use cedar_core::remote_copies::{
-    is_day, is_hidden, Keys, RemoteError, RemotePlace, Sealing, StagedObject,
+use cedar_core::{
+    is_day_path, is_hidden_path, ConfigFile, RemoteCopyError, RemoteKeys, RemotePlace, Sealing,
+    StagedObject,
 };
-use cedar_core::ConfigFile;
 
 use crate::action::{home_of, load_settings};
 use crate::client::{ConnectOptions, S3Error, S3};
@@ -72,15 +72,15 @@ impl S3Place {
         )
     }
 
-    fn failed(&self, e: S3Error) -> RemoteError {
-        RemoteError::Place {
+    fn failed(&self, e: S3Error) -> RemoteCopyError {
+        RemoteCopyError::Place {
             place: self.describe(),
             message: e.to_string(),
         }
     }
 
     /// The numbered directories of `digits` digits below `prefix`.
-    fn numbered(&self, prefix: &str, digits: usize) -> Result<Vec<String>, RemoteError> {
+    fn numbered(&self, prefix: &str, digits: usize) -> Result<Vec<String>, RemoteCopyError> {
         let mut dirs: Vec<String> = self
             .s3
             .list_dirs(prefix)
@@ -110,7 +110,7 @@ impl RemotePlace for S3Place {
         self.sealing
     }
 
-    fn days(&self) -> Result<Vec<String>, RemoteError> {
+    fn days(&self) -> Result<Vec<String>, RemoteCopyError> {
         // `PREFIX/` (or the bucket's root): the days are `PREFIX/YYYY/MM/DD/`.
         let root = day_prefix(&self.prefix, "");
         let mut days = Vec::new();
@@ -118,7 +118,7 @@ impl RemotePlace for S3Place {
             for month in self.numbered(&format!("{root}{year}/"), 2)? {
                 for day in self.numbered(&format!("{root}{year}/{month}/"), 2)? {
                     let date = format!("{year}/{month}/{day}");
-                    if is_day(&date) {
+                    if is_day_path(&date) {
                         days.push(date);
                     }
                 }
@@ -127,14 +127,14 @@ impl RemotePlace for S3Place {
         Ok(days)
     }
 
-    fn objects(&self, day: &str) -> Result<Vec<StagedObject>, RemoteError> {
+    fn objects(&self, day: &str) -> Result<Vec<StagedObject>, RemoteCopyError> {
         let prefix = format!("{}/", day_prefix(&self.prefix, day));
         let listed = self.s3.list(&prefix).map_err(|e| self.failed(e))?;
         Ok(listed
             .into_iter()
             .filter_map(|l| {
                 let relative = l.key.strip_prefix(&prefix)?.to_string();
-                if relative.is_empty() || relative.ends_with('/') || is_hidden(&relative) {
+                if relative.is_empty() || relative.ends_with('/') || is_hidden_path(&relative) {
                     return None;
                 }
                 Some(StagedObject {
@@ -151,8 +151,8 @@ impl RemotePlace for S3Place {
     fn open(
         &self,
         object: &StagedObject,
-        keys: &Keys,
-    ) -> Result<Box<dyn Read + Send>, RemoteError> {
+        keys: &RemoteKeys,
+    ) -> Result<Box<dyn Read + Send>, RemoteCopyError> {
         let location = object.location.clone();
         // Checked before the request: a copy that cannot be decrypted is said so at once.
         let identities = match self.sealing {
@@ -169,7 +169,7 @@ impl RemotePlace for S3Place {
                 let identities = identities.unwrap_or_default();
                 let decryptor =
                     age::Decryptor::new_buffered(BufReader::with_capacity(1 << 16, raw)).map_err(
-                        |e| RemoteError::Decrypt {
+                        |e| RemoteCopyError::Decrypt {
                             location: location.clone(),
                             message: format!(
                         "it is not an age file ({e}); was it uploaded with <encrypt_mode>age?"
@@ -178,7 +178,7 @@ impl RemotePlace for S3Place {
                     )?;
                 let reader = decryptor
                     .decrypt(identities.iter().map(|i| i.as_ref() as &dyn age::Identity))
-                    .map_err(|e| RemoteError::Decrypt {
+                    .map_err(|e| RemoteCopyError::Decrypt {
                         location: location.clone(),
                         message: match e {
                             age::DecryptError::NoMatchingKeys => format!(
@@ -191,11 +191,11 @@ impl RemotePlace for S3Place {
                 Ok(Box::new(reader))
             }
             Sealing::Gpg => {
-                let reader = cedar_core::gpg::Decrypting::start(
+                let reader = cedar_core::GpgDecrypting::start(
                     &keys.gpg,
-                    cedar_core::gpg::Input::Reader(Box::new(raw)),
+                    cedar_core::GpgInput::Reader(Box::new(raw)),
                 )
-                .map_err(|e| RemoteError::Decrypt {
+                .map_err(|e| RemoteCopyError::Decrypt {
                     location,
                     message: e.to_string(),
                 })?;
@@ -208,14 +208,14 @@ impl RemotePlace for S3Place {
 type Identities = Vec<Box<dyn age::Identity + Send + Sync>>;
 
 /// The identities of `--identity FILE`; its content is never shown.
-fn age_identities(keys: &Keys, location: &str) -> Result<Identities, RemoteError> {
+fn age_identities(keys: &RemoteKeys, location: &str) -> Result<Identities, RemoteCopyError> {
     let Some(path) = keys.identity.as_deref() else {
-        return Err(RemoteError::NeedIdentity {
+        return Err(RemoteCopyError::NeedIdentity {
             location: location.to_string(),
         });
     };
     let unusable = |why: String| {
-        RemoteError::Decrypt {
+        RemoteCopyError::Decrypt {
         location: location.to_string(),
         message: format!(
             "the identity file {} {why}; give a file of age identities (AGE-SECRET-KEY-1…), one per line",

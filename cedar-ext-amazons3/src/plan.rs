@@ -14,8 +14,7 @@ use std::collections::HashSet;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
-use cedar_core::calendar::Today;
-use cedar_core::staged;
+use cedar_core::{is_reserved, Today};
 
 use crate::error::AmazonS3Error;
 
@@ -133,7 +132,7 @@ fn walk(
     entries.sort_by_key(|e| e.file_name());
     for entry in entries {
         let name = entry.file_name();
-        if staged::is_reserved(&name) {
+        if is_reserved(&name) {
             continue;
         }
         let path = entry.path();

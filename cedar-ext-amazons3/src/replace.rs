@@ -44,7 +44,7 @@ fn s3_error(source: crate::client::S3Error) -> AmazonS3Error {
 }
 
 fn interrupted() -> Result<(), AmazonS3Error> {
-    if cedar_core::interrupt::requested() {
+    if cedar_core::interrupt_requested() {
         Err(AmazonS3Error::Interrupted)
     } else {
         Ok(())

@@ -212,7 +212,7 @@ pub fn run(request: &SyncRequest, connect: &ConnectOptions) -> Result<SyncTotals
             if !stale {
                 continue;
             }
-            if cedar_core::interrupt::requested() {
+            if cedar_core::interrupt_requested() {
                 return Err(SyncError::Upload {
                     path: file.path.clone(),
                     url: request.url.clone(),

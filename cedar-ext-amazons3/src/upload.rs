@@ -154,7 +154,7 @@ pub fn upload_file(s3: &S3, key: &str, path: &Path, part_size: u64) -> Result<Se
         let mut offset = 0;
         let mut number = 1;
         while offset < size {
-            if cedar_core::interrupt::requested() {
+            if cedar_core::interrupt_requested() {
                 return Err(UploadError::Interrupted);
             }
             let length = part.min(size - offset);
@@ -260,7 +260,7 @@ impl<'a> StreamUpload<'a> {
 
     /// Sends the spooled part and empties the spool.
     fn send_part(&mut self) -> Result<(), UploadError> {
-        if cedar_core::interrupt::requested() {
+        if cedar_core::interrupt_requested() {
             return Err(UploadError::Interrupted);
         }
         self.spool.flush().map_err(|e| self.spool_error(e))?;

@@ -2,10 +2,9 @@
 //! when it is past the configured limit.
 
 use cedar_actions::{check_media, Capacity, StoreError, StoreSettings, Tools, Writer};
-use cedar_core::quantity::display_bytes;
-use cedar_core::{Action, ActionContext, ActionError, ConfigFile};
-
-use cedar_core::ext::section::{ExtensionSection, SectionError};
+use cedar_core::{
+    display_bytes, Action, ActionContext, ActionError, ConfigFile, ExtensionSection, SectionError,
+};
 
 use crate::config::{CapacitySection, Limit};
 

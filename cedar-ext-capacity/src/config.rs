@@ -2,8 +2,7 @@
 //! byte quantity such as `500 MB`), exactly one of them. Checked when the action runs, as in
 //! the original.
 
-use cedar_core::clip::clip;
-use cedar_core::config::values::{parse_float, ByteQuantity};
+use cedar_core::{clip_text, parse_float, ByteQuantity};
 use serde::Deserialize;
 
 /// The element name of the section under `<cb_config>`.
@@ -38,9 +37,9 @@ pub enum CapacityError {
     Both,
     #[error("<capacity> must hold <max_percentage> (such as 95.5) or <min_bytes> (such as 500 MB); add one")]
     Neither,
-    #[error("<capacity><max_percentage>: `{}` is not a number from 0 to 100 (Percentage must be a positive value from 0.0 to 100.0); write one such as 95.5", clip(.0))]
+    #[error("<capacity><max_percentage>: `{}` is not a number from 0 to 100 (Percentage must be a positive value from 0.0 to 100.0); write one such as 95.5", clip_text(.0))]
     Percentage(String),
-    #[error("<capacity><min_bytes>: `{}` is not a byte quantity; write a number with an optional KB, MB or GB, such as 500 MB", clip(.0))]
+    #[error("<capacity><min_bytes>: `{}` is not a byte quantity; write a number with an optional KB, MB or GB, such as 500 MB", clip_text(.0))]
     Bytes(String),
 }
 
@@ -65,7 +64,7 @@ impl CapacitySection {
 }
 
 /// The section's one rule is its limit (see [`CapacitySection::limit`]).
-impl cedar_core::ext::section::ExtensionSection for CapacitySection {
+impl cedar_core::ExtensionSection for CapacitySection {
     const NAME: &'static str = SECTION;
     type Settings = Limit;
 

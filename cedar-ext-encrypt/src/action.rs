@@ -16,10 +16,11 @@
 use std::io::{BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use cedar_core::atomic::{AtomicFile, Mode as FileMode, Owner};
-use cedar_core::ext::section::{ExtensionSection, SectionError};
-use cedar_core::staged::{self, AfterStage, Journal};
-use cedar_core::{Action, ActionContext, ActionError, ConfigFile, Options};
+use cedar_core::{
+    backup_files, daily_dirs, journal_safe, write_indicator, Action, ActionContext, ActionError,
+    AfterStage, AtomicFile, ConfigFile, ExtensionSection, FileMode, FileOwner, Options,
+    SectionError, StagedJournal,
+};
 
 use crate::config::{EncryptSection, Mode, Settings, SECTION};
 use crate::error::EncryptError;
@@ -51,7 +52,7 @@ pub fn load_settings(config: &ConfigFile) -> Result<Settings, SectionError> {
 struct EncryptRun<'a> {
     settings: Settings,
     gpg: PathBuf,
-    owner: Option<Owner<'a>>,
+    owner: Option<FileOwner<'a>>,
     ids: Option<(nix::unistd::Uid, nix::unistd::Gid)>,
     mode: u32,
 }
@@ -69,7 +70,7 @@ pub fn run(config: &ConfigFile, _options: &Options) -> Result<(), EncryptError> 
     if let Mode::Gpg { target } = &site.settings.mode {
         gpg::check_recipient(&site.gpg, target)?;
     }
-    for daily in staged::daily_dirs(standard.staging_dir)? {
+    for daily in daily_dirs(standard.staging_dir)? {
         if daily.join(INDICATOR).exists() {
             tracing::debug!(
                 "Skipping already-encrypted staging directory [{}].",
@@ -86,10 +87,10 @@ pub fn run(config: &ConfigFile, _options: &Options) -> Result<(), EncryptError> 
 /// Encrypts one daily directory (see the module documentation).
 fn encrypt_dir(site: &EncryptRun<'_>, daily: &Path) -> Result<(), EncryptError> {
     tracing::debug!("Encrypting staging directory [{}].", daily.display());
-    let mut journal = Journal::open(daily, "encrypt")?;
+    let mut journal = StagedJournal::open(daily, "encrypt")?;
     let suffix = site.settings.mode.suffix();
     let relative = |p: &Path| p.strip_prefix(daily).unwrap_or(p).to_path_buf();
-    let files = staged::backup_files(daily)?;
+    let files = backup_files(daily)?;
     let inputs: Vec<PathBuf> = files
         .iter()
         .filter(|f| !journal.lists(&relative(f)))
@@ -97,7 +98,7 @@ fn encrypt_dir(site: &EncryptRun<'_>, daily: &Path) -> Result<(), EncryptError> 
         .collect();
     for file in &inputs {
         let output = with_suffix(file, suffix);
-        if !staged::journal_safe(&relative(&output)) {
+        if !journal_safe(&relative(&output)) {
             return Err(EncryptError::UnusableName { file: file.clone() });
         }
         if std::fs::symlink_metadata(&output).is_ok() && !journal.lists(&relative(&output)) {
@@ -111,7 +112,7 @@ fn encrypt_dir(site: &EncryptRun<'_>, daily: &Path) -> Result<(), EncryptError> 
 
     let mut written = Vec::new();
     for file in &inputs {
-        let result = if cedar_core::interrupt::requested() {
+        let result = if cedar_core::interrupt_requested() {
             Err(EncryptError::Interrupted)
         } else {
             encrypt_one(site, daily, file)
@@ -141,7 +142,7 @@ fn encrypt_dir(site: &EncryptRun<'_>, daily: &Path) -> Result<(), EncryptError> 
         })?;
         tracing::debug!("Completed removing old file [{}].", file.display());
     }
-    staged::write_indicator(daily, INDICATOR, site.ids)?;
+    write_indicator(daily, INDICATOR, site.ids)?;
     journal.finish()?;
     Ok(())
 }
@@ -210,7 +211,7 @@ mod tests {
     use super::*;
     use std::io::Read;
 
-    fn site(recipients: &cedar_core::recipients::Recipients) -> EncryptRun<'static> {
+    fn site(recipients: &cedar_core::Recipients) -> EncryptRun<'static> {
         EncryptRun {
             settings: Settings {
                 mode: Mode::Age(recipients.clone()),
@@ -236,8 +237,7 @@ mod tests {
     #[test]
     fn a_directory_is_encrypted_whole_and_a_journal_finishes_it() {
         let identity = age::x25519::Identity::generate();
-        let recipients =
-            cedar_core::recipients::parse_all(&[identity.to_public().to_string()]).unwrap();
+        let recipients = cedar_core::parse_recipients(&[identity.to_public().to_string()]).unwrap();
         let root = tempfile::tempdir().unwrap();
         let daily = root.path();
         std::fs::create_dir(daily.join("host")).unwrap();
@@ -245,7 +245,7 @@ mod tests {
         std::fs::write(daily.join("host/b"), b"").unwrap();
         std::fs::write(daily.join("host/cback.collect"), b"").unwrap();
         // As a killed run leaves it: b already encrypted and gone, a encrypted, still there.
-        let mut journal = Journal::open(daily, "encrypt").unwrap();
+        let mut journal = StagedJournal::open(daily, "encrypt").unwrap();
         journal
             .record([PathBuf::from("host/a.age"), PathBuf::from("host/b.age")])
             .unwrap();
@@ -272,8 +272,7 @@ mod tests {
     #[test]
     fn a_staged_output_name_is_refused_before_anything_changes() {
         let identity = age::x25519::Identity::generate();
-        let recipients =
-            cedar_core::recipients::parse_all(&[identity.to_public().to_string()]).unwrap();
+        let recipients = cedar_core::parse_recipients(&[identity.to_public().to_string()]).unwrap();
         let root = tempfile::tempdir().unwrap();
         let daily = root.path();
         std::fs::write(daily.join("a"), b"alpha").unwrap();

@@ -13,7 +13,7 @@
 
 use serde::Deserialize;
 
-use cedar_core::recipients::{self, Recipients};
+use cedar_core::{parse_recipients, Recipients};
 
 /// The element name of the section under `<cb_config>`.
 pub const SECTION: &str = "encrypt";
@@ -84,7 +84,7 @@ impl Settings {
                 if section.encrypt_target.is_some() {
                     return Err("<encrypt_target> names a gpg key; with encrypt mode age, list the public keys as <recipient> elements instead".to_string());
                 }
-                let recipients = recipients::parse_all(&section.recipients)
+                let recipients = parse_recipients(&section.recipients)
                     .map_err(|e| format!("<encrypt><recipient>: {e}"))?;
                 Ok(Settings {
                     mode: Mode::Age(recipients),
@@ -104,7 +104,7 @@ pub fn python_list(names: &[&str]) -> String {
     format!("[{}]", quoted.join(", "))
 }
 
-impl cedar_core::ext::section::ExtensionSection for EncryptSection {
+impl cedar_core::ExtensionSection for EncryptSection {
     const NAME: &'static str = SECTION;
     type Settings = Settings;
 

@@ -4,13 +4,15 @@
 //! - `gpg --batch --yes -e -r RECIPIENT -o OUTPUT FILE`, where OUTPUT is the hidden temporary
 //!   file that becomes `FILE.gpg`.
 //!
-//! Both run supervised ([`cedar_core::process::run_supervised`]): stopped on SIGINT/SIGTERM,
+//! Both run supervised ([`cedar_core::run_supervised`]): stopped on SIGINT/SIGTERM,
 //! their standard error kept for the message of a failure and logged at DEBUG.
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use cedar_core::process::{self, SupervisedError};
+use cedar_core::{
+    child_command, combined_output, last_lines, resolve_command, run_supervised, SupervisedError,
+};
 
 use crate::error::EncryptError;
 
@@ -18,7 +20,7 @@ use crate::error::EncryptError;
 const STDERR_LINES: usize = 4;
 
 fn run(program: &Path, args: &[&std::ffi::OsStr]) -> Result<Output, EncryptError> {
-    let mut cmd = process::command(program);
+    let mut cmd = child_command(program);
     cmd.args(args);
     tracing::debug!(
         "Executing: {} {}",
@@ -28,21 +30,21 @@ fn run(program: &Path, args: &[&std::ffi::OsStr]) -> Result<Output, EncryptError
             .collect::<Vec<_>>()
             .join(" ")
     );
-    let output = process::run_supervised(cmd).map_err(|e| match e {
+    let output = run_supervised(cmd).map_err(|e| match e {
         SupervisedError::Interrupted => EncryptError::Interrupted,
         SupervisedError::Spawn(source) => EncryptError::Spawn {
             program: program.to_path_buf(),
             source,
         },
     })?;
-    for line in process::combined_text(&output).lines() {
+    for line in combined_output(&output).lines() {
         tracing::debug!("{line}");
     }
     Ok(output)
 }
 
 fn stderr_tail(output: &Output) -> String {
-    process::tail(&String::from_utf8_lossy(&output.stderr), STDERR_LINES).replace('\n', "; ")
+    last_lines(&String::from_utf8_lossy(&output.stderr), STDERR_LINES).replace('\n', "; ")
 }
 
 /// Checks that gpg has a public key for `target`.
@@ -104,5 +106,5 @@ pub fn encrypt_file(
 
 /// The gpg program: an `<override>` for `gpg`, else `gpg` on PATH.
 pub fn program(config: &cedar_core::Config) -> PathBuf {
-    process::resolve_command(config, "gpg")
+    resolve_command(config, "gpg")
 }

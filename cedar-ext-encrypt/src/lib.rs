@@ -14,14 +14,14 @@
 //!   temporary name and renamed when complete, the plain files are removed only after every
 //!   file of the directory is encrypted, and a failure removes this run's outputs; a journal
 //!   (`cback.encrypt.journal`) lets a run killed half way finish the directory without
-//!   encrypting its own outputs a second time ([`cedar_core::staged::Journal`]);
+//!   encrypting its own outputs a second time ([`cedar_core::StagedJournal`]);
 //! - a staged `a.gpg` beside `a` is refused instead of being overwritten;
 //! - a failed chown fails the action (exit 6) instead of being only logged;
 //! - `<encrypt_mode>age</encrypt_mode>` with one or more `<recipient>` public keys (X25519
 //!   `age1…`, or `ssh-ed25519`/`ssh-rsa` public keys) encrypts natively with the `age` crate,
-//!   into `.age` files ([`cedar_core::recipients`]); no secret key is needed on the backup host.
+//!   into `.age` files ([`cedar_core::Recipients`]); no secret key is needed on the backup host.
 //!
-//! Modules: [`config`] (section, rules, settings), [`cedar_core::recipients`] (age recipients and the
+//! Modules: [`config`] (section, rules, settings), [`cedar_core::Recipients`] (age recipients and the
 //! encrypting writer, shared with the amazons3 extension), [`gpg`] (the gpg commands),
 //! [`action`], [`error`].
 

@@ -5,18 +5,12 @@ use std::ffi::OsString;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
-use cedar_core::compress::Codec;
-use cedar_core::config::CollectMode;
-use cedar_core::ext::capture::{capture, CaptureError, Captured, CompressedFile, ExitRule};
-use cedar_core::ext::listing::{self, Kind};
-use cedar_core::ext::outcome::{self, Tally};
-use cedar_core::ext::section::ExtensionSection;
-use cedar_core::ext::site::{self, StandardSections};
-use cedar_core::ext::state::{self, Stamp};
-use cedar_core::normalize_name;
-use cedar_core::stream::StreamCommand;
-use cedar_core::tar::{Appended, TarWriter};
-use cedar_core::{Action, ActionContext, ActionError};
+use cedar_core::{
+    capture_command, list_entries, load_state_or_start_over, load_state_stamp, normalize_name,
+    stamp_pickle, validate_extension, write_state, Action, ActionContext, ActionError, Appended,
+    CaptureError, Captured, Codec, CollectMode, CompressedFile, EntryKind, ExitRule,
+    ExtensionSection, StandardSections, StateStamp, StreamCommand, Tally, TallyItem, TarWriter,
+};
 
 use crate::config::{Item, MboxSection, SECTION};
 use crate::error::MboxError;
@@ -27,11 +21,11 @@ pub struct MboxAction;
 
 impl Action for MboxAction {
     fn execute(&self, ctx: &ActionContext<'_>) -> Result<(), ActionError> {
-        run(ctx, &cedar_core::interrupt::requested)
+        run(ctx, &cedar_core::interrupt_requested)
     }
 
     fn validate(&self, ctx: &ActionContext<'_>) -> Vec<String> {
-        site::validate::<MboxSection>(ctx.config, ctx.options)
+        validate_extension::<MboxSection>(ctx.config, ctx.options)
     }
 }
 
@@ -40,7 +34,7 @@ struct Run<'a> {
     site: StandardSections<'a>,
     work: PathBuf,
     /// The start of this run: in every file name, and saved as the next run's "since".
-    stamp: Stamp,
+    stamp: StateStamp,
     dry_run: bool,
     interrupted: &'a (dyn Fn() -> bool + Sync),
 }
@@ -50,7 +44,7 @@ pub fn run(
     ctx: &ActionContext<'_>,
     interrupted: &(dyn Fn() -> bool + Sync),
 ) -> Result<(), ActionError> {
-    let stamp = Stamp::now();
+    let stamp = StateStamp::now();
     let site = StandardSections::load(SECTION, ctx.config, ctx.options)
         .map_err(|e| ActionError::failed(e.to_string()))?;
     let settings = MboxSection::load(ctx.config).map_err(|e| ActionError::failed(e.to_string()))?;
@@ -59,8 +53,8 @@ pub fn run(
         .map_err(|e| ActionError::failed(e.to_string()))?
         .to_path_buf();
     if !ctx.options.dry_run {
-        cedar_core::ext::capture::remove_stale(&site.collect_dir, &|n| n.starts_with("mbox-"));
-        cedar_core::ext::capture::remove_stale(&work, &|n| n.ends_with(".mboxlast"));
+        cedar_core::remove_stale_captures(&site.collect_dir, &|n| n.starts_with("mbox-"));
+        cedar_core::remove_stale_captures(&work, &|n| n.ends_with(".mboxlast"));
         remove_stale_dirs(&work);
     }
     let run = Run {
@@ -89,7 +83,7 @@ pub fn run(
         } else {
             "mbox file"
         };
-        let record = outcome::Item::new(item.path.clone(), format!("{what} [{}]", item.path));
+        let record = TallyItem::new(item.path.clone(), format!("{what} [{}]", item.path));
         match back_up(&run, item, is_dir) {
             Ok(captured) => tally.ok(&record, captured.as_ref()),
             Err(MboxError::Interrupted) => return Err(ActionError::Interrupted),
@@ -136,7 +130,7 @@ pub fn state_name(path: &str) -> String {
 
 /// The output of a file (`mbox-YYYYMMDD-NORMALIZED[.gz|.bz2]`) or a directory (`.tar` before
 /// the compression suffix).
-pub fn output_name(stamp: &Stamp, path: &str, is_dir: bool, mode: Codec) -> String {
+pub fn output_name(stamp: &StateStamp, path: &str, is_dir: bool, mode: Codec) -> String {
     format!(
         "mbox-{}-{}{}{}",
         stamp.date_digits(),
@@ -150,7 +144,7 @@ fn back_up(run: &Run<'_>, item: &Item, is_dir: bool) -> Result<Option<Captured>,
     let incremental = item.collect_mode == CollectMode::Incr;
     let state_path = run.work.join(state_name(&item.path));
     let (since, unreadable) = if incremental && !run.site.full {
-        state::load_or_start_over(&state_path, state::load_stamp)
+        load_state_or_start_over(&state_path, load_state_stamp)
     } else {
         (None, None)
     };
@@ -182,10 +176,10 @@ fn back_up(run: &Run<'_>, item: &Item, is_dir: bool) -> Result<Option<Captured>,
     };
     tracing::info!("Wrote {}.", captured.path.display());
     if incremental {
-        state::write(
+        write_state(
             &run.work,
             &state_name(&item.path),
-            &state::stamp_pickle(&run.stamp),
+            &stamp_pickle(&run.stamp),
             run.site.owner,
         )
         .map_err(|source| MboxError::WriteState {
@@ -207,11 +201,11 @@ fn back_up(run: &Run<'_>, item: &Item, is_dir: bool) -> Result<Option<Captured>,
 fn grepmail(
     run: &Run<'_>,
     path: &Path,
-    since: Option<&Stamp>,
+    since: Option<&StateStamp>,
     dir: &Path,
     name: &str,
     mode: Codec,
-    owner: Option<cedar_core::atomic::Owner<'_>>,
+    owner: Option<cedar_core::FileOwner<'_>>,
 ) -> Result<Captured, MboxError> {
     let mut args = vec![OsString::from("-a"), OsString::from("-u")];
     if let Some(since) = since {
@@ -221,7 +215,7 @@ fn grepmail(
     args.push(path.as_os_str().to_owned());
     let mut command = StreamCommand::new("grepmail", run.site.program("grepmail"), args);
     command.label = format!("grepmail on {}", path.display());
-    capture(
+    capture_command(
         &command,
         dir,
         name,
@@ -249,21 +243,20 @@ fn grepmail_error(path: &Path, source: CaptureError) -> MboxError {
 fn back_up_dir(
     run: &Run<'_>,
     item: &Item,
-    since: Option<&Stamp>,
+    since: Option<&StateStamp>,
     name: &str,
 ) -> Result<Captured, MboxError> {
     let dir = item.path_buf();
     if !dir.is_dir() {
         return Err(MboxError::NotADirectory { path: dir });
     }
-    let entries =
-        listing::list(&item.path, &item.exclusions).map_err(|source| MboxError::List {
-            path: dir.clone(),
-            source,
-        })?;
+    let entries = list_entries(&item.path, &item.exclusions).map_err(|source| MboxError::List {
+        path: dir.clone(),
+        source,
+    })?;
     let files: Vec<_> = entries
         .into_iter()
-        .filter(|e| matches!(e.kind, Kind::File | Kind::LinkToFile))
+        .filter(|e| matches!(e.kind, EntryKind::File | EntryKind::LinkToFile))
         .collect();
     if files.is_empty() {
         return Err(MboxError::EmptyDirectory { path: dir });
@@ -320,7 +313,7 @@ mod tests {
 
     #[test]
     fn names_follow_the_original() {
-        let stamp = Stamp {
+        let stamp = StateStamp {
             year: 2026,
             month: 12,
             day: 1,

@@ -13,10 +13,9 @@
 
 use std::path::PathBuf;
 
-use cedar_core::compress::Codec;
-use cedar_core::config::CollectMode;
-use cedar_core::ext::listing::Exclusions;
-use cedar_core::ext::rules::{inherited, parse_collect_mode, parse_compress_mode};
+use cedar_core::{
+    inherited_mode, parse_collect_mode, parse_compress_mode, Codec, CollectMode, ListingExclusions,
+};
 use serde::Deserialize;
 
 /// The element name of the section under `<cb_config>`.
@@ -62,7 +61,7 @@ pub struct Item {
     pub collect_mode: CollectMode,
     pub compress_mode: Codec,
     /// For a directory.
-    pub exclusions: Exclusions,
+    pub exclusions: ListingExclusions,
 }
 
 impl Item {
@@ -99,7 +98,7 @@ pub fn settings(section: Option<&MboxSection>) -> Result<Settings, Vec<String>> 
             problems.push("Absolute path must be, er, an absolute path.".to_string());
         }
         for pattern in item.exclude.iter().flat_map(|e| &e.patterns) {
-            if cedar_core::config::ExcludePattern::new(pattern).is_err() {
+            if cedar_core::ExcludePattern::new(pattern).is_err() {
                 problems.push(format!("Not a valid regular expression: [{pattern}]"));
             }
         }
@@ -128,7 +127,7 @@ fn items(
             problems.push(format!("Each mbox {what} must set an absolute path."));
             continue;
         };
-        let collect = inherited(
+        let collect = inherited_mode(
             element.collect_mode.as_deref(),
             section.collect_mode.as_deref(),
             parse_collect_mode,
@@ -136,7 +135,7 @@ fn items(
                 "Collect mode must either be set in parent mbox section or individual mbox {what}."
             ),
         );
-        let compress = inherited(
+        let compress = inherited_mode(
             element.compress_mode.as_deref(),
             section.compress_mode.as_deref(),
             parse_compress_mode,
@@ -145,7 +144,7 @@ fn items(
             ),
         );
         let exclude = element.exclude.clone().unwrap_or_default();
-        let exclusions = Exclusions::new(path, &exclude.rel_paths, &exclude.patterns);
+        let exclusions = ListingExclusions::new(path, &exclude.rel_paths, &exclude.patterns);
         match (collect, compress, exclusions) {
             (Ok(collect_mode), Ok(compress_mode), Ok(exclusions)) => items.push(Item {
                 path: path.clone(),
@@ -162,7 +161,7 @@ fn items(
     items
 }
 
-impl cedar_core::ext::section::ExtensionSection for MboxSection {
+impl cedar_core::ExtensionSection for MboxSection {
     const NAME: &'static str = SECTION;
     type Settings = Settings;
 

@@ -2,9 +2,7 @@
 
 use std::path::PathBuf;
 
-use cedar_core::atomic::AtomicError;
-use cedar_core::ext::capture::CaptureError;
-use cedar_core::ext::state::StateError;
+use cedar_core::{AtomicError, CaptureError, StateError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum MboxError {

@@ -3,13 +3,11 @@
 
 use std::ffi::OsString;
 
-use cedar_core::ext::capture::{capture, Captured, ExitRule};
-use cedar_core::ext::outcome::{Item, Tally};
-use cedar_core::ext::section::ExtensionSection;
-use cedar_core::ext::site::{self, StandardSections};
-use cedar_core::process::{self, SupervisedError};
-use cedar_core::stream::StreamCommand;
-use cedar_core::{Action, ActionContext, ActionError};
+use cedar_core::{
+    capture_command, child_command, last_lines, run_supervised, validate_extension, Action,
+    ActionContext, ActionError, Captured, ExitRule, ExtensionSection, StandardSections,
+    StreamCommand, SupervisedError, Tally, TallyItem,
+};
 
 use crate::config::{MysqlSection, Settings, Target, SECTION};
 use crate::defaults::{self, DefaultsFile};
@@ -22,11 +20,11 @@ pub struct MysqlAction;
 
 impl Action for MysqlAction {
     fn execute(&self, ctx: &ActionContext<'_>) -> Result<(), ActionError> {
-        run(ctx, &cedar_core::interrupt::requested)
+        run(ctx, &cedar_core::interrupt_requested)
     }
 
     fn validate(&self, ctx: &ActionContext<'_>) -> Vec<String> {
-        site::validate::<MysqlSection>(ctx.config, ctx.options)
+        validate_extension::<MysqlSection>(ctx.config, ctx.options)
     }
 }
 
@@ -91,9 +89,7 @@ pub fn run(
         }
         return Ok(());
     }
-    cedar_core::ext::capture::remove_stale(&site.collect_dir, &|name| {
-        name.starts_with("mysqldump")
-    });
+    cedar_core::remove_stale_captures(&site.collect_dir, &|name| name.starts_with("mysqldump"));
     let defaults = match &settings.password {
         Some(password) => {
             if defaults::home_sets_password() {
@@ -122,7 +118,7 @@ pub fn run(
             Target::All => tracing::info!("Backing up all databases."),
             Target::Database(name) => tracing::info!("Backing up database [{name}]."),
         }
-        let item = Item::new(target.label(), target.to_string());
+        let item = TallyItem::new(target.label(), target.to_string());
         match dump(&site, &settings, defaults.as_ref(), target, interrupted) {
             Ok(done) => {
                 tracing::info!("Wrote {}.", done.path.display());
@@ -162,7 +158,7 @@ fn dump(
         dump_args(settings, defaults, target),
     );
     command.label = format!("mysqldump of {target}");
-    capture(
+    capture_command(
         &command,
         &site.collect_dir,
         &target.file_name(settings.compress_mode),
@@ -190,14 +186,14 @@ fn check_privileges(
         );
         return Ok(());
     }
-    let mut command = process::command(&program);
+    let mut command = child_command(&program);
     command.args(login_args(settings, defaults)).args([
         "--batch",
         "--skip-column-names",
         "-e",
         "SHOW GRANTS",
     ]);
-    let output = match process::run_supervised(command) {
+    let output = match run_supervised(command) {
         Ok(output) => output,
         Err(SupervisedError::Interrupted) => return Err(MysqlError::Interrupted),
         Err(SupervisedError::Spawn(err)) => {
@@ -212,8 +208,8 @@ fn check_privileges(
         return Err(MysqlError::Login {
             user: settings.user.clone(),
             program,
-            status: cedar_core::stream::describe_status(&output.status),
-            stderr_tail: process::tail(&String::from_utf8_lossy(&output.stderr), 12),
+            status: cedar_core::describe_exit_status(&output.status),
+            stderr_tail: last_lines(&String::from_utf8_lossy(&output.stderr), 12),
         });
     }
     let grants = grants::parse(&String::from_utf8_lossy(&output.stdout));
@@ -240,7 +236,7 @@ fn check_privileges(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use cedar_core::compress::Codec;
+    use cedar_core::Codec;
 
     fn settings(user: Option<&str>) -> Settings {
         Settings {

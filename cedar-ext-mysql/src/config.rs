@@ -15,8 +15,7 @@
 
 use std::fmt;
 
-use cedar_core::compress::Codec;
-use cedar_core::ext::rules::{parse_bool, parse_compress_mode};
+use cedar_core::{parse_compress_mode, parse_section_bool, Codec};
 use serde::Deserialize;
 
 /// The element name of the section under `<cb_config>`.
@@ -114,7 +113,7 @@ pub fn settings(section: Option<&MysqlSection>) -> Result<Settings, Vec<String>>
         problems.push(message.to_string());
     }
     // A bad boolean is the only problem of `all` (the rules below need its value).
-    let all = match section.all.as_deref().map(parse_bool) {
+    let all = match section.all.as_deref().map(parse_section_bool) {
         Some(Err(message)) => {
             problems.push(message.to_string());
             None
@@ -166,7 +165,7 @@ pub fn settings(section: Option<&MysqlSection>) -> Result<Settings, Vec<String>>
     })
 }
 
-impl cedar_core::ext::section::ExtensionSection for MysqlSection {
+impl cedar_core::ExtensionSection for MysqlSection {
     const NAME: &'static str = SECTION;
     type Settings = Settings;
 

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use cedar_core::ext::capture::CaptureError;
+use cedar_core::CaptureError;
 
 use crate::defaults::DefaultsError;
 
@@ -14,7 +14,7 @@ pub enum MysqlError {
     Defaults(#[from] DefaultsError),
 
     /// The privilege check could not log in.
-    #[error("cannot log in to MySQL{} to check its privileges: `{}` {status}{}; check <mysql><user> and <password>, or the [client] stanza of ~/.my.cnf; nothing was written", user_text(user), program.display(), cedar_core::stream::stderr_suffix(stderr_tail))]
+    #[error("cannot log in to MySQL{} to check its privileges: `{}` {status}{}; check <mysql><user> and <password>, or the [client] stanza of ~/.my.cnf; nothing was written", user_text(user), program.display(), cedar_core::stderr_suffix(stderr_tail))]
     Login {
         user: Option<String>,
         program: PathBuf,

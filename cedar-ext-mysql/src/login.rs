@@ -40,9 +40,9 @@ fn print_defaults(program: &Path, login: &[OsString]) -> Option<BTreeMap<String,
         }
         _ => (None, login),
     };
-    let mut command = cedar_core::process::command(program);
+    let mut command = cedar_core::child_command(program);
     command.args(first).arg("--print-defaults");
-    let output = cedar_core::process::run_supervised(command).ok()?;
+    let output = cedar_core::run_supervised(command).ok()?;
     if !output.status.success() {
         return None;
     }

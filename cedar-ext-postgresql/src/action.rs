@@ -2,7 +2,7 @@
 //!
 //! Up to `<jobs>` dumps run at once, each on its own thread, the cores shared between their
 //! compressors. Each dump streams pg_dump's output through the compressor of
-//! [`cedar_core::compress`] into its hidden temporary file (memory bounded whatever the size of
+//! [`cedar_core::Compressor`] into its hidden temporary file (memory bounded whatever the size of
 //! the database), is renamed when complete, logs a summary line and is recorded for the run
 //! status. Every dump is attempted; an interrupt stops them all.
 //!
@@ -18,14 +18,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Instant;
 
-use cedar_core::atomic::{AtomicFile, Mode, Owner};
-use cedar_core::chain::chain;
-use cedar_core::compress::{self, Compressor, Totals};
-use cedar_core::ext::section::{ExtensionSection, SectionError};
-use cedar_core::sha256::{DigestWriter, Digested};
-use cedar_core::status::DatabaseResult;
-use cedar_core::stream::{self, StreamCommand};
-use cedar_core::{Action, ActionContext, ActionError, ConfigFile};
+use cedar_core::{
+    error_chain, stream_command, Action, ActionContext, ActionError, AtomicFile, CompressSettings,
+    CompressTotals, Compressor, ConfigFile, DatabaseResult, DigestWriter, Digested,
+    ExtensionSection, FileMode, FileOwner, SectionError, StreamCommand,
+};
 
 use crate::config::{check_password_file, Format, PostgresqlSection, Settings, Target, SECTION};
 use crate::error::{failure_message, DumpError, DumpFailure, PgError};
@@ -33,7 +30,10 @@ use crate::manifest;
 use crate::prepare::{self, Prepared};
 use crate::progress::Progress;
 use crate::verify::{self, Kind, Written};
-use cedar_core::manifest::{carry_over, rfc3339, Entry, Manifest, ManifestError, Replaced, Status};
+use cedar_core::{
+    carry_over_failed_entries, rfc3339, DumpStatus, Manifest, ManifestEntry, ManifestError,
+    ReplacedEntry,
+};
 
 /// The action registered as `postgresql` (`CedarBackup3.extend.postgresql.executeAction`).
 #[derive(Debug, Clone, Copy, Default)]
@@ -41,7 +41,7 @@ pub struct PostgresqlAction;
 
 impl Action for PostgresqlAction {
     fn execute(&self, ctx: &ActionContext<'_>) -> Result<(), ActionError> {
-        run(ctx.config, ctx.options, &cedar_core::interrupt::requested).map_err(ActionError::from)
+        run(ctx.config, ctx.options, &cedar_core::interrupt_requested).map_err(ActionError::from)
     }
 
     fn validate(&self, ctx: &ActionContext<'_>) -> Vec<String> {
@@ -83,7 +83,7 @@ fn collect_dir(config: &ConfigFile) -> Result<PathBuf, SectionError> {
 
 /// Runs the action: every configured dump is attempted, up to `<jobs>` at once; the failures
 /// are reported together. `interrupted` is polled (the binary passes
-/// [`cedar_core::interrupt::requested`]).
+/// [`cedar_core::interrupt_requested`]).
 pub fn run(
     config: &ConfigFile,
     options: &cedar_core::Options,
@@ -98,15 +98,15 @@ pub fn run(
         })?;
     }
     let owner = config.config.options.as_ref().and_then(|o| {
-        Some(Owner {
+        Some(FileOwner {
             user: o.backup_user.as_deref()?,
             group: o.backup_group.as_deref()?,
         })
     });
     // As root every file is handed to the backup user: find out now that it exists, not after
     // a long dump.
-    if let Some(owner) = owner.filter(|_| cedar_core::ownership::running_as_root()) {
-        cedar_core::ownership::lookup(owner.user, owner.group).map_err(|source| {
+    if let Some(owner) = owner.filter(|_| cedar_core::running_as_root()) {
+        cedar_core::lookup_owner(owner.user, owner.group).map_err(|source| {
             SectionError::Owner {
                 action: SECTION,
                 source,
@@ -141,7 +141,7 @@ pub fn run(
         Err(err) => {
             // Nothing was written; the run status still shows each dump as failed.
             for target in &settings.targets {
-                cedar_core::status::record(DatabaseResult {
+                cedar_core::record_result(DatabaseResult {
                     action: "postgresql".to_string(),
                     database: target.label().to_string(),
                     file: None,
@@ -210,7 +210,7 @@ pub fn run(
     }
     if !failures.is_empty() {
         if let Err(err) = manifest_written {
-            tracing::error!("{}", chain(&err));
+            tracing::error!("{}", error_chain(&err));
         }
         return Err(PgError::Dumps {
             attempted: settings.targets.len(),
@@ -230,15 +230,15 @@ struct DumpRun<'a> {
     config: &'a ConfigFile,
     settings: &'a Settings,
     dir: &'a Path,
-    owner: Option<Owner<'a>>,
-    compression: compress::Settings,
+    owner: Option<FileOwner<'a>>,
+    compression: CompressSettings,
     progress: Progress,
     interrupted: &'a (dyn Fn() -> bool + Sync),
     prepared: &'a Prepared,
     /// The manifest collect_dir held when the run started.
     previous: Option<Manifest>,
     /// This run's manifest entries, with the position of their target.
-    entries: Mutex<Vec<(usize, Entry)>>,
+    entries: Mutex<Vec<(usize, ManifestEntry)>>,
     /// Held from the manifest write before a rename to the one after it.
     publishing: Mutex<()>,
 }
@@ -254,7 +254,7 @@ impl DumpRun<'_> {
     }
 
     /// Notes the manifest entry of the target at `index`.
-    fn record(&self, index: usize, entry: Entry) {
+    fn record(&self, index: usize, entry: ManifestEntry) {
         self.entries
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -266,7 +266,7 @@ impl DumpRun<'_> {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Dumped {
     pub path: PathBuf,
-    pub totals: Totals,
+    pub totals: CompressTotals,
     /// Size and SHA-256 of the file (absent with `<verify>N` and `<manifest>N`).
     pub digest: Option<Digested>,
     /// Whether the file was read back and found complete.
@@ -281,7 +281,7 @@ pub struct Dumped {
 /// to be renamed into place.
 fn write_manifest(
     site: &DumpRun<'_>,
-    pending: Option<(usize, Entry)>,
+    pending: Option<(usize, ManifestEntry)>,
 ) -> Result<Option<PathBuf>, ManifestError> {
     let mut ours = site
         .entries
@@ -308,7 +308,7 @@ fn write_manifest(
             }
         }
     }
-    let entries = carry_over(entries, previous, site.dir);
+    let entries = carry_over_failed_entries(entries, previous, site.dir);
     manifest::write(site.dir, &Manifest::new(entries), site.owner).map(Some)
 }
 
@@ -341,27 +341,27 @@ fn publish(
         .find(|(_, e)| e.name == entry.name)
         .map(|(_, e)| e.clone());
     let before = listed.or_else(|| site.previous.as_ref()?.entry(&entry.name).cloned());
-    let pending = Entry {
-        replacing: Replaced::from_previous(before.as_ref()),
+    let pending = ManifestEntry {
+        replacing: ReplacedEntry::from_previous(before.as_ref()),
         ..entry.clone()
     };
     // A manifest that cannot be written now cannot be written after the last dump either:
     // that write reports it.
     if let Err(err) = write_manifest(site, Some((index, pending))) {
-        tracing::warn!("{}", chain(&err));
+        tracing::warn!("{}", error_chain(&err));
     }
     let path = rename()?;
     site.record(index, entry);
     if let Err(err) = write_manifest(site, None) {
-        tracing::warn!("{}", chain(&err));
+        tracing::warn!("{}", error_chain(&err));
     }
     Ok(path)
 }
 
 /// The compressor settings of one dump when `jobs` dumps run at once: the cores are shared
 /// between the dumps (at least one compression thread each).
-fn compression_settings(settings: &Settings, jobs: usize) -> compress::Settings {
-    let mut compression = compress::Settings::new(settings.compress_mode);
+fn compression_settings(settings: &Settings, jobs: usize) -> CompressSettings {
+    let mut compression = CompressSettings::new(settings.compress_mode);
     compression.level = settings.compress_level;
     let cores = std::thread::available_parallelism()
         .map(|n| n.get())
@@ -391,7 +391,7 @@ fn log_start(target: &Target) {
 fn dump_and_report(site: &DumpRun<'_>, target: &Target) -> Result<Dumped, DumpError> {
     log_start(target);
     let started = Instant::now();
-    let start_time = cedar_core::clock::now_secs();
+    let start_time = cedar_core::now_secs();
     let bar = site.progress.start(target);
     let publish =
         |dumped: &Dumped, rename: Rename<'_>| publish(site, target, start_time, dumped, rename);
@@ -452,7 +452,7 @@ fn dump_and_report(site: &DumpRun<'_>, target: &Target) -> Result<Dumped, DumpEr
             result.error = Some(message);
         }
     }
-    cedar_core::status::record(result);
+    cedar_core::record_result(result);
     outcome
 }
 
@@ -462,20 +462,20 @@ fn entry_of(
     target: &Target,
     start: i64,
     outcome: Result<&Dumped, &DumpError>,
-) -> Option<Entry> {
+) -> Option<ManifestEntry> {
     let tool = site.prepared.tool(target);
     let server = site.prepared.server.as_ref().map(|s| s.text.clone());
-    let mut entry = Entry {
+    let mut entry = ManifestEntry {
         name: site.settings.file_name(target),
         database: target.label().to_string(),
-        status: Status::Failed,
+        status: DumpStatus::Failed,
         size: None,
         sha256: None,
         verified: false,
         pg_dump_version: tool.version_text.clone(),
         server_version: server,
         start: rfc3339(start),
-        end: rfc3339(cedar_core::clock::now_secs()),
+        end: rfc3339(cedar_core::now_secs()),
         error: None,
         replacing: Vec::new(),
     };
@@ -485,7 +485,7 @@ fn entry_of(
         Err(DumpError::Interrupted | DumpError::NameClash { .. }) => return None,
         Err(error) => entry.error = Some(failure_message(target, error)),
         Ok(dumped) => {
-            entry.status = Status::Ok;
+            entry.status = DumpStatus::Ok;
             entry.size = dumped.digest.as_ref().map(|d| d.size);
             entry.sha256 = dumped.digest.as_ref().map(|d| d.sha256.clone());
             entry.verified = dumped.verified;
@@ -501,7 +501,7 @@ fn entry_of(
 }
 
 /// The summary line of a finished dump: sizes, ratio, time and throughput.
-pub fn summary(target: &Target, totals: &Totals, seconds: f64) -> String {
+pub fn summary(target: &Target, totals: &CompressTotals, seconds: f64) -> String {
     const MB: f64 = 1_000_000.0;
     let raw = totals.raw as f64 / MB;
     let written = totals.compressed as f64 / MB;
@@ -527,7 +527,7 @@ pub fn dump_command(config: &ConfigFile, settings: &Settings, target: &Target) -
     }
     StreamCommand {
         name,
-        program: cedar_core::process::resolve_command(&config.config, name),
+        program: cedar_core::resolve_command(&config.config, name),
         args: prepare::args(settings, target),
         env,
         label: format!("{name} of {target}"),
@@ -546,8 +546,8 @@ pub fn dump_one(
     prepared: &Prepared,
     target: &Target,
     dir: &Path,
-    owner: Option<Owner<'_>>,
-    compression: compress::Settings,
+    owner: Option<FileOwner<'_>>,
+    compression: CompressSettings,
     interrupted: &(dyn Fn() -> bool + Sync),
     progress: &dyn Fn(u64),
     publish: &dyn Fn(&Dumped, Rename<'_>) -> Result<PathBuf, DumpError>,
@@ -598,9 +598,9 @@ pub fn dump_one(
         Ok(mut dumped) => {
             // Roles with their password hashes: never readable by the backup group.
             let mode = if *target == Target::Globals {
-                Mode::Private
+                FileMode::Private
             } else {
-                Mode::GroupReadable
+                FileMode::GroupReadable
             };
             let finished = file.finish()?;
             let rename: Rename<'_> = Box::new(move || Ok(finished.commit_with(owner, mode)?));
@@ -628,7 +628,7 @@ fn check_written(
     prepared: &Prepared,
     target: &Target,
     temp: &Path,
-    mut totals: Totals,
+    mut totals: CompressTotals,
     digest: Digested,
     threads: usize,
 ) -> Result<Dumped, DumpError> {
@@ -681,10 +681,10 @@ fn write_dump(
     command: &StreamCommand,
     file: &AtomicFile,
     settings: &Settings,
-    compression: compress::Settings,
+    compression: CompressSettings,
     interrupted: &(dyn Fn() -> bool + Sync),
     progress: &dyn Fn(u64),
-) -> Result<(Totals, Digested), DumpError> {
+) -> Result<(CompressTotals, Digested), DumpError> {
     let temp = file.temp_path();
     let write_error = |source| DumpError::Write {
         path: temp.to_path_buf(),
@@ -705,7 +705,7 @@ fn write_dump(
             path: temp.to_path_buf(),
             source,
         })?;
-    stream::stream(command, &mut compressor, temp, interrupted, progress)?;
+    stream_command(command, &mut compressor, temp, interrupted, progress)?;
     let (writer, totals) = compressor.finish().map_err(write_error)?;
     let (writer, digest) = writer.finish();
     writer.finish().map_err(write_error)?;
@@ -795,7 +795,7 @@ mod tests {
              <port>5433</port></postgresql>",
         );
         let settings = load_settings(&config).unwrap();
-        assert_eq!(settings.compress_mode, cedar_core::compress::Codec::Gzip);
+        assert_eq!(settings.compress_mode, cedar_core::Codec::Gzip);
         assert_eq!(
             settings.targets,
             vec![Target::Database("a".into()), Target::Database("b c".into())]
@@ -924,7 +924,7 @@ mod tests {
         let mode = std::fs::metadata(site.collect("postgresqldump-a.txt.gz"))
             .unwrap()
             .mode();
-        let expected = if cedar_core::ownership::running_as_root() {
+        let expected = if cedar_core::running_as_root() {
             0o640
         } else {
             0o600
@@ -1035,7 +1035,7 @@ mod tests {
 
     #[test]
     fn the_summary_gives_sizes_ratio_time_and_rate() {
-        let totals = Totals {
+        let totals = CompressTotals {
             raw: 488_000_000,
             compressed: 61_000_000,
             members: Vec::new(),
@@ -1044,7 +1044,7 @@ mod tests {
             summary(&Target::Database("bench".into()), &totals, 4.0),
             "Dumped database [bench]: 488.0 MB raw, 61.0 MB written (ratio 0.125), 4.00 s, 122.0 MB/s."
         );
-        let empty = Totals::default();
+        let empty = CompressTotals::default();
         assert_eq!(
             summary(&Target::All, &empty, 0.0),
             "Dumped all databases: 0.0 MB raw, 0.0 MB written (ratio 1.000), 0.00 s, 0.0 MB/s."

@@ -1,4 +1,4 @@
-//! The dumps' use of [`cedar_core::atomic`]: each dump is written under a hidden temporary name
+//! The dumps' use of [`cedar_core::AtomicFile`]: each dump is written under a hidden temporary name
 //! and renamed when complete, and the temporary files a killed run left (`.postgresqldump…tmp`)
 //! are recognised and removed.
 
@@ -7,7 +7,7 @@ use std::path::Path;
 /// Removes the temporary files a killed run left in `dir`, each logged at WARNING. Call it only
 /// while holding the run lock (no other run writes there then).
 pub fn remove_stale_temps(dir: &Path) {
-    cedar_core::atomic::remove_stale_temps(dir, &is_dump_name, "a partial dump");
+    cedar_core::remove_stale_temps(dir, &is_dump_name, "a partial dump");
 }
 
 fn is_dump_name(final_name: &str) -> bool {
@@ -17,7 +17,7 @@ fn is_dump_name(final_name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use cedar_core::atomic::AtomicFile;
+    use cedar_core::AtomicFile;
 
     /// Whether `name` is a temporary file [`AtomicFile::create`] makes for this extension's
     /// files (`.postgresqldump<rest>.XXXXXX.tmp`, X alphanumeric).
@@ -48,7 +48,7 @@ mod tests {
         }
         std::fs::write(dir.path().join(".mysqldump-a.txt.Ab12Z9.tmp"), "keep").unwrap();
         assert_eq!(
-            cedar_core::atomic::temps_in(dir.path(), &is_dump_name).unwrap(),
+            cedar_core::temps_in(dir.path(), &is_dump_name).unwrap(),
             vec![temp.clone()]
         );
         remove_stale_temps(dir.path());

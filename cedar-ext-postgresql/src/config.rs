@@ -30,8 +30,7 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use cedar_core::clip::clip;
-use cedar_core::compress::Codec;
+use cedar_core::{clip_text, Codec};
 use serde::Deserialize;
 
 /// The element name of the section under `<cb_config>`.
@@ -137,7 +136,7 @@ impl fmt::Display for Target {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Target::All => f.write_str("all databases"),
-            Target::Database(name) => write!(f, "database [{}]", clip(name)),
+            Target::Database(name) => write!(f, "database [{}]", clip_text(name)),
             Target::Globals => f.write_str("the globals (roles and tablespaces)"),
         }
     }
@@ -156,7 +155,7 @@ pub fn problems(section: Option<&PostgresqlSection>) -> Vec<String> {
         )),
         Some(text) if Codec::parse(text).is_none() => problems.push(format!(
             "<compress_mode> `{}` is not one of {}",
-            clip(text),
+            clip_text(text),
             Codec::NAMES.join(", ")
         )),
         Some(_) => {}
@@ -171,7 +170,7 @@ pub fn problems(section: Option<&PostgresqlSection>) -> Vec<String> {
         if parse_jobs(jobs).is_none() {
             problems.push(format!(
                 "<jobs> `{}` is not a number of dumps between 1 and {MAX_JOBS}",
-                clip(jobs)
+                clip_text(jobs)
             ));
         }
     }
@@ -192,7 +191,7 @@ pub fn problems(section: Option<&PostgresqlSection>) -> Vec<String> {
         if !file.starts_with('/') {
             problems.push(format!(
                 "<password_file> `{}` must be an absolute path",
-                clip(file)
+                clip_text(file)
             ));
         }
     }
@@ -203,7 +202,7 @@ pub fn problems(section: Option<&PostgresqlSection>) -> Vec<String> {
         if !matches!(port.parse::<u32>(), Ok(1..=65535)) {
             problems.push(format!(
                 "<port> `{}` is not a port number between 1 and 65535",
-                clip(port)
+                clip_text(port)
             ));
         }
     }
@@ -219,7 +218,7 @@ fn trust_problems(section: &PostgresqlSection) -> Vec<String> {
     match section.format.as_deref().map(|f| (f, Format::parse(f))) {
         Some((text, None)) => problems.push(format!(
             "<format> `{}` is not one of {}",
-            clip(text),
+            clip_text(text),
             Format::NAMES.join(", ")
         )),
         Some((_, Some(Format::Custom))) => {
@@ -268,7 +267,7 @@ fn level_problem(mode: Option<Codec>, level: &str) -> Option<String> {
     if mode == Codec::None {
         return Some(format!(
             "<compress_level> `{}` needs a compressing <compress_mode> (gzip, bzip2 or zstd), not none; remove it or pick a mode",
-            clip(level)
+            clip_text(level)
         ));
     }
     let range = mode.levels();
@@ -277,7 +276,7 @@ fn level_problem(mode: Option<Codec>, level: &str) -> Option<String> {
         Ok(n) if range.contains(&n) => None,
         _ => Some(format!(
             "<compress_level> `{}` is not a {} level between {} and {}",
-            clip(level),
+            clip_text(level),
             mode.name(),
             range.start(),
             range.end()
@@ -423,7 +422,7 @@ pub fn check_password_file(path: &Path) -> Result<(), String> {
     Ok(())
 }
 
-impl cedar_core::ext::section::ExtensionSection for PostgresqlSection {
+impl cedar_core::ExtensionSection for PostgresqlSection {
     const NAME: &'static str = SECTION;
     type Settings = Settings;
 

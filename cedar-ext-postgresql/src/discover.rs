@@ -8,7 +8,7 @@
 use std::ffi::OsString;
 use std::path::Path;
 
-use cedar_core::clip::clip;
+use cedar_core::clip_text;
 use regex::Regex;
 
 use crate::version::{psql, QueryError};
@@ -36,8 +36,8 @@ impl Excludes {
                 Regex::new(&format!("^(?:{p})$")).map_err(|err| {
                     format!(
                         "<exclude> `{}` is not a valid regular expression: {}",
-                        clip(p),
-                        clip(&err.to_string())
+                        clip_text(p),
+                        clip_text(&err.to_string())
                     )
                 })
             })

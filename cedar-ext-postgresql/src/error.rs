@@ -7,9 +7,7 @@
 
 use std::path::PathBuf;
 
-use cedar_core::atomic::AtomicError;
-use cedar_core::ext::section::SectionError;
-use cedar_core::stream::StreamError;
+use cedar_core::{AtomicError, SectionError, StreamError};
 
 use crate::config::Target;
 
@@ -21,12 +19,12 @@ pub enum DumpError {
     UnusableName,
 
     /// Running the dump command failed: it could not be started, it failed, or its output
-    /// could not be read ([`cedar_core::stream`]).
+    /// could not be read ([`cedar_core::StreamCommand`]).
     #[error(transparent)]
     Command(StreamError),
 
     /// The dump's file could not be created, finished, handed to its owner or renamed
-    /// ([`cedar_core::atomic`]).
+    /// ([`cedar_core::AtomicFile`]).
     #[error(transparent)]
     File(AtomicError),
 
@@ -111,7 +109,7 @@ impl DumpFailure {
 pub fn failure_message(target: &Target, error: &DumpError) -> String {
     format!(
         "the dump of {target} failed: {}",
-        cedar_core::chain::chain(error)
+        cedar_core::error_chain(error)
     )
 }
 
@@ -144,7 +142,7 @@ pub enum PgError {
 
     /// The manifest could not be written (the dumps themselves were).
     #[error(transparent)]
-    Manifest(cedar_core::manifest::ManifestError),
+    Manifest(cedar_core::ManifestError),
 
     /// Stopped by SIGINT or SIGTERM.
     #[error("interrupted")]

@@ -8,7 +8,7 @@
 //! running as root. The decompressed files are pg_dump's output, byte for byte.
 //!
 //! What it does faster: pg_dump's output streams through the block-parallel compressor of
-//! [`cedar_core::compress`] (gzip members / bzip2 streams on all cores, still read in full by
+//! [`cedar_core::Compressor`] (gzip members / bzip2 streams on all cores, still read in full by
 //! `gzip -d` and `bzip2 -d`; gzip at level 6 unless `<compress_level>` says otherwise), or
 //! zstd's multithreaded encoder (`compress_mode` zstd, `.zst`), with bounded memory; `<jobs>`
 //! dumps run at once; a summary line per dump, and a progress display on a terminal.
@@ -19,7 +19,7 @@
 //! - a dump is written to a hidden 0600 temporary file, synced, renamed, and the directory
 //!   synced ([`atomic`]); a failed dump leaves yesterday's file untouched;
 //! - exit status, standard error, compressor and disk errors are all checked
-//!   ([`cedar_core::stream`], [`error`]);
+//!   ([`cedar_core::StreamCommand`], [`error`]);
 //! - every database is attempted, and the failures are reported together ([`error`]);
 //! - finished files are 0640 when the backup group was applied, else 0600;
 //! - SIGINT / SIGTERM stops pg_dump and removes the temporary file.

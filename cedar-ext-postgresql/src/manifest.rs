@@ -1,12 +1,11 @@
 //! `postgresqldump.manifest`: this extension's dump manifest. The format, its writer and its
-//! checks live in [`cedar_core::manifest`], since the stage action checks staged dumps against
+//! checks live in [`cedar_core::Manifest`], since the stage action checks staged dumps against
 //! it too; the name, the dumps' prefix and the action named in messages are this extension's,
 //! passed to the kernel as [`KIND`] and registered so that stage recognizes the file.
 
 use std::path::{Path, PathBuf};
 
-use cedar_core::atomic::Owner;
-use cedar_core::manifest::{Manifest, ManifestError, ManifestKind, RegisteredManifest};
+use cedar_core::{FileOwner, Manifest, ManifestError, ManifestKind, RegisteredManifest};
 
 /// The manifest's file name in collect_dir.
 pub const MANIFEST: &str = "postgresqldump.manifest";
@@ -39,7 +38,7 @@ pub fn read_file(path: &Path) -> Result<Manifest, ManifestError> {
 pub fn write(
     dir: &Path,
     manifest: &Manifest,
-    owner: Option<Owner<'_>>,
+    owner: Option<FileOwner<'_>>,
 ) -> Result<PathBuf, ManifestError> {
     KIND.write(dir, manifest, owner)
 }

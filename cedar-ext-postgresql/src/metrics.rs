@@ -2,7 +2,7 @@
 //! last dump of each database, from the [`DatabaseResult`]s the action records. The kernel
 //! writes them through the [`ResultMetrics`] registered here.
 
-use cedar_core::status::{DatabaseResult, ResultFamily, ResultMetrics};
+use cedar_core::{DatabaseResult, ResultFamily, ResultMetrics};
 
 static FAMILIES: [ResultFamily; 2] = [
     ResultFamily {
@@ -33,7 +33,7 @@ cedar_core::inventory::submit! {
 
 #[cfg(test)]
 mod tests {
-    use cedar_core::status::{prometheus_text, DatabaseResult, RunStatus};
+    use cedar_core::{status_prometheus_text, DatabaseResult, RunStatus};
 
     fn dump(database: &str, success: bool) -> DatabaseResult {
         DatabaseResult {
@@ -52,7 +52,7 @@ mod tests {
     fn the_textfile_carries_the_dump_families_right_after_the_run_gauges() {
         let mut status = RunStatus::no_run();
         status.databases = vec![dump("shop", true), dump("crm", false)];
-        let text = prometheus_text(&status);
+        let text = status_prometheus_text(&status);
         assert!(text.starts_with(
             "# HELP cback_postgresql_dump_bytes Size of the last PostgreSQL dump file, per database.\n\
              # TYPE cback_postgresql_dump_bytes gauge\n\
@@ -68,7 +68,7 @@ mod tests {
 
     #[test]
     fn the_families_are_written_without_dumps_too() {
-        let text = prometheus_text(&RunStatus::no_run());
+        let text = status_prometheus_text(&RunStatus::no_run());
         assert!(
             text.contains("# TYPE cback_postgresql_dump_success gauge\n"),
             "{text}"

@@ -14,13 +14,13 @@
 
 use std::path::PathBuf;
 
-use cedar_core::ext::section::SectionError;
 use cedar_core::{
     Action, ActionContext, ActionError, ActionKind, ActionRegistration, ConfigFile, Placement,
+    SectionError,
 };
 
 use crate::manifest::{self, describe, MANIFEST};
-use cedar_core::manifest::{ManifestError, Status};
+use cedar_core::{DumpStatus, ManifestError};
 
 /// The module name to declare it under in `<extensions>`.
 pub const MODULE: &str = "cback.extend.pgverify";
@@ -74,7 +74,7 @@ impl Action for PgverifyAction {
         }
         match manifest::check(&dir) {
             Ok(found) => {
-                for entry in found.files.iter().filter(|e| e.status == Status::Kept) {
+                for entry in found.files.iter().filter(|e| e.status == DumpStatus::Kept) {
                     tracing::warn!(
                         "{}: the last dump of {} failed ({}); the file is the previous good dump, from {}.",
                         entry.name,
@@ -107,7 +107,7 @@ impl Action for PgverifyAction {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use cedar_core::manifest::{rfc3339, Entry, Manifest};
+    use cedar_core::{rfc3339, Manifest, ManifestEntry};
 
     fn config(dir: &std::path::Path) -> ConfigFile {
         let text = format!(
@@ -132,12 +132,12 @@ mod tests {
 
     #[test]
     fn registered_under_a_name_the_original_accepts() {
-        let reg = cedar_core::action::extension_by_name("pgverify").expect("registered");
+        let reg = cedar_core::extension_by_name("pgverify").expect("registered");
         assert!(reg
             .name
             .chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()));
-        assert!(cedar_core::action::extension_by_module(MODULE, "executeAction").is_some());
+        assert!(cedar_core::extension_by_module(MODULE, "executeAction").is_some());
     }
 
     #[test]
@@ -148,12 +148,11 @@ mod tests {
         assert!(err.contains("there is no manifest"), "{err}");
 
         std::fs::write(dir.path().join("postgresqldump-a.txt"), "dump").unwrap();
-        let digest =
-            cedar_core::sha256::hash_file(&dir.path().join("postgresqldump-a.txt")).unwrap();
-        let entry = Entry {
+        let digest = cedar_core::hash_file(&dir.path().join("postgresqldump-a.txt")).unwrap();
+        let entry = ManifestEntry {
             name: "postgresqldump-a.txt".into(),
             database: "a".into(),
-            status: Status::Kept,
+            status: DumpStatus::Kept,
             size: Some(digest.size),
             sha256: Some(digest.sha256),
             verified: true,

@@ -5,9 +5,7 @@
 use std::ffi::OsString;
 use std::path::PathBuf;
 
-use cedar_core::ext::section::SectionError;
-use cedar_core::process::{is_overridden, resolve_command};
-use cedar_core::ConfigFile;
+use cedar_core::{is_command_overridden, resolve_command, ConfigFile, SectionError};
 
 use crate::config::{Format, Settings, Target, SECTION};
 use crate::discover::{self, Excludes};
@@ -121,7 +119,7 @@ pub fn prepare(config: &ConfigFile, settings: &Settings) -> Result<Prepared, PgE
     let roots = version::search_roots();
     let choose = |name: &'static str, needed: bool| -> Result<Tool, PgError> {
         let configured = resolve_command(&config.config, name);
-        let pinned = is_overridden(&config.config, name);
+        let pinned = is_command_overridden(&config.config, name);
         if !needed {
             return Ok(Tool {
                 program: configured,
@@ -157,7 +155,7 @@ pub fn prepare(config: &ConfigFile, settings: &Settings) -> Result<Prepared, PgE
     // pg_restore must read what pg_dump wrote: take it from the same installation when pg_dump
     // was found there.
     let pg_restore =
-        if is_overridden(&config.config, "pg_restore") || pg_dump.origin != Origin::Found {
+        if is_command_overridden(&config.config, "pg_restore") || pg_dump.origin != Origin::Found {
             resolve_command(&config.config, "pg_restore")
         } else {
             pg_dump.program.with_file_name("pg_restore")

@@ -48,7 +48,7 @@ impl Progress {
     pub fn shown() -> Progress {
         let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr_with_hz(REFRESH_HZ));
         let drawn = multi.clone();
-        cedar_core::logging::set_screen_guard(Some(std::sync::Arc::new(
+        cedar_core::set_screen_guard(Some(std::sync::Arc::new(
             move |write: &mut dyn FnMut()| drawn.suspend(&mut *write),
         )));
         Progress { multi: Some(multi) }
@@ -84,7 +84,7 @@ impl Progress {
 impl Drop for Progress {
     fn drop(&mut self) {
         if self.multi.is_some() {
-            cedar_core::logging::set_screen_guard(None);
+            cedar_core::set_screen_guard(None);
         }
     }
 }

@@ -9,7 +9,7 @@ use cedar_core::ConfigFile;
 use crate::config::Settings;
 use crate::error::PgError;
 use crate::manifest::{self, MANIFEST};
-use cedar_core::manifest::Status;
+use cedar_core::DumpStatus;
 
 const MARKER: &str = "--\\n-- PostgreSQL database dump complete\\n--\\n\\n\\\\unrestrict k\\n\\n";
 const CLUSTER_MARKER: &str = "--\\n-- PostgreSQL database cluster dump complete\\n--\\n\\n";
@@ -143,10 +143,10 @@ fn a_dump_cut_short_is_a_failure_and_yesterday_is_kept() {
     let shop = &found.files[0];
     assert_eq!(
         (shop.name.as_str(), shop.database.as_str(), shop.status),
-        ("postgresqldump-shop.txt.gz", "shop", Status::Ok)
+        ("postgresqldump-shop.txt.gz", "shop", DumpStatus::Ok)
     );
     assert!(shop.verified);
-    let digest = cedar_core::sha256::hash_file(&site.collect().join(&shop.name)).unwrap();
+    let digest = cedar_core::hash_file(&site.collect().join(&shop.name)).unwrap();
     assert_eq!(shop.size, Some(digest.size));
     assert_eq!(shop.sha256.as_deref(), Some(digest.sha256.as_str()));
     assert_eq!(
@@ -156,7 +156,7 @@ fn a_dump_cut_short_is_a_failure_and_yesterday_is_kept() {
     assert_eq!(shop.server_version.as_deref(), Some("15.2 (fake)"));
     assert!(shop.start.ends_with('Z') && shop.end >= shop.start);
     let cut = &found.files[1];
-    assert_eq!(cut.status, Status::Failed);
+    assert_eq!(cut.status, DumpStatus::Failed);
     assert!(cut.error.as_deref().unwrap().contains("is incomplete"));
     assert_eq!((cut.size, cut.sha256.as_ref()), (None, None));
     let mode = std::fs::metadata(site.collect().join(MANIFEST))
@@ -178,7 +178,7 @@ fn a_failed_dump_keeps_the_previous_manifest_entry() {
     );
     run(&config).unwrap_err();
     let second = manifest::read(&site.collect()).unwrap();
-    assert_eq!(second.files[0].status, Status::Kept);
+    assert_eq!(second.files[0].status, DumpStatus::Kept);
     assert_eq!(second.files[0].sha256, first.sha256);
     assert!(second.files[0]
         .error

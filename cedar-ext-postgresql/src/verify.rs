@@ -20,7 +20,7 @@
 //!   notice an archive cut short after its table of contents.
 //!
 //! The hashing (`DigestWriter`, and `hash_file` for `cback pgverify`) lives in
-//! [`cedar_core::sha256`], shared with the stage action.
+//! [`cedar_core::Digested`], shared with the stage action.
 
 use std::fs::File;
 use std::io::{self, Read};
@@ -29,8 +29,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
-use cedar_core::compress::{Codec, Member};
-use cedar_core::sha256::Digested;
+use cedar_core::{Codec, CompressedMember, Digested};
 
 /// The last comment pg_dump writes into a plain dump of one database.
 pub const DUMP_MARKER: &str = "-- PostgreSQL database dump complete";
@@ -186,7 +185,7 @@ pub struct Written {
     /// The bytes that went into the compressor (pg_dump's output).
     pub raw: u64,
     /// The gzip members or bzip2 streams written, in order (empty when unknown).
-    pub members: Vec<Member>,
+    pub members: Vec<CompressedMember>,
 }
 
 /// What a plain dump decompressed to: its first [`HEAD`] and last [`TAIL`] bytes, and its length.
@@ -393,7 +392,7 @@ fn decode_members(
     file: &File,
     codec: Codec,
     size: u64,
-    members: &[Member],
+    members: &[CompressedMember],
     threads: usize,
 ) -> Result<Decoded, VerifyError> {
     let covered: u64 = members.iter().map(|m| m.compressed).sum();
@@ -620,20 +619,20 @@ pub fn verify_custom(
         ("--list", &["--list"][..]),
         ("--file=/dev/null", &["--file=/dev/null"][..]),
     ] {
-        let mut cmd = cedar_core::process::command(pg_restore);
+        let mut cmd = cedar_core::child_command(pg_restore);
         cmd.args(args).arg(path);
         // Supervised: reading a large archive takes a while, and a SIGTERM must stop it.
-        let output = cedar_core::process::run_supervised(cmd).map_err(|err| match err {
-            cedar_core::process::SupervisedError::Spawn(source) => VerifyError::Spawn {
+        let output = cedar_core::run_supervised(cmd).map_err(|err| match err {
+            cedar_core::SupervisedError::Spawn(source) => VerifyError::Spawn {
                 program: pg_restore.to_path_buf(),
                 source,
             },
-            cedar_core::process::SupervisedError::Interrupted => VerifyError::Interrupted {
+            cedar_core::SupervisedError::Interrupted => VerifyError::Interrupted {
                 path: path.to_path_buf(),
             },
         })?;
         if !output.status.success() {
-            let mut stderr = cedar_core::process::tail(&String::from_utf8_lossy(&output.stderr), 6);
+            let mut stderr = cedar_core::last_lines(&String::from_utf8_lossy(&output.stderr), 6);
             if stderr.is_empty() {
                 stderr = format!("it exited with {}", output.status);
             }
@@ -676,7 +675,7 @@ pub fn verify(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use cedar_core::sha256::{hash_file, hex, DigestWriter};
+    use cedar_core::{hash_file, lowercase_hex, DigestWriter};
     use sha2::{Digest, Sha256};
     use std::io::Write;
     use std::os::unix::fs::PermissionsExt;
@@ -717,7 +716,7 @@ mod tests {
     fn digest_of(bytes: &[u8]) -> Digested {
         Digested {
             size: bytes.len() as u64,
-            sha256: hex(&Sha256::digest(bytes)),
+            sha256: lowercase_hex(&Sha256::digest(bytes)),
         }
     }
 
@@ -799,7 +798,7 @@ mod tests {
             .unwrap_or_else(|e| panic!("{codec:?}: {e}"));
             assert_eq!(got.digest, hash_file(&path).unwrap());
             assert_eq!(got.digest.size, bytes.len() as u64);
-            assert_eq!(got.digest.sha256, hex(&Sha256::digest(&bytes)));
+            assert_eq!(got.digest.sha256, lowercase_hex(&Sha256::digest(&bytes)));
             assert_eq!(
                 got.dumped_by.as_deref(),
                 Some("15.18 (Debian 15.18-0+deb12u1)")
@@ -915,16 +914,11 @@ mod tests {
     /// `data` compressed by the parallel writer in blocks of 100 kB, as the action writes it.
     fn parallel(codec: Codec, data: &[u8]) -> (Vec<u8>, Written) {
         let block = match codec {
-            Codec::Gzip => cedar_core::compress::gzip_block,
-            _ => cedar_core::compress::bzip2_block,
+            Codec::Gzip => cedar_core::gzip_block,
+            _ => cedar_core::bzip2_block,
         };
-        let mut writer = cedar_core::compress::ParallelWriter::new(
-            DigestWriter::new(Vec::new()),
-            block,
-            1,
-            2,
-            100_000,
-        );
+        let mut writer =
+            cedar_core::ParallelWriter::new(DigestWriter::new(Vec::new()), block, 1, 2, 100_000);
         writer.write_all(data).unwrap();
         let (out, totals) = writer.finish().unwrap();
         let (bytes, digest) = out.finish();

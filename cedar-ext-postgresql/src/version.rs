@@ -19,7 +19,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
-use cedar_core::process::SupervisedError;
+use cedar_core::SupervisedError;
 
 /// Where other PostgreSQL client installations usually live (Debian/Ubuntu, RHEL/PGDG).
 pub const DEFAULT_SEARCH_ROOTS: [&str; 2] = ["/usr/lib/postgresql/*/bin", "/usr/pgsql-*/bin"];
@@ -148,7 +148,7 @@ pub fn psql(
     extra_args: &[&str],
     sql: &str,
 ) -> Result<Vec<u8>, QueryError> {
-    let mut cmd = cedar_core::process::command(psql);
+    let mut cmd = cedar_core::child_command(psql);
     cmd.args(["-X", "-A", "-t", "-w", "-q"])
         .args(extra_args)
         .arg("-c")
@@ -161,7 +161,7 @@ pub fn psql(
         cmd.env("PGCONNECT_TIMEOUT", CONNECT_TIMEOUT);
     }
     // Supervised: a SIGTERM while the server is slow to answer stops psql too.
-    let output = cedar_core::process::run_supervised(cmd).map_err(|err| match err {
+    let output = cedar_core::run_supervised(cmd).map_err(|err| match err {
         SupervisedError::Spawn(source) => QueryError::Spawn {
             program: psql.to_path_buf(),
             source,
@@ -173,7 +173,7 @@ pub fn psql(
     if !output.status.success() {
         return Err(QueryError::Failed {
             program: psql.to_path_buf(),
-            stderr: cedar_core::process::tail(&String::from_utf8_lossy(&output.stderr), 6),
+            stderr: cedar_core::last_lines(&String::from_utf8_lossy(&output.stderr), 6),
         });
     }
     Ok(output.stdout)
@@ -227,7 +227,7 @@ pub fn program_version_in(
     program: &Path,
     env: &[(&'static str, OsString)],
 ) -> Option<(Version, String)> {
-    let output = cedar_core::process::command(program)
+    let output = cedar_core::child_command(program)
         .envs(env.iter().map(|(k, v)| (k, v)))
         .arg("--version")
         .stdin(Stdio::null())

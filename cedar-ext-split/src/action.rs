@@ -12,10 +12,11 @@ use std::fs::File;
 use std::io::{BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 
-use cedar_core::atomic::{AtomicFile, Mode, Owner};
-use cedar_core::ext::section::{ExtensionSection, SectionError};
-use cedar_core::staged::{self, AfterStage, Journal};
-use cedar_core::{Action, ActionContext, ActionError, ConfigFile, Options};
+use cedar_core::{
+    backup_files, daily_dirs, journal_safe, write_indicator, Action, ActionContext, ActionError,
+    AfterStage, AtomicFile, ConfigFile, ExtensionSection, FileMode, FileOwner, Options,
+    SectionError, StagedJournal,
+};
 
 use crate::config::{Settings, SplitSection, SECTION};
 use crate::error::SplitError;
@@ -54,7 +55,7 @@ pub fn part_name(name: &std::ffi::OsStr, index: u64) -> std::ffi::OsString {
 
 struct SplitRun<'a> {
     settings: Settings,
-    owner: Option<Owner<'a>>,
+    owner: Option<FileOwner<'a>>,
     ids: Option<(nix::unistd::Uid, nix::unistd::Gid)>,
     mode: u32,
 }
@@ -68,7 +69,7 @@ pub fn run(config: &ConfigFile, _options: &Options) -> Result<(), SplitError> {
         ids: standard.ids,
         mode: standard.mode,
     };
-    for daily in staged::daily_dirs(standard.staging_dir)? {
+    for daily in daily_dirs(standard.staging_dir)? {
         if daily.join(INDICATOR).exists() {
             tracing::debug!(
                 "Skipping already-split staging directory [{}].",
@@ -91,11 +92,11 @@ struct Job {
 
 fn split_dir(site: &SplitRun<'_>, daily: &Path) -> Result<(), SplitError> {
     tracing::debug!("Splitting large files in [{}].", daily.display());
-    let mut journal = Journal::open(daily, "split")?;
+    let mut journal = StagedJournal::open(daily, "split")?;
     let relative = |p: &Path| p.strip_prefix(daily).unwrap_or(p).to_path_buf();
     let part_bytes = site.settings.part_bytes();
     let mut jobs = Vec::new();
-    for file in staged::backup_files(daily)? {
+    for file in backup_files(daily)? {
         if journal.lists(&relative(&file)) {
             continue;
         }
@@ -132,7 +133,7 @@ fn split_dir(site: &SplitRun<'_>, daily: &Path) -> Result<(), SplitError> {
     for job in &jobs {
         for index in 0..job.parts {
             let part = part_path(&job.file, index);
-            if !staged::journal_safe(&relative(&part)) {
+            if !journal_safe(&relative(&part)) {
                 return Err(SplitError::UnusableName {
                     file: job.file.clone(),
                 });
@@ -147,7 +148,7 @@ fn split_dir(site: &SplitRun<'_>, daily: &Path) -> Result<(), SplitError> {
         }
     }
     if jobs.is_empty() {
-        staged::write_indicator(daily, INDICATOR, site.ids)?;
+        write_indicator(daily, INDICATOR, site.ids)?;
         return Ok(());
     }
     journal.record(planned)?;
@@ -176,7 +177,7 @@ fn split_dir(site: &SplitRun<'_>, daily: &Path) -> Result<(), SplitError> {
         })?;
         tracing::debug!("Completed removing old file [{}].", job.file.display());
     }
-    staged::write_indicator(daily, INDICATOR, site.ids)?;
+    write_indicator(daily, INDICATOR, site.ids)?;
     journal.finish()?;
     Ok(())
 }
@@ -200,7 +201,7 @@ fn split_file(
     let mut input = BufReader::with_capacity(1 << 20, File::open(&job.file).map_err(read_error)?);
     let mut remaining = job.size;
     for index in 0..job.parts {
-        if cedar_core::interrupt::requested() {
+        if cedar_core::interrupt_requested() {
             return Err(SplitError::Interrupted);
         }
         let part = part_path(&job.file, index);
@@ -231,7 +232,7 @@ fn split_file(
             .finish()
             .map_err(|e| write_error(io_write(&part, e)))?;
         let done = temp
-            .commit_with(site.owner, Mode::Exact(site.mode))
+            .commit_with(site.owner, FileMode::Exact(site.mode))
             .map_err(write_error)?;
         written.push(done);
         remaining -= length;
@@ -244,8 +245,8 @@ fn split_file(
     Ok(())
 }
 
-fn io_write(path: &Path, source: std::io::Error) -> cedar_core::atomic::AtomicError {
-    cedar_core::atomic::AtomicError::Write {
+fn io_write(path: &Path, source: std::io::Error) -> cedar_core::AtomicError {
+    cedar_core::AtomicError::Write {
         path: path.to_path_buf(),
         source,
     }

@@ -7,7 +7,7 @@
 //! </split>
 //! ```
 //!
-//! Both are byte quantities ([`cedar_core::quantity`]): `KB`, `MB`, `GB` (1024-based) or bytes.
+//! Both are byte quantities ([`cedar_core::parse_bytes`]): `KB`, `MB`, `GB` (1024-based) or bytes.
 
 use serde::Deserialize;
 
@@ -39,7 +39,7 @@ impl Settings {
         let section = section.ok_or("Split section is required.")?;
         let quantity = |value: &Option<String>, missing: &str, element: &str| {
             let text = value.as_deref().ok_or_else(|| missing.to_string())?;
-            cedar_core::quantity::parse_bytes(text)
+            cedar_core::parse_bytes(text)
                 .map_err(|e| format!("{e} (<split><{element}> is [{text}])"))
         };
         let size_limit = quantity(&section.size_limit, "Size limit must be set.", "size_limit")?;
@@ -56,7 +56,7 @@ impl Settings {
     }
 }
 
-impl cedar_core::ext::section::ExtensionSection for SplitSection {
+impl cedar_core::ExtensionSection for SplitSection {
     const NAME: &'static str = SECTION;
     type Settings = Settings;
 

@@ -3,9 +3,7 @@
 
 use std::path::PathBuf;
 
-use cedar_core::atomic::AtomicError;
-use cedar_core::ext::section::SectionError;
-use cedar_core::staged::StagedError;
+use cedar_core::{AtomicError, SectionError, StagedError};
 
 /// What the split action reports.
 #[derive(Debug, thiserror::Error)]

@@ -4,17 +4,12 @@
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
-use cedar_core::config::CollectMode;
-use cedar_core::ext::capture::{capture, ExitRule};
-use cedar_core::ext::listing::{self, Kind};
-use cedar_core::ext::outcome::{Item, Tally};
-use cedar_core::ext::section::ExtensionSection;
-use cedar_core::ext::site::{self, StandardSections};
-use cedar_core::ext::state;
-use cedar_core::normalize_name;
-use cedar_core::process::{self, SupervisedError};
-use cedar_core::stream::StreamCommand;
-use cedar_core::{Action, ActionContext, ActionError};
+use cedar_core::{
+    capture_command, child_command, last_lines, list_entries, load_state_int,
+    load_state_or_start_over, normalize_name, run_supervised, validate_extension, write_state,
+    Action, ActionContext, ActionError, CollectMode, EntryKind, ExitRule, ExtensionSection,
+    ListingExclusions, StandardSections, StreamCommand, SupervisedError, Tally, TallyItem,
+};
 
 use crate::config::{Repository, SubversionSection, SECTION};
 use crate::error::RepositoryError;
@@ -25,11 +20,11 @@ pub struct SubversionAction;
 
 impl Action for SubversionAction {
     fn execute(&self, ctx: &ActionContext<'_>) -> Result<(), ActionError> {
-        run(ctx, &cedar_core::interrupt::requested)
+        run(ctx, &cedar_core::interrupt_requested)
     }
 
     fn validate(&self, ctx: &ActionContext<'_>) -> Vec<String> {
-        site::validate::<SubversionSection>(ctx.config, ctx.options)
+        validate_extension::<SubversionSection>(ctx.config, ctx.options)
     }
 }
 
@@ -56,8 +51,8 @@ pub fn run(
         .to_path_buf();
     tracing::debug!("Full backup flag is [{}]", site.full);
     if !ctx.options.dry_run {
-        cedar_core::ext::capture::remove_stale(&site.collect_dir, &|n| n.starts_with("svndump-"));
-        cedar_core::ext::capture::remove_stale(&work, &|n| n.ends_with(".svnlast"));
+        cedar_core::remove_stale_captures(&site.collect_dir, &|n| n.starts_with("svndump-"));
+        cedar_core::remove_stale_captures(&work, &|n| n.ends_with(".svnlast"));
     }
     let run = Run {
         site,
@@ -70,7 +65,7 @@ pub fn run(
         back_up(&run, repository, &mut tally)?;
     }
     for dir in &settings.repository_dirs {
-        let item = Item::new(
+        let item = TallyItem::new(
             dir.path.clone(),
             format!("repository directory [{}]", dir.path),
         );
@@ -103,18 +98,18 @@ pub fn run(
 /// are skipped, as by the original).
 fn list_repositories(
     path: &str,
-    exclusions: &listing::Exclusions,
+    exclusions: &ListingExclusions,
 ) -> Result<Vec<PathBuf>, RepositoryError> {
     if !Path::new(path).is_dir() {
         return Err(RepositoryError::NotADirectory { path: path.into() });
     }
-    let entries = listing::list(path, exclusions).map_err(|source| RepositoryError::List {
+    let entries = list_entries(path, exclusions).map_err(|source| RepositoryError::List {
         path: path.into(),
         source,
     })?;
     Ok(entries
         .into_iter()
-        .filter(|e| e.kind == Kind::Dir)
+        .filter(|e| e.kind == EntryKind::Dir)
         .map(|e| e.path)
         .collect())
 }
@@ -129,7 +124,7 @@ fn back_up(run: &Run<'_>, repository: &Repository, tally: &mut Tally) -> Result<
         tracing::debug!("Repository [{path}] is not backed up today.");
         return Ok(());
     }
-    let item = Item::new(path.clone(), format!("repository [{path}]"));
+    let item = TallyItem::new(path.clone(), format!("repository [{path}]"));
     match dump(run, repository, &path) {
         Ok(captured) => tally.ok(&item, captured.as_ref()),
         Err(RepositoryError::Interrupted) => return Err(ActionError::Interrupted),
@@ -156,11 +151,11 @@ fn dump(
     run: &Run<'_>,
     repository: &Repository,
     path: &str,
-) -> Result<Option<cedar_core::ext::capture::Captured>, RepositoryError> {
+) -> Result<Option<cedar_core::Captured>, RepositoryError> {
     let incremental = repository.collect_mode == CollectMode::Incr;
     let state_path = run.work.join(state_name(path));
     let (last, unreadable) = if incremental && !run.site.full {
-        state::load_or_start_over(&state_path, state::load_int)
+        load_state_or_start_over(&state_path, load_state_int)
     } else {
         (None, None)
     };
@@ -190,7 +185,7 @@ fn dump(
         ],
     );
     command.label = format!("svnadmin dump of repository [{path}]");
-    let captured = capture(
+    let captured = capture_command(
         &command,
         &run.site.collect_dir,
         &name,
@@ -208,10 +203,10 @@ fn dump(
     })?;
     tracing::info!("Wrote {}.", captured.path.display());
     if incremental {
-        state::write(
+        write_state(
             &run.work,
             &state_name(path),
-            &cedar_core::pickle::int_pickle(youngest),
+            &cedar_core::int_pickle(youngest),
             run.site.owner,
         )
         .map_err(|source| RepositoryError::WriteState {
@@ -233,15 +228,15 @@ fn dump(
 /// `svnlook youngest PATH`: the repository's newest revision.
 fn youngest(run: &Run<'_>, repository: &Path) -> Result<i64, RepositoryError> {
     let program = run.site.program("svnlook");
-    let mut command = process::command(&program);
+    let mut command = child_command(&program);
     command.arg("youngest").arg(repository);
     tracing::info!(
-        target: cedar_core::logging::OUTPUT_TARGET,
+        target: cedar_core::LOG_OUTPUT_TARGET,
         "Executing command ['{}'] with args ['youngest', '{}'].",
         program.display(),
         repository.display()
     );
-    let output = process::run_supervised(command).map_err(|err| match err {
+    let output = run_supervised(command).map_err(|err| match err {
         SupervisedError::Interrupted => RepositoryError::Interrupted,
         SupervisedError::Spawn(source) => RepositoryError::SvnlookSpawn {
             program: program.clone(),
@@ -251,12 +246,12 @@ fn youngest(run: &Run<'_>, repository: &Path) -> Result<i64, RepositoryError> {
     if !output.status.success() {
         return Err(RepositoryError::Svnlook {
             program,
-            status: cedar_core::stream::describe_status(&output.status),
-            stderr_tail: process::tail(&String::from_utf8_lossy(&output.stderr), 12),
+            status: cedar_core::describe_exit_status(&output.status),
+            stderr_tail: last_lines(&String::from_utf8_lossy(&output.stderr), 12),
         });
     }
     let text = String::from_utf8_lossy(&output.stdout).into_owned();
-    cedar_core::logging::log_command_output(&text);
+    cedar_core::log_command_output(&text);
     parse_youngest(&text).ok_or(RepositoryError::Youngest { output: text })
 }
 
@@ -273,7 +268,7 @@ pub fn parse_youngest(text: &str) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use cedar_core::compress::Codec;
+    use cedar_core::Codec;
 
     #[test]
     fn names_follow_the_original() {

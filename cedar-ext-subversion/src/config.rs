@@ -18,10 +18,9 @@
 
 use std::path::PathBuf;
 
-use cedar_core::compress::Codec;
-use cedar_core::config::CollectMode;
-use cedar_core::ext::listing::Exclusions;
-use cedar_core::ext::rules::{inherited, parse_collect_mode, parse_compress_mode};
+use cedar_core::{
+    inherited_mode, parse_collect_mode, parse_compress_mode, Codec, CollectMode, ListingExclusions,
+};
 use serde::Deserialize;
 
 /// The element name of the section under `<cb_config>`.
@@ -88,7 +87,7 @@ pub struct RepositoryDir {
     pub path: String,
     pub collect_mode: CollectMode,
     pub compress_mode: Codec,
-    pub exclusions: Exclusions,
+    pub exclusions: ListingExclusions,
 }
 
 /// The checked section.
@@ -125,7 +124,7 @@ pub fn settings(section: Option<&SubversionSection>) -> Result<Settings, Vec<Str
             problems.push("Repository path must be an absolute path.".to_string());
         }
         for pattern in dir.exclude.iter().flat_map(|e| &e.patterns) {
-            if cedar_core::config::ExcludePattern::new(pattern).is_err() {
+            if cedar_core::ExcludePattern::new(pattern).is_err() {
                 problems.push(format!("Not a valid regular expression: [{pattern}]"));
             }
         }
@@ -171,7 +170,7 @@ pub fn settings(section: Option<&SubversionSection>) -> Result<Settings, Vec<Str
             "repository directory",
         );
         let exclude = dir.exclude.clone().unwrap_or_default();
-        let exclusions = Exclusions::new(path, &exclude.rel_paths, &exclude.patterns);
+        let exclusions = ListingExclusions::new(path, &exclude.rel_paths, &exclude.patterns);
         match (modes, exclusions) {
             (Ok((collect_mode, compress_mode)), Ok(exclusions)) => {
                 repository_dirs.push(RepositoryDir {
@@ -204,13 +203,13 @@ fn modes(
     parent_compress: Option<&str>,
     item: &str,
 ) -> Result<(CollectMode, Codec), Vec<String>> {
-    let collect = inherited(
+    let collect = inherited_mode(
         collect,
         parent_collect,
         parse_collect_mode,
         &format!("Collect mode must either be set in parent section or {item}."),
     );
-    let compress = inherited(
+    let compress = inherited_mode(
         compress,
         parent_compress,
         parse_compress_mode,
@@ -222,7 +221,7 @@ fn modes(
     }
 }
 
-impl cedar_core::ext::section::ExtensionSection for SubversionSection {
+impl cedar_core::ExtensionSection for SubversionSection {
     const NAME: &'static str = SECTION;
     type Settings = Settings;
 

@@ -2,9 +2,7 @@
 
 use std::path::PathBuf;
 
-use cedar_core::atomic::AtomicError;
-use cedar_core::ext::capture::CaptureError;
-use cedar_core::ext::state::StateError;
+use cedar_core::{AtomicError, CaptureError, StateError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RepositoryError {
@@ -17,7 +15,7 @@ pub enum RepositoryError {
     },
 
     /// `svnlook youngest` failed: usually not a repository, or not readable.
-    #[error("Error executing 'svnlook youngest': `{}` {status}{}; check that it is a Subversion repository readable by this user", program.display(), cedar_core::stream::stderr_suffix(stderr_tail))]
+    #[error("Error executing 'svnlook youngest': `{}` {status}{}; check that it is a Subversion repository readable by this user", program.display(), cedar_core::stderr_suffix(stderr_tail))]
     Svnlook {
         program: PathBuf,
         status: String,

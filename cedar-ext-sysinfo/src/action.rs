@@ -4,12 +4,10 @@ use std::ffi::OsString;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use cedar_core::compress::Codec;
-use cedar_core::ext::capture::{capture, capture_logged, ExitRule};
-use cedar_core::ext::outcome::{Item, Tally};
-use cedar_core::ext::site::StandardSections;
-use cedar_core::stream::StreamCommand;
-use cedar_core::{Action, ActionContext, ActionError};
+use cedar_core::{
+    capture_command, capture_command_logged, Action, ActionContext, ActionError, Codec, ExitRule,
+    StandardSections, StreamCommand, Tally, TallyItem,
+};
 
 /// The action registered as `sysinfo`.
 #[derive(Debug, Clone, Copy, Default)]
@@ -72,7 +70,7 @@ pub fn unavailable(path: &Path) -> Option<&'static str> {
 
 impl Action for SysinfoAction {
     fn execute(&self, ctx: &ActionContext<'_>) -> Result<(), ActionError> {
-        run(ctx, &cedar_core::interrupt::requested)
+        run(ctx, &cedar_core::interrupt_requested)
     }
 
     fn validate(&self, ctx: &ActionContext<'_>) -> Vec<String> {
@@ -91,7 +89,7 @@ pub fn run(
     let site = StandardSections::load("sysinfo", ctx.config, ctx.options)
         .map_err(|e| ActionError::failed(e.to_string()))?;
     if !ctx.options.dry_run {
-        cedar_core::ext::capture::remove_stale(&site.collect_dir, &|name| {
+        cedar_core::remove_stale_captures(&site.collect_dir, &|name| {
             steps().iter().any(|s| s.file == name)
         });
     }
@@ -115,13 +113,13 @@ pub fn run(
             );
             continue;
         }
-        let item = Item::new(step.file, step.what);
+        let item = TallyItem::new(step.file, step.what);
         let command = command(&step, program);
         // The original copies the partition table into the log (shown with --output).
         let run = if step.command == "/sbin/fdisk" {
-            capture_logged
+            capture_command_logged
         } else {
-            capture
+            capture_command
         };
         match run(
             &command,

@@ -11,11 +11,10 @@ use tempfile::NamedTempFile;
 
 use super::error::CollectError;
 use super::walk::{Item, ItemKind};
-use cedar_core::compress::{worker_count, Codec, Compressor, Framing, Settings};
-use cedar_core::config::ArchiveMode;
-use cedar_core::ownership;
-use cedar_core::tar::InodeMap;
-use cedar_core::tar::{Appended, TarWriter};
+use cedar_core::{
+    apply_ownership, compress_worker_count, Appended, ArchiveMode, Codec, CompressFraming,
+    CompressSettings, Compressor, InodeMap, TarWriter,
+};
 
 const OUTPUT_BUFFER: usize = 1 << 20;
 
@@ -66,9 +65,9 @@ fn sink(file: File, mode: ArchiveMode) -> io::Result<Sink> {
         ArchiveMode::Targz => Codec::Gzip,
         ArchiveMode::Tarbz2 => Codec::Bzip2,
     };
-    let mut settings = Settings::new(codec);
-    settings.threads = worker_count();
-    settings.framing = Framing::Archive;
+    let mut settings = CompressSettings::new(codec);
+    settings.threads = compress_worker_count();
+    settings.framing = CompressFraming::Archive;
     Compressor::new(out, settings)
 }
 
@@ -151,13 +150,13 @@ impl Built {
                 source: e.error,
             })?;
         // The rename on disk before we go on.
-        cedar_core::fsutil::sync_dir(&collect_dir).map_err(|source| CollectError::SyncDir {
+        cedar_core::sync_dir(&collect_dir).map_err(|source| CollectError::SyncDir {
             dir: collect_dir.clone(),
             path: final_path.clone(),
             source,
         })?;
         if let Some((uid, gid)) = owner {
-            ownership::apply(&final_path, uid, gid).map_err(|source| CollectError::Ownership {
+            apply_ownership(&final_path, uid, gid).map_err(|source| CollectError::Ownership {
                 path: final_path.clone(),
                 source,
             })?;
@@ -180,7 +179,7 @@ pub fn build_archive(
     let mut outcome = ArchiveOutcome::default();
     let mut open: Option<Open> = None;
     for item in items {
-        if cedar_core::interrupt::requested() {
+        if cedar_core::interrupt_requested() {
             return Err(CollectError::Interrupted);
         }
         if open.is_none() {

@@ -21,7 +21,7 @@ use nix::unistd::{Gid, Uid};
 use sha1::{Digest, Sha1};
 
 use super::error::CollectError;
-use cedar_core::pickle::DictWriter;
+use cedar_core::PickleDictWriter;
 
 /// The digest file of the entry whose normalized name is `normalized`.
 pub fn digest_path(working_dir: &Path, normalized: &str) -> PathBuf {
@@ -37,7 +37,7 @@ pub struct Staging {
     path: PathBuf,
     temp: tempfile::NamedTempFile,
     /// Buffered by the writer itself.
-    writer: DictWriter<File>,
+    writer: PickleDictWriter<File>,
 }
 
 impl std::fmt::Debug for Staging {
@@ -68,7 +68,7 @@ impl Staging {
             .tempfile_in(dir)
             .map_err(fail)?;
         let file = temp.as_file().try_clone().map_err(fail)?;
-        let writer = DictWriter::new(file).map_err(fail)?;
+        let writer = PickleDictWriter::new(file).map_err(fail)?;
         Ok(Staging {
             path: path.to_path_buf(),
             temp,
@@ -92,7 +92,7 @@ impl Staging {
         // directory split into thousands of entries would exhaust the open-file limit).
         drop(file);
         if let Some((uid, gid)) = owner {
-            cedar_core::ownership::apply(temp.path(), uid, gid).map_err(|source| {
+            cedar_core::apply_ownership(temp.path(), uid, gid).map_err(|source| {
                 CollectError::Ownership {
                     path: path.clone(),
                     source,
@@ -228,7 +228,7 @@ mod tests {
     }
 
     fn read(path: &Path) -> std::collections::HashMap<Vec<u8>, Vec<u8>> {
-        cedar_core::pickle::read_dict(&std::fs::read(path).unwrap()).unwrap()
+        cedar_core::read_pickle_dict(&std::fs::read(path).unwrap()).unwrap()
     }
 
     #[test]

@@ -2,8 +2,7 @@
 
 use std::path::PathBuf;
 
-use cedar_core::action::ActionError;
-use cedar_core::ownership::OwnershipError;
+use cedar_core::{ActionError, OwnershipError};
 
 /// Every way the collect action can fail. Messages are lowercase, name the path and say what
 /// to do next; the underlying cause is the `#[source]`.
@@ -25,7 +24,7 @@ pub enum CollectError {
     BadPattern {
         pattern: String,
         #[source]
-        source: cedar_core::config::PatternError,
+        source: cedar_core::PatternError,
     },
     #[error("cannot read directory {}; check its permissions", path.display())]
     ReadDir {
@@ -116,7 +115,7 @@ fn list_paths(paths: &[PathBuf]) -> String {
     text.join(", ")
 }
 
-pub(crate) use cedar_core::chain::chain as chain_message;
+pub(crate) use cedar_core::error_chain as chain_message;
 
 impl From<CollectError> for ActionError {
     fn from(err: CollectError) -> Self {

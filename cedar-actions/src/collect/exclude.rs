@@ -13,7 +13,7 @@ use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 
 use super::error::CollectError;
-use cedar_core::config::ExcludePattern;
+use cedar_core::ExcludePattern;
 
 /// Why a path is excluded, for the debug log.
 #[derive(Debug, Clone, PartialEq, Eq)]

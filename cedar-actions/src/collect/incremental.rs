@@ -31,7 +31,7 @@ use super::sort::{
     read_bytes, read_first_bytes, read_start, read_u64, write_bytes, Limits, Record, Sorted, Sorter,
 };
 use super::walk::{self, Item, ItemKind, WalkReport};
-use cedar_core::pickle::{DictReader, PickleError};
+use cedar_core::{PickleDictReader, PickleError};
 
 const LOG_BUFFER: usize = 256 << 10;
 
@@ -228,7 +228,7 @@ where
     if let Some(err) = shared.error {
         return Err(fail(err));
     }
-    if cedar_core::interrupt::requested() || report.stopped {
+    if cedar_core::interrupt_requested() || report.stopped {
         return Err(CollectError::Interrupted);
     }
     let mut log = log.into_inner().map_err(|e| fail(e.into_error()))?;
@@ -244,7 +244,7 @@ where
 fn hash_jobs(jobs: &Mutex<Receiver<(u64, PathBuf)>>, shared: &Mutex<Shared>) {
     let mut buf = vec![0u8; 256 << 10];
     loop {
-        if cedar_core::interrupt::requested() {
+        if cedar_core::interrupt_requested() {
             return;
         }
         let job = match jobs.lock() {
@@ -307,9 +307,9 @@ pub fn previous(path: &Path, scratch: &Path, limits: Limits) -> io::Result<Sorte
             }
         };
         let reader = if memo {
-            DictReader::new(reader, scratch)
+            PickleDictReader::new(reader, scratch)
         } else {
-            DictReader::without_memo(reader)
+            PickleDictReader::without_memo(reader)
         };
         match load_pairs(reader, scratch, limits) {
             Ok((sorted, entries)) => {
@@ -345,14 +345,14 @@ enum Load {
 
 /// Every pair of `reader`, sorted by path, and their number.
 fn load_pairs<R: BufRead>(
-    mut reader: DictReader<R>,
+    mut reader: PickleDictReader<R>,
     scratch: &Path,
     limits: Limits,
 ) -> Result<(Sorted<Digested>, u64), Load> {
     let mut sorter = Sorter::new(scratch, limits);
     let mut seq = 0u64;
     loop {
-        if seq % 65_536 == 65_535 && cedar_core::interrupt::requested() {
+        if seq % 65_536 == 65_535 && cedar_core::interrupt_requested() {
             return Err(Load::Scratch(interrupted()));
         }
         match reader.next_pair() {
@@ -385,7 +385,7 @@ fn interrupted() -> io::Error {
 
 /// Whether `err` stopped the work because an interrupt was requested.
 pub fn is_interrupt(err: &io::Error) -> bool {
-    err.kind() == io::ErrorKind::Interrupted && cedar_core::interrupt::requested()
+    err.kind() == io::ErrorKind::Interrupted && cedar_core::interrupt_requested()
 }
 
 fn unreadable_state(path: &Path, cause: &dyn std::fmt::Display) {
@@ -431,7 +431,7 @@ pub fn compare(
     let mut out = Compared::default();
     let mut current: Option<Current> = None;
     for (n, next) in digests.enumerate() {
-        if n % 65_536 == 65_535 && cedar_core::interrupt::requested() {
+        if n % 65_536 == 65_535 && cedar_core::interrupt_requested() {
             return Err(CompareError::Scratch(interrupted()));
         }
         let Digested {
@@ -1031,7 +1031,7 @@ mod tests {
         let plain = dir.path().join("plain.sha");
         std::fs::write(
             &plain,
-            cedar_core::pickle::write_dict([(&b"/b"[..], &b"1"[..]), (&b"/a"[..], &b"2"[..])]),
+            cedar_core::write_pickle_dict([(&b"/b"[..], &b"1"[..]), (&b"/a"[..], &b"2"[..])]),
         )
         .unwrap();
         let got: Vec<Digested> = previous(&plain, &gone, Limits::default())
@@ -1068,7 +1068,7 @@ mod tests {
             .collect();
         std::fs::write(
             &path,
-            cedar_core::pickle::write_dict(pairs.iter().map(|(k, v)| (k.as_slice(), v.as_slice()))),
+            cedar_core::write_pickle_dict(pairs.iter().map(|(k, v)| (k.as_slice(), v.as_slice()))),
         )
         .unwrap();
         let limits = Limits {

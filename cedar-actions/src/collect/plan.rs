@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use super::error::CollectError;
 use super::exclude::{absolute_rel_path, Excludes};
 use super::walk::split_subdirs;
-use cedar_core::config::{ArchiveMode, CollectDir, CollectFile, CollectMode, Config, Weekday};
+use cedar_core::{ArchiveMode, CollectDir, CollectFile, CollectMode, Config, Weekday};
 
 /// A `<file>` entry with its effective modes.
 #[derive(Debug, Clone)]
@@ -205,7 +205,7 @@ fn expand_into(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use cedar_core::config::{CollectConfig, CollectExclude, OptionsConfig};
+    use cedar_core::{CollectConfig, CollectExclude, OptionsConfig};
 
     #[test]
     fn weekly_only_on_the_starting_day_or_full() {

@@ -3,17 +3,13 @@ use std::path::{Path, PathBuf};
 
 use nix::unistd::{Gid, Uid};
 
-use cedar_core::action::{
-    Action, ActionContext, ActionError, ActionKind, ActionRegistration, Placement,
+use cedar_core::{
+    apply_ownership, display_bytes, lookup_owner, running_as_root, Action, ActionContext,
+    ActionError, ActionKind, ActionRegistration, CollectMode, Config, Placement,
 };
-use cedar_core::config::{CollectMode, Config};
-use cedar_core::ownership;
-use cedar_core::quantity::display_bytes;
 
 use archive::{archive_file_name, build_archive, write_archive, ArchiveOutcome, ArchiveSpec};
-use cedar_core::calendar::Today;
-use cedar_core::compress;
-use cedar_core::normalize_name;
+use cedar_core::{compress_worker_count, normalize_name, Today};
 use error::CollectError;
 use plan::{expand, reset_digest, DirEntry, FileEntry, Plan, Target};
 use walk::{walk, Item, ItemKind, WalkSettings};
@@ -78,7 +74,7 @@ fn collect_plan(
         limits,
     };
     for entry in &plan.files {
-        if cedar_core::interrupt::requested() {
+        if cedar_core::interrupt_requested() {
             return Err(CollectError::Interrupted);
         }
         if entry.collect_mode.backs_up_today(run.full, starting_day) {
@@ -91,7 +87,7 @@ fn collect_plan(
         }
     }
     for entry in &plan.dirs {
-        if cedar_core::interrupt::requested() {
+        if cedar_core::interrupt_requested() {
             return Err(CollectError::Interrupted);
         }
         if entry.collect_mode.backs_up_today(run.full, starting_day) {
@@ -142,10 +138,10 @@ fn resolve_owner(plan: &Plan) -> Result<Option<(Uid, Gid)>, CollectError> {
     let Some((user, group)) = &plan.owner else {
         return Ok(None);
     };
-    if !ownership::running_as_root() {
+    if !running_as_root() {
         return Ok(None);
     }
-    ownership::lookup(user, group)
+    lookup_owner(user, group)
         .map(Some)
         .map_err(|source| CollectError::UnknownOwner {
             user: user.clone(),
@@ -177,7 +173,7 @@ fn commit_digests(
     if let Some(err) = first_error {
         return Err(err);
     }
-    cedar_core::fsutil::sync_dir(working_dir).map_err(|source| CollectError::CommitDigest {
+    cedar_core::sync_dir(working_dir).map_err(|source| CollectError::CommitDigest {
         path: working_dir.to_path_buf(),
         source,
     })
@@ -199,18 +195,14 @@ fn write_indicator(plan: &Plan, owner: Option<(Uid, Gid)>) -> Result<(), Collect
         source,
     })?;
     if let Some((uid, gid)) = owner {
-        ownership::apply(&path, uid, gid)
+        apply_ownership(&path, uid, gid)
             .map_err(|source| CollectError::Ownership { path, source })?;
     }
     Ok(())
 }
 
 impl Run<'_> {
-    fn spec<'s>(
-        &'s self,
-        file_name: &'s str,
-        mode: cedar_core::config::ArchiveMode,
-    ) -> ArchiveSpec<'s> {
+    fn spec<'s>(&'s self, file_name: &'s str, mode: cedar_core::ArchiveMode) -> ArchiveSpec<'s> {
         ArchiveSpec {
             collect_dir: &self.plan.collect_dir,
             file_name,
@@ -274,7 +266,7 @@ impl Run<'_> {
         }
         let targets = expand(&entry.path, entry.recursion_level, &entry.excludes)?;
         for target in &targets {
-            if cedar_core::interrupt::requested() {
+            if cedar_core::interrupt_requested() {
                 return Err(CollectError::Interrupted);
             }
             tracing::info!("Collecting directory [{}]", target.path.display());
@@ -336,7 +328,7 @@ impl Run<'_> {
         &self,
         root: &Path,
         file_name: &str,
-        mode: cedar_core::config::ArchiveMode,
+        mode: cedar_core::ArchiveMode,
         walk_fn: W,
     ) -> Result<ArchiveOutcome, CollectError>
     where
@@ -369,7 +361,7 @@ impl Run<'_> {
         &mut self,
         normalized: &str,
         file_name: &str,
-        mode: cedar_core::config::ArchiveMode,
+        mode: cedar_core::ArchiveMode,
         root: &Path,
         walk_fn: W,
         announce: impl FnOnce(u64, u64),
@@ -396,7 +388,7 @@ impl Run<'_> {
         } = incremental::scan(
             working_dir,
             self.limits,
-            compress::worker_count(),
+            compress_worker_count(),
             root,
             walk_fn,
         )?;
@@ -412,7 +404,7 @@ impl Run<'_> {
             incremental::previous(&digest_path, working_dir, self.limits)
         }
         .map_err(scratch)?;
-        if cedar_core::interrupt::requested() {
+        if cedar_core::interrupt_requested() {
             return Err(CollectError::Interrupted);
         }
         let mut selected = sort::Sorter::new(working_dir, self.limits);
@@ -458,7 +450,7 @@ impl Run<'_> {
 mod tests {
     use super::*;
     use crate::collect::exclude;
-    use cedar_core::config::{ArchiveMode, Weekday};
+    use cedar_core::{ArchiveMode, Weekday};
     use std::os::unix::ffi::OsStrExt;
 
     fn plan(dir: &Path) -> Plan {
@@ -492,7 +484,7 @@ mod tests {
 
     /// The names of the members of a plain tar archive, in order.
     fn tar_members(path: &Path) -> Vec<String> {
-        cedar_core::tar::read::members(&std::fs::read(path).unwrap())
+        cedar_core::tar_members(&std::fs::read(path).unwrap())
             .into_iter()
             .map(|(name, _, _)| String::from_utf8_lossy(&name).into_owned())
             .collect()
@@ -574,7 +566,7 @@ mod tests {
 
         let (members, state) = both(true);
         assert_eq!(members.len(), 20 * 26, "every file and link");
-        let map = cedar_core::pickle::read_dict(&state).unwrap();
+        let map = cedar_core::read_pickle_dict(&state).unwrap();
         assert_eq!(map.len(), 20 * 25, "a digest for every file");
 
         // Nothing changed: only the links.
@@ -595,7 +587,7 @@ mod tests {
         for (got, want) in files.iter().zip(expected) {
             assert!(got.ends_with(want), "{got} is not {want}");
         }
-        let map = cedar_core::pickle::read_dict(&state).unwrap();
+        let map = cedar_core::read_pickle_dict(&state).unwrap();
         assert_eq!(map.len(), 20 * 25, "one added, one removed");
         let key = |p: &str| tree.join(p).as_os_str().as_bytes().to_vec();
         assert!(!map.contains_key(&key("d000/f001")));

@@ -105,7 +105,7 @@ pub(crate) fn list_dir(dir: &Path) -> io::Result<Vec<(OsString, fs::FileType)>> 
 
 impl Walker<'_, '_> {
     fn emit(&mut self, path: PathBuf, kind: ItemKind) -> ControlFlow<()> {
-        if cedar_core::interrupt::requested() {
+        if cedar_core::interrupt_requested() {
             self.report.stopped = true;
             return ControlFlow::Break(());
         }

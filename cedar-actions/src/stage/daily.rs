@@ -5,8 +5,7 @@ use std::path::{Path, PathBuf};
 use nix::unistd::{Gid, Uid};
 
 use super::error::StageError;
-use cedar_core::calendar::Today;
-use cedar_core::ownership;
+use cedar_core::{apply_ownership, Today};
 
 /// `STAGING_DIR/YYYY/MM/DD` for `today`.
 pub fn daily_path(staging_dir: &Path, today: &Today) -> PathBuf {
@@ -15,7 +14,7 @@ pub fn daily_path(staging_dir: &Path, today: &Today) -> PathBuf {
 
 fn chown(path: &Path, owner: Option<(Uid, Gid)>) -> Result<(), StageError> {
     match owner {
-        Some((uid, gid)) => ownership::apply(path, uid, gid).map_err(StageError::Owner),
+        Some((uid, gid)) => apply_ownership(path, uid, gid).map_err(StageError::Owner),
         None => Ok(()),
     }
 }

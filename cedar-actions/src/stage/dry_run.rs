@@ -4,9 +4,7 @@
 use super::daily::daily_path;
 use super::peer::stage_peers;
 use super::remote::Runner;
-use cedar_core::calendar::Today;
-use cedar_core::config::Config;
-use cedar_core::ownership;
+use cedar_core::{running_as_root, Config, Today};
 
 /// One line per peer, in staging order (indented, to stand under the plan's `run stage`).
 pub fn describe(config: &Config, today: &Today) -> Vec<String> {
@@ -16,11 +14,11 @@ pub fn describe(config: &Config, today: &Today) -> Vec<String> {
     let daily = daily_path(std::path::Path::new(staging_dir), today);
     let options = config.options.clone().unwrap_or_default();
     let working_dir = std::path::PathBuf::from(options.working_dir.clone().unwrap_or_default());
-    let su_program = cedar_core::process::resolve_command(config, "su")
+    let su_program = cedar_core::resolve_command(config, "su")
         .display()
         .to_string();
     let runner = Runner {
-        su_user: ownership::running_as_root()
+        su_user: running_as_root()
             .then_some(options.backup_user.as_deref())
             .flatten(),
         su_program: &su_program,

@@ -3,10 +3,9 @@
 
 use std::path::PathBuf;
 
-use cedar_core::atomic::AtomicError;
-use cedar_core::manifest::{ManifestError, ManifestKind, Problem};
-use cedar_core::ownership::OwnershipError;
-use cedar_core::remote::RemoteError;
+use cedar_core::{
+    AtomicError, ManifestError, ManifestKind, ManifestProblem, OwnershipError, RemoteCallError,
+};
 
 /// Why one peer was not staged (or not completely).
 #[derive(Debug, thiserror::Error)]
@@ -35,14 +34,14 @@ pub enum PeerError {
     Copy {
         peer: String,
         #[source]
-        source: RemoteError,
+        source: RemoteCallError,
     },
     #[error("peer [{peer}]: the copy skipped what is not a regular file in the peer's collect_dir (stage copies no directory); the {files} regular file(s) it brought were staged, as the original does, and no cback.stage was pushed. Move the subdirectory out of collect_dir and stage again")]
     CopySkipped {
         peer: String,
         files: u64,
         #[source]
-        source: RemoteError,
+        source: RemoteCallError,
     },
     #[error("peer [{peer}]: the copy `{command}` brought no file; check the peer's collect_dir")]
     NothingCopied { peer: String, command: String },
@@ -50,7 +49,7 @@ pub enum PeerError {
     Manifest {
         peer: String,
         kind: &'static ManifestKind,
-        problems: Vec<Problem>,
+        problems: Vec<ManifestProblem>,
     },
     #[error("peer [{peer}]: the staged {} cannot be used, so its dumps cannot be checked; nothing of this run was staged for it", kind.file)]
     ManifestUnreadable {
@@ -99,7 +98,7 @@ pub enum PeerError {
 }
 
 /// Names the manifest's file and, from its kind, the action that writes it.
-fn manifest_message(kind: &ManifestKind, problems: &[Problem]) -> String {
+fn manifest_message(kind: &ManifestKind, problems: &[ManifestProblem]) -> String {
     let mut text = format!(
         "{} staged file(s) do not match the {} staged with them, so nothing of this run was staged for it; run the peer's {} and collect actions again, then stage again",
         problems.len(),
@@ -138,7 +137,7 @@ impl PeerError {
 
     /// The error with its causes, on one line per cause chain, for logs and the final report.
     pub fn full_message(&self) -> String {
-        cedar_core::chain::chain(self)
+        cedar_core::error_chain(self)
     }
 }
 
@@ -238,7 +237,7 @@ fn peers_message(
     }
     if let Some(err) = daily_indicator {
         text.push_str("\n- ");
-        text.push_str(&cedar_core::chain::chain(err));
+        text.push_str(&cedar_core::error_chain(err));
     }
     text
 }

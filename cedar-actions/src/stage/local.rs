@@ -15,9 +15,9 @@ use super::peer::Peer;
 use super::verify::{check_manifests, manifest_kind};
 use super::Staged;
 use crate::collect::INDICATOR as COLLECT_INDICATOR;
-use cedar_core::atomic::{AtomicFile, Finished, Mode, Owner};
-use cedar_core::interrupt;
-use cedar_core::sha256::{DigestWriter, Digested};
+use cedar_core::{
+    interrupt_requested, AtomicFile, DigestWriter, Digested, FileMode, FileOwner, FinishedFile,
+};
 
 /// The copy buffer.
 const BUF: usize = 1 << 20;
@@ -61,7 +61,7 @@ fn regular_files(peer: &str, dir: &Path) -> Result<Vec<(String, PathBuf)>, PeerE
 /// A copy written, synced and closed under its temporary name, not yet in place.
 struct Pending {
     name: String,
-    file: Finished,
+    file: FinishedFile,
     mode: u32,
     digest: Digested,
 }
@@ -82,7 +82,7 @@ fn copy_one(peer: &str, name: &str, source: &Path, target: &Path) -> Result<Pend
     let write_error = |e| PeerError::Write {
         peer: peer.to_string(),
         name: name.to_string(),
-        source: cedar_core::atomic::AtomicError::Write {
+        source: cedar_core::AtomicError::Write {
             path: file.temp_path().to_path_buf(),
             source: e,
         },
@@ -90,7 +90,7 @@ fn copy_one(peer: &str, name: &str, source: &Path, target: &Path) -> Result<Pend
     let mut out = DigestWriter::new(file.file());
     let mut buf = vec![0u8; BUF];
     loop {
-        if interrupt::requested() {
+        if interrupt_requested() {
             return Err(PeerError::Interrupted);
         }
         let n = match input.read(&mut buf) {
@@ -117,11 +117,15 @@ fn copy_one(peer: &str, name: &str, source: &Path, target: &Path) -> Result<Pend
 
 /// Copies the peer's files into `target`; the files get `owner` (as root) and their source's
 /// permission bits.
-pub fn stage(peer: &Peer, target: &Path, owner: Option<Owner<'_>>) -> Result<Staged, PeerError> {
+pub fn stage(
+    peer: &Peer,
+    target: &Path,
+    owner: Option<FileOwner<'_>>,
+) -> Result<Staged, PeerError> {
     let files = regular_files(&peer.name, &peer.collect_dir)?;
     // A copy a killed run left under a temporary name of one of these files.
     let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
-    cedar_core::atomic::remove_stale_temps(
+    cedar_core::remove_stale_temps(
         target,
         &|final_name| names.contains(&final_name),
         "a partial copy",
@@ -143,12 +147,12 @@ pub fn stage(peer: &Peer, target: &Path, owner: Option<Owner<'_>>) -> Result<Sta
     })?;
     let mut staged = Staged::default();
     for copy in pending {
-        if interrupt::requested() {
+        if interrupt_requested() {
             return Err(PeerError::Interrupted);
         }
         let bytes = copy.digest.size;
         copy.file
-            .commit_with(owner, Mode::Exact(copy.mode))
+            .commit_with(owner, FileMode::Exact(copy.mode))
             .map_err(|source| PeerError::Write {
                 peer: peer.name.clone(),
                 name: copy.name.clone(),
@@ -167,14 +171,14 @@ pub fn write_indicator(peer: &Peer) -> Result<(), PeerError> {
         .map(drop)
         .map_err(|source| PeerError::Indicator {
             peer: peer.name.clone(),
-            source: Box::new(cedar_core::atomic::AtomicError::Write { path, source }),
+            source: Box::new(cedar_core::AtomicError::Write { path, source }),
         })
 }
 
 #[cfg(test)]
 pub(super) mod tests {
     use super::*;
-    use cedar_core::manifest::{Entry, Manifest, ManifestKind, RegisteredManifest, Status};
+    use cedar_core::{DumpStatus, Manifest, ManifestEntry, ManifestKind, RegisteredManifest};
     use std::os::unix::fs::MetadataExt;
 
     /// A dump manifest as an extension registers it (the postgresql extension's, here).
@@ -263,11 +267,11 @@ pub(super) mod tests {
         let dst = tempfile::tempdir().unwrap();
         std::fs::write(src.path().join("cback.collect"), "").unwrap();
         std::fs::write(src.path().join("postgresqldump-a.txt"), "good").unwrap();
-        let good = cedar_core::sha256::hash_file(&src.path().join("postgresqldump-a.txt")).unwrap();
-        let entry = Entry {
+        let good = cedar_core::hash_file(&src.path().join("postgresqldump-a.txt")).unwrap();
+        let entry = ManifestEntry {
             name: "postgresqldump-a.txt".into(),
             database: "a".into(),
-            status: Status::Ok,
+            status: DumpStatus::Ok,
             size: Some(good.size),
             sha256: Some(good.sha256),
             verified: true,

@@ -6,7 +6,7 @@
 
 use std::path::PathBuf;
 
-use cedar_core::config::{Config, IgnoreFailures, PeerConfig};
+use cedar_core::{Config, IgnoreFailures, PeerConfig};
 
 /// The rcp command when neither the peer nor the options name one.
 pub const DEFAULT_RCP_COMMAND: &str = "/usr/bin/scp -B -q -C";
@@ -99,7 +99,7 @@ pub fn not_ready_ignored(mode: Option<IgnoreFailures>, full: bool, starting_day:
 #[cfg(test)]
 mod tests {
     use super::*;
-    use cedar_core::config::{OptionsConfig, PeersConfig, StageConfig};
+    use cedar_core::{OptionsConfig, PeersConfig, StageConfig};
 
     fn peer(name: &str, kind: &str) -> PeerConfig {
         PeerConfig {

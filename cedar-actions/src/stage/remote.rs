@@ -1,4 +1,4 @@
-//! Staging a remote peer with its rcp command, in the original's form (see [`cedar_core::remote`]):
+//! Staging a remote peer with its rcp command, in the original's form (see [`cedar_core::RemoteCall`]):
 //!
 //! - ready check: `RCP USER@HOST:COLLECT_DIR/cback.collect SCRATCH/cback.collect`;
 //! - copy: `RCP USER@HOST:COLLECT_DIR/* DAILY/.PEER.XXXXXX`, into a fresh hidden directory
@@ -24,9 +24,9 @@ use super::peer::{Peer, Remote};
 use super::verify::{check_manifests, manifest_kind};
 use super::{Staged, INDICATOR};
 use crate::collect::INDICATOR as COLLECT_INDICATOR;
-use cedar_core::interrupt;
-use cedar_core::ownership;
-use cedar_core::remote::{config_words, RemoteCall, RemoteError, Word};
+use cedar_core::{
+    apply_ownership, command_words, interrupt_requested, RemoteCall, RemoteCallError, RemoteWord,
+};
 
 /// How the peer's copies are run on this machine.
 #[derive(Debug, Clone)]
@@ -42,8 +42,8 @@ pub struct Runner<'a> {
 }
 
 impl Runner<'_> {
-    fn call(&self, remote: &Remote, tail: Vec<Word>) -> RemoteCall {
-        let mut words = config_words(&remote.rcp_command);
+    fn call(&self, remote: &Remote, tail: Vec<RemoteWord>) -> RemoteCall {
+        let mut words = command_words(&remote.rcp_command);
         words.extend(tail);
         RemoteCall::new(words, self.su_user, self.su_program)
     }
@@ -54,12 +54,12 @@ impl Runner<'_> {
         self.call(
             remote,
             vec![
-                Word::Plain(format!(
+                RemoteWord::Plain(format!(
                     "{}:{}",
                     remote.address(&peer.name),
                     source.display()
                 )),
-                Word::Plain(
+                RemoteWord::Plain(
                     self.working_dir
                         .join(COLLECT_INDICATOR)
                         .display()
@@ -74,12 +74,12 @@ impl Runner<'_> {
         self.call(
             remote,
             vec![
-                Word::Glob(format!(
+                RemoteWord::Glob(format!(
                     "{}:{}",
                     remote.address(&peer.name),
                     peer.collect_dir.display()
                 )),
-                Word::Plain(target.display().to_string()),
+                RemoteWord::Plain(target.display().to_string()),
             ],
         )
     }
@@ -89,8 +89,8 @@ impl Runner<'_> {
         self.call(
             remote,
             vec![
-                Word::Double(self.working_dir.join(INDICATOR).display().to_string()),
-                Word::Double(format!(
+                RemoteWord::Double(self.working_dir.join(INDICATOR).display().to_string()),
+                RemoteWord::Double(format!(
                     "{}:{}",
                     remote.address(&peer.name),
                     peer.collect_dir.join(INDICATOR).display()
@@ -122,7 +122,7 @@ pub fn not_ready(peer: &Peer, runner: &Runner<'_>) -> Result<Option<String>, Pee
             "`{}` exited 0 but brought no {COLLECT_INDICATOR}",
             call.display()
         ))),
-        Err(RemoteError::Interrupted { .. }) => Err(PeerError::Interrupted),
+        Err(RemoteCallError::Interrupted { .. }) => Err(PeerError::Interrupted),
         Err(err) => Ok(Some(format!(
             "cannot copy its {COLLECT_INDICATOR}: {err}; check that the host is reachable with the rcp command as the backup user, and that the peer's collect action has finished"
         ))),
@@ -159,7 +159,7 @@ fn peer_dir_in(
         .tempdir_in(parent)
         .map_err(fail)?;
     if let Some((uid, gid)) = owner {
-        ownership::apply(dir.path(), uid, gid).map_err(|source| PeerError::Owner {
+        apply_ownership(dir.path(), uid, gid).map_err(|source| PeerError::Owner {
             peer: peer.name.clone(),
             source,
         })?;
@@ -244,7 +244,7 @@ pub fn stage(
     // those are staged, as by the original, and the peer still fails.
     let skipped = match call.run() {
         Ok(_) => None,
-        Err(RemoteError::Interrupted { .. }) => return Err(PeerError::Interrupted),
+        Err(RemoteCallError::Interrupted { .. }) => return Err(PeerError::Interrupted),
         Err(source) if only_non_regular_skipped(&source) => Some(source),
         Err(source) => {
             return Err(PeerError::Copy {
@@ -253,7 +253,7 @@ pub fn stage(
             })
         }
     };
-    if interrupt::requested() {
+    if interrupt_requested() {
         return Err(PeerError::Interrupted);
     }
     let names = copied_files(&peer.name, temp.path())?;
@@ -273,7 +273,7 @@ pub fn stage(
         .collect();
     check_manifests(&peer.name, &manifests, &|name| {
         let path = temp.path().join(name);
-        path.is_file().then(|| cedar_core::sha256::hash_file(&path))
+        path.is_file().then(|| cedar_core::hash_file(&path))
     })?;
     let staged = install(
         &peer.name,
@@ -281,7 +281,7 @@ pub fn stage(
         &names,
         target,
         runner.owner,
-        &cedar_core::fsutil::sync_filesystem,
+        &cedar_core::sync_filesystem,
     )?;
     temp.close().map_err(|e| install_error(daily, e))?;
     match skipped {
@@ -315,7 +315,7 @@ fn install(
     sync(copy).map_err(|e| install_error(copy, e))?;
     let mut staged = Staged::default();
     for name in names {
-        if interrupt::requested() {
+        if interrupt_requested() {
             return Err(PeerError::Interrupted);
         }
         let from = copy.join(name);
@@ -323,7 +323,7 @@ fn install(
             .map_err(|e| install_error(&from, e))?
             .len();
         if let Some((uid, gid)) = owner {
-            ownership::apply(&from, uid, gid).map_err(|source| PeerError::Owner {
+            apply_ownership(&from, uid, gid).map_err(|source| PeerError::Owner {
                 peer: peer.to_string(),
                 source,
             })?;
@@ -333,7 +333,7 @@ fn install(
         staged.files += 1;
         staged.bytes += bytes;
     }
-    cedar_core::atomic::sync_dir_lenient(target).map_err(|source| PeerError::Write {
+    cedar_core::sync_dir_lenient(target).map_err(|source| PeerError::Write {
         peer: peer.to_string(),
         name: target.display().to_string(),
         source,
@@ -343,8 +343,8 @@ fn install(
 
 /// Whether the copy failed only because the peer's collect_dir holds something that is not a
 /// regular file (scp without `-r` names each such entry and copies the rest whole).
-fn only_non_regular_skipped(err: &RemoteError) -> bool {
-    let RemoteError::Exit { stderr_tail, .. } = err else {
+fn only_non_regular_skipped(err: &RemoteCallError) -> bool {
+    let RemoteCallError::Exit { stderr_tail, .. } = err else {
         return false;
     };
     let mut lines = stderr_tail
@@ -367,7 +367,7 @@ pub fn push_indicator(peer: &Peer, runner: &Runner<'_>) -> Result<(), PeerError>
     let _ = std::fs::remove_file(&local);
     match result {
         Ok(_) => Ok(()),
-        Err(RemoteError::Interrupted { .. }) => Err(PeerError::Interrupted),
+        Err(RemoteCallError::Interrupted { .. }) => Err(PeerError::Interrupted),
         Err(err) => Err(fail(Box::new(err))),
     }
 }
@@ -416,7 +416,7 @@ mod tests {
 
     #[test]
     fn a_copy_that_skipped_only_directories_is_told_apart() {
-        let exit = |tail: &str| RemoteError::Exit {
+        let exit = |tail: &str| RemoteCallError::Exit {
             command: "scp".into(),
             status: std::os::unix::process::ExitStatusExt::from_raw(1 << 8),
             stderr_tail: tail.into(),
@@ -428,7 +428,7 @@ mod tests {
             "scp: /c/nested: not a regular file\nConnection closed by 127.0.0.1"
         )));
         assert!(!only_non_regular_skipped(&exit("")));
-        assert!(!only_non_regular_skipped(&RemoteError::Interrupted {
+        assert!(!only_non_regular_skipped(&RemoteCallError::Interrupted {
             command: "scp".into()
         }));
     }
@@ -499,7 +499,7 @@ mod tests {
             &["a.tar".to_string()],
             target.path(),
             None,
-            &cedar_core::fsutil::sync_filesystem,
+            &cedar_core::sync_filesystem,
         )
         .unwrap();
         assert_eq!(names_in(target.path()), ["a.tar"]);

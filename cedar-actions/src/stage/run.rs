@@ -4,15 +4,11 @@ use std::time::Instant;
 
 use nix::unistd::{Gid, Uid};
 
-use cedar_core::action::{
-    Action, ActionContext, ActionError, ActionKind, ActionRegistration, Placement,
+use cedar_core::{
+    apply_ownership, interrupt_requested, lookup_owner, record_result, running_as_root, Action,
+    ActionContext, ActionError, ActionKind, ActionRegistration, Config, FileOwner, PeerResult,
+    Placement, StageConfig, Today,
 };
-use cedar_core::atomic::Owner;
-use cedar_core::calendar::Today;
-use cedar_core::config::{Config, StageConfig};
-use cedar_core::interrupt;
-use cedar_core::ownership;
-use cedar_core::status::{self, PeerResult};
 
 use error::{PeerError, StageError};
 use peer::{not_ready_ignored, stage_peers, Peer};
@@ -67,8 +63,8 @@ fn peer_settings<'a>(config: &'a Config, today: &Today) -> Result<PeerSettings<'
         })?;
     let user = options.backup_user.as_deref().unwrap_or_default();
     let group = options.backup_group.as_deref().unwrap_or_default();
-    let ids = if ownership::running_as_root() {
-        Some(ownership::lookup(user, group).map_err(StageError::Owner)?)
+    let ids = if running_as_root() {
+        Some(lookup_owner(user, group).map_err(StageError::Owner)?)
     } else {
         None
     };
@@ -78,7 +74,7 @@ fn peer_settings<'a>(config: &'a Config, today: &Today) -> Result<PeerSettings<'
         user,
         group,
         ids,
-        su_program: cedar_core::process::resolve_command(config, "su")
+        su_program: cedar_core::resolve_command(config, "su")
             .display()
             .to_string(),
         starting_day: options
@@ -88,8 +84,8 @@ fn peer_settings<'a>(config: &'a Config, today: &Today) -> Result<PeerSettings<'
 }
 
 impl PeerSettings<'_> {
-    fn owner(&self) -> Option<Owner<'_>> {
-        self.ids.map(|_| Owner {
+    fn owner(&self) -> Option<FileOwner<'_>> {
+        self.ids.map(|_| FileOwner {
             user: self.user,
             group: self.group,
         })
@@ -126,7 +122,7 @@ pub fn stage(config: &Config, request: StageRequest) -> Result<(), StageError> {
         .stage
         .as_ref()
         .map_or(StageConfig::DEFAULT_JOBS, StageConfig::jobs);
-    let runs = cedar_core::run_bounded(peers.len(), jobs, &interrupt::requested, &|index| {
+    let runs = cedar_core::run_bounded(peers.len(), jobs, &interrupt_requested, &|index| {
         stage_and_log(
             &peers[index],
             targets[index].as_deref(),
@@ -145,7 +141,7 @@ pub fn stage(config: &Config, request: StageRequest) -> Result<(), StageError> {
             None => not_started.push(index),
             Some(Ran::Interrupted) => interrupted.push(index),
             Some(Ran::Ended { result, failure }) => {
-                status::record(result);
+                record_result(result);
                 finished.push(p.name.clone());
                 failures.extend(failure);
             }
@@ -318,7 +314,7 @@ fn write_daily_indicator(daily: &Path, ids: Option<(Uid, Gid)>) -> Result<(), St
     };
     std::fs::File::create(&path).map_err(fail)?;
     if let Some((uid, gid)) = ids {
-        ownership::apply(&path, uid, gid).map_err(StageError::Owner)?;
+        apply_ownership(&path, uid, gid).map_err(StageError::Owner)?;
     }
     Ok(())
 }

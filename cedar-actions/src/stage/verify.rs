@@ -6,12 +6,11 @@
 use std::path::Path;
 
 use super::error::PeerError;
-use cedar_core::manifest::{self, ManifestKind};
-use cedar_core::sha256::Digested;
+use cedar_core::{manifest_kind_of, Digested, ManifestKind};
 
 /// The registered manifest kind a staged file named `name` is, if any.
 pub fn manifest_kind(name: &str) -> Option<&'static ManifestKind> {
-    manifest::kind_of(name)
+    manifest_kind_of(name)
 }
 
 /// Checks the staged files of `peer` against each staged manifest in `manifests` (its kind and

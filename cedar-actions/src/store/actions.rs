@@ -1,15 +1,14 @@
 use super::{initialize, rebuild, settings, store_action, tools, writer};
-use cedar_core::action::{
-    Action, ActionContext, ActionError, ActionKind, ActionRegistration, Placement,
+use cedar_core::{
+    Action, ActionContext, ActionError, ActionKind, ActionRegistration, Placement, Today,
 };
-use cedar_core::calendar::Today;
 
 use settings::StoreSettings;
 
 /// validate's store check: the writer can be opened (for a CD that runs `cdrecord -prcap`).
 /// `None` when it can, or when the store section is incomplete (the document rules report
 /// that).
-pub fn writer_problem(config: &cedar_core::config::Config) -> Option<String> {
+pub fn writer_problem(config: &cedar_core::Config) -> Option<String> {
     let settings = StoreSettings::load(config, "validate").ok()?;
     let error = writer::Writer::open(&settings, tools::Tools::new(config)).err()?;
     Some(format!(

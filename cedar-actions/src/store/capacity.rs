@@ -3,7 +3,7 @@
 
 use super::error::{Shortfall, StoreError};
 use super::settings::StoreSettings;
-use cedar_core::quantity::display_bytes;
+use cedar_core::display_bytes;
 
 /// The space on a disc, in bytes.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -10,7 +10,7 @@ use super::media::SECTOR_BYTES;
 use super::settings::StoreSettings;
 use super::tools::Tools;
 use super::tray::{self, Tray};
-use cedar_core::quantity::display_bytes;
+use cedar_core::display_bytes;
 
 /// What `cdrecord -prcap` says the drive can do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

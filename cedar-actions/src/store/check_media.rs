@@ -49,13 +49,13 @@ fn judge(settings: &StoreSettings, label: Option<&str>) -> Result<(), StoreError
 #[cfg(test)]
 mod tests {
     use super::*;
-    use cedar_core::config::MediaType;
+    use cedar_core::MediaType;
 
     fn settings(media: MediaType) -> StoreSettings {
         StoreSettings {
             source_dir: "/s".into(),
             media,
-            device_type: cedar_core::config::DeviceType::Cdwriter,
+            device_type: cedar_core::DeviceType::Cdwriter,
             device: "/dev/cdrw".into(),
             scsi_id: None,
             drive_speed: None,
@@ -67,7 +67,7 @@ mod tests {
             refresh_media_delay: 0,
             eject_delay: 0,
             working_dir: "/w".into(),
-            starting_day: cedar_core::config::Weekday::Monday,
+            starting_day: cedar_core::Weekday::Monday,
             backup_user: None,
             backup_group: None,
         }

@@ -10,7 +10,7 @@ use super::media::SECTOR_BYTES;
 use super::settings::StoreSettings;
 use super::tools::Tools;
 use super::tray::{self, Tray};
-use cedar_core::quantity::display_bytes;
+use cedar_core::display_bytes;
 
 /// Sectors added to mkisofs's estimate for a DVD.
 pub const DVD_ESTIMATE_PAD: u64 = 2500;

@@ -4,8 +4,7 @@
 
 use std::path::PathBuf;
 
-use cedar_core::action::ActionError;
-use cedar_core::ownership::OwnershipError;
+use cedar_core::{ActionError, OwnershipError};
 
 use super::check_error::CheckError;
 use super::tools::ToolError;

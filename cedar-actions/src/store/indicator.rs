@@ -4,7 +4,7 @@
 use std::fs::OpenOptions;
 use std::path::Path;
 
-use cedar_core::ownership;
+use cedar_core::change_owner;
 
 use super::error::StoreError;
 use super::settings::StoreSettings;
@@ -34,7 +34,7 @@ pub fn write_store_indicators<'p>(
             settings.backup_group.as_deref(),
         );
         if let (Some(user), Some(group)) = owner {
-            if let Err(e) = ownership::change_owner(&path, user, group) {
+            if let Err(e) = change_owner(&path, user, group) {
                 tracing::error!("{e}");
                 failure.get_or_insert(e);
             }

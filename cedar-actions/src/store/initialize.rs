@@ -1,8 +1,7 @@
 //! The initialize action: labels rewritable media so that `check_media` accepts it. The disc
 //! gets a new image holding one empty directory, `/CedarBackup`, and the media label.
 
-use cedar_core::calendar::Today;
-use cedar_core::config::Config;
+use cedar_core::{Config, Today};
 
 use super::error::StoreError;
 use super::iso::Entry;

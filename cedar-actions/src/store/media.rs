@@ -1,8 +1,7 @@
 //! The media types of `<store><media_type>`: capacity, lead-ins, whether they can be rewritten,
 //! the media label, and sizes written the way the original writes them in messages.
 
-use cedar_core::calendar::Today;
-use cedar_core::config::MediaType;
+use cedar_core::{MediaType, Today};
 
 /// Bytes per sector (CD and DVD alike).
 pub const SECTOR_BYTES: u64 = 2048;

@@ -12,7 +12,7 @@
 //! - a blank_behavior mode without a factor, or a store without `<stage>`, fails with a
 //!   message saying what to add instead of crashing ([`error::StoreError`]);
 //! - the CD writer's open-tray `eject` honours an `<override>` ([`tray`]);
-//! - every disc is recorded in the status file and the metrics textfile ([`cedar_core::disc_record`]).
+//! - every disc is recorded in the status file and the metrics textfile ([`cedar_core::StoredDisc`]).
 
 mod actions;
 mod capacity;

@@ -1,8 +1,7 @@
 //! The rebuild action: writes this week's staging directories (today back to the starting
 //! day, from `<store><source_dir>`) to a new disc, then marks each with `cback.store`.
 
-use cedar_core::calendar::Today;
-use cedar_core::config::Config;
+use cedar_core::{Config, Today};
 
 use super::check_data;
 use super::check_media::check_media;

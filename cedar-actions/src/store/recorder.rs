@@ -3,7 +3,7 @@
 
 use super::settings::StoreSettings;
 use super::writer::Written;
-use cedar_core::disc_record::{self as record, StoredDisc};
+use cedar_core::{record_disc, StoredDisc};
 
 /// One disc's record, filled in as the action goes.
 #[derive(Debug)]
@@ -48,7 +48,7 @@ impl Recorder {
     pub fn finish<T, E: std::fmt::Display>(mut self, result: &Result<T, E>) {
         self.disc.success = result.is_ok();
         self.disc.error = result.as_ref().err().map(|e| e.to_string());
-        self.disc.finished = cedar_core::clock::now_secs();
-        record::record(self.disc);
+        self.disc.finished = cedar_core::now_secs();
+        record_disc(self.disc);
     }
 }

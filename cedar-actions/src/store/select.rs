@@ -2,11 +2,11 @@
 
 use std::path::{Path, PathBuf};
 
-use cedar_core::config::Weekday;
+use cedar_core::Weekday;
 
 use super::error::StoreError;
 use super::indicator::{STAGE_INDICATOR, STORE_INDICATOR};
-use cedar_core::calendar::Today;
+use cedar_core::Today;
 
 /// A daily directory: its day and its path.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use cedar_core::config::{BlankMode, Config, DeviceType, MediaType, Weekday};
+use cedar_core::{BlankMode, Config, DeviceType, MediaType, Weekday};
 
 use super::error::StoreError;
 use super::media::MediaInfo;
@@ -55,10 +55,7 @@ impl StoreSettings {
         let missing = |element| StoreError::MissingValue { action, element };
         let blanking = store.blank_behavior.as_ref().map(|b| Blanking {
             mode: b.mode,
-            factor: b
-                .factor
-                .as_deref()
-                .and_then(cedar_core::config::values::parse_float),
+            factor: b.factor.as_deref().and_then(cedar_core::parse_float),
         });
         Ok(StoreSettings {
             source_dir: store

@@ -5,8 +5,7 @@
 //! size, then write; check_data; `cback.store`. Any failure stops the action (exit 6) and
 //! leaves no `cback.store`, so the next run writes the data again.
 
-use cedar_core::calendar::Today;
-use cedar_core::config::{BlankMode, Config};
+use cedar_core::{BlankMode, Config, Today};
 
 use super::check_data;
 use super::check_media::check_media;

@@ -9,9 +9,10 @@ use std::ffi::{OsStr, OsString};
 use std::path::PathBuf;
 use std::process::{Command, ExitStatus};
 
-use cedar_core::config::Config;
-use cedar_core::logging;
-use cedar_core::process::{self, SupervisedError};
+use cedar_core::{
+    apply_locale, last_lines, log_command_output, resolve_command, run_supervised, Config,
+    SupervisedError,
+};
 
 /// Why a tool could not be run or failed.
 #[derive(Debug, thiserror::Error)]
@@ -46,7 +47,7 @@ pub struct Ran {
 impl Ran {
     /// The error for a command that did not exit 0.
     pub fn failure(&self) -> ToolError {
-        let tail = process::tail(&format!("{}\n{}", self.stderr, self.stdout), 5);
+        let tail = last_lines(&format!("{}\n{}", self.stderr, self.stdout), 5);
         ToolError::Failed {
             command: self.command.clone(),
             status: match self.status.code() {
@@ -84,7 +85,7 @@ impl<'a> Tools<'a> {
 
     /// The program that runs for `name`.
     pub fn program(&self, name: &str) -> PathBuf {
-        process::resolve_command(self.config, name)
+        resolve_command(self.config, name)
     }
 
     /// Runs `name` with `args` and waits for it; a non-zero exit is not an error here.
@@ -98,8 +99,8 @@ impl<'a> Tools<'a> {
         );
         let mut cmd = Command::new(&program);
         cmd.args(&args);
-        process::apply_locale(&mut cmd);
-        let output = process::run_supervised(cmd).map_err(|e| match e {
+        apply_locale(&mut cmd);
+        let output = run_supervised(cmd).map_err(|e| match e {
             SupervisedError::Spawn(source) => ToolError::Start {
                 command: command.clone(),
                 name,
@@ -115,8 +116,8 @@ impl<'a> Tools<'a> {
             stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
             stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
         };
-        logging::log_command_output(&ran.stdout);
-        logging::log_command_output(&ran.stderr);
+        log_command_output(&ran.stdout);
+        log_command_output(&ran.stderr);
         Ok(ran)
     }
 
@@ -136,7 +137,7 @@ impl<'a> Tools<'a> {
         );
         let mut cmd = Command::new(&program);
         cmd.args(&args).stdin(std::process::Stdio::null());
-        process::apply_locale(&mut cmd);
+        apply_locale(&mut cmd);
         let output = cmd.output().map_err(|source| ToolError::Start {
             command: command.clone(),
             name,
@@ -148,8 +149,8 @@ impl<'a> Tools<'a> {
             stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
             stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
         };
-        logging::log_command_output(&ran.stdout);
-        logging::log_command_output(&ran.stderr);
+        log_command_output(&ran.stdout);
+        log_command_output(&ran.stderr);
         Ok(ran)
     }
 

@@ -45,7 +45,7 @@ pub fn refresh(tools: &Tools<'_>, settings: &StoreSettings, tray: Tray) -> Resul
 pub fn sleep(seconds: u64) -> Result<(), StoreError> {
     let end = Instant::now() + Duration::from_secs(seconds);
     while Instant::now() < end {
-        if cedar_core::interrupt::requested() {
+        if cedar_core::interrupt_requested() {
             return Err(StoreError::Interrupted);
         }
         std::thread::sleep(Duration::from_millis(50).min(end - Instant::now()));

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use nix::unistd::{access, AccessFlags};
 
-use cedar_core::config::DeviceType;
+use cedar_core::DeviceType;
 
 pub use super::capacity::Capacity;
 use super::cdwriter::CdWriter;

@@ -11,8 +11,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use cedar_cli::{diagnostic_lines, report, LogSwitches};
-use cedar_core::logging::{self, LogSettings};
-use cedar_core::options::DEFAULT_MODE;
+use cedar_core::{init_logging, LogSettings, DEFAULT_LOGFILE_MODE, LOG_FILE_ONLY_TARGET};
 use cedar_ext_amazons3::{sync_directory, ConnectOptions, SyncRequest, DEFAULT_PART};
 use clap::Parser;
 
@@ -93,12 +92,12 @@ fn main() -> ExitCode {
     };
     let mut options = cli.log.clone().into_options();
     if options.mode == 0 {
-        options.mode = DEFAULT_MODE;
+        options.mode = DEFAULT_LOGFILE_MODE;
     }
-    if let Err(e) = cedar_core::interrupt::install() {
+    if let Err(e) = cedar_core::install_interrupt_handler() {
         eprintln!("cback-amazons3-sync: cannot install signal handlers: {e}");
     }
-    if let Err(e) = logging::init(&LogSettings::from_options(&options)) {
+    if let Err(e) = init_logging(&LogSettings::from_options(&options)) {
         eprintln!("cback-amazons3-sync: {e}");
         return ExitCode::from(EXIT_LOGGING);
     }
@@ -130,13 +129,13 @@ fn main() -> ExitCode {
             0
         }
         Err(e) => {
-            let code = if cedar_core::interrupt::requested() {
+            let code = if cedar_core::interrupt_requested() {
                 EXIT_INTERRUPTED
             } else {
                 EXIT_FAILED
             };
             let text = report(&e, options.stack);
-            tracing::error!(target: logging::FILE_ONLY_TARGET, "Error executing backup: {text}");
+            tracing::error!(target: LOG_FILE_ONLY_TARGET, "Error executing backup: {text}");
             if !options.quiet {
                 eprintln!("Error executing backup: {text}");
             }

@@ -5,9 +5,10 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use cedar_core::logging::{self, LogSettings};
-use cedar_core::remote_copies::{Keys, Sealing};
-use cedar_core::{ConfigFile, Options};
+use cedar_core::{
+    init_logging, ConfigFile, LogScreen, LogSettings, Options, RemoteKeys, Sealing,
+    LOG_FILE_ONLY_TARGET,
+};
 use cedar_ext_postgresql::restore::{
     all_copies, drill, restore, sources, DumpCopy, From, Kind, Outcome, Request, Server,
 };
@@ -26,10 +27,10 @@ const EXIT_FAILED: u8 = 6;
 )]
 struct Cli {
     /// Configuration file.
-    #[arg(short = 'c', long, global = true, default_value = cedar_core::options::DEFAULT_CONFIG)]
+    #[arg(short = 'c', long, global = true, default_value = cedar_core::DEFAULT_CONFIG)]
     config: PathBuf,
     /// Log file.
-    #[arg(short = 'l', long, global = true, default_value = cedar_core::options::DEFAULT_LOGFILE)]
+    #[arg(short = 'l', long, global = true, default_value = cedar_core::DEFAULT_LOGFILE)]
     logfile: PathBuf,
     /// Print log messages on the screen too.
     #[arg(short = 'b', long, global = true)]
@@ -84,7 +85,7 @@ fn main() -> ExitCode {
             return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
         }
     };
-    if let Err(e) = cedar_core::interrupt::install() {
+    if let Err(e) = cedar_core::install_interrupt_handler() {
         eprintln!("cback-restore: cannot install signal handlers: {e}");
     }
     let options = Options {
@@ -99,8 +100,8 @@ fn main() -> ExitCode {
     if !cli.verbose {
         settings.screen_level = None;
     }
-    settings.screen = logging::Screen::Stderr;
-    if let Err(e) = logging::init(&settings) {
+    settings.screen = LogScreen::Stderr;
+    if let Err(e) = init_logging(&settings) {
         eprintln!("cback-restore: {e}");
         return ExitCode::from(EXIT_LOGGING);
     }
@@ -120,7 +121,7 @@ fn run(cli: &Cli) -> u8 {
         Err(e) => return fail(EXIT_CONFIG, "error reading the configuration", &e),
     };
     let server = Server::new(&config, &settings);
-    let keys = Keys {
+    let keys = RemoteKeys {
         identity: cli.identity.clone(),
         gpg: server.gpg.clone(),
     };
@@ -195,7 +196,7 @@ fn run(cli: &Cli) -> u8 {
                 eprintln!("cback-restore: the configuration names no database to drill");
             }
             record(&config, &outcomes);
-            if cedar_core::interrupt::requested() {
+            if cedar_core::interrupt_requested() {
                 EXIT_INTERRUPTED
             } else if success {
                 0
@@ -207,7 +208,7 @@ fn run(cli: &Cli) -> u8 {
 }
 
 fn failure_code() -> u8 {
-    if cedar_core::interrupt::requested() {
+    if cedar_core::interrupt_requested() {
         EXIT_INTERRUPTED
     } else {
         EXIT_FAILED
@@ -217,7 +218,7 @@ fn failure_code() -> u8 {
 /// Records the drill in cback's status file and textfile (keeping the last run's entries); a
 /// failure is reported, not fatal.
 fn record(config: &ConfigFile, outcomes: &[Outcome]) {
-    let Some(dir) = cedar_core::run::working_dir(config) else {
+    let Some(dir) = cedar_core::run_lock_dir(config) else {
         return;
     };
     let metrics = config
@@ -225,10 +226,10 @@ fn record(config: &ConfigFile, outcomes: &[Outcome]) {
         .options
         .as_ref()
         .and_then(|o| o.metrics_file.as_deref());
-    let end = cedar_core::clock::now_secs();
+    let end = cedar_core::now_secs();
     let drills = outcomes.iter().map(|o| o.result(end)).collect();
-    let prom = cedar_core::status::prom_path(dir, metrics);
-    if let Err(e) = cedar_core::status::write_drills(dir, &prom, drills) {
+    let prom = cedar_core::prom_path(dir, metrics);
+    if let Err(e) = cedar_core::write_drills(dir, &prom, drills) {
         tracing::warn!("{e}");
         eprintln!("cback-restore: warning: {e}");
     }
@@ -292,8 +293,8 @@ fn table(copies: &[&DumpCopy]) -> String {
 
 /// Logs the error, prints it on stderr, returns `code`.
 fn fail(code: u8, context: &str, error: &(dyn std::error::Error + 'static)) -> u8 {
-    let text = cedar_core::chain::chain(error);
-    tracing::error!(target: logging::FILE_ONLY_TARGET, "{context}: {text}");
+    let text = cedar_core::error_chain(error);
+    tracing::error!(target: LOG_FILE_ONLY_TARGET, "{context}: {text}");
     eprintln!("cback-restore: {context}: {text}");
     code
 }

@@ -9,8 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::manifest::{self, DUMP_PREFIX};
-use cedar_core::manifest::{Manifest, Status};
-use cedar_core::remote_copies::{Keys, RemotePlace, Sealing, StagedObject};
+use cedar_core::{DumpStatus, Manifest, RemoteKeys, RemotePlace, Sealing, StagedObject};
 
 /// What a dump covers.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,7 +65,7 @@ impl Compression {
 pub enum Listed {
     /// The manifest lists it with this status, size and SHA-256.
     Entry {
-        status: Status,
+        status: DumpStatus,
         size: Option<u64>,
         sha256: Option<String>,
     },
@@ -84,7 +83,7 @@ pub enum Listed {
 pub struct Remote {
     pub place: Arc<dyn RemotePlace>,
     pub object: StagedObject,
-    pub keys: Arc<Keys>,
+    pub keys: Arc<RemoteKeys>,
 }
 
 impl Remote {
@@ -253,7 +252,7 @@ const MANIFEST_LIMIT: u64 = 64 << 20;
 /// A manifest that cannot be decrypted makes every copy [`Listed::Sealed`].
 pub fn scan_remote(
     place: &Arc<dyn RemotePlace>,
-    keys: &Arc<Keys>,
+    keys: &Arc<RemoteKeys>,
     objects: &[StagedObject],
     source: &str,
 ) -> Vec<DumpCopy> {
@@ -269,8 +268,8 @@ pub fn scan_remote(
                     Err(e) => {
                         if matches!(
                             e,
-                            cedar_core::remote_copies::RemoteError::NeedIdentity { .. }
-                                | cedar_core::remote_copies::RemoteError::Decrypt { .. }
+                            cedar_core::RemoteCopyError::NeedIdentity { .. }
+                                | cedar_core::RemoteCopyError::Decrypt { .. }
                         ) {
                             sealed_reason = Some(e.to_string());
                         }
@@ -328,7 +327,7 @@ fn describe(file: &File<'_>, manifest: &ManifestRead, source: &str) -> Option<Du
     let name = file.name;
     let (label, kind, format, compression, encrypted) = parse_name(name)?;
     let plain_name = name.strip_suffix(".gpg").unwrap_or(name);
-    let mut date = cedar_core::manifest::rfc3339(file.mtime);
+    let mut date = cedar_core::rfc3339(file.mtime);
     let mut database = label;
     let listed = match manifest {
         None => Listed::Unlisted,
@@ -380,9 +379,9 @@ impl DumpCopy {
                 size: Some(size), ..
             } if *size != self.size => "damaged",
             Listed::Entry { status, .. } => match status {
-                Status::Ok => "ok",
-                Status::Kept => "kept",
-                Status::Failed => "failed",
+                DumpStatus::Ok => "ok",
+                DumpStatus::Kept => "kept",
+                DumpStatus::Failed => "failed",
             },
             Listed::Unlisted => "unlisted",
             Listed::BadManifest(_) => "bad-manifest",

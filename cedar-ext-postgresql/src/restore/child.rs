@@ -10,8 +10,7 @@ use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::process::{ExitStatus, Stdio};
 
-use cedar_core::stream;
-use cedar_core::ProcessGroup;
+use cedar_core::{drain_stderr, ProcessGroup};
 
 /// A client command.
 #[derive(Debug, Clone)]
@@ -75,7 +74,7 @@ pub fn run(
     progress: &dyn Fn(u64),
     at_end: &mut dyn FnMut() -> Result<(), std::io::Error>,
 ) -> Result<Ended, ChildError> {
-    let mut cmd = cedar_core::process::command(&client.program);
+    let mut cmd = cedar_core::child_command(&client.program);
     cmd.args(&client.args)
         .envs(client.env.iter().map(|(k, v)| (k, v)))
         .stdin(if input.is_some() {
@@ -94,12 +93,12 @@ pub fn run(
     let err = group.take_stderr().expect("piped");
     let stdin = group.take_stdin();
     let name = client.name;
-    let interrupted = || !client.cleanup && cedar_core::interrupt::requested();
+    let interrupted = || !client.cleanup && cedar_core::interrupt_requested();
 
     std::thread::scope(|scope| {
         let errors = scope.spawn(move || {
             let mut errors = Vec::new();
-            let tail = stream::drain_stderr(err, name, true, &mut |line| {
+            let tail = drain_stderr(err, name, true, &mut |line| {
                 if line.contains("ERROR:") {
                     errors.push(line.to_string());
                 }

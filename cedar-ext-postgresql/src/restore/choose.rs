@@ -52,7 +52,7 @@ pub fn rejection(copy: &DumpCopy) -> Option<String> {
         }
         Listed::Entry { sha256, .. } => {
             if let Some(expected) = sha256 {
-                let digest = copy.stored().and_then(cedar_core::sha256::hash_reader);
+                let digest = copy.stored().and_then(cedar_core::hash_reader);
                 match digest {
                     Err(e) => return Some(format!("cannot read it: {e}")),
                     Ok(found) if &found.sha256 != expected => {
@@ -155,16 +155,22 @@ pub fn choose(
 mod tests {
     use super::*;
     use crate::restore::catalog::scan_dir;
-    use cedar_core::manifest::{Entry, Manifest, Status};
+    use cedar_core::{DumpStatus, Manifest, ManifestEntry};
 
-    fn entry(name: &str, database: &str, status: Status, bytes: &[u8], end: &str) -> Entry {
+    fn entry(
+        name: &str,
+        database: &str,
+        status: DumpStatus,
+        bytes: &[u8],
+        end: &str,
+    ) -> ManifestEntry {
         use sha2::Digest;
-        Entry {
+        ManifestEntry {
             name: name.into(),
             database: database.into(),
             status,
             size: Some(bytes.len() as u64),
-            sha256: Some(cedar_core::sha256::hex(&sha2::Sha256::digest(bytes))),
+            sha256: Some(cedar_core::lowercase_hex(&sha2::Sha256::digest(bytes))),
             verified: true,
             pg_dump_version: None,
             server_version: None,
@@ -175,7 +181,7 @@ mod tests {
         }
     }
 
-    fn write_dir(dir: &Path, files: &[(&str, &[u8], Entry)]) {
+    fn write_dir(dir: &Path, files: &[(&str, &[u8], ManifestEntry)]) {
         std::fs::create_dir_all(dir).unwrap();
         for (name, bytes, _) in files {
             std::fs::write(dir.join(name), bytes).unwrap();
@@ -201,7 +207,7 @@ mod tests {
                 entry(
                     name,
                     "shop",
-                    Status::Ok,
+                    DumpStatus::Ok,
                     b"old dump",
                     "2026-11-30T01:00:00Z",
                 ),
@@ -216,7 +222,7 @@ mod tests {
                 entry(
                     name,
                     "shop",
-                    Status::Ok,
+                    DumpStatus::Ok,
                     b"new dump",
                     "2026-12-01T01:00:00Z",
                 ),
@@ -246,7 +252,13 @@ mod tests {
     fn failed_copies_are_refused_and_cluster_dumps_stand_in() {
         let root = tempfile::tempdir().unwrap();
         let name = "postgresqldump-shop.txt.gz";
-        let mut failed = entry(name, "shop", Status::Failed, b"x", "2026-12-01T01:00:00Z");
+        let mut failed = entry(
+            name,
+            "shop",
+            DumpStatus::Failed,
+            b"x",
+            "2026-12-01T01:00:00Z",
+        );
         failed.error = Some("pg_dump failed".into());
         write_dir(root.path(), &[(name, b"x", failed)]);
         let copies = scan_dir(root.path(), "collect").unwrap();
@@ -263,7 +275,7 @@ mod tests {
             &[(
                 all,
                 b"y",
-                entry(all, "all", Status::Ok, b"y", "2026-12-01T01:00:00Z"),
+                entry(all, "all", DumpStatus::Ok, b"y", "2026-12-01T01:00:00Z"),
             )],
         );
         let copies = scan_dir(cluster.path(), "collect").unwrap();

@@ -30,8 +30,8 @@ pub struct Outcome {
 
 impl Outcome {
     /// As recorded in the status file, for a drill that ended at `end`.
-    pub fn result(&self, end: i64) -> cedar_core::status::DrillResult {
-        cedar_core::status::DrillResult {
+    pub fn result(&self, end: i64) -> cedar_core::DrillResult {
+        cedar_core::DrillResult {
             database: self.database.clone(),
             file: self.file.clone(),
             success: self.success,

@@ -11,7 +11,7 @@
 //! - [`server`]: create, drop, rename databases, queries;
 //! - [`load`]: one copy into one database; [`run`]: the `restore` command;
 //! - [`drill`]: the `drill` command (its results go into cback's own status file and textfile,
-//!   [`cedar_core::status::write_drills`]);
+//!   [`cedar_core::write_drills`]);
 //! - [`error`].
 
 mod catalog;

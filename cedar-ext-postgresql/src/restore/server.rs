@@ -27,7 +27,7 @@ pub struct Server {
 
 impl Server {
     pub fn new(config: &ConfigFile, settings: &Settings) -> Server {
-        let resolve = |name| cedar_core::process::resolve_command(&config.config, name);
+        let resolve = |name| cedar_core::resolve_command(&config.config, name);
         Server {
             psql: resolve("psql"),
             pg_restore: resolve("pg_restore"),
@@ -164,7 +164,7 @@ pub fn scratch_name(purpose: &str) -> String {
     format!(
         "cback_{purpose}_{}_{}_{}",
         std::process::id(),
-        cedar_core::clock::now_secs(),
+        cedar_core::now_secs(),
         N.fetch_add(1, Ordering::SeqCst)
     )
 }

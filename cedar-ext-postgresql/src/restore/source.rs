@@ -1,6 +1,6 @@
 //! The places cback writes dumps to, each a [`Source`] that lists the copies it holds: the
 //! collect directory, every day of the staging tree, and every remote place an extension
-//! registers ([`cedar_core::remote_copies`], e.g. the amazons3 bucket), each wrapped as a
+//! registers ([`cedar_core::RemotePlace`], e.g. the amazons3 bucket), each wrapped as a
 //! [`RemoteSource`]. A new place is one more implementation of [`Source`] added in
 //! [`sources`], or one more registered remote place.
 
@@ -8,8 +8,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use cedar_core::remote_copies::{self, Keys, RemotePlace, StagedObject};
-use cedar_core::ConfigFile;
+use cedar_core::{remote_places, ConfigFile, RemoteKeys, RemotePlace, StagedObject};
 
 use super::catalog::{newest_first, scan_dir, scan_remote, DumpCopy};
 
@@ -124,7 +123,7 @@ fn subdirs_any(dir: &Path) -> Result<Vec<PathBuf>, String> {
 #[derive(Debug)]
 pub struct RemoteSource {
     pub place: Arc<dyn RemotePlace>,
-    pub keys: Arc<Keys>,
+    pub keys: Arc<RemoteKeys>,
 }
 
 impl Source for RemoteSource {
@@ -171,7 +170,7 @@ impl Source for Unavailable {
 
 /// Every source the configuration names, in the order they are searched: the local ones,
 /// then every remote place (read with `keys`).
-pub fn sources(config: &ConfigFile, keys: &Keys) -> Vec<Box<dyn Source>> {
+pub fn sources(config: &ConfigFile, keys: &RemoteKeys) -> Vec<Box<dyn Source>> {
     let mut sources: Vec<Box<dyn Source>> = Vec::new();
     if let Some(dir) = config
         .config
@@ -190,7 +189,7 @@ pub fn sources(config: &ConfigFile, keys: &Keys) -> Vec<Box<dyn Source>> {
         sources.push(Box::new(StagingTree(PathBuf::from(dir))));
     }
     let keys = Arc::new(keys.clone());
-    for place in remote_copies::remote_places(config) {
+    for place in remote_places(config) {
         match place {
             Ok(place) => sources.push(Box::new(RemoteSource {
                 place: Arc::from(place),

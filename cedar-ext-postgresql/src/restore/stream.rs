@@ -6,8 +6,7 @@
 use std::io::{self, BufReader, Read};
 use std::path::{Path, PathBuf};
 
-use cedar_core::gpg::{Decrypting, Input};
-use cedar_core::sha256::DigestReader;
+use cedar_core::{DigestReader, GpgDecrypting, GpgInput};
 
 use super::catalog::{Compression, DumpCopy, Listed};
 
@@ -55,10 +54,10 @@ pub fn open(copy: &DumpCopy, gpg: &Path) -> io::Result<Content> {
     };
     let raw: Box<dyn Read + Send> = if copy.encrypted {
         let input = match &copy.remote {
-            None => Input::File(copy.path.clone()),
-            Some(_) => Input::Reader(stored),
+            None => GpgInput::File(copy.path.clone()),
+            Some(_) => GpgInput::Reader(stored),
         };
-        Box::new(Decrypting::start(gpg, input)?)
+        Box::new(GpgDecrypting::start(gpg, input)?)
     } else {
         stored
     };

@@ -68,10 +68,7 @@ fn samples_have_what_their_names_promise() {
 
     let dependency = ConfigFile::load(&dir.join("dependency.conf")).unwrap();
     let ext = dependency.config.extensions.as_ref().unwrap();
-    assert_eq!(
-        ext.order_mode,
-        Some(cedar_core::config::OrderMode::Dependency)
-    );
+    assert_eq!(ext.order_mode, Some(cedar_core::OrderMode::Dependency));
     assert!(ext.actions.iter().all(|a| a.depends.is_some()));
 
     // A master with a local, a managed and an unmanaged remote peer, and one of its peers.

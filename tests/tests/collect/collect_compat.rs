@@ -169,7 +169,7 @@ fn archives_and_indicator_belong_to_the_backup_user_when_root() {
         }
         assert_eq!(
             meta.mode() & 0o777,
-            0o644 & !cedar_core::staged::umask(),
+            0o644 & !cedar_core::current_umask(),
             "{name} mode"
         );
     }

@@ -8,7 +8,9 @@ use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use cback_tests::ext::{self, expected_mode, mode_of, owner_of, read_file, Declared, Site};
+use cback_tests::ext::{
+    self, expected_mode, mode_of, owner_of, read_file, Declared, ExtensionRunDir,
+};
 use cedar_core::normalize_name;
 
 const MBOX: Declared = Declared::new("mbox", "CedarBackup3.extend.mbox", 99);
@@ -63,7 +65,7 @@ fn output_name(path: &Path, dir: bool, mode: &str) -> String {
     )
 }
 
-fn state_path(site: &Site, path: &Path) -> PathBuf {
+fn state_path(site: &ExtensionRunDir, path: &Path) -> PathBuf {
     site.work.join(format!(
         "{}.mboxlast",
         normalize_name(&path.to_string_lossy())
@@ -81,7 +83,7 @@ fn file_item(path: &Path) -> String {
     )
 }
 
-fn run_on(site: &Site, day: &str, args: &[&str]) -> assert_cmd::assert::Assert {
+fn run_on(site: &ExtensionRunDir, day: &str, args: &[&str]) -> assert_cmd::assert::Assert {
     let mut all = args.to_vec();
     all.push("mbox");
     site.cback(&all).env("CEDAR_TODAY", day).assert()
@@ -110,7 +112,7 @@ fn files_and_directories_full_then_incremental() {
     if grepmail("files_and_directories").is_none() {
         return;
     }
-    let site = Site::new(crate::BIN);
+    let site = ExtensionRunDir::new(crate::BIN);
     let file = site.path("my box");
     fs::write(&file, message("one", PAST) + &message("two", PAST)).unwrap();
     let dir = site.path("Mail");
@@ -208,7 +210,7 @@ fn every_compress_mode_and_duplicates() {
     if grepmail("every_compress_mode").is_none() {
         return;
     }
-    let site = Site::new(crate::BIN);
+    let site = ExtensionRunDir::new(crate::BIN);
     let file = site.path("box");
     fs::write(
         &file,
@@ -250,7 +252,7 @@ fn missing_and_empty_items_fail_and_the_others_are_done() {
     if grepmail("missing_and_empty_items").is_none() {
         return;
     }
-    let site = Site::new(crate::BIN);
+    let site = ExtensionRunDir::new(crate::BIN);
     let good = site.path("good");
     fs::write(&good, message("good", PAST)).unwrap();
     let empty = site.path("empty");
@@ -288,7 +290,7 @@ fn a_corrupt_state_file_takes_the_whole_mailbox_and_still_fails() {
     if grepmail("a_corrupt_state_file").is_none() {
         return;
     }
-    let site = Site::new(crate::BIN);
+    let site = ExtensionRunDir::new(crate::BIN);
     let file = site.path("box");
     fs::write(&file, message("a", PAST) + &message("b", PAST)).unwrap();
     site.config(
@@ -331,7 +333,7 @@ fn a_corrupt_state_file_takes_the_whole_mailbox_and_still_fails() {
 
 #[test]
 fn a_failing_grepmail_is_named_with_its_message() {
-    let site = Site::new(crate::BIN);
+    let site = ExtensionRunDir::new(crate::BIN);
     let file = site.path("box");
     fs::write(&file, message("a", PAST)).unwrap();
     let fake = site.script("grepmail", "echo 'grepmail: cannot parse date' >&2; exit 1");
@@ -353,7 +355,7 @@ fn a_failing_grepmail_is_named_with_its_message() {
 
 #[test]
 fn the_section_is_checked_with_the_originals_messages() {
-    let site = Site::new(crate::BIN);
+    let site = ExtensionRunDir::new(crate::BIN);
     for (section, message) in [
         ("", "Mbox section is required."),
         ("<mbox><collect_mode>incr</collect_mode></mbox>", "At least one mbox file or directory must be configured."),
@@ -387,7 +389,7 @@ fn state_files_pass_between_the_original_and_cback() {
     let Some(cb3) = ext::original_or_skip("state_files_pass_between") else {
         return;
     };
-    let site = Site::new(crate::BIN);
+    let site = ExtensionRunDir::new(crate::BIN);
     let file = site.path("box");
     fs::write(&file, message("old", PAST)).unwrap();
     // A starting day that is not today, so that no run is full by the calendar.

@@ -7,7 +7,9 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use cback_tests::ext::{self, expected_mode, mode_of, owner_of, read_file, Declared, Site};
+use cback_tests::ext::{
+    self, expected_mode, mode_of, owner_of, read_file, Declared, ExtensionRunDir,
+};
 use cback_tests::mariadb::{
     self, without_completion, Server, BACKUP_PASSWORD, BACKUP_USER, DATABASES, WEAK_PASSWORD,
     WEAK_USER,
@@ -42,7 +44,7 @@ fn section(mode: &str, databases: &[&str], login: bool) -> String {
     text
 }
 
-fn cback(site: &Site, server: &Server, args: &[&str]) -> assert_cmd::Command {
+fn cback(site: &ExtensionRunDir, server: &Server, args: &[&str]) -> assert_cmd::Command {
     let mut all = args.to_vec();
     all.push("mysql");
     let mut cmd = site.cback(&all);
@@ -70,7 +72,7 @@ fn named(mode: &str) {
     let Some(server) = mariadb::shared("named_databases") else {
         return;
     };
-    let site = Site::new(crate::BIN);
+    let site = ExtensionRunDir::new(crate::BIN);
     site.config(&[MYSQL], "monday", &[], &section(mode, &DATABASES, true));
     cback(&site, server, &[]).assert().success();
     let mut expected: Vec<String> = DATABASES
@@ -123,7 +125,7 @@ fn all_databases_in_one_dump() {
     let Some(server) = mariadb::shared("all_databases_in_one_dump") else {
         return;
     };
-    let site = Site::new(crate::BIN);
+    let site = ExtensionRunDir::new(crate::BIN);
     site.config(&[MYSQL], "monday", &[], &section("bzip2", &[], true));
     cback(&site, server, &[]).assert().success();
     assert_eq!(site.entries(), vec![file_name(None, "bzip2")]);
@@ -141,7 +143,7 @@ fn all_databases_in_one_dump() {
 
 /// A mysqldump wrapper that records its arguments and the mode of the option file it was given,
 /// then runs the real one.
-fn recording_mysqldump(site: &Site, server: &Server) -> (PathBuf, PathBuf) {
+fn recording_mysqldump(site: &ExtensionRunDir, server: &Server) -> (PathBuf, PathBuf) {
     let record = site.path("argv");
     let script = site.script(
         "mysqldump",
@@ -163,7 +165,7 @@ fn the_password_stays_out_of_argv_and_the_log() {
     let Some(server) = mariadb::shared("the_password_stays_out_of_argv") else {
         return;
     };
-    let site = Site::new(crate::BIN);
+    let site = ExtensionRunDir::new(crate::BIN);
     let (wrapper, record) = recording_mysqldump(&site, server);
     site.config(
         &[MYSQL],
@@ -218,7 +220,7 @@ fn credentials_in_my_cnf_keep_working() {
         return;
     };
     for stanza in ["client", "mysqldump"] {
-        let site = Site::new(crate::BIN);
+        let site = ExtensionRunDir::new(crate::BIN);
         let home = site.path("home");
         fs::create_dir(&home).unwrap();
         fs::write(
@@ -256,7 +258,7 @@ fn a_missing_privilege_is_reported_before_any_file() {
     let Some(server) = mariadb::shared("a_missing_privilege") else {
         return;
     };
-    let site = Site::new(crate::BIN);
+    let site = ExtensionRunDir::new(crate::BIN);
     let text = format!(
         "<mysql><user>{WEAK_USER}</user><password>{WEAK_PASSWORD}</password>\
          <compress_mode>gzip</compress_mode><database>tiny</database><database>with space</database></mysql>"
@@ -283,7 +285,7 @@ fn a_wrong_password_fails_before_any_file() {
     let Some(server) = mariadb::shared("a_wrong_password") else {
         return;
     };
-    let site = Site::new(crate::BIN);
+    let site = ExtensionRunDir::new(crate::BIN);
     let text = format!(
         "<mysql><user>{BACKUP_USER}</user><password>not-the-Secret</password>\
          <compress_mode>gzip</compress_mode><all>Y</all></mysql>"
@@ -308,7 +310,7 @@ fn a_missing_database_fails_alone_and_keeps_yesterdays_file() {
     let Some(server) = mariadb::shared("a_missing_database") else {
         return;
     };
-    let site = Site::new(crate::BIN);
+    let site = ExtensionRunDir::new(crate::BIN);
     site.config(
         &[MYSQL],
         "monday",
@@ -362,7 +364,7 @@ fn sigterm_stops_mysqldump_and_removes_its_files() {
     let Some(server) = mariadb::shared("sigterm_stops_mysqldump") else {
         return;
     };
-    let site = Site::new(crate::BIN);
+    let site = ExtensionRunDir::new(crate::BIN);
     let record = site.path("argv");
     let wrapper = site.script(
         "mysqldump",
@@ -415,7 +417,7 @@ fn sigterm_stops_mysqldump_and_removes_its_files() {
 
 #[test]
 fn the_section_is_checked_with_the_originals_messages() {
-    let site = Site::new(crate::BIN);
+    let site = ExtensionRunDir::new(crate::BIN);
     for (section, message) in [
         ("", "Mysql section is required."),
         (
@@ -464,10 +466,10 @@ fn the_same_files_as_the_original() {
         return;
     };
     for (mode, databases) in [("gzip", &DATABASES[..]), ("bzip2", &[][..])] {
-        let ours = Site::new(crate::BIN);
+        let ours = ExtensionRunDir::new(crate::BIN);
         ours.config(&[MYSQL], "monday", &[], &section(mode, databases, true));
         cback(&ours, server, &[]).assert().success();
-        let theirs = Site::new(crate::BIN);
+        let theirs = ExtensionRunDir::new(crate::BIN);
         theirs.config(&[MYSQL], "monday", &[], &section(mode, databases, true));
         theirs
             .original(&cb3, &["mysql"])

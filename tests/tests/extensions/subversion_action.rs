@@ -6,7 +6,7 @@
 use std::fs;
 use std::path::Path;
 
-use cback_tests::ext::{self, expected_mode, mode_of, read_file, Declared, Site};
+use cback_tests::ext::{self, expected_mode, mode_of, read_file, Declared, ExtensionRunDir};
 use cback_tests::svn::{self, Repo};
 use cedar_core::normalize_name;
 
@@ -23,7 +23,7 @@ fn dump_name(repo: &Path, start: u32, end: u32, mode: &str) -> String {
     )
 }
 
-fn state_path(site: &Site, repo: &Path) -> std::path::PathBuf {
+fn state_path(site: &ExtensionRunDir, repo: &Path) -> std::path::PathBuf {
     site.work.join(format!(
         "{}.svnlast",
         normalize_name(&repo.to_string_lossy())
@@ -44,7 +44,7 @@ fn repository(path: &Path) -> String {
     )
 }
 
-fn run_on(site: &Site, day: &str, args: &[&str]) -> assert_cmd::assert::Assert {
+fn run_on(site: &ExtensionRunDir, day: &str, args: &[&str]) -> assert_cmd::assert::Assert {
     let mut all = vec!["--output"];
     all.extend_from_slice(args);
     all.push("subversion");
@@ -56,7 +56,7 @@ fn an_incremental_week() {
     if svn::available("an_incremental_week").is_none() {
         return;
     }
-    let site = Site::new(crate::BIN);
+    let site = ExtensionRunDir::new(crate::BIN);
     let mut repo = Repo::create(&site.path("be ta"), 3);
     site.config(
         &[SUBVERSION],
@@ -99,7 +99,7 @@ fn every_compress_mode_and_the_daily_and_weekly_modes() {
     if svn::available("every_compress_mode").is_none() {
         return;
     }
-    let site = Site::new(crate::BIN);
+    let site = ExtensionRunDir::new(crate::BIN);
     let daily = Repo::create(&site.path("daily"), 2);
     let weekly = Repo::create(&site.path("weekly"), 1);
     for mode in ["none", "gzip", "bzip2"] {
@@ -141,7 +141,7 @@ fn repository_directories_with_exclusions_and_a_bad_member() {
     if svn::available("repository_directories").is_none() {
         return;
     }
-    let site = Site::new(crate::BIN);
+    let site = ExtensionRunDir::new(crate::BIN);
     let dir = site.path("repos");
     fs::create_dir(&dir).unwrap();
     let alpha = Repo::create(&dir.join("alpha"), 1);
@@ -197,7 +197,7 @@ fn a_corrupt_state_file_dumps_from_zero_and_still_fails() {
     if svn::available("a_corrupt_state_file").is_none() {
         return;
     }
-    let site = Site::new(crate::BIN);
+    let site = ExtensionRunDir::new(crate::BIN);
     let mut repo = Repo::create(&site.path("repo"), 2);
     let other = Repo::create(&site.path("other"), 1);
     site.config(
@@ -252,7 +252,7 @@ fn a_failing_dump_keeps_the_state_and_names_the_cause() {
     if svn::available("a_failing_dump").is_none() {
         return;
     }
-    let site = Site::new(crate::BIN);
+    let site = ExtensionRunDir::new(crate::BIN);
     let repo = Repo::create(&site.path("repo"), 2);
     fs::write(state_path(&site, &repo.path), "I1\n.").unwrap();
     let svnadmin = site.script(
@@ -277,7 +277,7 @@ fn a_failing_dump_keeps_the_state_and_names_the_cause() {
 
 #[test]
 fn the_section_is_checked_with_the_originals_messages() {
-    let site = Site::new(crate::BIN);
+    let site = ExtensionRunDir::new(crate::BIN);
     for (section, message) in [
         ("", "Subversion section is required."),
         (
@@ -322,7 +322,7 @@ fn state_files_pass_between_the_original_and_cback() {
     let Some(cb3) = ext::original_or_skip("state_files_pass_between") else {
         return;
     };
-    let site = Site::new(crate::BIN);
+    let site = ExtensionRunDir::new(crate::BIN);
     let mut repo = Repo::create(&site.path("repo"), 3);
     // The original decides the starting day from the clock: make today the starting day for
     // its first run, and another day for its last.

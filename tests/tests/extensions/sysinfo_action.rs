@@ -7,7 +7,9 @@ use std::fs;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use cback_tests::ext::{self, expected_mode, mode_of, owner_of, read_file, Declared, Site};
+use cback_tests::ext::{
+    self, expected_mode, mode_of, owner_of, read_file, Declared, ExtensionRunDir,
+};
 
 const SYSINFO: Declared = Declared::new("sysinfo", "CedarBackup3.extend.sysinfo", 95);
 const FILES: [&str; 3] = [
@@ -18,8 +20,8 @@ const FILES: [&str; 3] = [
 
 /// A site whose three commands are scripts printing their name and arguments; `dpkg_body`
 /// replaces the dpkg script.
-fn recording_site(dpkg_body: Option<&str>) -> Site {
-    let site = Site::new(crate::BIN);
+fn recording_site(dpkg_body: Option<&str>) -> ExtensionRunDir {
+    let site = ExtensionRunDir::new(crate::BIN);
     let record = "echo \"$(basename \"$0\") $*\"";
     let dpkg = site.script("dpkg", dpkg_body.unwrap_or(record));
     let fdisk = site.script("fdisk", record);
@@ -181,7 +183,7 @@ fn leftovers_of_a_killed_run_are_removed_and_an_unknown_owner_stops_the_run() {
 
 #[test]
 fn a_command_that_cannot_start_is_named() {
-    let site = Site::new(crate::BIN);
+    let site = ExtensionRunDir::new(crate::BIN);
     site.config(
         &[SYSINFO],
         "monday",
@@ -204,7 +206,7 @@ fn a_command_that_cannot_start_is_named() {
 
 #[test]
 fn sigterm_stops_the_command_and_leaves_no_partial_file() {
-    let site = Site::new(crate::BIN);
+    let site = ExtensionRunDir::new(crate::BIN);
     let marker = site.path("started");
     let ls = site.script(
         "ls",
@@ -248,7 +250,7 @@ fn sigterm_stops_the_command_and_leaves_no_partial_file() {
 
 #[test]
 fn a_real_run_lists_packages_partitions_and_the_filesystem() {
-    let site = Site::new(crate::BIN);
+    let site = ExtensionRunDir::new(crate::BIN);
     site.config(&[SYSINFO], "monday", &[], "");
     site.cback(&["sysinfo"]).assert().success();
     if Path::new("/usr/bin/dpkg").is_file() {
@@ -311,7 +313,7 @@ fn the_same_calls_and_files_as_the_original() {
 
 #[test]
 fn the_action_needs_the_standard_sections() {
-    let site = Site::new(crate::BIN);
+    let site = ExtensionRunDir::new(crate::BIN);
     fs::write(
         site.path("cback.conf"),
         "<?xml version=\"1.0\"?><cb_config><reference/><extensions><action><name>sysinfo</name>\

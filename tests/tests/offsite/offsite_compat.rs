@@ -41,7 +41,7 @@ fn aws_program(moto: &Moto) -> Option<PathBuf> {
 }
 
 fn today_dir() -> String {
-    let now = cedar_core::clock::now();
+    let now = cedar_core::local_now();
     format!("{:04}/{:02}/{:02}", now.year, now.month, now.day)
 }
 

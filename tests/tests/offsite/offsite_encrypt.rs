@@ -72,7 +72,7 @@ fn gpg_encrypts_every_backup_file_of_every_daily_directory() {
     // 0666 less the umask, whatever the source's mode.
     assert_eq!(
         mode(&day.join("host1/a.tar.gz.gpg")),
-        cedar_core::staged::new_file_mode()
+        cedar_core::new_file_mode()
     );
     // The link is left as it is (dangling now).
     assert!(fs::symlink_metadata(day.join("host1/link"))
@@ -203,10 +203,7 @@ fn age_recipients_encrypt_without_a_secret_key_on_the_host() {
     );
     assert_eq!(age_decrypt(&one, &files["h/a.age"]), data);
     assert_eq!(age_decrypt(&two, &files["h/a.age"]), data);
-    assert_eq!(
-        mode(&day.join("h/a.age")),
-        cedar_core::staged::new_file_mode()
-    );
+    assert_eq!(mode(&day.join("h/a.age")), cedar_core::new_file_mode());
 }
 
 #[test]

@@ -13,7 +13,7 @@ use cback_tests::s3::{self, Mode, Moto, Proxy};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 
-/// cback's exit status for an interrupted run (cedar_core::interrupt::EXIT_INTERRUPTED).
+/// cback's exit status for an interrupted run (cedar_core::EXIT_INTERRUPTED).
 const EXIT_INTERRUPTED: i32 = 5;
 /// The slow link: an 8 MiB part takes 16 seconds.
 const SLOW: u64 = 512 << 10;

@@ -4,9 +4,8 @@
 
 use std::path::{Path, PathBuf};
 
-use cback_tests::pg::{self, Site};
-use cedar_core::compress::Codec;
-use cedar_core::ConfigFile;
+use cback_tests::pg::{self, PgRunDir};
+use cedar_core::{Codec, ConfigFile};
 use cedar_ext_postgresql::{load_settings, PgError, Target};
 use predicates::prelude::*;
 
@@ -118,7 +117,7 @@ fn documents_read_as_the_original_reads_them() {
 
 #[test]
 fn an_invalid_section_fails_the_action_with_every_problem() {
-    let site = Site::new(crate::BIN);
+    let site = PgRunDir::new(crate::BIN);
     site.config(
         "<postgresql>\n    <compress_mode>zip</compress_mode>\n    <all>Y</all>\n    \
          <database>shop</database>\n    <port>http</port>\n  </postgresql>",
@@ -139,7 +138,7 @@ fn an_invalid_section_fails_the_action_with_every_problem() {
 
 #[test]
 fn a_missing_section_fails_the_action() {
-    let site = Site::new(crate::BIN);
+    let site = PgRunDir::new(crate::BIN);
     site.config("", &[]);
     site.cback(None, &["postgresql"])
         .assert()
@@ -149,7 +148,7 @@ fn a_missing_section_fails_the_action() {
 
 #[test]
 fn a_bad_boolean_fails_the_action() {
-    let site = Site::new(crate::BIN);
+    let site = PgRunDir::new(crate::BIN);
     site.config(
         &pg::section("none", &[], "").replace("<all>Y</all>", "<all>yes</all>"),
         &[],
@@ -163,7 +162,7 @@ fn a_bad_boolean_fails_the_action() {
 
 #[test]
 fn a_section_without_databases_fails_the_action() {
-    let site = Site::new(crate::BIN);
+    let site = PgRunDir::new(crate::BIN);
     site.config(
         "<postgresql><compress_mode>gzip</compress_mode><database/></postgresql>",
         &[],
@@ -178,7 +177,7 @@ fn a_section_without_databases_fails_the_action() {
 
 #[test]
 fn validate_checks_the_section() {
-    let site = Site::new(crate::BIN);
+    let site = PgRunDir::new(crate::BIN);
     site.config(
         "<postgresql><compress_mode>lz4</compress_mode><all>N</all></postgresql>",
         &[],

@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 use std::os::unix::fs::MetadataExt;
 
-use cback_tests::pg::{self, ClusterOptions, Site, ODD_DATABASE, SAMPLE_DATABASES};
+use cback_tests::pg::{self, ClusterOptions, PgRunDir, ODD_DATABASE, SAMPLE_DATABASES};
 
 fn file_name(database: Option<&str>, mode: &str) -> String {
     let ext = match mode {
@@ -25,7 +25,7 @@ fn file_name(database: Option<&str>, mode: &str) -> String {
 /// Dumps the sample databases by name in `mode` and checks names and content.
 fn named_databases(mode: &str) {
     let Some(cluster) = pg::shared() else { return };
-    let site = Site::new(crate::BIN);
+    let site = PgRunDir::new(crate::BIN);
     site.config(&pg::section(mode, &SAMPLE_DATABASES, ""), &[]);
     site.cback(Some(cluster), &["--full", "postgresql"])
         .assert()
@@ -76,7 +76,7 @@ fn named_databases_bzip2() {
 /// Dumps everything with pg_dumpall in `mode`.
 fn all_databases(mode: &str) {
     let Some(cluster) = pg::shared() else { return };
-    let site = Site::new(crate::BIN);
+    let site = PgRunDir::new(crate::BIN);
     site.config(&pg::section(mode, &[], ""), &[]);
     site.cback(Some(cluster), &["postgresql"])
         .assert()
@@ -123,7 +123,7 @@ fn dumps_restore_with_the_same_rows() {
     assert_eq!(expected["shop"]["public.orders"], 4000);
 
     // Named dumps, gzip, into fresh databases of another name.
-    let site = Site::new(crate::BIN);
+    let site = PgRunDir::new(crate::BIN);
     site.config(&pg::section("gzip", &SAMPLE_DATABASES, ""), &[]);
     site.cback(Some(source), &["postgresql"]).assert().success();
     for db in SAMPLE_DATABASES {
@@ -137,7 +137,7 @@ fn dumps_restore_with_the_same_rows() {
     }
 
     // pg_dumpall, bzip2, into the cluster as it is.
-    let site = Site::new(crate::BIN);
+    let site = PgRunDir::new(crate::BIN);
     site.config(&pg::section("bzip2", &[], ""), &[]);
     site.cback(Some(source), &["postgresql"]).assert().success();
     target.restore_all(&pg::read_dump(&site.collect.join(file_name(None, "bzip2"))));
@@ -149,7 +149,7 @@ fn dumps_restore_with_the_same_rows() {
 #[test]
 fn an_override_path_is_used_instead_of_path() {
     let Some(cluster) = pg::shared() else { return };
-    let site = Site::new(crate::BIN);
+    let site = PgRunDir::new(crate::BIN);
     let marker = site.path("override-ran");
     let wrapper = site.script(
         "my-pg-dump",
@@ -179,7 +179,7 @@ fn an_override_path_is_used_instead_of_path() {
 #[test]
 fn yesterdays_file_is_replaced_and_files_are_private() {
     let Some(cluster) = pg::shared() else { return };
-    let site = Site::new(crate::BIN);
+    let site = PgRunDir::new(crate::BIN);
     let name = file_name(Some(ODD_DATABASE), "gzip");
     site.yesterday(&name);
     site.config(&pg::section("gzip", &[ODD_DATABASE], ""), &[]);
@@ -208,7 +208,7 @@ fn yesterdays_file_is_replaced_and_files_are_private() {
 #[test]
 fn postgresql_runs_before_collect() {
     let Some(cluster) = pg::shared() else { return };
-    let site = Site::new(crate::BIN);
+    let site = PgRunDir::new(crate::BIN);
     let config = site.config(&pg::section("bzip2", &["shop"], ""), &[]);
     // collect needs something to collect.
     let etc = site.path("etc");
@@ -268,8 +268,8 @@ fn matches_the_original_cback3() {
         ("gzip", &[][..]),
         ("none", &["shop"][..]),
     ] {
-        let ours = Site::new(crate::BIN);
-        let theirs = Site::new(crate::BIN);
+        let ours = PgRunDir::new(crate::BIN);
+        let theirs = PgRunDir::new(crate::BIN);
         let section = pg::section(mode, databases, "");
         ours.config(&section, &[]);
         theirs.config(&section, &[]);

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use cback_tests::pg::{self, ClusterOptions, Site};
+use cback_tests::pg::{self, ClusterOptions, PgRunDir};
 
 /// Runs cback to the end and returns its output.
 fn run(mut cmd: Command) -> Output {
@@ -18,7 +18,7 @@ fn run(mut cmd: Command) -> Output {
 
 /// The three checks every fault test makes.
 fn assert_fault(
-    site: &Site,
+    site: &PgRunDir,
     output: &Output,
     code: i32,
     target: &str,
@@ -56,7 +56,7 @@ fn assert_fault(
 #[test]
 fn a_missing_database_fails_and_the_others_are_dumped() {
     let Some(cluster) = pg::shared() else { return };
-    let site = Site::new(crate::BIN);
+    let site = PgRunDir::new(crate::BIN);
     let name = "postgresqldump-no such db.txt.gz";
     let yesterday = site.yesterday(name);
     site.config(
@@ -95,7 +95,7 @@ fn a_stopped_server_fails_naming_the_database() {
     };
     cluster.create_small_database("shop", 10);
     cluster.stop();
-    let site = Site::new(crate::BIN);
+    let site = PgRunDir::new(crate::BIN);
     let name = "postgresqldump-shop.txt";
     let yesterday = site.yesterday(name);
     site.config(&pg::section("none", &["shop"], ""), &[]);
@@ -113,7 +113,7 @@ fn a_stopped_server_fails_naming_the_database() {
 #[test]
 fn pg_dump_not_found_through_an_override() {
     let Some(cluster) = pg::shared() else { return };
-    let site = Site::new(crate::BIN);
+    let site = PgRunDir::new(crate::BIN);
     let name = "postgresqldump-shop.txt";
     let yesterday = site.yesterday(name);
     site.config(
@@ -137,7 +137,7 @@ fn pg_dump_not_found_through_an_override() {
 #[test]
 fn pg_dumpall_not_found_on_path() {
     let Some(cluster) = pg::shared() else { return };
-    let site = Site::new(crate::BIN);
+    let site = PgRunDir::new(crate::BIN);
     let name = "postgresqldump.txt.bz2";
     let yesterday = site.yesterday(name);
     site.config(&pg::section("bzip2", &[], ""), &[]);
@@ -155,7 +155,7 @@ fn pg_dumpall_not_found_on_path() {
 }
 
 /// An override for pg_dump that writes a first line, then becomes the real pg_dump.
-fn partial_wrapper(site: &Site, cluster: &pg::Cluster) -> PathBuf {
+fn partial_wrapper(site: &PgRunDir, cluster: &pg::Cluster) -> PathBuf {
     site.script(
         "pg_dump",
         &format!(
@@ -166,7 +166,7 @@ fn partial_wrapper(site: &Site, cluster: &pg::Cluster) -> PathBuf {
 }
 
 /// Waits until the hidden temporary file in collect_dir holds some bytes.
-fn wait_for_partial_temp(site: &Site) {
+fn wait_for_partial_temp(site: &PgRunDir) {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let partial = site
@@ -188,7 +188,7 @@ fn wait_for_partial_temp(site: &Site) {
 fn pg_dump_killed_mid_dump_fails_and_the_next_database_is_dumped() {
     let Some(cluster) = pg::shared() else { return };
     cluster.create_small_database("killed victim", 50);
-    let site = Site::new(crate::BIN);
+    let site = PgRunDir::new(crate::BIN);
     let name = "postgresqldump-killed victim.txt";
     let yesterday = site.yesterday(name);
     let wrapper = partial_wrapper(&site, cluster);
@@ -228,7 +228,7 @@ fn pg_dump_killed_mid_dump_fails_and_the_next_database_is_dumped() {
 fn interrupted_mid_dump(signal: nix::sys::signal::Signal, database: &str) {
     let Some(cluster) = pg::shared() else { return };
     cluster.create_small_database(database, 50);
-    let site = Site::new(crate::BIN);
+    let site = PgRunDir::new(crate::BIN);
     let name = format!("postgresqldump-{database}.txt");
     let yesterday = site.yesterday(&name);
     let wrapper = partial_wrapper(&site, cluster);
@@ -316,7 +316,7 @@ impl Drop for Mount {
 #[test]
 fn an_unwritable_collect_dir_fails_naming_the_database() {
     let Some(cluster) = pg::shared() else { return };
-    let site = Site::new(crate::BIN);
+    let site = PgRunDir::new(crate::BIN);
     let name = "postgresqldump-shop.txt.gz";
     site.config(&pg::section("gzip", &["shop"], ""), &[]);
     let mount = Mount::tmpfs(&site.collect, "1m");
@@ -347,7 +347,7 @@ fn an_unwritable_collect_dir_fails_naming_the_database() {
 /// As root without mounts, a collect_dir below a regular file is the one that cannot be
 /// written to.
 fn unwritable_under_a_file(cluster: &pg::Cluster) {
-    let mut site = Site::new(crate::BIN);
+    let mut site = PgRunDir::new(crate::BIN);
     std::fs::write(site.path("a-file"), "x").unwrap();
     site.collect = site.path("a-file").join("collect");
     site.config(&pg::section("none", &["shop"], ""), &[]);
@@ -362,7 +362,7 @@ fn unwritable_under_a_file(cluster: &pg::Cluster) {
 
 fn full_tmpfs(mode: &str) {
     let Some(cluster) = pg::shared() else { return };
-    let site = Site::new(crate::BIN);
+    let site = PgRunDir::new(crate::BIN);
     let Some(mount) = Mount::tmpfs(&site.collect, "16k") else {
         eprintln!("SKIPPED: cannot mount a tmpfs here; the file size limit test covers this");
         return;
@@ -398,7 +398,7 @@ fn a_full_disk_under_the_compressor_fails_and_keeps_yesterday() {
 #[test]
 fn a_file_size_limit_fails_and_keeps_yesterday() {
     let Some(cluster) = pg::shared() else { return };
-    let site = Site::new(crate::BIN);
+    let site = PgRunDir::new(crate::BIN);
     let name = "postgresqldump-shop.txt";
     let yesterday = site.yesterday(name);
     site.config(&pg::section("none", &["shop"], ""), &[]);
@@ -435,7 +435,7 @@ fn an_unknown_backup_user_fails_before_any_dump() {
         return;
     }
     let Some(cluster) = pg::shared() else { return };
-    let site = Site::new(crate::BIN);
+    let site = PgRunDir::new(crate::BIN);
     let config = site.config(&pg::section("gzip", &["shop"], ""), &[]);
     let (user, _) = pg::backup_owner();
     let text = std::fs::read_to_string(&config).unwrap().replace(

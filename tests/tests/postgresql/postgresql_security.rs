@@ -7,10 +7,10 @@ use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use cback_tests::pg::{self, Cluster, Site, PASSWORD, PASSWORD_ROLE};
+use cback_tests::pg::{self, Cluster, PgRunDir, PASSWORD, PASSWORD_ROLE};
 
 /// A pgpass file in the site for the TCP listener of `cluster`, with `password`.
-fn pgpass(site: &Site, cluster: &Cluster, password: &str, mode: u32) -> PathBuf {
+fn pgpass(site: &PgRunDir, cluster: &Cluster, password: &str, mode: u32) -> PathBuf {
     let path = site.path("pgpass");
     std::fs::write(
         &path,
@@ -43,7 +43,7 @@ fn assert_no_password(text: &str) {
 fn the_process_list_shows_no_user_and_no_password() {
     let Some(cluster) = pg::shared() else { return };
     cluster.create_small_database("ps check", 100);
-    let site = Site::new(crate::BIN);
+    let site = PgRunDir::new(crate::BIN);
     let pgpass = pgpass(&site, cluster, PASSWORD, 0o600);
     site.config(
         &pg::section("none", &["ps check"], &tcp_elements(cluster, &pgpass)),
@@ -112,7 +112,7 @@ fn the_process_list_shows_no_user_and_no_password() {
 #[test]
 fn a_password_file_with_host_and_port_connects_over_tcp() {
     let Some(cluster) = pg::shared() else { return };
-    let site = Site::new(crate::BIN);
+    let site = PgRunDir::new(crate::BIN);
     let pgpass = pgpass(&site, cluster, PASSWORD, 0o600);
     site.config(
         &pg::section("gzip", &["shop"], &tcp_elements(cluster, &pgpass)),
@@ -128,7 +128,7 @@ fn a_password_file_with_host_and_port_connects_over_tcp() {
 #[test]
 fn the_callers_libpq_environment_is_honoured() {
     let Some(cluster) = pg::shared() else { return };
-    let site = Site::new(crate::BIN);
+    let site = PgRunDir::new(crate::BIN);
     let pgpass = pgpass(&site, cluster, PASSWORD, 0o600);
     site.config(
         &pg::section(
@@ -151,7 +151,7 @@ fn the_callers_libpq_environment_is_honoured() {
 #[test]
 fn a_wrong_password_fails_naming_the_database_and_keeps_yesterday() {
     let Some(cluster) = pg::shared() else { return };
-    let site = Site::new(crate::BIN);
+    let site = PgRunDir::new(crate::BIN);
     let yesterday = site.yesterday("postgresqldump-shop.txt");
     let pgpass = pgpass(&site, cluster, "wrong-Pa55", 0o600);
     site.config(
@@ -183,7 +183,7 @@ fn a_wrong_password_fails_naming_the_database_and_keeps_yesterday() {
 #[test]
 fn a_missing_password_fails_promptly_even_with_a_terminal() {
     let Some(cluster) = pg::shared() else { return };
-    let site = Site::new(crate::BIN);
+    let site = PgRunDir::new(crate::BIN);
     let none = site.path("no-pgpass");
     site.config(
         &pg::section(
@@ -260,7 +260,7 @@ fn a_missing_password_fails_promptly_even_with_a_terminal() {
 #[test]
 fn a_password_file_others_can_read_is_refused_with_a_hint() {
     let Some(cluster) = pg::shared() else { return };
-    let site = Site::new(crate::BIN);
+    let site = PgRunDir::new(crate::BIN);
     let pgpass = pgpass(&site, cluster, PASSWORD, 0o644);
     site.config(
         &pg::section("none", &["shop"], &tcp_elements(cluster, &pgpass)),

@@ -14,7 +14,7 @@ use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use cback_tests::pg::{self, ClusterOptions, Site, ODD_DATABASE};
+use cback_tests::pg::{self, ClusterOptions, PgRunDir, ODD_DATABASE};
 
 /// A database whose dump is several compression blocks long (about 6 MB of plain SQL).
 const BULK: &str = "bulk";
@@ -101,7 +101,7 @@ fn every_mode_is_read_in_full_by_the_real_tools_and_restores_with_psql() {
         ("bzip2", "bzip2", ".bz2"),
         ("zstd", "zstd", ".zst"),
     ] {
-        let site = Site::new(crate::BIN);
+        let site = PgRunDir::new(crate::BIN);
         site.config(&pg::section(mode, &[BULK], ""), &[]);
         site.cback(Some(source), &["postgresql"]).assert().success();
         let name = format!("postgresqldump-{BULK}.txt{ext}");
@@ -136,7 +136,7 @@ fn compress_level_is_honoured() {
     let mut sizes = BTreeMap::new();
     // The gzip header's XFL byte says which level made a member: 4 fastest, 2 best, 0 else.
     for (level, xfl) in [(None, 0u8), (Some(1), 4), (Some(9), 2)] {
-        let site = Site::new(crate::BIN);
+        let site = PgRunDir::new(crate::BIN);
         let extra = level
             .map(|l| format!("    <compress_level>{l}</compress_level>"))
             .unwrap_or_default();
@@ -155,7 +155,7 @@ fn compress_level_is_honoured() {
     }
     assert!(sizes[&1] > sizes[&6] && sizes[&6] >= sizes[&9], "{sizes:?}");
 
-    let site = Site::new(crate::BIN);
+    let site = PgRunDir::new(crate::BIN);
     site.config(
         &pg::section("zstd", &[BULK], "    <compress_level>19</compress_level>"),
         &[],
@@ -172,7 +172,7 @@ fn compress_level_is_honoured() {
 
 #[test]
 fn a_bad_compress_level_or_jobs_is_refused_before_any_dump() {
-    let site = Site::new(crate::BIN);
+    let site = PgRunDir::new(crate::BIN);
     site.config(
         &pg::section(
             "bzip2",
@@ -211,7 +211,7 @@ fn a_bad_compress_level_or_jobs_is_refused_before_any_dump() {
 #[test]
 fn jobs_dump_several_databases_at_once_and_name_the_failing_one() {
     let Some(cluster) = cluster() else { return };
-    let site = Site::new(crate::BIN);
+    let site = PgRunDir::new(crate::BIN);
     let missing = "no such db";
     let yesterday_name = format!("postgresqldump-{missing}.txt.gz");
     let yesterday = site.yesterday(&yesterday_name);
@@ -279,7 +279,7 @@ fn an_interrupt_stops_every_running_dump() {
     for db in victims {
         cluster.create_small_database(db, 50);
     }
-    let site = Site::new(crate::BIN);
+    let site = PgRunDir::new(crate::BIN);
     let names: Vec<String> = victims
         .iter()
         .map(|db| format!("postgresqldump-{db}.txt.zst"))
@@ -355,7 +355,7 @@ fn an_interrupt_stops_every_running_dump() {
 #[test]
 fn a_summary_line_is_logged_and_nothing_is_drawn_without_a_terminal() {
     let Some(cluster) = cluster() else { return };
-    let site = Site::new(crate::BIN);
+    let site = PgRunDir::new(crate::BIN);
     site.config(&pg::section("bzip2", &[BULK], ""), &[]);
     let output = run(site.command(Some(cluster), &["postgresql"]));
     assert!(output.status.success());
@@ -417,7 +417,7 @@ fn on_a_terminal(cmd: &Command) -> Option<String> {
 #[test]
 fn a_terminal_gets_a_progress_display_unless_quiet() {
     let Some(cluster) = cluster() else { return };
-    let site = Site::new(crate::BIN);
+    let site = PgRunDir::new(crate::BIN);
     site.config(&pg::section("gzip", &[BULK, "shop"], ""), &[]);
     let Some(screen) = on_a_terminal(&site.command(Some(cluster), &["postgresql"])) else {
         eprintln!("SKIPPED: util-linux `script` is not installed");

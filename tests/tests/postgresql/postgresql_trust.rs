@@ -7,7 +7,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-use cback_tests::pg::{self, ClusterOptions, Site, MANIFEST};
+use cback_tests::pg::{self, ClusterOptions, PgRunDir, MANIFEST};
 
 fn run(mut cmd: Command) -> Output {
     cmd.stdout(Stdio::piped())
@@ -32,7 +32,7 @@ fn path_first(cmd: &mut Command, dirs: &[&Path]) {
     cmd.env("PATH", std::env::join_paths(all).unwrap());
 }
 
-fn manifest(site: &Site) -> serde_json::Value {
+fn manifest(site: &PgRunDir) -> serde_json::Value {
     let text = std::fs::read_to_string(site.collect.join(MANIFEST)).expect("a manifest");
     serde_json::from_str(&text).unwrap()
 }
@@ -58,7 +58,7 @@ fn sha256_hex(path: &Path) -> String {
 #[test]
 fn a_dump_cut_short_fails_verification_and_keeps_yesterday() {
     let Some(cluster) = pg::shared() else { return };
-    let site = Site::new(crate::BIN);
+    let site = PgRunDir::new(crate::BIN);
     let name = "postgresqldump-shop.txt.gz";
     let yesterday = site.yesterday(name);
     // Stops after 3000 bytes but exits 0, as a pg_dump that lost its connection could.
@@ -104,7 +104,7 @@ fn a_dump_cut_short_fails_verification_and_keeps_yesterday() {
 fn complete_dumps_pass_verification_in_every_mode() {
     let Some(cluster) = pg::shared() else { return };
     for mode in ["none", "gzip", "bzip2", "zstd"] {
-        let site = Site::new(crate::BIN);
+        let site = PgRunDir::new(crate::BIN);
         site.config(&pg::section(mode, &["shop", pg::ODD_DATABASE], ""), &[]);
         let output = run(site.command(Some(cluster), &["postgresql"]));
         assert!(output.status.success(), "{mode}: {}", stderr(&output));
@@ -137,7 +137,7 @@ fn complete_dumps_pass_verification_in_every_mode() {
 #[test]
 fn pgverify_checks_the_collect_dir_against_the_manifest() {
     let Some(cluster) = pg::shared() else { return };
-    let site = Site::new(crate::BIN);
+    let site = PgRunDir::new(crate::BIN);
     site.config(
         &pg::section("gzip", &["shop", "inventory", pg::ODD_DATABASE], ""),
         &[],
@@ -196,7 +196,7 @@ fn pgverify_checks_the_collect_dir_against_the_manifest() {
 #[test]
 fn a_database_listed_twice_is_dumped_once_and_verifies() {
     let Some(cluster) = pg::shared() else { return };
-    let site = Site::new(crate::BIN);
+    let site = PgRunDir::new(crate::BIN);
     site.config(
         &pg::section("gzip", &["shop", "inventory", "shop"], "<jobs>2</jobs>"),
         &[],
@@ -226,7 +226,7 @@ fn a_database_listed_twice_is_dumped_once_and_verifies() {
 #[test]
 fn temp_files_of_a_killed_run_are_removed_and_strays_reported() {
     let Some(cluster) = pg::shared() else { return };
-    let site = Site::new(crate::BIN);
+    let site = PgRunDir::new(crate::BIN);
     site.config(&pg::section("gzip", &["shop"], ""), &[]);
     let stale = ".postgresqldump-shop.txt.gz.Ab12Z9.tmp";
     std::fs::write(site.collect.join(stale), "partial").unwrap();
@@ -264,7 +264,7 @@ fn temp_files_of_a_killed_run_are_removed_and_strays_reported() {
 
 #[test]
 fn pgverify_runs_after_collect_and_before_stage() {
-    let site = Site::new(crate::BIN);
+    let site = PgRunDir::new(crate::BIN);
     site.config(&pg::section("gzip", &["shop"], ""), &[]);
     let output = site
         .cback(
@@ -290,7 +290,7 @@ fn pgverify_runs_after_collect_and_before_stage() {
 #[test]
 fn an_older_pg_dump_on_path_is_replaced_by_a_matching_one() {
     let Some(cluster) = pg::shared() else { return };
-    let site = Site::new(crate::BIN);
+    let site = PgRunDir::new(crate::BIN);
     // Dumping with it would fail: only its version may be asked.
     site.script(
         "pg_dump",
@@ -320,7 +320,7 @@ fn an_older_pg_dump_on_path_is_replaced_by_a_matching_one() {
 #[test]
 fn no_pg_dump_new_enough_fails_before_writing_anything() {
     let Some(cluster) = pg::shared() else { return };
-    let site = Site::new(crate::BIN);
+    let site = PgRunDir::new(crate::BIN);
     let name = "postgresqldump-shop.txt.bz2";
     let yesterday = site.yesterday(name);
     site.script(
@@ -379,7 +379,7 @@ fn split_writes_private_globals_and_each_database_but_the_excluded() {
          REVOKE CONNECT ON DATABASE shop FROM PUBLIC;\n\
          ALTER DATABASE shop SET work_mem = '7MB';",
     );
-    let site = Site::new(crate::BIN);
+    let site = PgRunDir::new(crate::BIN);
     site.config(
         &pg::section(
             "gzip",
@@ -450,7 +450,7 @@ fn split_writes_private_globals_and_each_database_but_the_excluded() {
     assert_eq!(m["files"].as_array().unwrap().len(), 5);
 
     // Without <split>, all=Y keeps the original's single pg_dumpall file.
-    let site = Site::new(crate::BIN);
+    let site = PgRunDir::new(crate::BIN);
     site.config(&pg::section("gzip", &[], ""), &[]);
     let output = run(site.command(Some(&cluster), &["postgresql"]));
     assert!(output.status.success(), "{}", stderr(&output));
@@ -460,7 +460,7 @@ fn split_writes_private_globals_and_each_database_but_the_excluded() {
 #[test]
 fn custom_format_restores_with_pg_restore() {
     let Some(cluster) = pg::shared() else { return };
-    let site = Site::new(crate::BIN);
+    let site = PgRunDir::new(crate::BIN);
     site.config(
         &pg::section("none", &["shop"], "<format>custom</format>"),
         &[],
@@ -494,7 +494,7 @@ fn custom_format_restores_with_pg_restore() {
 
 #[test]
 fn custom_format_with_a_compress_mode_is_rejected() {
-    let site = Site::new(crate::BIN);
+    let site = PgRunDir::new(crate::BIN);
     site.config(
         &pg::section("gzip", &["shop"], "<format>custom</format>"),
         &[],
@@ -517,7 +517,7 @@ fn custom_format_with_a_compress_mode_is_rejected() {
 }
 
 /// Reads the status file of the site's working_dir.
-fn status(site: &Site) -> serde_json::Value {
+fn status(site: &PgRunDir) -> serde_json::Value {
     let text = std::fs::read_to_string(site.path("work").join("cback-status.json")).unwrap();
     serde_json::from_str(&text).unwrap()
 }
@@ -525,7 +525,7 @@ fn status(site: &Site) -> serde_json::Value {
 #[test]
 fn the_status_and_textfile_carry_per_database_results() {
     let Some(cluster) = pg::shared() else { return };
-    let site = Site::new(crate::BIN);
+    let site = PgRunDir::new(crate::BIN);
     site.config(&pg::section("gzip", &["shop", "no such db"], ""), &[]);
     let output = run(site.command(Some(cluster), &["postgresql"]));
     assert_eq!(output.status.code(), Some(6), "{}", stderr(&output));
@@ -605,7 +605,7 @@ fn the_status_and_textfile_carry_per_database_results() {
 #[test]
 fn a_version_mismatch_shows_as_failed_dumps_in_the_status() {
     let Some(cluster) = pg::shared() else { return };
-    let site = Site::new(crate::BIN);
+    let site = PgRunDir::new(crate::BIN);
     site.script(
         "pg_dump",
         "[ \"$1\" = --version ] && echo 'pg_dump (PostgreSQL) 9.6.0'; exit 1",
@@ -625,7 +625,7 @@ fn a_version_mismatch_shows_as_failed_dumps_in_the_status() {
 
 /// The `- NAME: …` problem lines of a failed `cback pgverify`, apart from the hidden temporary
 /// files a killed run leaves (those really are incomplete files).
-fn pgverify_complaints(site: &Site, cluster: &pg::Cluster) -> Vec<String> {
+fn pgverify_complaints(site: &PgRunDir, cluster: &pg::Cluster) -> Vec<String> {
     let output = run(site.command(Some(cluster), &["pgverify"]));
     if output.status.success() {
         return Vec::new();
@@ -650,7 +650,7 @@ fn the_manifest_matches_every_dump_under_its_final_name_whenever_the_run_is_kill
     // The small database is dumped first and takes its final name while the large one runs.
     cluster.create_small_database("crash small", 50);
     cluster.create_small_database("crash large", 1_500_000);
-    let site = Site::new(crate::BIN);
+    let site = PgRunDir::new(crate::BIN);
     site.config(
         &pg::section("gzip", &["crash small", "crash large"], ""),
         &[],

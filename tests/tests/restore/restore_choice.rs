@@ -6,7 +6,7 @@ use std::fs;
 use std::path::Path;
 
 use crate::restore_support::*;
-use cback_tests::pg::{self, Site};
+use cback_tests::pg::{self, PgRunDir};
 
 fn stage_copy(collect: &Path, staged: &Path) {
     fs::create_dir_all(staged).unwrap();
@@ -25,7 +25,7 @@ fn a_damaged_newest_copy_is_passed_over_for_an_older_good_one() {
     drop_database(cluster, "choice_path");
     drop_database(cluster, "choice_day");
     cluster.create_small_database("choice_src", 50);
-    let site = Site::new(crate::BIN);
+    let site = PgRunDir::new(crate::BIN);
     let staging = site.path("staging");
     configure(
         &site,
@@ -185,7 +185,7 @@ fn a_damaged_newest_copy_is_passed_over_for_an_older_good_one() {
 fn cut_short(mode: &str, extra: &str, name: &str, expected: &[&str]) {
     let Some(cluster) = pg::shared() else { return };
     let _serial = serial();
-    let site = Site::new(crate::BIN);
+    let site = PgRunDir::new(crate::BIN);
     configure(&site, &pg::section(mode, &["shop"], extra), None);
     dump(&site, cluster);
     let bytes = fs::read(site.collect.join(name)).unwrap();

@@ -7,7 +7,7 @@
 use std::fs;
 
 use crate::restore_support::*;
-use cback_tests::pg::{self, Site};
+use cback_tests::pg::{self, PgRunDir};
 
 const SHAPES_SQL: &str = "CREATE TABLE measures (at date, v int) PARTITION BY RANGE (at);\n\
 CREATE TABLE measures_2025 PARTITION OF measures FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');\n\
@@ -32,7 +32,7 @@ fn a_drill_of_good_dumps_passes_and_is_recorded() {
     drop_database(cluster, "drill_shapes");
     cluster.create_small_database("drill_shapes", 10);
     cluster.psql("drill_shapes", SHAPES_SQL);
-    let site = Site::new(crate::BIN);
+    let site = PgRunDir::new(crate::BIN);
     configure(
         &site,
         &pg::section("zstd", &["shop", pg::ODD_DATABASE, "drill_shapes"], ""),
@@ -98,11 +98,11 @@ fn a_drill_of_good_dumps_passes_and_is_recorded() {
     assert!(scratch_databases(cluster).is_empty());
 }
 
-fn status(site: &Site) -> serde_json::Value {
+fn status(site: &PgRunDir) -> serde_json::Value {
     serde_json::from_str(&fs::read_to_string(site.path("work/cback-status.json")).unwrap()).unwrap()
 }
 
-fn prom(site: &Site) -> String {
+fn prom(site: &PgRunDir) -> String {
     fs::read_to_string(site.path("work/cback.prom")).unwrap()
 }
 
@@ -110,7 +110,7 @@ fn prom(site: &Site) -> String {
 fn drill_entries_survive_a_cback_run_and_a_run_survives_a_drill() {
     let Some(cluster) = pg::shared() else { return };
     let _serial = serial();
-    let site = Site::new(crate::BIN);
+    let site = PgRunDir::new(crate::BIN);
     configure(&site, &pg::section("gzip", &["shop"], ""), None);
     dump(&site, cluster);
     let out = run(&site, cluster, &["drill"]);
@@ -169,7 +169,7 @@ fn drill_entries_survive_a_cback_run_and_a_run_survives_a_drill() {
 fn a_drill_fails_on_a_cut_dump_and_drops_its_scratch_database() {
     let Some(cluster) = pg::shared() else { return };
     let _serial = serial();
-    let site = Site::new(crate::BIN);
+    let site = PgRunDir::new(crate::BIN);
     configure(
         &site,
         &pg::section("none", &["shop", "inventory"], ""),
@@ -222,7 +222,7 @@ fn a_drill_fails_on_a_cut_dump_and_drops_its_scratch_database() {
 fn a_drill_fails_when_a_database_has_no_dump() {
     let Some(cluster) = pg::shared() else { return };
     let _serial = serial();
-    let site = Site::new(crate::BIN);
+    let site = PgRunDir::new(crate::BIN);
     configure(&site, &pg::section("gzip", &["shop"], ""), None);
     dump(&site, cluster);
     configure(
@@ -252,7 +252,7 @@ fn a_drill_fails_when_the_restored_rows_differ_from_the_dump() {
     drop_database(cluster, "drill_tamper");
     cluster.create_small_database("drill_tamper", 10);
     cluster.psql("drill_tamper", "CREATE TABLE gone (x int);");
-    let site = Site::new(crate::BIN);
+    let site = PgRunDir::new(crate::BIN);
     configure(&site, &pg::section("none", &["drill_tamper"], ""), None);
     dump(&site, cluster);
     // A dump that restores without an error but not to what its data section holds.

@@ -7,7 +7,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::process::Command;
 
 use crate::restore_support::*;
-use cback_tests::pg::{self, Site};
+use cback_tests::pg::{self, PgRunDir};
 
 fn gpg(home: &std::path::Path, args: &[&str]) {
     let out = Command::new("gpg")
@@ -31,7 +31,7 @@ fn an_encrypted_copy_is_decrypted_while_it_streams() {
         return;
     }
     let _serial = serial();
-    let site = Site::new(crate::BIN);
+    let site = PgRunDir::new(crate::BIN);
     let home = site.path("gnupg");
     fs::create_dir(&home).unwrap();
     fs::set_permissions(&home, fs::Permissions::from_mode(0o700)).unwrap();

@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use crate::restore_support::*;
-use cback_tests::pg::{self, Site};
+use cback_tests::pg::{self, PgRunDir};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 
@@ -15,7 +15,7 @@ fn sigterm_stops_the_restore_and_drops_the_scratch_database() {
     drop_database(cluster, "big_src");
     drop_database(cluster, "big_out");
     cluster.create_small_database("big_src", 2_000_000);
-    let site = Site::new(crate::BIN);
+    let site = PgRunDir::new(crate::BIN);
     configure(&site, &pg::section("none", &["big_src"], ""), None);
     dump(&site, cluster);
 

@@ -3,14 +3,14 @@
 //! source; `list`; an existing target refused and `--clean`.
 
 use crate::restore_support::*;
-use cback_tests::pg::{self, Site, ODD_DATABASE, SAMPLE_DATABASES};
+use cback_tests::pg::{self, PgRunDir, ODD_DATABASE, SAMPLE_DATABASES};
 
 /// Dumps the sample databases with `section_extra`, restores each under a new name, and
 /// compares the content.
 fn round_trip(mode: &str, extra: &str, tag: &str) {
     let Some(cluster) = pg::shared() else { return };
     let _serial = serial();
-    let site = Site::new(crate::BIN);
+    let site = PgRunDir::new(crate::BIN);
     configure(&site, &pg::section(mode, &SAMPLE_DATABASES, extra), None);
     dump(&site, cluster);
     for db in SAMPLE_DATABASES {
@@ -58,7 +58,7 @@ fn custom_format() {
 #[test]
 fn list_shows_every_dump_newest_first_and_filters() {
     let Some(cluster) = pg::shared() else { return };
-    let site = Site::new(crate::BIN);
+    let site = PgRunDir::new(crate::BIN);
     configure(&site, &pg::section("gzip", &SAMPLE_DATABASES, ""), None);
     dump(&site, cluster);
     let out = run(&site, cluster, &["list"]);
@@ -92,7 +92,7 @@ fn list_shows_every_dump_newest_first_and_filters() {
 fn an_existing_target_is_refused_and_clean_replaces_it() {
     let Some(cluster) = pg::shared() else { return };
     let _serial = serial();
-    let site = Site::new(crate::BIN);
+    let site = PgRunDir::new(crate::BIN);
     configure(&site, &pg::section("gzip", &["shop"], ""), None);
     dump(&site, cluster);
     let target = "r_existing_shop";
@@ -135,7 +135,7 @@ fn an_existing_target_is_refused_and_clean_replaces_it() {
 fn the_default_target_is_the_dumped_database() {
     let Some(cluster) = pg::shared() else { return };
     let _serial = serial();
-    let site = Site::new(crate::BIN);
+    let site = PgRunDir::new(crate::BIN);
     configure(&site, &pg::section("zstd", &["inventory"], ""), None);
     dump(&site, cluster);
     // The database exists: refused, and it says how to go on.
@@ -181,7 +181,7 @@ fn progress_is_drawn_on_a_terminal_only() {
         return;
     }
     let _serial = serial();
-    let site = Site::new(crate::BIN);
+    let site = PgRunDir::new(crate::BIN);
     configure(&site, &pg::section("gzip", &["shop"], ""), None);
     dump(&site, cluster);
     drop_database(cluster, "r_tty_shop");

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use crate::restore_support::*;
-use cback_tests::pg::{self, Cluster, Site};
+use cback_tests::pg::{self, Cluster, PgRunDir};
 use cback_tests::s3::{self, Moto};
 
 /// The binary's cluster and moto server, and a fresh bucket of the test's own on the server,
@@ -30,7 +30,7 @@ fn setup(test: &str) -> Option<(&'static Cluster, &'static Moto, String)> {
 
 /// The site's configuration: `databases` dumped with gzip, a stage section (a local peer
 /// `dbhost`), the amazons3 action and its section with `extra` elements.
-fn configure_s3(site: &Site, bucket: &str, databases: &[&str], extra: &str) -> PathBuf {
+fn configure_s3(site: &PgRunDir, bucket: &str, databases: &[&str], extra: &str) -> PathBuf {
     let staging = site.path("staging");
     configure(
         site,
@@ -57,7 +57,7 @@ fn configure_s3(site: &Site, bucket: &str, databases: &[&str], extra: &str) -> P
 
 /// Dumps, stages the dumps as the day `day` (`YYYY/MM/DD`) of peer `dbhost`, and uploads
 /// that day with `cback --full amazons3` (the day pinned with CEDAR_TODAY).
-fn upload_day(site: &Site, cluster: &Cluster, moto: &Moto, day: &str, env: &[(&str, &Path)]) {
+fn upload_day(site: &PgRunDir, cluster: &Cluster, moto: &Moto, day: &str, env: &[(&str, &Path)]) {
     dump(site, cluster);
     let dir = site.path("staging").join(day);
     let peer = dir.join("dbhost");
@@ -82,7 +82,7 @@ fn upload_day(site: &Site, cluster: &Cluster, moto: &Moto, day: &str, env: &[(&s
 }
 
 /// Removes every local copy: the collect directory's files and the staging tree.
-fn remove_local(site: &Site) {
+fn remove_local(site: &PgRunDir) {
     for entry in fs::read_dir(&site.collect).unwrap().flatten() {
         fs::remove_file(entry.path()).unwrap();
     }
@@ -91,7 +91,7 @@ fn remove_local(site: &Site) {
 
 /// `cback-restore ARGS` reaching the moto server, with `env` added.
 fn restore_s3(
-    site: &Site,
+    site: &PgRunDir,
     cluster: &Cluster,
     moto: &Moto,
     args: &[&str],
@@ -114,7 +114,7 @@ fn stdout(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-fn restore_log(site: &Site) -> String {
+fn restore_log(site: &PgRunDir) -> String {
     fs::read_to_string(site.path("restore.log")).unwrap_or_default()
 }
 
@@ -129,7 +129,7 @@ fn key_of(location: &str) -> &str {
 
 /// `cback-restore restore shop --into INTO EXTRA` reaching the moto server, with `env` added.
 fn restore_shop(
-    site: &Site,
+    site: &PgRunDir,
     cluster: &Cluster,
     moto: &Moto,
     into: &str,
@@ -142,13 +142,13 @@ fn restore_shop(
 }
 
 /// Asserts that `out` succeeded (the restore log in the message when not).
-fn assert_succeeded(site: &Site, out: &Output) {
+fn assert_succeeded(site: &PgRunDir, out: &Output) {
     assert!(out.status.success(), "{}\n{}", text(out), restore_log(site));
 }
 
 /// Asserts that the restore `out` succeeded, read `from`, and that `into` holds what `shop`
 /// holds; then drops `into`.
-fn assert_restored_from(site: &Site, cluster: &Cluster, out: &Output, from: &str, into: &str) {
+fn assert_restored_from(site: &PgRunDir, cluster: &Cluster, out: &Output, from: &str, into: &str) {
     assert_succeeded(site, out);
     assert!(stdout(out).contains(from), "{}", text(out));
     assert_same_content(cluster, "shop", into);
@@ -176,7 +176,7 @@ fn s3_copies_are_listed_restored_and_drilled_once_the_local_ones_are_gone() {
         return;
     };
     let _serial = serial();
-    let site = Site::new(crate::BIN);
+    let site = PgRunDir::new(crate::BIN);
     configure_s3(&site, &bucket, &["shop", "inventory"], "");
     upload_day(&site, cluster, moto, "2026/11/30", &[]);
     let shop = location(&bucket, "2026/11/30", "postgresqldump-shop.txt.gz");
@@ -249,7 +249,7 @@ fn a_damaged_s3_object_is_passed_over_for_an_older_good_day() {
         return;
     };
     let _serial = serial();
-    let site = Site::new(crate::BIN);
+    let site = PgRunDir::new(crate::BIN);
     configure_s3(&site, &bucket, &["shop"], "");
     upload_day(&site, cluster, moto, "2026/11/29", &[]);
     // A second dump a moment later: the newer day.
@@ -301,7 +301,7 @@ fn age_encrypted_s3_copies_need_the_identity() {
         return;
     };
     let _serial = serial();
-    let site = Site::new(crate::BIN);
+    let site = PgRunDir::new(crate::BIN);
     let identity = age::x25519::Identity::generate();
     configure_s3(
         &site,
@@ -397,7 +397,7 @@ fn gpg_encrypted_s3_copies_are_decrypted_with_the_keyring() {
     };
     let _serial = serial();
     let keyring = cback_tests::gpg::Keyring::generate(&gpg);
-    let site = Site::new(crate::BIN);
+    let site = PgRunDir::new(crate::BIN);
     configure_s3(
         &site,
         &bucket,

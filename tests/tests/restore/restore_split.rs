@@ -4,7 +4,7 @@
 //! with `--globals`) and drill checks every database.
 
 use crate::restore_support::*;
-use cback_tests::pg::{self, ClusterOptions, Site};
+use cback_tests::pg::{self, ClusterOptions, PgRunDir};
 
 const APP_SQL: &str = "CREATE TABLE items (id int PRIMARY KEY, label text);\n\
 INSERT INTO items SELECT i, 'item ' || i FROM generate_series(1, 500) i;\n\
@@ -38,7 +38,7 @@ fn app_cluster() -> Option<pg::Cluster> {
 /// After the dump `dumped` of appdb: a change the original must keep whatever the restores
 /// do; a restore under another name equal to the dump, with its owner, the original
 /// untouched.
-fn restore_under_another_name(site: &Site, cluster: &pg::Cluster, dumped: &[u8]) {
+fn restore_under_another_name(site: &PgRunDir, cluster: &pg::Cluster, dumped: &[u8]) {
     cluster.psql(
         "appdb",
         "INSERT INTO items VALUES (1000, 'after the dump');",
@@ -62,7 +62,7 @@ fn restore_under_another_name(site: &Site, cluster: &pg::Cluster, dumped: &[u8])
 
 /// The database and its owner lost: a restore fails on the missing role and leaves nothing;
 /// with --globals it brings the role back first. Returns the output of the second.
-fn restore_with_globals(site: &Site, cluster: &pg::Cluster, dumped: &[u8]) -> String {
+fn restore_with_globals(site: &PgRunDir, cluster: &pg::Cluster, dumped: &[u8]) -> String {
     cluster.psql(
         "postgres",
         "DROP DATABASE appdb;\nDROP DATABASE appcopy;\nDROP ROLE app_owner;",
@@ -107,7 +107,7 @@ fn split_layout(mode: &str, extra: &str) {
     let Some(cluster) = app_cluster() else {
         return;
     };
-    let site = Site::new(crate::BIN);
+    let site = PgRunDir::new(crate::BIN);
     configure(
         &site,
         &pg::section(mode, &[], &format!("<split>Y</split>{extra}")),
@@ -136,7 +136,7 @@ fn one_database_is_restored_out_of_a_cluster_wide_dump() {
         return;
     };
     cluster.create_small_database("shop", 10);
-    let site = Site::new(crate::BIN);
+    let site = PgRunDir::new(crate::BIN);
     configure(&site, &pg::section("gzip", &[], ""), None);
     dump(&site, &cluster);
     assert!(site.collect.join("postgresqldump.txt.gz").is_file());
@@ -205,7 +205,7 @@ fn a_cluster_wide_dump_cut_short_fails_its_drill_and_restores() {
         return;
     };
     cluster.create_small_database("shop", 2000);
-    let site = Site::new(crate::BIN);
+    let site = PgRunDir::new(crate::BIN);
     configure(&site, &pg::section("none", &[], ""), None);
     dump(&site, &cluster);
     let name = "postgresqldump.txt";

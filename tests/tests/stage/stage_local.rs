@@ -277,7 +277,7 @@ fn a_second_run_on_the_same_day_overwrites_and_keeps_what_only_the_staging_dir_h
 
 #[test]
 fn a_dump_that_does_not_match_its_manifest_fails_the_peer_and_is_named() {
-    use cedar_core::manifest::{Entry, Manifest, Status};
+    use cedar_core::{DumpStatus, Manifest, ManifestEntry};
     use cedar_ext_postgresql::MANIFEST_KIND;
     let site = Site::new();
     let dir = site.fill(
@@ -289,11 +289,11 @@ fn a_dump_that_does_not_match_its_manifest_fails_the_peer_and_is_named() {
         true,
     );
     let entry = |name: &str| {
-        let digest = cedar_core::sha256::hash_file(&dir.join(name)).unwrap();
-        Entry {
+        let digest = cedar_core::hash_file(&dir.join(name)).unwrap();
+        ManifestEntry {
             name: name.into(),
             database: name.into(),
-            status: Status::Ok,
+            status: DumpStatus::Ok,
             size: Some(digest.size),
             sha256: Some(digest.sha256),
             verified: true,

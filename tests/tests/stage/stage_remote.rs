@@ -191,7 +191,7 @@ fn a_subdirectory_in_a_remote_collect_dir_fails_the_peer_after_staging_the_files
 
 #[test]
 fn a_remote_dump_that_does_not_match_its_manifest_fails_the_peer() {
-    use cedar_core::manifest::{Entry, Manifest, Status};
+    use cedar_core::{DumpStatus, Manifest, ManifestEntry};
     use cedar_ext_postgresql::MANIFEST_KIND;
     let Some(server) = server("a_remote_dump_that_does_not_match_its_manifest_fails_the_peer")
     else {
@@ -203,10 +203,10 @@ fn a_remote_dump_that_does_not_match_its_manifest_fails_the_peer() {
         &[("postgresqldump.txt.gz", b"all databases", 0o640)],
         true,
     );
-    let listed = Manifest::new(vec![Entry {
+    let listed = Manifest::new(vec![ManifestEntry {
         name: "postgresqldump.txt.gz".into(),
         database: "all".into(),
-        status: Status::Ok,
+        status: DumpStatus::Ok,
         size: Some(13),
         // Not the file's checksum.
         sha256: Some("0".repeat(64)),

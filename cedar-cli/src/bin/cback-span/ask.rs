@@ -63,7 +63,7 @@ impl<R: BufRead, W: Write> Asker<R, W> {
             if answer.is_empty() {
                 return Ok(default);
             }
-            match cedar_core::config::values::parse_float(&answer) {
+            match cedar_core::parse_float(&answer) {
                 Some(v) if range.contains(&v) => return Ok(v),
                 Some(_) => self.say(&format!(
                     "Enter a number from {} up to (not including) {}.",

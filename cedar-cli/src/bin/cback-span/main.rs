@@ -11,9 +11,9 @@ use std::io::{self, BufReader};
 use std::path::Path;
 use std::process::ExitCode;
 
-use cedar_core::logging::{self, LogSettings};
-use cedar_core::RunLock;
-use cedar_core::{status, ConfigFile};
+use cedar_core::{
+    init_logging, prom_path, write_run, ConfigFile, LogSettings, RunLock, LOG_FILE_ONLY_TARGET,
+};
 use clap::Parser;
 
 fn main() -> ExitCode {
@@ -32,10 +32,10 @@ fn main() -> ExitCode {
         }
     };
     let options = args.into_options();
-    if let Err(e) = cedar_core::interrupt::install() {
+    if let Err(e) = cedar_core::install_interrupt_handler() {
         eprintln!("cback-span: cannot install signal handlers: {e}");
     }
-    if let Err(e) = logging::init(&LogSettings::from_options(&options)) {
+    if let Err(e) = init_logging(&LogSettings::from_options(&options)) {
         eprintln!("cback-span: {e}");
         return ExitCode::from(3);
     }
@@ -63,13 +63,13 @@ fn run(options: &cedar_core::Options) -> u8 {
         Some(Err(e)) => return fail(6, &e),
         None => None,
     };
-    let start = cedar_core::clock::now_secs();
+    let start = cedar_core::now_secs();
     let stdin = io::stdin();
     let mut asker = ask::Asker::new(BufReader::new(stdin.lock()), io::stdout());
     let code = match session::run(&config.config, &mut asker) {
         Ok(_) => 0,
         Err(session::SpanError::Store(cedar_actions::StoreError::Interrupted)) => 5,
-        Err(e) if cedar_core::interrupt::requested() => {
+        Err(e) if cedar_core::interrupt_requested() => {
             tracing::error!("{e}");
             5
         }
@@ -89,9 +89,9 @@ fn write_status(config: &ConfigFile, dir: &Path, start: i64, code: u8) {
         .options
         .as_ref()
         .and_then(|o| o.metrics_file.as_deref());
-    let prom = status::prom_path(dir, metrics);
-    let end = cedar_core::clock::now_secs();
-    if let Err(e) = status::write_run(
+    let prom = prom_path(dir, metrics);
+    let end = cedar_core::now_secs();
+    if let Err(e) = write_run(
         dir,
         &prom,
         start,
@@ -104,8 +104,8 @@ fn write_status(config: &ConfigFile, dir: &Path, start: i64, code: u8) {
 }
 
 fn fail(code: u8, error: &(dyn std::error::Error + 'static)) -> u8 {
-    let text = cedar_core::chain::chain(error);
-    tracing::error!(target: logging::FILE_ONLY_TARGET, "{text}");
+    let text = cedar_core::error_chain(error);
+    tracing::error!(target: LOG_FILE_ONLY_TARGET, "{text}");
     eprintln!("cback-span: {text}");
     code
 }

@@ -12,9 +12,7 @@ use cedar_actions::{
     span_inventory as inventory, write_disc, write_store_indicators, SpanFile, StoreError,
     StoreSettings, Tools, Writer,
 };
-use cedar_core::config::{Config, DeviceType};
-use cedar_core::disc_record::{self as record, StoredDisc};
-use cedar_core::quantity::display_bytes;
+use cedar_core::{display_bytes, record_disc, Config, DeviceType, StoredDisc};
 
 use crate::ask::{AskError, Asker};
 
@@ -230,7 +228,7 @@ fn write_with_retries<R: BufRead, W: Write>(
     loop {
         asker.say(&format!("\nWriting {} files to disc...", files.len()))?;
         let result = write_disc(writer, tools, settings, files);
-        record::record(StoredDisc {
+        record_disc(StoredDisc {
             action: "span".into(),
             media: settings.media_info().name.into(),
             device: settings.device.display().to_string(),
@@ -241,7 +239,7 @@ fn write_with_retries<R: BufRead, W: Write>(
             verified: result.is_ok() && settings.check_data,
             success: result.is_ok(),
             error: result.as_ref().err().map(|e| e.to_string()),
-            finished: cedar_core::clock::now_secs(),
+            finished: cedar_core::now_secs(),
         });
         match result {
             Ok(_) => {
@@ -256,7 +254,7 @@ fn write_with_retries<R: BufRead, W: Write>(
             }
             Err(StoreError::Interrupted) => return Err(StoreError::Interrupted.into()),
             Err(e) => {
-                tracing::error!(target: cedar_core::logging::FILE_ONLY_TARGET, "{e}");
+                tracing::error!(target: cedar_core::LOG_FILE_ONLY_TARGET, "{e}");
                 asker.say(&format!("Failed to write the disc: {e}"))?;
                 if !asker.yes("Retry this step?")? {
                     return Err(e.into());

@@ -6,7 +6,7 @@ use std::process::{Command, Output, Stdio};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
-use cback_tests::pg::{self, Cluster, Site};
+use cback_tests::pg::{self, Cluster, PgRunDir};
 
 /// The tests of one binary share a cluster; the checks for left-over scratch databases need
 /// no other restore running meanwhile.
@@ -18,7 +18,7 @@ pub fn serial() -> MutexGuard<'static, ()> {
 /// `cback-restore --config SITE/cback.conf --logfile SITE/restore.log ARGS` against `cluster`
 /// (its socket as PGHOST/PGPORT, the caller's PG* variables removed, its programs first on
 /// PATH).
-pub fn restore_cmd(site: &Site, cluster: &Cluster, args: &[&str]) -> Command {
+pub fn restore_cmd(site: &PgRunDir, cluster: &Cluster, args: &[&str]) -> Command {
     let mut cmd = Command::new(crate::BIN.restore_path());
     pg::clear_libpq_env(&mut cmd);
     cmd.env_remove("CEDAR_LOG").env("LANG", "C");
@@ -37,7 +37,7 @@ pub fn restore_cmd(site: &Site, cluster: &Cluster, args: &[&str]) -> Command {
 }
 
 /// Runs `cback-restore ARGS` and returns its output (with a time limit).
-pub fn run(site: &Site, cluster: &Cluster, args: &[&str]) -> Output {
+pub fn run(site: &PgRunDir, cluster: &Cluster, args: &[&str]) -> Output {
     let mut cmd = assert_cmd::Command::from_std(restore_cmd(site, cluster, args));
     cmd.timeout(Duration::from_secs(300));
     cmd.output().expect("run cback-restore")
@@ -53,7 +53,7 @@ pub fn text(output: &Output) -> String {
 }
 
 /// Runs `cback --full postgresql` for the site and asserts success.
-pub fn dump(site: &Site, cluster: &Cluster) {
+pub fn dump(site: &PgRunDir, cluster: &Cluster) {
     site.cback(Some(cluster), &["--full", "postgresql"])
         .assert()
         .success();
@@ -61,7 +61,7 @@ pub fn dump(site: &Site, cluster: &Cluster) {
 
 /// Writes the site's configuration with `postgresql` and, when given, a `<stage>` section
 /// naming `staging_dir` and a local peer `dbhost` (this site's collect_dir).
-pub fn configure(site: &Site, postgresql: &str, staging_dir: Option<&Path>) {
+pub fn configure(site: &PgRunDir, postgresql: &str, staging_dir: Option<&Path>) {
     let path = site.config(postgresql, &[]);
     if let Some(dir) = staging_dir {
         let text = std::fs::read_to_string(&path).unwrap().replace(
@@ -129,7 +129,7 @@ pub fn bless(dir: &Path, name: &str) {
     let path = dir.join(pg::MANIFEST);
     let mut manifest: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-    let digest = cedar_core::sha256::hash_file(&dir.join(name)).unwrap();
+    let digest = cedar_core::hash_file(&dir.join(name)).unwrap();
     for entry in manifest["files"].as_array_mut().unwrap() {
         if entry["name"] == name {
             entry["size"] = serde_json::json!(digest.size);
