@@ -1,6 +1,8 @@
-# Sourced by the benchmark scripts (scripts/bench.sh, scripts/bench-upload.sh); needs `die`.
-# measure CMD...: runs CMD, sets $wall (s) and $peak (kB, VmHWM of the process itself, sampled
-# every 20 ms until it exits).
+# Sourced by the benchmark scripts (scripts/bench.sh, scripts/bench-upload.sh, scripts/bench-stage.sh); needs `die`.
+#
+# measure CMD...: runs CMD, sets $wall (s) and $peak (kB): the high-water mark of the process's
+# resident memory (VmHWM of /proc/PID/status, sampled every 20 ms until it exits), its children
+# not included.
 measure() {
   local t0 t1 pid hwm=0 k v _
   t0=$(date +%s%N)

@@ -4,7 +4,8 @@
 #   bash scripts/bench.sh [postgresql]   # the postgresql action (below); the default
 #   bash scripts/bench.sh collect        # collect vs GNU tar and the original (scripts/bench-collect.sh)
 #   bash scripts/bench.sh upload         # amazons3 vs aws s3 cp, on s3s-fs and moto (scripts/bench-upload.sh)
-#   bash scripts/bench.sh all            # both, one after the other
+#   bash scripts/bench.sh stage          # stage vs scp -r and rsync -a over ssh (scripts/bench-stage.sh)
+#   bash scripts/bench.sh all            # all four, one after the other
 #
 # Benchmark of the postgresql action (issue #5) against pg_dump and the standard compressors.
 #
@@ -42,12 +43,15 @@ case "${1:-postgresql}" in
   postgresql) ;;
   collect) exec bash "$repo/scripts/bench-collect.sh" ;;
   upload) exec bash "$repo/scripts/bench-upload.sh" ;;
+  stage) exec bash "$repo/scripts/bench-stage.sh" ;;
   all)
     bash "$repo/scripts/bench.sh" postgresql
-    exec bash "$repo/scripts/bench-collect.sh"
+    bash "$repo/scripts/bench-collect.sh"
+    bash "$repo/scripts/bench-upload.sh"
+    exec bash "$repo/scripts/bench-stage.sh"
     ;;
   *)
-    echo "usage: bash scripts/bench.sh [postgresql|collect|upload|all]" >&2
+    echo "usage: bash scripts/bench.sh [postgresql|collect|upload|stage|all]" >&2
     exit 2
     ;;
 esac

@@ -62,6 +62,7 @@ mod staged;
 mod status;
 mod stream;
 mod tar;
+mod work_queue;
 
 // The registry of actions, the plan and its run.
 pub use action::{
@@ -70,7 +71,9 @@ pub use action::{
     ActionRegistration, Placement,
 };
 pub use interrupt::{
-    install as install_interrupt_handler, requested as interrupt_requested, EXIT_INTERRUPTED,
+    install as install_interrupt_handler, request as request_interrupt,
+    requested as interrupt_requested, ring as ring_interrupt_waiters,
+    wait_until as wait_until_rung, EXIT_INTERRUPTED,
 };
 /// Re-exported so extensions register with the same `inventory` version.
 pub use inventory;
@@ -112,7 +115,7 @@ pub use atomic::{
     remove_stale_temps, sync_dir_lenient, temps_in, AtomicError, AtomicFile,
     Finished as FinishedFile, Mode as FileMode, Owner as FileOwner,
 };
-pub use fsutil::sync_dir;
+pub use fsutil::{sync_dir, sync_filesystem};
 pub use ownership::{
     apply as apply_ownership, change_owner, lookup as lookup_owner, running_as_root, OwnershipError,
 };
@@ -140,6 +143,7 @@ pub use stream::{
     describe_status as describe_exit_status, drain_stderr, stderr_suffix, stream as stream_command,
     StreamCommand, StreamError,
 };
+pub use work_queue::run_bounded;
 
 // Compression and the file formats: tar, the original's pickles, archive names, age.
 pub use compress::{

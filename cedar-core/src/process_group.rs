@@ -16,8 +16,15 @@ use nix::unistd::Pid;
 
 /// How long a stopped process group gets between SIGTERM and SIGKILL.
 pub const KILL_GRACE: Duration = Duration::from_secs(3);
-/// How often [`ProcessGroup::watch`] looks at the interrupt flag.
-const POLL: Duration = Duration::from_millis(50);
+
+/// How far [`ProcessGroup::watch`] has gone in stopping the group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stopping {
+    Not,
+    /// SIGTERM sent at this instant.
+    Termed(Instant),
+    Killed,
+}
 
 /// A spawned command leading a process group of its own.
 #[derive(Debug)]
@@ -93,35 +100,48 @@ impl ProcessGroup {
                 Err(_) => break,
             }
         }
-        let mut leader = self.lock();
-        let status = leader.child.wait();
-        leader.reaped = true;
+        let status = {
+            let mut leader = self.lock();
+            let status = leader.child.wait();
+            leader.reaped = true;
+            status
+        };
+        // Wakes the watcher, which returns now that the leader is reaped.
+        crate::interrupt::ring();
         status
     }
 
-    /// Polls `interrupted` until the leader is reaped; once it turns true, stops the group:
-    /// SIGTERM, then SIGKILL after [`KILL_GRACE`]. Run it on a thread of its own beside
-    /// [`ProcessGroup::wait`].
+    /// Waits, without polling, until the leader is reaped; once `interrupted` turns true, stops
+    /// the group: SIGTERM, then SIGKILL after [`KILL_GRACE`]. `interrupted` is asked again
+    /// whenever [`crate::interrupt::ring`] rings (every interrupt does; a caller whose
+    /// `interrupted` turns true otherwise must ring). Run it on a thread of its own beside
+    /// [`ProcessGroup::wait`], which rings once it has reaped the leader.
     pub fn watch(&self, interrupted: &(dyn Fn() -> bool + Sync)) {
-        let mut term_sent: Option<Instant> = None;
+        let mut stopping = Stopping::Not;
         loop {
-            std::thread::sleep(POLL);
+            let deadline = match stopping {
+                Stopping::Termed(at) => Some(at + KILL_GRACE),
+                Stopping::Not | Stopping::Killed => None,
+            };
+            crate::interrupt::wait_until(deadline, &mut || {
+                self.lock().reaped || (stopping == Stopping::Not && interrupted())
+            });
             let leader = self.lock();
             if leader.reaped {
                 return;
             }
-            match term_sent {
-                None if interrupted() => {
+            match stopping {
+                Stopping::Not => {
                     tracing::debug!("interrupt: stopping process group {}", self.leader);
                     let _ = killpg(self.leader, Signal::SIGTERM);
-                    term_sent = Some(Instant::now());
+                    stopping = Stopping::Termed(Instant::now());
                 }
-                Some(at) if at.elapsed() > KILL_GRACE => {
+                Stopping::Termed(at) if at.elapsed() >= KILL_GRACE => {
                     let _ = killpg(self.leader, Signal::SIGKILL);
+                    stopping = Stopping::Killed;
                 }
-                _ => {}
+                Stopping::Termed(_) | Stopping::Killed => {}
             }
-            drop(leader);
         }
     }
 
@@ -176,6 +196,7 @@ mod tests {
             s.spawn(|| {
                 std::thread::sleep(Duration::from_millis(200));
                 flag.store(true, Ordering::SeqCst);
+                crate::interrupt::ring();
             });
             group.wait_watched(&|| flag.load(Ordering::SeqCst)).unwrap()
         });

@@ -6,8 +6,8 @@
 //! (the pipe is enlarged to match where the kernel allows), so memory does not grow with the
 //! size of the dump; its standard error is drained on a thread, logged
 //! line by line (at WARNING, or DEBUG for a command whose complaints are routine) and its tail
-//! kept for the error. A watcher thread polls for an interrupt and
-//! stops the whole process group ([`ProcessGroup::watch`]: SIGTERM, then SIGKILL).
+//! kept for the error. A watcher thread, woken by an interrupt, stops the whole process group
+//! ([`ProcessGroup::watch`]: SIGTERM, then SIGKILL).
 
 use std::collections::VecDeque;
 use std::ffi::OsString;
@@ -129,8 +129,8 @@ impl StreamCommand {
 }
 
 /// Runs `cmd`, copying its standard output into `out`, whose path `out_path` is used in
-/// errors. `interrupted` is polled; when it returns true the command is stopped and
-/// [`StreamError::Interrupted`] returned.
+/// errors. `interrupted` is asked between reads and at every interrupt; when it returns true
+/// the command is stopped and [`StreamError::Interrupted`] returned.
 pub fn run<W: Write>(
     cmd: &StreamCommand,
     out: &mut W,
@@ -462,6 +462,7 @@ mod tests {
             s.spawn(|| {
                 std::thread::sleep(Duration::from_millis(300));
                 flag.store(true, Ordering::SeqCst);
+                crate::interrupt::ring();
             });
             // The background sleep keeps stdout open: only killing the group ends it.
             run(

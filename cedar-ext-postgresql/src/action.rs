@@ -15,7 +15,6 @@
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
 
@@ -489,30 +488,9 @@ fn compression_settings(settings: &Settings, jobs: usize) -> CompressSettings {
 /// target is at its index; `None` for a target not started because of an interrupt.
 fn run_all(site: &DumpRun<'_>, jobs: usize) -> Vec<Option<Result<Dumped, DumpError>>> {
     let targets = &site.settings.targets;
-    let outcomes: Mutex<Vec<Option<Result<Dumped, DumpError>>>> =
-        Mutex::new(targets.iter().map(|_| None).collect());
-    let next = AtomicUsize::new(0);
-    let work = || loop {
-        if (site.interrupted)() {
-            return;
-        }
-        let index = next.fetch_add(1, Ordering::SeqCst);
-        let Some(target) = targets.get(index) else {
-            return;
-        };
-        let outcome = dump_and_report(site, target);
-        outcomes.lock().unwrap_or_else(|e| e.into_inner())[index] = Some(outcome);
-    };
-    if jobs <= 1 {
-        work();
-    } else {
-        std::thread::scope(|scope| {
-            for _ in 0..jobs {
-                scope.spawn(work);
-            }
-        });
-    }
-    outcomes.into_inner().unwrap_or_else(|e| e.into_inner())
+    cedar_core::run_bounded(targets.len(), jobs, site.interrupted, &|index| {
+        dump_and_report(site, &targets[index])
+    })
 }
 
 fn log_start(target: &Target) {

@@ -1,7 +1,7 @@
 //! A throwaway OpenSSH server on loopback for the stage and managed-peer tests.
 //!
 //! [`Sshd::start`] makes a host key and a client key with `ssh-keygen` in a temporary
-//! directory, writes an `sshd_config` there (listening on 127.0.0.1 and 127.0.0.2 only, on a
+//! directory, writes an `sshd_config` there (listening on the [`ALL_HOSTS`] loopback addresses only, on a
 //! free port; `AuthorizedKeysFile` in the directory; `StrictModes no`; keys only; the internal
 //! sftp server, which Debian's scp uses), and runs `sshd -D -e -f CONFIG` as a child. The child
 //! is killed when the [`Sshd`] is dropped. The clients get their options on the command line,
@@ -26,8 +26,17 @@ use std::time::{Duration, Instant};
 
 use crate::reaper::Reaper;
 
-/// The two loopback addresses the server listens on (two "hosts").
+/// Two loopback addresses the server listens on (two "hosts").
 pub const HOSTS: [&str; 2] = ["127.0.0.1", "127.0.0.2"];
+/// Every loopback address the server listens on: [`HOSTS`] and three more, for tests that
+/// stage several peers at once.
+pub const ALL_HOSTS: [&str; 5] = [
+    "127.0.0.1",
+    "127.0.0.2",
+    "127.0.0.4",
+    "127.0.0.5",
+    "127.0.0.6",
+];
 /// A loopback address nothing listens on (an unreachable peer).
 pub const UNREACHABLE: &str = "127.0.0.3";
 
@@ -200,7 +209,7 @@ impl Sshd {
     fn write_known_hosts(&self, host_key: &Path) {
         let public = fs::read_to_string(host_key.with_extension("pub")).unwrap();
         let key: Vec<&str> = public.split_whitespace().take(2).collect();
-        let text: String = HOSTS
+        let text: String = ALL_HOSTS
             .iter()
             .map(|host| format!("[{host}]:{} {}\n", self.port, key.join(" ")))
             .collect();
@@ -253,14 +262,14 @@ impl Sshd {
     }
 }
 
-/// Waits until both addresses accept connections, or the child exits.
+/// Waits until every address accepts connections, or the child exits.
 fn wait_listening(child: &mut Child, port: u16) -> bool {
     let deadline = Instant::now() + Duration::from_secs(10);
     while Instant::now() < deadline {
         if let Ok(Some(_)) = child.try_wait() {
             return false;
         }
-        let up = HOSTS.iter().all(|host| {
+        let up = ALL_HOSTS.iter().all(|host| {
             let addr: SocketAddr = format!("{host}:{port}").parse().unwrap();
             TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok()
         });
@@ -273,7 +282,7 @@ fn wait_listening(child: &mut Child, port: u16) -> bool {
 }
 
 fn sshd_config(dir: &Path, host_key: &Path, port: u16) -> String {
-    let listen: String = HOSTS
+    let listen: String = ALL_HOSTS
         .iter()
         .map(|h| format!("ListenAddress {h}\n"))
         .collect();

@@ -65,6 +65,13 @@ pub enum PeerError {
         #[source]
         source: std::io::Error,
     },
+    #[error("peer [{peer}]: cannot create the directory its indicator files pass through, inside {}; nothing was copied for it. Check that working_dir exists and is writable by this user", working_dir.display())]
+    Scratch {
+        peer: String,
+        working_dir: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("peer [{peer}]: cannot put {} in place; check the staging directory's permissions and free space", path.display())]
     Install {
         peer: String,
@@ -120,6 +127,7 @@ impl PeerError {
             | PeerError::Manifest { peer, .. }
             | PeerError::ManifestUnreadable { peer, .. }
             | PeerError::CopyDir { peer, .. }
+            | PeerError::Scratch { peer, .. }
             | PeerError::Install { peer, .. }
             | PeerError::Owner { peer, .. }
             | PeerError::Indicator { peer, .. } => Some(peer),
@@ -164,10 +172,12 @@ pub enum StageError {
         /// The daily `cback.stage` could not be written either.
         daily_indicator: Option<Box<StageError>>,
     },
-    /// Stopped by SIGINT or SIGTERM at `peer`; `before` were attempted, `after` never started.
-    #[error("{}", interrupted_message(peer, *copying, before, after))]
+    /// Stopped by SIGINT or SIGTERM at `peer` (and `also`, staged at the same time); `before`
+    /// had ended, `after` never started.
+    #[error("{}", interrupted_message(peer, also, *copying, before, after))]
     Interrupted {
         peer: String,
+        also: Vec<String>,
         /// Whether the peer's copy had begun (else the signal came just before it).
         copying: bool,
         before: Vec<String>,
@@ -176,10 +186,22 @@ pub enum StageError {
 }
 
 /// What an interrupt left as it was, as a phrase that follows "interrupted while".
-fn interrupted_message(peer: &str, copying: bool, before: &[String], after: &[String]) -> String {
-    let mut text = if copying {
+fn interrupted_message(
+    peer: &str,
+    also: &[String],
+    copying: bool,
+    before: &[String],
+    after: &[String],
+) -> String {
+    let mut text = if copying && also.is_empty() {
         format!(
             "staging peer [{peer}]: what this run had copied for it and not yet put in place was removed (files already put in place stay, each complete), and its cback.stage was not written, so it is staged again next time"
+        )
+    } else if copying {
+        let others: Vec<String> = also.iter().map(|p| format!("[{p}]")).collect();
+        format!(
+            "staging peer [{peer}] and, at the same time, {}: what this run had copied for each of them and not yet put in place was removed (files already put in place stay, each complete), and their cback.stage was not written, so they are staged again next time",
+            others.join(", ")
         )
     } else {
         format!("about to stage peer [{peer}]: nothing of this run was copied for it")
@@ -237,5 +259,39 @@ impl From<StageError> for cedar_core::ActionError {
                 cedar_core::ActionError::with_source(message, other)
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_interrupt_names_every_peer_it_stopped() {
+        let names = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let message = |peer: &str, also: &[&str], before: &[&str], after: &[&str]| {
+            StageError::Interrupted {
+                peer: peer.into(),
+                also: names(also),
+                copying: true,
+                before: names(before),
+                after: names(after),
+            }
+            .to_string()
+        };
+        let one = message("b", &[], &["a"], &["c"]);
+        assert!(
+            one.starts_with("staging peer [b]: what this run had copied for it")
+                && one.contains("the peers before it were staged or failed as logged (a)")
+                && one.contains("not started: c"),
+            "{one}"
+        );
+        let several = message("a", &["b", "c"], &[], &["d"]);
+        assert!(
+            several.starts_with("staging peer [a] and, at the same time, [b], [c]: what this run had copied for each of them")
+                && several.contains("it was the first peer")
+                && several.contains("not started: d"),
+            "{several}"
+        );
     }
 }

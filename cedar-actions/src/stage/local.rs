@@ -176,7 +176,7 @@ pub fn write_indicator(peer: &Peer) -> Result<(), PeerError> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use cedar_core::{
         dir_names, DumpStatus, Manifest, ManifestEntry, ManifestKind, RegisteredManifest,

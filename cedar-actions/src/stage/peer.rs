@@ -128,6 +128,7 @@ mod tests {
             stage: Some(StageConfig {
                 staging_dir: Some("/s".into()),
                 peers: vec![peer("bogus", "weird")],
+                jobs: None,
             }),
             ..Default::default()
         };

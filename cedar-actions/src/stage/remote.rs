@@ -1,13 +1,17 @@
 //! Staging a remote peer with its rcp command, in the original's form (see [`cedar_core::RemoteCall`]):
 //!
-//! - ready check: `RCP USER@HOST:COLLECT_DIR/cback.collect WORKING_DIR/cback.collect`;
+//! - ready check: `RCP USER@HOST:COLLECT_DIR/cback.collect SCRATCH/cback.collect`;
 //! - copy: `RCP USER@HOST:COLLECT_DIR/* DAILY/.PEER.XXXXXX`, into a fresh hidden directory
 //!   beside the peer's staging directory (the original copies into `DAILY/PEER` itself);
-//! - indicator: `RCP "WORKING_DIR/cback.stage" "USER@HOST:COLLECT_DIR/cback.stage"`.
+//! - indicator: `RCP "SCRATCH/cback.stage" "USER@HOST:COLLECT_DIR/cback.stage"`.
+//!
+//! SCRATCH is `WORKING_DIR/.PEER.XXXXXX`, the peer's own (the original uses `WORKING_DIR`
+//! itself), so that peers staged at the same time never share an indicator file.
 //!
 //! After the copy exits 0, every file it brought is checked (a regular file; against a staged
-//! manifest when there is one), handed to the backup user (as root), and renamed into
-//! `DAILY/PEER`. A copy that fails or is interrupted leaves only the hidden directory, which is
+//! manifest when there is one), made durable by one `syncfs` of the staging filesystem (where
+//! an fsync of each file, one after another, spent most of a run of small files waiting for the
+//! disk), handed to the backup user (as root), and renamed into `DAILY/PEER`, which is synced. A copy that fails or is interrupted leaves only the hidden directory, which is
 //! removed; no final name ever holds a partial file.
 
 use std::fs::File;
@@ -159,10 +163,48 @@ pub fn probe(peer: &Peer, runner: &Runner<'_>, limit: std::time::Duration) -> Re
     result.map(|_| ()).map_err(|err| err.to_string())
 }
 
-/// Removes copy directories (`DAILY/.PEER.XXXXXX`) a killed run left behind.
-fn remove_stale_copies(daily: &Path, name: &str) {
+/// A directory of the peer's own in working_dir (`WORKING_DIR/.PEER.XXXXXX`, the backup
+/// user's as root) through which its indicator files pass, so that peers staged at the same
+/// time never share one; removed when dropped.
+pub fn scratch_dir(
+    peer: &Peer,
+    working_dir: &Path,
+    owner: Option<(Uid, Gid)>,
+) -> Result<tempfile::TempDir, PeerError> {
+    remove_stale_dirs(working_dir, &peer.name, "an indicator directory");
+    peer_dir_in(peer, working_dir, owner, |source| PeerError::Scratch {
+        peer: peer.name.clone(),
+        working_dir: working_dir.to_path_buf(),
+        source,
+    })
+}
+
+/// A fresh `PARENT/.PEER.XXXXXX`, the backup user's as root (the calls run as that user, who
+/// must be able to write there); removed when dropped. `fail` words a failure to create it.
+fn peer_dir_in(
+    peer: &Peer,
+    parent: &Path,
+    owner: Option<(Uid, Gid)>,
+    fail: impl FnOnce(std::io::Error) -> PeerError,
+) -> Result<tempfile::TempDir, PeerError> {
+    let dir = tempfile::Builder::new()
+        .prefix(&format!(".{}.", peer.name))
+        .rand_bytes(COPY_RANDOM)
+        .tempdir_in(parent)
+        .map_err(fail)?;
+    if let Some((uid, gid)) = owner {
+        apply_ownership(dir.path(), uid, gid).map_err(|source| PeerError::Owner {
+            peer: peer.name.clone(),
+            source,
+        })?;
+    }
+    Ok(dir)
+}
+
+/// Removes the peer's directories (`DIR/.PEER.XXXXXX`: `what`) a killed run left behind.
+fn remove_stale_dirs(dir: &Path, name: &str, what: &str) {
     let prefix = format!(".{name}.");
-    let Ok(entries) = std::fs::read_dir(daily) else {
+    let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
     for entry in entries.flatten() {
@@ -173,11 +215,11 @@ fn remove_stale_copies(daily: &Path, name: &str) {
         if is_ours && entry.file_type().is_ok_and(|t| t.is_dir()) {
             match std::fs::remove_dir_all(entry.path()) {
                 Ok(()) => tracing::warn!(
-                    "Removed {}, a partial copy left by an earlier run that was killed or crashed.",
+                    "Removed {}, {what} left by an earlier run that was killed or crashed.",
                     entry.path().display()
                 ),
                 Err(err) => tracing::warn!(
-                    "Cannot remove {}, a partial copy left by an earlier run: {err}; remove it by hand.",
+                    "Cannot remove {}, {what} left by an earlier run: {err}; remove it by hand.",
                     entry.path().display()
                 ),
             }
@@ -185,7 +227,7 @@ fn remove_stale_copies(daily: &Path, name: &str) {
     }
 }
 
-/// The length of the random part of a copy directory's name.
+/// The length of the random part of a copy or indicator directory's name.
 const COPY_RANDOM: usize = 6;
 
 /// The files the copy brought into `dir`, sorted; anything but a regular file is an error.
@@ -220,28 +262,17 @@ pub fn stage(
     runner: &Runner<'_>,
 ) -> Result<Staged, PeerError> {
     let remote = remote_of(peer);
-    remove_stale_copies(daily, &peer.name);
+    remove_stale_dirs(daily, &peer.name, "a partial copy");
     let install_error = |path: &Path, source| PeerError::Install {
         peer: peer.name.clone(),
         path: path.to_path_buf(),
         source,
     };
-    let temp = tempfile::Builder::new()
-        .prefix(&format!(".{}.", peer.name))
-        .rand_bytes(COPY_RANDOM)
-        .tempdir_in(daily)
-        .map_err(|source| PeerError::CopyDir {
-            peer: peer.name.clone(),
-            daily: daily.to_path_buf(),
-            source,
-        })?;
-    if let Some((uid, gid)) = runner.owner {
-        // The copy runs as the backup user, who must be able to write here.
-        apply_ownership(temp.path(), uid, gid).map_err(|source| PeerError::Owner {
-            peer: peer.name.clone(),
-            source,
-        })?;
-    }
+    let temp = peer_dir_in(peer, daily, runner.owner, |source| PeerError::CopyDir {
+        peer: peer.name.clone(),
+        daily: daily.to_path_buf(),
+        source,
+    })?;
     let call = runner.copy_call(peer, remote, temp.path());
     // A copy that failed only on what is not a regular file brought every regular file whole:
     // those are staged, as by the original, and the peer still fails.
@@ -278,33 +309,14 @@ pub fn stage(
         let path = temp.path().join(name);
         path.is_file().then(|| cedar_core::hash_file(&path))
     })?;
-    let mut staged = Staged::default();
-    for name in &names {
-        if interrupt_requested() {
-            return Err(PeerError::Interrupted);
-        }
-        let from = temp.path().join(name);
-        let file = File::open(&from).map_err(|e| install_error(&from, e))?;
-        // The data must be on disk before the name says it is complete.
-        file.sync_all().map_err(|e| install_error(&from, e))?;
-        let bytes = file.metadata().map_err(|e| install_error(&from, e))?.len();
-        drop(file);
-        if let Some((uid, gid)) = runner.owner {
-            apply_ownership(&from, uid, gid).map_err(|source| PeerError::Owner {
-                peer: peer.name.clone(),
-                source,
-            })?;
-        }
-        let to: PathBuf = target.join(name);
-        std::fs::rename(&from, &to).map_err(|e| install_error(&to, e))?;
-        staged.files += 1;
-        staged.bytes += bytes;
-    }
-    cedar_core::sync_dir_lenient(target).map_err(|source| PeerError::Write {
-        peer: peer.name.clone(),
-        name: target.display().to_string(),
-        source,
-    })?;
+    let staged = install(
+        &peer.name,
+        temp.path(),
+        &names,
+        target,
+        runner.owner,
+        &cedar_core::sync_filesystem,
+    )?;
     temp.close().map_err(|e| install_error(daily, e))?;
     match skipped {
         None => Ok(staged),
@@ -314,6 +326,53 @@ pub fn stage(
             source,
         }),
     }
+}
+
+/// Puts the checked files `names` of the copy directory `copy` in place in `target`: `sync`
+/// makes every byte the copy wrote durable first (one `syncfs` of the staging filesystem,
+/// rather than one fsync after another); then each file goes to the backup user (as root) and
+/// is renamed into `target`, which is synced last.
+fn install(
+    peer: &str,
+    copy: &Path,
+    names: &[String],
+    target: &Path,
+    owner: Option<(Uid, Gid)>,
+    sync: &dyn Fn(&Path) -> std::io::Result<()>,
+) -> Result<Staged, PeerError> {
+    let install_error = |path: &Path, source| PeerError::Install {
+        peer: peer.to_string(),
+        path: path.to_path_buf(),
+        source,
+    };
+    // The data must be on disk before a name says it is complete.
+    sync(copy).map_err(|e| install_error(copy, e))?;
+    let mut staged = Staged::default();
+    for name in names {
+        if interrupt_requested() {
+            return Err(PeerError::Interrupted);
+        }
+        let from = copy.join(name);
+        let bytes = std::fs::symlink_metadata(&from)
+            .map_err(|e| install_error(&from, e))?
+            .len();
+        if let Some((uid, gid)) = owner {
+            apply_ownership(&from, uid, gid).map_err(|source| PeerError::Owner {
+                peer: peer.to_string(),
+                source,
+            })?;
+        }
+        let to: PathBuf = target.join(name);
+        std::fs::rename(&from, &to).map_err(|e| install_error(&to, e))?;
+        staged.files += 1;
+        staged.bytes += bytes;
+    }
+    cedar_core::sync_dir_lenient(target).map_err(|source| PeerError::Write {
+        peer: peer.to_string(),
+        name: target.display().to_string(),
+        source,
+    })?;
+    Ok(staged)
 }
 
 /// Whether the copy failed only because the peer's collect_dir holds something that is not a
@@ -408,6 +467,78 @@ mod tests {
         }));
     }
 
+    use cedar_core::dir_names as names_in;
+
+    #[test]
+    fn the_copy_is_synced_before_any_file_takes_its_final_name() {
+        let copy = tempfile::tempdir().unwrap();
+        let target = tempfile::tempdir().unwrap();
+        std::fs::write(copy.path().join("a.tar"), b"alpha").unwrap();
+        std::fs::write(copy.path().join("b.tar"), b"bravo!").unwrap();
+        let names = vec!["a.tar".to_string(), "b.tar".to_string()];
+        // What the sync saw: the directory it was given, and what was in place at that moment.
+        let calls = std::sync::Mutex::new(Vec::new());
+        let sync = |dir: &Path| {
+            calls
+                .lock()
+                .unwrap()
+                .push((dir.to_path_buf(), names_in(target.path()), names_in(dir)));
+            Ok(())
+        };
+        let staged = install("p", copy.path(), &names, target.path(), None, &sync).unwrap();
+        assert_eq!((staged.files, staged.bytes), (2, 11));
+        assert_eq!(
+            *calls.lock().unwrap(),
+            [(
+                copy.path().to_path_buf(),
+                Vec::<String>::new(),
+                names.clone()
+            )]
+        );
+        assert_eq!(names_in(target.path()), names);
+        assert_eq!(
+            std::fs::read(target.path().join("a.tar")).unwrap(),
+            b"alpha"
+        );
+        assert_eq!(
+            std::fs::read(target.path().join("b.tar")).unwrap(),
+            b"bravo!"
+        );
+        assert!(names_in(copy.path()).is_empty());
+    }
+
+    #[test]
+    fn a_failed_sync_puts_nothing_in_place() {
+        let copy = tempfile::tempdir().unwrap();
+        let target = tempfile::tempdir().unwrap();
+        std::fs::write(copy.path().join("a.tar"), b"alpha").unwrap();
+        // EIO, what a failing disk gives.
+        let failing = |_: &Path| Err(std::io::Error::from(nix::errno::Errno::EIO));
+        let err = install(
+            "p",
+            copy.path(),
+            &["a.tar".to_string()],
+            target.path(),
+            None,
+            &failing,
+        )
+        .unwrap_err();
+        assert!(matches!(err, PeerError::Install { .. }), "{err}");
+        assert!(names_in(target.path()).is_empty());
+        assert_eq!(names_in(copy.path()), ["a.tar"]);
+        // The real sync works on a real directory.
+        install(
+            "p",
+            copy.path(),
+            &["a.tar".to_string()],
+            target.path(),
+            None,
+            &cedar_core::sync_filesystem,
+        )
+        .unwrap();
+        assert_eq!(names_in(target.path()), ["a.tar"]);
+    }
+
     #[test]
     fn only_our_copy_directories_are_removed() {
         let daily = tempfile::tempdir().unwrap();
@@ -420,7 +551,7 @@ mod tests {
             std::fs::create_dir(daily.path().join(dir)).unwrap();
         }
         std::fs::write(daily.path().join(".host1.Ab12Z9/partial"), "x").unwrap();
-        remove_stale_copies(daily.path(), "host1");
+        remove_stale_dirs(daily.path(), "host1", "a partial copy");
         let mut left: Vec<String> = std::fs::read_dir(daily.path())
             .unwrap()
             .map(|e| e.unwrap().file_name().into_string().unwrap())

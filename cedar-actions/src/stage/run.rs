@@ -1,5 +1,6 @@
 use super::{daily, error, local, peer, remote};
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 use std::time::Instant;
 
 use nix::unistd::{Gid, Uid};
@@ -7,7 +8,7 @@ use nix::unistd::{Gid, Uid};
 use cedar_core::{
     apply_ownership, interrupt_requested, lookup_owner, record_result, running_as_root, Action,
     ActionContext, ActionError, ActionKind, ActionRegistration, Config, FileOwner, PeerOutcome,
-    PeerResult, Placement, StageRecord, Today,
+    PeerResult, Placement, StageConfig, StageRecord, Today,
 };
 
 use error::{PeerError, StageError};
@@ -91,17 +92,18 @@ impl PeerSettings<'_> {
         })
     }
 
-    fn runner(&self) -> remote::Runner<'_> {
+    /// The runner of a peer whose indicator files pass through `scratch`.
+    fn runner<'s>(&'s self, scratch: &'s Path) -> remote::Runner<'s> {
         remote::Runner {
             su_user: self.ids.map(|_| self.user),
             su_program: &self.su_program,
-            working_dir: &self.working_dir,
+            working_dir: scratch,
             owner: self.ids,
         }
     }
 }
 
-/// Stages every peer of `config`.
+/// Stages every peer of `config`, `<stage><jobs>` at a time (taken in configuration order).
 pub fn stage(config: &Config, request: StageRequest) -> Result<(), StageError> {
     let site = peer_settings(config, &request.today)?;
     let peers = stage_peers(config);
@@ -118,97 +120,171 @@ pub fn stage(config: &Config, request: StageRequest) -> Result<(), StageError> {
         });
     }
     // Each peer's outcome in the day, for purge: pending until known, so that a stage run
-    // stopped half way leaves a day that is not good.
-    let mut record = StageRecord::all(peers.iter().map(|p| p.name.as_str()), PeerOutcome::Pending);
+    // stopped half way leaves a day that is not good. Rewritten as each peer ends.
+    let record = Mutex::new(StageRecord::all(
+        peers.iter().map(|p| p.name.as_str()),
+        PeerOutcome::Pending,
+    ));
     // A record that cannot be written fails the run at the end, after the peers were staged.
-    let mut record_error = None;
-    let mut write_record = |record: &StageRecord| {
+    let record_error = Mutex::new(None);
+    let write_record = |record: &StageRecord| {
         if let Err(source) = record.write(&daily, site.owner()) {
             let err = StageError::Record { source };
             tracing::error!("{}", cedar_core::error_chain(&err));
-            record_error.get_or_insert(err);
+            lock(&record_error).get_or_insert(err);
         }
     };
-    write_record(&record);
+    write_record(&lock(&record));
+    let jobs = config
+        .stage
+        .as_ref()
+        .map_or(StageConfig::DEFAULT_JOBS, StageConfig::jobs);
+    let runs = cedar_core::run_bounded(peers.len(), jobs, &interrupt_requested, &|index| {
+        let ran = stage_and_log(
+            &peers[index],
+            targets[index].as_deref(),
+            &daily,
+            &site,
+            request.full,
+        );
+        if let Ran::Ended { result, .. } = &ran {
+            let outcome = match (result.success, result.skipped) {
+                (false, _) => PeerOutcome::Failed,
+                (true, true) => PeerOutcome::Skipped,
+                (true, false) => PeerOutcome::Good,
+            };
+            let mut record = lock(&record);
+            record.peers.insert(peers[index].name.clone(), outcome);
+            write_record(&record);
+        }
+        ran
+    });
+    // Reported in configuration order, whatever order the peers ended in.
     let mut failures = Vec::new();
-    let interrupted_at = |index: usize, copying: bool| {
-        let names = |list: &[Peer]| list.iter().map(|p| p.name.clone()).collect();
-        StageError::Interrupted {
-            peer: peers[index].name.clone(),
-            copying,
-            before: names(&peers[..index]),
-            after: names(&peers[index + 1..]),
+    let mut finished = Vec::new();
+    let mut interrupted = Vec::new();
+    let mut not_started = Vec::new();
+    for ((p, run), index) in peers.iter().zip(runs).zip(0..) {
+        match run {
+            None => not_started.push(index),
+            Some(Ran::Interrupted) => interrupted.push(index),
+            Some(Ran::Ended { result, failure }) => {
+                record_result(result);
+                finished.push(p.name.clone());
+                failures.extend(failure);
+            }
         }
+    }
+    let names = |list: &[usize]| list.iter().map(|&i| peers[i].name.clone()).collect();
+    let stopped = match (interrupted.split_first(), not_started.split_first()) {
+        // Stopped while copying (with others copied at the same time); the rest never began.
+        (Some((&first, others)), _) => Some((first, names(others), true, names(&not_started))),
+        // Stopped just before it began.
+        (None, Some((&first, rest))) => Some((first, Vec::new(), false, names(rest))),
+        (None, None) => None,
     };
-    for (index, (p, target)) in peers.iter().zip(&targets).enumerate() {
-        if interrupt_requested() {
-            return Err(interrupted_at(index, false));
-        }
-        tracing::info!("Staging peer [{}].", p.name);
-        let started = Instant::now();
-        let outcome = match target {
-            Some(target) => stage_one(p, &daily, target, &site, request.full),
-            None => Err(PeerError::BadName {
-                peer: p.name.clone(),
-            }),
-        };
-        let mut result = PeerResult {
-            action: "stage".into(),
-            peer: p.name.clone(),
-            files: 0,
-            bytes: 0,
-            success: true,
-            skipped: false,
-            seconds: 0.0,
-            error: None,
-        };
-        match outcome {
-            Ok(Outcome::Staged(staged)) => {
-                record.peers.insert(p.name.clone(), PeerOutcome::Good);
-                tracing::info!("Staged {} files for peer [{}].", staged.files, p.name);
-                result.files = staged.files;
-                result.bytes = staged.bytes;
-            }
-            Ok(Outcome::Ignored(reason)) => {
-                record.peers.insert(p.name.clone(), PeerOutcome::Skipped);
-                tracing::info!("Peer [{}] was not ready to be staged.", p.name);
-                tracing::debug!("Peer [{}]: {reason}", p.name);
-                result.skipped = true;
-            }
-            Err(PeerError::Interrupted) => return Err(interrupted_at(index, true)),
-            Err(err) => {
-                record.peers.insert(p.name.clone(), PeerOutcome::Failed);
-                let message = err.full_message();
-                match &err {
-                    PeerError::NotReady { reason, .. } => {
-                        tracing::error!("Peer [{}] was not ready to be staged: {reason}", p.name)
-                    }
-                    _ => {
-                        let own = format!("peer [{}]: ", p.name);
-                        let text = message.strip_prefix(&own).unwrap_or(&message);
-                        tracing::error!("Error staging [{}]: {text}", p.name)
-                    }
-                }
-                result.success = false;
-                result.error = Some(message);
-                failures.push(err);
-            }
-        }
-        result.seconds = started.elapsed().as_secs_f64();
-        record_result(result);
-        write_record(&record);
+    if let Some((first, also, copying, after)) = stopped {
+        return Err(StageError::Interrupted {
+            peer: peers[first].name.clone(),
+            also,
+            copying,
+            before: finished,
+            after,
+        });
     }
     // The peers' failures are reported even when the daily indicator cannot be written too.
     let daily_indicator = write_daily_indicator(&daily, site.ids);
     if failures.is_empty() {
         daily_indicator?;
-        return record_error.map_or(Ok(()), Err);
+        return record_error
+            .into_inner()
+            .unwrap_or_else(|e| e.into_inner())
+            .map_or(Ok(()), Err);
     }
     Err(StageError::Peers {
         attempted: peers.len(),
         failures,
         daily_indicator: daily_indicator.err().map(Box::new),
     })
+}
+
+/// How one peer's turn ended.
+// One per peer, moved once: the size of the variants does not matter.
+#[allow(clippy::large_enum_variant)]
+enum Ran {
+    /// Staged, ignored or failed: its status entry, and its failure if it failed.
+    Ended {
+        result: PeerResult,
+        failure: Option<PeerError>,
+    },
+    /// Stopped by SIGINT or SIGTERM while it was being staged.
+    Interrupted,
+}
+
+/// Stages one peer and logs how it went; every line names the peer, so that the lines of
+/// peers staged at the same time can be told apart.
+fn stage_and_log(
+    p: &Peer,
+    target: Option<&Path>,
+    daily: &Path,
+    site: &PeerSettings<'_>,
+    full: bool,
+) -> Ran {
+    tracing::info!("Staging peer [{}].", p.name);
+    let started = Instant::now();
+    let outcome = match target {
+        Some(target) => stage_one(p, daily, target, site, full),
+        None => Err(PeerError::BadName {
+            peer: p.name.clone(),
+        }),
+    };
+    let mut result = PeerResult {
+        action: "stage".into(),
+        peer: p.name.clone(),
+        files: 0,
+        bytes: 0,
+        success: true,
+        skipped: false,
+        seconds: 0.0,
+        error: None,
+    };
+    let mut failure = None;
+    match outcome {
+        Ok(Outcome::Staged(staged)) => {
+            tracing::info!("Staged {} files for peer [{}].", staged.files, p.name);
+            result.files = staged.files;
+            result.bytes = staged.bytes;
+        }
+        Ok(Outcome::Ignored(reason)) => {
+            tracing::info!("Peer [{}] was not ready to be staged.", p.name);
+            tracing::debug!("Peer [{}]: {reason}", p.name);
+            result.skipped = true;
+        }
+        Err(PeerError::Interrupted) => return Ran::Interrupted,
+        Err(err) => {
+            let message = err.full_message();
+            match &err {
+                PeerError::NotReady { reason, .. } => {
+                    tracing::error!("Peer [{}] was not ready to be staged: {reason}", p.name)
+                }
+                _ => {
+                    let own = format!("peer [{}]: ", p.name);
+                    let text = message.strip_prefix(&own).unwrap_or(&message);
+                    tracing::error!("Error staging [{}]: {text}", p.name)
+                }
+            }
+            result.success = false;
+            result.error = Some(message);
+            failure = Some(err);
+        }
+    }
+    result.seconds = started.elapsed().as_secs_f64();
+    Ran::Ended { result, failure }
+}
+
+/// The guarded value, even when a thread panicked while holding it (the record stays usable).
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// Whether `name` can name a directory in the daily directory.
@@ -229,8 +305,17 @@ fn stage_one(
     site: &PeerSettings<'_>,
     full: bool,
 ) -> Result<Outcome, PeerError> {
-    tracing::debug!("Ignore failure mode for this peer: {:?}", p.ignore_failures);
-    let runner = site.runner();
+    tracing::debug!(
+        "Ignore failure mode for peer [{}]: {:?}",
+        p.name,
+        p.ignore_failures
+    );
+    // Each remote peer's indicator files pass through a directory of its own.
+    let scratch = match &p.remote {
+        None => None,
+        Some(_) => Some(remote::scratch_dir(p, &site.working_dir, site.ids)?),
+    };
+    let runner = site.runner(scratch.as_ref().map_or(&site.working_dir, |d| d.path()));
     let not_ready = match &p.remote {
         None => local::not_ready(&p.collect_dir),
         Some(_) => remote::not_ready(p, &runner)?,
@@ -244,7 +329,7 @@ fn stage_one(
             reason,
         });
     }
-    tracing::debug!("Found collect indicator.");
+    tracing::debug!("Found collect indicator for peer [{}].", p.name);
     let staged = match &p.remote {
         None => local::stage(p, target, site.owner())?,
         Some(_) => remote::stage(p, daily, target, &runner)?,
@@ -291,7 +376,7 @@ impl Action for StageAction {
         let config = &ctx.config.config;
         // Without its settings stage cannot run; the configuration check says why.
         let settings = peer_settings(config, &Today::current()).ok();
-        let runner = settings.as_ref().map(PeerSettings::runner);
+        let runner = settings.as_ref().map(|s| s.runner(&s.working_dir));
         super::doctor::check(config, runner.as_ref())
     }
 }

@@ -341,6 +341,23 @@ pub struct StageConfig {
     pub staging_dir: Option<String>,
     #[serde(default, rename = "peer")]
     pub peers: Vec<PeerConfig>,
+    /// cback only: how many peers are staged at once (default [`StageConfig::DEFAULT_JOBS`];
+    /// 1 stages them one after another, as the original). The original ignores this element.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jobs: Option<i64>,
+}
+
+impl StageConfig {
+    /// Peers staged at once without `<jobs>`.
+    pub const DEFAULT_JOBS: usize = 4;
+
+    /// `<jobs>`, or [`StageConfig::DEFAULT_JOBS`] (a value below 1, which validation refuses,
+    /// counts as 1).
+    pub fn jobs(&self) -> usize {
+        self.jobs.map_or(Self::DEFAULT_JOBS, |n| {
+            usize::try_from(n.max(1)).unwrap_or(1)
+        })
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

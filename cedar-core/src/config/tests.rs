@@ -849,3 +849,26 @@ fn retention_policies_are_read_and_refused_policies_are_configuration_errors() {
     let err = parse(&dir("<keep_last>many</keep_last>")).unwrap_err();
     assert!(err.to_string().contains("<keep_last>"), "{err}");
 }
+
+#[test]
+fn stage_jobs_defaults_to_four_and_must_be_at_least_one() {
+    let stage = |inner: &str| format!("<cb_config><stage>{inner}</stage></cb_config>");
+    let config = parse(&stage("<staging_dir>/s</staging_dir>")).unwrap();
+    assert_eq!(config.config.stage.as_ref().unwrap().jobs, None);
+    assert_eq!(
+        config.config.stage.unwrap().jobs(),
+        StageConfig::DEFAULT_JOBS
+    );
+    let config = parse(&stage("<jobs>1</jobs>")).unwrap();
+    assert_eq!(config.config.stage.unwrap().jobs(), 1);
+    let err = parse(&stage("<jobs>0</jobs>")).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "/etc/cback3.conf: <stage><jobs>: `0` is out of range; use an integer >= 1"
+    );
+    let err = parse(&stage("<jobs>many</jobs>")).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "/etc/cback3.conf: <stage><jobs>: `many` is not an integer; write a whole number such as 7"
+    );
+}

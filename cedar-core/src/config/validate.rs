@@ -182,6 +182,7 @@ pub(crate) fn field_problems(config: &Config) -> Vec<Problem> {
     }
     if let Some(st) = &config.stage {
         c.absolute("<stage><staging_dir>", st.staging_dir.as_ref());
+        c.at_least("<stage><jobs>", st.jobs, 1);
         for peer in &st.peers {
             field_peer(&mut c, "<stage><peer>", peer);
         }

@@ -8,6 +8,7 @@ const BIN: cback_tests::Binaries = cback_tests::binaries!();
 
 mod stage_compat;
 mod stage_doctor;
+mod stage_jobs;
 mod stage_local;
 mod stage_managed;
 mod stage_remote;

@@ -65,6 +65,8 @@ impl Side {
             fs::write(dir.join("cback.collect"), b"").unwrap();
         }
     }
+    /// Both sides stage one peer at a time (`<jobs>1</jobs>`, which the original ignores), so
+    /// that the calls come in the original's order.
     fn config(&self, user: &str, group: &str, options_extra: &str, peers: &str) -> PathBuf {
         let path = self.root.join("cback.conf");
         fs::write(
@@ -73,7 +75,7 @@ impl Side {
                 "<?xml version=\"1.0\"?>\n<cb_config>\n<options><starting_day>monday</starting_day>\
                  <working_dir>{}</working_dir><backup_user>{user}</backup_user>\
                  <backup_group>{group}</backup_group><rcp_command>/usr/bin/scp -B</rcp_command>\
-                 {options_extra}</options>\n<stage><staging_dir>{}</staging_dir>{peers}</stage>\n\
+                 {options_extra}</options>\n<stage><staging_dir>{}</staging_dir>{peers}<jobs>1</jobs></stage>\n\
                  </cb_config>\n",
                 self.root.join("work").display(),
                 self.root.join("stage").display()
@@ -254,8 +256,9 @@ fn write_logging_wrapper(dir: &Path) -> (PathBuf, PathBuf) {
     (wrapper, log)
 }
 
-/// The logged calls with each side's own directories (and cback's copy directory, which is
-/// its deliberate difference) replaced by placeholders.
+/// The logged calls with each side's own directories (and cback's copy directory and the
+/// peer's own directory its indicator files pass through, its deliberate differences) replaced
+/// by placeholders.
 fn normalized_calls(log: &Path, side: &Path) -> Vec<String> {
     let text = fs::read_to_string(log).unwrap_or_default();
     let copy_dir = regex_lite_copy_dir();
@@ -267,7 +270,9 @@ fn normalized_calls(log: &Path, side: &Path) -> Vec<String> {
         .collect()
 }
 
-/// Replaces `/.127.0.0.X.RANDOM` (cback's copy directory) by `/127.0.0.X`.
+/// Replaces `WORKING_DIR/.127.0.0.X.RANDOM/cback.` (the peer's own directory in working_dir,
+/// where the original uses working_dir itself) by `WORKING_DIR/cback.`, and
+/// `/.127.0.0.X.RANDOM` (cback's copy directory) by `/127.0.0.X`.
 fn regex_lite_copy_dir() -> impl Fn(&str) -> String {
     |line: &str| {
         let mut out = line.to_string();
@@ -275,7 +280,13 @@ fn regex_lite_copy_dir() -> impl Fn(&str) -> String {
             let marker = format!("/.{host}.");
             while let Some(at) = out.find(&marker) {
                 let end = at + marker.len() + 6;
-                out.replace_range(at..end, &format!("/{host}"));
+                let scratch = out[end..].starts_with("/cback.");
+                let with = if scratch {
+                    String::new()
+                } else {
+                    format!("/{host}")
+                };
+                out.replace_range(at..end, &with);
             }
         }
         out

@@ -16,7 +16,7 @@ fn server(test: &str) -> Option<&'static Sshd> {
 }
 
 /// A remote `<peer>` named `host` (the host it is reached at), collecting in `dir`.
-fn remote_peer(host: &str, dir: &Path, rcp: &str, extra: &str) -> String {
+pub(crate) fn remote_peer(host: &str, dir: &Path, rcp: &str, extra: &str) -> String {
     format!(
         "<peer><name>{host}</name><type>remote</type><collect_dir>{}</collect_dir>\
          <backup_user>{}</backup_user><rcp_command>{rcp}</rcp_command>{extra}</peer>",
@@ -52,8 +52,9 @@ fn remote_peers_on_two_hosts_and_a_local_peer_are_staged() {
     let config = site.config(
         OTHER_WEEKDAY,
         "",
+        // One peer at a time, to see the original's order in the log.
         &site.stage_section(&format!(
-            "{}{}{}",
+            "{}{}{}<jobs>1</jobs>",
             remote_peer(HOSTS[0], &one, &rcp, ""),
             remote_peer(HOSTS[1], &two, &rcp, ""),
             site.local_peer("here", "")
