@@ -17,6 +17,10 @@ use nix::unistd::Pid;
 /// How long a stopped process group gets between SIGTERM and SIGKILL.
 pub const KILL_GRACE: Duration = Duration::from_secs(3);
 
+/// How often [`ProcessGroup::watch`] asks its stop condition again without a ring: a time limit
+/// is met within this much.
+pub const RECHECK: Duration = Duration::from_millis(200);
+
 /// How far [`ProcessGroup::watch`] has gone in stopping the group.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Stopping {
@@ -111,21 +115,28 @@ impl ProcessGroup {
         status
     }
 
-    /// Waits, without polling, until the leader is reaped; once `interrupted` turns true, stops
-    /// the group: SIGTERM, then SIGKILL after [`KILL_GRACE`]. `interrupted` is asked again
-    /// whenever [`crate::interrupt::ring`] rings (every interrupt does; a caller whose
-    /// `interrupted` turns true otherwise must ring). Run it on a thread of its own beside
+    /// Waits until the leader is reaped; once `interrupted` turns true, stops the group:
+    /// SIGTERM, then SIGKILL after [`KILL_GRACE`]. `interrupted` is asked again whenever
+    /// [`crate::interrupt::ring`] rings (every interrupt does, and so does the reaping of the
+    /// leader, so neither waits on a timer), and every [`RECHECK`] for a condition that turns
+    /// true with time alone (a time limit). Run it on a thread of its own beside
     /// [`ProcessGroup::wait`], which rings once it has reaped the leader.
     pub fn watch(&self, interrupted: &(dyn Fn() -> bool + Sync)) {
         let mut stopping = Stopping::Not;
         loop {
             let deadline = match stopping {
                 Stopping::Termed(at) => Some(at + KILL_GRACE),
-                Stopping::Not | Stopping::Killed => None,
+                // A condition that turns true with time alone (a time limit, a deadline) rings
+                // no bell: it is asked again every RECHECK as well.
+                Stopping::Not => Some(Instant::now() + RECHECK),
+                Stopping::Killed => None,
             };
-            crate::interrupt::wait_until(deadline, &mut || {
+            let woke = crate::interrupt::wait_until(deadline, &mut || {
                 self.lock().reaped || (stopping == Stopping::Not && interrupted())
             });
+            if !woke && stopping == Stopping::Not {
+                continue;
+            }
             let leader = self.lock();
             if leader.reaped {
                 return;
