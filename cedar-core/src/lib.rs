@@ -128,7 +128,7 @@ pub use gpg::{Decrypting as GpgDecrypting, Input as GpgInput};
 pub use process::{
     apply_locale, combined_text as combined_output, command as child_command,
     is_overridden as is_command_overridden, resolve_command, run_supervised, run_supervised_within,
-    run_watched, tail as last_lines, SupervisedError, WithinError,
+    run_watched, run_watched_within, tail as last_lines, SupervisedError, WithinError,
 };
 pub use process_group::ProcessGroup;
 pub use remote::{

@@ -94,11 +94,22 @@ pub fn run_supervised_within(
     cmd: Command,
     limit: std::time::Duration,
 ) -> Result<Output, WithinError> {
+    run_watched_within(cmd, &crate::interrupt::requested, Some(limit))
+}
+
+/// [`run_watched`] with an optional time limit: stopped when `interrupted` turns true
+/// ([`SupervisedError::Interrupted`]) or once `limit` has passed ([`WithinError::TimedOut`]),
+/// whichever comes first. The one time limit of the supervisor.
+pub fn run_watched_within(
+    cmd: Command,
+    interrupted: &(dyn Fn() -> bool + Sync),
+    limit: Option<std::time::Duration>,
+) -> Result<Output, WithinError> {
     let started = std::time::Instant::now();
-    let expired = || started.elapsed() > limit;
-    match run_watched(cmd, &|| crate::interrupt::requested() || expired()) {
-        Err(SupervisedError::Interrupted) if !crate::interrupt::requested() => {
-            Err(WithinError::TimedOut(limit))
+    let expired = || limit.is_some_and(|limit| started.elapsed() > limit);
+    match run_watched(cmd, &|| interrupted() || expired()) {
+        Err(SupervisedError::Interrupted) if !interrupted() => {
+            Err(WithinError::TimedOut(limit.unwrap_or_default()))
         }
         other => Ok(other?),
     }

@@ -19,7 +19,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
-use cedar_core::SupervisedError;
+use cedar_core::{SupervisedError, WithinError};
 
 /// Where other PostgreSQL client installations usually live (Debian/Ubuntu, RHEL/PGDG).
 pub const DEFAULT_SEARCH_ROOTS: [&str; 2] = ["/usr/lib/postgresql/*/bin", "/usr/pgsql-*/bin"];
@@ -195,25 +195,23 @@ fn psql_run(
         cmd.env("PGCONNECT_TIMEOUT", CONNECT_TIMEOUT);
     }
     // Supervised: a SIGTERM while the server is slow to answer stops psql too.
-    let started = std::time::Instant::now();
-    let timed_out = || limit.is_some_and(|limit| started.elapsed() > limit);
-    let stop = || interrupted() || timed_out();
-    let output = cedar_core::run_watched(cmd, &stop).map_err(|err| match err {
-        SupervisedError::Spawn(source) => QueryError::Spawn {
-            program: psql.to_path_buf(),
-            source,
-        },
-        SupervisedError::Interrupted if timed_out() && !interrupted() => QueryError::Failed {
-            program: psql.to_path_buf(),
-            stderr: format!(
-                "no answer within {} s; check that the server runs and is reachable",
-                limit.unwrap_or_default().as_secs()
-            ),
-        },
-        SupervisedError::Interrupted => QueryError::Interrupted {
-            program: psql.to_path_buf(),
-        },
-    })?;
+    let output =
+        cedar_core::run_watched_within(cmd, interrupted, limit).map_err(|err| match err {
+            WithinError::Supervised(SupervisedError::Spawn(source)) => QueryError::Spawn {
+                program: psql.to_path_buf(),
+                source,
+            },
+            WithinError::TimedOut(limit) => QueryError::Failed {
+                program: psql.to_path_buf(),
+                stderr: format!(
+                    "no answer within {} s; check that the server runs and is reachable",
+                    limit.as_secs()
+                ),
+            },
+            WithinError::Supervised(SupervisedError::Interrupted) => QueryError::Interrupted {
+                program: psql.to_path_buf(),
+            },
+        })?;
     if !output.status.success() {
         return Err(QueryError::Failed {
             program: psql.to_path_buf(),
