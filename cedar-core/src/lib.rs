@@ -57,6 +57,7 @@ mod retention;
 mod run;
 mod seal;
 mod sha256;
+mod shared_connection;
 mod shrink;
 mod staged;
 mod status;
@@ -123,7 +124,8 @@ pub use sha256::{
     hash_file, hash_reader, hex as lowercase_hex, DigestReader, DigestWriter, Digested,
 };
 
-// Child processes: the environment rule, the supervisor, streamed output, gpg, remote shells.
+// Child processes: the environment rule, the supervisor, streamed output, gpg, remote shells
+// (and the one ssh connection a peer's calls share).
 pub use gpg::{Decrypting as GpgDecrypting, Input as GpgInput};
 pub use process::{
     apply_locale, combined_text as combined_output, command as child_command,
@@ -139,6 +141,7 @@ pub use seal::{
     identities as age_identities, open_age, read_identities as read_age_identities, unseal,
     Identities as AgeIdentities, Seal, SealWriter, UnsealError,
 };
+pub use shared_connection::SharedConnection;
 pub use stream::{
     describe_status as describe_exit_status, drain_stderr, stderr_suffix, stream as stream_command,
     StreamCommand, StreamError,

@@ -37,6 +37,15 @@ pub const ALL_HOSTS: [&str; 5] = [
     "127.0.0.5",
     "127.0.0.6",
 ];
+/// One more address the server listens on, for the one test that counts the connections made
+/// to a host ([`Sshd::connections_to`]); no other test uses it.
+pub const COUNTED_HOST: &str = "127.0.0.7";
+
+/// Every address the server listens on.
+fn listen_hosts() -> impl Iterator<Item = &'static str> {
+    ALL_HOSTS.into_iter().chain([COUNTED_HOST])
+}
+
 /// A loopback address nothing listens on (an unreachable peer).
 pub const UNREACHABLE: &str = "127.0.0.3";
 
@@ -209,8 +218,7 @@ impl Sshd {
     fn write_known_hosts(&self, host_key: &Path) {
         let public = fs::read_to_string(host_key.with_extension("pub")).unwrap();
         let key: Vec<&str> = public.split_whitespace().take(2).collect();
-        let text: String = ALL_HOSTS
-            .iter()
+        let text: String = listen_hosts()
             .map(|host| format!("[{host}]:{} {}\n", self.port, key.join(" ")))
             .collect();
         fs::write(&self.known_hosts, text).unwrap();
@@ -256,6 +264,16 @@ impl Sshd {
         )
     }
 
+    /// How many connections the server accepted on `host` so far (its log's `Connection from
+    /// ... on HOST port` lines).
+    pub fn connections_to(&self, host: &str) -> usize {
+        let on = format!(" on {host} port {}", self.port);
+        self.log()
+            .lines()
+            .filter(|l| l.starts_with("Connection from") && l.contains(&on))
+            .count()
+    }
+
     /// What sshd logged so far (for assertion messages).
     pub fn log(&self) -> String {
         fs::read_to_string(self.dir.path().join("sshd.log")).unwrap_or_default()
@@ -269,7 +287,7 @@ fn wait_listening(child: &mut Child, port: u16) -> bool {
         if let Ok(Some(_)) = child.try_wait() {
             return false;
         }
-        let up = ALL_HOSTS.iter().all(|host| {
+        let up = listen_hosts().all(|host| {
             let addr: SocketAddr = format!("{host}:{port}").parse().unwrap();
             TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok()
         });
@@ -282,8 +300,7 @@ fn wait_listening(child: &mut Child, port: u16) -> bool {
 }
 
 fn sshd_config(dir: &Path, host_key: &Path, port: u16) -> String {
-    let listen: String = ALL_HOSTS
-        .iter()
+    let listen: String = listen_hosts()
         .map(|h| format!("ListenAddress {h}\n"))
         .collect();
     format!(

@@ -24,6 +24,7 @@ pub fn describe(config: &Config, today: &Today) -> Vec<String> {
         su_program: &su_program,
         working_dir: &working_dir,
         owner: None,
+        connection: None,
     };
     let peers = stage_peers(config);
     if peers.is_empty() {

@@ -26,6 +26,7 @@ use super::{Staged, INDICATOR};
 use crate::collect::INDICATOR as COLLECT_INDICATOR;
 use cedar_core::{
     apply_ownership, command_words, interrupt_requested, RemoteCall, RemoteCallError, RemoteWord,
+    SharedConnection,
 };
 
 /// How the peer's copies are run on this machine.
@@ -39,13 +40,31 @@ pub struct Runner<'a> {
     pub working_dir: &'a Path,
     /// backup_user:backup_group for staged files and the copy directory, as root.
     pub owner: Option<(Uid, Gid)>,
+    /// The ssh connection the peer's calls share, when its rcp command can share one.
+    pub connection: Option<&'a SharedConnection>,
 }
 
 impl Runner<'_> {
     fn call(&self, remote: &Remote, tail: Vec<RemoteWord>) -> RemoteCall {
         let mut words = command_words(&remote.rcp_command);
+        if let Some(connection) = self.connection {
+            words = connection.apply(words);
+        }
         words.extend(tail);
         RemoteCall::new(words, self.su_user, self.su_program)
+    }
+
+    /// One ssh connection for the calls toward `peer`, its socket in working_dir (the peer's
+    /// own directory), when the rcp command is `scp` or `ssh` (see
+    /// [`cedar_core::SharedConnection`]).
+    pub fn shared_connection(&self, peer: &Peer, remote: &Remote) -> Option<SharedConnection> {
+        SharedConnection::for_command(
+            &command_words(&remote.rcp_command),
+            self.working_dir,
+            &remote.address(&peer.name),
+            self.su_user,
+            self.su_program,
+        )
     }
 
     /// The ready-check call for `peer`.
@@ -429,6 +448,7 @@ mod tests {
             su_program: "su",
             working_dir: Path::new("/var/cback"),
             owner: None,
+            connection: None,
         };
         let p = peer();
         let r = p.remote.as_ref().unwrap();

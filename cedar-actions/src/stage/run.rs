@@ -99,6 +99,7 @@ impl PeerSettings<'_> {
             su_program: &self.su_program,
             working_dir: scratch,
             owner: self.ids,
+            connection: None,
         }
     }
 }
@@ -316,6 +317,16 @@ fn stage_one(
         Some(_) => Some(remote::scratch_dir(p, &site.working_dir, site.ids)?),
     };
     let runner = site.runner(scratch.as_ref().map_or(&site.working_dir, |d| d.path()));
+    // The ready check, the copy and the push share one ssh connection where they can; it
+    // ends (dropped) before the scratch directory that holds its socket is removed.
+    let connection = p
+        .remote
+        .as_ref()
+        .and_then(|r| runner.shared_connection(p, r));
+    let runner = remote::Runner {
+        connection: connection.as_ref(),
+        ..runner
+    };
     let not_ready = match &p.remote {
         None => local::not_ready(&p.collect_dir),
         Some(_) => remote::not_ready(p, &runner)?,

@@ -9,7 +9,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use crate::stage_support::*;
-use cback_tests::sshd::{self, Sshd, HOSTS, UNREACHABLE};
+use cback_tests::sshd::{self, Sshd, COUNTED_HOST, HOSTS, UNREACHABLE};
 
 fn server(test: &str) -> Option<&'static Sshd> {
     sshd::shared(test)
@@ -116,6 +116,72 @@ fn remote_peers_on_two_hosts_and_a_local_peer_are_staged() {
     let status = site.status();
     assert_eq!(peer_status(&status, HOSTS[1])["files"], 2);
     assert_eq!(peer_status(&status, HOSTS[1])["bytes"], 10);
+}
+
+/// The processes whose command line mentions `text` (a master ssh names its socket).
+fn processes_naming(text: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for entry in fs::read_dir("/proc").unwrap().flatten() {
+        if let Ok(line) = fs::read(entry.path().join("cmdline")) {
+            let line = String::from_utf8_lossy(&line).replace('\0', " ");
+            if line.contains(text) {
+                found.push(format!("{}: {line}", entry.file_name().to_string_lossy()));
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn a_peers_three_calls_share_one_ssh_connection_and_leave_no_master() {
+    let Some(server) = server("a_peers_three_calls_share_one_ssh_connection_and_leave_no_master")
+    else {
+        return;
+    };
+    let site = StageMaster::new();
+    let dir = site.fill("counted", &[("c.tar", b"counted", 0o644)], true);
+    let rcp = server.rcp_command();
+    let config = site.config(
+        OTHER_WEEKDAY,
+        "",
+        &site.stage_section(&remote_peer(COUNTED_HOST, &dir, &rcp, "")),
+    );
+    let before = server.connections_to(COUNTED_HOST);
+    let out = site.cback(&config, &["--debug", "stage"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stderr}
+{}",
+        site.log()
+    );
+    assert_eq!(
+        entries(&site.daily().join(COUNTED_HOST))["c.tar"],
+        file(0o644, b"counted")
+    );
+    assert_eq!(fs::metadata(dir.join("cback.stage")).unwrap().len(), 0);
+    // The ready check, the copy and the push: three calls, one connection (scp -r's one).
+    assert_eq!(
+        server.connections_to(COUNTED_HOST) - before,
+        1,
+        "{}
+sshd:
+{}",
+        site.log(),
+        server.log()
+    );
+    let log = site.log();
+    assert!(log.contains("ControlMaster=auto"), "{log}");
+    assert!(log.contains("Ended the shared ssh connection"), "{log}");
+    // The master was asked to end: nothing runs with the peer's socket any more.
+    let work = site.work().display().to_string();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !processes_naming(&work).is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(processes_naming(&work), Vec::<String>::new());
+    assert!(hidden_entries(&site.work()).is_empty());
 }
 
 #[test]
