@@ -17,7 +17,7 @@ Actions:
   purge        remove old files from the configured directories
   rebuild      rebuild this week's disc from the staging directories
   validate     check the configuration and the machine, then report every problem
-  doctor       check that tonight's run can succeed (servers, peers, directories), one
+  doctor       check that tonight's run can succeed (servers, peers, directories, disc), one
                PASS/WARN/FAIL line per check, without writing any backup; --json for tools
   initialize   prepare media for use
   status       report the last run as a monitoring check (exit 0 OK, 1 WARNING,

@@ -154,7 +154,7 @@ fn action_descriptions() -> Vec<(String, String)> {
                 "Check the configuration and the machine; report every problem (exit 6 if any)."
             }
             "doctor" => {
-                "Check that tonight's run can succeed, without writing any backup: one PASS, WARN or FAIL line per check (exit 6 if any failed); --json for tools."
+                "Check that tonight's run can succeed, without writing any backup: the directories and their free space, the servers and tools of each configured section, the stage peers (reached with the rcp command, nothing left on them), the managed peers (cback --version through the rsh command), the store device and the newest staged day against the medium. One PASS, WARN or FAIL line per check (exit 6 if any failed); --json for tools."
             }
             "initialize" => "Label rewritable media so that store accepts it.",
             "status" => {

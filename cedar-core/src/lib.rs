@@ -81,10 +81,11 @@ pub use inventory;
 pub use lock::{LockError, RunLock};
 pub use options::{Options, DEFAULT_CONFIG, DEFAULT_LOGFILE, DEFAULT_MODE as DEFAULT_LOGFILE_MODE};
 pub use plan::{
-    build as build_plan, dependency_mode, Plan, StepKind, BUILTIN_NAMES as BUILTIN_ACTION_NAMES,
+    build as build_plan, dependency_mode, managed_peer_configs, Plan, StepKind,
+    BUILTIN_NAMES as BUILTIN_ACTION_NAMES,
 };
 pub use run::{
-    describe_managed, execute as execute_plan, needs_lock, run_failure_hook,
+    describe_managed, execute as execute_plan, managed_peer_call, needs_lock, run_failure_hook,
     working_dir as run_lock_dir, RunError, RunInfo,
 };
 

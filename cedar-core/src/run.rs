@@ -318,6 +318,14 @@ pub fn managed_call(
     config: &ConfigFile,
     full: bool,
 ) -> RemoteCall {
+    let full = if full { " --full" } else { "" };
+    managed_peer_call(peer, config, &format!("{full} {action}"))
+}
+
+/// The call that runs the peer's cback command followed by `args` (a leading blank included,
+/// e.g. `" --version"`) on a managed peer: `RSH REMOTEUSER@HOST 'CBACK_COMMAND ARGS'`, through
+/// `su BACKUP_USER -c` as root. Managed steps and `cback doctor` call peers through it.
+pub fn managed_peer_call(peer: &PeerConfig, config: &ConfigFile, args: &str) -> RemoteCall {
     let opts = config.config.options.clone().unwrap_or_default();
     let user = peer
         .backup_user
@@ -339,8 +347,7 @@ pub fn managed_call(
         "{user}@{}",
         peer.name.clone().unwrap_or_default()
     )));
-    let full = if full { " --full" } else { "" };
-    words.push(Word::Single(format!("{cback}{full} {action}")));
+    words.push(Word::Single(format!("{cback}{args}")));
     let local_user = opts
         .backup_user
         .as_deref()

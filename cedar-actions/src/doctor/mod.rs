@@ -2,3 +2,5 @@
 
 mod action;
 mod directories;
+
+pub(crate) use directories::MARGIN;

@@ -148,38 +148,48 @@ pub fn not_ready(peer: &Peer, runner: &Runner<'_>) -> Result<Option<String>, Pee
     }
 }
 
-/// The file `cback doctor` copies into a remote peer's collect directory: it proves that the
-/// host is reachable with the rcp command as the backup user and that the directory exists and
-/// takes the `cback.stage` indicator. It stays there (overwritten by the next doctor); `*` of
-/// the copy does not match it.
-pub const DOCTOR_PROBE: &str = ".cback-doctor-probe";
-
-/// Copies [`DOCTOR_PROBE`] to the peer with its rcp command, within `limit`.
+/// How `cback doctor` reaches a remote peer without leaving anything on it: the rcp command
+/// copies the peer's collect directory itself, without `-r`, into a scratch directory of this
+/// machine (`WORKING_DIR/.PEER.XXXXXX`, removed afterwards). scp refuses a directory with
+/// "not a regular file" and copies nothing, which proves the host, the login and the
+/// directory; a missing directory says "No such file or directory"; a copy program that skips
+/// a directory and exits 0 (rsync) copies nothing either. Nothing is written on the peer.
+/// Within `limit`.
 pub fn probe(peer: &Peer, runner: &Runner<'_>, limit: std::time::Duration) -> Result<(), String> {
     let remote = remote_of(peer);
-    let local = runner.working_dir.join(DOCTOR_PROBE);
-    std::fs::write(&local, b"written by cback doctor\n")
-        .map_err(|err| format!("cannot write {}: {err}", local.display()))?;
-    if let Some(ids) = runner.owner {
-        let _ = apply_ownership(&local, ids.0, ids.1);
-    }
-    let call = RemoteCall::new(
-        {
-            let mut words = command_words(&remote.rcp_command);
-            words.push(RemoteWord::Double(local.display().to_string()));
-            words.push(RemoteWord::Double(format!(
+    let scratch = peer_dir_in(peer, runner.working_dir, runner.owner, |source| {
+        PeerError::Scratch {
+            peer: peer.name.clone(),
+            working_dir: runner.working_dir.to_path_buf(),
+            source,
+        }
+    })
+    .map_err(|err| err.to_string())?;
+    let target = scratch.path().join("probe");
+    let call = runner.call(
+        remote,
+        vec![
+            RemoteWord::Plain(format!(
                 "{}:{}",
                 remote.address(&peer.name),
-                peer.collect_dir.join(DOCTOR_PROBE).display()
-            )));
-            words
-        },
-        runner.su_user,
-        runner.su_program,
+                peer.collect_dir.display()
+            )),
+            RemoteWord::Plain(target.display().to_string()),
+        ],
     );
     let result = call.run_within(limit);
-    let _ = std::fs::remove_file(&local);
-    result.map(|_| ()).map_err(|err| err.to_string())
+    let copied_a_file = target.exists();
+    drop(scratch);
+    match result {
+        Ok(_) if copied_a_file => Err(format!(
+            "`{}` copied a file: its collect directory {} is not a directory",
+            call.display(),
+            peer.collect_dir.display()
+        )),
+        Ok(_) => Ok(()),
+        Err(err) if only_non_regular_skipped(&err) => Ok(()),
+        Err(err) => Err(err.to_string()),
+    }
 }
 
 /// A directory of the peer's own in working_dir (`WORKING_DIR/.PEER.XXXXXX`, the backup

@@ -388,7 +388,7 @@ impl Action for StageAction {
         // Without its settings stage cannot run; the configuration check says why.
         let settings = peer_settings(config, &Today::current()).ok();
         let runner = settings.as_ref().map(|s| s.runner(&s.working_dir));
-        super::doctor::check(config, runner.as_ref())
+        super::doctor::check(ctx.config, runner.as_ref())
     }
 }
 

@@ -1,16 +1,17 @@
-use super::{initialize, rebuild, settings, store_action, tools, writer};
+use super::{doctor, initialize, rebuild, settings, store_action, tools, writer};
 use cedar_core::{
     Action, ActionContext, ActionError, ActionKind, ActionRegistration, Placement, Today,
 };
 
 use settings::StoreSettings;
 
-/// validate's store check: the writer can be opened (for a CD that runs `cdrecord -prcap`).
-/// `None` when it can, or when the store section is incomplete (the document rules report
+/// validate's store check: the writer can be opened (for a CD that runs `cdrecord -prcap`,
+/// within the doctor's [`cedar_core::CHECK_TIME_LIMIT`]). `None` when it can, or when the store section is incomplete (the document rules report
 /// that).
 pub fn writer_problem(config: &cedar_core::Config) -> Option<String> {
     let settings = StoreSettings::load(config, "validate").ok()?;
-    let error = writer::Writer::open(&settings, tools::Tools::new(config)).err()?;
+    let tools = tools::Tools::new(config).within(cedar_core::CHECK_TIME_LIMIT);
+    let error = writer::Writer::open(&settings, tools).err()?;
     Some(format!(
         "<store>: Backup device [{}] [{}] is not valid: {error}",
         settings.device.display(),
@@ -25,6 +26,10 @@ impl Action for StoreAction {
     fn execute(&self, ctx: &ActionContext<'_>) -> Result<(), ActionError> {
         store_action::store(&ctx.config.config, ctx.options.full, &Today::current())
             .map_err(Into::into)
+    }
+
+    fn doctor(&self, ctx: &ActionContext<'_>) -> Vec<cedar_core::CheckResult> {
+        doctor::check(ctx.config)
     }
 }
 

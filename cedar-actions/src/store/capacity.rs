@@ -16,6 +16,11 @@ pub struct Capacity {
 }
 
 impl Capacity {
+    /// Whether an image of `bytes` fits in what is available.
+    pub fn holds(&self, bytes: f64) -> bool {
+        bytes <= self.available
+    }
+
     /// used / (used + available) × 100; 100 when nothing is available, 0 when nothing is used.
     pub fn utilized_percent(&self) -> f64 {
         if self.available <= 0.0 {
@@ -34,7 +39,7 @@ pub fn check_fits(
     bytes: f64,
     capacity: &Capacity,
 ) -> Result<(), StoreError> {
-    if bytes <= capacity.available {
+    if capacity.holds(bytes) {
         return Ok(());
     }
     tracing::error!(

@@ -21,6 +21,7 @@ mod check_data;
 mod check_error;
 mod check_media;
 mod disc_run;
+mod doctor;
 mod dvdwriter;
 mod error;
 mod indicator;

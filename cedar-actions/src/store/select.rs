@@ -75,6 +75,20 @@ pub fn store_dir(
     })
 }
 
+/// The newest daily directory `YYYY/MM/DD` below `staging` that holds `cback.stage`, stored or
+/// not, with its path: the size of a night's store, as `cback doctor` measures it. `None`
+/// when there is none (or no staging directory).
+pub fn newest_staged(staging: &Path) -> Option<(String, PathBuf)> {
+    cedar_core::daily_dirs(staging)
+        .ok()?
+        .into_iter()
+        .filter_map(|path| {
+            let rel = path.strip_prefix(staging).ok()?.to_str()?.to_string();
+            (cedar_core::is_day_path(&rel) && staged(&path)).then_some((rel, path))
+        })
+        .max()
+}
+
 /// rebuild: today and each day before it back to the most recent starting day, newest first,
 /// that holds `cback.stage` (`cback.store` does not matter).
 pub fn rebuild_dirs(
@@ -166,6 +180,21 @@ mod tests {
             err.starts_with("Unable to find unused staging directory"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn the_newest_staged_day_is_the_latest_date_with_cback_stage() {
+        let root = tempfile::tempdir().unwrap();
+        assert_eq!(newest_staged(root.path()), None);
+        assert_eq!(newest_staged(&root.path().join("gone")), None);
+        stage(root.path(), "2026/11/30", true);
+        stage(root.path(), "2026/12/01", false);
+        // Not staged (no cback.stage), and not a date: neither counts.
+        fs::create_dir_all(root.path().join("2026/12/02")).unwrap();
+        stage(root.path(), "2026/12/xx", false);
+        let (rel, path) = newest_staged(root.path()).unwrap();
+        assert_eq!(rel, "2026/12/01");
+        assert_eq!(path, root.path().join("2026/12/01"));
     }
 
     #[test]

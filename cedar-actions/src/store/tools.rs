@@ -10,8 +10,8 @@ use std::path::PathBuf;
 use std::process::{Command, ExitStatus, Output};
 
 use cedar_core::{
-    apply_locale, last_lines, log_command_output, resolve_command, run_supervised, Config,
-    SupervisedError,
+    apply_locale, interrupt_requested, last_lines, log_command_output, resolve_command,
+    run_watched_within, Config, SupervisedError, WithinError,
 };
 
 /// Why a tool could not be run or failed.
@@ -33,6 +33,8 @@ pub enum ToolError {
     },
     #[error("interrupted while running `{command}`")]
     Interrupted { command: String },
+    #[error("`{command}` gave no answer within {seconds} s and was stopped; check that the drive is connected and not busy with another program")]
+    TimedOut { command: String, seconds: u64 },
 }
 
 /// A finished command.
@@ -89,11 +91,25 @@ impl Ran {
 #[derive(Debug, Clone, Copy)]
 pub struct Tools<'a> {
     config: &'a Config,
+    /// Each command is stopped after this long (`cback doctor`); `None`: no limit.
+    limit: Option<std::time::Duration>,
 }
 
 impl<'a> Tools<'a> {
     pub fn new(config: &'a Config) -> Tools<'a> {
-        Tools { config }
+        Tools {
+            config,
+            limit: None,
+        }
+    }
+
+    /// These tools with every command stopped after `limit` ([`ToolError::TimedOut`]): for
+    /// checks that must not hang on a drive that does not answer.
+    pub fn within(self, limit: std::time::Duration) -> Tools<'a> {
+        Tools {
+            limit: Some(limit),
+            ..self
+        }
     }
 
     /// The program that runs for `name`.
@@ -101,19 +117,25 @@ impl<'a> Tools<'a> {
         resolve_command(self.config, name)
     }
 
-    /// Runs `name` with `args` and waits for it; a non-zero exit is not an error here.
+    /// Runs `name` with `args` and waits for it (no longer than the limit of
+    /// [`Tools::within`]); a non-zero exit is not an error here.
     pub fn run<S: AsRef<OsStr>>(&self, name: &'static str, args: &[S]) -> Result<Ran, ToolError> {
         let (cmd, command) = self.command(name, args);
-        let output = run_supervised(cmd).map_err(|e| match e {
-            SupervisedError::Spawn(source) => ToolError::Start {
-                command: command.clone(),
-                name,
-                source,
-            },
-            SupervisedError::Interrupted => ToolError::Interrupted {
-                command: command.clone(),
-            },
-        })?;
+        let output =
+            run_watched_within(cmd, &interrupt_requested, self.limit).map_err(|e| match e {
+                WithinError::Supervised(SupervisedError::Spawn(source)) => ToolError::Start {
+                    command: command.clone(),
+                    name,
+                    source,
+                },
+                WithinError::Supervised(SupervisedError::Interrupted) => ToolError::Interrupted {
+                    command: command.clone(),
+                },
+                WithinError::TimedOut(limit) => ToolError::TimedOut {
+                    command: command.clone(),
+                    seconds: limit.as_secs(),
+                },
+            })?;
         Ok(Ran::logged(command, &output))
     }
 

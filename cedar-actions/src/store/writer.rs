@@ -106,6 +106,15 @@ impl<'a> Writer<'a> {
         }
     }
 
+    /// The space on a new disc of the configured media type (a CD's first lead-in taken off):
+    /// what a write with a new disc checks the image against.
+    pub fn new_disc_capacity(&self) -> Capacity {
+        match &self.drive {
+            Drive::Cd(cd) => cd.capacity(None),
+            Drive::Dvd(dvd) => dvd.capacity(0),
+        }
+    }
+
     /// Bytes the entries need, for the blanking decision: mkisofs's estimate without label
     /// and multisession options (plus 2500 sectors on DVD).
     pub fn required_bytes(&self, entries: &[Entry]) -> Result<f64, StoreError> {
@@ -178,6 +187,9 @@ mod tests {
             available,
             boundaries: None,
         };
+        assert!(cap(0.0, 10.0).holds(10.0));
+        assert!(!cap(0.0, 10.0).holds(10.5));
+        assert!(!cap(5e9, -1e8).holds(0.0));
         assert_eq!(cap(10.0, 0.0).utilized_percent(), 100.0);
         assert_eq!(cap(0.0, 10.0).utilized_percent(), 0.0);
         // A CD-R 74 with msinfo 0,300000: 92.05% utilized.

@@ -2,7 +2,17 @@
 
 use std::collections::HashMap;
 
-use crate::config::Config;
+use crate::config::{Config, PeerConfig};
+
+/// The managed peers: the remote peers of `<peers>` with `<managed>Y`, in configuration order.
+/// Peers listed under `<stage>` do not count.
+pub fn managed_peer_configs(config: &Config) -> impl Iterator<Item = &PeerConfig> {
+    config
+        .peers
+        .iter()
+        .flat_map(|p| p.peers.iter())
+        .filter(|p| p.is_remote() && p.managed == Some(true))
+}
 
 /// For each action, the names of the managed remote peers of `<peers>` that run it, in
 /// configuration order and without duplicates. Peers listed under `<stage>` do not count.
@@ -13,14 +23,7 @@ pub fn managed_peers(config: &Config) -> HashMap<String, Vec<String>> {
         .as_ref()
         .and_then(|o| o.managed_actions.clone())
         .unwrap_or_default();
-    let Some(peers) = config.peers.as_ref() else {
-        return map;
-    };
-    for peer in peers
-        .peers
-        .iter()
-        .filter(|p| p.is_remote() && p.managed == Some(true))
-    {
+    for peer in managed_peer_configs(config) {
         let Some(name) = peer.name.as_ref() else {
             continue;
         };

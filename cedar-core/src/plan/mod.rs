@@ -11,7 +11,7 @@ mod managed;
 mod resolve;
 
 pub use build::{build, Plan, PlanError, Step, StepKind, ALL_ACTIONS};
-pub use managed::managed_peers;
+pub use managed::{managed_peer_configs, managed_peers};
 pub use resolve::{dependency_mode, BUILTIN_NAMES};
 
 #[cfg(test)]

@@ -58,20 +58,6 @@ fn cback_command(side: &PeerSide) -> String {
     )
 }
 
-/// A managed remote `<peer>` of `<peers>`.
-fn managed_peer(host: &str, collect: &Path, server: &Sshd, cback: &str) -> String {
-    format!(
-        "<peer><name>{host}</name><type>remote</type><collect_dir>{}</collect_dir>\
-         <backup_user>{}</backup_user><rcp_command>{}</rcp_command>\
-         <rsh_command>{}</rsh_command><cback_command>{cback}</cback_command>\
-         <managed>Y</managed><managed_actions>collect</managed_actions></peer>",
-        collect.display(),
-        sshd::login_user(),
-        server.rcp_command(),
-        server.rsh_command()
-    )
-}
-
 /// The master's own `<collect>` of `ROOT/master-src` into `ROOT/master-collect`.
 fn master_collect(site: &StageMaster) -> String {
     let src = site.root.join("master-src");

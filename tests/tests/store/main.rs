@@ -11,6 +11,7 @@ mod store_capacity;
 mod store_cd;
 mod store_check;
 mod store_compat;
+mod store_doctor;
 mod store_dvd;
 mod store_knapsack;
 mod store_rebuild;

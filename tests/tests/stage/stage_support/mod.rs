@@ -7,6 +7,7 @@ use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
+use cback_tests::sshd::{self, Sshd};
 use nix::unistd::{Gid, Group, Uid, User};
 
 /// The day the tests pin with `CEDAR_TODAY`: a Wednesday.
@@ -230,4 +231,19 @@ pub fn hidden_entries(dir: &Path) -> Vec<PathBuf> {
         }
     }
     found
+}
+
+/// A managed remote `<peer>` of `<peers>` on `server`, running `cback` (its `<cback_command>`)
+/// for the action collect.
+pub fn managed_peer(host: &str, collect: &Path, server: &Sshd, cback: &str) -> String {
+    format!(
+        "<peer><name>{host}</name><type>remote</type><collect_dir>{}</collect_dir>\
+         <backup_user>{}</backup_user><rcp_command>{}</rcp_command>\
+         <rsh_command>{}</rsh_command><cback_command>{cback}</cback_command>\
+         <managed>Y</managed><managed_actions>collect</managed_actions></peer>",
+        collect.display(),
+        sshd::login_user(),
+        server.rcp_command(),
+        server.rsh_command()
+    )
 }
