@@ -176,8 +176,8 @@ pub use status::{
 
 // Dumps that look wrong: a night compared with the nights before.
 pub use shrink::{
-    compare as compare_dump_sizes, Finding as ShrinkFinding, ShrinkError, ShrinkLimits,
-    DEFAULT_SHRINK_WARNING,
+    check_run as check_dump_sizes, compare as compare_dump_sizes, Finding as ShrinkFinding,
+    ShrinkCheckError, ShrinkError, ShrinkLimits, DEFAULT_SHRINK_WARNING,
 };
 
 // Durations on a command line (`90m`, `26h`, `2d`) and ages as a person reads them.

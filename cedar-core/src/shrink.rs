@@ -4,12 +4,13 @@
 //! smaller than `<options><shrink_warning>` of it (default 0.5) is a warning, smaller than
 //! `<options><shrink_fail>` (no default) fails the action. A database with fewer tables than at
 //! its last dump, and a database dumped last time that an `<all>Y` run no longer lists, are
-//! warnings too.
+//! warnings too. Every action whose dumps' sizes are known (postgresql, mysql) asks
+//! [`check_run`] after its dumps; nothing here knows which database server it was.
 
 use crate::clip::clip;
-use crate::config::Config;
+use crate::config::{Config, ConfigFile};
 use crate::quantity::display_bytes;
-use crate::status::{DumpHistory, DumpSize};
+use crate::status::{DumpHistory, DumpSize, DumpStats, Record};
 
 /// The default of `<options><shrink_warning>`.
 pub const DEFAULT_SHRINK_WARNING: f64 = 0.5;
@@ -51,6 +52,72 @@ impl ShrinkLimits {
             .unwrap_or(DEFAULT_SHRINK_WARNING),
             fail: fraction("shrink_fail", options.and_then(|o| o.shrink_fail.as_ref()))?,
         })
+    }
+}
+
+/// Why [`check_run`] stopped the action.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ShrinkCheckError {
+    #[error(transparent)]
+    Limits(#[from] ShrinkError),
+    /// Dumps smaller than `<options><shrink_fail>` of their median (they were written).
+    #[error("{} dump(s) are smaller than <options><shrink_fail> of the median of their earlier dumps (they were written):\n- {}\nCheck the databases; if the shrink was expected, run again with a larger <shrink_fail> (or none) until the history has caught up", .0.len(), .0.join("\n- "))]
+    Shrunk(Vec<String>),
+}
+
+/// Compares the dumps `action` recorded as successful in this run
+/// ([`crate::status::record`]) with the status history of the working directory: each finding
+/// is logged as a warning (and so kept in the run's status, the textfile and `cback status`);
+/// those below `<shrink_fail>` fail. `stats` counts a dumped database's tables and rows when the
+/// action can (`None` when it cannot); what it counts is kept in the history
+/// ([`crate::status::record_dump_stats`]). `listed_all`: the databases came from the server's
+/// list, so one dumped last time and missing now is gone from the server.
+pub fn check_run(
+    config: &ConfigFile,
+    action: &str,
+    listed_all: bool,
+    stats: &dyn Fn(&str) -> Option<DumpStats>,
+) -> Result<(), ShrinkCheckError> {
+    let limits = ShrinkLimits::from_config(&config.config)?;
+    let Some(working_dir) = crate::run::working_dir(config) else {
+        return Ok(());
+    };
+    let history = crate::status::read_previous(working_dir)
+        .map(|s| s.history)
+        .unwrap_or_default();
+    let current: Vec<DumpSize> = crate::status::recorded()
+        .into_iter()
+        .filter_map(|record| match record {
+            Record::Database(d) if d.action == action && d.success => Some(d),
+            _ => None,
+        })
+        .map(|d| {
+            let counted = stats(&d.database);
+            if let Some(counted) = counted {
+                crate::status::record_dump_stats(action, &d.database, counted);
+            }
+            DumpSize {
+                action: d.action,
+                database: d.database,
+                raw_bytes: d.raw_bytes,
+                tables: counted.map(|s| s.tables),
+                rows: counted.map(|s| s.rows),
+            }
+        })
+        .collect();
+    let findings = compare(&history, action, &current, listed_all, &limits);
+    for finding in &findings {
+        tracing::warn!("{}", finding.message);
+    }
+    let failing: Vec<String> = findings
+        .into_iter()
+        .filter(|f| f.fails)
+        .map(|f| f.message)
+        .collect();
+    if failing.is_empty() {
+        Ok(())
+    } else {
+        Err(ShrinkCheckError::Shrunk(failing))
     }
 }
 

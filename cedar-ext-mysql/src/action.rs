@@ -4,9 +4,9 @@
 use std::ffi::OsString;
 
 use cedar_core::{
-    capture_command, child_command, last_lines, resolve_command, run_supervised,
-    validate_extension, Action, ActionContext, ActionError, Captured, ExitRule, ExtensionSection,
-    StandardSections, StreamCommand, SupervisedError, Tally, TallyItem,
+    capture_command, child_command, last_lines, run_supervised, validate_extension, Action,
+    ActionContext, ActionError, Captured, ExitRule, ExtensionSection, StandardSections,
+    StreamCommand, SupervisedError, Tally, TallyItem,
 };
 
 use crate::config::{MysqlSection, Settings, Target, SECTION};
@@ -24,29 +24,23 @@ impl Action for MysqlAction {
     }
 
     fn validate(&self, ctx: &ActionContext<'_>) -> Vec<String> {
-        validate_extension::<MysqlSection>(ctx.config, ctx.options)
+        let mut problems = validate_extension::<MysqlSection>(ctx.config, ctx.options);
+        if let Err(err) = cedar_core::ShrinkLimits::from_config(&ctx.config.config) {
+            problems.push(err.to_string());
+        }
+        problems
     }
 
-    /// The section readable, mysqldump and mysql (which lists the databases and checks the
-    /// grants) found. The server itself is not asked yet.
+    /// The section, the programs, the login, the databases and the grants
+    /// ([`crate::doctor`]).
     fn doctor(&self, ctx: &ActionContext<'_>) -> Vec<cedar_core::CheckResult> {
-        use cedar_core::{check_program, section_check_failure};
-        if let Err(err) = MysqlSection::load(ctx.config) {
-            return vec![section_check_failure("mysql", ctx.config_path, &err)];
-        }
-        ["mysqldump", "mysql"]
-            .iter()
-            .map(|name| {
-                let path = resolve_command(&ctx.config.config, name);
-                check_program("mysql program", &path)
-            })
-            .collect()
+        crate::doctor::check(ctx.config)
     }
 }
 
 /// The arguments before the target: the option file first (MySQL reads it only there), then
 /// the user.
-fn login_args(settings: &Settings, defaults: Option<&DefaultsFile>) -> Vec<OsString> {
+pub(crate) fn login_args(settings: &Settings, defaults: Option<&DefaultsFile>) -> Vec<OsString> {
     let mut args = Vec::new();
     if let Some(file) = defaults {
         args.push(file.argument());
@@ -94,6 +88,9 @@ pub fn run(
         .map_err(|e| ActionError::failed(e.to_string()))?;
     let settings =
         MysqlSection::load(ctx.config).map_err(|e| ActionError::failed(e.to_string()))?;
+    // Checked before any dump, though used after them.
+    cedar_core::ShrinkLimits::from_config(&ctx.config.config)
+        .map_err(|e| ActionError::failed(e.to_string()))?;
     if ctx.options.dry_run {
         for target in &settings.targets {
             tracing::info!(
@@ -147,6 +144,10 @@ pub fn run(
         }
     }
     tally.finish()?;
+    // Each dump's size against the median of its earlier ones; mysqldump's tables are not
+    // counted.
+    cedar_core::check_dump_sizes(ctx.config, SECTION, false, &|_| None)
+        .map_err(|e| ActionError::failed(e.to_string()))?;
     tracing::info!("Executed the MySQL extended action successfully.");
     Ok(())
 }

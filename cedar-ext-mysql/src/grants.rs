@@ -131,21 +131,100 @@ pub fn has(grants: &[Grant], privilege: &str, database: Option<&str>) -> bool {
     })
 }
 
-/// What is missing for dumps of `databases` (`None`: all databases), each said with where it
-/// is needed.
-pub fn missing(grants: &[Grant], databases: Option<&[String]>) -> Vec<String> {
+/// One privilege the dumps need that the grants do not give.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lack {
+    pub privilege: &'static str,
+    /// `None`: needed on `*.*`.
+    pub database: Option<String>,
+}
+
+impl Lack {
+    /// `RELOAD on *.* (mysqldump --flush-logs needs it)`, `SELECT on database [shop]`.
+    pub fn describe(&self) -> String {
+        match &self.database {
+            None => format!(
+                "{} on *.* (mysqldump {} needs it)",
+                self.privilege,
+                needed_by(self.privilege)
+            ),
+            Some(db) => format!("{} on database [{db}]", self.privilege),
+        }
+    }
+
+    /// The statement that gives it to `account` (as `CURRENT_USER()` says it: `user@host`).
+    pub fn grant_statement(&self, account: &str) -> String {
+        let on = match &self.database {
+            None => "*.*".to_string(),
+            Some(db) => format!("{}.*", database_pattern(db)),
+        };
+        format!(
+            "GRANT {} ON {on} TO {};",
+            self.privilege,
+            quote_account(account)
+        )
+    }
+}
+
+/// The mysqldump option a global privilege is needed for.
+fn needed_by(privilege: &str) -> &'static str {
+    match privilege {
+        "RELOAD" => "--flush-logs",
+        "PROCESS" => "--all-databases, dumping the tablespaces,",
+        _ => "",
+    }
+}
+
+/// `db` as a literal database name in a `GRANT ... ON`: quoted, its `_` and `%` escaped (they
+/// are patterns there).
+fn database_pattern(db: &str) -> String {
+    let escaped = db
+        .replace('`', "``")
+        .replace('\\', "\\\\")
+        .replace('_', "\\_")
+        .replace('%', "\\%");
+    format!("`{escaped}`")
+}
+
+/// `user@host` as `'user'@'host'`.
+fn quote_account(account: &str) -> String {
+    let quote = |part: &str| format!("'{}'", part.replace('\\', "\\\\").replace('\'', "''"));
+    match account.rsplit_once('@') {
+        Some((user, host)) => format!("{}@{}", quote(user), quote(host)),
+        None => quote(account),
+    }
+}
+
+/// What is lacking for dumps of `databases` (`None`: all databases): RELOAD on `*.*`, then
+/// SELECT and LOCK TABLES on each database.
+pub fn lacking(grants: &[Grant], databases: Option<&[String]>) -> Vec<Lack> {
     let mut found = Vec::new();
     if !has(grants, "RELOAD", None) {
-        found.push("RELOAD on *.* (mysqldump --flush-logs needs it)".to_string());
+        found.push(Lack {
+            privilege: "RELOAD",
+            database: None,
+        });
     }
     for db in databases.unwrap_or_default() {
         for privilege in ["SELECT", "LOCK TABLES"] {
             if !has(grants, privilege, Some(db)) {
-                found.push(format!("{privilege} on database [{db}]"));
+                found.push(Lack {
+                    privilege,
+                    database: Some(db.clone()),
+                });
             }
         }
     }
     found
+}
+
+/// What is missing for dumps of `databases` (`None`: all databases), each said with where it
+/// is needed.
+pub fn missing(grants: &[Grant], databases: Option<&[String]>) -> Vec<String> {
+    lacking(grants, databases)
+        .iter()
+        .map(Lack::describe)
+        .collect()
 }
 
 #[cfg(test)]
@@ -195,6 +274,22 @@ mod tests {
             vec!["RELOAD on *.* (mysqldump --flush-logs needs it)"]
         );
         assert!(like("with space", "with space"));
+        let lack = Lack {
+            privilege: "SELECT",
+            database: Some("with_space`".into()),
+        };
+        assert_eq!(
+            lack.grant_statement("cback_weak@localhost"),
+            "GRANT SELECT ON `with\\_space```.* TO 'cback_weak'@'localhost';"
+        );
+        let reload = Lack {
+            privilege: "RELOAD",
+            database: None,
+        };
+        assert_eq!(
+            reload.grant_statement("o'k@%"),
+            "GRANT RELOAD ON *.* TO 'o''k'@'%';"
+        );
         assert!(like("a`b", "a`b"));
         assert_eq!(
             parse("GRANT SELECT ON `a``b`.* TO x")[0].scope,

@@ -18,6 +18,7 @@
 mod action;
 mod config;
 mod defaults;
+mod doctor;
 mod error;
 mod grants;
 mod login;

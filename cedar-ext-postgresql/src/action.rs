@@ -269,71 +269,30 @@ fn failed_before_dumps(targets: &[Target], err: PgError) -> PgError {
     err
 }
 
-/// Compares this run's dumps with the status history ([`cedar_core::shrink`]): each database
-/// dumped on its own is counted first (tables, estimated rows: kept in the history); each
-/// finding is logged as a warning (and so kept in the run's status); those below
-/// `<shrink_fail>` fail the action. The databases came from the server's list with `<all>Y`
-/// and `<split>Y`.
+/// Compares this run's dumps with the status history ([`cedar_core::check_dump_sizes`]):
+/// each database dumped on its own is counted first (tables, estimated rows: kept in the
+/// history). The databases came from the server's list with `<all>Y` and `<split>Y`.
 fn check_shrink(config: &ConfigFile, settings: &Settings) -> Result<(), PgError> {
-    use cedar_core::{
-        read_previous_status, record_dump_stats, recorded_results, DumpSize, StatusRecord,
-    };
-    let Some(working_dir) = cedar_core::run_lock_dir(config) else {
-        return Ok(());
-    };
-    let limits = cedar_core::ShrinkLimits::from_config(&config.config)?;
-    let history = read_previous_status(working_dir)
-        .map(|s| s.history)
-        .unwrap_or_default();
     let psql = cedar_core::resolve_command(&config.config, "psql");
     let env = prepare::libpq_env(settings);
-    let current: Vec<DumpSize> = recorded_results()
-        .into_iter()
-        .filter_map(|record| match record {
-            StatusRecord::Database(d) if d.action == SECTION && d.success => Some(d),
-            _ => None,
-        })
-        .map(|d| {
-            let per_database = settings
-                .targets
-                .iter()
-                .any(|t| matches!(t, Target::Database(name) if *name == d.database));
-            let stats = per_database
-                .then(|| match tables::table_stats(&psql, &env, &d.database) {
-                    Ok(stats) => {
-                        record_dump_stats(SECTION, &d.database, stats);
-                        Some(stats)
-                    }
-                    Err(err) => {
-                        tracing::debug!("Not counting the tables of [{}]: {err}", d.database);
-                        None
-                    }
-                })
-                .flatten();
-            DumpSize {
-                action: d.action,
-                database: d.database,
-                raw_bytes: d.raw_bytes,
-                tables: stats.map(|s| s.tables),
-                rows: stats.map(|s| s.rows),
+    let count = |database: &str| {
+        let per_database = settings
+            .targets
+            .iter()
+            .any(|t| matches!(t, Target::Database(name) if name == database));
+        if !per_database {
+            return None;
+        }
+        match tables::table_stats(&psql, &env, database) {
+            Ok(stats) => Some(stats),
+            Err(err) => {
+                tracing::debug!("Not counting the tables of [{database}]: {err}");
+                None
             }
-        })
-        .collect();
-    let findings =
-        cedar_core::compare_dump_sizes(&history, SECTION, &current, settings.split, &limits);
-    for finding in &findings {
-        tracing::warn!("{}", finding.message);
-    }
-    let failing: Vec<String> = findings
-        .into_iter()
-        .filter(|f| f.fails)
-        .map(|f| f.message)
-        .collect();
-    if failing.is_empty() {
-        Ok(())
-    } else {
-        Err(PgError::Shrunk(failing))
-    }
+        }
+    };
+    cedar_core::check_dump_sizes(config, SECTION, settings.split, &count)?;
+    Ok(())
 }
 
 /// Renames a finished dump into place; handed to the `publish` function of [`dump_one`].

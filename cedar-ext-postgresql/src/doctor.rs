@@ -1,13 +1,16 @@
 //! What `cback doctor` checks for the `<postgresql>` section, without dumping anything: the
 //! section and its password file; a connection as the configured role; a pg_dump (and
 //! pg_dumpall) new enough for the server ([`crate::version`]); every configured database
-//! present; every table and sequence readable by the role (`has_table_privilege`); and, when
-//! pg_dumpall runs (`<all>Y`), `pg_authid` readable (a warning when not: the roles are then
-//! dumped without their passwords, [`crate::role_passwords`]). Every psql runs within
-//! [`CHECK_TIME_LIMIT`].
+//! present; every table and sequence the dump includes readable by the role
+//! (`has_table_privilege`; with a `<database_options>` entry, pg_dump itself says which tables
+//! its selection includes, [`selected_unreadable`]); when pg_dumpall runs (`<all>Y`),
+//! `pg_authid` readable (a warning when not: the roles are then dumped without their
+//! passwords, [`crate::role_passwords`]); and the server's recovery state and the rights to
+//! pause replay on a hot standby ([`crate::standby::doctor_check`]). Every psql and pg_dump
+//! runs within [`CHECK_TIME_LIMIT`].
 
 use std::ffi::OsString;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use cedar_core::{
     is_command_overridden, resolve_command, section_check_failure, CheckResult, ConfigFile,
@@ -16,19 +19,21 @@ use cedar_core::{
 
 use crate::config::{check_password_file, Settings, Target};
 use crate::discover::{parse_names, Excludes, MAINTENANCE_DATABASES};
-use crate::prepare::libpq_env;
+use crate::prepare::{connect_databases, libpq_env};
 use crate::version::{self, psql_within, QueryError};
 
 /// How many unreadable tables of one database are named before the rest are counted.
 const NAMED_TABLES: usize = 20;
 
 /// The tables and sequences pg_dump reads, as `'t' || schema.name` when the role cannot read
-/// them, plus `'u' || role` and `'n' || how many there are.
+/// them (then, after the unit separator 0x1f, its kind, its schema and its name as they are),
+/// plus `'u' || role` and `'n' || how many there are.
 const TABLES_QUERY: &str = "SELECT 'u' || quote_ident(current_user) \
      UNION ALL SELECT 'n' || count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
      WHERE c.relkind IN ('r', 'p', 'S', 'm') AND n.nspname <> 'information_schema' \
      AND n.nspname NOT LIKE 'pg\\_%' \
      UNION ALL SELECT 't' || quote_ident(n.nspname) || '.' || quote_ident(c.relname) \
+     || chr(31) || c.relkind::text || chr(31) || n.nspname || chr(31) || c.relname \
      FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
      WHERE c.relkind IN ('r', 'p', 'S', 'm') AND n.nspname <> 'information_schema' \
      AND n.nspname NOT LIKE 'pg\\_%' AND NOT has_table_privilege(c.oid, 'SELECT')";
@@ -87,7 +92,16 @@ pub fn check(config: &ConfigFile) -> Vec<CheckResult> {
         &server,
         format!("connected; the server is PostgreSQL {}", version.text),
     ));
-    results.extend(programs(config, &settings, &env, version.version));
+    let (checked, pg_dump) = programs(config, &settings, &env, version.version);
+    results.extend(checked);
+    let server_of_dumps =
+        crate::standby::Server::new(config, &settings, &connect_databases(&settings));
+    results.push(crate::standby::doctor_check(
+        &server_of_dumps,
+        &settings,
+        Some(version.version),
+        CHECK_TIME_LIMIT,
+    ));
 
     let listed = match psql_within(
         &psql,
@@ -158,9 +172,23 @@ pub fn check(config: &ConfigFile) -> Vec<CheckResult> {
         });
     }
     for database in &databases {
-        results.extend(tables(&psql, &env, database));
+        let selection = settings
+            .choices(&Target::Database(database.clone()))
+            .is_some_and(|c| !c.args().is_empty());
+        let dump = Dump {
+            pg_dump: pg_dump.as_deref().filter(|_| selection),
+            settings: &settings,
+        };
+        results.extend(tables(&psql, &env, database, &dump));
     }
     results
+}
+
+/// How the dump of a database chooses its tables: pg_dump with the arguments of its
+/// `<database_options>` entry (`None`: no entry selects anything, every table is dumped).
+struct Dump<'a> {
+    pg_dump: Option<&'a Path>,
+    settings: &'a Settings,
 }
 
 /// pg_dump and pg_dumpall against the server's version, as the action will choose them.
@@ -169,7 +197,7 @@ fn programs(
     settings: &Settings,
     env: &[(&'static str, OsString)],
     server: version::Version,
-) -> Vec<CheckResult> {
+) -> (Vec<CheckResult>, Option<PathBuf>) {
     let mut needed = Vec::new();
     if settings.split
         || settings
@@ -183,7 +211,8 @@ fn programs(
         needed.push("pg_dumpall");
     }
     let roots = version::search_roots();
-    needed
+    let mut pg_dump = None;
+    let results = needed
         .into_iter()
         .map(|name| {
             let configured = resolve_command(&config.config, name);
@@ -191,6 +220,9 @@ fn programs(
             let chosen = version::choose(name, &configured, pinned, Some(server), &roots, &|p| {
                 version::program_version_in(p, env)
             });
+            if let (Ok(tool), "pg_dump") = (&chosen, name) {
+                pg_dump = Some(tool.program.clone());
+            }
             match chosen {
                 Ok(tool) if pinned => CheckResult::pass(
                     "postgresql program",
@@ -216,12 +248,40 @@ fn programs(
                 ),
             }
         })
-        .collect()
+        .collect();
+    (results, pg_dump)
 }
 
-/// The tables and sequences of `database` the role cannot read, each a FAIL with its GRANT;
-/// one PASS when there is none.
-fn tables(psql: &Path, env: &[(&'static str, OsString)], database: &str) -> Vec<CheckResult> {
+/// One table or sequence the role cannot read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Unreadable {
+    /// `schema.name`, quoted where SQL needs it.
+    shown: String,
+    /// `pg_class.relkind`: `S` a sequence.
+    kind: String,
+    schema: String,
+    name: String,
+}
+
+fn parse_unreadable(record: &str) -> Option<Unreadable> {
+    let mut parts = record.split('\x1f');
+    let unreadable = Unreadable {
+        shown: parts.next()?.to_string(),
+        kind: parts.next()?.to_string(),
+        schema: parts.next()?.to_string(),
+        name: parts.next()?.to_string(),
+    };
+    parts.next().is_none().then_some(unreadable)
+}
+
+/// The tables and sequences of `database` the role cannot read and its dump includes, each a
+/// FAIL with its GRANT; one PASS when there is none.
+fn tables(
+    psql: &Path,
+    env: &[(&'static str, OsString)],
+    database: &str,
+    dump: &Dump<'_>,
+) -> Vec<CheckResult> {
     let out = match psql_within(
         psql,
         env,
@@ -251,22 +311,45 @@ fn tables(psql: &Path, env: &[(&'static str, OsString)], database: &str) -> Vec<
         .iter()
         .find_map(|r| r.strip_prefix('n'))
         .unwrap_or("0");
-    let unreadable: Vec<&str> = records.iter().filter_map(|r| r.strip_prefix('t')).collect();
+    let mut unreadable: Vec<Unreadable> = records
+        .iter()
+        .filter_map(|r| r.strip_prefix('t'))
+        .filter_map(parse_unreadable)
+        .collect();
+    let mut selected_note = "";
+    if let (Some(pg_dump), false) = (dump.pg_dump, unreadable.is_empty()) {
+        match selected_unreadable(pg_dump, env, database, dump.settings, &unreadable) {
+            Ok(selected) => {
+                unreadable = selected;
+                selected_note = " (of the tables its <database_options> selects)";
+            }
+            Err(reason) => {
+                return vec![CheckResult::fail(
+                    "postgresql tables",
+                    database,
+                    format!(
+                        "cannot ask pg_dump which tables the dump of {database} includes: {reason}"
+                    ),
+                )]
+            }
+        }
+    }
     if unreadable.is_empty() {
         return vec![CheckResult::pass(
             "postgresql tables",
             database,
-            format!("role {role} can read all {count} tables and sequences"),
+            format!("role {role} can read all {count} tables and sequences{selected_note}"),
         )];
     }
     let mut results: Vec<CheckResult> = unreadable
         .iter()
         .take(NAMED_TABLES)
         .map(|table| {
+            let table = &table.shown;
             CheckResult::fail(
                 "postgresql table",
                 format!("{database}: {table}"),
-                format!("role {role} cannot read it, so pg_dump of {database} fails; run GRANT SELECT ON {table} TO {role}; in {database} (or dump as a role that can read it)"),
+                format!("role {role} cannot read it, so pg_dump of {database} fails; run GRANT SELECT ON {table} TO {role}; in {database} (or dump as a role that can read it, or leave it out with <exclude_table> in <database_options>)"),
             )
         })
         .collect();
@@ -281,6 +364,88 @@ fn tables(psql: &Path, env: &[(&'static str, OsString)], database: &str) -> Vec<
         ));
     }
     results
+}
+
+/// Which of `unreadable` the dump of `database` includes, as pg_dump itself selects them (the
+/// one implementation of `<schema>`, `<exclude_schema>`, `<table>`, `<exclude_table>` and the
+/// selecting `<pg_dump_option>`s: the dump's own arguments, [`crate::prepare::args`]). With
+/// `--schema-only` pg_dump reads no data but locks every table it will dump, which the role
+/// may not do to a table it cannot read: pg_dump stops at the first such table ("permission
+/// denied for table NAME"); that table is counted, left out with `--exclude-table`, and pg_dump
+/// asked again, until it gets through. A sequence is not locked: an unreadable one counts when
+/// the schema pg_dump wrote at last creates it.
+fn selected_unreadable(
+    pg_dump: &Path,
+    env: &[(&'static str, OsString)],
+    database: &str,
+    settings: &Settings,
+    unreadable: &[Unreadable],
+) -> Result<Vec<Unreadable>, String> {
+    let target = Target::Database(database.to_string());
+    let args: Vec<OsString> = crate::prepare::args(settings, &target)
+        .into_iter()
+        .filter(|a| {
+            let a = a.to_string_lossy();
+            a != "--data-only" && !a.starts_with("--section") && !a.starts_with("--format")
+        })
+        .collect();
+    let mut selected: Vec<Unreadable> = Vec::new();
+    let mut excluded: Vec<String> = Vec::new();
+    for _ in 0..=unreadable.len() {
+        let mut command = cedar_core::child_command(pg_dump);
+        command
+            .args(&args)
+            .arg("--schema-only")
+            .args(excluded.iter().map(|p| format!("--exclude-table={p}")))
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .env("PGDATABASE", database);
+        let output = cedar_core::run_supervised_within(command, CHECK_TIME_LIMIT)
+            .map_err(|e| format!("`{}`: {e}", pg_dump.display()))?;
+        if output.status.success() {
+            // The schema pg_dump wrote names every sequence it dumps.
+            let schema = String::from_utf8_lossy(&output.stdout);
+            selected.extend(
+                unreadable
+                    .iter()
+                    .filter(|u| {
+                        u.kind == "S"
+                            && (schema.contains(&format!("CREATE SEQUENCE {}\n", u.shown))
+                                || schema.contains(&format!("SEQUENCE NAME {}\n", u.shown)))
+                    })
+                    .cloned(),
+            );
+            return Ok(selected);
+        }
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let denied = stderr.lines().find_map(|l| {
+            l.split_once("permission denied for table ")
+                .map(|(_, name)| name.trim().to_string())
+        });
+        let Some(name) = denied else {
+            return Err(format!(
+                "`{}` {}{}",
+                pg_dump.display(),
+                cedar_core::describe_exit_status(&output.status),
+                cedar_core::stderr_suffix(&cedar_core::last_lines(&stderr, 4)).replace('\n', " ")
+            ));
+        };
+        let named: Vec<&Unreadable> = unreadable
+            .iter()
+            .filter(|u| u.name == name && u.kind != "S" && !selected.contains(u))
+            .collect();
+        if named.is_empty() {
+            return Err(format!("pg_dump may not read table {name}, which the role can read as far as has_table_privilege says"));
+        }
+        for table in named {
+            excluded.push(format!(
+                "\"{}\".\"{}\"",
+                table.schema.replace('"', "\"\""),
+                table.name.replace('"', "\"\"")
+            ));
+            selected.push(table.clone());
+        }
+    }
+    Err("pg_dump kept stopping at tables it may not read".to_string())
 }
 
 /// Where the server is, as the libpq environment says, and as whom.

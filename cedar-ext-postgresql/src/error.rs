@@ -178,8 +178,8 @@ pub enum PgError {
     ShrinkLimits(#[from] cedar_core::ShrinkError),
 
     /// Dumps smaller than `<options><shrink_fail>` of their median (they were written).
-    #[error("{} dump(s) are smaller than <options><shrink_fail> of the median of their earlier dumps (they were written):\n- {}\nCheck the databases; if the shrink was expected, run again with a larger <shrink_fail> (or none) until the history has caught up", .0.len(), .0.join("\n- "))]
-    Shrunk(Vec<String>),
+    #[error(transparent)]
+    Shrunk(#[from] cedar_core::ShrinkCheckError),
 
     /// Stopped by SIGINT or SIGTERM.
     #[error("interrupted")]

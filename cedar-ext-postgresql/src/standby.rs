@@ -408,6 +408,105 @@ impl Drop for Paused<'_> {
     }
 }
 
+/// What `cback doctor` says about the server the dumps connect to: a primary, or a hot
+/// standby and what [`hold`] will do with it, as `<standby>` says: fail (`refuse`), dump it as
+/// it is (`never`, or replay already paused by someone else), or pause replay, which needs
+/// EXECUTE on both pause and resume functions (the FAIL carries the GRANT). The same query as
+/// the run's ([`state_sql`]), within `limit`.
+pub fn doctor_check(
+    server: &Server,
+    settings: &Settings,
+    version: Option<Version>,
+    limit: Duration,
+) -> cedar_core::CheckResult {
+    use cedar_core::CheckResult;
+    const CHECK: &str = "postgresql standby";
+    let subject = server.label.trim_matches(['[', ']']).to_string();
+    let databases: Vec<&str> = server.databases.iter().map(String::as_str).collect();
+    let sql = state_sql(has_pause_state(version));
+    let answer =
+        crate::version::psql_first_within(&server.psql, &server.env, &databases, &sql, Some(limit));
+    let state = match answer {
+        Ok(out) => parse_state(String::from_utf8_lossy(&out).trim()),
+        Err(err) => {
+            return CheckResult::fail(
+                CHECK,
+                subject,
+                format!(
+                    "cannot ask whether the server is in recovery: {}",
+                    cedar_core::error_chain(&err).replace('\n', " ")
+                ),
+            )
+        }
+    };
+    let Some(state) = state else {
+        return CheckResult::fail(
+            CHECK,
+            subject,
+            "cannot read the server's answer about recovery; check that psql is PostgreSQL's",
+        );
+    };
+    if !state.standby {
+        return CheckResult::pass(
+            CHECK,
+            subject,
+            "a primary (not in recovery): nothing to pause",
+        );
+    }
+    let at = if state.lsn.is_empty() {
+        String::new()
+    } else {
+        format!(", replayed up to {}", state.lsn)
+    };
+    match settings.standby {
+        StandbyMode::Refuse => CheckResult::fail(
+            CHECK,
+            subject,
+            format!("a hot standby{at}, and <standby>refuse</standby> allows a primary only, so the run fails; point <host> and <port> at the primary, or set <standby>pause</standby>"),
+        ),
+        StandbyMode::Never => CheckResult::pass(
+            CHECK,
+            subject,
+            format!("a hot standby{at}; dumped without pausing replay (<standby>never), so a long dump may be cancelled by a conflict with recovery"),
+        ),
+        StandbyMode::Pause if state.pause != "not paused" => CheckResult::warn(
+            CHECK,
+            subject,
+            format!("a hot standby{at} whose replay is already paused ({}) by someone else: it is dumped as it is and left paused; resume it (SELECT pg_wal_replay_resume();) unless that is intended", state.pause),
+        ),
+        StandbyMode::Pause => {
+            for (allowed, function) in [
+                (state.can_pause, "pg_wal_replay_pause"),
+                (state.can_resume, "pg_wal_replay_resume"),
+            ] {
+                if !allowed {
+                    return CheckResult::fail(
+                        CHECK,
+                        subject,
+                        format!(
+                            "a hot standby{at}; role {} may not call {function}() in database [{}], which pausing replay needs, so the run fails before any dump; on the primary, connected to database [{}], run GRANT EXECUTE ON FUNCTION pg_catalog.{function}() TO {}; (pausing needs both pg_wal_replay_pause and pg_wal_replay_resume), or set <standby>never</standby>",
+                            clip_text(&state.role),
+                            clip_text(&state.database),
+                            clip_text(&state.database),
+                            quote_ident(&state.role)
+                        ),
+                    );
+                }
+            }
+            CheckResult::pass(
+                CHECK,
+                subject,
+                format!(
+                    "a hot standby{at}, replay not paused; role {} may pause and resume replay in database [{}]; the dumps wait up to {} s (<pause_timeout>) for the pause",
+                    state.role,
+                    state.database,
+                    settings.pause_timeout.as_secs()
+                ),
+            )
+        }
+    }
+}
+
 /// Before the first dump: when the server is a hot standby, refuses it, dumps it as it is, or
 /// pauses replay and waits until it has paused, as `<standby>` says. `version` is the server's.
 pub fn hold<'a>(

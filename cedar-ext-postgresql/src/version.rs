@@ -249,6 +249,24 @@ pub fn psql_first_watched(
     psql_first_run(psql_program, env, databases, sql, interrupted, None)
 }
 
+/// [`psql_first`], each psql stopped after `limit` when one is given (`cback doctor`).
+pub fn psql_first_within(
+    psql_program: &Path,
+    env: &[(&'static str, OsString)],
+    databases: &[&str],
+    sql: &str,
+    limit: Option<std::time::Duration>,
+) -> Result<Vec<u8>, QueryError> {
+    psql_first_run(
+        psql_program,
+        env,
+        databases,
+        sql,
+        &cedar_core::interrupt_requested,
+        limit,
+    )
+}
+
 /// [`psql_first`], each psql stopped when `interrupted` turns true or after `limit`.
 fn psql_first_run(
     psql_program: &Path,

@@ -27,6 +27,10 @@ pub const BACKUP_PASSWORD: &str = "pa ss;wo\"rd-Secret";
 /// A user without RELOAD.
 pub const WEAK_USER: &str = "cback_weak";
 pub const WEAK_PASSWORD: &str = "weak-Secret";
+/// A user that may reload and read `tiny` alone: its `--all-databases` dump holds `tiny` only,
+/// as after a permissions change on a managed server.
+pub const NARROW_USER: &str = "cback_narrow";
+pub const NARROW_PASSWORD: &str = "narrow-Secret";
 /// The sample databases.
 pub const DATABASES: [&str; 2] = ["tiny", "with space"];
 
@@ -201,7 +205,7 @@ impl Server {
         )
     }
 
-    /// The sample databases, the backup user with its password and the weak user.
+    /// The sample databases, the backup user with its password, the weak user and the narrow one.
     pub fn load_sample_data(&self) {
         let password = BACKUP_PASSWORD.replace('\\', "\\\\").replace('\'', "\\'");
         self.sql(&format!(
@@ -212,7 +216,10 @@ impl Server {
              CREATE USER '{BACKUP_USER}'@'localhost' IDENTIFIED BY '{password}';\n\
              GRANT SELECT, LOCK TABLES, RELOAD, SHOW VIEW, EVENT, TRIGGER ON *.* TO '{BACKUP_USER}'@'localhost';\n\
              CREATE USER '{WEAK_USER}'@'localhost' IDENTIFIED BY '{WEAK_PASSWORD}';\n\
-             GRANT SELECT, LOCK TABLES ON tiny.* TO '{WEAK_USER}'@'localhost';"
+             GRANT SELECT, LOCK TABLES ON tiny.* TO '{WEAK_USER}'@'localhost';\n\
+             CREATE USER '{NARROW_USER}'@'localhost' IDENTIFIED BY '{NARROW_PASSWORD}';\n\
+             GRANT RELOAD ON *.* TO '{NARROW_USER}'@'localhost';\n\
+             GRANT SELECT, LOCK TABLES, SHOW VIEW, TRIGGER ON tiny.* TO '{NARROW_USER}'@'localhost';"
         ));
     }
 }

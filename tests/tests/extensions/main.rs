@@ -9,5 +9,7 @@ const BIN: cback_tests::Binaries = cback_tests::binaries!();
 mod ext_doctor;
 mod mbox_action;
 mod mysql_action;
+mod mysql_doctor;
+mod mysql_shrink;
 mod subversion_action;
 mod sysinfo_action;

@@ -136,3 +136,105 @@ fn a_stopped_server_fails_the_connection_check_quickly() {
     assert!(!stdout.contains("postgresql database"), "{stdout}");
     assert!(started.elapsed() < Duration::from_secs(60));
 }
+
+/// The lines of `stdout` that start with `start`.
+fn lines<'a>(stdout: &'a str, start: &str) -> Vec<&'a str> {
+    stdout.lines().filter(|l| l.starts_with(start)).collect()
+}
+
+/// Only the tables the dump includes are checked: a table, a sequence or a schema the role
+/// cannot read but that `<database_options>` leaves out (or does not include) passes, as
+/// pg_dump's own selection decides; one it includes fails. The dump then agrees.
+#[test]
+fn tables_left_out_by_database_options_are_not_checked() {
+    let Some(cluster) = pg::shared() else { return };
+    cluster.create_small_database("doctor_sel", 3);
+    cluster.psql(
+        "doctor_sel",
+        "CREATE ROLE doctor_sel_reader LOGIN;\n\
+         CREATE TABLE secret (id int);\n\
+         CREATE SEQUENCE private_seq;\n\
+         CREATE SCHEMA audit; CREATE TABLE audit.log (id int);\n\
+         GRANT USAGE ON SCHEMA audit TO doctor_sel_reader;\n\
+         GRANT SELECT ON t TO doctor_sel_reader;",
+    );
+    let site = PgRunDir::new(crate::BIN);
+    let configure = |options: &str| {
+        site.config(
+            &pg::section(
+                "none",
+                &["doctor_sel"],
+                &format!(
+                    "<user>doctor_sel_reader</user>\
+                     <database_options><name>doctor_sel</name>{options}</database_options>"
+                ),
+            ),
+            &[],
+        );
+    };
+
+    // Everything unreadable left out: a PASS, and the dump succeeds.
+    configure(
+        "<exclude_table>public.secret</exclude_table><exclude_table>public.private_seq</exclude_table>\
+         <exclude_schema>audit</exclude_schema>",
+    );
+    let stdout = doctor(&site, cluster, &["doctor"], 0);
+    assert!(
+        stdout.contains("PASS postgresql tables doctor_sel: role doctor_sel_reader can read all")
+            && stdout.contains("(of the tables its <database_options> selects)"),
+        "{stdout}"
+    );
+    site.cback(Some(cluster), &["postgresql"])
+        .assert()
+        .success();
+
+    // Only the schema left out: the table and the sequence of public fail, audit.log does not.
+    configure("<exclude_schema>audit</exclude_schema>");
+    let stdout = doctor(&site, cluster, &["doctor"], 6);
+    let failed = lines(&stdout, "FAIL postgresql table ");
+    assert_eq!(failed.len(), 2, "{stdout}");
+    assert!(
+        failed
+            .iter()
+            .any(|l| l.starts_with("FAIL postgresql table doctor_sel: public.secret:")),
+        "{stdout}"
+    );
+    assert!(
+        failed
+            .iter()
+            .any(|l| l.starts_with("FAIL postgresql table doctor_sel: public.private_seq:")),
+        "{stdout}"
+    );
+    site.cback(Some(cluster), &["postgresql"]).assert().code(6);
+
+    // An include list: only what it names is checked.
+    configure("<table>public.t</table>");
+    let stdout = doctor(&site, cluster, &["doctor"], 0);
+    assert!(lines(&stdout, "FAIL").is_empty(), "{stdout}");
+    configure("<schema>audit</schema>");
+    let stdout = doctor(&site, cluster, &["doctor"], 6);
+    let failed = lines(&stdout, "FAIL postgresql table ");
+    assert_eq!(failed.len(), 1, "{stdout}");
+    assert!(
+        failed[0].starts_with("FAIL postgresql table doctor_sel: audit.log:")
+            && failed[0].contains("GRANT SELECT ON audit.log TO doctor_sel_reader;"),
+        "{stdout}"
+    );
+
+    // Without <database_options>, every unreadable table fails, as before.
+    site.config(
+        &pg::section("none", &["doctor_sel"], "<user>doctor_sel_reader</user>"),
+        &[],
+    );
+    let stdout = doctor(&site, cluster, &["doctor"], 6);
+    assert_eq!(
+        lines(&stdout, "FAIL postgresql table ").len(),
+        3,
+        "{stdout}"
+    );
+    // The server is a primary.
+    assert!(
+        stdout.contains("PASS postgresql standby") && stdout.contains("a primary"),
+        "{stdout}"
+    );
+}

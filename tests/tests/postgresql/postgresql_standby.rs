@@ -410,3 +410,79 @@ fn a_failed_dump_on_a_standby_still_resumes_replay() {
     );
     assert_eq!(site.entries(), vec![format!("postgresqldump-{db}.txt")]);
 }
+
+/// `cback doctor` against the standby: the recovery state and the rights pausing needs, as
+/// `<standby>` says: a PASS as the superuser, a FAIL (with the GRANT) for a role that may not
+/// resume replay, a FAIL with `<standby>refuse`, a PASS with `<standby>never`. Nothing is
+/// paused.
+#[test]
+fn doctor_checks_the_standby_and_the_rights_to_pause_it() {
+    let Some((_guard, primary, standby)) = standby() else {
+        return;
+    };
+    let db = "standby doctor";
+    primary.create_small_database(db, 20);
+    primary.psql("postgres", "CREATE ROLE cback_doctor_nopause LOGIN;");
+    primary.psql(
+        db,
+        "GRANT SELECT ON t TO cback_doctor_nopause;\n\
+         GRANT EXECUTE ON FUNCTION pg_catalog.pg_wal_replay_pause() TO cback_doctor_nopause;",
+    );
+    standby.wait_for_replay_of(primary);
+    let doctor = |site: &PgRunDir, code: i32| {
+        let out = site
+            .cback(Some(standby), &["doctor"])
+            .assert()
+            .code(code)
+            .get_output()
+            .clone();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let label = format!("{}:{}", standby.socket_dir.display(), standby.port);
+    let line = |stdout: &str| {
+        stdout
+            .lines()
+            .find(|l| l.contains("postgresql standby"))
+            .unwrap_or_else(|| panic!("no standby line: {stdout}"))
+            .to_string()
+    };
+
+    let site = site_for(db, "", &[]);
+    let stdout = doctor(&site, 0);
+    let found = line(&stdout);
+    assert!(
+        found.starts_with(&format!(
+            "PASS postgresql standby {label}: a hot standby, replayed up to "
+        )) && found.contains("may pause and resume replay")
+            && found.contains("3600 s (<pause_timeout>)"),
+        "{found}"
+    );
+
+    let site = site_for(db, "<user>cback_doctor_nopause</user>", &[]);
+    let found = line(&doctor(&site, 6));
+    assert!(
+        found.starts_with(&format!("FAIL postgresql standby {label}: a hot standby"))
+            && found.contains(
+                "role cback_doctor_nopause may not call pg_wal_replay_resume() in database [standby doctor]"
+            )
+            && found.contains(
+                "GRANT EXECUTE ON FUNCTION pg_catalog.pg_wal_replay_resume() TO \"cback_doctor_nopause\";"
+            ),
+        "{found}"
+    );
+
+    let site = site_for(db, "<standby>refuse</standby>", &[]);
+    let found = line(&doctor(&site, 6));
+    assert!(
+        found.starts_with("FAIL postgresql standby") && found.contains("<standby>refuse"),
+        "{found}"
+    );
+    let site = site_for(db, "<standby>never</standby>", &[]);
+    let found = line(&doctor(&site, 0));
+    assert!(
+        found.starts_with("PASS postgresql standby") && found.contains("<standby>never"),
+        "{found}"
+    );
+    assert_eq!(pause_state(standby), "not paused");
+    assert!(records(&site).is_empty());
+}
