@@ -180,6 +180,32 @@ impl AtomicFile {
     }
 }
 
+/// Replaces `path` with `contents` in one step: an [`AtomicFile`] beside it, committed with
+/// `mode` and no owner. For small files written whole (the status files, the standby's pause
+/// record).
+pub fn replace_file(path: &Path, contents: &[u8], mode: Mode) -> Result<PathBuf, AtomicError> {
+    use std::io::Write;
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .ok_or_else(|| AtomicError::CreateTemp {
+            dir: dir.to_path_buf(),
+            source: std::io::Error::new(std::io::ErrorKind::InvalidInput, "no file name"),
+        })?;
+    let file = AtomicFile::create(dir, &name)?;
+    file.file()
+        .write_all(contents)
+        .map_err(|source| AtomicError::Write {
+            path: file.temp_path().to_path_buf(),
+            source,
+        })?;
+    file.commit_with(None, mode)
+}
+
 /// A complete, synced and closed file under its temporary name (see [`AtomicFile::finish`]).
 #[derive(Debug)]
 pub struct Finished {
@@ -397,6 +423,21 @@ pub fn remove_stale_temps(dir: &Path, wanted: &dyn Fn(&str) -> bool, what: &str)
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn replace_file_puts_the_whole_contents_in_place_with_its_mode() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("status.json");
+        std::fs::write(&path, b"old").unwrap();
+        replace_file(&path, b"new contents", Mode::Exact(0o644)).unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"new contents");
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o644);
+        let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().flatten().collect();
+        assert_eq!(names.len(), 1, "a temporary file is left");
+        let err = replace_file(&dir.path().join("no/such/dir/f"), b"x", Mode::Private);
+        assert!(matches!(err, Err(AtomicError::CreateTemp { .. })));
+    }
     use crate::dir_names;
     use std::io::Write;
     use std::os::unix::fs::MetadataExt;

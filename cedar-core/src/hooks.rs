@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use crate::clip::clip;
-use crate::process::{self, SupervisedError};
+use crate::process::{self, SupervisedError, WithinError};
 
 /// What every hook is told about the run, as environment variables: `CBACK_ACTION`,
 /// `CBACK_STATUS` (`running` before the action; `ok`, `failed` or `interrupted` after it),
@@ -46,6 +46,13 @@ pub enum HookError {
     },
     #[error("{kind} hook for action {} was interrupted; the hook was stopped", clip(.action))]
     Interrupted { kind: &'static str, action: String },
+    #[error("{kind} hook for action {} (`{}`) ran longer than {seconds} s and was stopped; make it finish sooner, or start its slow work in the background", clip(.action), clip(.command))]
+    TimedOut {
+        kind: &'static str,
+        action: String,
+        command: String,
+        seconds: u64,
+    },
     #[error("{kind} hook for action {} (`{}`) failed with {status}{}", clip(.action), clip(.command), tail_suffix(.tail))]
     Failed {
         kind: &'static str,
@@ -105,6 +112,7 @@ impl HookError {
             HookError::Empty { action, .. }
             | HookError::Spawn { action, .. }
             | HookError::Interrupted { action, .. }
+            | HookError::TimedOut { action, .. }
             | HookError::Failed { action, .. } => action,
         }
     }
@@ -118,16 +126,25 @@ pub fn run_hook(
     command: &str,
     env: &HookEnv,
 ) -> Result<String, HookError> {
-    run_hook_until(kind, action, command, env, &crate::interrupt::requested)
+    run_hook_until(
+        kind,
+        action,
+        command,
+        env,
+        &crate::interrupt::requested,
+        None,
+    )
 }
 
-/// [`run_hook`], stopped when `stop` turns true instead.
+/// [`run_hook`], stopped when `stop` turns true instead ([`HookError::Interrupted`]) or once
+/// `limit` has passed ([`HookError::TimedOut`]).
 pub fn run_hook_until(
     kind: &'static str,
     action: &str,
     command: &str,
     env: &HookEnv,
     stop: &(dyn Fn() -> bool + Sync),
+    limit: Option<std::time::Duration>,
 ) -> Result<String, HookError> {
     let fields = split_command(command);
     let Some((program, args)) = fields.split_first() else {
@@ -145,16 +162,22 @@ pub fn run_hook_until(
     let mut cmd = process::command(program);
     cmd.args(args);
     env.apply(&mut cmd);
-    let output = process::run_watched(cmd, stop).map_err(|e| match e {
-        SupervisedError::Spawn(source) => HookError::Spawn {
+    let output = process::run_watched_within(cmd, stop, limit).map_err(|e| match e {
+        WithinError::Supervised(SupervisedError::Spawn(source)) => HookError::Spawn {
             kind,
             action: action.to_string(),
             command: command.to_string(),
             source,
         },
-        SupervisedError::Interrupted => HookError::Interrupted {
+        WithinError::Supervised(SupervisedError::Interrupted) => HookError::Interrupted {
             kind,
             action: action.to_string(),
+        },
+        WithinError::TimedOut(limit) => HookError::TimedOut {
+            kind,
+            action: action.to_string(),
+            command: command.to_string(),
+            seconds: limit.as_secs(),
         },
     })?;
     let text = process::combined_text(&output);
@@ -240,10 +263,25 @@ mod tests {
     fn a_hook_past_its_stop_is_stopped() {
         let started = std::time::Instant::now();
         let stop = || started.elapsed() > std::time::Duration::from_millis(300);
-        let err = run_hook_until("failure", "collect", "sleep 30", &env(), &stop).unwrap_err();
+        let err =
+            run_hook_until("failure", "collect", "sleep 30", &env(), &stop, None).unwrap_err();
         assert!(matches!(err, HookError::Interrupted { .. }), "{err}");
         assert!(started.elapsed() < std::time::Duration::from_secs(20));
         assert_eq!(err.action(), "collect");
+    }
+
+    #[test]
+    fn a_hook_past_its_limit_is_stopped_and_says_so() {
+        let started = std::time::Instant::now();
+        let limit = Some(std::time::Duration::from_secs(1));
+        let err =
+            run_hook_until("failure", "collect", "sleep 30", &env(), &|| false, limit).unwrap_err();
+        assert!(
+            matches!(err, HookError::TimedOut { seconds: 1, .. }),
+            "{err}"
+        );
+        assert!(err.to_string().contains("ran longer than 1 s"), "{err}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(20));
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! the failure hook once a run has failed.
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::action::{ActionContext, ActionError};
 use crate::clip::clip;
@@ -155,21 +155,18 @@ pub fn run_failure_hook(config: &ConfigFile, info: &RunInfo, error: &RunError) {
     let first_line = text.lines().next().unwrap_or_default();
     let env = info.hook_env(error.action(), status, first_line);
     tracing::info!("Executing failure hook: {command}");
-    let started = Instant::now();
     // An interrupt that stopped the run does not stop its failure hook; a later one does.
     let interrupted_before = interrupt::requested();
-    let stop = || {
-        started.elapsed() > FAILURE_HOOK_LIMIT || (!interrupted_before && interrupt::requested())
-    };
-    match hooks::run_hook_until("failure", error.action(), command, &env, &stop) {
+    let stop = || !interrupted_before && interrupt::requested();
+    match hooks::run_hook_until(
+        "failure",
+        error.action(),
+        command,
+        &env,
+        &stop,
+        Some(FAILURE_HOOK_LIMIT),
+    ) {
         Ok(output) => logging::log_command_output(&output),
-        Err(HookError::Interrupted { .. }) if started.elapsed() > FAILURE_HOOK_LIMIT => {
-            tracing::error!(
-                "The failure hook (`{}`) ran longer than {} s and was stopped; the run's exit status is unchanged. Make it finish sooner, or start its slow work in the background.",
-                clip(command),
-                FAILURE_HOOK_LIMIT.as_secs()
-            )
-        }
         Err(e) => tracing::error!("{e}; the run's exit status is unchanged"),
     }
 }

@@ -13,7 +13,6 @@
 //! not lose each other's entries.
 
 use std::fs::File;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -320,10 +319,10 @@ impl RunStatus {
 #[derive(Debug, thiserror::Error)]
 pub enum StatusError {
     #[error("cannot write the status file {}: {source}; check that working_dir is writable", path.display())]
-    Write {
+    Replace {
         path: PathBuf,
         #[source]
-        source: std::io::Error,
+        source: Box<crate::atomic::AtomicError>,
     },
     #[error("cannot lock the status files with {}: {source}; check that working_dir is writable", path.display())]
     Lock {
@@ -520,34 +519,15 @@ pub fn write_drills(
     Ok(status)
 }
 
-/// Replaces `path` with `contents` atomically (temporary file in the same directory, fsync,
-/// rename, directory fsync).
+/// Replaces `path` with `contents` atomically ([`crate::atomic::replace_file`]), mode 0644:
+/// monitoring agents read these files, which hold no secrets.
 pub fn write_atomically(path: &Path, contents: &[u8]) -> Result<(), StatusError> {
-    let fail = |source| StatusError::Write {
-        path: path.to_path_buf(),
-        source,
-    };
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let mut temp = tempfile::Builder::new()
-        .prefix(&format!(".{name}."))
-        .suffix(".tmp")
-        .tempfile_in(dir)
-        .map_err(fail)?;
-    temp.write_all(contents).map_err(fail)?;
-    temp.as_file().sync_all().map_err(fail)?;
-    // Monitoring agents read these files; they hold no secrets.
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(temp.path(), std::fs::Permissions::from_mode(0o644))
-            .map_err(fail)?;
-    }
-    temp.persist(path).map_err(|e| fail(e.error))?;
-    crate::fsutil::sync_dir(dir).map_err(fail)?;
-    Ok(())
+    crate::atomic::replace_file(path, contents, crate::atomic::Mode::Exact(0o644))
+        .map(|_| ())
+        .map_err(|source| StatusError::Replace {
+            path: path.to_path_buf(),
+            source: Box::new(source),
+        })
 }
 
 /// Escapes a Prometheus label value.
