@@ -9,8 +9,10 @@
 //! - `keep_within` keeps every good backup after [`Within::cutoff`] of the newest good one.
 //! - The floor (`keep_min`) is not a rule: the backups holding each peer's `min` newest good
 //!   copies stay, good days or not.
-//! - A pinned backup stays, and a good pinned one still counts for the rules; a backup dated
-//!   after today stays, and a good one counts for the rules.
+//! - A pinned backup stays, and a good pinned one still counts for the rules. A backup dated
+//!   after today (a clock that was wrong for a night) stays, but counts for nothing: it takes no
+//!   rule's slot, no place in the floor, and is not the newest good backup `keep_within`
+//!   counts back from, so one mistaken date cannot push today's backups out.
 //!
 //! [`Within::cutoff`]: super::Within::cutoff
 
@@ -151,7 +153,10 @@ pub fn select(policy: &Policy, backups: &[Backup], today: Day) -> Vec<Decision> 
             reasons: Vec::new(),
         })
         .collect();
-    let good: Vec<usize> = (0..order.len()).filter(|&i| decisions[i].good).collect();
+    // What the rules and the floor count: good backups up to today.
+    let good: Vec<usize> = (0..order.len())
+        .filter(|&i| decisions[i].good && order[i].day <= today)
+        .collect();
 
     let mut buckets: Vec<(Rule, u64, Option<i64>)> = [
         (Rule::Last, policy.last),
@@ -198,9 +203,10 @@ pub fn select(policy: &Policy, backups: &[Backup], today: Day) -> Vec<Decision> 
     peers.dedup();
     for peer in peers {
         let holding = order.iter().enumerate().filter(|(_, b)| {
-            b.peers
-                .iter()
-                .any(|(name, state)| name == peer && *state == CopyState::Good)
+            b.day <= today
+                && b.peers
+                    .iter()
+                    .any(|(name, state)| name == peer && *state == CopyState::Good)
         });
         for (i, _) in holding.take(usize::try_from(policy.min).unwrap_or(usize::MAX)) {
             decisions[i].reasons.push(Reason::Min(peer.to_string()));
@@ -525,7 +531,7 @@ mod tests {
             day("2026-03-02")
         );
 
-        // A day dated after today counts for keep_last and is never removed.
+        // A day dated after today is never removed, and takes no slot of keep_last.
         let mut with_future = history(day("2026-03-10"), 5, |_| Night::Good);
         with_future.push(Backup {
             day: day("2027-01-01"),
@@ -546,9 +552,28 @@ mod tests {
             lines(&select(&last2, &with_future, day("2026-03-10")))[..4],
             [
                 "2027-01-01 keep future",
-                "2026-12-01 keep last future",
+                "2026-12-01 keep future",
                 "2026-03-10 keep last",
-                "2026-03-09 remove",
+                "2026-03-09 keep last",
+            ]
+        );
+        // Nor is it the newest good day keep_within counts back from, nor one of the floor's
+        // copies: a good day in 2027 would otherwise have every day of 2026 removed.
+        let within = policy(PolicyValues {
+            keep_within: Some("3d"),
+            keep_min: Some(1),
+            ..Default::default()
+        });
+        assert_eq!(
+            lines(&select(&within, &with_future, day("2026-03-10"))),
+            [
+                "2027-01-01 keep future",
+                "2026-12-01 keep future",
+                "2026-03-10 keep within min:a min:b",
+                "2026-03-09 keep within",
+                "2026-03-08 keep within",
+                "2026-03-07 remove",
+                "2026-03-06 remove",
             ]
         );
     }
