@@ -49,6 +49,14 @@ impl Binaries {
         clean(self.cback_path())
     }
 
+    /// A standard command for `cback`, with a clean locale: for what takes a
+    /// `std::process::Command`, such as [`crate::terminal::on_a_terminal`].
+    pub fn cback_command(&self) -> std::process::Command {
+        let mut cmd = std::process::Command::new(self.cback_path());
+        cmd.env_remove("CEDAR_LOG").env("LANG", "C");
+        cmd
+    }
+
     /// An `assert_cmd` command for `cback-amazons3-sync`, with a clean locale.
     pub fn sync(&self) -> assert_cmd::Command {
         clean(self.sync_path())

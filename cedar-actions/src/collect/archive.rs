@@ -13,7 +13,7 @@ use super::error::CollectError;
 use super::walk::{Item, ItemKind};
 use cedar_core::{
     apply_ownership, compress_worker_count, Appended, ArchiveMode, Codec, CompressFraming,
-    CompressSettings, Compressor, InodeMap, TarWriter,
+    CompressSettings, Compressor, InodeMap, ProgressBar, TarWriter,
 };
 
 const OUTPUT_BUFFER: usize = 1 << 20;
@@ -39,6 +39,8 @@ pub struct ArchiveSpec<'a> {
     /// Where temporary bookkeeping goes (the hard-link table of a tree with very many hard
     /// links): the working_dir.
     pub scratch_dir: &'a Path,
+    /// Counts each file added and its bytes.
+    pub progress: &'a ProgressBar,
 }
 
 /// What was written.
@@ -197,6 +199,7 @@ pub fn build_archive(
             Appended::Added { bytes } => {
                 outcome.members += 1;
                 outcome.bytes += bytes;
+                spec.progress.add_item(bytes);
             }
             Appended::Vanished => tracing::warn!(
                 "[{}] vanished before it was read; skipped.",
@@ -267,6 +270,9 @@ mod tests {
             mode: ArchiveMode::Tar,
             owner: None,
             scratch_dir: dir.path(),
+            progress: &ProgressBar::hidden(cedar_core::ProgressMeasure::items(
+                "collect", "files", "archived",
+            )),
         };
         let out = write_archive(&spec, Vec::new()).unwrap();
         assert!(out.path.is_none());
@@ -276,6 +282,7 @@ mod tests {
         }];
         let out = write_archive(&spec, vanished).unwrap();
         assert!(out.path.is_none());
+        assert_eq!(spec.progress.items(), 0, "nothing counted");
         assert_eq!(
             std::fs::read_dir(dir.path()).unwrap().count(),
             0,

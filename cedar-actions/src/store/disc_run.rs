@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use cedar_core::Today;
+use cedar_core::{summary_line, Progress, ProgressBar, ProgressMeasure, Today};
 
 use super::check_data;
 use super::error::StoreError;
@@ -16,15 +16,23 @@ use super::settings::StoreSettings;
 use super::tools::Tools;
 use super::writer::Writer;
 
-/// Runs `steps` of the action `action`, then records the disc with their result and, when
-/// they succeeded, logs the original's success line.
+/// Runs `steps` of the action `action`, with its line on `progress` (the writer is an external
+/// program that reports no bytes as it goes: the line says what is being done, and for how
+/// long), then records the disc with their result and, when they succeeded, logs the
+/// original's success line.
 pub fn run_recorded(
     action: &'static str,
     settings: &StoreSettings,
-    steps: impl FnOnce(&mut Recorder) -> Result<(), StoreError>,
+    progress: &Progress,
+    steps: impl FnOnce(&mut Recorder, &ProgressBar) -> Result<(), StoreError>,
 ) -> Result<(), StoreError> {
     let mut recorder = Recorder::new(action, settings);
-    let result = steps(&mut recorder);
+    let bar = progress.start(ProgressMeasure::phase(action));
+    bar.now_on(&format!(
+        "preparing the disc in [{}]",
+        settings.device.display()
+    ));
+    let result = steps(&mut recorder, &bar);
     recorder.finish(&result);
     result?;
     tracing::info!("Executed the '{action}' action successfully.");
@@ -32,17 +40,29 @@ pub fn run_recorded(
 }
 
 /// Writes `entries` (on a new disc or appended) under today's media label, and records it;
-/// returns the label.
+/// shows the write on `bar`, and logs the summary line of the write (the image's size, the
+/// device, time and rate). Returns the label.
 pub fn write_labelled(
     writer: &Writer<'_>,
     entries: &[Entry],
     new_disc: bool,
     today: &Today,
     recorder: &mut Recorder,
+    bar: &ProgressBar,
 ) -> Result<String, StoreError> {
     let label = media_label(today);
+    let device = writer.device().display().to_string();
+    bar.now_on(&format!("writing [{label}] to [{device}]"));
+    let started = std::time::Instant::now();
     let written = writer.write(entries, Some(&label), new_disc)?;
+    bar.add_bytes(written.bytes);
     recorder.written(&written, Some(&label));
+    bar.conclude(&summary_line(
+        &format!("Wrote the image [{label}] to [{device}]:"),
+        None,
+        written.bytes,
+        started.elapsed().as_secs_f64(),
+    ));
     Ok(label)
 }
 

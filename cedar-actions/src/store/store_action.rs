@@ -5,7 +5,7 @@
 //! size, then write; check_data; `cback.store`. Any failure stops the action (exit 6) and
 //! leaves no `cback.store`, so the next run writes the data again.
 
-use cedar_core::{BlankMode, Config, Today};
+use cedar_core::{BlankMode, Config, Progress, ProgressBar, Today};
 
 use super::check_media::check_media;
 use super::disc_run::{check_and_mark, run_recorded, write_labelled};
@@ -81,8 +81,13 @@ pub fn new_disc(
     Ok(new)
 }
 
-/// Runs the store action for `today`.
-pub fn store(config: &Config, full: bool, today: &Today) -> Result<(), StoreError> {
+/// Runs the store action for `today`, its progress shown on `progress`.
+pub fn store(
+    config: &Config,
+    full: bool,
+    today: &Today,
+    progress: &Progress,
+) -> Result<(), StoreError> {
     let settings = StoreSettings::load(config, "store")?;
     let staging = StoreSettings::staging_dir(config)?;
     let tools = Tools::new(config);
@@ -91,11 +96,13 @@ pub fn store(config: &Config, full: bool, today: &Today) -> Result<(), StoreErro
         full,
         today.is_starting_day(settings.starting_day),
     )?;
-    run_recorded("store", &settings, |recorder| {
-        run(&settings, &staging, tools, rule, full, today, recorder)
+    run_recorded("store", &settings, progress, |recorder, bar| {
+        run(&settings, &staging, tools, rule, full, today, recorder, bar)
     })
 }
 
+// The action's settings, its day and the disc's record, as `run_recorded` hands them on.
+#[allow(clippy::too_many_arguments)]
 fn run(
     settings: &StoreSettings,
     staging: &std::path::Path,
@@ -104,6 +111,7 @@ fn run(
     full: bool,
     today: &Today,
     recorder: &mut Recorder,
+    bar: &ProgressBar,
 ) -> Result<(), StoreError> {
     check_media(&tools, settings)?;
     let dir = select::store_dir(staging, *today, full, settings.warn_midnite)?;
@@ -111,6 +119,6 @@ fn run(
     let writer = Writer::open(settings, tools)?;
     let entries = [Entry::daily(&dir.rel(), &dir.path)];
     let new = new_disc(&writer, &entries, rule)?;
-    write_labelled(&writer, &entries, new, today, recorder)?;
+    write_labelled(&writer, &entries, new, today, recorder, bar)?;
     check_and_mark(&tools, settings, &[(dir.rel(), dir.path)], recorder)
 }
