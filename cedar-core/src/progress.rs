@@ -20,8 +20,9 @@ use crate::quantity::display_bytes;
 /// How often the display is redrawn.
 const REFRESH_HZ: u8 = 8;
 
-/// The width of the bar of a line whose total is known.
-const BAR_WIDTH: usize = 24;
+/// The width of the bar of a line whose total is known (short: a terminal of 80 columns holds
+/// the figures, and the rest of the line names the current work).
+const BAR_WIDTH: usize = 12;
 
 /// The display of a run (possibly hidden).
 #[derive(Debug)]
@@ -85,7 +86,7 @@ impl Progress {
                 ProgressStyle::with_template(&measure.template())
                     .unwrap_or_else(|_| ProgressStyle::default_spinner()),
             );
-            bar.set_prefix(measure.label.clone());
+            bar.set_prefix(measure.prefix(0));
             bar.enable_steady_tick(Duration::from_millis(1000 / REFRESH_HZ as u64));
             bar
         });
@@ -189,7 +190,7 @@ impl Measure {
     fn template(&self) -> String {
         match self.position() {
             Position::Bytes => format!(
-                "{{spinner}} {{prefix}} [{{bar:{BAR_WIDTH}}}] {{bytes}} of {{total_bytes}} {verb}, {{binary_bytes_per_sec}}, {{eta}} left  {{wide_msg}}",
+                "{{spinner}} {{prefix}}, {{bytes}} of {{total_bytes}} {verb} [{{bar:{BAR_WIDTH}}}] {{binary_bytes_per_sec}}, {{eta}} left  {{wide_msg}}",
                 verb = escape(self.verb)
             ),
             Position::Items => format!(
@@ -204,8 +205,22 @@ impl Measure {
         }
     }
 
-    /// What the line says beside its figures: the count the bar does not show, then what is
-    /// worked on now. `12 of 340 files · /home/alice`, `1.20 MB copied · host1, host2`.
+    /// The start of the line: its label, and for a line of known bytes the items it counts
+    /// (`amazons3 12 of 340 objects`), which must not be cut off with the message when the
+    /// terminal is narrow.
+    pub fn prefix(&self, items: u64) -> String {
+        match (self.position(), self.noun) {
+            (Position::Bytes, Some(noun)) => match self.total_items {
+                Some(total) => format!("{} {items} of {total} {noun}", self.label),
+                None => format!("{} {items} {noun}", self.label),
+            },
+            _ => self.label.clone(),
+        }
+    }
+
+    /// What the line says after its figures: the count neither the bar nor the prefix shows,
+    /// then what is worked on now (cut to the terminal's width). `12 files · /home/alice`,
+    /// `1.20 MB copied, 0.60 MB/s · host1, host2`, `host1/etc.tar.gz`.
     pub fn message(&self, items: u64, bytes: u64, seconds: f64, current: &[String]) -> String {
         let figures = match self.position() {
             Position::Items => format!(
@@ -214,13 +229,12 @@ impl Measure {
                 self.verb,
                 display_bytes(rate(bytes, seconds))
             ),
-            Position::Bytes | Position::Count | Position::Phase => {
-                match (self.noun, self.total_items) {
-                    (None, _) => String::new(),
-                    (Some(noun), Some(total)) => format!("{items} of {total} {noun}"),
-                    (Some(noun), None) => format!("{items} {noun}"),
-                }
-            }
+            Position::Bytes => String::new(),
+            Position::Count | Position::Phase => match (self.noun, self.total_items) {
+                (None, _) => String::new(),
+                (Some(noun), Some(total)) => format!("{items} of {total} {noun}"),
+                (Some(noun), None) => format!("{items} {noun}"),
+            },
         };
         let now = current.join(", ");
         match (figures.is_empty(), now.is_empty()) {
@@ -334,6 +348,9 @@ impl Bar {
     fn redraw_message(&self) {
         if let Some(bar) = &self.bar {
             let current = self.current.lock().unwrap_or_else(|e| e.into_inner());
+            if self.measure.position() == Position::Bytes {
+                bar.set_prefix(self.measure.prefix(self.items()));
+            }
             bar.set_message(self.measure.message(
                 self.items(),
                 self.bytes(),
@@ -465,12 +482,15 @@ mod tests {
     #[test]
     fn the_message_gives_the_count_the_bar_does_not_and_the_current_work() {
         let now = |names: &[&str]| names.iter().map(|n| n.to_string()).collect::<Vec<_>>();
-        // Bytes of a known total: the items beside them.
+        // Bytes of a known total: the items at the start, the message only the current work.
         let upload = Measure::items("upload", "objects", "sent").of(Some(340), Some(1 << 30));
+        assert_eq!(upload.prefix(12), "upload 12 of 340 objects");
         assert_eq!(
             upload.message(12, 0, 1.0, &now(&["2026/12/01/host1/etc.tar.gz"])),
-            "12 of 340 objects · 2026/12/01/host1/etc.tar.gz"
+            "2026/12/01/host1/etc.tar.gz"
         );
+        let bytes_of = Measure::bytes("restoring x", "of SQL").of(None, Some(10));
+        assert_eq!(bytes_of.prefix(0), "restoring x");
         // Peers of a known number, bytes unknown beforehand: the bytes and their rate.
         let stage = Measure::items("stage", "peers", "copied").of(Some(10), None);
         assert_eq!(
@@ -479,6 +499,7 @@ mod tests {
         );
         // No total: the items so far.
         let collect = Measure::items("collect", "files", "archived");
+        assert_eq!(collect.prefix(5), "collect");
         assert_eq!(collect.message(5, 0, 0.0, &[]), "5 files");
         // Bytes only: what is worked on, or nothing.
         let dump = Measure::bytes("database [shop]", "dumped");

@@ -136,6 +136,17 @@ fn cdrw_new_disc_on_the_starting_day() {
         log.contains("Executed the 'store' action successfully."),
         "{log}"
     );
+    // One summary line of the write: the image, the device, its size, the time and the rate.
+    let summaries: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("] Wrote the image [CEDAR BACKUP 01-DEC-2026] to ["))
+        .collect();
+    assert_eq!(summaries.len(), 1, "{log}");
+    assert!(
+        summaries[0].contains("/dev/cdrw]: ") && summaries[0].ends_with("/s)."),
+        "{log}"
+    );
+    assert!(out.stderr.is_empty(), "nothing drawn without a terminal");
 
     let status: serde_json::Value =
         serde_json::from_str(&fs::read_to_string(rig.work.join("cback-status.json")).unwrap())
