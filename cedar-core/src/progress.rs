@@ -383,13 +383,19 @@ impl Bar {
 
     /// Ends the line with `summary` in place of the running figures.
     pub fn finish(&self, summary: &str) {
-        if let Some(bar) = &self.bar {
-            bar.set_style(
-                ProgressStyle::with_template("  {msg}")
-                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-            );
+        if let Some(bar) = self.ended() {
             bar.finish_with_message(summary.to_string());
         }
+    }
+
+    /// The drawn line, restyled to show only its last words.
+    fn ended(&self) -> Option<&ProgressBar> {
+        let bar = self.bar.as_ref()?;
+        bar.set_style(
+            ProgressStyle::with_template("  {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        );
+        Some(bar)
     }
 
     /// Ends the line with `summary`, and logs it: the action's one summary line, which the log
@@ -408,11 +414,7 @@ impl Bar {
 
     /// Ends the line of work that failed or was interrupted, with `message`.
     pub fn abandon(&self, message: &str) {
-        if let Some(bar) = &self.bar {
-            bar.set_style(
-                ProgressStyle::with_template("  {msg}")
-                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-            );
+        if let Some(bar) = self.ended() {
             bar.abandon_with_message(message.to_string());
         }
     }

@@ -24,6 +24,14 @@ use std::path::{Path, PathBuf};
 
 pub use binaries::Binaries;
 
+/// The lines of `text` (a log) that contain `needle`.
+pub fn lines_with(text: &str, needle: &str) -> Vec<String> {
+    text.lines()
+        .filter(|line| line.contains(needle))
+        .map(str::to_string)
+        .collect()
+}
+
 /// The workspace root (the parent of this crate).
 pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -15,23 +15,12 @@ fn configure(f: &Fixture) {
 
 /// `cback ARGS` of `f` run on a pseudo-terminal.
 fn on_terminal(f: &Fixture, args: &[&str]) -> Option<Screen> {
-    let mut cmd = crate::BIN.cback_command();
-    cmd.env("CEDAR_TODAY", WEDNESDAY)
-        .arg("--config")
-        .arg(f.config_path())
-        .arg("--logfile")
-        .arg(f.log())
-        .args(args);
-    on_a_terminal(&cmd)
+    on_a_terminal(&f.command(WEDNESDAY, args))
 }
 
 /// The log's summary lines of collect.
 fn summaries(f: &Fixture) -> Vec<String> {
-    f.log_text()
-        .lines()
-        .filter(|l| l.contains("] Collected "))
-        .map(str::to_string)
-        .collect()
+    cback_tests::lines_with(&f.log_text(), "] Collected ")
 }
 
 #[test]

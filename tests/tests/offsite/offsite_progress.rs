@@ -22,11 +22,7 @@ fn staged_day(site: &OffsiteMaster, bucket: &str) -> std::path::PathBuf {
 
 /// The log's summary lines of the upload.
 fn summaries(site: &OffsiteMaster) -> Vec<String> {
-    site.log()
-        .lines()
-        .filter(|l| l.contains("] Uploaded 3 objects, "))
-        .map(str::to_string)
-        .collect()
+    cback_tests::lines_with(&site.log(), "] Uploaded 3 objects, ")
 }
 
 #[test]
@@ -36,13 +32,7 @@ fn the_upload_draws_its_progress_on_a_terminal() {
         return;
     };
     let config = staged_day(&site, &bucket);
-    let mut cmd = crate::BIN.cback_command();
-    cmd.env("CEDAR_TODAY", TODAY)
-        .arg("--config")
-        .arg(&config)
-        .arg("--logfile")
-        .arg(site.log_path())
-        .arg("amazons3");
+    let mut cmd = site.command(&config, &["amazons3"]);
     moto.env_command(&mut cmd);
     let Some(screen) = on_a_terminal(&cmd) else {
         return;

@@ -27,23 +27,12 @@ fn ready_site() -> (StageMaster, PathBuf) {
 
 /// `cback ARGS` of `site` run on a pseudo-terminal.
 fn on_terminal(site: &StageMaster, config: &std::path::Path, args: &[&str]) -> Option<Screen> {
-    let mut cmd = crate::BIN.cback_command();
-    cmd.env("CEDAR_TODAY", TODAY)
-        .arg("--config")
-        .arg(config)
-        .arg("--logfile")
-        .arg(site.log_path())
-        .args(args);
-    on_a_terminal(&cmd)
+    on_a_terminal(&site.command(config, args))
 }
 
 /// The log's summary lines of stage.
 fn summaries(site: &StageMaster) -> Vec<String> {
-    site.log()
-        .lines()
-        .filter(|l| l.contains("] Staged 2 peer(s): "))
-        .map(str::to_string)
-        .collect()
+    cback_tests::lines_with(&site.log(), "] Staged 2 peer(s): ")
 }
 
 #[test]
