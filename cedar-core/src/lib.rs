@@ -103,7 +103,7 @@ pub use quantity::{display_bytes, parse_bytes};
 pub use chain::chain as error_chain;
 pub use clip::clip as clip_text;
 pub use logging::{
-    init as init_logging, log_command_output, set_screen_guard, LogSettings, Screen as LogScreen,
+    init as init_logging, log_command_output, LogSettings, Screen as LogScreen,
     FILE_ONLY_TARGET as LOG_FILE_ONLY_TARGET, OUTPUT_TARGET as LOG_OUTPUT_TARGET,
 };
 pub use progress::{summary_line, Bar as ProgressBar, Measure as ProgressMeasure, Progress};

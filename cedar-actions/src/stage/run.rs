@@ -8,7 +8,7 @@ use nix::unistd::{Gid, Uid};
 use cedar_core::{
     apply_ownership, interrupt_requested, lookup_owner, record_result, running_as_root, Action,
     ActionContext, ActionError, ActionKind, ActionRegistration, Config, FileOwner, PeerOutcome,
-    PeerResult, Placement, Progress, ProgressMeasure, StageConfig, StageRecord, Today,
+    PeerResult, Placement, Progress, ProgressBar, ProgressMeasure, StageConfig, StageRecord, Today,
 };
 
 use error::{PeerError, StageError};
@@ -157,10 +157,12 @@ pub fn stage(
             &daily,
             &site,
             request.full,
+            &bar,
         );
         bar.end(&peers[index].name);
         if let Ran::Ended { result, .. } = &ran {
-            bar.add_item(result.bytes);
+            // Its bytes were counted as they were copied.
+            bar.add_item(0);
             let outcome = match (result.success, result.skipped) {
                 (false, _) => PeerOutcome::Failed,
                 (true, true) => PeerOutcome::Skipped,
@@ -250,11 +252,12 @@ fn stage_and_log(
     daily: &Path,
     site: &PeerSettings<'_>,
     full: bool,
+    bar: &ProgressBar,
 ) -> Ran {
     tracing::info!("Staging peer [{}].", p.name);
     let started = Instant::now();
     let outcome = match target {
-        Some(target) => stage_one(p, daily, target, site, full),
+        Some(target) => stage_one(p, daily, target, site, full, bar),
         None => Err(PeerError::BadName {
             peer: p.name.clone(),
         }),
@@ -325,6 +328,7 @@ fn stage_one(
     target: &Path,
     site: &PeerSettings<'_>,
     full: bool,
+    bar: &ProgressBar,
 ) -> Result<Outcome, PeerError> {
     tracing::debug!(
         "Ignore failure mode for peer [{}]: {:?}",
@@ -352,8 +356,13 @@ fn stage_one(
     }
     tracing::debug!("Found collect indicator for peer [{}].", p.name);
     let staged = match &p.remote {
-        None => local::stage(p, target, site.owner())?,
-        Some(_) => remote::stage(p, daily, target, &runner)?,
+        // A local copy counts its bytes file by file; a remote one (scp) when it has ended.
+        None => local::stage(p, target, site.owner(), &|n| bar.add_bytes(n))?,
+        Some(_) => {
+            let staged = remote::stage(p, daily, target, &runner)?;
+            bar.add_bytes(staged.bytes);
+            staged
+        }
     };
     match &p.remote {
         None => local::write_indicator(p)?,
