@@ -28,6 +28,12 @@ pub fn archive_file_name(normalized: &str, mode: ArchiveMode) -> String {
     format!("{normalized}.{ext}")
 }
 
+/// What collect's progress line counts: the files archived and their bytes (no total: the walk
+/// streams into the archives, and counting first would read every directory twice).
+pub fn archived() -> cedar_core::ProgressMeasure {
+    cedar_core::ProgressMeasure::items("collect", "files", "archived")
+}
+
 /// Where and how to write one archive.
 #[derive(Debug, Clone, Copy)]
 pub struct ArchiveSpec<'a> {
@@ -270,9 +276,7 @@ mod tests {
             mode: ArchiveMode::Tar,
             owner: None,
             scratch_dir: dir.path(),
-            progress: &ProgressBar::hidden(cedar_core::ProgressMeasure::items(
-                "collect", "files", "archived",
-            )),
+            progress: &ProgressBar::hidden(archived()),
         };
         let out = write_archive(&spec, Vec::new()).unwrap();
         assert!(out.path.is_none());

@@ -6,7 +6,7 @@ use nix::unistd::{Gid, Uid};
 use cedar_core::{
     apply_ownership, display_bytes, lookup_owner, running_as_root, Action, ActionContext,
     ActionError, ActionKind, ActionRegistration, CollectMode, Config, Placement, Progress,
-    ProgressBar, ProgressMeasure,
+    ProgressBar,
 };
 
 use archive::{archive_file_name, build_archive, write_archive, ArchiveOutcome, ArchiveSpec};
@@ -49,9 +49,7 @@ pub fn collect(
     progress: &Progress,
 ) -> Result<(), CollectError> {
     let plan = Plan::from_config(config)?;
-    // No total: the walk streams into the archives, and counting first would read every
-    // directory twice.
-    let bar = progress.start(ProgressMeasure::items("collect", "files", "archived"));
+    let bar = progress.start(archive::archived());
     collect_plan(&plan, request, sort::Limits::default(), &bar)?;
     bar.conclude(&bar.summary("Collected"));
     Ok(())
@@ -566,7 +564,7 @@ mod tests {
                     std::fs::remove_file(plan.collect_dir.join(name)).unwrap();
                 }
             }
-            let bar = ProgressBar::hidden(ProgressMeasure::items("collect", "files", "archived"));
+            let bar = ProgressBar::hidden(archive::archived());
             collect_plan(&small, request, tiny, &bar).unwrap();
             let archived = bar.items();
             collect_plan(&large, request, sort::Limits::default(), &bar).unwrap();
@@ -634,7 +632,7 @@ mod tests {
             unreadable: Vec::new(),
             pending: Vec::new(),
             limits: sort::Limits::default(),
-            bar: &ProgressBar::hidden(ProgressMeasure::items("collect", "files", "archived")),
+            bar: &ProgressBar::hidden(archive::archived()),
         };
         let first = file_item(tmp.path(), "a");
         let err = run
