@@ -28,6 +28,8 @@ const BAR_WIDTH: usize = 12;
 #[derive(Debug)]
 pub struct Progress {
     multi: Option<MultiProgress>,
+    /// Whether this display installed the log's screen guard (removed when it is dropped).
+    guards_screen: bool,
 }
 
 impl Progress {
@@ -54,7 +56,10 @@ impl Progress {
 
     /// A display that draws nothing.
     pub fn hidden() -> Progress {
-        Progress { multi: None }
+        Progress {
+            multi: None,
+            guards_screen: false,
+        }
     }
 
     /// A display drawn on standard error. While it exists, screen messages of the log
@@ -65,7 +70,20 @@ impl Progress {
         crate::logging::set_screen_guard(Some(std::sync::Arc::new(
             move |write: &mut dyn FnMut()| drawn.suspend(&mut *write),
         )));
-        Progress { multi: Some(multi) }
+        Progress {
+            multi: Some(multi),
+            guards_screen: true,
+        }
+    }
+
+    /// A display that draws into nothing, with every line's drawing code running (for the
+    /// tests: it leaves the log's screen guard alone, which other tests use at the same time).
+    #[cfg(test)]
+    fn drawn_nowhere() -> Progress {
+        Progress {
+            multi: Some(MultiProgress::with_draw_target(ProgressDrawTarget::hidden())),
+            guards_screen: false,
+        }
     }
 
     /// Whether anything is drawn.
@@ -105,7 +123,7 @@ impl Progress {
 
 impl Drop for Progress {
     fn drop(&mut self) {
-        if self.multi.is_some() {
+        if self.guards_screen {
             crate::logging::set_screen_guard(None);
         }
     }
@@ -464,21 +482,42 @@ mod tests {
 
     #[test]
     fn a_shown_line_counts_too() {
-        // Drawn to standard error when it is a terminal; harmless otherwise.
-        let progress = Progress::shown();
+        let progress = Progress::drawn_nowhere();
         assert!(progress.is_shown());
         let bar =
             progress.start(Measure::items("upload", "objects", "sent").of(Some(2), Some(3 << 20)));
+        let drawn = bar.bar.clone().unwrap();
+        assert_eq!(drawn.prefix(), "upload 0 of 2 objects");
         bar.begin("a");
         bar.begin("b");
+        assert_eq!(drawn.message(), "a, b");
         bar.add_item(1 << 20);
         bar.end("a");
         assert_eq!((bar.items(), bar.bytes()), (1, 1 << 20));
+        assert_eq!(drawn.position(), 1 << 20, "the bar follows the bytes");
+        assert_eq!(drawn.prefix(), "upload 1 of 2 objects");
+        assert_eq!(drawn.message(), "b");
         bar.abandon("stopped");
+        assert!(drawn.is_finished());
+        assert_eq!(drawn.message(), "stopped");
+
+        // Peers of a known number: the bar follows the items.
+        let stage = progress.start(Measure::items("stage", "peers", "copied").of(Some(3), None));
+        stage.add_bytes(5);
+        stage.add_item(0);
+        let drawn = stage.bar.clone().unwrap();
+        assert_eq!(drawn.position(), 1);
+        assert!(drawn.message().starts_with("5 bytes copied, "));
+        stage.conclude("Staged 3 peer(s): ...");
+        assert_eq!(drawn.message(), "Staged 3 peer(s): ...");
+
+        // Dropped unfinished: cleared.
         let counted = progress.start(Measure::bytes("database [shop]", "dumped"));
         counted.add_bytes(7);
         assert_eq!(counted.bytes(), 7);
-        // Dropped unfinished: cleared.
+        let drawn = counted.bar.clone().unwrap();
+        drop(counted);
+        assert!(drawn.is_finished());
     }
 
     #[test]
