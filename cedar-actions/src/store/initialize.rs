@@ -20,7 +20,7 @@ pub fn initialize(config: &Config, today: &Today, progress: &Progress) -> Result
     if !media.rewritable {
         return Err(StoreError::NotRewritable { media: media.name });
     }
-    run_recorded("initialize", &settings, progress, |recorder, bar| {
+    run_recorded("initialize", &settings, progress, |recorder, display| {
         let writer = Writer::open(&settings, Tools::new(config))?;
         writer.refresh()?;
         let working_dir = &settings.working_dir;
@@ -33,7 +33,7 @@ pub fn initialize(config: &Config, today: &Today, progress: &Progress) -> Result
             graft: format!("{INITIALIZED_DIR}/"),
             path: empty.path().to_path_buf(),
         }];
-        let label = write_labelled(&writer, &entries, true, today, recorder, bar)?;
+        let label = write_labelled(&writer, &entries, true, today, recorder, display)?;
         tracing::info!(
             "Media in [{}] is initialized as [{label}].",
             settings.device.display()

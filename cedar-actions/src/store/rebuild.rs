@@ -16,7 +16,7 @@ use super::writer::Writer;
 pub fn rebuild(config: &Config, today: &Today, progress: &Progress) -> Result<(), StoreError> {
     let settings = StoreSettings::load(config, "rebuild")?;
     let tools = Tools::new(config);
-    run_recorded("rebuild", &settings, progress, |recorder, bar| {
+    run_recorded("rebuild", &settings, progress, |recorder, display| {
         check_media(&tools, &settings)?;
         let dirs = select::rebuild_dirs(&settings.source_dir, *today, settings.starting_day)?;
         recorder.directories(dirs.iter().map(select::DailyDir::rel).collect());
@@ -25,8 +25,8 @@ pub fn rebuild(config: &Config, today: &Today, progress: &Progress) -> Result<()
             .iter()
             .map(|d| Entry::daily(&d.rel(), &d.path))
             .collect();
-        write_labelled(&writer, &entries, true, today, recorder, bar)?;
+        write_labelled(&writer, &entries, true, today, recorder, display)?;
         let written: Vec<_> = dirs.iter().map(|d| (d.rel(), d.path.clone())).collect();
-        check_and_mark(&tools, &settings, &written, recorder)
+        check_and_mark(&tools, &settings, &written, recorder, display)
     })
 }

@@ -5,7 +5,7 @@
 //! size, then write; check_data; `cback.store`. Any failure stops the action (exit 6) and
 //! leaves no `cback.store`, so the next run writes the data again.
 
-use cedar_core::{BlankMode, Config, Progress, ProgressBar, Today};
+use cedar_core::{BlankMode, Config, Progress, Today};
 
 use super::check_media::check_media;
 use super::disc_run::{check_and_mark, run_recorded, write_labelled};
@@ -96,8 +96,10 @@ pub fn store(
         full,
         today.is_starting_day(settings.starting_day),
     )?;
-    run_recorded("store", &settings, progress, |recorder, bar| {
-        run(&settings, &staging, tools, rule, full, today, recorder, bar)
+    run_recorded("store", &settings, progress, |recorder, display| {
+        run(
+            &settings, &staging, tools, rule, full, today, recorder, display,
+        )
     })
 }
 
@@ -111,7 +113,7 @@ fn run(
     full: bool,
     today: &Today,
     recorder: &mut Recorder,
-    bar: &ProgressBar,
+    display: &Progress,
 ) -> Result<(), StoreError> {
     check_media(&tools, settings)?;
     let dir = select::store_dir(staging, *today, full, settings.warn_midnite)?;
@@ -119,6 +121,12 @@ fn run(
     let writer = Writer::open(settings, tools)?;
     let entries = [Entry::daily(&dir.rel(), &dir.path)];
     let new = new_disc(&writer, &entries, rule)?;
-    write_labelled(&writer, &entries, new, today, recorder, bar)?;
-    check_and_mark(&tools, settings, &[(dir.rel(), dir.path)], recorder)
+    write_labelled(&writer, &entries, new, today, recorder, display)?;
+    check_and_mark(
+        &tools,
+        settings,
+        &[(dir.rel(), dir.path)],
+        recorder,
+        display,
+    )
 }
