@@ -8,10 +8,11 @@ use cedar_core::{Options, DEFAULT_LOGFILE};
 /// Where and how much a binary logs, and how it reports an error.
 #[derive(Debug, Clone, clap::Args)]
 pub struct LogSwitches {
-    /// Print progress to the screen as well as the log.
+    /// Print the log's messages to the screen as well as the log. (On a terminal the long
+    /// actions draw a progress display without it.)
     #[arg(short = 'b', long)]
     pub verbose: bool,
-    /// Print nothing to the screen.
+    /// Print nothing to the screen: no messages and no progress display.
     #[arg(short = 'q', long)]
     pub quiet: bool,
     /// Log file.

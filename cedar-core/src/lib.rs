@@ -16,7 +16,7 @@
 //! processes (`process.rs`, `process_group.rs`: the one supervisor; `stream.rs`: a command's
 //! output streamed into a writer), atomic files (`atomic.rs`), compression (`compress/`: one
 //! `Codec`), the original's pickles (`pickle/`), the one error-chain formatter (`chain.rs`), and
-//! what more than one action or extension shares: the one calendar (`calendar.rs`), byte
+//! what more than one action or extension shares: the one progress display (`progress.rs`), the one calendar (`calendar.rs`), byte
 //! quantities (`quantity.rs`), the tar writer (`tar/`), archive names (`normalize.rs`), the
 //! status file and textfile (`status.rs`, `disc_record.rs`), dump manifests (`manifest.rs`),
 //! the staging tree (`staged.rs`, `remote_copies.rs`), age recipients (`recipients.rs`) and
@@ -49,6 +49,7 @@ mod pickle;
 mod plan;
 mod process;
 mod process_group;
+mod progress;
 mod quantity;
 mod recipients;
 mod remote;
@@ -104,9 +105,10 @@ pub use quantity::{display_bytes, parse_bytes};
 pub use chain::chain as error_chain;
 pub use clip::clip as clip_text;
 pub use logging::{
-    init as init_logging, log_command_output, set_screen_guard, LogSettings, Screen as LogScreen,
+    init as init_logging, log_command_output, LogSettings, Screen as LogScreen,
     FILE_ONLY_TARGET as LOG_FILE_ONLY_TARGET, OUTPUT_TARGET as LOG_OUTPUT_TARGET,
 };
+pub use progress::{summary_line, Bar as ProgressBar, Measure as ProgressMeasure, Progress};
 
 // The date and the time.
 pub use calendar::{rfc3339, Today};

@@ -29,7 +29,8 @@ use nix::unistd::{Gid, Uid, User};
 
 use cedar_core::{
     record_result, total_size, write_indicator, Action, ActionContext, ActionError, AfterStage,
-    ConfigFile, ExtensionSection, Options, SectionError, Today, UploadResult,
+    ConfigFile, ExtensionSection, Options, Progress, ProgressBar, ProgressMeasure, SectionError,
+    Today, UploadResult,
 };
 
 use crate::client::{ConnectOptions, S3};
@@ -121,6 +122,7 @@ pub fn run(config: &ConfigFile, options: &Options) -> Result<(), AmazonS3Error> 
         ids,
         opts.and_then(|o| o.working_dir.as_deref()),
         &mut sent_total,
+        &Progress::for_run(options),
     );
     record_result(UploadResult {
         action: "amazons3".to_string(),
@@ -173,7 +175,9 @@ fn check_size(
 }
 
 /// Steps 3 to 7 of the module documentation. `totals` receives objects, bytes and removed
-/// objects as they happen.
+/// objects as they happen; `progress` shows the objects and bytes sent of the day's, and the
+/// objects being sent. Logs the summary line when the day is stored.
+#[allow(clippy::too_many_arguments)]
 fn store_day(
     config: &ConfigFile,
     settings: &Settings,
@@ -182,6 +186,7 @@ fn store_day(
     ids: (Uid, Gid),
     working_dir: Option<&str>,
     totals: &mut (u64, u64, u64),
+    progress: &Progress,
 ) -> Result<(), AmazonS3Error> {
     let connect = ConnectOptions {
         endpoint: settings.endpoint.clone(),
@@ -205,6 +210,12 @@ fn store_day(
     let previous = s3.list(&format!("{}/", places.day)).map_err(s3_error)?;
 
     let items = plan::files(&day.dir)?;
+    let bar = Arc::new(
+        progress.start(ProgressMeasure::items("amazons3", "objects", "sent").of(
+            Some(items.len() as u64),
+            Some(items.iter().map(|item| item.size).sum()),
+        )),
+    );
     let needs_scratch = !matches!(settings.encryption, Encryption::None);
     let scratch = if needs_scratch {
         let dir = working_dir
@@ -225,7 +236,7 @@ fn store_day(
 
     if previous.is_empty() {
         // Nothing to keep: straight to the final keys.
-        let objects = store_all(&site, &items, &places.day, &places.day, totals)?;
+        let objects = store_all(&site, &items, &places.day, &places.day, totals, &bar)?;
         log_verified(&bucket, &places.day, &objects, totals.1);
     } else {
         tracing::info!(
@@ -234,7 +245,7 @@ fn store_day(
             previous.len(),
             places.incoming
         );
-        let objects = match store_all(&site, &items, &places.incoming, &places.day, totals) {
+        let objects = match store_all(&site, &items, &places.incoming, &places.day, totals, &bar) {
             Ok(objects) => objects,
             Err(err) => {
                 if let Err(e) = replace::remove_prefix(&s3, &places.incoming) {
@@ -259,6 +270,7 @@ fn store_day(
         log_verified(&bucket, &places.day, &objects, totals.1);
     }
     write_indicator(&day.dir, INDICATOR, Some(ids))?;
+    bar.conclude(&bar.summary("Uploaded"));
     Ok(())
 }
 
@@ -283,16 +295,20 @@ fn store_all(
     base: &str,
     day_prefix: &str,
     totals: &mut (u64, u64, u64),
+    bar: &Arc<ProgressBar>,
 ) -> Result<Vec<Stored>, AmazonS3Error> {
     let bucket = site.s3.bucket();
     let work = {
         let site = Arc::clone(site);
+        let bar = Arc::clone(bar);
         let (base, day_prefix) = (base.to_string(), day_prefix.to_string());
         move |item: Item| {
             let key = hidden::key(&base, &item.relative);
             let bucket = site.s3.bucket();
-            let stored = store_item(&site, &item, &key)
-                .map_err(|e| with_key(e, bucket, &key, &day_prefix))?;
+            bar.begin(&item.relative);
+            let stored = store_item(&site, &item, &key);
+            bar.end(&item.relative);
+            let stored = stored.map_err(|e| with_key(e, bucket, &key, &day_prefix))?;
             tracing::debug!(
                 "Stored [{}] as s3://{bucket}/{key} ({} bytes).",
                 item.path.display(),
@@ -309,6 +325,7 @@ fn store_all(
         |stored: &Stored| {
             totals.0 += 1;
             totals.1 += stored.bytes;
+            bar.add_item(stored.bytes);
         },
         |_: &Item| AmazonS3Error::Interrupted,
     )?;

@@ -28,7 +28,6 @@ use crate::config::{check_password_file, Format, PostgresqlSection, Settings, Ta
 use crate::error::{failure_message, DumpError, DumpFailure, PgError};
 use crate::manifest;
 use crate::prepare::{self, Prepared};
-use crate::progress::Progress;
 use crate::standby;
 use crate::tables;
 use crate::verify::{self, Kind, Written};
@@ -36,6 +35,7 @@ use cedar_core::{
     carry_over_failed_entries, rfc3339, DumpStatus, Manifest, ManifestEntry, ManifestError,
     ReplacedEntry,
 };
+use cedar_core::{Progress, ProgressMeasure};
 
 /// The action registered as `postgresql` (`CedarBackup3.extend.postgresql.executeAction`).
 #[derive(Debug, Clone, Copy, Default)]
@@ -466,7 +466,9 @@ fn dump_and_report(site: &DumpRun<'_>, target: &Target) -> Result<Dumped, DumpEr
     log_start(target);
     let started = Instant::now();
     let start_time = cedar_core::now_secs();
-    let bar = site.progress.start(target);
+    let bar = site
+        .progress
+        .start(ProgressMeasure::bytes(target.to_string(), "dumped"));
     let publish =
         |dumped: &Dumped, rename: Rename<'_>| publish(site, target, start_time, dumped, rename);
     // A `<database_options>` entry may choose another compression for this dump.
@@ -482,7 +484,7 @@ fn dump_and_report(site: &DumpRun<'_>, target: &Target) -> Result<Dumped, DumpEr
         site.owner,
         compression,
         site.interrupted,
-        &|n| bar.add(n),
+        &|n| bar.add_bytes(n),
         &publish,
     );
     let seconds = started.elapsed().as_secs_f64();
@@ -506,9 +508,8 @@ fn dump_and_report(site: &DumpRun<'_>, target: &Target) -> Result<Dumped, DumpEr
     match &outcome {
         Ok(dumped) => {
             let summary = summary(target, &dumped.totals, seconds);
-            bar.finish(&summary);
             tracing::info!("Wrote {} for {target}.", dumped.path.display());
-            tracing::info!("{summary}");
+            bar.conclude(&summary);
             result.file = dumped
                 .path
                 .file_name()
@@ -519,7 +520,10 @@ fn dump_and_report(site: &DumpRun<'_>, target: &Target) -> Result<Dumped, DumpEr
             result.warnings = site.prepared.role_passwords.warnings(target);
         }
         Err(error) => {
-            bar.abandon(target);
+            bar.abandon(&format!(
+                "the dump of {target} failed after {} bytes",
+                bar.bytes()
+            ));
             let message = match error {
                 DumpError::Interrupted => format!("the dump of {target} was interrupted"),
                 _ => {

@@ -49,8 +49,8 @@
 //!
 //! Modules: `config` (section, rules, settings), `encrypt` (its `<encrypt>`), `sealed`, `atomic`,
 //! `action` (the action itself), `prepare`, `verify`, `manifest`, `pgverify`, `version`,
-//! `discover`, `role_passwords`, `standby`, `server_config`, `choices`, `tables`, `progress` (the
-//! terminal display), `error`. All are private but [`restore`], the library of `cback-restore`, which is
+//! `discover`, `role_passwords`, `standby`, `server_config`, `choices`, `tables`, `error` (the
+//! terminal display is the kernel's `cedar_core::Progress`). All are private but [`restore`], the library of `cback-restore`, which is
 //! an API of its own (its parts are private; its `mod.rs` names what the binary uses); the
 //! `pub use` block below names the rest that other crates use.
 
@@ -66,7 +66,6 @@ mod manifest;
 mod metrics;
 mod pgverify;
 mod prepare;
-mod progress;
 pub mod restore;
 mod role_passwords;
 mod sealed;

@@ -46,17 +46,23 @@ impl Binaries {
 
     /// An `assert_cmd` command for `cback`, with a clean locale.
     pub fn cback(&self) -> assert_cmd::Command {
+        assert_cmd::Command::from_std(self.cback_command())
+    }
+
+    /// A standard command for `cback`, with a clean locale: for what takes a
+    /// `std::process::Command`, such as [`crate::terminal::on_a_terminal`].
+    pub fn cback_command(&self) -> std::process::Command {
         clean(self.cback_path())
     }
 
     /// An `assert_cmd` command for `cback-amazons3-sync`, with a clean locale.
     pub fn sync(&self) -> assert_cmd::Command {
-        clean(self.sync_path())
+        assert_cmd::Command::from_std(clean(self.sync_path()))
     }
 }
 
-fn clean(program: &Path) -> assert_cmd::Command {
-    let mut cmd = assert_cmd::Command::new(program);
+fn clean(program: &Path) -> std::process::Command {
+    let mut cmd = std::process::Command::new(program);
     cmd.env_remove("CEDAR_LOG").env("LANG", "C");
     cmd
 }

@@ -3,7 +3,7 @@
 //! cluster), [`sshd`] (a throwaway OpenSSH server on loopback), [`s3`] (moto, an S3 server on
 //! loopback, and a fault-injecting proxy), [`s3fs`] (s3s-fs, an S3 server that checks every
 //! body's checksum), [`gpg`] (a throwaway GnuPG home with a key) and [`smtp`] (a mail sink on
-//! loopback).
+//! loopback); and [`terminal`], a command run on a pseudo-terminal.
 
 mod binaries;
 pub mod ext;
@@ -18,10 +18,19 @@ pub mod s3fs;
 pub mod smtp;
 pub mod sshd;
 pub mod svn;
+pub mod terminal;
 
 use std::path::{Path, PathBuf};
 
 pub use binaries::Binaries;
+
+/// The lines of `text` (a log) that contain `needle`.
+pub fn lines_with(text: &str, needle: &str) -> Vec<String> {
+    text.lines()
+        .filter(|line| line.contains(needle))
+        .map(str::to_string)
+        .collect()
+}
 
 /// The workspace root (the parent of this crate).
 pub fn workspace_root() -> PathBuf {

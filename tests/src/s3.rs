@@ -248,10 +248,32 @@ print(key["AccessKeyId"], key["SecretAccessKey"])
 
     /// [`Moto::env`] with another endpoint (a [`Proxy`] in front of the server).
     pub fn env_with(&self, cmd: &mut assert_cmd::Command, endpoint: &str) {
-        isolate(cmd, self.dir.path());
-        cmd.env("AWS_ENDPOINT_URL", endpoint)
-            .env("AWS_ACCESS_KEY_ID", &self.key.0)
-            .env("AWS_SECRET_ACCESS_KEY", &self.key.1);
+        for (name, value) in self.environment(endpoint) {
+            match value {
+                Some(value) => cmd.env(name, value),
+                None => cmd.env_remove(name),
+            };
+        }
+    }
+
+    /// [`Moto::env`] for a standard command (one run on a terminal, say).
+    pub fn env_command(&self, cmd: &mut std::process::Command) {
+        for (name, value) in self.environment(&self.endpoint()) {
+            match value {
+                Some(value) => cmd.env(name, value),
+                None => cmd.env_remove(name),
+            };
+        }
+    }
+
+    /// The variables that point a command at this server through `endpoint` (`Some`) and
+    /// those removed (`None`).
+    fn environment(&self, endpoint: &str) -> Vec<(&'static str, Option<OsString>)> {
+        let mut vars = isolated(self.dir.path());
+        vars.push(("AWS_ENDPOINT_URL", Some(endpoint.into())));
+        vars.push(("AWS_ACCESS_KEY_ID", Some(self.key.0.clone().into())));
+        vars.push(("AWS_SECRET_ACCESS_KEY", Some(self.key.1.clone().into())));
+        vars
     }
 
     /// Runs `body` in the test-side Python with `s3` (a boto3 client for this server) and
@@ -366,7 +388,17 @@ impl Drop for Moto {
 /// A command's environment without the machine's AWS settings: no variables, no profile
 /// files (they point into `dir`, where a test may write some), no metadata service.
 pub fn isolate(cmd: &mut assert_cmd::Command, dir: &Path) {
-    for name in [
+    for (name, value) in isolated(dir) {
+        match value {
+            Some(value) => cmd.env(name, value),
+            None => cmd.env_remove(name),
+        };
+    }
+}
+
+/// The variables [`isolate`] sets (`Some`) and removes (`None`).
+fn isolated(dir: &Path) -> Vec<(&'static str, Option<OsString>)> {
+    let mut vars: Vec<(&'static str, Option<OsString>)> = [
         "AWS_ENDPOINT_URL",
         "AWS_ENDPOINT_URL_S3",
         "AWS_ACCESS_KEY_ID",
@@ -379,13 +411,18 @@ pub fn isolate(cmd: &mut assert_cmd::Command, dir: &Path) {
         "AWS_ROLE_ARN",
         "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
         "AWS_CONTAINER_CREDENTIALS_FULL_URI",
-    ] {
-        cmd.env_remove(name);
-    }
-    cmd.env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_REGION", REGION)
-        .env("AWS_CONFIG_FILE", dir.join("aws-config"))
-        .env("AWS_SHARED_CREDENTIALS_FILE", dir.join("aws-credentials"));
+    ]
+    .into_iter()
+    .map(|name| (name, None))
+    .collect();
+    vars.push(("AWS_EC2_METADATA_DISABLED", Some("true".into())));
+    vars.push(("AWS_REGION", Some(REGION.into())));
+    vars.push(("AWS_CONFIG_FILE", Some(dir.join("aws-config").into())));
+    vars.push((
+        "AWS_SHARED_CREDENTIALS_FILE",
+        Some(dir.join("aws-credentials").into()),
+    ));
+    vars
 }
 
 pub(crate) fn http_ok(port: u16) -> bool {

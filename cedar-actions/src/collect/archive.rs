@@ -13,7 +13,7 @@ use super::error::CollectError;
 use super::walk::{Item, ItemKind};
 use cedar_core::{
     apply_ownership, compress_worker_count, Appended, ArchiveMode, Codec, CompressFraming,
-    CompressSettings, Compressor, InodeMap, TarWriter,
+    CompressSettings, Compressor, InodeMap, ProgressBar, TarWriter,
 };
 
 const OUTPUT_BUFFER: usize = 1 << 20;
@@ -28,6 +28,12 @@ pub fn archive_file_name(normalized: &str, mode: ArchiveMode) -> String {
     format!("{normalized}.{ext}")
 }
 
+/// What collect's progress line counts: the files archived and their bytes (no total: the walk
+/// streams into the archives, and counting first would read every directory twice).
+pub fn archived() -> cedar_core::ProgressMeasure {
+    cedar_core::ProgressMeasure::items("collect", "files", "archived")
+}
+
 /// Where and how to write one archive.
 #[derive(Debug, Clone, Copy)]
 pub struct ArchiveSpec<'a> {
@@ -39,6 +45,8 @@ pub struct ArchiveSpec<'a> {
     /// Where temporary bookkeeping goes (the hard-link table of a tree with very many hard
     /// links): the working_dir.
     pub scratch_dir: &'a Path,
+    /// Counts each file added and its bytes.
+    pub progress: &'a ProgressBar,
 }
 
 /// What was written.
@@ -197,6 +205,7 @@ pub fn build_archive(
             Appended::Added { bytes } => {
                 outcome.members += 1;
                 outcome.bytes += bytes;
+                spec.progress.add_item(bytes);
             }
             Appended::Vanished => tracing::warn!(
                 "[{}] vanished before it was read; skipped.",
@@ -267,6 +276,7 @@ mod tests {
             mode: ArchiveMode::Tar,
             owner: None,
             scratch_dir: dir.path(),
+            progress: &ProgressBar::hidden(archived()),
         };
         let out = write_archive(&spec, Vec::new()).unwrap();
         assert!(out.path.is_none());
@@ -276,6 +286,7 @@ mod tests {
         }];
         let out = write_archive(&spec, vanished).unwrap();
         assert!(out.path.is_none());
+        assert_eq!(spec.progress.items(), 0, "nothing counted");
         assert_eq!(
             std::fs::read_dir(dir.path()).unwrap().count(),
             0,

@@ -5,7 +5,8 @@ use nix::unistd::{Gid, Uid};
 
 use cedar_core::{
     apply_ownership, display_bytes, lookup_owner, running_as_root, Action, ActionContext,
-    ActionError, ActionKind, ActionRegistration, CollectMode, Config, Placement,
+    ActionError, ActionKind, ActionRegistration, CollectMode, Config, Placement, Progress,
+    ProgressBar,
 };
 
 use archive::{archive_file_name, build_archive, write_archive, ArchiveOutcome, ArchiveSpec};
@@ -36,20 +37,31 @@ struct Run<'a> {
     pending: Vec<digest::PendingDigest>,
     /// Memory limits of the incremental bookkeeping.
     limits: sort::Limits,
+    /// The files and bytes archived so far, and the directory or file being archived.
+    bar: &'a ProgressBar,
 }
 
-/// Runs the collect action on `config`.
-pub fn collect(config: &Config, request: CollectRequest) -> Result<(), CollectError> {
+/// Runs the collect action on `config`, showing its progress on `progress`; logs its summary
+/// line when it succeeds.
+pub fn collect(
+    config: &Config,
+    request: CollectRequest,
+    progress: &Progress,
+) -> Result<(), CollectError> {
     let plan = Plan::from_config(config)?;
-    collect_plan(&plan, request, sort::Limits::default())
+    let bar = progress.start(archive::archived());
+    collect_plan(&plan, request, sort::Limits::default(), &bar)?;
+    bar.conclude(&bar.summary("Collected"));
+    Ok(())
 }
 
 /// Runs the collect action on a resolved plan; `limits` bound the memory of the incremental
-/// bookkeeping.
+/// bookkeeping; `bar` counts what is archived.
 fn collect_plan(
     plan: &Plan,
     request: CollectRequest,
     limits: sort::Limits,
+    bar: &ProgressBar,
 ) -> Result<(), CollectError> {
     remove_indicator(&plan.collect_dir)?;
     archive::remove_stale_partials(&plan.collect_dir);
@@ -72,6 +84,7 @@ fn collect_plan(
         unreadable: Vec::new(),
         pending: Vec::new(),
         limits,
+        bar,
     };
     for entry in &plan.files {
         if cedar_core::interrupt_requested() {
@@ -209,12 +222,14 @@ impl Run<'_> {
             mode,
             owner: self.owner,
             scratch_dir: &self.plan.working_dir,
+            progress: self.bar,
         }
     }
 
     fn collect_file(&mut self, entry: &FileEntry) -> Result<(), CollectError> {
         let path = &entry.path;
         tracing::debug!("Working with collect file [{}]", path.display());
+        self.bar.now_on(&path.to_string_lossy());
         let meta = std::fs::metadata(path)
             .ok()
             .filter(|m| m.is_file())
@@ -270,6 +285,7 @@ impl Run<'_> {
                 return Err(CollectError::Interrupted);
             }
             tracing::info!("Collecting directory [{}]", target.path.display());
+            self.bar.now_on(&target.path.to_string_lossy());
             self.collect_target(entry, target)?;
         }
         tracing::info!("Completed collecting directory [{}]", entry.path.display());
@@ -548,8 +564,11 @@ mod tests {
                     std::fs::remove_file(plan.collect_dir.join(name)).unwrap();
                 }
             }
-            collect_plan(&small, request, tiny).unwrap();
-            collect_plan(&large, request, sort::Limits::default()).unwrap();
+            let bar = ProgressBar::hidden(archive::archived());
+            collect_plan(&small, request, tiny, &bar).unwrap();
+            let archived = bar.items();
+            collect_plan(&large, request, sort::Limits::default(), &bar).unwrap();
+            assert_eq!(bar.items(), 2 * archived, "both runs archive as many files");
             let got = incr_result(&small, &tree);
             assert_eq!(got, incr_result(&large, &tree));
             got
@@ -613,6 +632,7 @@ mod tests {
             unreadable: Vec::new(),
             pending: Vec::new(),
             limits: sort::Limits::default(),
+            bar: &ProgressBar::hidden(archive::archived()),
         };
         let first = file_item(tmp.path(), "a");
         let err = run
@@ -655,7 +675,7 @@ impl Action for CollectAction {
             full: ctx.options.full,
             today: Today::current(),
         };
-        collect(&ctx.config.config, request)?;
+        collect(&ctx.config.config, request, &Progress::for_run(ctx.options))?;
         tracing::info!("Executed the 'collect' action successfully.");
         Ok(())
     }

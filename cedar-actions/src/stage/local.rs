@@ -121,6 +121,7 @@ pub fn stage(
     peer: &Peer,
     target: &Path,
     owner: Option<FileOwner<'_>>,
+    copied: &(dyn Fn(u64) + Sync),
 ) -> Result<Staged, PeerError> {
     let files = regular_files(&peer.name, &peer.collect_dir)?;
     // A copy a killed run left under a temporary name of one of these files.
@@ -132,7 +133,9 @@ pub fn stage(
     );
     let mut pending = Vec::with_capacity(files.len());
     for (name, path) in &files {
-        pending.push(copy_one(&peer.name, name, path, target)?);
+        let copy = copy_one(&peer.name, name, path, target)?;
+        copied(copy.digest.size);
+        pending.push(copy);
     }
     let digests: HashMap<&str, &Digested> = pending
         .iter()
@@ -219,8 +222,13 @@ pub(super) mod tests {
         )
         .unwrap();
         std::fs::write(dst.path().join("old-only-here"), "stays").unwrap();
-        let staged = stage(&peer(src.path()), dst.path(), None).unwrap();
+        let copied = std::sync::atomic::AtomicU64::new(0);
+        let staged = stage(&peer(src.path()), dst.path(), None, &|n| {
+            copied.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+        })
+        .unwrap();
         assert_eq!((staged.files, staged.bytes), (3, 5));
+        assert_eq!(copied.into_inner(), 5, "each file's bytes told as copied");
         assert_eq!(
             dir_names(dst.path()),
             [".hidden", "a b.tar", "cback.collect", "old-only-here"]
@@ -237,7 +245,7 @@ pub(super) mod tests {
         std::fs::write(src.path().join("cback.collect"), "").unwrap();
         std::fs::write(src.path().join("a"), "a").unwrap();
         std::fs::create_dir(src.path().join("sub")).unwrap();
-        let err = stage(&peer(src.path()), dst.path(), None).unwrap_err();
+        let err = stage(&peer(src.path()), dst.path(), None, &|_| {}).unwrap_err();
         assert!(matches!(err, PeerError::NotRegular { .. }), "{err}");
         assert!(
             err.to_string().contains("sub is not a regular file"),
@@ -246,7 +254,7 @@ pub(super) mod tests {
         assert!(dir_names(dst.path()).is_empty());
         std::fs::remove_dir(src.path().join("sub")).unwrap();
         std::os::unix::fs::symlink("/etc/hostname", src.path().join("link")).unwrap();
-        let err = stage(&peer(src.path()), dst.path(), None).unwrap_err();
+        let err = stage(&peer(src.path()), dst.path(), None, &|_| {}).unwrap_err();
         assert!(
             err.to_string().contains("link is not a regular file"),
             "{err}"
@@ -278,10 +286,10 @@ pub(super) mod tests {
         };
         KIND.write(src.path(), &Manifest::new(vec![entry]), None)
             .unwrap();
-        stage(&peer(src.path()), dst.path(), None).unwrap();
+        stage(&peer(src.path()), dst.path(), None, &|_| {}).unwrap();
         std::fs::write(src.path().join("postgresqldump-a.txt"), "evil").unwrap();
         std::fs::write(dst.path().join("postgresqldump-a.txt"), "before").unwrap();
-        let err = stage(&peer(src.path()), dst.path(), None).unwrap_err();
+        let err = stage(&peer(src.path()), dst.path(), None, &|_| {}).unwrap_err();
         let text = err.to_string();
         assert!(matches!(err, PeerError::Manifest { .. }), "{text}");
         assert!(text.contains("- postgresqldump-a.txt: sha256 "), "{text}");
@@ -300,7 +308,7 @@ pub(super) mod tests {
         std::fs::write(src.path().join("cback.collect"), "").unwrap();
         std::fs::write(dst.path().join(".cback.collect.Ab12Z9.tmp"), "partial").unwrap();
         std::fs::write(dst.path().join(".other.Ab12Z9.tmp"), "not ours").unwrap();
-        stage(&peer(src.path()), dst.path(), None).unwrap();
+        stage(&peer(src.path()), dst.path(), None, &|_| {}).unwrap();
         assert_eq!(
             dir_names(dst.path()),
             [".other.Ab12Z9.tmp", "cback.collect"]

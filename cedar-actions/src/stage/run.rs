@@ -8,7 +8,7 @@ use nix::unistd::{Gid, Uid};
 use cedar_core::{
     apply_ownership, interrupt_requested, lookup_owner, record_result, running_as_root, Action,
     ActionContext, ActionError, ActionKind, ActionRegistration, Config, FileOwner, PeerOutcome,
-    PeerResult, Placement, StageConfig, StageRecord, Today,
+    PeerResult, Placement, Progress, ProgressBar, ProgressMeasure, StageConfig, StageRecord, Today,
 };
 
 use error::{PeerError, StageError};
@@ -104,8 +104,14 @@ impl PeerSettings<'_> {
     }
 }
 
-/// Stages every peer of `config`, `<stage><jobs>` at a time (taken in configuration order).
-pub fn stage(config: &Config, request: StageRequest) -> Result<(), StageError> {
+/// Stages every peer of `config`, `<stage><jobs>` at a time (taken in configuration order),
+/// showing the peers done and those being staged on `progress`; logs the summary line when
+/// every peer was staged.
+pub fn stage(
+    config: &Config,
+    request: StageRequest,
+    progress: &Progress,
+) -> Result<(), StageError> {
     let site = peer_settings(config, &request.today)?;
     let peers = stage_peers(config);
     for p in &peers {
@@ -140,15 +146,24 @@ pub fn stage(config: &Config, request: StageRequest) -> Result<(), StageError> {
         .stage
         .as_ref()
         .map_or(StageConfig::DEFAULT_JOBS, StageConfig::jobs);
+    // The bytes of a peer are known when it is staged (a remote copy does not report them).
+    let bar = progress.start(
+        ProgressMeasure::items("stage", "peers", "copied").of(Some(peers.len() as u64), None),
+    );
     let runs = cedar_core::run_bounded(peers.len(), jobs, &interrupt_requested, &|index| {
+        bar.begin(&peers[index].name);
         let ran = stage_and_log(
             &peers[index],
             targets[index].as_deref(),
             &daily,
             &site,
             request.full,
+            &bar,
         );
+        bar.end(&peers[index].name);
         if let Ran::Ended { result, .. } = &ran {
+            // Its bytes were counted as they were copied.
+            bar.add_item(0);
             let outcome = match (result.success, result.skipped) {
                 (false, _) => PeerOutcome::Failed,
                 (true, true) => PeerOutcome::Skipped,
@@ -165,11 +180,13 @@ pub fn stage(config: &Config, request: StageRequest) -> Result<(), StageError> {
     let mut finished = Vec::new();
     let mut interrupted = Vec::new();
     let mut not_started = Vec::new();
+    let mut files = 0;
     for ((p, run), index) in peers.iter().zip(runs).zip(0..) {
         match run {
             None => not_started.push(index),
             Some(Ran::Interrupted) => interrupted.push(index),
             Some(Ran::Ended { result, failure }) => {
+                files += result.files;
                 record_result(result);
                 finished.push(p.name.clone());
                 failures.extend(failure);
@@ -197,6 +214,12 @@ pub fn stage(config: &Config, request: StageRequest) -> Result<(), StageError> {
     let daily_indicator = write_daily_indicator(&daily, site.ids);
     if failures.is_empty() {
         daily_indicator?;
+        bar.conclude(&cedar_core::summary_line(
+            &format!("Staged {} peer(s):", peers.len()),
+            Some((files, "files")),
+            bar.bytes(),
+            bar.seconds(),
+        ));
         return record_error
             .into_inner()
             .unwrap_or_else(|e| e.into_inner())
@@ -230,11 +253,12 @@ fn stage_and_log(
     daily: &Path,
     site: &PeerSettings<'_>,
     full: bool,
+    bar: &ProgressBar,
 ) -> Ran {
     tracing::info!("Staging peer [{}].", p.name);
     let started = Instant::now();
     let outcome = match target {
-        Some(target) => stage_one(p, daily, target, site, full),
+        Some(target) => stage_one(p, daily, target, site, full, bar),
         None => Err(PeerError::BadName {
             peer: p.name.clone(),
         }),
@@ -305,6 +329,7 @@ fn stage_one(
     target: &Path,
     site: &PeerSettings<'_>,
     full: bool,
+    bar: &ProgressBar,
 ) -> Result<Outcome, PeerError> {
     tracing::debug!(
         "Ignore failure mode for peer [{}]: {:?}",
@@ -342,8 +367,13 @@ fn stage_one(
     }
     tracing::debug!("Found collect indicator for peer [{}].", p.name);
     let staged = match &p.remote {
-        None => local::stage(p, target, site.owner())?,
-        Some(_) => remote::stage(p, daily, target, &runner)?,
+        // A local copy counts its bytes file by file; a remote one (scp) when it has ended.
+        None => local::stage(p, target, site.owner(), &|n| bar.add_bytes(n))?,
+        Some(_) => {
+            let staged = remote::stage(p, daily, target, &runner)?;
+            bar.add_bytes(staged.bytes);
+            staged
+        }
     };
     match &p.remote {
         None => local::write_indicator(p)?,
@@ -378,7 +408,7 @@ impl Action for StageAction {
             full: ctx.options.full,
             today: Today::current(),
         };
-        stage(&ctx.config.config, request)?;
+        stage(&ctx.config.config, request, &Progress::for_run(ctx.options))?;
         tracing::info!("Executed the 'stage' action successfully.");
         Ok(())
     }

@@ -1,6 +1,6 @@
 use super::{doctor, initialize, rebuild, settings, store_action, tools, writer};
 use cedar_core::{
-    Action, ActionContext, ActionError, ActionKind, ActionRegistration, Placement, Today,
+    Action, ActionContext, ActionError, ActionKind, ActionRegistration, Placement, Progress, Today,
 };
 
 use settings::StoreSettings;
@@ -24,8 +24,13 @@ struct StoreAction;
 
 impl Action for StoreAction {
     fn execute(&self, ctx: &ActionContext<'_>) -> Result<(), ActionError> {
-        store_action::store(&ctx.config.config, ctx.options.full, &Today::current())
-            .map_err(Into::into)
+        store_action::store(
+            &ctx.config.config,
+            ctx.options.full,
+            &Today::current(),
+            &Progress::for_run(ctx.options),
+        )
+        .map_err(Into::into)
     }
 
     fn doctor(&self, ctx: &ActionContext<'_>) -> Vec<cedar_core::CheckResult> {
@@ -38,7 +43,12 @@ struct RebuildAction;
 
 impl Action for RebuildAction {
     fn execute(&self, ctx: &ActionContext<'_>) -> Result<(), ActionError> {
-        rebuild::rebuild(&ctx.config.config, &Today::current()).map_err(Into::into)
+        rebuild::rebuild(
+            &ctx.config.config,
+            &Today::current(),
+            &Progress::for_run(ctx.options),
+        )
+        .map_err(Into::into)
     }
 }
 
@@ -47,7 +57,12 @@ struct InitializeAction;
 
 impl Action for InitializeAction {
     fn execute(&self, ctx: &ActionContext<'_>) -> Result<(), ActionError> {
-        initialize::initialize(&ctx.config.config, &Today::current()).map_err(Into::into)
+        initialize::initialize(
+            &ctx.config.config,
+            &Today::current(),
+            &Progress::for_run(ctx.options),
+        )
+        .map_err(Into::into)
     }
 }
 

@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use cedar_core::Today;
+use cedar_core::{summary_line, Progress, ProgressBar, ProgressMeasure, Today};
 
 use super::check_data;
 use super::error::StoreError;
@@ -16,33 +16,60 @@ use super::settings::StoreSettings;
 use super::tools::Tools;
 use super::writer::Writer;
 
-/// Runs `steps` of the action `action`, then records the disc with their result and, when
-/// they succeeded, logs the original's success line.
+/// Runs `steps` of the action `action`, handing them the display of their progress, then
+/// records the disc with their result and, when they succeeded, logs the original's success
+/// line.
 pub fn run_recorded(
     action: &'static str,
     settings: &StoreSettings,
-    steps: impl FnOnce(&mut Recorder) -> Result<(), StoreError>,
+    progress: &Progress,
+    steps: impl FnOnce(&mut Recorder, &Progress) -> Result<(), StoreError>,
 ) -> Result<(), StoreError> {
     let mut recorder = Recorder::new(action, settings);
-    let result = steps(&mut recorder);
+    let result = steps(&mut recorder, progress);
     recorder.finish(&result);
     result?;
     tracing::info!("Executed the '{action}' action successfully.");
     Ok(())
 }
 
+/// A line of `progress` for work on the disc in `device`. The writer and the check are external
+/// programs that report no bytes as they go: the line says what is being done, and for how
+/// long.
+fn disc_line(progress: &Progress, device: &std::path::Path, doing: &str) -> ProgressBar {
+    let bar = progress.start(ProgressMeasure::phase(format!("[{}]", device.display())));
+    bar.now_on(doing);
+    bar
+}
+
 /// Writes `entries` (on a new disc or appended) under today's media label, and records it;
-/// returns the label.
+/// shows the write on `progress`, and logs the summary line of the write (the image's size,
+/// the device, time and rate). Returns the label.
 pub fn write_labelled(
     writer: &Writer<'_>,
     entries: &[Entry],
     new_disc: bool,
     today: &Today,
     recorder: &mut Recorder,
+    progress: &Progress,
 ) -> Result<String, StoreError> {
     let label = media_label(today);
+    let device = writer.device().display().to_string();
+    let bar = disc_line(
+        progress,
+        writer.device(),
+        &format!("writing the image [{label}]"),
+    );
+    let started = std::time::Instant::now();
     let written = writer.write(entries, Some(&label), new_disc)?;
+    bar.add_bytes(written.bytes);
     recorder.written(&written, Some(&label));
+    bar.conclude(&summary_line(
+        &format!("Wrote the image [{label}] to [{device}]:"),
+        None,
+        written.bytes,
+        started.elapsed().as_secs_f64(),
+    ));
     Ok(label)
 }
 
@@ -53,9 +80,16 @@ pub fn check_and_mark(
     settings: &StoreSettings,
     dirs: &[(String, PathBuf)],
     recorder: &mut Recorder,
+    progress: &Progress,
 ) -> Result<(), StoreError> {
     if settings.check_data {
+        let bar = disc_line(
+            progress,
+            &settings.device,
+            "checking the disc against the staged directories",
+        );
         check_data::check_dirs(tools, settings, dirs)?;
+        bar.clear();
         recorder.verified();
     }
     write_store_indicators(settings, dirs.iter().map(|(_, path)| path.as_path()))

@@ -5,7 +5,7 @@
 //! size, then write; check_data; `cback.store`. Any failure stops the action (exit 6) and
 //! leaves no `cback.store`, so the next run writes the data again.
 
-use cedar_core::{BlankMode, Config, Today};
+use cedar_core::{BlankMode, Config, Progress, Today};
 
 use super::check_media::check_media;
 use super::disc_run::{check_and_mark, run_recorded, write_labelled};
@@ -81,8 +81,13 @@ pub fn new_disc(
     Ok(new)
 }
 
-/// Runs the store action for `today`.
-pub fn store(config: &Config, full: bool, today: &Today) -> Result<(), StoreError> {
+/// Runs the store action for `today`, its progress shown on `progress`.
+pub fn store(
+    config: &Config,
+    full: bool,
+    today: &Today,
+    progress: &Progress,
+) -> Result<(), StoreError> {
     let settings = StoreSettings::load(config, "store")?;
     let staging = StoreSettings::staging_dir(config)?;
     let tools = Tools::new(config);
@@ -91,11 +96,15 @@ pub fn store(config: &Config, full: bool, today: &Today) -> Result<(), StoreErro
         full,
         today.is_starting_day(settings.starting_day),
     )?;
-    run_recorded("store", &settings, |recorder| {
-        run(&settings, &staging, tools, rule, full, today, recorder)
+    run_recorded("store", &settings, progress, |recorder, display| {
+        run(
+            &settings, &staging, tools, rule, full, today, recorder, display,
+        )
     })
 }
 
+// The action's settings, its day and the disc's record, as `run_recorded` hands them on.
+#[allow(clippy::too_many_arguments)]
 fn run(
     settings: &StoreSettings,
     staging: &std::path::Path,
@@ -104,6 +113,7 @@ fn run(
     full: bool,
     today: &Today,
     recorder: &mut Recorder,
+    display: &Progress,
 ) -> Result<(), StoreError> {
     check_media(&tools, settings)?;
     let dir = select::store_dir(staging, *today, full, settings.warn_midnite)?;
@@ -111,6 +121,12 @@ fn run(
     let writer = Writer::open(settings, tools)?;
     let entries = [Entry::daily(&dir.rel(), &dir.path)];
     let new = new_disc(&writer, &entries, rule)?;
-    write_labelled(&writer, &entries, new, today, recorder)?;
-    check_and_mark(&tools, settings, &[(dir.rel(), dir.path)], recorder)
+    write_labelled(&writer, &entries, new, today, recorder, display)?;
+    check_and_mark(
+        &tools,
+        settings,
+        &[(dir.rel(), dir.path)],
+        recorder,
+        display,
+    )
 }

@@ -85,6 +85,11 @@ impl<'a> Writer<'a> {
         })
     }
 
+    /// The device written to.
+    pub fn device(&self) -> &Path {
+        &self.settings.device
+    }
+
     pub fn tray(&self) -> Tray {
         match &self.drive {
             Drive::Cd(cd) => cd.tray(),

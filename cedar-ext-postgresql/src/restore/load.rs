@@ -5,8 +5,9 @@
 //! The dump streams from the file through the decompressor into the client.
 
 use std::cell::RefCell;
-use std::io::IsTerminal;
 use std::sync::Mutex;
+
+use cedar_core::{Progress, ProgressBar, ProgressMeasure};
 
 use super::catalog::{DumpCopy, DumpFormat, Kind};
 use super::child::{self, Client, Ended};
@@ -45,7 +46,7 @@ pub fn load(
             quiet,
         ),
         DumpFormat::Custom => {
-            let progress = Progress::new(quiet, &format!("restoring {}", copy.path.display()));
+            let (_display, progress) = restoring(quiet, copy);
             let client = Client {
                 name: "pg_restore",
                 program: server.pg_restore.clone(),
@@ -161,7 +162,7 @@ fn load_plain(
     quiet: bool,
 ) -> Result<SqlScan, RestoreError> {
     let fail = failure(copy, database);
-    let progress = Progress::new(quiet, &format!("restoring {}", copy.path.display()));
+    let (_display, progress) = restoring(quiet, copy);
     let scan = RefCell::new(scan);
     let client = server.psql_client(
         database,
@@ -192,7 +193,7 @@ fn load_plain(
 /// they are; any other error fails.
 pub fn load_globals(server: &Server, copy: &DumpCopy, quiet: bool) -> Result<(), RestoreError> {
     let fail = failure(copy, "(globals)");
-    let progress = Progress::new(quiet, &format!("restoring {}", copy.path.display()));
+    let (_display, progress) = restoring(quiet, copy);
     let scan = RefCell::new(if copy.kind == Kind::Cluster {
         SqlScan::cluster_globals()
     } else {
@@ -231,7 +232,7 @@ fn feed(
     server: &Server,
     copy: &DumpCopy,
     client: &Client,
-    progress: &Progress,
+    progress: &ProgressBar,
     scan: Option<&RefCell<SqlScan>>,
     fail: &dyn Fn(String) -> RestoreError,
 ) -> Result<Ended, RestoreError> {
@@ -280,10 +281,10 @@ fn feed(
             None
         },
         &mut |_| {},
-        &|n| progress.add(n),
+        &|n| progress.add_bytes(n),
         &mut at_end,
     );
-    progress.finish();
+    progress.clear();
     result.map_err(|e| fail(e.to_string()))
 }
 
@@ -372,34 +373,13 @@ fn check(
     )))
 }
 
-/// The bytes restored so far, on a terminal only.
-struct Progress(Option<indicatif::ProgressBar>);
-
-impl Progress {
-    fn new(quiet: bool, what: &str) -> Progress {
-        if quiet || !std::io::stderr().is_terminal() {
-            return Progress(None);
-        }
-        let bar = indicatif::ProgressBar::new_spinner();
-        if let Ok(style) = indicatif::ProgressStyle::with_template(
-            "{spinner} {msg}: {bytes} of SQL ({bytes_per_sec}), {elapsed}",
-        ) {
-            bar.set_style(style);
-        }
-        bar.set_message(what.to_string());
-        bar.enable_steady_tick(std::time::Duration::from_millis(125));
-        Progress(Some(bar))
-    }
-
-    fn add(&self, n: u64) {
-        if let Some(bar) = &self.0 {
-            bar.inc(n);
-        }
-    }
-
-    fn finish(&self) {
-        if let Some(bar) = &self.0 {
-            bar.finish_and_clear();
-        }
-    }
+/// The display of the restore of `copy`, and its line: the bytes of SQL fed so far, drawn on a
+/// terminal unless `quiet`.
+fn restoring(quiet: bool, copy: &DumpCopy) -> (Progress, ProgressBar) {
+    let display = Progress::for_terminal(quiet);
+    let line = display.start(ProgressMeasure::bytes(
+        format!("restoring {}", copy.path.display()),
+        "of SQL",
+    ));
+    (display, line)
 }

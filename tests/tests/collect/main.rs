@@ -11,6 +11,7 @@ mod collect_errors;
 mod collect_excludes;
 mod collect_incremental;
 mod collect_modes;
+mod collect_progress;
 mod collect_support;
 mod differences;
 mod purge_e2e;

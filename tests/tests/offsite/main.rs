@@ -15,6 +15,7 @@ mod offsite_doctor;
 mod offsite_encrypt;
 mod offsite_interrupt;
 mod offsite_pipeline;
+mod offsite_progress;
 mod offsite_purge;
 mod offsite_replace;
 mod offsite_split;

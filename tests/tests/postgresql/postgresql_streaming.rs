@@ -8,13 +8,14 @@
 //! at several scales.
 
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use cback_tests::pg::{self, ClusterOptions, PgRunDir, ODD_DATABASE};
+use cback_tests::terminal::{on_a_terminal, Screen};
 
 /// A database whose dump is several compression blocks long (about 6 MB of plain SQL).
 const BULK: &str = "bulk";
@@ -376,60 +377,26 @@ fn a_summary_line_is_logged_and_nothing_is_drawn_without_a_terminal() {
     }
 }
 
-/// Runs `cmd` on a pseudo-terminal (util-linux `script`); returns what the terminal got.
-fn on_a_terminal(cmd: &Command) -> Option<String> {
-    let script = ["/usr/bin/script", "/bin/script"]
-        .into_iter()
-        .find(|p| Path::new(p).is_file())?;
-    let quote = |s: &std::ffi::OsStr| format!("'{}'", s.to_string_lossy().replace('\'', "'\\''"));
-    let mut line = quote(cmd.get_program());
-    for arg in cmd.get_args() {
-        line.push(' ');
-        line.push_str(&quote(arg));
-    }
-    let mut outer = Command::new(script);
-    outer
-        .args(["-q", "-e", "-c"])
-        .arg(line)
-        .arg("/dev/null")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    for (key, value) in cmd.get_envs() {
-        match value {
-            Some(value) => outer.env(key, value),
-            None => outer.env_remove(key),
-        };
-    }
-    outer.env("TERM", "xterm");
-    let mut child = outer.spawn().ok()?;
-    // script reads its standard input until the command ends; keep it open and empty.
-    let stdin = child.stdin.take();
-    let mut stdout = child.stdout.take()?;
-    let mut text = Vec::new();
-    stdout.read_to_end(&mut text).ok()?;
-    drop(stdin);
-    let status = child.wait().ok()?;
-    assert!(status.success(), "{}", String::from_utf8_lossy(&text));
-    Some(String::from_utf8_lossy(&text).into_owned())
-}
-
 #[test]
 fn a_terminal_gets_a_progress_display_unless_quiet() {
     let Some(cluster) = cluster() else { return };
     let site = PgRunDir::new(crate::BIN);
     site.config(&pg::section("gzip", &[BULK, "shop"], ""), &[]);
-    let Some(screen) = on_a_terminal(&site.command(Some(cluster), &["postgresql"])) else {
-        eprintln!("SKIPPED: util-linux `script` is not installed");
+    let Some(Screen { code, text: screen }) =
+        on_a_terminal(&site.command(Some(cluster), &["postgresql"]))
+    else {
         return;
     };
+    assert_eq!(code, Some(0), "{screen}");
     for db in [BULK, "shop"] {
         assert!(
             screen.contains(&format!("Dumped database [{db}]: ")),
             "the display ends with the summary of {db}:\n{screen}"
         );
     }
-    let quiet = on_a_terminal(&site.command(Some(cluster), &["--quiet", "postgresql"])).unwrap();
+    let quiet = on_a_terminal(&site.command(Some(cluster), &["--quiet", "postgresql"]))
+        .unwrap()
+        .text;
     assert!(
         !quiet.contains("Dumped") && !quiet.contains("database ["),
         "nothing with --quiet:\n{quiet}"

@@ -4,6 +4,7 @@
 
 use crate::restore_support::*;
 use cback_tests::pg::{self, PgRunDir, ODD_DATABASE, SAMPLE_DATABASES};
+use cback_tests::terminal::{on_a_terminal, Screen};
 
 /// Dumps the sample databases with `section_extra`, restores each under a new name, and
 /// compares the content.
@@ -148,45 +149,18 @@ fn the_default_target_is_the_dumped_database() {
     );
 }
 
-/// `cmd` run under `script`, with a pseudo-terminal as its standard streams; what it drew.
-fn on_a_terminal(cmd: &std::process::Command) -> (Option<i32>, String) {
-    let words: Vec<String> = std::iter::once(cmd.get_program())
-        .chain(cmd.get_args())
-        .map(|w| format!("'{}'", w.to_string_lossy().replace('\'', "'\\''")))
-        .collect();
-    let mut script = std::process::Command::new("script");
-    script.args(["-qec", &words.join(" "), "/dev/null"]);
-    for (key, value) in cmd.get_envs() {
-        match value {
-            Some(value) => script.env(key, value),
-            None => script.env_remove(key),
-        };
-    }
-    let out = script.output().expect("run script");
-    (
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-    )
-}
-
 #[test]
 fn progress_is_drawn_on_a_terminal_only() {
     let Some(cluster) = pg::shared() else { return };
-    if std::process::Command::new("script")
-        .arg("--version")
-        .output()
-        .is_err()
-    {
-        eprintln!("script (util-linux) is not installed: skipped");
-        return;
-    }
     let _serial = serial();
     let site = PgRunDir::new(crate::BIN);
     configure(&site, &pg::section("gzip", &["shop"], ""), None);
     dump(&site, cluster);
     drop_database(cluster, "r_tty_shop");
     let cmd = restore_cmd(&site, cluster, &["restore", "shop", "--into", "r_tty_shop"]);
-    let (code, drawn) = on_a_terminal(&cmd);
+    let Some(Screen { code, text: drawn }) = on_a_terminal(&cmd) else {
+        return;
+    };
     assert_eq!(code, Some(0), "{drawn}");
     assert!(
         drawn.contains("restoring ") && drawn.contains("of SQL"),
@@ -199,7 +173,7 @@ fn progress_is_drawn_on_a_terminal_only() {
         cluster,
         &["--quiet", "restore", "shop", "--into", "r_tty_shop"],
     );
-    let (code, drawn) = on_a_terminal(&cmd);
+    let Screen { code, text: drawn } = on_a_terminal(&cmd).unwrap();
     assert_eq!(code, Some(0), "{drawn}");
     assert!(!drawn.contains("of SQL"), "{drawn}");
     drop_database(cluster, "r_tty_shop");

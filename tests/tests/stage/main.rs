@@ -11,5 +11,6 @@ mod stage_doctor;
 mod stage_jobs;
 mod stage_local;
 mod stage_managed;
+mod stage_progress;
 mod stage_remote;
 mod stage_support;

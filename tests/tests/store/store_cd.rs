@@ -136,6 +136,17 @@ fn cdrw_new_disc_on_the_starting_day() {
         log.contains("Executed the 'store' action successfully."),
         "{log}"
     );
+    // One summary line of the write: the image, the device, its size, the time and the rate.
+    let summaries: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("] Wrote the image [CEDAR BACKUP 01-DEC-2026] to ["))
+        .collect();
+    assert_eq!(summaries.len(), 1, "{log}");
+    assert!(
+        summaries[0].contains("/dev/cdrw]: ") && summaries[0].ends_with("/s)."),
+        "{log}"
+    );
+    assert!(out.stderr.is_empty(), "nothing drawn without a terminal");
 
     let status: serde_json::Value =
         serde_json::from_str(&fs::read_to_string(rig.work.join("cback-status.json")).unwrap())
@@ -638,4 +649,32 @@ fn sigterm_while_writing_names_the_device_and_what_is_left() {
         "{stderr}"
     );
     assert!(!day.join("cback.store").exists());
+}
+
+#[test]
+fn a_terminal_sees_the_write_and_its_summary() {
+    let rig = Rig::new(crate::BIN);
+    stage_tuesday(&rig);
+    let config = rig.config("tuesday", &cd_store("cdrw-74", ""), "");
+    let Some(screen) =
+        cback_tests::terminal::on_a_terminal(&rig.command(&config, Some(TUESDAY), &["store"]))
+    else {
+        return;
+    };
+    assert_eq!(screen.code, Some(0), "{}", screen.text);
+    let log = rig.log_text();
+    let summary = cback_tests::lines_with(&log, "] Wrote the image [CEDAR BACKUP 01-DEC-2026]");
+    assert_eq!(summary.len(), 1, "{log}");
+    let summary = &summary[0][summary[0].find("Wrote the image").unwrap()..];
+    assert!(
+        // Cut to the terminal's 80 columns after the rig's long device path.
+        screen.text.contains("s  writing the image [CEDAR"),
+        "the line names what is being done:\n{}",
+        screen.text
+    );
+    assert!(
+        screen.text.contains(summary),
+        "the line ends with `{summary}`:\n{}",
+        screen.text
+    );
 }

@@ -176,7 +176,12 @@ impl Fixture {
 
     /// `cback --config C --logfile L ARGS...` with today pinned.
     pub fn cback(&self, today: &str, args: &[&str]) -> assert_cmd::Command {
-        let mut cmd = crate::BIN.cback();
+        assert_cmd::Command::from_std(self.command(today, args))
+    }
+
+    /// [`Fixture::cback`] as a standard command (to run on a terminal).
+    pub fn command(&self, today: &str, args: &[&str]) -> std::process::Command {
+        let mut cmd = crate::BIN.cback_command();
         cmd.env("CEDAR_TODAY", today)
             .arg("--config")
             .arg(self.config_path())

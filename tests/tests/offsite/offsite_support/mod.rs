@@ -136,7 +136,12 @@ impl OffsiteMaster {
 
     /// `cback --config CONFIG --logfile LOG ARGS` with the day pinned to [`TODAY`].
     pub fn cback(&self, config: &Path, args: &[&str]) -> assert_cmd::Command {
-        let mut cmd = crate::BIN.cback();
+        assert_cmd::Command::from_std(self.command(config, args))
+    }
+
+    /// `cback` as [`Self::cback`] runs it, as a standard command (to run on a terminal).
+    pub fn command(&self, config: &Path, args: &[&str]) -> std::process::Command {
+        let mut cmd = crate::BIN.cback_command();
         cmd.env("CEDAR_TODAY", TODAY)
             .arg("--config")
             .arg(config)
