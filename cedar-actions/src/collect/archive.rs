@@ -28,8 +28,8 @@ pub fn archive_file_name(normalized: &str, mode: ArchiveMode) -> String {
     format!("{normalized}.{ext}")
 }
 
-/// What collect's progress line counts: the files archived and their bytes (no total: the walk
-/// streams into the archives, and counting first would read every directory twice).
+/// What collect's progress line counts: the files archived and their bytes (with the totals
+/// of [`super::count`] when the line is drawn).
 pub fn archived() -> cedar_core::ProgressMeasure {
     cedar_core::ProgressMeasure::items("collect", "files", "archived")
 }

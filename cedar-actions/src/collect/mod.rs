@@ -18,6 +18,7 @@
 //! tree in that mode either (see [`incremental`]).
 
 mod archive;
+mod count;
 mod digest;
 mod error;
 mod exclude;

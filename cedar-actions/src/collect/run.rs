@@ -1,4 +1,4 @@
-use super::{archive, digest, error, incremental, plan, sort, walk};
+use super::{archive, count, digest, error, incremental, plan, sort, walk};
 use std::path::{Path, PathBuf};
 
 use nix::unistd::{Gid, Uid};
@@ -49,7 +49,18 @@ pub fn collect(
     progress: &Progress,
 ) -> Result<(), CollectError> {
     let plan = Plan::from_config(config)?;
-    let bar = progress.start(archive::archived());
+    let mut measure = archive::archived();
+    if progress.is_shown() {
+        // On a terminal: the totals first, so that the line shows how far the run is.
+        let starting_day = request.today.is_starting_day(plan.starting_day);
+        let counting = progress.start(cedar_core::ProgressMeasure::phase("collect"));
+        let totals = count::totals(&plan, request.full, starting_day, &counting);
+        counting.clear();
+        if let Some((files, bytes)) = totals {
+            measure = measure.of(Some(files), Some(bytes));
+        }
+    }
+    let bar = progress.start(measure);
     collect_plan(&plan, request, sort::Limits::default(), &bar)?;
     bar.conclude(&bar.summary("Collected"));
     Ok(())
@@ -539,6 +550,29 @@ mod tests {
         };
         let state = std::fs::read(digest::digest_path(&plan.working_dir, &normalized)).unwrap();
         (members, state)
+    }
+
+    #[test]
+    fn the_counted_totals_are_what_a_full_run_archives_and_unknown_for_an_incremental_one() {
+        let tmp = tempfile::tempdir().unwrap();
+        let tree = tmp.path().join("tree");
+        incr_tree(&tree, 3, 4);
+        let plan = incr_plan(tmp.path(), &tree, "p");
+        let tuesday = Today::parse("2026-12-01").unwrap();
+        let starting_day = tuesday.is_starting_day(plan.starting_day);
+        let line = ProgressBar::hidden(cedar_core::ProgressMeasure::phase("collect"));
+        let totals = count::totals(&plan, true, starting_day, &line).unwrap();
+        let bar = ProgressBar::hidden(archive::archived());
+        let request = CollectRequest {
+            full: true,
+            today: tuesday,
+        };
+        collect_plan(&plan, request, sort::Limits::default(), &bar).unwrap();
+        assert_eq!(totals, (bar.items(), bar.bytes()));
+        assert_eq!(totals.0, 3 * 5, "every file and link");
+        // Without --full, what an incremental entry archives is known only once it is hashed.
+        assert!(!starting_day, "the plan's week starts on another day");
+        assert_eq!(count::totals(&plan, false, starting_day, &line), None);
     }
 
     #[test]
