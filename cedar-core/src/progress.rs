@@ -378,6 +378,12 @@ impl Bar {
         }
     }
 
+    /// Whether the line is drawn (a measurement made only for the screen can be left out
+    /// when it is not).
+    pub fn is_drawn(&self) -> bool {
+        self.bar.is_some()
+    }
+
     /// The items done so far.
     pub fn items(&self) -> u64 {
         self.items.load(Ordering::Relaxed)

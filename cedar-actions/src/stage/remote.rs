@@ -25,8 +25,8 @@ use super::verify::{check_manifests, manifest_kind};
 use super::{Staged, INDICATOR};
 use crate::collect::INDICATOR as COLLECT_INDICATOR;
 use cedar_core::{
-    apply_ownership, command_words, interrupt_requested, RemoteCall, RemoteCallError, RemoteWord,
-    SharedConnection,
+    apply_ownership, command_words, interrupt_requested, ProgressBar, RemoteCall, RemoteCallError,
+    RemoteWord, SharedConnection,
 };
 
 /// How the peer's copies are run on this machine.
@@ -289,6 +289,7 @@ pub fn stage(
     daily: &Path,
     target: &Path,
     runner: &Runner<'_>,
+    progress: &ProgressBar,
 ) -> Result<Staged, PeerError> {
     let remote = remote_of(peer);
     remove_stale_dirs(daily, &peer.name, "a partial copy");
@@ -305,7 +306,14 @@ pub fn stage(
     let call = runner.copy_call(peer, remote, temp.path());
     // A copy that failed only on what is not a regular file brought every regular file whole:
     // those are staged, as by the original, and the peer still fails.
-    let skipped = match call.run() {
+    // The bytes as the copy's files grow, for the line on a terminal; at the end otherwise.
+    let copied = |n| progress.add_bytes(n);
+    let (result, counted) = if progress.is_drawn() {
+        watch_copy(temp.path(), &copied, || call.run())
+    } else {
+        (call.run(), 0)
+    };
+    let skipped = match result {
         Ok(_) => None,
         Err(RemoteCallError::Interrupted { .. }) => return Err(PeerError::Interrupted),
         Err(source) if only_non_regular_skipped(&source) => Some(source),
@@ -347,6 +355,7 @@ pub fn stage(
         &cedar_core::sync_filesystem,
     )?;
     temp.close().map_err(|e| install_error(daily, e))?;
+    copied(staged.bytes.saturating_sub(counted));
     match skipped {
         None => Ok(staged),
         Some(source) => Err(PeerError::CopySkipped {
@@ -355,6 +364,53 @@ pub fn stage(
             source,
         }),
     }
+}
+
+/// How often a running copy's directory is measured for the progress line.
+const COPY_WATCH_INTERVAL: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// Runs `copy` (the rcp command writing into `dir`) while a thread measures `dir` every
+/// [`COPY_WATCH_INTERVAL`] and hands `copied` the bytes that arrived since; returns the copy's
+/// result and the bytes handed over. The copy program reports nothing as it goes (`scp -q`),
+/// so the files it writes are what tells how far it is.
+fn watch_copy<R>(dir: &Path, copied: &(dyn Fn(u64) + Sync), copy: impl FnOnce() -> R) -> (R, u64) {
+    let done = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        let watcher = scope.spawn(|| {
+            let mut counted = 0u64;
+            loop {
+                // The kernel's one bell: rung when the copy ends (and on an interrupt).
+                let ended = cedar_core::wait_until_rung(
+                    Some(std::time::Instant::now() + COPY_WATCH_INTERVAL),
+                    &mut || done.load(std::sync::atomic::Ordering::Acquire),
+                );
+                let now = dir_bytes(dir);
+                if now > counted {
+                    copied(now - counted);
+                    counted = now;
+                }
+                if ended {
+                    return counted;
+                }
+            }
+        });
+        let result = copy();
+        done.store(true, std::sync::atomic::Ordering::Release);
+        cedar_core::ring_interrupt_waiters();
+        (result, watcher.join().unwrap_or(0))
+    })
+}
+
+/// The bytes of the files directly in `dir` (0 for what cannot be read).
+fn dir_bytes(dir: &Path) -> u64 {
+    std::fs::read_dir(dir).map_or(0, |entries| {
+        entries
+            .flatten()
+            .filter_map(|e| e.metadata().ok())
+            .filter(|m| m.is_file())
+            .map(|m| m.len())
+            .sum()
+    })
 }
 
 /// Puts the checked files `names` of the copy directory `copy` in place in `target`: `sync`
@@ -475,6 +531,31 @@ mod tests {
         assert_eq!(
             runner.push_call(&p, r).argv()[3],
             r#"/usr/bin/scp -B -q -C "/var/cback/cback.stage" "backup@host1:/var/backup/collect/cback.stage""#
+        );
+    }
+
+    #[test]
+    fn a_running_copy_is_measured_as_its_files_grow() {
+        let dir = tempfile::tempdir().unwrap();
+        let total = std::sync::atomic::AtomicU64::new(0);
+        let calls = std::sync::atomic::AtomicU64::new(0);
+        let copied = |n: u64| {
+            total.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+            calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        };
+        let (result, counted) = watch_copy(dir.path(), &copied, || {
+            for i in 0..4u8 {
+                std::fs::write(dir.path().join(format!("f{i}")), vec![i; 1000]).unwrap();
+                std::thread::sleep(COPY_WATCH_INTERVAL * 2);
+            }
+            "done"
+        });
+        assert_eq!(result, "done");
+        assert_eq!(counted, total.load(std::sync::atomic::Ordering::Relaxed));
+        assert!(counted <= 4000, "{counted}");
+        assert!(
+            calls.load(std::sync::atomic::Ordering::Relaxed) >= 2,
+            "the bytes arrived in steps, while the copy ran"
         );
     }
 

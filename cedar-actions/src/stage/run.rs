@@ -367,13 +367,9 @@ fn stage_one(
     }
     tracing::debug!("Found collect indicator for peer [{}].", p.name);
     let staged = match &p.remote {
-        // A local copy counts its bytes file by file; a remote one (scp) when it has ended.
+        // A local copy counts its bytes file by file; a remote one as its files grow.
         None => local::stage(p, target, site.owner(), &|n| bar.add_bytes(n))?,
-        Some(_) => {
-            let staged = remote::stage(p, daily, target, &runner)?;
-            bar.add_bytes(staged.bytes);
-            staged
-        }
+        Some(_) => remote::stage(p, daily, target, &runner, bar)?,
     };
     match &p.remote {
         None => local::write_indicator(p)?,
