@@ -306,8 +306,17 @@ fn store_all(
             let key = hidden::key(&base, &item.relative);
             let bucket = site.s3.bucket();
             bar.begin(&item.relative);
-            let stored = store_item(&site, &item, &key);
+            // The bytes of each part as it is sent (a plain file's), the rest at the end.
+            let reported = std::sync::atomic::AtomicU64::new(0);
+            let sent = |n: u64| {
+                reported.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+                bar.add_bytes(n);
+            };
+            let stored = store_item(&site, &item, &key, &sent);
             bar.end(&item.relative);
+            if let Ok(stored) = &stored {
+                bar.add_bytes(stored.bytes.saturating_sub(reported.into_inner()));
+            }
             let stored = stored.map_err(|e| with_key(e, bucket, &key, &day_prefix))?;
             tracing::debug!(
                 "Stored [{}] as s3://{bucket}/{key} ({} bytes).",
@@ -325,7 +334,8 @@ fn store_all(
         |stored: &Stored| {
             totals.0 += 1;
             totals.1 += stored.bytes;
-            bar.add_item(stored.bytes);
+            // Its bytes were counted as they were sent.
+            bar.add_item(0);
         },
         |_: &Item| AmazonS3Error::Interrupted,
     )?;
@@ -356,7 +366,12 @@ fn with_key(err: AmazonS3Error, bucket: &str, key: &str, day_prefix: &str) -> Am
 }
 
 /// Stores one file as `key`, encrypted on the way when configured.
-fn store_item(site: &UploadRun, item: &Item, key: &str) -> Result<Sent, AmazonS3Error> {
+fn store_item(
+    site: &UploadRun,
+    item: &Item,
+    key: &str,
+    sent: &dyn Fn(u64),
+) -> Result<Sent, AmazonS3Error> {
     let upload_error = |source: UploadError| AmazonS3Error::Upload {
         path: item.path.clone(),
         bucket: String::new(),
@@ -372,7 +387,7 @@ fn store_item(site: &UploadRun, item: &Item, key: &str) -> Result<Sent, AmazonS3
         (_, Some(scratch)) => Some(scratch),
     };
     let Some(scratch) = scratch else {
-        return upload::upload_file(&site.s3, key, &item.path, part).map_err(upload_error);
+        return upload::upload_file(&site.s3, key, &item.path, part, sent).map_err(upload_error);
     };
     // Encrypted output is a little larger than its input; the guess only sizes the parts.
     let expected = item.size + item.size / 64 + (1 << 20);

@@ -218,13 +218,12 @@ pub fn run(request: &SyncRequest, connect: &ConnectOptions) -> Result<SyncTotals
         let work = {
             let (s3, url, part_size) = (s3.clone(), request.url.clone(), request.part_size);
             move |file: Local| {
-                let sent = upload::upload_file(&s3, &file.key, &file.path, part_size).map_err(
-                    |source| SyncError::Upload {
+                let sent = upload::upload_file(&s3, &file.key, &file.path, part_size, &|_| {})
+                    .map_err(|source| SyncError::Upload {
                         path: file.path.clone(),
                         url: url.clone(),
                         source: Box::new(source),
-                    },
-                )?;
+                    })?;
                 tracing::debug!(
                     "Uploaded [{}] to s3://{}/{}.",
                     file.path.display(),

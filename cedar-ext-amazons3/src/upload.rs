@@ -136,8 +136,15 @@ pub(crate) fn abort_quietly(s3: &S3, key: &str, upload_id: &str) {
     }
 }
 
-/// Stores the file `path` as `key`.
-pub fn upload_file(s3: &S3, key: &str, path: &Path, part_size: u64) -> Result<Sent, UploadError> {
+/// Stores the file `path` as `key`; `sent` is told the bytes of each request as the server
+/// accepts it (a part, or the whole object when it fits in one).
+pub fn upload_file(
+    s3: &S3,
+    key: &str,
+    path: &Path,
+    part_size: u64,
+    sent: &dyn Fn(u64),
+) -> Result<Sent, UploadError> {
     let read_error = |source| UploadError::Read {
         path: path.to_path_buf(),
         source,
@@ -149,6 +156,7 @@ pub fn upload_file(s3: &S3, key: &str, path: &Path, part_size: u64) -> Result<Se
         let digest = digest_region(&mut file, 0, size, &mut whole).map_err(read_error)?;
         let checksum = checksum_b64(&digest);
         let confirmed = s3.put_file(key, path, 0, size, &checksum)?;
+        sent(size);
         return Ok(Sent {
             key: key.to_string(),
             bytes: size,
@@ -182,6 +190,7 @@ pub fn upload_file(s3: &S3, key: &str, path: &Path, part_size: u64) -> Result<Se
                 &checksum_b64(&digest),
             )?);
             digests.push(digest);
+            sent(length);
             tracing::debug!("Sent part {number} of [{key}] ({length} bytes).");
             offset += length;
             number += 1;

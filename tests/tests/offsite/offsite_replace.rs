@@ -371,8 +371,14 @@ fn a_multipart_copy_keeps_the_content_and_the_composite_checksum() {
 
     // One object copied in parts (the limit lowered to 1 MiB): the parts are cut where the
     // upload cut them, so the copy keeps the upload's composite checksum.
-    let sent = upload_file(&s3, "src/big", &file, part).unwrap();
+    let parts = std::sync::Mutex::new(Vec::new());
+    let sent = upload_file(&s3, "src/big", &file, part, &|n| {
+        parts.lock().unwrap().push(n)
+    })
+    .unwrap();
     assert_eq!(sent.part_size, Some(part));
+    // Each part was reported as it was sent: 5 + 5 + 2 MiB.
+    assert_eq!(parts.into_inner().unwrap(), [part, part, 2 << 20]);
     copy_object(&s3, "src/big", "dst/big", data.len() as u64, part, 1 << 20).unwrap();
     assert!(moto.get(&bucket, "dst/big") == data);
     let etag = moto.python(&format!(
@@ -399,7 +405,14 @@ fn a_multipart_copy_keeps_the_content_and_the_composite_checksum() {
         }
         listed
     };
-    let incoming = upload_file(&s3, &format!("{}/big", places.incoming), &file, part).unwrap();
+    let incoming = upload_file(
+        &s3,
+        &format!("{}/big", places.incoming),
+        &file,
+        part,
+        &|_| {},
+    )
+    .unwrap();
     let objects = [Stored::new("big", file.clone(), &incoming)];
     let removed = Replace {
         s3: &s3,
