@@ -132,8 +132,9 @@ pub use sha256::{
 pub use gpg::{Decrypting as GpgDecrypting, Input as GpgInput};
 pub use process::{
     apply_locale, combined_text as combined_output, command as child_command,
-    is_overridden as is_command_overridden, resolve_command, run_supervised, run_supervised_within,
-    run_watched, run_watched_within, tail as last_lines, SupervisedError, WithinError,
+    is_overridden as is_command_overridden, resolve_command, run_observed_within, run_supervised,
+    run_supervised_within, run_watched, run_watched_within, tail as last_lines, OutputObserver,
+    SupervisedError, WithinError,
 };
 pub use process_group::ProcessGroup;
 pub use remote::{

@@ -105,9 +105,25 @@ pub fn run_watched_within(
     interrupted: &(dyn Fn() -> bool + Sync),
     limit: Option<std::time::Duration>,
 ) -> Result<Output, WithinError> {
+    run_observed_within(cmd, interrupted, limit, None)
+}
+
+/// Told each line of a command's output as it arrives, standard output and error alike; a
+/// line ends at a newline or a carriage return (progress lines rewrite themselves with `\r`).
+pub type OutputObserver = std::sync::Arc<dyn Fn(&str) + Send + Sync>;
+
+/// [`run_watched_within`] with `observer` told each line of the output as it arrives (the
+/// output is captured whole all the same): for a command that reports how far it is, such as
+/// a disc writer.
+pub fn run_observed_within(
+    cmd: Command,
+    interrupted: &(dyn Fn() -> bool + Sync),
+    limit: Option<std::time::Duration>,
+    observer: Option<OutputObserver>,
+) -> Result<Output, WithinError> {
     let started = std::time::Instant::now();
     let expired = || limit.is_some_and(|limit| started.elapsed() > limit);
-    match run_watched(cmd, &|| interrupted() || expired()) {
+    match run_watched_observed(cmd, &|| interrupted() || expired(), observer) {
         Err(SupervisedError::Interrupted) if !interrupted() => {
             Err(WithinError::TimedOut(limit.unwrap_or_default()))
         }
@@ -119,8 +135,16 @@ pub fn run_watched_within(
 /// the clean-up a run must still do once it was interrupted (give it a deadline), or for a time
 /// limit ([`run_supervised_within`]).
 pub fn run_watched(
+    cmd: Command,
+    interrupted: &(dyn Fn() -> bool + Sync),
+) -> Result<Output, SupervisedError> {
+    run_watched_observed(cmd, interrupted, None)
+}
+
+fn run_watched_observed(
     mut cmd: Command,
     interrupted: &(dyn Fn() -> bool + Sync),
+    observer: Option<OutputObserver>,
 ) -> Result<Output, SupervisedError> {
     let group = ProcessGroup::spawn(
         cmd.stdin(Stdio::null())
@@ -128,8 +152,8 @@ pub fn run_watched(
             .stderr(Stdio::piped()),
     )
     .map_err(SupervisedError::Spawn)?;
-    let stdout = drain(group.take_stdout());
-    let stderr = drain(group.take_stderr());
+    let stdout = drain(group.take_stdout(), observer.clone());
+    let stderr = drain(group.take_stderr(), observer);
     let status = group
         .wait_watched(interrupted)
         .map_err(SupervisedError::Spawn)?;
@@ -144,14 +168,51 @@ pub fn run_watched(
 }
 
 /// Reads a child's pipe to the end on its own thread.
-fn drain<R: Read + Send + 'static>(pipe: Option<R>) -> std::thread::JoinHandle<Vec<u8>> {
+fn drain<R: Read + Send + 'static>(
+    pipe: Option<R>,
+    observer: Option<OutputObserver>,
+) -> std::thread::JoinHandle<Vec<u8>> {
     std::thread::spawn(move || {
         let mut buf = Vec::new();
-        if let Some(mut pipe) = pipe {
-            let _ = pipe.read_to_end(&mut buf);
+        match (pipe, observer) {
+            (None, _) => {}
+            (Some(mut pipe), None) => {
+                let _ = pipe.read_to_end(&mut buf);
+            }
+            (Some(mut pipe), Some(observer)) => read_observed(&mut pipe, &mut buf, &*observer),
         }
         buf
     })
+}
+
+/// Reads `pipe` to the end into `buf`, telling `observe` each non-blank line as it completes
+/// (and the last one, unterminated, at the end).
+fn read_observed(pipe: &mut dyn Read, buf: &mut Vec<u8>, observe: &dyn Fn(&str)) {
+    let mut chunk = [0u8; 8192];
+    let mut start = 0;
+    let tell = |line: &[u8]| {
+        let line = String::from_utf8_lossy(line);
+        if !line.trim().is_empty() {
+            observe(&line);
+        }
+    };
+    loop {
+        match pipe.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => {
+                buf.extend_from_slice(&chunk[..n]);
+                while let Some(at) = buf[start..].iter().position(|&b| b == b'\n' || b == b'\r') {
+                    tell(&buf[start..start + at]);
+                    start += at + 1;
+                }
+            }
+            Err(err) if err.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(_) => break,
+        }
+    }
+    if start < buf.len() {
+        tell(&buf[start..]);
+    }
 }
 
 /// Stdout then stderr of a finished command, as text.
@@ -175,6 +236,30 @@ pub fn tail(text: &str, max_lines: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_observer_is_told_each_line_as_it_arrives_and_the_output_is_kept_whole() {
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+        let kept = std::sync::Arc::clone(&seen);
+        let observer: OutputObserver =
+            std::sync::Arc::new(move |line: &str| kept.lock().unwrap().push(line.to_string()));
+        let mut cmd = command("sh");
+        cmd.args([
+            "-c",
+            "printf 'Track 01: 1 of 3 MB\\rTrack 01: 3 of 3 MB\\n'; printf 'warn\\n\\n' >&2; printf 'last'",
+        ]);
+        let output = run_observed_within(cmd, &|| false, None, Some(observer)).unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&output.stdout),
+            "Track 01: 1 of 3 MB\rTrack 01: 3 of 3 MB\nlast"
+        );
+        let mut seen = seen.lock().unwrap().clone();
+        seen.sort();
+        assert_eq!(
+            seen,
+            ["Track 01: 1 of 3 MB", "Track 01: 3 of 3 MB", "last", "warn"]
+        );
+    }
     use crate::config::{CommandOverride, OptionsConfig};
 
     #[test]

@@ -5,7 +5,8 @@
 //! shell scripts that log their arguments (`state/calls.log`, one line each: the program's
 //! name and its arguments joined by blanks) and act on a *disc file*, the configured
 //! target_device:
-//! - `cdrecord -prcap` prints `state/prcap`; `-msinfo` prints `LAST,NEXT` (the last session's
+//! - `cdrecord -prcap` prints `state/prcap`; a write prints cdrecord -v's `Track 01: N of M MB
+//!   written` progress lines (growisofs its `N/M (P%)` lines), slowly after [`Rig::slow_writer`]; `-msinfo` prints `LAST,NEXT` (the last session's
 //!   start and the disc's end in sectors, or `state/msinfo` when present) and fails on an
 //!   empty disc; `blank=fast` empties the disc; `-data IMAGE` keeps a copy of the image in
 //!   `state/images/N.iso` and writes it into the disc at its end, as a new session;
@@ -111,6 +112,13 @@ case " $* " in
   *" blank=fast "*) : > "$DISC"; rm -f "$S/last"; exit 0;;
 esac
 [ -n "$data" ] || { echo "fake cdrecord: nothing to do" >&2; exit 2; }
+# cdrecord -v's progress line, rewritten with a carriage return (slowly after Rig::slow_writer).
+mb=$(( ($(wc -c < "$data") + 1048575) / 1048576 )); i=0
+while [ "$i" -lt "$mb" ]; do
+  printf 'Track 01: %4d of %4d MB written (fifo 100%%) [buf 100%%]   4.0x.\r' "$i" "$mb"
+  [ -f "$S/slow" ] && sleep 0.4; i=$((i + 1))
+done
+printf 'Track 01: %4d of %4d MB written (fifo 100%%) [buf 100%%]   4.0x.\n' "$mb" "$mb"
 cp "$data" "$(keep)" || exit 1
 start=0; [ -s "$DISC" ] && start=$(sectors "$DISC")
 put "$data" "$start"
@@ -137,6 +145,11 @@ if [ "$dry" = 1 ]; then
   exit 0
 fi
 out=$(keep)
+# growisofs' progress lines (slowly after Rig::slow_writer), before the image is built here.
+for pct in 25 50 75; do
+  printf '%10d/%d (%4.1f%%) @4.0x, remaining 0:01 RBU 100.0%% UBU  99.0%%\n' "$((pct * 40960))" 4096000 "$pct"
+  [ -f "$S/slow" ] && sleep 0.4
+done
 if [ "$mode" = Z ]; then
   @MKISOFS@ -quiet -o "$out" "$@" || exit 1
   : > "$DISC"; put "$out" 0
@@ -392,6 +405,11 @@ impl Rig {
     /// [`Rig::hanging`] then says it has begun.
     pub fn hang(&self, name: &str, pattern: &str) {
         fs::write(self.state.join("hang").join(name), format!("{pattern}\n")).unwrap();
+    }
+
+    /// Makes cdrecord and growisofs take 0.4 s a progress line, as a real writer takes time.
+    pub fn slow_writer(&self) {
+        fs::write(self.state.join("slow"), "").unwrap();
     }
 
     /// Whether a program made to [`Rig::hang`] is hanging now.

@@ -10,6 +10,7 @@ use super::media::SECTOR_BYTES;
 use super::settings::StoreSettings;
 use super::tools::Tools;
 use super::tray::{self, Tray};
+use super::write_progress::{cdrecord_written, progress_observer, WrittenSoFar};
 use cedar_core::display_bytes;
 
 /// What `cdrecord -prcap` says the drive can do.
@@ -158,6 +159,7 @@ impl<'a> CdWriter<'a> {
         entries: &[Entry],
         label: Option<&str>,
         new_disc: bool,
+        written: Option<WrittenSoFar>,
     ) -> Result<(u64, Capacity), StoreError> {
         let capacity = if !new_disc && self.caps.multisession {
             self.capacity(self.boundaries()?)
@@ -180,7 +182,7 @@ impl<'a> CdWriter<'a> {
         if new_disc && self.settings.media_info().rewritable {
             self.blank()?;
         }
-        self.write_file(image.path())?;
+        self.write_file(image.path(), written)?;
         drop(image);
         Ok((bytes, capacity))
     }
@@ -194,7 +196,7 @@ impl<'a> CdWriter<'a> {
     }
 
     /// `cdrecord -v [speed=N] dev=HWID [-multi] -data IMAGE`, then a refresh.
-    fn write_file(&self, image: &Path) -> Result<(), StoreError> {
+    fn write_file(&self, image: &Path, written: Option<WrittenSoFar>) -> Result<(), StoreError> {
         let mut args: Vec<String> = vec!["-v".into()];
         if let Some(speed) = self.settings.drive_speed {
             args.push(format!("speed={speed}"));
@@ -205,7 +207,13 @@ impl<'a> CdWriter<'a> {
         }
         args.push("-data".into());
         args.push(image.to_string_lossy().into_owned());
-        self.tools.run_ok("cdrecord", &args)?;
+        match written {
+            Some(written) => self
+                .tools
+                .observed(progress_observer(written, cdrecord_written))
+                .run_ok("cdrecord", &args)?,
+            None => self.tools.run_ok("cdrecord", &args)?,
+        };
         tray::refresh(&self.tools, self.settings, self.tray())
     }
 }

@@ -3,6 +3,8 @@
 //! day's media label, and the written directories are checked and marked with `cback.store`.
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use cedar_core::{summary_line, Progress, ProgressBar, ProgressMeasure, Today};
 
@@ -14,6 +16,7 @@ use super::media::media_label;
 use super::recorder::Recorder;
 use super::settings::StoreSettings;
 use super::tools::Tools;
+use super::write_progress::WrittenSoFar;
 use super::writer::Writer;
 
 /// Runs `steps` of the action `action`, handing them the display of their progress, then
@@ -33,8 +36,8 @@ pub fn run_recorded(
     Ok(())
 }
 
-/// A line of `progress` for work on the disc in `device`. The writer and the check are external
-/// programs that report no bytes as they go: the line says what is being done, and for how
+/// A line of `progress` for work on the disc in `device` that counts nothing while it runs
+/// (the check, and a write whose size is not known): it says what is being done, and for how
 /// long.
 fn disc_line(progress: &Progress, device: &std::path::Path, doing: &str) -> ProgressBar {
     let bar = progress.start(ProgressMeasure::phase(format!("[{}]", device.display())));
@@ -55,14 +58,43 @@ pub fn write_labelled(
 ) -> Result<String, StoreError> {
     let label = media_label(today);
     let device = writer.device().display().to_string();
-    let bar = disc_line(
-        progress,
-        writer.device(),
-        &format!("writing the image [{label}]"),
-    );
+    let doing = format!("writing the image [{label}]");
+    // On a terminal: the bytes the writer reports, of the image's estimated size.
+    let total = if progress.is_shown() {
+        writer
+            .required_bytes(entries)
+            .ok()
+            .map(|bytes| bytes as u64)
+    } else {
+        None
+    };
+    let bar = Arc::new(match total {
+        Some(total) => {
+            let bar = progress.start(
+                ProgressMeasure::bytes(format!("[{device}]"), "written").of(None, Some(total)),
+            );
+            bar.now_on(&doing);
+            bar
+        }
+        None => disc_line(progress, writer.device(), &doing),
+    });
+    let reported = Arc::new(AtomicU64::new(0));
+    let so_far: Option<WrittenSoFar> = total.map(|_| {
+        let (bar, reported) = (Arc::clone(&bar), Arc::clone(&reported));
+        Arc::new(move |bytes: u64| {
+            let before = reported.fetch_max(bytes, Ordering::Relaxed);
+            if bytes > before {
+                bar.add_bytes(bytes - before);
+            }
+        }) as WrittenSoFar
+    });
     let started = std::time::Instant::now();
-    let written = writer.write(entries, Some(&label), new_disc)?;
-    bar.add_bytes(written.bytes);
+    let written = writer.write(entries, Some(&label), new_disc, so_far)?;
+    bar.add_bytes(
+        written
+            .bytes
+            .saturating_sub(reported.load(Ordering::Relaxed)),
+    );
     recorder.written(&written, Some(&label));
     bar.conclude(&summary_line(
         &format!("Wrote the image [{label}] to [{device}]:"),

@@ -10,6 +10,7 @@ use super::media::SECTOR_BYTES;
 use super::settings::StoreSettings;
 use super::tools::Tools;
 use super::tray::{self, Tray};
+use super::write_progress::{growisofs_written, progress_observer, WrittenSoFar};
 use cedar_core::display_bytes;
 
 /// Sectors added to mkisofs's estimate for a DVD.
@@ -129,6 +130,7 @@ impl<'a> DvdWriter<'a> {
         entries: &[Entry],
         label: Option<&str>,
         new_disc: bool,
+        written: Option<WrittenSoFar>,
     ) -> Result<(u64, Capacity), StoreError> {
         let bytes = self.estimate(entries)? * SECTOR_BYTES;
         tracing::info!(
@@ -154,7 +156,13 @@ impl<'a> DvdWriter<'a> {
         let mut sorted = entries.to_vec();
         sorted.sort();
         args.extend(sorted.iter().map(Entry::arg));
-        let ran = self.tools.run("growisofs", &args)?;
+        let ran = match written {
+            Some(written) => self
+                .tools
+                .observed(progress_observer(written, growisofs_written))
+                .run("growisofs", &args)?,
+            None => self.tools.run("growisofs", &args)?,
+        };
         if !ran.status.success() {
             let text = format!("{}\n{}", ran.stdout, ran.stderr);
             if let Some((free, needed)) = parse_no_space(&text) {

@@ -37,6 +37,7 @@ mod span;
 mod store_action;
 mod tools;
 mod tray;
+mod write_progress;
 mod writer;
 
 pub use actions::writer_problem;

@@ -20,7 +20,7 @@ pub fn rebuild(config: &Config, today: &Today, progress: &Progress) -> Result<()
         check_media(&tools, &settings)?;
         let dirs = select::rebuild_dirs(&settings.source_dir, *today, settings.starting_day)?;
         recorder.directories(dirs.iter().map(select::DailyDir::rel).collect());
-        let writer = Writer::open(&settings, tools)?;
+        let writer = Writer::open(&settings, tools.clone())?;
         let entries: Vec<Entry> = dirs
             .iter()
             .map(|d| Entry::daily(&d.rel(), &d.path))

@@ -135,7 +135,7 @@ pub fn write_disc(
             path: f.path.clone(),
         })
         .collect();
-    let written = writer.write(&entries, None, true)?;
+    let written = writer.write(&entries, None, true, None)?;
     if settings.check_data {
         let expected: BTreeMap<String, PathBuf> = files
             .iter()

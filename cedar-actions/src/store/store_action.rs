@@ -118,7 +118,7 @@ fn run(
     check_media(&tools, settings)?;
     let dir = select::store_dir(staging, *today, full, settings.warn_midnite)?;
     recorder.directories(vec![dir.rel()]);
-    let writer = Writer::open(settings, tools)?;
+    let writer = Writer::open(settings, tools.clone())?;
     let entries = [Entry::daily(&dir.rel(), &dir.path)];
     let new = new_disc(&writer, &entries, rule)?;
     write_labelled(&writer, &entries, new, today, recorder, display)?;

@@ -11,7 +11,7 @@ use std::process::{Command, ExitStatus, Output};
 
 use cedar_core::{
     apply_locale, interrupt_requested, last_lines, log_command_output, resolve_command,
-    run_watched_within, Config, SupervisedError, WithinError,
+    run_observed_within, Config, OutputObserver, SupervisedError, WithinError,
 };
 
 /// Why a tool could not be run or failed.
@@ -88,11 +88,22 @@ impl Ran {
 }
 
 /// Runs the tools of one configuration.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone)]
 pub struct Tools<'a> {
     config: &'a Config,
     /// Each command is stopped after this long (`cback doctor`); `None`: no limit.
     limit: Option<std::time::Duration>,
+    /// Told each line of the commands' output as it arrives (a writer's progress).
+    observer: Option<OutputObserver>,
+}
+
+impl std::fmt::Debug for Tools<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tools")
+            .field("limit", &self.limit)
+            .field("observed", &self.observer.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl<'a> Tools<'a> {
@@ -100,6 +111,7 @@ impl<'a> Tools<'a> {
         Tools {
             config,
             limit: None,
+            observer: None,
         }
     }
 
@@ -109,6 +121,14 @@ impl<'a> Tools<'a> {
         Tools {
             limit: Some(limit),
             ..self
+        }
+    }
+
+    /// These tools with `observer` told each line of the commands' output as it arrives.
+    pub fn observed(&self, observer: OutputObserver) -> Tools<'a> {
+        Tools {
+            observer: Some(observer),
+            ..self.clone()
         }
     }
 
@@ -122,20 +142,23 @@ impl<'a> Tools<'a> {
     pub fn run<S: AsRef<OsStr>>(&self, name: &'static str, args: &[S]) -> Result<Ran, ToolError> {
         let (cmd, command) = self.command(name, args);
         let output =
-            run_watched_within(cmd, &interrupt_requested, self.limit).map_err(|e| match e {
-                WithinError::Supervised(SupervisedError::Spawn(source)) => ToolError::Start {
-                    command: command.clone(),
-                    name,
-                    source,
-                },
-                WithinError::Supervised(SupervisedError::Interrupted) => ToolError::Interrupted {
-                    command: command.clone(),
-                },
-                WithinError::TimedOut(limit) => ToolError::TimedOut {
-                    command: command.clone(),
-                    seconds: limit.as_secs(),
-                },
-            })?;
+            run_observed_within(cmd, &interrupt_requested, self.limit, self.observer.clone())
+                .map_err(|e| match e {
+                    WithinError::Supervised(SupervisedError::Spawn(source)) => ToolError::Start {
+                        command: command.clone(),
+                        name,
+                        source,
+                    },
+                    WithinError::Supervised(SupervisedError::Interrupted) => {
+                        ToolError::Interrupted {
+                            command: command.clone(),
+                        }
+                    }
+                    WithinError::TimedOut(limit) => ToolError::TimedOut {
+                        command: command.clone(),
+                        seconds: limit.as_secs(),
+                    },
+                })?;
         Ok(Ran::logged(command, &output))
     }
 

@@ -16,6 +16,7 @@ use super::media::SECTOR_BYTES;
 use super::settings::StoreSettings;
 use super::tools::Tools;
 use super::tray::{self, Tray};
+use super::write_progress::WrittenSoFar;
 
 /// What a write put on the disc.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -75,8 +76,8 @@ impl<'a> Writer<'a> {
             return Err(bad("is not writable by this user"));
         }
         let drive = match settings.device_type {
-            DeviceType::Cdwriter => Drive::Cd(CdWriter::open(settings, tools)?),
-            DeviceType::Dvdwriter => Drive::Dvd(DvdWriter::open(settings, tools)),
+            DeviceType::Cdwriter => Drive::Cd(CdWriter::open(settings, tools.clone())?),
+            DeviceType::Dvdwriter => Drive::Dvd(DvdWriter::open(settings, tools.clone())),
         };
         Ok(Writer {
             settings,
@@ -144,10 +145,11 @@ impl<'a> Writer<'a> {
         entries: &[Entry],
         label: Option<&str>,
         new_disc: bool,
+        written: Option<WrittenSoFar>,
     ) -> Result<Written, StoreError> {
         let result = match &self.drive {
-            Drive::Cd(cd) => cd.write(entries, label, new_disc),
-            Drive::Dvd(dvd) => dvd.write(entries, label, new_disc),
+            Drive::Cd(cd) => cd.write(entries, label, new_disc, written),
+            Drive::Dvd(dvd) => dvd.write(entries, label, new_disc, written),
         };
         let (bytes, capacity) = result.map_err(|err| {
             if err.interrupted() {

@@ -105,7 +105,7 @@ pub fn run<R: BufRead, W: Write>(
         return Ok(Ended::Stopped);
     }
     let tools = Tools::new(config);
-    let writer = Writer::open(&settings, tools)?;
+    let writer = Writer::open(&settings, tools.clone())?;
 
     asker.say("\nIndexing the source directory; this may take a while...")?;
     let found = inventory(&settings.source_dir)?;
