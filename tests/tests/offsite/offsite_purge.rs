@@ -148,3 +148,111 @@ fn a_refused_bucket_policy_stops_every_run_before_anything_runs() {
         "retain_days 0 removed nothing: purge never ran"
     );
 }
+
+#[test]
+fn days_cut_short_or_partly_failed_take_no_slot_and_unmarked_days_count_good() {
+    let Some((site, moto, bucket)) =
+        moto_site("days_cut_short_or_partly_failed_take_no_slot_and_unmarked_days_count_good")
+    else {
+        return;
+    };
+    // Yesterday, uploaded by amazons3 from a day whose stage failed for peer beta.
+    let yesterday = site.stage_day(
+        YESTERDAY_DIR,
+        &[("alpha/a.tar", b"a"), ("beta/b.tar", b"b")],
+        true,
+    );
+    let mut record = cedar_core::StageRecord::all(["alpha", "beta"], cedar_core::PeerOutcome::Good);
+    record
+        .peers
+        .insert("beta".into(), cedar_core::PeerOutcome::Failed);
+    record.write(&yesterday, None).unwrap();
+    let policy = "<keep_daily>2</keep_daily>";
+    let config = site.config(
+        "",
+        &format!(
+            "{}\n<purge><dir><abs_path>{}</abs_path><retain_days>36500</retain_days></dir></purge>",
+            amazons3_section(&bucket, policy),
+            site.staging().display()
+        ),
+    );
+    let mut upload = site.cback(&config, &["amazons3"]);
+    moto.env(&mut upload);
+    upload.assert().success();
+    assert_eq!(
+        marker_of(moto, &bucket, YESTERDAY_DIR),
+        serde_json::json!({"format": 1, "state": "complete",
+            "peers": {"alpha": "good", "beta": "failed"}})
+    );
+    assert!(
+        !copies(moto.objects(&bucket, ""))
+            .contains_key(&day_key(YESTERDAY_DIR, "cback.stage.json")),
+        "the record itself is not uploaded"
+    );
+
+    // Today: an upload cut short (marked started); 03/02 complete; 03/01 and 02/28 without a
+    // marker (uploaded by the original).
+    let started = r#"{"format": 1, "state": "started", "peers": {"alpha": "pending"}}"#;
+    let complete =
+        r#"{"format": 1, "state": "complete", "peers": {"alpha": "good", "beta": "good"}}"#;
+    let mut bodies: Vec<(String, &str)> = vec![
+        (day_key(TODAY_DIR, "alpha/a.tar"), "x"),
+        (day_key(TODAY_DIR, MARKER), started),
+        (day_key("2026/03/02", "alpha/a.tar"), "x"),
+        (day_key("2026/03/02", "beta/b.tar"), "x"),
+        (day_key("2026/03/02", MARKER), complete),
+    ];
+    for day in ["2026/03/01", "2026/02/28"] {
+        bodies.push((day_key(day, "alpha/a.tar"), "x"));
+        bodies.push((day_key(day, "beta/b.tar"), "x"));
+    }
+    moto.python(&format!(
+        "for key, body in {bodies:?}:\n    s3.put_object(Bucket={bucket:?}, Key=key, Body=body.encode())"
+    ));
+
+    let mut dry = site.cback(&config, &["--dry-run", "purge"]);
+    moto.env(&mut dry);
+    let out = dry.assert().success();
+    let stdout = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    let header = format!(
+        "  purge days of amazons3 s3://{bucket}/staging by policy: keep_daily 2, keep_min 1\n"
+    );
+    let listing: Vec<&str> = stdout
+        .split(&header)
+        .nth(1)
+        .unwrap_or_else(|| panic!("{stdout}"))
+        .lines()
+        .take(5)
+        .collect();
+    // Without the markers keep_daily 2 would keep only 03/04 and 03/03.
+    assert_eq!(
+        listing,
+        [
+            "  2026-03-04 remove",
+            "  2026-03-03 keep min:alpha",
+            "  2026-03-02 keep daily min:beta",
+            "  2026-03-01 keep daily",
+            "  2026-02-28 remove",
+        ],
+        "{stdout}"
+    );
+
+    let mut run = site.cback(&config, &["purge"]);
+    moto.env(&mut run);
+    run.assert().success();
+    let left: Vec<String> = moto.objects(&bucket, "").into_keys().collect();
+    assert_eq!(
+        left,
+        [
+            day_key("2026/03/01", "alpha/a.tar"),
+            day_key("2026/03/01", "beta/b.tar"),
+            day_key("2026/03/02", MARKER),
+            day_key("2026/03/02", "alpha/a.tar"),
+            day_key("2026/03/02", "beta/b.tar"),
+            day_key(YESTERDAY_DIR, MARKER),
+            day_key(YESTERDAY_DIR, "alpha/a.tar"),
+            day_key(YESTERDAY_DIR, "beta/b.tar"),
+        ],
+        "today's keys and its marker removed"
+    );
+}
