@@ -181,9 +181,9 @@ mod tests {
         assert_eq!(
             lines,
             [
-                "2026-01-06 remove",
-                "2026-01-05 remove",
-                "2026-01-04 remove",
+                "2026-01-06 remove (not good)",
+                "2026-01-05 remove (not good)",
+                "2026-01-04 remove (not good)",
                 "2026-01-03 keep daily",
                 "2026-01-02 keep daily",
                 "2026-01-01 remove",

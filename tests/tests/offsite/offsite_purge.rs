@@ -228,8 +228,8 @@ fn days_cut_short_or_partly_failed_take_no_slot_and_unmarked_days_count_good() {
     assert_eq!(
         listing,
         [
-            "  2026-03-04 remove",
-            "  2026-03-03 keep min:alpha",
+            "  2026-03-04 remove (not good)",
+            "  2026-03-03 keep min:alpha (not good)",
             "  2026-03-02 keep daily min:beta",
             "  2026-03-01 keep daily",
             "  2026-02-28 remove",
