@@ -35,7 +35,7 @@ pub enum AmazonS3Error {
         source: std::io::Error,
     },
     /// The day's stage record, whose outcomes its upload marker carries.
-    #[error("{source} (nothing was sent)")]
+    #[error("{source} (nothing of the day was sent)")]
     Record {
         #[from]
         source: StageRecordError,

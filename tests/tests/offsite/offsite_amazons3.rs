@@ -790,3 +790,25 @@ fn throttling_is_waited_out_and_other_failures_are_not() {
         "{log}"
     );
 }
+
+#[test]
+fn a_damaged_stage_record_stops_the_upload_before_anything_is_sent() {
+    let Some((site, moto, bucket)) =
+        moto_site("a_damaged_stage_record_stops_the_upload_before_anything_is_sent")
+    else {
+        return;
+    };
+    let day = site.stage_day(TODAY_DIR, &[("h/a", b"a")], true);
+    std::fs::write(day.join(cedar_core::STAGE_RECORD_FILE), b"{\"peers\": 3}").unwrap();
+    let config = site.config("", &amazons3_section(&bucket, ""));
+    let mut cmd = site.cback(&config, &["amazons3"]);
+    moto.env(&mut cmd);
+    let out = cmd.assert().code(6);
+    let stderr = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+    assert!(
+        stderr.contains("cback.stage.json") && stderr.contains("nothing of the day was sent"),
+        "{stderr}"
+    );
+    assert!(moto.objects(&bucket, "").is_empty(), "no object, no marker");
+    assert!(!day.join("cback.amazons3").exists());
+}
