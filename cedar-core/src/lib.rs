@@ -189,12 +189,13 @@ pub use duration::{display_age, parse_duration, DurationError};
 // Retention: the keep policies of the staged days and the bucket, and stage's record of each
 // peer's outcome in a day.
 pub use retention::{
-    select as select_retained, Backup as DatedBackup, CopyState, Day as BackupDay,
-    Decision as RetentionDecision, DurationError as KeepWithinError, PeerOutcome,
-    Policy as RetentionPolicy, PolicyError as RetentionPolicyError,
-    PolicyValues as RetentionPolicyValues, Reason as RetentionReason,
-    RecordError as StageRecordError, Rule as RetentionRule, StageRecord, Within as KeepWithin,
-    PIN_FILE, RECORD_FILE as STAGE_RECORD_FILE,
+    select as select_retained, uploaded_copies, Backup as DatedBackup, CopyState, Day as BackupDay,
+    Decision as RetentionDecision, DurationError as KeepWithinError,
+    MarkerError as UploadMarkerError, PeerOutcome, Policy as RetentionPolicy,
+    PolicyError as RetentionPolicyError, PolicyValues as RetentionPolicyValues,
+    Reason as RetentionReason, RecordError as StageRecordError, Rule as RetentionRule, StageRecord,
+    UploadMarker, UploadState, Within as KeepWithin, MARKER_FILE as UPLOAD_MARKER_FILE, PIN_FILE,
+    RECORD_FILE as STAGE_RECORD_FILE,
 };
 
 // `cback doctor`: the result of one check, which every action may contribute.

@@ -125,12 +125,18 @@ pub trait RemotePlace: std::fmt::Debug + Send + Sync {
     /// The staged file's content, decrypted as it is read, in bounded memory.
     fn open(&self, object: &StagedObject, keys: &Keys)
         -> Result<Box<dyn Read + Send>, RemoteError>;
+    /// The upload marker of `day` ([`crate::UploadMarker`]): how far its upload got, with
+    /// each peer's stage outcome. `None` when the day has none (uploaded before markers, or
+    /// by the original), or the place keeps none; the day's peers then count as good.
+    fn day_state(&self, _day: &str) -> Result<Option<crate::UploadMarker>, RemoteError> {
+        Ok(None)
+    }
     /// The retention policy of its days, which `cback purge` applies (`None`: it keeps all).
     fn policy(&self) -> Option<Policy> {
         None
     }
-    /// Removes every object of `day` but the hidden ones, in batches, never a key outside the
-    /// day; returns how many. Places without a policy need not implement it.
+    /// Removes every object of `day` but the hidden ones (its upload marker is removed too,
+    /// last), in batches, never a key outside the day; returns how many. Places without a policy need not implement it.
     fn remove_day(&self, day: &str) -> Result<usize, RemoteError> {
         Err(RemoteError::Place {
             place: self.describe(),

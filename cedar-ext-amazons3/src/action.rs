@@ -14,7 +14,10 @@
 //!    SHA-256 checksums sent ([`crate::verify`]);
 //! 6. with an earlier copy, only now the day is switched to the new one by server-side
 //!    copies, with the earlier copy set aside first, and checked again ([`crate::replace`]);
-//! 7. `cback.amazons3` is written into the directory and chowned.
+//! 7. the day's upload marker is written `complete` with the stage record's outcomes
+//!    ([`crate::marker`]; it was written `started` before the first object of the day was
+//!    sent, or, with an earlier copy, before the switch), then `cback.amazons3` is written into
+//!    the directory and chowned.
 //!
 //! A failure before step 6 leaves the day's earlier copy untouched (the incoming copy is
 //! removed); a failure in step 6 puts the earlier copy back, or, when the server is gone,
@@ -30,7 +33,7 @@ use nix::unistd::{Gid, Uid, User};
 use cedar_core::{
     record_result, total_size, write_indicator, Action, ActionContext, ActionError, AfterStage,
     ConfigFile, ExtensionSection, Options, Progress, ProgressBar, ProgressMeasure, SectionError,
-    Today, UploadResult,
+    StageRecord, Today, UploadMarker, UploadResult,
 };
 
 use crate::client::{ConnectOptions, S3};
@@ -39,6 +42,7 @@ use crate::config::{AmazonS3Section, Encryption, Settings, SECTION};
 use crate::copy::SINGLE_COPY_MAX;
 use crate::error::AmazonS3Error;
 use crate::hidden::{self, Places};
+use crate::marker;
 use crate::pipeline;
 use crate::plan::{self, Day, Item, INDICATOR};
 use crate::recover;
@@ -208,8 +212,15 @@ fn store_day(
     s3.check_bucket().map_err(s3_error)?;
     recover::recover(&s3, settings.prefix(), &places.day, settings.part_size)?;
     let previous = s3.list(&format!("{}/", places.day)).map_err(s3_error)?;
+    // A marker alone (an upload stopped before its first object) is no earlier copy.
+    let earlier_copy = previous
+        .iter()
+        .any(|l| !marker::is_marker(&places.day, &l.key));
 
     let items = plan::files(&day.dir)?;
+    // The stage record is read before anything is sent: a damaged one stops the run here.
+    let record = StageRecord::read(&day.dir)?;
+    let started = UploadMarker::started(peers_of(record.as_ref(), &items));
     let bar = Arc::new(
         progress.start(ProgressMeasure::items("amazons3", "objects", "sent").of(
             Some(items.len() as u64),
@@ -234,8 +245,9 @@ fn store_day(
         scratch,
     });
 
-    if previous.is_empty() {
-        // Nothing to keep: straight to the final keys.
+    if !earlier_copy {
+        // Nothing to keep: straight to the final keys, marked started first.
+        marker::write(&s3, &places.day, &started).map_err(s3_error)?;
         let objects = store_all(&site, &items, &places.day, &places.day, totals, &bar)?;
         log_verified(&bucket, &places.day, &objects, totals.1);
     } else {
@@ -265,13 +277,31 @@ fn store_day(
             objects: &objects,
             part_size: settings.part_size,
             single_copy_max: SINGLE_COPY_MAX,
+            started: Some(&started),
         }
         .run()?;
         log_verified(&bucket, &places.day, &objects, totals.1);
     }
+    marker::write(&s3, &places.day, &UploadMarker::complete(record)).map_err(s3_error)?;
     write_indicator(&day.dir, INDICATOR, Some(ids))?;
     bar.conclude(&bar.summary("Uploaded"));
     Ok(())
+}
+
+/// The peers a day's upload holds: those of its stage record, or else the first components
+/// of its files' paths.
+fn peers_of<'a>(record: Option<&'a StageRecord>, items: &'a [Item]) -> Vec<&'a str> {
+    match record {
+        Some(record) => record.peers.keys().map(String::as_str).collect(),
+        None => {
+            let mut peers: Vec<&str> = items
+                .iter()
+                .filter_map(|item| item.relative.split_once('/').map(|(peer, _)| peer))
+                .collect();
+            peers.dedup();
+            peers
+        }
+    }
 }
 
 fn s3_error(source: crate::client::S3Error) -> AmazonS3Error {

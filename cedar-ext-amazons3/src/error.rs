@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use cedar_core::{SectionError, StagedError};
+use cedar_core::{SectionError, StageRecordError, StagedError};
 
 use crate::client::S3Error;
 use crate::upload::UploadError;
@@ -33,6 +33,12 @@ pub enum AmazonS3Error {
         path: PathBuf,
         #[source]
         source: std::io::Error,
+    },
+    /// The day's stage record, whose outcomes its upload marker carries.
+    #[error("{source} (nothing of the day was sent)")]
+    Record {
+        #[from]
+        source: StageRecordError,
     },
     #[error("{} has a name that is not UTF-8, which an S3 key cannot hold; rename it", path.display())]
     NotUtf8 { path: PathBuf },

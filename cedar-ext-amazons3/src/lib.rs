@@ -21,6 +21,8 @@
 //!   parts streamed from disk with bounded memory; an upload that fails or is interrupted
 //!   (even in the middle of a part) is aborted, and one a failed run could not abort is
 //!   aborted by the next run ([`upload`]);
+//! - each day holds an upload marker, `started` then `complete` with the stage outcomes, so
+//!   that `cback purge` never counts a day cut short or partly failed as good ([`marker`]);
 //! - the run ends by listing the prefix: exactly the keys sent, with the sizes sent and the
 //!   checksums sent, asked for with a HeadObject unless the upload's answer echoed them
 //!   ([`verify`]);
@@ -31,7 +33,7 @@
 //!
 //! Modules: [`config`], [`client`] (the S3 client), [`plan`], [`upload`], [`pipeline`]
 //! (several uploads at once), [`command`],
-//! [`verify`], [`hidden`] (the prefixes beside the day), [`copy`] (server-side copies),
+//! [`verify`], [`hidden`] (the prefixes beside the day), [`marker`] (the day's upload marker), [`copy`] (server-side copies),
 //! [`replace`], [`recover`], [`action`], [`sync`] (the sync tool), [`place`] (the bucket as a
 //! place `cback-restore` reads copies from), [`error`].
 
@@ -43,6 +45,7 @@ mod copy;
 mod doctor;
 mod error;
 mod hidden;
+mod marker;
 mod pipeline;
 mod place;
 mod plan;

@@ -5,7 +5,9 @@
 //! object read with a streaming GetObject (bounded memory) and decrypted as it arrives: with
 //! an age identity (`--identity FILE`) when the section encrypts with age recipients, through
 //! `gpg --decrypt` when it has an `<encrypt>` command. Empty files are stored unencrypted, so
-//! they are read as they are.
+//! they are read as they are. A day's upload marker (`DAY/.cback-upload.json`, written by
+//! the upload, [`crate::marker`]) is read for `cback purge` ([`RemotePlace::day_state`]) and
+//! never listed as a copy.
 
 use std::io::Read;
 use std::path::Path;
@@ -13,12 +15,13 @@ use std::sync::Arc;
 
 use cedar_core::{
     is_day_path, is_hidden_path, ConfigFile, RemoteCopyError, RemoteKeys, RemotePlace,
-    RetentionPolicy, Sealing, StagedObject, UnsealError,
+    RetentionPolicy, Sealing, StagedObject, UnsealError, UploadMarker,
 };
 
 use crate::action::{home_of, load_settings};
 use crate::client::{ConnectOptions, S3Error, S3};
 use crate::config::{AmazonS3Section, Encryption, SECTION};
+use crate::marker;
 use crate::plan::day_prefix;
 
 /// The configured bucket and prefix.
@@ -150,6 +153,14 @@ impl RemotePlace for S3Place {
             .collect())
     }
 
+    fn day_state(&self, day: &str) -> Result<Option<UploadMarker>, RemoteCopyError> {
+        let day_prefix = day_prefix(&self.prefix, day);
+        marker::read(&self.s3, &day_prefix).map_err(|message| RemoteCopyError::Place {
+            place: self.describe(),
+            message,
+        })
+    }
+
     fn policy(&self) -> Option<RetentionPolicy> {
         self.policy
     }
@@ -161,19 +172,22 @@ impl RemotePlace for S3Place {
                 message: format!("refusing to remove [{day}]: not a day YYYY/MM/DD"),
             });
         }
-        // Only keys below `PREFIX/YYYY/MM/DD/`, and never an object being uploaded (`.cback-`).
+        // Only keys below `PREFIX/YYYY/MM/DD/`, and never an object being uploaded (`.cback-`);
+        // the day's upload marker last, so a removal cut short leaves the day marked.
         let prefix = format!("{}/", day_prefix(&self.prefix, day));
-        let keys: Vec<String> = self
-            .s3
-            .list(&prefix)
-            .map_err(|e| self.failed(e))?
-            .into_iter()
-            .map(|l| l.key)
+        let listed = self.s3.list(&prefix).map_err(|e| self.failed(e))?;
+        let marker_key = marker::key(&day_prefix(&self.prefix, day));
+        let mut keys: Vec<String> = listed
+            .iter()
+            .map(|l| l.key.clone())
             .filter(|key| {
                 key.strip_prefix(&prefix)
                     .is_some_and(|relative| !is_hidden_path(relative))
             })
             .collect();
+        if listed.iter().any(|l| l.key == marker_key) {
+            keys.push(marker_key);
+        }
         self.s3.delete(&keys).map_err(|e| RemoteCopyError::Place {
             place: self.describe(),
             message: format!(

@@ -4,7 +4,8 @@
 //! 1. **aside:** every object of the previous copy is copied inside the server to the aside
 //!    prefix, the aside prefix is listed (every key, every size), and only then its `.ready`
 //!    marker is written. A failure here leaves the day's prefix untouched.
-//! 2. **switch:** every new object is copied inside the server from the incoming prefix onto
+//! 2. **switch:** the day's upload marker is written `started` ([`crate::marker`]; the
+//!    previous one, if any, was set aside with the previous copy), every new object is copied inside the server from the incoming prefix onto
 //!    its final key ([`crate::copy`]), the keys the new copy does not have are removed, and
 //!    the day's prefix is checked: exactly the new keys, their sizes, their checksums.
 //! 3. **done:** the marker is removed, then the aside and incoming copies.
@@ -20,6 +21,7 @@ use crate::client::{Listed, S3};
 use crate::copy;
 use crate::error::AmazonS3Error;
 use crate::hidden::{self, Places};
+use crate::marker;
 use crate::verify::{self, Stored};
 
 /// What a switch needs.
@@ -35,6 +37,8 @@ pub struct Replace<'a> {
     pub part_size: u64,
     /// Objects larger than this are copied in parts.
     pub single_copy_max: u64,
+    /// The day's upload marker written before the switch (`started`), if any.
+    pub started: Option<&'a cedar_core::UploadMarker>,
 }
 
 fn s3_error(source: crate::client::S3Error) -> AmazonS3Error {
@@ -162,6 +166,9 @@ impl Replace<'_> {
 
     /// Step 2: the new objects onto their final keys, the stale ones removed, the day checked.
     fn switch(&self) -> Result<u64, AmazonS3Error> {
+        if let Some(started) = self.started {
+            marker::write(self.s3, &self.places.day, started).map_err(s3_error)?;
+        }
         for object in self.objects {
             interrupted()?;
             copy::copy(
@@ -179,7 +186,7 @@ impl Replace<'_> {
         let stale: Vec<String> = self
             .previous_objects()
             .into_iter()
-            .filter(|(rel, _)| !new.contains(rel.as_str()))
+            .filter(|(rel, _)| !new.contains(rel.as_str()) && rel != cedar_core::UPLOAD_MARKER_FILE)
             .map(|(rel, _)| hidden::key(&self.places.day, &rel))
             .collect();
         self.s3.delete(&stale).map_err(s3_error)?;

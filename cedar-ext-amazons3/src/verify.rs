@@ -56,7 +56,8 @@ impl Stored {
     }
 }
 
-/// `listed` (a listing of `base/`) holds exactly `base/REL` of every object, with its size.
+/// `listed` (a listing of `base/`) holds exactly `base/REL` of every object, with its size
+/// (and, when `base` is a day, maybe its upload marker).
 pub fn listing(
     bucket: &str,
     base: &str,
@@ -91,7 +92,11 @@ pub fn listing(
         }
     }
     let expected: BTreeSet<String> = objects.iter().map(|o| hidden::key(base, &o.rel)).collect();
-    if let Some(extra) = listed.iter().find(|l| !expected.contains(&l.key)) {
+    // The day's upload marker is no copy ([`crate::marker`]).
+    if let Some(extra) = listed
+        .iter()
+        .find(|l| !expected.contains(&l.key) && !crate::marker::is_marker(base, &l.key))
+    {
         return Err(AmazonS3Error::Leftover {
             bucket: bucket.to_string(),
             key: extra.key.clone(),

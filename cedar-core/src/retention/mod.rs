@@ -7,15 +7,18 @@
 //! - [`Policy`]: the keep elements of one place, checked.
 //! - [`select`]: the decision for each backup, with the rules that keep it.
 //! - [`StageRecord`]: `cback.stage.json`, each peer's outcome in a staged day.
+//! - [`UploadMarker`]: a remote place's marker of how far the upload of a day got.
 
 mod day;
 mod duration;
+mod marker;
 mod policy;
 mod record;
 mod select;
 
 pub use day::Day;
 pub use duration::{DurationError, Within};
+pub use marker::{copies as uploaded_copies, MarkerError, UploadMarker, UploadState, MARKER_FILE};
 pub use policy::{Policy, PolicyError, PolicyValues};
 pub use record::{PeerOutcome, RecordError, StageRecord, PIN_FILE, RECORD_FILE};
 pub use select::{select, Backup, CopyState, Decision, Reason, Rule};

@@ -35,7 +35,8 @@ pub enum PeerOutcome {
 }
 
 impl PeerOutcome {
-    fn state(self) -> CopyState {
+    /// What a day holds of a peer with this outcome.
+    pub fn state(self) -> CopyState {
         match self {
             PeerOutcome::Good => CopyState::Good,
             PeerOutcome::Failed => CopyState::Failed,

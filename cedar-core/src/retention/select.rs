@@ -129,13 +129,20 @@ impl Decision {
         !self.reasons.is_empty()
     }
 
-    /// The dry-run line: `2026-11-23 keep daily weekly` or `2026-11-01 remove`.
+    /// The dry-run line: `2026-11-23 keep daily weekly` or `2026-11-01 remove`, with
+    /// ` (not good)` after a backup that is not good (a peer failed, or its staging or upload
+    /// was cut short).
     pub fn line(&self) -> String {
-        if self.keep() {
+        let verdict = if self.keep() {
             let reasons: Vec<String> = self.reasons.iter().map(ToString::to_string).collect();
             format!("{} keep {}", self.day, reasons.join(" "))
         } else {
             format!("{} remove", self.day)
+        };
+        if self.good {
+            verdict
+        } else {
+            format!("{verdict} (not good)")
         }
     }
 }
@@ -380,10 +387,10 @@ mod tests {
         assert_eq!(
             lines(&decisions)[..7],
             [
-                "2026-05-10 keep min:a",
-                "2026-05-09 remove",
-                "2026-05-08 remove",
-                "2026-05-07 remove",
+                "2026-05-10 keep min:a (not good)",
+                "2026-05-09 remove (not good)",
+                "2026-05-08 remove (not good)",
+                "2026-05-07 remove (not good)",
                 "2026-05-06 keep last min:b",
                 "2026-05-05 keep last",
                 "2026-05-04 remove",
@@ -551,7 +558,7 @@ mod tests {
         assert_eq!(
             lines(&select(&last2, &with_future, day("2026-03-10")))[..4],
             [
-                "2027-01-01 keep future",
+                "2027-01-01 keep future (not good)",
                 "2026-12-01 keep future",
                 "2026-03-10 keep last",
                 "2026-03-09 keep last",
@@ -567,7 +574,7 @@ mod tests {
         assert_eq!(
             lines(&select(&within, &with_future, day("2026-03-10"))),
             [
-                "2027-01-01 keep future",
+                "2027-01-01 keep future (not good)",
                 "2026-12-01 keep future",
                 "2026-03-10 keep within min:a min:b",
                 "2026-03-09 keep within",

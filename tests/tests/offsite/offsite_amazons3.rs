@@ -37,7 +37,12 @@ fn a_day_is_stored_with_its_keys_content_checksums_and_indicator() {
     moto.env(&mut cmd);
     cmd.assert().success();
 
-    let objects = moto.objects(&bucket, "");
+    let objects = copies(moto.objects(&bucket, ""));
+    // The day's upload marker: complete, and no stage record named a peer.
+    assert_eq!(
+        marker_of(moto, &bucket, TODAY_DIR),
+        serde_json::json!({"format": 1, "state": "complete", "peers": {}})
+    );
     let expected: Vec<(String, u64)> = vec![
         (day_key(TODAY_DIR, "host1/a.tar.gz"), 3000),
         (day_key(TODAY_DIR, "host1/empty"), 0),
@@ -122,7 +127,7 @@ fn a_second_upload_replaces_the_day_and_removes_only_its_stale_keys() {
     let mut cmd = site.cback(&config, &["--full", "amazons3"]);
     moto.env(&mut cmd);
     cmd.assert().success();
-    let objects = moto.objects(&bucket, "");
+    let objects = copies(moto.objects(&bucket, ""));
     assert_eq!(
         objects.keys().cloned().collect::<Vec<_>>(),
         vec![
@@ -184,7 +189,7 @@ fn the_day_picked_is_today_then_yesterday_then_tomorrow() {
     ));
     site.stage_day(TODAY_DIR, &[("h/today", b"d")], true);
     run(&["amazons3"]).success();
-    let objects = moto.objects(&bucket, "");
+    let objects = copies(moto.objects(&bucket, ""));
     assert_eq!(
         objects.keys().cloned().collect::<Vec<_>>(),
         vec![
@@ -249,7 +254,7 @@ fn size_limits_refuse_a_day_before_s3_is_touched() {
     assert!(site
         .log()
         .contains("Total size does not exceed Amazon S3 size limit, so backup can continue."));
-    assert_eq!(moto.objects(&bucket, "").len(), 1);
+    assert_eq!(copies(moto.objects(&bucket, "")).len(), 1);
 }
 
 #[test]
@@ -372,7 +377,7 @@ fn encrypted_with_the_gpg_command_the_objects_decrypt_to_the_files() {
     moto.env(&mut cmd);
     cmd.env("GNUPGHOME", keyring.home());
     cmd.assert().success();
-    let objects = moto.objects(&bucket, "");
+    let objects = copies(moto.objects(&bucket, ""));
     assert_eq!(
         objects.keys().cloned().collect::<Vec<_>>(),
         vec![
@@ -518,7 +523,7 @@ fn an_unreachable_server_fails_and_leaves_the_previous_copy() {
     moto.env_with(&mut cmd, &proxy.endpoint());
     cmd.assert().success();
     let previous = moto.objects(&bucket, "");
-    assert_eq!(previous.len(), 2);
+    assert_eq!(copies(previous.clone()).len(), 2);
 
     // The server is gone before anything is sent.
     fs::write(site.day(TODAY_DIR).join("h/a"), b"second version").unwrap();
@@ -582,7 +587,7 @@ fn a_server_gone_in_the_middle_leaves_no_object_and_the_previous_copy() {
     moto.env_with(&mut cmd, &proxy.endpoint());
     cmd.assert().success();
     assert!(moto.pending_uploads(&bucket).is_empty());
-    let now = moto.objects(&bucket, "");
+    let now = copies(moto.objects(&bucket, ""));
     assert_eq!(
         now.keys().cloned().collect::<Vec<_>>(),
         vec![day_key(TODAY_DIR, "h/a"), day_key(TODAY_DIR, "h/big")]
@@ -662,7 +667,7 @@ fn credentials_are_checked_and_read_from_the_profile_files() {
         .env_remove("AWS_SECRET_ACCESS_KEY")
         .env("AWS_PROFILE", "backup");
     cmd.assert().success();
-    assert_eq!(moto.objects(bucket, "").len(), 1);
+    assert_eq!(copies(moto.objects(bucket, "")).len(), 1);
     assert!(!site.log().contains(&moto.key.1));
 
     // A refused profile is named with the file it is in.
@@ -720,7 +725,12 @@ fn an_endpoint_element_and_a_day_of_indicators_only() {
     moto.env(&mut cmd);
     cmd.env_remove("AWS_ENDPOINT_URL");
     cmd.assert().success();
-    assert!(moto.objects(&bucket, "").is_empty());
+    // Nothing but the day's marker, complete: the day is an empty backup, not a cut one.
+    assert_eq!(
+        moto.objects(&bucket, "").into_keys().collect::<Vec<_>>(),
+        [day_key(TODAY_DIR, MARKER)]
+    );
+    assert_eq!(marker_of(moto, &bucket, TODAY_DIR)["state"], "complete");
     assert!(site.day(TODAY_DIR).join("cback.amazons3").exists());
 }
 
@@ -779,4 +789,26 @@ fn throttling_is_waited_out_and_other_failures_are_not() {
             && l.contains("s in total for the throttling server")),
         "{log}"
     );
+}
+
+#[test]
+fn a_damaged_stage_record_stops_the_upload_before_anything_is_sent() {
+    let Some((site, moto, bucket)) =
+        moto_site("a_damaged_stage_record_stops_the_upload_before_anything_is_sent")
+    else {
+        return;
+    };
+    let day = site.stage_day(TODAY_DIR, &[("h/a", b"a")], true);
+    std::fs::write(day.join(cedar_core::STAGE_RECORD_FILE), b"{\"peers\": 3}").unwrap();
+    let config = site.config("", &amazons3_section(&bucket, ""));
+    let mut cmd = site.cback(&config, &["amazons3"]);
+    moto.env(&mut cmd);
+    let out = cmd.assert().code(6);
+    let stderr = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+    assert!(
+        stderr.contains("cback.stage.json") && stderr.contains("nothing of the day was sent"),
+        "{stderr}"
+    );
+    assert!(moto.objects(&bucket, "").is_empty(), "no object, no marker");
+    assert!(!day.join("cback.amazons3").exists());
 }

@@ -40,7 +40,7 @@ fn checking(test: &str) -> Option<Checking> {
 impl Checking {
     /// Every object of the bucket: key and size.
     fn objects(&self) -> BTreeMap<String, u64> {
-        self.server.objects(&self.bucket)
+        copies(self.server.objects(&self.bucket))
     }
 
     /// The content of an object of the bucket.

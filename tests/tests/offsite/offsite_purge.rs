@@ -14,6 +14,43 @@ fn days() -> Vec<String> {
     days
 }
 
+/// A configuration storing into `bucket/staging` under the keep elements `policy`, with a purge
+/// section that keeps the staging directory's days.
+fn policy_config(site: &OffsiteMaster, bucket: &str, policy: &str) -> std::path::PathBuf {
+    site.config(
+        "",
+        &format!(
+            "{}\n<purge><dir><abs_path>{}</abs_path><retain_days>36500</retain_days></dir></purge>",
+            amazons3_section(bucket, policy),
+            site.staging().display()
+        ),
+    )
+}
+
+/// `cback --dry-run purge`: its whole output, and the lines of the bucket's days, those under
+/// the line naming the bucket and `policy` as the dry run words it.
+fn dry_run(
+    site: &OffsiteMaster,
+    moto: &cback_tests::s3::Moto,
+    config: &std::path::Path,
+    bucket: &str,
+    policy: &str,
+) -> (String, Vec<String>) {
+    let mut dry = site.cback(config, &["--dry-run", "purge"]);
+    moto.env(&mut dry);
+    let out = dry.assert().success();
+    let stdout = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    let header = format!("  purge days of amazons3 s3://{bucket}/staging by policy: {policy}\n");
+    let listing = stdout
+        .split(&header)
+        .nth(1)
+        .unwrap_or_else(|| panic!("{stdout}"))
+        .lines()
+        .map(str::to_string)
+        .collect();
+    (stdout, listing)
+}
+
 #[test]
 fn a_policy_removes_the_days_it_does_not_keep_and_nothing_else() {
     let Some((site, moto, bucket)) =
@@ -38,31 +75,19 @@ fn a_policy_removes_the_days_it_does_not_keep_and_nothing_else() {
         "for key in {keys:?}:\n    s3.put_object(Bucket={bucket:?}, Key=key, Body=b'x')"
     ));
     site.stage_day(TODAY_DIR, &[("host1/a.tar", b"x")], true);
-    let config = site.config(
-        "",
-        &format!(
-            "{}\n<purge><dir><abs_path>{}</abs_path><retain_days>36500</retain_days></dir></purge>",
-            amazons3_section(
-                &bucket,
-                "<keep_daily>5</keep_daily><keep_weekly>3</keep_weekly>"
-            ),
-            site.staging().display()
-        ),
+    let config = policy_config(
+        &site,
+        &bucket,
+        "<keep_daily>5</keep_daily><keep_weekly>3</keep_weekly>",
     );
 
-    let mut dry = site.cback(&config, &["--dry-run", "purge"]);
-    moto.env(&mut dry);
-    let out = dry.assert().success();
-    let stdout = String::from_utf8(out.get_output().stdout.clone()).unwrap();
-    let header = format!(
-        "  purge days of amazons3 s3://{bucket}/staging by policy: keep_daily 5, keep_weekly 3, keep_min 1\n"
+    let (stdout, listing) = dry_run(
+        &site,
+        moto,
+        &config,
+        &bucket,
+        "keep_daily 5, keep_weekly 3, keep_min 1",
     );
-    let listing: Vec<&str> = stdout
-        .split(&header)
-        .nth(1)
-        .unwrap_or_else(|| panic!("{stdout}"))
-        .lines()
-        .collect();
     assert_eq!(
         listing[..8],
         [
@@ -77,8 +102,14 @@ fn a_policy_removes_the_days_it_does_not_keep_and_nothing_else() {
         ],
         "{stdout}"
     );
-    assert!(listing.contains(&"  2026-02-22 keep weekly"), "{stdout}");
-    assert!(listing.contains(&"  2026-02-14 keep pin"), "{stdout}");
+    assert!(
+        listing.contains(&"  2026-02-22 keep weekly".to_string()),
+        "{stdout}"
+    );
+    assert!(
+        listing.contains(&"  2026-02-14 keep pin".to_string()),
+        "{stdout}"
+    );
     assert_eq!(listing.len(), 20, "{stdout}");
     assert_eq!(
         moto.objects(&bucket, "").len(),
@@ -146,5 +177,92 @@ fn a_refused_bucket_policy_stops_every_run_before_anything_runs() {
     assert!(
         site.day(TODAY_DIR).join("host1/a.tar").exists(),
         "retain_days 0 removed nothing: purge never ran"
+    );
+}
+
+#[test]
+fn days_cut_short_or_partly_failed_take_no_slot_and_unmarked_days_count_good() {
+    let Some((site, moto, bucket)) =
+        moto_site("days_cut_short_or_partly_failed_take_no_slot_and_unmarked_days_count_good")
+    else {
+        return;
+    };
+    // Yesterday, uploaded by amazons3 from a day whose stage failed for peer beta.
+    let yesterday = site.stage_day(
+        YESTERDAY_DIR,
+        &[("alpha/a.tar", b"a"), ("beta/b.tar", b"b")],
+        true,
+    );
+    let mut record = cedar_core::StageRecord::all(["alpha", "beta"], cedar_core::PeerOutcome::Good);
+    record
+        .peers
+        .insert("beta".into(), cedar_core::PeerOutcome::Failed);
+    record.write(&yesterday, None).unwrap();
+    let config = policy_config(&site, &bucket, "<keep_daily>2</keep_daily>");
+    let mut upload = site.cback(&config, &["amazons3"]);
+    moto.env(&mut upload);
+    upload.assert().success();
+    assert_eq!(
+        marker_of(moto, &bucket, YESTERDAY_DIR),
+        serde_json::json!({"format": 1, "state": "complete",
+            "peers": {"alpha": "good", "beta": "failed"}})
+    );
+    assert!(
+        !copies(moto.objects(&bucket, ""))
+            .contains_key(&day_key(YESTERDAY_DIR, "cback.stage.json")),
+        "the record itself is not uploaded"
+    );
+
+    // Today: an upload cut short (marked started); 03/02 complete; 03/01 and 02/28 without a
+    // marker (uploaded by the original).
+    let started = r#"{"format": 1, "state": "started", "peers": {"alpha": "pending"}}"#;
+    let complete =
+        r#"{"format": 1, "state": "complete", "peers": {"alpha": "good", "beta": "good"}}"#;
+    let mut bodies: Vec<(String, &str)> = vec![
+        (day_key(TODAY_DIR, "alpha/a.tar"), "x"),
+        (day_key(TODAY_DIR, MARKER), started),
+        (day_key("2026/03/02", "alpha/a.tar"), "x"),
+        (day_key("2026/03/02", "beta/b.tar"), "x"),
+        (day_key("2026/03/02", MARKER), complete),
+    ];
+    for day in ["2026/03/01", "2026/02/28"] {
+        bodies.push((day_key(day, "alpha/a.tar"), "x"));
+        bodies.push((day_key(day, "beta/b.tar"), "x"));
+    }
+    moto.python(&format!(
+        "for key, body in {bodies:?}:\n    s3.put_object(Bucket={bucket:?}, Key=key, Body=body.encode())"
+    ));
+
+    let (stdout, listing) = dry_run(&site, moto, &config, &bucket, "keep_daily 2, keep_min 1");
+    // Without the markers keep_daily 2 would keep only 03/04 and 03/03.
+    assert_eq!(
+        listing[..5],
+        [
+            "  2026-03-04 remove (not good)",
+            "  2026-03-03 keep min:alpha (not good)",
+            "  2026-03-02 keep daily min:beta",
+            "  2026-03-01 keep daily",
+            "  2026-02-28 remove",
+        ],
+        "{stdout}"
+    );
+
+    let mut run = site.cback(&config, &["purge"]);
+    moto.env(&mut run);
+    run.assert().success();
+    let left: Vec<String> = moto.objects(&bucket, "").into_keys().collect();
+    assert_eq!(
+        left,
+        [
+            day_key("2026/03/01", "alpha/a.tar"),
+            day_key("2026/03/01", "beta/b.tar"),
+            day_key("2026/03/02", MARKER),
+            day_key("2026/03/02", "alpha/a.tar"),
+            day_key("2026/03/02", "beta/b.tar"),
+            day_key(YESTERDAY_DIR, MARKER),
+            day_key(YESTERDAY_DIR, "alpha/a.tar"),
+            day_key(YESTERDAY_DIR, "beta/b.tar"),
+        ],
+        "today's keys and its marker removed"
     );
 }

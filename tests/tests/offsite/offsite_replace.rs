@@ -10,8 +10,8 @@ use std::fs;
 use crate::offsite_support::*;
 use cback_tests::s3::{self, Mode, Moto, Proxy, Requests};
 
-/// Every object of the bucket with the SHA-256 (hex) of its content, read back through the
-/// test-side client in one go.
+/// Every object of the bucket but the days' upload markers, with the SHA-256 (hex) of its
+/// content, read back through the test-side client in one go.
 fn contents(moto: &Moto, bucket: &str) -> BTreeMap<String, String> {
     let out = moto.python(&format!(
         r#"
@@ -24,7 +24,10 @@ for page in s3.get_paginator("list_objects_v2").paginate(Bucket={bucket:?}):
 print(json.dumps(out))
 "#
     ));
-    serde_json::from_str(out.trim()).expect("JSON from boto3")
+    let all: BTreeMap<String, String> = serde_json::from_str(out.trim()).expect("JSON from boto3");
+    all.into_iter()
+        .filter(|(k, _)| !k.ends_with(&format!("/{MARKER}")))
+        .collect()
 }
 
 /// The objects under the hidden prefixes.
@@ -73,6 +76,7 @@ fn first_copy(
     fs::remove_file(site.day(TODAY_DIR).join("cback.amazons3")).unwrap();
     let first = contents(moto, bucket);
     assert_eq!(first.len(), 4, "{:?}", first.keys());
+    assert_eq!(marker_of(moto, bucket, TODAY_DIR)["state"], "complete");
     first
 }
 
@@ -267,6 +271,8 @@ fn a_switch_that_fails_is_rolled_back_to_the_previous_copy() {
         first,
         "the previous copy is not back"
     );
+    // Its marker too: the switch had marked the day started.
+    assert_eq!(marker_of(moto, &bucket, TODAY_DIR)["state"], "complete");
     assert!(hidden(moto, &bucket).is_empty());
     assert!(moto.pending_uploads(&bucket).is_empty());
     let log = site.log();
@@ -299,7 +305,9 @@ fn a_switch_cut_short_for_good_is_put_back_by_the_next_run_before_anything_else(
         "{err}"
     );
     assert!(err.contains("the next amazons3 run puts it back"), "{err}");
-    // The day is half switched; the aside copy holds the previous one, marked complete.
+    // The day is half switched, and marked started; the aside copy holds the previous one,
+    // marked complete.
+    assert_eq!(marker_of(moto, &bucket, TODAY_DIR)["state"], "started");
     let now = contents(moto, &bucket);
     assert_ne!(now[&key("h/a")], first[&key("h/a")], "the switch had begun");
     let aside: Vec<&String> = now.keys().filter(|k| k.starts_with(&aside_root)).collect();
@@ -421,6 +429,7 @@ fn a_multipart_copy_keeps_the_content_and_the_composite_checksum() {
         objects: &objects,
         part_size: part,
         single_copy_max: 1 << 20,
+        started: None,
     }
     .run()
     .unwrap();

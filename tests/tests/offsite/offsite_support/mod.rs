@@ -226,6 +226,22 @@ pub fn day_key(day: &str, rel: &str) -> String {
     format!("staging/{day}/{rel}")
 }
 
+/// The upload marker amazons3 keeps in each day it uploads (`DAY/.cback-upload.json`).
+pub const MARKER: &str = cedar_core::UPLOAD_MARKER_FILE;
+
+/// `objects` without the days' upload markers: the copies of the staged files.
+pub fn copies(objects: BTreeMap<String, u64>) -> BTreeMap<String, u64> {
+    objects
+        .into_iter()
+        .filter(|(k, _)| !k.ends_with(&format!("/{MARKER}")))
+        .collect()
+}
+
+/// The upload marker of the day `day` (`YYYY/MM/DD`) under `staging`, as JSON.
+pub fn marker_of(moto: &cback_tests::s3::Moto, bucket: &str, day: &str) -> serde_json::Value {
+    serde_json::from_slice(&moto.get(bucket, &day_key(day, MARKER))).expect("a JSON marker")
+}
+
 /// The object key of `rel` in today's day under `staging`.
 pub fn key(rel: &str) -> String {
     day_key(TODAY_DIR, rel)
