@@ -15,6 +15,16 @@ pub struct Screen {
     pub text: String,
 }
 
+impl Screen {
+    /// The lines it drew one after another: its text cut at each line end, carriage return
+    /// and line erase (`ESC [2K`), as a redrawn progress line leaves them.
+    pub fn frames(&self) -> impl Iterator<Item = &str> {
+        self.text
+            .split(['\r', '\n'])
+            .flat_map(|l| l.split("\x1b[2K"))
+    }
+}
+
 /// Runs `cmd` (its program, arguments and environment) on a pseudo-terminal; `None`, after
 /// saying so on standard error, when util-linux `script` is not installed.
 pub fn on_a_terminal(cmd: &Command) -> Option<Screen> {

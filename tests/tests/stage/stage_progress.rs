@@ -108,9 +108,7 @@ fn a_remote_peers_bytes_are_counted_while_its_copy_runs() {
     // While the one peer is still being staged, the line shows part of its bytes copied
     // (390.62 kB in all): counted as the copy's file grows, not only once scp has ended.
     let partial: Vec<f64> = screen
-        .text
-        .split(['\r', '\n'])
-        .flat_map(|l| l.split("\x1b[2K"))
+        .frames()
         .filter(|frame| frame.contains("0 of 1 peers"))
         .filter_map(|frame| {
             let end = frame.find(" kB copied")?;

@@ -672,9 +672,7 @@ fn a_terminal_sees_the_write_and_its_summary() {
     let summary = &summary[0][summary[0].find("Wrote the image").unwrap()..];
     // The bytes cdrecord reported (1 MiB, 2 MiB) of the image's size, before the end.
     let partial: Vec<&str> = screen
-        .text
-        .split(['\r', '\n'])
-        .flat_map(|l| l.split("\x1b[2K"))
+        .frames()
         .filter(|frame| {
             (frame.contains("1.00 MiB of ") || frame.contains("2.00 MiB of "))
                 && frame.contains(" written [")
