@@ -108,7 +108,9 @@ pub use logging::{
     init as init_logging, log_command_output, LogSettings, Screen as LogScreen,
     FILE_ONLY_TARGET as LOG_FILE_ONLY_TARGET, OUTPUT_TARGET as LOG_OUTPUT_TARGET,
 };
-pub use progress::{summary_line, Bar as ProgressBar, Measure as ProgressMeasure, Progress};
+pub use progress::{
+    summary_line, Bar as ProgressBar, Measure as ProgressMeasure, Progress, Tally as ProgressTally,
+};
 
 // The date and the time.
 pub use calendar::{rfc3339, Today};

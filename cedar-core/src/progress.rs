@@ -455,9 +455,58 @@ impl Drop for Bar {
     }
 }
 
+/// The bytes of one piece of work (a copy, an object, a disc image) counted on a line as its
+/// program reports them, and settled to the piece's final figure when it is done, so that no
+/// byte counts twice. Reports may be increments ([`Tally::add`]) or the total so far
+/// ([`Tally::grow_to`]); shared by the threads that report (every method takes `&self`).
+#[derive(Debug, Default)]
+pub struct Tally {
+    counted: AtomicU64,
+}
+
+impl Tally {
+    /// `n` more bytes done.
+    pub fn add(&self, line: &Bar, n: u64) {
+        self.counted.fetch_add(n, Ordering::Relaxed);
+        line.add_bytes(n);
+    }
+
+    /// `so_far` bytes done in all (a figure that only grows; a smaller one counts nothing).
+    pub fn grow_to(&self, line: &Bar, so_far: u64) {
+        let before = self.counted.fetch_max(so_far, Ordering::Relaxed);
+        if so_far > before {
+            line.add_bytes(so_far - before);
+        }
+    }
+
+    /// The piece is done with `total` bytes: what the reports left out is counted now.
+    pub fn settle(&self, line: &Bar, total: u64) {
+        self.grow_to(line, total);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_tally_counts_each_byte_once_whatever_the_reports() {
+        let line = Bar::hidden(Measure::bytes("copy", "copied"));
+        let increments = Tally::default();
+        increments.add(&line, 300);
+        increments.add(&line, 200);
+        increments.settle(&line, 800);
+        assert_eq!(line.bytes(), 800);
+        let totals = Tally::default();
+        totals.grow_to(&line, 100);
+        totals.grow_to(&line, 400);
+        totals.grow_to(&line, 350);
+        assert_eq!(line.bytes(), 1200, "a smaller report counts nothing");
+        totals.settle(&line, 400);
+        assert_eq!(line.bytes(), 1200, "settled at what was reported");
+        totals.settle(&line, 500);
+        assert_eq!(line.bytes(), 1300);
+    }
 
     #[test]
     fn shown_only_on_a_terminal_without_quiet() {

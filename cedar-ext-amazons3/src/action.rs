@@ -337,15 +337,11 @@ fn store_all(
             let bucket = site.s3.bucket();
             bar.begin(&item.relative);
             // The bytes of each part as it is sent (a plain file's), the rest at the end.
-            let reported = std::sync::atomic::AtomicU64::new(0);
-            let sent = |n: u64| {
-                reported.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
-                bar.add_bytes(n);
-            };
-            let stored = store_item(&site, &item, &key, &sent);
+            let tally = cedar_core::ProgressTally::default();
+            let stored = store_item(&site, &item, &key, &|n| tally.add(&bar, n));
             bar.end(&item.relative);
             if let Ok(stored) = &stored {
-                bar.add_bytes(stored.bytes.saturating_sub(reported.into_inner()));
+                tally.settle(&bar, stored.bytes);
             }
             let stored = stored.map_err(|e| with_key(e, bucket, &key, &day_prefix))?;
             tracing::debug!(

@@ -229,13 +229,7 @@ pub fn psql_first(
     databases: &[&str],
     sql: &str,
 ) -> Result<Vec<u8>, QueryError> {
-    psql_first_watched(
-        psql_program,
-        env,
-        databases,
-        sql,
-        &cedar_core::interrupt_requested,
-    )
+    psql_first_within(psql_program, env, databases, sql, None)
 }
 
 /// [`psql_first`] stopped when `interrupted` turns true (instead of on SIGINT/SIGTERM).

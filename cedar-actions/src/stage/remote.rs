@@ -25,8 +25,8 @@ use super::verify::{check_manifests, manifest_kind};
 use super::{Staged, INDICATOR};
 use crate::collect::INDICATOR as COLLECT_INDICATOR;
 use cedar_core::{
-    apply_ownership, command_words, interrupt_requested, ProgressBar, RemoteCall, RemoteCallError,
-    RemoteWord, SharedConnection,
+    apply_ownership, command_words, interrupt_requested, ProgressBar, ProgressTally, RemoteCall,
+    RemoteCallError, RemoteWord, SharedConnection,
 };
 
 /// How the peer's copies are run on this machine.
@@ -93,11 +93,7 @@ impl Runner<'_> {
         self.call(
             remote,
             vec![
-                RemoteWord::Glob(format!(
-                    "{}:{}",
-                    remote.address(&peer.name),
-                    peer.collect_dir.display()
-                )),
+                RemoteWord::Glob(remote_collect_dir(peer, remote)),
                 RemoteWord::Plain(target.display().to_string()),
             ],
         )
@@ -117,6 +113,16 @@ impl Runner<'_> {
             ],
         )
     }
+}
+
+/// `USER@HOST:COLLECT_DIR`, the peer's collect directory as the copy and the doctor's probe
+/// name it.
+fn remote_collect_dir(peer: &Peer, remote: &Remote) -> String {
+    format!(
+        "{}:{}",
+        remote.address(&peer.name),
+        peer.collect_dir.display()
+    )
 }
 
 fn remote_of(peer: &Peer) -> &Remote {
@@ -169,11 +175,7 @@ pub fn probe(peer: &Peer, runner: &Runner<'_>, limit: std::time::Duration) -> Re
     let call = runner.call(
         remote,
         vec![
-            RemoteWord::Plain(format!(
-                "{}:{}",
-                remote.address(&peer.name),
-                peer.collect_dir.display()
-            )),
+            RemoteWord::Plain(remote_collect_dir(peer, remote)),
             RemoteWord::Plain(target.display().to_string()),
         ],
     );
@@ -304,15 +306,19 @@ pub fn stage(
         source,
     })?;
     let call = runner.copy_call(peer, remote, temp.path());
+    // The bytes as the copy's files grow, for the line on a terminal; at the end otherwise.
+    let tally = ProgressTally::default();
+    let result = if progress.is_drawn() {
+        watch_copy(
+            temp.path(),
+            &|so_far| tally.grow_to(progress, so_far),
+            || call.run(),
+        )
+    } else {
+        call.run()
+    };
     // A copy that failed only on what is not a regular file brought every regular file whole:
     // those are staged, as by the original, and the peer still fails.
-    // The bytes as the copy's files grow, for the line on a terminal; at the end otherwise.
-    let copied = |n| progress.add_bytes(n);
-    let (result, counted) = if progress.is_drawn() {
-        watch_copy(temp.path(), &copied, || call.run())
-    } else {
-        (call.run(), 0)
-    };
     let skipped = match result {
         Ok(_) => None,
         Err(RemoteCallError::Interrupted { .. }) => return Err(PeerError::Interrupted),
@@ -355,7 +361,7 @@ pub fn stage(
         &cedar_core::sync_filesystem,
     )?;
     temp.close().map_err(|e| install_error(daily, e))?;
-    copied(staged.bytes.saturating_sub(counted));
+    tally.settle(progress, staged.bytes);
     match skipped {
         None => Ok(staged),
         Some(source) => Err(PeerError::CopySkipped {
@@ -370,34 +376,27 @@ pub fn stage(
 const COPY_WATCH_INTERVAL: std::time::Duration = std::time::Duration::from_millis(250);
 
 /// Runs `copy` (the rcp command writing into `dir`) while a thread measures `dir` every
-/// [`COPY_WATCH_INTERVAL`] and hands `copied` the bytes that arrived since; returns the copy's
-/// result and the bytes handed over. The copy program reports nothing as it goes (`scp -q`),
-/// so the files it writes are what tells how far it is.
-fn watch_copy<R>(dir: &Path, copied: &(dyn Fn(u64) + Sync), copy: impl FnOnce() -> R) -> (R, u64) {
+/// [`COPY_WATCH_INTERVAL`], and once more when the copy has ended, and hands `measured` the
+/// bytes there; returns the copy's result. The copy program reports nothing as it goes
+/// (`scp -q`), so the files it writes are what tells how far it is.
+fn watch_copy<R>(dir: &Path, measured: &(dyn Fn(u64) + Sync), copy: impl FnOnce() -> R) -> R {
     let done = std::sync::atomic::AtomicBool::new(false);
     std::thread::scope(|scope| {
-        let watcher = scope.spawn(|| {
-            let mut counted = 0u64;
-            loop {
-                // The kernel's one bell: rung when the copy ends (and on an interrupt).
-                let ended = cedar_core::wait_until_rung(
-                    Some(std::time::Instant::now() + COPY_WATCH_INTERVAL),
-                    &mut || done.load(std::sync::atomic::Ordering::Acquire),
-                );
-                let now = dir_bytes(dir);
-                if now > counted {
-                    copied(now - counted);
-                    counted = now;
-                }
-                if ended {
-                    return counted;
-                }
+        scope.spawn(|| loop {
+            // The kernel's one bell: rung when the copy ends (and on an interrupt).
+            let ended = cedar_core::wait_until_rung(
+                Some(std::time::Instant::now() + COPY_WATCH_INTERVAL),
+                &mut || done.load(std::sync::atomic::Ordering::Acquire),
+            );
+            measured(dir_bytes(dir));
+            if ended {
+                return;
             }
         });
         let result = copy();
         done.store(true, std::sync::atomic::Ordering::Release);
         cedar_core::ring_interrupt_waiters();
-        (result, watcher.join().unwrap_or(0))
+        result
     })
 }
 
@@ -537,13 +536,14 @@ mod tests {
     #[test]
     fn a_running_copy_is_measured_as_its_files_grow() {
         let dir = tempfile::tempdir().unwrap();
-        let total = std::sync::atomic::AtomicU64::new(0);
-        let calls = std::sync::atomic::AtomicU64::new(0);
-        let copied = |n: u64| {
-            total.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
-            calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let line = ProgressBar::hidden(cedar_core::ProgressMeasure::bytes("stage", "copied"));
+        let tally = ProgressTally::default();
+        let steps = std::sync::Mutex::new(Vec::new());
+        let measured = |so_far: u64| {
+            tally.grow_to(&line, so_far);
+            steps.lock().unwrap().push(so_far);
         };
-        let (result, counted) = watch_copy(dir.path(), &copied, || {
+        let result = watch_copy(dir.path(), &measured, || {
             for i in 0..4u8 {
                 std::fs::write(dir.path().join(format!("f{i}")), vec![i; 1000]).unwrap();
                 std::thread::sleep(COPY_WATCH_INTERVAL * 2);
@@ -551,11 +551,14 @@ mod tests {
             "done"
         });
         assert_eq!(result, "done");
-        assert_eq!(counted, total.load(std::sync::atomic::Ordering::Relaxed));
+        let mut steps = steps.into_inner().unwrap();
+        let counted = line.bytes();
+        assert_eq!(Some(&counted), steps.iter().max());
         assert!(counted <= 4000, "{counted}");
+        steps.dedup();
         assert!(
-            calls.load(std::sync::atomic::Ordering::Relaxed) >= 2,
-            "the bytes arrived in steps, while the copy ran"
+            steps.iter().filter(|&&n| n > 0).count() >= 2,
+            "the bytes arrived in steps, while the copy ran: {steps:?}"
         );
     }
 

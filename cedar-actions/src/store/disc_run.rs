@@ -3,10 +3,9 @@
 //! day's media label, and the written directories are checked and marked with `cback.store`.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use cedar_core::{summary_line, Progress, ProgressBar, ProgressMeasure, Today};
+use cedar_core::{summary_line, Progress, ProgressBar, ProgressMeasure, ProgressTally, Today};
 
 use super::check_data;
 use super::error::StoreError;
@@ -78,23 +77,14 @@ pub fn write_labelled(
         }
         None => disc_line(progress, writer.device(), &doing),
     });
-    let reported = Arc::new(AtomicU64::new(0));
+    let tally = Arc::new(ProgressTally::default());
     let so_far: Option<WrittenSoFar> = total.map(|_| {
-        let (bar, reported) = (Arc::clone(&bar), Arc::clone(&reported));
-        Arc::new(move |bytes: u64| {
-            let before = reported.fetch_max(bytes, Ordering::Relaxed);
-            if bytes > before {
-                bar.add_bytes(bytes - before);
-            }
-        }) as WrittenSoFar
+        let (bar, tally) = (Arc::clone(&bar), Arc::clone(&tally));
+        Arc::new(move |bytes: u64| tally.grow_to(&bar, bytes)) as WrittenSoFar
     });
     let started = std::time::Instant::now();
     let written = writer.write(entries, Some(&label), new_disc, so_far)?;
-    bar.add_bytes(
-        written
-            .bytes
-            .saturating_sub(reported.load(Ordering::Relaxed)),
-    );
+    tally.settle(&bar, written.bytes);
     recorder.written(&written, Some(&label));
     bar.conclude(&summary_line(
         &format!("Wrote the image [{label}] to [{device}]:"),
