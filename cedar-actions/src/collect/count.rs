@@ -13,7 +13,7 @@ use std::ops::ControlFlow;
 use cedar_core::{CollectMode, ProgressBar};
 
 use super::plan::{expand, Plan};
-use super::walk::{walk, ItemKind, WalkSettings};
+use super::walk::{walk, ItemKind};
 
 /// The files and bytes a run of `plan` will archive (`None` where it cannot be known before:
 /// see the module documentation); `line` shows which directory is being counted. Gives up
@@ -67,12 +67,7 @@ fn count_today(
             continue;
         };
         for target in &targets {
-            let settings = WalkSettings {
-                excludes: &target.excludes,
-                ignore_file: dir.ignore_file.as_deref(),
-                link_depth: dir.link_depth,
-                dereference: dir.dereference,
-            };
+            let settings = dir.walk_settings(target);
             let report = walk(&target.path, settings, &mut |item| {
                 let bytes = match item.kind {
                     ItemKind::File => std::fs::metadata(&item.path).map_or(0, |m| m.len()),

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use super::error::CollectError;
 use super::exclude::{absolute_rel_path, Excludes};
-use super::walk::split_subdirs;
+use super::walk::{split_subdirs, WalkSettings};
 use cedar_core::{ArchiveMode, CollectDir, CollectFile, CollectMode, Config, Weekday};
 
 /// A `<file>` entry with its effective modes.
@@ -164,6 +164,18 @@ pub fn reset_digest(full: bool, starting_day: bool) -> bool {
 pub struct Target {
     pub path: PathBuf,
     pub excludes: Excludes,
+}
+
+impl DirEntry {
+    /// How `target` (one of this entry's directories, see [`expand`]) is walked.
+    pub fn walk_settings<'a>(&'a self, target: &'a Target) -> WalkSettings<'a> {
+        WalkSettings {
+            excludes: &target.excludes,
+            ignore_file: self.ignore_file.as_deref(),
+            link_depth: self.link_depth,
+            dereference: self.dereference,
+        }
+    }
 }
 
 /// The archives of a directory entry with `level` levels of recursion: each subdirectory

@@ -13,7 +13,7 @@ use archive::{archive_file_name, build_archive, write_archive, ArchiveOutcome, A
 use cedar_core::{compress_worker_count, normalize_name, Today};
 use error::CollectError;
 use plan::{expand, reset_digest, DirEntry, FileEntry, Plan, Target};
-use walk::{walk, Item, ItemKind, WalkSettings};
+use walk::{walk, Item, ItemKind};
 
 /// The indicator file written into collect_dir at the end.
 pub const INDICATOR: &str = "cback.collect";
@@ -306,12 +306,7 @@ impl Run<'_> {
     fn collect_target(&mut self, entry: &DirEntry, target: &Target) -> Result<(), CollectError> {
         let normalized = normalize_name(&target.path.to_string_lossy());
         let file_name = archive_file_name(&normalized, entry.archive_mode);
-        let settings = WalkSettings {
-            excludes: &target.excludes,
-            ignore_file: entry.ignore_file.as_deref(),
-            link_depth: entry.link_depth,
-            dereference: entry.dereference,
-        };
+        let settings = entry.walk_settings(target);
         let outcome = if entry.collect_mode == CollectMode::Incr {
             let root = &target.path;
             self.incremental(
