@@ -151,7 +151,7 @@ fn an_unreadable_subtree_is_reported_by_name() {
         }
         // A copy nobody can execute wherever the build directory lives.
         let bin = f.root.join("cback");
-        fs::copy(crate::BIN.cback_path(), &bin).unwrap();
+        crate::BIN.cback_copy(&bin);
         let mut c = Command::new("setpriv");
         c.args(["--reuid=nobody", "--regid=nogroup", "--clear-groups"])
             .arg(&bin);

@@ -171,8 +171,7 @@ impl Runner {
         }
         // A copy nobody can execute wherever the build directory lives.
         let bin = f.root.join("cback");
-        fs::copy(crate::BIN.cback_path(), &bin).unwrap();
-        set_mode(&bin, 0o755);
+        crate::BIN.cback_copy(&bin);
         Runner {
             bin,
             as_nobody: true,
