@@ -170,6 +170,10 @@ fn run(cli: &RestoreCli) -> u8 {
                     if !cli.quiet {
                         println!("{text}");
                     }
+                    // Logged by the choice; said here too, as the listing's warnings are.
+                    if let Some(warning) = done.copy.not_good_day() {
+                        eprintln!("cback-restore: warning: {warning}");
+                    }
                     0
                 }
                 Err(e) => fail(failure_code(), "restore failed", &e),

@@ -8,6 +8,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use super::day_state::DayState;
 use crate::manifest::{self, DUMP_PREFIX};
 use cedar_core::{DumpStatus, Manifest, RemoteKeys, RemotePlace, Sealing, StagedObject};
 
@@ -136,6 +137,8 @@ pub struct DumpCopy {
     /// (UTC, RFC 3339).
     pub date: String,
     pub listed: Listed,
+    /// What its day (a staged day, a bucket's day) says of its peer's copy there.
+    pub day_state: DayState,
     /// Set for a copy in a remote place.
     pub remote: Option<Remote>,
 }
@@ -375,6 +378,7 @@ fn describe(file: &File<'_>, manifest: &ManifestRead, source: &str) -> Option<Du
         size: file.size,
         date,
         listed,
+        day_state: DayState::Good,
         remote: None,
     })
 }
@@ -409,6 +413,18 @@ impl DumpCopy {
     /// Whether the manifest calls it good (ok or kept, with the right size).
     pub fn manifest_good(&self) -> bool {
         matches!(self.status_word(), "ok" | "kept")
+    }
+
+    /// The warning for a copy chosen from a day that is not good (it is chosen only when no
+    /// copy from a good day passed the check), `None` for a good day's.
+    pub fn not_good_day(&self) -> Option<String> {
+        self.day_state.problem().map(|state| {
+            format!(
+                "Taking {} ({}) although its day says {state}: no copy from a good day passed the check",
+                self.path.display(),
+                self.date
+            )
+        })
     }
 }
 

@@ -1,6 +1,9 @@
 //! Choosing the copy to restore: the newest whose manifest says ok (or kept) and whose SHA-256
 //! still matches, among the copies of the database, optionally of one day (`--from DATE`);
 //! or the file given (`--from PATH`), checked the same way when the manifest lists it.
+//! Copies from a day that holds a good copy of their peer ([`DayState`]: its stage record or
+//! upload marker says so, or it has none) come first; one from a day that is not good is
+//! taken only when none of those passes the check, with a warning.
 
 use std::path::{Path, PathBuf};
 
@@ -133,10 +136,18 @@ pub fn choose(
             searched: searched.to_string(),
         });
     }
+    // Newest first among the good days' copies, then among the others.
+    let (good_days, other_days): (Vec<&DumpCopy>, Vec<&DumpCopy>) =
+        matching.into_iter().partition(|c| c.day_state.is_good());
     let mut reasons = Vec::new();
-    for copy in matching {
+    for copy in good_days.into_iter().chain(other_days) {
         match rejection(copy) {
-            None => return Ok(copy.clone()),
+            None => {
+                if let Some(warning) = copy.not_good_day() {
+                    tracing::warn!("{warning}.");
+                }
+                return Ok(copy.clone());
+            }
             Some(reason) => {
                 tracing::warn!(
                     "Not restoring {} ({}): {reason}.",
@@ -157,6 +168,7 @@ pub fn choose(
 mod tests {
     use super::*;
     use crate::restore::catalog::scan_dir;
+    use crate::restore::DayState;
     use cedar_core::{DumpStatus, Manifest, ManifestEntry};
 
     fn entry(
@@ -296,6 +308,70 @@ mod tests {
         let copies = scan_dir(cluster.path(), "collect").unwrap();
         let err = choose("shop", &copies, &From::Newest, "here").unwrap_err();
         assert!(matches!(err, RestoreError::NoGoodCopy { .. }), "{err}");
+    }
+
+    #[test]
+    fn copies_from_good_days_come_first_and_the_others_only_when_none_passes() {
+        let root = tempfile::tempdir().unwrap();
+        let name = "postgresqldump-shop.txt.gz";
+        // Newest to oldest: a failed peer, an incomplete upload, a good day.
+        let days = [
+            ("failed", "2026-12-03T01:00:00Z", DayState::PeerFailed),
+            (
+                "incomplete",
+                "2026-12-02T01:00:00Z",
+                DayState::UploadIncomplete,
+            ),
+            ("good", "2026-12-01T01:00:00Z", DayState::Good),
+        ];
+        let mut copies = Vec::new();
+        for (label, end, state) in days {
+            let dir = root.path().join(label);
+            let bytes = label.as_bytes();
+            write_dir(
+                &dir,
+                &[(name, bytes, entry(name, "shop", DumpStatus::Ok, bytes, end))],
+            );
+            let mut found = scan_dir(&dir, label).unwrap();
+            found[0].day_state = state;
+            copies.extend(found);
+        }
+        crate::restore::catalog::newest_first(&mut copies);
+        assert_eq!(copies[0].source, "failed");
+        let source = |from: &From, copies: &[DumpCopy]| {
+            let chosen = choose("shop", copies, from, "here").unwrap();
+            (chosen.source.clone(), chosen.not_good_day())
+        };
+
+        // The older good day's copy, though two newer ones pass the check.
+        assert_eq!(source(&From::Newest, &copies), ("good".to_string(), None));
+        // Asked for the failed day: its copy, with the warning naming it and the state.
+        let (chosen, warning) = source(&From::Date("2026-12-03".into()), &copies);
+        assert_eq!(chosen, "failed");
+        let warning = warning.unwrap();
+        assert!(
+            warning.contains(&root.path().join("failed").join(name).display().to_string())
+                && warning.contains("peer failed"),
+            "{warning}"
+        );
+
+        // The good day's copy damaged: the newest of the others.
+        std::fs::write(root.path().join("good").join(name), b"gooX").unwrap();
+        let (chosen, warning) = source(&From::Newest, &copies);
+        assert_eq!(chosen, "failed");
+        assert!(warning.is_some());
+        // That one damaged too: the incomplete upload's.
+        std::fs::write(root.path().join("failed").join(name), b"faileX").unwrap();
+        let (chosen, warning) = source(&From::Newest, &copies);
+        assert_eq!(chosen, "incomplete");
+        assert!(warning.unwrap().contains("upload incomplete"));
+        // Every one damaged: each rejection named, as before.
+        std::fs::write(root.path().join("incomplete").join(name), b"incompletX").unwrap();
+        let err = choose("shop", &copies, &From::Newest, "here").unwrap_err();
+        match err {
+            RestoreError::NoGoodCopy { reasons, .. } => assert_eq!(reasons.len(), 3, "{reasons:?}"),
+            other => panic!("{other}"),
+        }
     }
 
     #[test]

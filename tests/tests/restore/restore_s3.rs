@@ -2,7 +2,8 @@
 //! PostgreSQL harness): a day uploaded with `cback --full amazons3`, its local copies removed,
 //! is listed from the bucket (`--database` too), restored and drilled from it; local copies
 //! are preferred while they exist; a damaged object (SHA-256 mismatch) is passed over for an
-//! older good day; objects encrypted for age recipients need `--identity FILE` (and say so
+//! older good day, and so is a day whose upload marker says its upload never completed;
+//! objects encrypted for age recipients need `--identity FILE` (and say so
 //! without it); objects encrypted by a gpg `<encrypt>` command are decrypted with the
 //! keyring of GNUPGHOME (and say which key is missing without it).
 
@@ -87,6 +88,30 @@ fn remove_local(site: &PgRunDir) {
         fs::remove_file(entry.path()).unwrap();
     }
     fs::remove_dir_all(site.path("staging")).unwrap();
+}
+
+/// `shop` dumped and uploaded as the day 2026/11/29, then again a moment later as 2026/11/30,
+/// the local copies removed: the locations of the older and the newer S3 copy of its dump.
+fn two_days_in_s3(
+    site: &PgRunDir,
+    cluster: &Cluster,
+    moto: &Moto,
+    bucket: &str,
+) -> (String, String) {
+    configure_s3(site, bucket, &["shop"], "");
+    upload_day(site, cluster, moto, "2026/11/29", &[]);
+    // A second dump a moment later: the newer day.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    upload_day(site, cluster, moto, "2026/11/30", &[]);
+    remove_local(site);
+    let copy = |day| location(bucket, day, "postgresqldump-shop.txt.gz");
+    (copy("2026/11/29"), copy("2026/11/30"))
+}
+
+/// Deletes the object at `location` (an `s3://BUCKET/...` address) of `bucket`.
+fn delete(moto: &Moto, bucket: &str, location: &str) {
+    let key = key_of(location);
+    moto.python(&format!("s3.delete_object(Bucket={bucket:?}, Key={key:?})"));
 }
 
 /// `cback-restore ARGS` reaching the moto server, with `env` added.
@@ -270,15 +295,9 @@ fn a_damaged_s3_object_is_passed_over_for_an_older_good_day() {
     };
     let _serial = serial();
     let site = PgRunDir::new(crate::BIN);
-    configure_s3(&site, &bucket, &["shop"], "");
-    upload_day(&site, cluster, moto, "2026/11/29", &[]);
-    // A second dump a moment later: the newer day.
-    std::thread::sleep(std::time::Duration::from_millis(1100));
-    upload_day(&site, cluster, moto, "2026/11/30", &[]);
-    remove_local(&site);
+    let (older, newer) = two_days_in_s3(&site, cluster, moto, &bucket);
 
     // The newer object keeps its size, but one byte changed: only its SHA-256 shows it.
-    let newer = location(&bucket, "2026/11/30", "postgresqldump-shop.txt.gz");
     let key = key_of(&newer);
     let mut bytes = moto.get(&bucket, key);
     let middle = bytes.len() / 2;
@@ -293,7 +312,6 @@ fn a_damaged_s3_object_is_passed_over_for_an_older_good_day() {
 
     drop_database(cluster, "r_s3_older");
     let out = restore_shop(&site, cluster, moto, "r_s3_older", &[], &[]);
-    let older = location(&bucket, "2026/11/29", "postgresqldump-shop.txt.gz");
     assert_restored_from(&site, cluster, &out, &older, "r_s3_older");
     let log = restore_log(&site);
     assert!(
@@ -302,16 +320,80 @@ fn a_damaged_s3_object_is_passed_over_for_an_older_good_day() {
     );
 
     // With the good day gone, the damaged one alone is refused, and nothing is restored.
-    let older_key = key_of(&older);
-    moto.python(&format!(
-        "s3.delete_object(Bucket={bucket:?}, Key={older_key:?})"
-    ));
+    delete(moto, &bucket, &older);
     let stderr = refused(&restore_shop(&site, cluster, moto, "r_s3_older", &[], &[]));
     assert!(
         stderr.contains(&newer) && stderr.contains("SHA-256") && stderr.contains("damaged"),
         "{stderr}"
     );
     assert!(!exists(cluster, "r_s3_older"));
+    assert!(scratch_databases(cluster).is_empty());
+}
+
+#[test]
+fn a_day_whose_upload_only_started_is_marked_and_passed_over() {
+    let Some((cluster, moto, bucket)) = setup("a_day_whose_upload_only_started") else {
+        return;
+    };
+    let _serial = serial();
+    let site = PgRunDir::new(crate::BIN);
+    let (older, newer) = two_days_in_s3(&site, cluster, moto, &bucket);
+    // The newer day's marker as an upload cut short leaves it.
+    let marker = format!("staging/2026/11/30/{}", cedar_core::UPLOAD_MARKER_FILE);
+    let written = String::from_utf8(moto.get(&bucket, &marker)).unwrap();
+    assert!(written.contains("\"complete\""), "{written}");
+    moto.put(
+        &bucket,
+        &marker,
+        &cedar_core::UploadMarker::started(["dbhost"]).to_json(),
+    );
+
+    let out = restore_s3(&site, cluster, moto, &["list", "--database", "shop"], &[]);
+    assert_succeeded(&site, &out);
+    assert!(
+        listed_line(&out, &newer).contains("s3 2026/11/30/dbhost (upload incomplete)"),
+        "{}",
+        text(&out)
+    );
+    let line = listed_line(&out, &older);
+    assert!(
+        line.contains("s3 2026/11/29/dbhost") && !line.contains("incomplete"),
+        "{line}"
+    );
+
+    // The complete day, though the newer objects match their manifest.
+    drop_database(cluster, "r_s3_started");
+    let out = restore_shop(&site, cluster, moto, "r_s3_started", &[], &[]);
+    assert_restored_from(&site, cluster, &out, &older, "r_s3_started");
+    assert!(
+        !String::from_utf8_lossy(&out.stderr).contains("warning"),
+        "{}",
+        text(&out)
+    );
+
+    // The complete day gone: the started one's copy, with a warning naming it and its state.
+    delete(moto, &bucket, &older);
+    let out = restore_shop(&site, cluster, moto, "r_s3_started", &[], &[]);
+    assert_restored_from(&site, cluster, &out, &newer, "r_s3_started");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&newer) && stderr.contains("upload incomplete"),
+        "{stderr}"
+    );
+
+    // A marker cback did not write: the day's state is unknown, its copies unmarked, and the
+    // listing says once which object and what to do.
+    moto.put(&bucket, &marker, b"{\"state\": \"half\"}");
+    let out = restore_s3(&site, cluster, moto, &["list", "--database", "shop"], &[]);
+    assert_succeeded(&site, &out);
+    assert!(!listed_line(&out, &newer).contains(" ("), "{}", text(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        stderr.matches(&format!("s3://{bucket}/{marker}")).count(),
+        1,
+        "{stderr}"
+    );
+    assert!(stderr.contains("upload the day again"), "{stderr}");
     assert!(scratch_databases(cluster).is_empty());
 }
 
