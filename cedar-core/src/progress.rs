@@ -1,8 +1,9 @@
 //! The one progress display of every long action (collect, stage, store, the postgresql dump,
-//! the amazons3 upload, `cback-restore`): lines drawn with `indicatif` on standard error, each
-//! with what is done so far (items and bytes), the rate, the time left when the total is known
-//! (given at the start, or learnt while the line runs: [`Bar::set_total_bytes`]), and what is
-//! being worked on now (a directory, a peer, an object, a device).
+//! the amazons3 upload and `cback-amazons3-sync`'s, `cback-restore`): lines drawn with
+//! `indicatif` on standard error, each with what is done so far (items and bytes), the rate,
+//! the time left when the total is known (given at the start, or learnt while the line runs:
+//! [`Bar::set_total_bytes`]), and what is being worked on now (a directory, a peer, an object,
+//! a device).
 //!
 //! It is shown only on an interactive terminal: when standard error is a terminal and
 //! `--quiet` is not given. Under cron or systemd, in a pipe or a file, or with `--quiet`,
