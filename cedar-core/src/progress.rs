@@ -1,7 +1,9 @@
 //! The one progress display of every long action (collect, stage, store, the postgresql dump,
-//! the amazons3 upload, `cback-restore`): lines drawn with `indicatif` on standard error, each
-//! with what is done so far (items and bytes), the rate, the time left when the total is known,
-//! and what is being worked on now (a directory, a peer, an object, a device).
+//! the amazons3 upload and `cback-amazons3-sync`'s, `cback-restore`): lines drawn with
+//! `indicatif` on standard error, each with what is done so far (items and bytes), the rate,
+//! the time left when the total is known (given at the start, or learnt while the line runs:
+//! [`Bar::set_total_bytes`]), and what is being worked on now (a directory, a peer, an object,
+//! a device).
 //!
 //! It is shown only on an interactive terminal: when standard error is a terminal and
 //! `--quiet` is not given. Under cron or systemd, in a pipe or a file, or with `--quiet`,
@@ -10,7 +12,7 @@
 
 use std::io::IsTerminal;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -100,17 +102,14 @@ impl Progress {
                 Position::Items => ProgressBar::new(measure.total_items.unwrap_or(0)),
                 Position::Count | Position::Phase => ProgressBar::no_length(),
             });
-            bar.set_style(
-                ProgressStyle::with_template(&measure.template())
-                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-            );
+            bar.set_style(style(&measure.template()));
             bar.set_prefix(measure.prefix(0));
             bar.enable_steady_tick(Duration::from_millis(1000 / REFRESH_HZ as u64));
             bar
         });
         let line = Bar {
             bar,
-            measure,
+            measure: Mutex::new(measure),
             items: AtomicU64::new(0),
             bytes: AtomicU64::new(0),
             current: Mutex::new(Vec::new()),
@@ -263,6 +262,11 @@ impl Measure {
     }
 }
 
+/// The style drawn from `template` (a spinner should it not parse).
+fn style(template: &str) -> ProgressStyle {
+    ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_spinner())
+}
+
 /// `text` safe inside an `indicatif` template.
 fn escape(text: &str) -> String {
     text.replace('{', "{{").replace('}', "}}")
@@ -297,7 +301,9 @@ pub fn summary_line(done: &str, items: Option<(u64, &str)>, bytes: u64, seconds:
 #[derive(Debug)]
 pub struct Bar {
     bar: Option<ProgressBar>,
-    measure: Measure,
+    /// What the line counts; its byte total may be learnt while it runs
+    /// ([`Bar::set_total_bytes`]).
+    measure: Mutex<Measure>,
     items: AtomicU64,
     bytes: AtomicU64,
     /// What is worked on now (several when work runs at once).
@@ -311,11 +317,37 @@ impl Bar {
         Progress::hidden().start(measure)
     }
 
+    fn measure(&self) -> MutexGuard<'_, Measure> {
+        self.measure.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn position(&self) -> Position {
+        self.measure().position()
+    }
+
+    /// The bytes to do, learnt once the line runs (a disc image's size, estimated by the
+    /// writer): from now on the line shows the bytes done of `total`, the bar and the time
+    /// left, as a line started with its total does.
+    pub fn set_total_bytes(&self, total: u64) {
+        let template = {
+            let mut measure = self.measure();
+            measure.total_bytes = Some(total);
+            measure.template()
+        };
+        if let Some(bar) = &self.bar {
+            bar.set_length(total);
+            // Whatever the bar followed until now, it follows the bytes from now on.
+            bar.set_position(self.bytes());
+            bar.set_style(style(&template));
+        }
+        self.redraw_message();
+    }
+
     /// `n` more bytes done.
     pub fn add_bytes(&self, n: u64) {
         self.bytes.fetch_add(n, Ordering::Relaxed);
         if let Some(bar) = &self.bar {
-            if self.measure.position() != Position::Items {
+            if self.position() != Position::Items {
                 bar.inc(n);
             } else {
                 self.redraw_message();
@@ -328,7 +360,7 @@ impl Bar {
         self.items.fetch_add(1, Ordering::Relaxed);
         self.bytes.fetch_add(bytes, Ordering::Relaxed);
         if let Some(bar) = &self.bar {
-            match self.measure.position() {
+            match self.position() {
                 Position::Items => bar.inc(1),
                 Position::Bytes | Position::Count | Position::Phase => bar.inc(bytes),
             }
@@ -366,15 +398,11 @@ impl Bar {
     fn redraw_message(&self) {
         if let Some(bar) = &self.bar {
             let current = self.current.lock().unwrap_or_else(|e| e.into_inner());
-            if self.measure.position() == Position::Bytes {
-                bar.set_prefix(self.measure.prefix(self.items()));
+            let measure = self.measure();
+            if measure.position() == Position::Bytes {
+                bar.set_prefix(measure.prefix(self.items()));
             }
-            bar.set_message(self.measure.message(
-                self.items(),
-                self.bytes(),
-                self.seconds(),
-                &current,
-            ));
+            bar.set_message(measure.message(self.items(), self.bytes(), self.seconds(), &current));
         }
     }
 
@@ -401,7 +429,7 @@ impl Bar {
 
     /// The summary line of what this line counted ([`summary_line`]).
     pub fn summary(&self, done: &str) -> String {
-        let items = self.measure.noun.map(|noun| (self.items(), noun));
+        let items = self.measure().noun.map(|noun| (self.items(), noun));
         summary_line(done, items, self.bytes(), self.seconds())
     }
 
@@ -415,10 +443,7 @@ impl Bar {
     /// The drawn line, restyled to show only its last words.
     fn ended(&self) -> Option<&ProgressBar> {
         let bar = self.bar.as_ref()?;
-        bar.set_style(
-            ProgressStyle::with_template("  {msg}")
-                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-        );
+        bar.set_style(style("  {msg}"));
         Some(bar)
     }
 
@@ -573,6 +598,40 @@ mod tests {
         let drawn = counted.bar.clone().unwrap();
         drop(counted);
         assert!(drawn.is_finished());
+    }
+
+    #[test]
+    fn a_total_learnt_while_the_line_runs_makes_it_a_bar_of_the_bytes() {
+        let progress = Progress::drawn_nowhere();
+        let write = progress.start(Measure::bytes("[/dev/cdrw]", "written"));
+        let drawn = write.bar.clone().unwrap();
+        assert_eq!(drawn.length(), None);
+        write.add_bytes(100);
+        write.set_total_bytes(1000);
+        assert_eq!((drawn.length(), drawn.position()), (Some(1000), 100));
+        write.add_bytes(200);
+        assert_eq!((drawn.position(), write.bytes()), (300, 300));
+        assert_eq!(
+            write.measure().template(),
+            Measure::bytes("[/dev/cdrw]", "written")
+                .of(None, Some(1000))
+                .template(),
+            "drawn as a line started with its total"
+        );
+        // A line whose bar followed its items follows the bytes once their total is known.
+        let stage = progress.start(Measure::items("stage", "peers", "copied").of(Some(3), None));
+        let drawn = stage.bar.clone().unwrap();
+        stage.add_bytes(50);
+        stage.add_item(0);
+        assert_eq!(drawn.position(), 1);
+        stage.set_total_bytes(500);
+        assert_eq!(drawn.position(), 50);
+        assert_eq!(drawn.prefix(), "stage 1 of 3 peers");
+        // Hidden: the total is kept for nothing drawn, the counting goes on.
+        let hidden = Bar::hidden(Measure::bytes("x", "written"));
+        hidden.set_total_bytes(10);
+        hidden.add_bytes(4);
+        assert_eq!(hidden.bytes(), 4);
     }
 
     #[test]

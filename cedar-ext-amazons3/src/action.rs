@@ -32,8 +32,8 @@ use nix::unistd::{Gid, Uid, User};
 
 use cedar_core::{
     record_result, total_size, write_indicator, Action, ActionContext, ActionError, AfterStage,
-    ConfigFile, ExtensionSection, Options, Progress, ProgressBar, ProgressMeasure, SectionError,
-    StageRecord, Today, UploadMarker, UploadResult,
+    ConfigFile, ExtensionSection, Options, Progress, SectionError, StageRecord, Today,
+    UploadMarker, UploadResult,
 };
 
 use crate::client::{ConnectOptions, S3};
@@ -43,6 +43,7 @@ use crate::copy::SINGLE_COPY_MAX;
 use crate::error::AmazonS3Error;
 use crate::hidden::{self, Places};
 use crate::marker;
+use crate::objects_line::ObjectsLine;
 use crate::pipeline;
 use crate::plan::{self, Day, Item, INDICATOR};
 use crate::recover;
@@ -221,12 +222,11 @@ fn store_day(
     // The stage record is read before anything is sent: a damaged one stops the run here.
     let record = StageRecord::read(&day.dir)?;
     let started = UploadMarker::started(peers_of(record.as_ref(), &items));
-    let bar = Arc::new(
-        progress.start(ProgressMeasure::items("amazons3", "objects", "sent").of(
-            Some(items.len() as u64),
-            Some(items.iter().map(|item| item.size).sum()),
-        )),
-    );
+    let line = Arc::new(ObjectsLine::start(
+        progress,
+        "amazons3",
+        items.iter().map(|item| item.size),
+    ));
     let needs_scratch = !matches!(settings.encryption, Encryption::None);
     let scratch = if needs_scratch {
         let dir = working_dir
@@ -248,7 +248,7 @@ fn store_day(
     if !earlier_copy {
         // Nothing to keep: straight to the final keys, marked started first.
         marker::write(&s3, &places.day, &started).map_err(s3_error)?;
-        let objects = store_all(&site, &items, &places.day, &places.day, totals, &bar)?;
+        let objects = store_all(&site, &items, &places.day, &places.day, totals, &line)?;
         log_verified(&bucket, &places.day, &objects, totals.1);
     } else {
         tracing::info!(
@@ -257,7 +257,7 @@ fn store_day(
             previous.len(),
             places.incoming
         );
-        let objects = match store_all(&site, &items, &places.incoming, &places.day, totals, &bar) {
+        let objects = match store_all(&site, &items, &places.incoming, &places.day, totals, &line) {
             Ok(objects) => objects,
             Err(err) => {
                 if let Err(e) = replace::remove_prefix(&s3, &places.incoming) {
@@ -284,7 +284,7 @@ fn store_day(
     }
     marker::write(&s3, &places.day, &UploadMarker::complete(record)).map_err(s3_error)?;
     write_indicator(&day.dir, INDICATOR, Some(ids))?;
-    bar.conclude(&bar.summary("Uploaded"));
+    line.conclude();
     Ok(())
 }
 
@@ -325,24 +325,18 @@ fn store_all(
     base: &str,
     day_prefix: &str,
     totals: &mut (u64, u64, u64),
-    bar: &Arc<ProgressBar>,
+    line: &Arc<ObjectsLine>,
 ) -> Result<Vec<Stored>, AmazonS3Error> {
     let bucket = site.s3.bucket();
     let work = {
         let site = Arc::clone(site);
-        let bar = Arc::clone(bar);
+        let line = Arc::clone(line);
         let (base, day_prefix) = (base.to_string(), day_prefix.to_string());
         move |item: Item| {
             let key = hidden::key(&base, &item.relative);
             let bucket = site.s3.bucket();
-            bar.begin(&item.relative);
             // The bytes of each part as it is sent (a plain file's), the rest at the end.
-            let tally = cedar_core::ProgressTally::default();
-            let stored = store_item(&site, &item, &key, &|n| tally.add(&bar, n));
-            bar.end(&item.relative);
-            if let Ok(stored) = &stored {
-                tally.settle(&bar, stored.bytes);
-            }
+            let stored = line.send(&item.relative, |sent| store_item(&site, &item, &key, sent));
             let stored = stored.map_err(|e| with_key(e, bucket, &key, &day_prefix))?;
             tracing::debug!(
                 "Stored [{}] as s3://{bucket}/{key} ({} bytes).",
@@ -360,8 +354,7 @@ fn store_all(
         |stored: &Stored| {
             totals.0 += 1;
             totals.1 += stored.bytes;
-            // Its bytes were counted as they were sent.
-            bar.add_item(0);
+            line.stored();
         },
         |_: &Item| AmazonS3Error::Interrupted,
     )?;

@@ -29,10 +29,12 @@
 //! - encryption streams into the upload: no encrypted copy on disk ([`command`]); age
 //!   recipients natively with `<encrypt_mode>age`;
 //! - exit 6 with the file, key or bucket named; no secret in argv, the log or a message;
-//! - objects, bytes, seconds and success in the run status and the metrics textfile.
+//! - objects, bytes, seconds and success in the run status and the metrics textfile;
+//! - on a terminal, one progress line of the objects and bytes sent, for the action and the
+//!   sync tool alike ([`objects_line`]).
 //!
 //! Modules: [`config`], [`client`] (the S3 client), [`plan`], [`upload`], [`pipeline`]
-//! (several uploads at once), [`command`],
+//! (several uploads at once), [`objects_line`] (their progress line), [`command`],
 //! [`verify`], [`hidden`] (the prefixes beside the day), [`marker`] (the day's upload marker), [`copy`] (server-side copies),
 //! [`replace`], [`recover`], [`action`], [`sync`] (the sync tool), [`place`] (the bucket as a
 //! place `cback-restore` reads copies from), [`error`].
@@ -46,6 +48,7 @@ mod doctor;
 mod error;
 mod hidden;
 mod marker;
+mod objects_line;
 mod pipeline;
 mod place;
 mod plan;

@@ -10,12 +10,20 @@
 //! `s3://bucket` and trailing slashes work (the original's check fails on both); the file
 //! name check refuses only names that cannot be S3 keys (not UTF-8), instead of guessing
 //! encodings and refusing valid UTF-8 names.
+//!
+//! On a terminal (and without `--quiet`) the upload draws the amazons3 action's progress line
+//! ([`crate::objects_line`]): objects and bytes sent of those to send, the rate, the time
+//! left, the files being sent, and the summary at the end. Nothing is drawn elsewhere, and
+//! the log is the same either way.
 
 use std::collections::BTreeMap;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
+use cedar_core::Progress;
+
 use crate::client::{ConnectOptions, S3Error, S3};
+use crate::objects_line::ObjectsLine;
 use crate::pipeline;
 use crate::upload::{self, UploadError};
 
@@ -146,8 +154,13 @@ pub struct SyncTotals {
     pub removed: u64,
 }
 
-/// Runs the tool's steps; the connection options say whose AWS configuration is read.
-pub fn run(request: &SyncRequest, connect: &ConnectOptions) -> Result<SyncTotals, SyncError> {
+/// Runs the tool's steps; the connection options say whose AWS configuration is read, and
+/// `progress` shows the upload.
+pub fn run(
+    request: &SyncRequest,
+    connect: &ConnectOptions,
+    progress: &Progress,
+) -> Result<SyncTotals, SyncError> {
     if !request.source.is_dir() {
         return Err(SyncError::NoSource {
             path: request.source.clone(),
@@ -215,10 +228,19 @@ pub fn run(request: &SyncRequest, connect: &ConnectOptions) -> Result<SyncTotals
             })
             .cloned()
             .collect();
+        let line = std::sync::Arc::new(ObjectsLine::start(
+            progress,
+            "amazons3-sync",
+            stale.iter().map(|file| file.size),
+        ));
         let work = {
             let (s3, url, part_size) = (s3.clone(), request.url.clone(), request.part_size);
+            let line = std::sync::Arc::clone(&line);
             move |file: Local| {
-                let sent = upload::upload_file(&s3, &file.key, &file.path, part_size, &|_| {})
+                let sent = line
+                    .send(&file.key, |sent| {
+                        upload::upload_file(&s3, &file.key, &file.path, part_size, sent)
+                    })
                     .map_err(|source| SyncError::Upload {
                         path: file.path.clone(),
                         url: url.clone(),
@@ -241,6 +263,7 @@ pub fn run(request: &SyncRequest, connect: &ConnectOptions) -> Result<SyncTotals
             |bytes: &u64| {
                 totals.uploaded += 1;
                 totals.bytes += bytes;
+                line.stored();
             },
             |file: &Local| SyncError::Upload {
                 path: file.path.clone(),
@@ -248,6 +271,8 @@ pub fn run(request: &SyncRequest, connect: &ConnectOptions) -> Result<SyncTotals
                 source: Box::new(UploadError::Interrupted),
             },
         )?;
+        // The log has the tool's own summary line (at the end of the run).
+        line.finish();
         if !request.upload_only {
             let local: std::collections::BTreeSet<&str> =
                 files.iter().map(|f| f.key.as_str()).collect();

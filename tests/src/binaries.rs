@@ -80,7 +80,13 @@ impl Binaries {
 
     /// An `assert_cmd` command for `cback-amazons3-sync`, with a clean locale.
     pub fn sync(&self) -> assert_cmd::Command {
-        assert_cmd::Command::from_std(clean(self.sync_path()))
+        assert_cmd::Command::from_std(self.sync_command())
+    }
+
+    /// A standard command for `cback-amazons3-sync`, with a clean locale (for
+    /// [`crate::terminal::on_a_terminal`]).
+    pub fn sync_command(&self) -> std::process::Command {
+        clean(self.sync_path())
     }
 }
 

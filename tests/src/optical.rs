@@ -374,6 +374,14 @@ impl Rig {
             .collect()
     }
 
+    /// How many times the image's size was estimated (`mkisofs -print-size` calls).
+    pub fn size_estimates(&self) -> usize {
+        self.calls_of("mkisofs")
+            .iter()
+            .filter(|call| call.split(' ').any(|arg| arg == "-print-size"))
+            .count()
+    }
+
     pub fn clear_calls(&self) {
         let _ = fs::remove_file(self.state.join("calls.log"));
     }

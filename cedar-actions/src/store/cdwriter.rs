@@ -10,7 +10,7 @@ use super::media::SECTOR_BYTES;
 use super::settings::StoreSettings;
 use super::tools::Tools;
 use super::tray::{self, Tray};
-use super::write_progress::{cdrecord_written, progress_observer, WrittenSoFar};
+use super::write_progress::{cdrecord_written, progress_observer, TellBytes, WriteWatch};
 use cedar_core::display_bytes;
 
 /// What `cdrecord -prcap` says the drive can do.
@@ -153,13 +153,14 @@ impl<'a> CdWriter<'a> {
         Ok(self.capacity(boundaries))
     }
 
-    /// Checks the size, builds the image, blanks a new rewritable disc, writes and refreshes.
+    /// Estimates the image (and tells `watch` its size), checks the size, builds the image,
+    /// blanks a new rewritable disc, writes and refreshes.
     pub fn write(
         &self,
         entries: &[Entry],
         label: Option<&str>,
         new_disc: bool,
-        written: Option<WrittenSoFar>,
+        watch: Option<WriteWatch>,
     ) -> Result<(u64, Capacity), StoreError> {
         let capacity = if !new_disc && self.caps.multisession {
             self.capacity(self.boundaries()?)
@@ -177,12 +178,15 @@ impl<'a> CdWriter<'a> {
         };
         let bytes = iso::estimate(&self.tools, &spec)? * SECTOR_BYTES;
         tracing::info!("Image size will be {}.", display_bytes(bytes as f64));
+        if let Some(watch) = &watch {
+            (watch.sized)(bytes);
+        }
         check_fits(self.settings, bytes as f64, &capacity)?;
         let image = iso::build(&self.tools, &self.settings.working_dir, &spec)?;
         if new_disc && self.settings.media_info().rewritable {
             self.blank()?;
         }
-        self.write_file(image.path(), written)?;
+        self.write_file(image.path(), watch.map(|watch| watch.written))?;
         drop(image);
         Ok((bytes, capacity))
     }
@@ -196,7 +200,7 @@ impl<'a> CdWriter<'a> {
     }
 
     /// `cdrecord -v [speed=N] dev=HWID [-multi] -data IMAGE`, then a refresh.
-    fn write_file(&self, image: &Path, written: Option<WrittenSoFar>) -> Result<(), StoreError> {
+    fn write_file(&self, image: &Path, written: Option<TellBytes>) -> Result<(), StoreError> {
         let mut args: Vec<String> = vec!["-v".into()];
         if let Some(speed) = self.settings.drive_speed {
             args.push(format!("speed={speed}"));

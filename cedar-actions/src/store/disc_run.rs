@@ -15,7 +15,7 @@ use super::media::media_label;
 use super::recorder::Recorder;
 use super::settings::StoreSettings;
 use super::tools::Tools;
-use super::write_progress::WrittenSoFar;
+use super::write_progress::WriteWatch;
 use super::writer::Writer;
 
 /// Runs `steps` of the action `action`, handing them the display of their progress, then
@@ -36,8 +36,7 @@ pub fn run_recorded(
 }
 
 /// A line of `progress` for work on the disc in `device` that counts nothing while it runs
-/// (the check, and a write whose size is not known): it says what is being done, and for how
-/// long.
+/// (the check): it says what is being done, and for how long.
 fn disc_line(progress: &Progress, device: &std::path::Path, doing: &str) -> ProgressBar {
     let bar = progress.start(ProgressMeasure::phase(format!("[{}]", device.display())));
     bar.now_on(doing);
@@ -58,32 +57,22 @@ pub fn write_labelled(
     let label = media_label(today);
     let device = writer.device().display().to_string();
     let doing = format!("writing the image [{label}]");
-    // On a terminal: the bytes the writer reports, of the image's estimated size.
-    let total = if progress.is_shown() {
-        writer
-            .required_bytes(entries)
-            .ok()
-            .map(|bytes| bytes as u64)
-    } else {
-        None
-    };
-    let bar = Arc::new(match total {
-        Some(total) => {
-            let bar = progress.start(
-                ProgressMeasure::bytes(format!("[{device}]"), "written").of(None, Some(total)),
-            );
-            bar.now_on(&doing);
-            bar
-        }
-        None => disc_line(progress, writer.device(), &doing),
-    });
+    // On a terminal: the bytes the writer reports, of the image's size as the writer
+    // estimates it for the write (its one `mkisofs -print-size`), set once it is known.
+    let bar = Arc::new(progress.start(ProgressMeasure::bytes(format!("[{device}]"), "written")));
+    bar.now_on(&doing);
     let tally = Arc::new(ProgressTally::default());
-    let so_far: Option<WrittenSoFar> = total.map(|_| {
+    // Off a terminal the writer's output is not read while it runs.
+    let watch = bar.is_drawn().then(|| {
+        let sized = Arc::clone(&bar);
         let (bar, tally) = (Arc::clone(&bar), Arc::clone(&tally));
-        Arc::new(move |bytes: u64| tally.grow_to(&bar, bytes)) as WrittenSoFar
+        WriteWatch {
+            sized: Arc::new(move |bytes: u64| sized.set_total_bytes(bytes)),
+            written: Arc::new(move |bytes: u64| tally.grow_to(&bar, bytes)),
+        }
     });
     let started = std::time::Instant::now();
-    let written = writer.write(entries, Some(&label), new_disc, so_far)?;
+    let written = writer.write(entries, Some(&label), new_disc, watch)?;
     tally.settle(&bar, written.bytes);
     recorder.written(&written, Some(&label));
     bar.conclude(&summary_line(

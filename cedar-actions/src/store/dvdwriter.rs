@@ -10,7 +10,7 @@ use super::media::SECTOR_BYTES;
 use super::settings::StoreSettings;
 use super::tools::Tools;
 use super::tray::{self, Tray};
-use super::write_progress::{growisofs_written, progress_observer, WrittenSoFar};
+use super::write_progress::{growisofs_written, progress_observer, WriteWatch};
 use cedar_core::display_bytes;
 
 /// Sectors added to mkisofs's estimate for a DVD.
@@ -124,19 +124,23 @@ impl<'a> DvdWriter<'a> {
         Ok(iso::estimate(&self.tools, &spec)? + DVD_ESTIMATE_PAD)
     }
 
-    /// Estimates, checks the size, writes with growisofs and refreshes.
+    /// Estimates (and tells `watch` the size), checks the size, writes with growisofs and
+    /// refreshes.
     pub fn write(
         &self,
         entries: &[Entry],
         label: Option<&str>,
         new_disc: bool,
-        written: Option<WrittenSoFar>,
+        watch: Option<WriteWatch>,
     ) -> Result<(u64, Capacity), StoreError> {
         let bytes = self.estimate(entries)? * SECTOR_BYTES;
         tracing::info!(
             "Image size will be {} (estimated).",
             display_bytes(bytes as f64)
         );
+        if let Some(watch) = &watch {
+            (watch.sized)(bytes);
+        }
         let capacity = if new_disc {
             self.capacity(0)
         } else {
@@ -156,10 +160,10 @@ impl<'a> DvdWriter<'a> {
         let mut sorted = entries.to_vec();
         sorted.sort();
         args.extend(sorted.iter().map(Entry::arg));
-        let ran = match written {
-            Some(written) => self
+        let ran = match watch {
+            Some(watch) => self
                 .tools
-                .observed(progress_observer(written, growisofs_written))
+                .observed(progress_observer(watch.written, growisofs_written))
                 .run("growisofs", &args)?,
             None => self.tools.run("growisofs", &args)?,
         };

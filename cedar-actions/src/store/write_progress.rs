@@ -1,14 +1,29 @@
-//! What a disc writer reports while it writes: the bytes written so far, read from its
-//! progress lines (cdrecord's `Track 01: N of M MB written`, growisofs' `N/M (P%)`) as they
-//! arrive, for the store line on a terminal.
+//! What a disc writer reports while it writes, for the store line on a terminal: the image's
+//! size, once the writer has estimated it (the one `mkisofs -print-size` of the write), then
+//! the bytes written so far, read from its progress lines (cdrecord's `Track 01: N of M MB
+//! written`, growisofs' `N/M (P%)`) as they arrive.
 
-/// Told the bytes written so far, as the disc writer reports them while it writes.
-pub type WrittenSoFar = std::sync::Arc<dyn Fn(u64) + Send + Sync>;
+/// Told a number of bytes (the image's size, or the bytes written so far).
+pub type TellBytes = std::sync::Arc<dyn Fn(u64) + Send + Sync>;
+
+/// Who is told what a write does: the image's size in bytes once the writer has estimated
+/// it, before anything is written (`sized`), then the bytes written so far (`written`).
+#[derive(Clone)]
+pub struct WriteWatch {
+    pub sized: TellBytes,
+    pub written: TellBytes,
+}
+
+impl std::fmt::Debug for WriteWatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("WriteWatch")
+    }
+}
 
 /// The observer of a writer's output that tells `written` the bytes of each progress line
 /// `parse` reads.
 pub fn progress_observer(
-    written: WrittenSoFar,
+    written: TellBytes,
     parse: fn(&str) -> Option<u64>,
 ) -> cedar_core::OutputObserver {
     std::sync::Arc::new(move |line: &str| {

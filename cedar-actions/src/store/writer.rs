@@ -16,7 +16,7 @@ use super::media::SECTOR_BYTES;
 use super::settings::StoreSettings;
 use super::tools::Tools;
 use super::tray::{self, Tray};
-use super::write_progress::WrittenSoFar;
+use super::write_progress::WriteWatch;
 
 /// What a write put on the disc.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -139,17 +139,18 @@ impl<'a> Writer<'a> {
     }
 
     /// Writes the entries as a new disc (rewritable CDs are blanked, growisofs gets `-Z`) or
-    /// appended to the disc. The size is checked before anything is written.
+    /// appended to the disc. The size is checked before anything is written; `watch` is
+    /// told it, then the bytes written as the writer reports them.
     pub fn write(
         &self,
         entries: &[Entry],
         label: Option<&str>,
         new_disc: bool,
-        written: Option<WrittenSoFar>,
+        watch: Option<WriteWatch>,
     ) -> Result<Written, StoreError> {
         let result = match &self.drive {
-            Drive::Cd(cd) => cd.write(entries, label, new_disc, written),
-            Drive::Dvd(dvd) => dvd.write(entries, label, new_disc, written),
+            Drive::Cd(cd) => cd.write(entries, label, new_disc, watch),
+            Drive::Dvd(dvd) => dvd.write(entries, label, new_disc, watch),
         };
         let (bytes, capacity) = result.map_err(|err| {
             if err.interrupted() {

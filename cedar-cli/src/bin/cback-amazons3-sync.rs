@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use cedar_cli::{diagnostic_lines, report, LogSwitches};
-use cedar_core::{init_logging, LogSettings, DEFAULT_LOGFILE_MODE, LOG_FILE_ONLY_TARGET};
+use cedar_core::{init_logging, LogSettings, Progress, DEFAULT_LOGFILE_MODE, LOG_FILE_ONLY_TARGET};
 use cedar_ext_amazons3::{
     sync_directory, ConnectOptions, SyncRequest, DEFAULT_PART, DEFAULT_UPLOAD_JOBS,
 };
@@ -125,7 +125,9 @@ fn main() -> ExitCode {
         region: None,
         home: home(),
     };
-    let code = match sync_directory(&request, &connect) {
+    // On a terminal: the objects and bytes sent, as the amazons3 action draws them.
+    let progress = Progress::for_run(&options);
+    let code = match sync_directory(&request, &connect, &progress) {
         Ok(totals) => {
             tracing::info!(
                 "Uploaded {} file(s), {} bytes; removed {} object(s).",

@@ -689,3 +689,39 @@ fn a_terminal_sees_the_write_and_its_summary() {
         screen.text
     );
 }
+
+#[test]
+fn a_terminal_costs_no_second_size_estimate() {
+    // The line's total is the write's own `mkisofs -print-size`: as many estimates on a
+    // terminal as off one, for a CD (estimated with the label) and a DVD (without).
+    for store in [
+        cd_store("cdrw-74", ""),
+        crate::store_dvd::dvd_store("dvd+rw", ""),
+    ] {
+        let estimates = |terminal: bool| {
+            let rig = Rig::new(crate::BIN);
+            stage_tuesday(&rig);
+            let config = rig.config("tuesday", &store, "");
+            if terminal {
+                let cmd = rig.command(&config, Some(TUESDAY), &["store"]);
+                let screen = cback_tests::terminal::on_a_terminal(&cmd)?;
+                assert_eq!(screen.code, Some(0), "{}", screen.text);
+                assert!(
+                    screen
+                        .text
+                        .contains("Wrote the image [CEDAR BACKUP 01-DEC-2026]"),
+                    "{}",
+                    screen.text
+                );
+            } else {
+                assert_ok(&rig.cback(&config, Some(TUESDAY), &["store"]));
+            }
+            Some(rig.size_estimates())
+        };
+        let Some(drawn) = estimates(true) else {
+            return;
+        };
+        assert_eq!(drawn, estimates(false).unwrap(), "{store}");
+        assert_eq!(drawn, 1, "{store}");
+    }
+}

@@ -8,7 +8,7 @@ use cback_tests::optical::{image_files, tree_files, volume_id, Rig};
 const TUESDAY: &str = "2026-12-01";
 const WEDNESDAY: &str = "2026-12-02";
 
-fn dvd_store(media: &str, extra: &str) -> String {
+pub(crate) fn dvd_store(media: &str, extra: &str) -> String {
     format!(
         "  <source_dir>{{STAGE}}</source_dir>\n  <media_type>{media}</media_type>\n  <device_type>dvdwriter</device_type>\n  <target_device>{{DEV}}</target_device>\n{extra}"
     )
