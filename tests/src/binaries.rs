@@ -45,26 +45,9 @@ impl Binaries {
     }
 
     /// A copy of `cback` at `dest`, mode 0755, for a test that runs it as another user (who
-    /// may not reach the build directory). The copy is made by `cp`, not by this process: a
-    /// file this process held open for writing would be inherited by any child another test's
-    /// thread forks meanwhile, and executing the copy would then fail with "Text file busy"
-    /// until that child execs.
+    /// may not reach the build directory); see [`crate::copy_executable`].
     pub fn cback_copy(&self, dest: &Path) {
-        let status = std::process::Command::new("cp")
-            .arg("--")
-            .arg(self.cback_path())
-            .arg(dest)
-            .status()
-            .expect("cp runs");
-        assert!(
-            status.success(),
-            "cp {} {}: {status}",
-            self.cback,
-            dest.display()
-        );
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(dest, std::fs::Permissions::from_mode(0o755))
-            .expect("the copy's mode is set");
+        crate::copy_executable(self.cback_path(), dest);
     }
 
     /// An `assert_cmd` command for `cback`, with a clean locale.

@@ -6,6 +6,7 @@
 //! loopback); and [`terminal`], a command run on a pseudo-terminal.
 
 mod binaries;
+mod executable;
 pub mod ext;
 pub mod gpg;
 pub mod mariadb;
@@ -23,6 +24,7 @@ pub mod terminal;
 use std::path::{Path, PathBuf};
 
 pub use binaries::Binaries;
+pub use executable::{copy_executable, write_executable};
 
 /// The lines of `text` (a log) that contain `needle`.
 pub fn lines_with(text: &str, needle: &str) -> Vec<String> {

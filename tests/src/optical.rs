@@ -25,7 +25,6 @@
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -251,8 +250,7 @@ impl Rig {
                 .replace("@MKISOFS@", &mkisofs)
                 .replace("@XORRISO@", xorriso());
             let path = rig.bin.join(name);
-            fs::write(&path, text).unwrap();
-            fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).unwrap();
+            crate::write_executable(&path, &text);
         }
         rig
     }

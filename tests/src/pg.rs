@@ -1061,8 +1061,7 @@ impl PgRunDir {
     /// Writes an executable script `bin/<name>` and returns its path.
     pub fn script(&self, name: &str, body: &str) -> PathBuf {
         let path = self.path("bin").join(name);
-        fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
-        fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).unwrap();
+        crate::write_executable(&path, &format!("#!/bin/sh\n{body}\n"));
         path
     }
 

@@ -126,15 +126,13 @@ fn a_gpg_failure_leaves_the_directory_as_it_was_and_a_rerun_encrypts_once() {
     let before = tree(&day);
     // A gpg that fails for one file (a fault injected through <override>).
     let wrapper = site.root.join("gpg-failing-on-b");
-    fs::write(
+    cback_tests::write_executable(
         &wrapper,
-        format!(
+        &format!(
             "#!/bin/sh\nfor a; do last=$a; done\ncase \"$last\" in */h/b) echo 'gpg: simulated failure' >&2; exit 2;; esac\nexec {} \"$@\"\n",
             program.display()
         ),
-    )
-    .unwrap();
-    fs::set_permissions(&wrapper, fs::Permissions::from_mode(0o755)).unwrap();
+    );
     let failing = site.config(
         &format!(
             "<override><command>gpg</command><abs_path>{}</abs_path></override>",

@@ -240,9 +240,9 @@ fn local_peers_stage_the_same_tree_and_indicators_as_the_original() {
 fn write_logging_wrapper(dir: &Path) -> (PathBuf, PathBuf) {
     let log = dir.join("calls.log");
     let wrapper = dir.join("logwrap");
-    fs::write(
+    cback_tests::write_executable(
         &wrapper,
-        format!(
+        &format!(
             "#!/bin/sh\n\
              parent=$(tr '\\000' ' ' < /proc/$PPID/cmdline)\n\
              case \"$parent\" in su\\ *) printf 'SU: %s\\n' \"$parent\" >> {log} ;; esac\n\
@@ -250,9 +250,7 @@ fn write_logging_wrapper(dir: &Path) -> (PathBuf, PathBuf) {
              exec \"$@\"\n",
             log = log.display()
         ),
-    )
-    .unwrap();
-    fs::set_permissions(&wrapper, fs::Permissions::from_mode(0o755)).unwrap();
+    );
     (wrapper, log)
 }
 
