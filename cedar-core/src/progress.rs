@@ -2,7 +2,7 @@
 //! the amazons3 upload and `cback-amazons3-sync`'s, `cback-restore`): lines drawn with
 //! `indicatif` on standard error, each with what is done so far (items and bytes), the rate,
 //! the time left when the total is known (given at the start, or learnt while the line runs:
-//! [`Bar::set_total_bytes`]), and what is being worked on now (a directory, a peer, an object,
+//! [`Bar::set_totals`]), and what is being worked on now (a directory, a peer, an object,
 //! a device).
 //!
 //! It is shown only on an interactive terminal: when standard error is a terminal and
@@ -301,8 +301,7 @@ pub fn summary_line(done: &str, items: Option<(u64, &str)>, bytes: u64, seconds:
 #[derive(Debug)]
 pub struct Bar {
     bar: Option<ProgressBar>,
-    /// What the line counts; its byte total may be learnt while it runs
-    /// ([`Bar::set_total_bytes`]).
+    /// What the line counts; its totals may be learnt while it runs ([`Bar::set_totals`]).
     measure: Mutex<Measure>,
     items: AtomicU64,
     bytes: AtomicU64,
@@ -321,51 +320,75 @@ impl Bar {
         self.measure.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn position(&self) -> Position {
-        self.measure().position()
-    }
-
     /// The bytes to do, learnt once the line runs (a disc image's size, estimated by the
     /// writer): from now on the line shows the bytes done of `total`, the bar and the time
-    /// left, as a line started with its total does.
+    /// left, as a line started with its total does ([`Bar::set_totals`]).
     pub fn set_total_bytes(&self, total: u64) {
-        let template = {
-            let mut measure = self.measure();
-            measure.total_bytes = Some(total);
-            measure.template()
-        };
+        self.set_totals(None, Some(total));
+    }
+
+    /// The items and bytes to do, learnt once the line runs (collect's count, made beside the
+    /// archiving); a total given as `None` stays as it was. From now on the line is drawn as a
+    /// line started with these totals: the bar follows the bytes when their total is known
+    /// (with the time left), else the items.
+    pub fn set_totals(&self, items: Option<u64>, bytes: Option<u64>) {
+        // Held while the bar is set, so that an item counted meanwhile moves it once.
+        let mut measure = self.measure();
+        measure.total_items = items.or(measure.total_items);
+        measure.total_bytes = bytes.or(measure.total_bytes);
         if let Some(bar) = &self.bar {
-            bar.set_length(total);
-            // Whatever the bar followed until now, it follows the bytes from now on.
-            bar.set_position(self.bytes());
-            bar.set_style(style(&template));
+            // Whatever the bar followed until now, it follows what has a total from now on.
+            let followed = match measure.position() {
+                Position::Bytes => measure.total_bytes.map(|total| (total, self.bytes())),
+                Position::Items => measure.total_items.map(|total| (total, self.items())),
+                Position::Count | Position::Phase => None,
+            };
+            if let Some((total, done)) = followed {
+                bar.set_length(total);
+                bar.set_position(done);
+            }
+            bar.set_style(style(&measure.template()));
         }
+        drop(measure);
         self.redraw_message();
     }
 
     /// `n` more bytes done.
     pub fn add_bytes(&self, n: u64) {
+        let Some(bar) = &self.bar else {
+            self.bytes.fetch_add(n, Ordering::Relaxed);
+            return;
+        };
+        // Held while counting, so that a total learnt meanwhile counts these bytes once.
+        let measure = self.measure();
         self.bytes.fetch_add(n, Ordering::Relaxed);
-        if let Some(bar) = &self.bar {
-            if self.position() != Position::Items {
-                bar.inc(n);
-            } else {
-                self.redraw_message();
-            }
+        let position = measure.position();
+        if position != Position::Items {
+            bar.inc(n);
+        }
+        drop(measure);
+        if position == Position::Items {
+            self.redraw_message();
         }
     }
 
     /// One more item done, holding `bytes` bytes.
     pub fn add_item(&self, bytes: u64) {
+        let Some(bar) = &self.bar else {
+            self.items.fetch_add(1, Ordering::Relaxed);
+            self.bytes.fetch_add(bytes, Ordering::Relaxed);
+            return;
+        };
+        // Held while counting, so that a total learnt meanwhile counts this item once.
+        let measure = self.measure();
         self.items.fetch_add(1, Ordering::Relaxed);
         self.bytes.fetch_add(bytes, Ordering::Relaxed);
-        if let Some(bar) = &self.bar {
-            match self.position() {
-                Position::Items => bar.inc(1),
-                Position::Bytes | Position::Count | Position::Phase => bar.inc(bytes),
-            }
-            self.redraw_message();
+        match measure.position() {
+            Position::Items => bar.inc(1),
+            Position::Bytes | Position::Count | Position::Phase => bar.inc(bytes),
         }
+        drop(measure);
+        self.redraw_message();
     }
 
     /// Work on `name` begins (beside what else is worked on).
@@ -601,7 +624,7 @@ mod tests {
     }
 
     #[test]
-    fn a_total_learnt_while_the_line_runs_makes_it_a_bar_of_the_bytes() {
+    fn totals_learnt_while_the_line_runs_draw_it_as_a_line_started_with_them() {
         let progress = Progress::drawn_nowhere();
         let write = progress.start(Measure::bytes("[/dev/cdrw]", "written"));
         let drawn = write.bar.clone().unwrap();
@@ -627,6 +650,35 @@ mod tests {
         stage.set_total_bytes(500);
         assert_eq!(drawn.position(), 50);
         assert_eq!(drawn.prefix(), "stage 1 of 3 peers");
+        // Both totals learnt (collect's count): drawn as a line started with them.
+        let collect = progress.start(Measure::items("collect", "files", "archived"));
+        let drawn = collect.bar.clone().unwrap();
+        collect.add_item(10);
+        collect.add_item(30);
+        collect.set_totals(Some(5), Some(100));
+        assert_eq!((drawn.length(), drawn.position()), (Some(100), 40));
+        assert_eq!(drawn.prefix(), "collect 2 of 5 files");
+        assert_eq!(
+            collect.measure().template(),
+            Measure::items("collect", "files", "archived")
+                .of(Some(5), Some(100))
+                .template()
+        );
+        collect.add_item(20);
+        assert_eq!(
+            (drawn.position(), drawn.prefix()),
+            (60, "collect 3 of 5 files".into())
+        );
+        // The items' total alone: the bar follows the items; a total not given stays.
+        let peers = progress.start(Measure::items("stage", "peers", "copied"));
+        let drawn = peers.bar.clone().unwrap();
+        peers.add_bytes(70);
+        peers.add_item(0);
+        peers.set_totals(Some(4), None);
+        assert_eq!((drawn.length(), drawn.position()), (Some(4), 1));
+        peers.set_totals(None, Some(700));
+        assert_eq!((drawn.length(), drawn.position()), (Some(700), 70));
+        assert_eq!(peers.measure().total_items, Some(4));
         // Hidden: the total is kept for nothing drawn, the counting goes on.
         let hidden = Bar::hidden(Measure::bytes("x", "written"));
         hidden.set_total_bytes(10);

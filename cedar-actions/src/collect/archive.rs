@@ -28,8 +28,8 @@ pub fn archive_file_name(normalized: &str, mode: ArchiveMode) -> String {
     format!("{normalized}.{ext}")
 }
 
-/// What collect's progress line counts: the files archived and their bytes (with the totals
-/// of [`super::count`] when the line is drawn).
+/// What collect's progress line counts: the files archived and their bytes (and, when the line
+/// is drawn, the totals [`super::count`] gives it while the run goes on).
 pub fn archived() -> cedar_core::ProgressMeasure {
     cedar_core::ProgressMeasure::items("collect", "files", "archived")
 }

@@ -49,19 +49,12 @@ pub fn collect(
     progress: &Progress,
 ) -> Result<(), CollectError> {
     let plan = Plan::from_config(config)?;
-    let mut measure = archive::archived();
-    if progress.is_shown() {
-        // On a terminal: the totals first, so that the line shows how far the run is.
-        let starting_day = request.today.is_starting_day(plan.starting_day);
-        let counting = progress.start(cedar_core::ProgressMeasure::phase("collect"));
-        let totals = count::totals(&plan, request.full, starting_day, &counting);
-        counting.clear();
-        if let Some((files, bytes)) = totals {
-            measure = measure.of(Some(files), Some(bytes));
-        }
-    }
-    let bar = progress.start(measure);
-    collect_plan(&plan, request, sort::Limits::default(), &bar)?;
+    let starting_day = request.today.is_starting_day(plan.starting_day);
+    let bar = progress.start(archive::archived());
+    // On a terminal, the totals are counted beside the archiving and drawn once known.
+    count::beside(&plan, request.full, starting_day, &bar, || {
+        collect_plan(&plan, request, sort::Limits::default(), &bar)
+    })?;
     bar.conclude(&bar.summary("Collected"));
     Ok(())
 }
@@ -474,6 +467,7 @@ mod tests {
     use crate::collect::exclude;
     use cedar_core::{dir_names, ArchiveMode, Weekday};
     use std::os::unix::ffi::OsStrExt;
+    use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
 
     fn plan(dir: &Path) -> Plan {
         Plan {
@@ -547,27 +541,77 @@ mod tests {
         (members, state)
     }
 
+    /// A tree of 3 directories of 4 files and a link under `base`, its plan (one incremental
+    /// entry), and the request of a full run on a day that does not start the plan's week.
+    fn small_full_run(base: &Path) -> (PathBuf, Plan, CollectRequest) {
+        let tree = base.join("tree");
+        incr_tree(&tree, 3, 4);
+        let plan = incr_plan(base, &tree, "p");
+        let request = CollectRequest {
+            full: true,
+            today: Today::parse("2026-12-01").unwrap(),
+        };
+        (tree, plan, request)
+    }
+
     #[test]
     fn the_counted_totals_are_what_a_full_run_archives_and_unknown_for_an_incremental_one() {
         let tmp = tempfile::tempdir().unwrap();
-        let tree = tmp.path().join("tree");
-        incr_tree(&tree, 3, 4);
-        let plan = incr_plan(tmp.path(), &tree, "p");
-        let tuesday = Today::parse("2026-12-01").unwrap();
-        let starting_day = tuesday.is_starting_day(plan.starting_day);
+        let (_, plan, request) = small_full_run(tmp.path());
+        let starting_day = request.today.is_starting_day(plan.starting_day);
         let line = ProgressBar::hidden(cedar_core::ProgressMeasure::phase("collect"));
-        let totals = count::totals(&plan, true, starting_day, &line).unwrap();
+        let going = AtomicBool::new(false);
+        let totals = count::totals(&plan, true, starting_day, &line, &going).unwrap();
         let bar = ProgressBar::hidden(archive::archived());
-        let request = CollectRequest {
-            full: true,
-            today: tuesday,
-        };
         collect_plan(&plan, request, sort::Limits::default(), &bar).unwrap();
         assert_eq!(totals, (bar.items(), bar.bytes()));
         assert_eq!(totals.0, 3 * 5, "every file and link");
         // Without --full, what an incremental entry archives is known only once it is hashed.
         assert!(!starting_day, "the plan's week starts on another day");
-        assert_eq!(count::totals(&plan, false, starting_day, &line), None);
+        assert_eq!(
+            count::totals(&plan, false, starting_day, &line, &going),
+            None
+        );
+        // Once the run has ended, the count stops.
+        let ended = AtomicBool::new(true);
+        assert_eq!(
+            count::totals(&plan, true, starting_day, &line, &ended),
+            None
+        );
+    }
+
+    #[test]
+    fn the_archives_are_written_while_the_count_is_held() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (tree, plan, request) = small_full_run(tmp.path());
+        let normalized = normalize_name(&tree.to_string_lossy());
+        let written = plan
+            .collect_dir
+            .join(archive_file_name(&normalized, ArchiveMode::Tar));
+        let bar = ProgressBar::hidden(archive::archived());
+        let mut held = None;
+        let collected = count::alongside(
+            |ended| {
+                // Held until the run has ended; the deadline only makes a run that waits for
+                // the count fail (released: false) instead of hanging.
+                let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+                let released =
+                    cedar_core::wait_until_rung(Some(deadline), &mut || ended.load(SeqCst));
+                let counted = count::totals(&plan, request.full, false, &bar, ended);
+                held = Some((released, written.exists(), counted));
+                counted
+            },
+            &bar,
+            || collect_plan(&plan, request, sort::Limits::default(), &bar),
+        );
+        collected.unwrap();
+        assert_eq!(
+            held,
+            Some((true, true, None)),
+            "(released by the end of the run, its archive written, what the count gave then)"
+        );
+        assert_eq!(tar_members(&written).len(), 3 * 5, "every file and link");
+        assert_eq!(bar.items(), 3 * 5);
     }
 
     #[test]

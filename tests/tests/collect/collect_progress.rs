@@ -26,6 +26,11 @@ fn summaries(f: &Fixture) -> Vec<String> {
 #[test]
 fn collect_draws_its_progress_on_a_terminal_only_and_always_logs_a_summary() {
     let f = Fixture::tree();
+    // A file whose archiving lasts well beyond the count of the tree, which runs beside it:
+    // the line is drawn with the totals while it is archived.
+    std::fs::File::create(f.src().join("large.bin"))
+        .and_then(|file| file.set_len(32 << 20))
+        .unwrap();
     configure(&f);
     let Some(screen) = on_terminal(&f, &["collect"]) else {
         return;
@@ -39,8 +44,8 @@ fn collect_draws_its_progress_on_a_terminal_only_and_always_logs_a_summary() {
         "the display ends with the summary `{summary}`:\n{}",
         screen.text
     );
-    // The totals were counted first: the line says how far the run is, of what (whichever
-    // frame the display's rate limit let through).
+    // The totals, counted beside the archiving, reach the line: it says how far the run is,
+    // of what (whichever frame the display's rate limit let through).
     assert!(
         screen
             .frames()
