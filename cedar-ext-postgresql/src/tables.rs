@@ -8,10 +8,18 @@ use cedar_core::DumpStats;
 
 use crate::version::{psql, QueryError};
 
-/// Ordinary and partitioned tables outside the system schemas, and their `reltuples` summed
-/// (`-1`, never analysed, counts as 0).
-pub const QUERY: &str = "SELECT count(*), coalesce(sum(greatest(c.reltuples, 0)), 0)::bigint \
+/// Ordinary and partitioned tables outside the system schemas, and their rows summed: the
+/// planner's estimate (`reltuples`, as of the last ANALYZE or VACUUM) where there is one, else
+/// the statistics system's count of live rows (`n_live_tup`), so that a table loaded and never
+/// analysed yet (`reltuples` -1, or 0 with no page before PostgreSQL 14) is not counted as
+/// empty. A partitioned table's rows are its partitions'.
+pub const QUERY: &str = "SELECT count(*), coalesce(sum(CASE \
+     WHEN c.relkind = 'p' THEN 0 \
+     WHEN c.reltuples < 0 OR (c.reltuples = 0 AND c.relpages = 0) \
+     THEN coalesce(s.n_live_tup, 0)::float8 \
+     ELSE c.reltuples::float8 END), 0)::bigint \
      FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+     LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid \
      WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') \
      AND n.nspname NOT LIKE 'pg\\_toast%'";
 

@@ -92,7 +92,8 @@ fn a_database_gone_from_an_all_run_and_a_dropped_table_are_named() {
     cluster.create_small_database("alpha", 10);
     cluster.psql(
         "alpha",
-        "CREATE TABLE extra (id int); INSERT INTO extra SELECT generate_series(1, 50); ANALYZE;",
+        // Never analysed (no ANALYZE, too few rows for autovacuum's): the rows are still counted.
+        "CREATE TABLE extra (id int); INSERT INTO extra SELECT generate_series(1, 50);",
     );
     cluster.create_small_database("beta", 10);
     let site = PgRunDir::new(crate::BIN);
