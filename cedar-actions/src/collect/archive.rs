@@ -87,6 +87,9 @@ fn finish_sink(sink: Sink) -> io::Result<File> {
 /// The suffix of archives being written; such files are never complete archives.
 pub const PARTIAL_SUFFIX: &str = ".cback-partial";
 
+/// The mode an archive is created with, less the umask: never readable by others.
+const ARCHIVE_MODE: u32 = 0o640;
+
 /// Removes partial archives that a killed run left in `collect_dir` (a run holds the lock, so
 /// no other run is writing them), so that stage never copies them.
 pub fn remove_stale_partials(collect_dir: &std::path::Path) {
@@ -121,7 +124,10 @@ fn open_temp(spec: &ArchiveSpec<'_>) -> Result<Open, CollectError> {
     let temp = tempfile::Builder::new()
         .prefix(&format!(".{}.", spec.file_name))
         .suffix(PARTIAL_SUFFIX)
-        .permissions(Permissions::from_mode(0o666))
+        // An archive holds what the files held (/etc/shadow, keys): readable by its owner and
+        // the backup group only, less the umask (the original's 0666 less the umask made it
+        // world-readable under the usual 022).
+        .permissions(Permissions::from_mode(ARCHIVE_MODE))
         .tempfile_in(spec.collect_dir)
         .map_err(create)?;
     let file = temp.as_file().try_clone().map_err(create)?;
