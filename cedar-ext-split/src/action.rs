@@ -10,6 +10,7 @@
 
 use std::fs::File;
 use std::io::{BufReader, Read, Write};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use cedar_core::{
@@ -198,7 +199,12 @@ fn split_file(
     };
     let part_bytes = site.settings.part_bytes();
     let dir = job.file.parent().unwrap_or(Path::new("."));
-    let mut input = BufReader::with_capacity(1 << 20, File::open(&job.file).map_err(read_error)?);
+    let source = File::open(&job.file).map_err(read_error)?;
+    // A part holds what its file held: never readable by more than the file was (split's
+    // 0666 less the umask would make parts of a 0640 archive world-readable).
+    let file_mode = source.metadata().map_err(read_error)?.permissions().mode() & 0o777;
+    let mode = site.mode & file_mode;
+    let mut input = BufReader::with_capacity(1 << 20, source);
     let mut remaining = job.size;
     for index in 0..job.parts {
         if cedar_core::interrupt_requested() {
@@ -232,7 +238,7 @@ fn split_file(
             .finish()
             .map_err(|e| write_error(io_write(&part, e)))?;
         let done = temp
-            .commit_with(site.owner, FileMode::Exact(site.mode))
+            .commit_with(site.owner, FileMode::Exact(mode))
             .map_err(write_error)?;
         written.push(done);
         remaining -= length;
@@ -267,6 +273,37 @@ mod tests {
             ids: None,
             mode: 0o644,
         }
+    }
+
+    #[test]
+    fn parts_are_never_readable_by_more_than_their_file() {
+        let root = tempfile::tempdir().unwrap();
+        let daily = root.path();
+        std::fs::write(daily.join("secret.tar"), vec![7u8; 2500]).unwrap();
+        std::fs::set_permissions(
+            daily.join("secret.tar"),
+            std::fs::Permissions::from_mode(0o640),
+        )
+        .unwrap();
+        std::fs::write(daily.join("open.tar"), vec![8u8; 2500]).unwrap();
+        std::fs::set_permissions(
+            daily.join("open.tar"),
+            std::fs::Permissions::from_mode(0o666),
+        )
+        .unwrap();
+        split_dir(&site(1000.0, 1024.0), daily).unwrap();
+        let mode = |name: &str| {
+            std::fs::metadata(daily.join(name))
+                .unwrap()
+                .permissions()
+                .mode()
+                & 0o777
+        };
+        for part in ["secret.tar_00000", "secret.tar_00001", "secret.tar_00002"] {
+            assert_eq!(mode(part), 0o640, "{part}");
+        }
+        // A file more open than split's own mode: the parts get split's (0644 here).
+        assert_eq!(mode("open.tar_00000"), 0o644);
     }
 
     #[test]
