@@ -13,7 +13,8 @@
 //!
 //! Without sshd, ssh, scp or ssh-keygen, [`available`] prints why the tests skip and returns
 //! `None`; with `CEDAR_REQUIRE_POSTGRES=1` (which CI sets for every external component) it
-//! panics instead.
+//! panics instead. The same holds for rsync ([`rsync`]), which the tests of an rsync
+//! `rcp_command` need ([`Sshd::rsync_rcp_command`]).
 
 use std::ffi::OsString;
 use std::fs;
@@ -95,6 +96,27 @@ pub fn available(test: &str) -> Option<SshPrograms> {
                 std::io::stderr().lock(),
                 "SKIPPED: {test}: OpenSSH is not installed (no sshd, ssh, scp or ssh-keygen); \
                  install openssh-server, or set CEDAR_REQUIRE_POSTGRES=1 to fail instead"
+            );
+            None
+        }
+    }
+}
+
+/// rsync, for the tests of an rsync `rcp_command`: its path, or `None` after printing a skip
+/// line for `test` (a panic when required).
+pub fn rsync(test: &str) -> Option<PathBuf> {
+    match find("rsync", &["/usr/bin/rsync"]) {
+        Some(path) => Some(path),
+        None if required() => panic!(
+            "CEDAR_REQUIRE_POSTGRES=1 but rsync is not installed (the stage tests of an rsync \
+             rcp_command need it; apt-get install rsync)"
+        ),
+        None => {
+            use std::io::Write;
+            let _ = writeln!(
+                std::io::stderr().lock(),
+                "SKIPPED: {test}: rsync is not installed; install rsync, or set \
+                 CEDAR_REQUIRE_POSTGRES=1 to fail instead"
             );
             None
         }
@@ -249,6 +271,18 @@ impl Sshd {
         format!(
             "{} -B -q -C {extra}-P {} {}",
             self.programs.scp.display(),
+            self.port,
+            self.client_options()
+        )
+    }
+
+    /// An `rcp_command` that copies with `rsync` over this server, in the form doc/stage.md
+    /// gives: `RSYNC -t -e "ssh -p PORT -o BatchMode=yes -o ConnectTimeout=5 OPTIONS"`.
+    pub fn rsync_rcp_command(&self, rsync: &Path) -> String {
+        format!(
+            "{} -t -e \"{} -p {} -o BatchMode=yes -o ConnectTimeout=5 {}\"",
+            rsync.display(),
+            self.programs.ssh.display(),
             self.port,
             self.client_options()
         )

@@ -379,6 +379,64 @@ fn remote_peers_give_the_same_tree_and_command_lines_as_the_original() {
     assert_eq!(ours, theirs, "the rcp command lines differ");
 }
 
+/// rsync as the rcp command (doc/stage.md): the original runs it in the same three calls, and
+/// stages the same tree and pushes the same indicators as cback.
+#[test]
+fn remote_peers_staged_with_rsync_give_the_same_tree_as_the_original() {
+    let test = "remote_peers_staged_with_rsync_give_the_same_tree_as_the_original";
+    let Some(RemoteRig {
+        original,
+        server,
+        base,
+        sides,
+    }) = remote_rig(test)
+    else {
+        return;
+    };
+    let Some(rsync) = sshd::rsync(test) else {
+        return;
+    };
+    let (user, group) = backup_owner();
+    let mut configs = Vec::new();
+    for side in &sides {
+        side.fill(HOSTS[0], LOCAL_FILES, true);
+        side.fill(HOSTS[1], &[("b.tar", b"beta", 0o600)], true);
+        let peers: String = HOSTS
+            .iter()
+            .map(|host| {
+                format!(
+                    "<peer><name>{host}</name><type>remote</type><collect_dir>{}</collect_dir>\
+                     <backup_user>{}</backup_user><rcp_command>{}</rcp_command></peer>",
+                    side.peer(host).display(),
+                    sshd::login_user(),
+                    server.rsync_rcp_command(&rsync)
+                )
+            })
+            .collect();
+        configs.push(side.config(&user, &group, "", &peers));
+    }
+    assert_eq!(
+        run_original(
+            &original,
+            &configs[0],
+            &base.path().join("cb3.log"),
+            &["stage"]
+        ),
+        0
+    );
+    let (code, stderr) = run_ours(&configs[1], &base.path().join("ours.log"), &["stage"]);
+    assert_eq!(code, 0, "{stderr}");
+    let theirs = tree(&sides[0].root.join("stage"));
+    let ours = tree(&sides[1].root.join("stage"));
+    assert!(theirs.keys().any(|k| k.ends_with("a b.tar")), "{theirs:?}");
+    assert_eq!(ours, theirs, "the staged trees differ");
+    assert_eq!(
+        indicators(&sides[1], &HOSTS),
+        indicators(&sides[0], &HOSTS),
+        "the pushed indicators differ"
+    );
+}
+
 #[test]
 fn managed_calls_have_the_same_command_lines_as_the_original() {
     let test = "managed_calls_have_the_same_command_lines_as_the_original";
