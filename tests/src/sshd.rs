@@ -25,6 +25,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+use crate::program::find;
 use crate::reaper::Reaper;
 
 /// Two loopback addresses the server listens on (two "hosts").
@@ -57,14 +58,6 @@ pub struct SshPrograms {
     pub ssh: PathBuf,
     pub scp: PathBuf,
     pub keygen: PathBuf,
-}
-
-fn find(name: &str, extra: &[&str]) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .map(|d| d.join(name))
-        .chain(extra.iter().map(PathBuf::from))
-        .find(|p| p.is_file())
 }
 
 /// The programs, when all are installed (sshd is looked for in `/usr/sbin` too).
@@ -105,22 +98,7 @@ pub fn available(test: &str) -> Option<SshPrograms> {
 /// rsync, for the tests of an rsync `rcp_command`: its path, or `None` after printing a skip
 /// line for `test` (a panic when required).
 pub fn rsync(test: &str) -> Option<PathBuf> {
-    match find("rsync", &["/usr/bin/rsync"]) {
-        Some(path) => Some(path),
-        None if required() => panic!(
-            "CEDAR_REQUIRE_POSTGRES=1 but rsync is not installed (the stage tests of an rsync \
-             rcp_command need it; apt-get install rsync)"
-        ),
-        None => {
-            use std::io::Write;
-            let _ = writeln!(
-                std::io::stderr().lock(),
-                "SKIPPED: {test}: rsync is not installed; install rsync, or set \
-                 CEDAR_REQUIRE_POSTGRES=1 to fail instead"
-            );
-            None
-        }
-    }
+    crate::program::find_or_skip(test, "rsync", &["/usr/bin/rsync"], "rsync")
 }
 
 /// The user sshd logs in: root as root, else the user running the tests.

@@ -4,8 +4,8 @@
 //! collect directory is skipped and fails the peer after its files are staged, as with scp;
 //! an unreachable host and a missing collect directory fail naming the peer. That the peer's
 //! calls share one ssh connection is checked with scp's in stage_remote.rs (the one test that
-//! counts connections), the doctor's probe in stage_doctor.rs, the original's tree in
-//! stage_compat.rs.
+//! counts connections), the doctor's probe in stage_doctor.rs, the progress of its copy in
+//! stage_progress.rs, the original's tree in stage_compat.rs.
 
 use std::fs;
 use std::path::PathBuf;
