@@ -7,12 +7,14 @@
 # of $LARGE_MB MiB (about 300 MB by default: the issue's tree). Then, median of $RUNS rounds,
 # each into an empty staging directory after a `sync`:
 #   one remote peer:  cback stage (release build)  vs  scp -r + one sync  vs  rsync -a + one sync
+#                     cback stage with rsync as the peer's rcp command (doc/stage.md:
+#                     `rsync -t -e "ssh OPTIONS"`), when rsync is installed
 #   eight remote peers, each with $PEER_SMALL small files and one file of $PEER_LARGE_MB MiB:
 #                     cback stage with <jobs>4</jobs>  vs  <jobs>1</jobs> (one after another)
 # and prints the ratios against the issue's goals (stage <= 1.1x scp; eight peers with jobs 4
 # <= 0.6x jobs 1; peak RSS <= 32 MiB), each marked met or MISSED. All copies use the same client
 # options (scp -B -q, no -C: the files are incompressible), so the programs, not the options,
-# are compared. Peak RSS is cback's own (VmHWM, sampled as scripts/bench.sh samples it); its
+# are compared (rsync's ssh gets the same options as `rsync -a`'s). Peak RSS is cback's own (VmHWM, sampled as scripts/bench.sh samples it); its
 # children (su, scp, ssh) are not included. Not a test: run it by hand on an otherwise idle
 # machine (the load average is printed before and after).
 #
@@ -130,10 +132,13 @@ config() {
 </cb_config>
 XML
 }
-peer_xml() { # HOST DIR
-  echo "<peer><name>$1</name><type>remote</type><collect_dir>$2</collect_dir></peer>"
+peer_xml() { # HOST DIR [RCP_COMMAND]
+  echo "<peer><name>$1</name><type>remote</type><collect_dir>$2</collect_dir>${3:+<rcp_command>$3</rcp_command>}</peer>"
 }
 config "$work/one.xml" 1 "$(peer_xml "${hosts[0]}" "$work/peer")"
+# The same peer with rsync as its rcp command, its ssh with rsync -a's options.
+rsync_rcp="$(command -v rsync || echo rsync) -t -e \"ssh -p $port $client_opts\""
+config "$work/one-rsync.xml" 1 "$(peer_xml "${hosts[0]}" "$work/peer" "$rsync_rcp")"
 all_peers=""
 for i in $(seq 1 "$peers"); do all_peers+=$(peer_xml "${hosts[$((i - 1))]}" "$work/peer$i"); done
 config "$work/eight-jobs4.xml" 4 "$all_peers"
@@ -168,6 +173,7 @@ run "cback stage" "$cback" --config "$work/one.xml" "${stage[@]}"
 run "scp -r + sync" bash -c scp_run
 if [ "$have_rsync" = 1 ]; then
   run "rsync -a + sync" bash -c rsync_run
+  run "cback stage (rsync)" "$cback" --config "$work/one-rsync.xml" "${stage[@]}"
 fi
 if [ "$peers" -gt 0 ]; then
   note "$peers remote peers, $((peer_small + 2)) files each"
@@ -177,7 +183,7 @@ fi
 note "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 printf '\n%-36s %10s   %s\n' "command" "median" "rounds (s)"
-for label in "cback stage" "scp -r + sync" "rsync -a + sync" "cback stage, $peers peers, jobs 4" "cback stage, $peers peers, jobs 1"; do
+for label in "cback stage" "scp -r + sync" "rsync -a + sync" "cback stage (rsync)" "cback stage, $peers peers, jobs 4" "cback stage, $peers peers, jobs 1"; do
   [ -n "${times[$label]:-}" ] || continue
   extra=""
   [ -n "${rss[$label]:-}" ] && [[ $label == cback* ]] && extra="  peak RSS $(awk "BEGIN{printf \"%.1f\", ${rss[$label]}/1024}") MiB"
@@ -197,8 +203,14 @@ goal "stage / scp -r + sync" "$(awk "BEGIN{print $t_stage/$t_scp}")" 1.1
 if [ "$have_rsync" = 1 ]; then
   t_rsync=$(median "${times["rsync -a + sync"]}")
   printf '%-44s %6.2f\n' "stage / rsync -a + sync" "$(awk "BEGIN{print $t_stage/$t_rsync}")"
+  t_stage_rsync=$(median "${times["cback stage (rsync)"]}")
+  printf '%-44s %6.2f\n' "stage (rsync) / scp -r + sync" "$(awk "BEGIN{print $t_stage_rsync/$t_scp}")"
+  printf '%-44s %6.2f\n' "stage (rsync) / rsync -a + sync" "$(awk "BEGIN{print $t_stage_rsync/$t_rsync}")"
 fi
 max_rss=${rss["cback stage"]}
+if [ -n "${rss["cback stage (rsync)"]:-}" ] && [ "${rss["cback stage (rsync)"]}" -gt "$max_rss" ]; then
+  max_rss=${rss["cback stage (rsync)"]}
+fi
 if [ "$peers" -gt 0 ]; then
   t4=$(median "${times["cback stage, $peers peers, jobs 4"]}")
   t1=$(median "${times["cback stage, $peers peers, jobs 1"]}")

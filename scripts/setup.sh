@@ -29,6 +29,7 @@ declare -gA SETUP_PACKAGES=(
   [script]="bsdutils"
   [python3-venv]="python3 python3-venv"
   [sshd]="openssh-server openssh-client"
+  [rsync]="rsync"
   [mkisofs]="genisoimage xorriso"
   [mariadbd]="mariadb-server-core"
   [mariadb]="mariadb-client-core"
@@ -55,7 +56,7 @@ declare -gA SETUP_CRATES=(
 
 # What each script needs (names from the table above).
 SETUP_FOR_DEMO=(cargo postgresql bzip2 runuser)
-SETUP_FOR_TESTS=(cargo postgresql gzip bzip2 zstd runuser script python3-venv sshd mkisofs
+SETUP_FOR_TESTS=(cargo postgresql gzip bzip2 zstd runuser script python3-venv sshd rsync mkisofs
   mariadbd mariadb mysqldump svnadmin grepmail gpg man systemd-analyze dpkg-deb cargo-deb msmtp)
 
 # The original Cedar Backup 3 that the comparison tests were recorded against.

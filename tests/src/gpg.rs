@@ -8,7 +8,6 @@
 //! Without gpg, [`available`] prints why the tests skip; with `CEDAR_REQUIRE_POSTGRES=1` it
 //! panics instead.
 
-use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -20,24 +19,7 @@ pub const ADDRESS: &str = "cback-test@example.invalid";
 
 /// The gpg program, or `None` after printing a skip line (a panic when required).
 pub fn available(test: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    let found = std::env::split_paths(&path)
-        .map(|d| d.join("gpg"))
-        .find(|p| p.is_file());
-    match found {
-        Some(gpg) => Some(gpg),
-        None if crate::pg::required() => {
-            panic!("CEDAR_REQUIRE_POSTGRES=1 but gpg is not installed (apt-get install gnupg)")
-        }
-        None => {
-            let _ = writeln!(
-                std::io::stderr().lock(),
-                "SKIPPED: {test}: gpg is not installed; install gnupg, or set \
-                 CEDAR_REQUIRE_POSTGRES=1 to fail instead"
-            );
-            None
-        }
-    }
+    crate::program::find_or_skip(test, "gpg", &[], "gnupg")
 }
 
 /// A GnuPG home holding one key pair.

@@ -13,6 +13,7 @@ pub mod mariadb;
 pub mod optical;
 pub mod peak_rss;
 pub mod pg;
+mod program;
 mod reaper;
 pub mod s3;
 pub mod s3fs;

@@ -13,7 +13,8 @@
 //!
 //! Without sshd, ssh, scp or ssh-keygen, [`available`] prints why the tests skip and returns
 //! `None`; with `CEDAR_REQUIRE_POSTGRES=1` (which CI sets for every external component) it
-//! panics instead.
+//! panics instead. The same holds for rsync ([`rsync`]), which the tests of an rsync
+//! `rcp_command` need ([`Sshd::rsync_rcp_command`]).
 
 use std::ffi::OsString;
 use std::fs;
@@ -24,6 +25,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+use crate::program::find;
 use crate::reaper::Reaper;
 
 /// Two loopback addresses the server listens on (two "hosts").
@@ -56,14 +58,6 @@ pub struct SshPrograms {
     pub ssh: PathBuf,
     pub scp: PathBuf,
     pub keygen: PathBuf,
-}
-
-fn find(name: &str, extra: &[&str]) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .map(|d| d.join(name))
-        .chain(extra.iter().map(PathBuf::from))
-        .find(|p| p.is_file())
 }
 
 /// The programs, when all are installed (sshd is looked for in `/usr/sbin` too).
@@ -99,6 +93,12 @@ pub fn available(test: &str) -> Option<SshPrograms> {
             None
         }
     }
+}
+
+/// rsync, for the tests of an rsync `rcp_command`: its path, or `None` after printing a skip
+/// line for `test` (a panic when required).
+pub fn rsync(test: &str) -> Option<PathBuf> {
+    crate::program::find_or_skip(test, "rsync", &["/usr/bin/rsync"], "rsync")
 }
 
 /// The user sshd logs in: root as root, else the user running the tests.
@@ -249,6 +249,18 @@ impl Sshd {
         format!(
             "{} -B -q -C {extra}-P {} {}",
             self.programs.scp.display(),
+            self.port,
+            self.client_options()
+        )
+    }
+
+    /// An `rcp_command` that copies with `rsync` over this server, in the form doc/stage.md
+    /// gives: `RSYNC -t -e "ssh -p PORT -o BatchMode=yes -o ConnectTimeout=5 OPTIONS"`.
+    pub fn rsync_rcp_command(&self, rsync: &Path) -> String {
+        format!(
+            "{} -t -e \"{} -p {} -o BatchMode=yes -o ConnectTimeout=5 {}\"",
+            rsync.display(),
+            self.programs.ssh.display(),
             self.port,
             self.client_options()
         )

@@ -36,10 +36,19 @@ pub enum PeerError {
         #[source]
         source: RemoteCallError,
     },
-    #[error("peer [{peer}]: the copy skipped what is not a regular file in the peer's collect_dir (stage copies no directory); the {files} regular file(s) it brought were staged, as the original does, and no cback.stage was pushed. Move the subdirectory out of collect_dir and stage again")]
+    #[error("peer [{peer}]: the copy skipped what is not a regular file in the peer's collect_dir (stage copies no directory); the {files} regular file(s) it brought were staged, as the original does, and no cback.stage was pushed. Move the subdirectory out of collect_dir and stage again. `{command}` said: {said}")]
     CopySkipped {
         peer: String,
         files: u64,
+        command: String,
+        /// What the copy program said about the entries it skipped.
+        said: String,
+    },
+    #[error("peer [{peer}]: {}; nothing of this run was staged for it", partial_message(*vanished))]
+    CopyPartial {
+        peer: String,
+        /// rsync's exit status 24 (files vanished), else 23 (partial transfer).
+        vanished: bool,
         #[source]
         source: RemoteCallError,
     },
@@ -98,6 +107,15 @@ pub enum PeerError {
 }
 
 /// Names the manifest's file and, from its kind, the action that writes it.
+/// What an rsync copy that exited 23 or 24 means, and what to do.
+fn partial_message(vanished: bool) -> &'static str {
+    if vanished {
+        "files vanished from the peer's collect_dir during the copy (rsync's exit status 24): something changed the directory meanwhile, its collect action or a clean-up still running; stage again once the peer's collect action has finished"
+    } else {
+        "the copy could not transfer every file (rsync's exit status 23, a partial transfer); its words below name which and why (often a file the backup user cannot read on the peer): fix that on the peer and stage again"
+    }
+}
+
 fn manifest_message(kind: &ManifestKind, problems: &[ManifestProblem]) -> String {
     let mut text = format!(
         "{} staged file(s) do not match the {} staged with them, so nothing of this run was staged for it; run the peer's {} and collect actions again, then stage again",
@@ -123,6 +141,7 @@ impl PeerError {
             | PeerError::Write { peer, .. }
             | PeerError::Copy { peer, .. }
             | PeerError::CopySkipped { peer, .. }
+            | PeerError::CopyPartial { peer, .. }
             | PeerError::NothingCopied { peer, .. }
             | PeerError::Manifest { peer, .. }
             | PeerError::ManifestUnreadable { peer, .. }

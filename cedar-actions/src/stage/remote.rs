@@ -13,6 +13,14 @@
 //! an fsync of each file, one after another, spent most of a run of small files waiting for the
 //! disk), handed to the backup user (as root), and renamed into `DAILY/PEER`, which is synced. A copy that fails or is interrupted leaves only the hidden directory, which is
 //! removed; no final name ever holds a partial file.
+//!
+//! The rcp command may be rsync (`rsync -t`, see doc/stage.md): the same three calls, in the
+//! same form, work with it. What differs is how it reports: rsync without `-r` skips a
+//! subdirectory saying `skipping directory NAME` on standard output and exits 0, where scp
+//! exits 1 saying `NAME: not a regular file`; both are [`PeerError::CopySkipped`] after the
+//! regular files are staged. rsync's exit statuses 23 (partial transfer) and 24 (files vanished
+//! during the copy) fail the peer with nothing staged ([`PeerError::CopyPartial`]): a peer's
+//! set of files is staged whole or not at all.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -55,7 +63,7 @@ impl Runner<'_> {
     }
 
     /// One ssh connection for the calls toward `peer`, its socket in working_dir (the peer's
-    /// own directory), when the rcp command is `scp` or `ssh` (see
+    /// own directory), when the rcp command is `scp`, `ssh` or rsync over ssh (see
     /// [`cedar_core::SharedConnection`]).
     pub fn shared_connection(&self, peer: &Peer, remote: &Remote) -> Option<SharedConnection> {
         SharedConnection::for_command(
@@ -158,8 +166,9 @@ pub fn not_ready(peer: &Peer, runner: &Runner<'_>) -> Result<Option<String>, Pee
 /// copies the peer's collect directory itself, without `-r`, into a scratch directory of this
 /// machine (`WORKING_DIR/.PEER.XXXXXX`, removed afterwards). scp refuses a directory with
 /// "not a regular file" and copies nothing, which proves the host, the login and the
-/// directory; a missing directory says "No such file or directory"; a copy program that skips
-/// a directory and exits 0 (rsync) copies nothing either. Nothing is written on the peer.
+/// directory; a missing directory says "No such file or directory" (rsync: exit status 23); a
+/// copy program that skips a directory and exits 0 (rsync, "skipping directory") copies
+/// nothing either, and creates no target. Nothing is written on the peer.
 /// Within `limit`.
 pub fn probe(peer: &Peer, runner: &Runner<'_>, limit: std::time::Duration) -> Result<(), String> {
     let remote = remote_of(peer);
@@ -189,7 +198,11 @@ pub fn probe(peer: &Peer, runner: &Runner<'_>, limit: std::time::Duration) -> Re
             peer.collect_dir.display()
         )),
         Ok(_) => Ok(()),
-        Err(err) if only_non_regular_skipped(&err) => Ok(()),
+        Err(RemoteCallError::Exit { stderr_tail, .. })
+            if only_non_regular_skipped(&stderr_tail) =>
+        {
+            Ok(())
+        }
         Err(err) => Err(err.to_string()),
     }
 }
@@ -317,12 +330,23 @@ pub fn stage(
     } else {
         call.run()
     };
-    // A copy that failed only on what is not a regular file brought every regular file whole:
+    // A copy that skipped only what is not a regular file brought every regular file whole:
     // those are staged, as by the original, and the peer still fails.
     let skipped = match result {
-        Ok(_) => None,
+        Ok(output) => rsync_skipped(&output.stdout),
         Err(RemoteCallError::Interrupted { .. }) => return Err(PeerError::Interrupted),
-        Err(source) if only_non_regular_skipped(&source) => Some(source),
+        Err(RemoteCallError::Exit { stderr_tail, .. })
+            if only_non_regular_skipped(&stderr_tail) =>
+        {
+            Some(stderr_tail)
+        }
+        Err(source) if rsync_partial(&source).is_some() => {
+            return Err(PeerError::CopyPartial {
+                peer: peer.name.clone(),
+                vanished: rsync_partial(&source) == Some(RSYNC_VANISHED),
+                source,
+            })
+        }
         Err(source) => {
             return Err(PeerError::Copy {
                 peer: peer.name.clone(),
@@ -364,10 +388,11 @@ pub fn stage(
     tally.settle(progress, staged.bytes);
     match skipped {
         None => Ok(staged),
-        Some(source) => Err(PeerError::CopySkipped {
+        Some(said) => Err(PeerError::CopySkipped {
             peer: peer.name.clone(),
             files: staged.files,
-            source,
+            command: call.display(),
+            said,
         }),
     }
 }
@@ -459,17 +484,44 @@ fn install(
     Ok(staged)
 }
 
-/// Whether the copy failed only because the peer's collect_dir holds something that is not a
-/// regular file (scp without `-r` names each such entry and copies the rest whole).
-fn only_non_regular_skipped(err: &RemoteCallError) -> bool {
-    let RemoteCallError::Exit { stderr_tail, .. } = err else {
-        return false;
-    };
+/// Whether a copy that failed with standard error `stderr_tail` failed only because the
+/// peer's collect_dir holds something that is not a regular file (scp without `-r` names each
+/// such entry, `scp: PATH: not a regular file`, copies the rest whole and exits 1).
+fn only_non_regular_skipped(stderr_tail: &str) -> bool {
     let mut lines = stderr_tail
-        .lines()
+        .split(" | ")
+        .flat_map(str::lines)
         .filter(|l| !l.trim().is_empty())
         .peekable();
     lines.peek().is_some() && lines.all(|l| l.trim_end().ends_with(": not a regular file"))
+}
+
+/// What an rsync copy that exited 0 said about the entries it skipped (`skipping directory
+/// NAME`, `skipping non-regular file "NAME"`, on standard output), joined by ` | `; `None`
+/// when it skipped nothing (or was told to keep quiet, `-q`).
+fn rsync_skipped(stdout: &[u8]) -> Option<String> {
+    let text = String::from_utf8_lossy(stdout);
+    let skipped: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| l.starts_with("skipping directory ") || l.starts_with("skipping non-regular "))
+        .collect();
+    (!skipped.is_empty()).then(|| skipped.join(" | "))
+}
+
+/// rsync's exit status for a partial transfer (some file could not be copied).
+const RSYNC_PARTIAL: i32 = 23;
+/// rsync's exit status for files that vanished from the source during the copy.
+const RSYNC_VANISHED: i32 = 24;
+
+/// rsync's exit status 23 or 24, when the copy ended with one of them (scp and ssh never do).
+fn rsync_partial(err: &RemoteCallError) -> Option<i32> {
+    let RemoteCallError::Exit { status, .. } = err else {
+        return None;
+    };
+    status
+        .code()
+        .filter(|code| [RSYNC_PARTIAL, RSYNC_VANISHED].contains(code))
 }
 
 /// Pushes an empty `cback.stage` into the peer's collect_dir with the rcp command.
@@ -564,21 +616,43 @@ mod tests {
 
     #[test]
     fn a_copy_that_skipped_only_directories_is_told_apart() {
-        let exit = |tail: &str| RemoteCallError::Exit {
-            command: "scp".into(),
-            status: std::os::unix::process::ExitStatusExt::from_raw(1 << 8),
-            stderr_tail: tail.into(),
-        };
-        assert!(only_non_regular_skipped(&exit(
+        // scp: exit 1, one line per entry (joined by ` | ` in the error's tail).
+        assert!(only_non_regular_skipped(
+            "scp: /c/nested: not a regular file | scp: /c/more: not a regular file"
+        ));
+        assert!(only_non_regular_skipped(
             "scp: /c/nested: not a regular file\nscp: /c/more: not a regular file"
-        )));
-        assert!(!only_non_regular_skipped(&exit(
-            "scp: /c/nested: not a regular file\nConnection closed by 127.0.0.1"
-        )));
-        assert!(!only_non_regular_skipped(&exit("")));
-        assert!(!only_non_regular_skipped(&RemoteCallError::Interrupted {
-            command: "scp".into()
-        }));
+        ));
+        assert!(!only_non_regular_skipped(
+            "scp: /c/nested: not a regular file | Connection closed by 127.0.0.1"
+        ));
+        assert!(!only_non_regular_skipped(""));
+        // rsync: exit 0, one line per entry on standard output.
+        assert_eq!(
+            rsync_skipped(b"skipping directory nested\nskipping non-regular file \"link\"\n"),
+            Some("skipping directory nested | skipping non-regular file \"link\"".into())
+        );
+        assert_eq!(rsync_skipped(b""), None);
+        assert_eq!(rsync_skipped(b"a.tar\nb.tar\n"), None);
+    }
+
+    #[test]
+    fn rsyncs_partial_transfers_are_told_apart() {
+        let exit = |code: i32| RemoteCallError::Exit {
+            command: "rsync".into(),
+            status: std::os::unix::process::ExitStatusExt::from_raw(code << 8),
+            stderr_tail: String::new(),
+        };
+        assert_eq!(rsync_partial(&exit(23)), Some(RSYNC_PARTIAL));
+        assert_eq!(rsync_partial(&exit(24)), Some(RSYNC_VANISHED));
+        assert_eq!(rsync_partial(&exit(1)), None);
+        assert_eq!(rsync_partial(&exit(255)), None);
+        assert_eq!(
+            rsync_partial(&RemoteCallError::Interrupted {
+                command: "rsync".into()
+            }),
+            None
+        );
     }
 
     use cedar_core::dir_names as names_in;

@@ -13,4 +13,5 @@ mod stage_local;
 mod stage_managed;
 mod stage_progress;
 mod stage_remote;
+mod stage_rsync;
 mod stage_support;

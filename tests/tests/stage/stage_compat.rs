@@ -318,22 +318,13 @@ fn remote_rig(test: &str) -> Option<RemoteRig> {
     })
 }
 
-#[test]
-fn remote_peers_give_the_same_tree_and_command_lines_as_the_original() {
-    let Some(RemoteRig {
-        original,
-        server,
-        base,
-        sides,
-    }) = remote_rig("remote_peers_give_the_same_tree_and_command_lines_as_the_original")
-    else {
-        return;
-    };
+/// Fills the two remote peers of both sides of `rig`, stages them with the original and with
+/// cback, each peer with the rcp command `rcp(SIDE_INDEX)`, and checks that both succeed with
+/// the same staged tree and the same pushed indicators.
+fn remote_peers_staged_alike(rig: &RemoteRig, rcp: impl Fn(usize) -> String) {
     let (user, group) = backup_owner();
     let mut configs = Vec::new();
-    let mut logs = Vec::new();
-    for side in &sides {
-        let (wrapper, log) = write_logging_wrapper(&side.root);
+    for (index, side) in rig.sides.iter().enumerate() {
         side.fill(HOSTS[0], LOCAL_FILES, true);
         side.fill(HOSTS[1], &[("b.tar", b"beta", 0o600)], true);
         let peers: String = HOSTS
@@ -341,42 +332,76 @@ fn remote_peers_give_the_same_tree_and_command_lines_as_the_original() {
             .map(|host| {
                 format!(
                     "<peer><name>{host}</name><type>remote</type><collect_dir>{}</collect_dir>\
-                     <backup_user>{}</backup_user><rcp_command>{} {}</rcp_command></peer>",
+                     <backup_user>{}</backup_user><rcp_command>{}</rcp_command></peer>",
                     side.peer(host).display(),
                     sshd::login_user(),
-                    wrapper.display(),
-                    server.rcp_command()
+                    rcp(index)
                 )
             })
             .collect();
         configs.push(side.config(&user, &group, "", &peers));
-        logs.push(log);
     }
+    let base = rig.base.path();
     assert_eq!(
         run_original(
-            &original,
+            &rig.original,
             &configs[0],
-            &base.path().join("cb3.log"),
+            &base.join("cb3.log"),
             &["stage"]
         ),
         0
     );
-    let (code, stderr) = run_ours(&configs[1], &base.path().join("ours.log"), &["stage"]);
+    let (code, stderr) = run_ours(&configs[1], &base.join("ours.log"), &["stage"]);
     assert_eq!(code, 0, "{stderr}");
-    // The original copies remote files without their hidden ones (scp's glob), and so do we.
-    let theirs = tree(&sides[0].root.join("stage"));
-    let ours = tree(&sides[1].root.join("stage"));
+    // The original copies remote files without their hidden ones (the remote glob), and so do
+    // we.
+    let theirs = tree(&rig.sides[0].root.join("stage"));
+    let ours = tree(&rig.sides[1].root.join("stage"));
     assert!(theirs.keys().any(|k| k.ends_with("a b.tar")), "{theirs:?}");
     assert_eq!(ours, theirs, "the staged trees differ");
     assert_eq!(
-        indicators(&sides[1], &HOSTS),
-        indicators(&sides[0], &HOSTS),
+        indicators(&rig.sides[1], &HOSTS),
+        indicators(&rig.sides[0], &HOSTS),
         "the pushed indicators differ"
     );
-    let theirs = normalized_calls(&logs[0], &sides[0].root);
-    let ours = normalized_calls(&logs[1], &sides[1].root);
+}
+
+#[test]
+fn remote_peers_give_the_same_tree_and_command_lines_as_the_original() {
+    let Some(rig) = remote_rig("remote_peers_give_the_same_tree_and_command_lines_as_the_original")
+    else {
+        return;
+    };
+    let wrappers: Vec<(PathBuf, PathBuf)> = rig
+        .sides
+        .iter()
+        .map(|side| write_logging_wrapper(&side.root))
+        .collect();
+    remote_peers_staged_alike(&rig, |index| {
+        format!(
+            "{} {}",
+            wrappers[index].0.display(),
+            rig.server.rcp_command()
+        )
+    });
+    let theirs = normalized_calls(&wrappers[0].1, &rig.sides[0].root);
+    let ours = normalized_calls(&wrappers[1].1, &rig.sides[1].root);
     assert!(theirs.len() >= 6, "{theirs:?}");
     assert_eq!(ours, theirs, "the rcp command lines differ");
+}
+
+/// rsync as the rcp command (doc/stage.md): the original runs it in the same three calls, and
+/// stages the same tree and pushes the same indicators as cback.
+#[test]
+fn remote_peers_staged_with_rsync_give_the_same_tree_as_the_original() {
+    let test = "remote_peers_staged_with_rsync_give_the_same_tree_as_the_original";
+    let Some(rig) = remote_rig(test) else {
+        return;
+    };
+    let Some(rsync) = sshd::rsync(test) else {
+        return;
+    };
+    remote_peers_staged_alike(&rig, |_| rig.server.rsync_rcp_command(&rsync));
 }
 
 #[test]

@@ -38,52 +38,60 @@ const REFERENCE: &str = "<reference><author>test</author></reference>";
 
 #[test]
 fn doctor_reaches_remote_peers_and_names_the_ones_it_cannot() {
-    let Some(server) = sshd::shared("doctor_reaches_remote_peers_and_names_the_ones_it_cannot")
-    else {
+    let test = "doctor_reaches_remote_peers_and_names_the_ones_it_cannot";
+    let Some(server) = sshd::shared(test) else {
         return;
     };
-    let site = StageMaster::new();
-    let one = site.fill("one", &[("a.tar", b"data", 0o644)], true);
-    let before = entries(&one);
-    let gone = site.collect_dir("gone").join("missing");
-    let rcp = server.rcp_command_with("-o ConnectTimeout=5");
-    let config = site.config(
-        OTHER_WEEKDAY,
-        "",
-        &site.stage_section(&format!(
-            "{}{}{}",
-            remote_peer(HOSTS[0], &one, &rcp),
-            remote_peer(HOSTS[1], &gone, &rcp),
-            remote_peer(UNREACHABLE, &one, &rcp),
-        )),
-    );
-    let started = Instant::now();
-    let stdout = doctor(&site, &config, server, 6);
-    assert!(
-        stdout.contains(&format!(
-            "PASS stage peer {}: remote peer: reached",
-            HOSTS[0]
-        )),
-        "{stdout}\nsshd:\n{}",
-        server.log()
-    );
-    // The probe wrote nothing on the peer, and left nothing in the working directory.
-    assert_eq!(entries(&one), before);
-    assert_eq!(
-        hidden_entries(&site.work()),
-        Vec::<std::path::PathBuf>::new()
-    );
-    assert!(
-        stdout.contains(&format!("FAIL stage peer {}: remote peer:", HOSTS[1])),
-        "{stdout}"
-    );
-    assert!(
-        stdout.contains(&format!("FAIL stage peer {UNREACHABLE}: remote peer:")),
-        "{stdout}"
-    );
-    // Nothing staged, and the doctor did not wait for the unreachable host beyond its limit.
-    assert!(!site.daily().exists());
-    assert!(started.elapsed() < Duration::from_secs(60));
+    let Some(rsync) = sshd::rsync(test) else {
+        return;
+    };
+    // scp, and rsync over ssh (doc/stage.md), which skips the directory and exits 0.
+    for rcp in [
+        server.rcp_command_with("-o ConnectTimeout=5"),
+        server.rsync_rcp_command(&rsync),
+    ] {
+        let site = StageMaster::new();
+        let one = site.fill("one", &[("a.tar", b"data", 0o644)], true);
+        let before = entries(&one);
+        let gone = site.collect_dir("gone").join("missing");
+        let config = site.config(
+            OTHER_WEEKDAY,
+            "",
+            &site.stage_section(&format!(
+                "{}{}{}",
+                remote_peer(HOSTS[0], &one, &rcp),
+                remote_peer(HOSTS[1], &gone, &rcp),
+                remote_peer(UNREACHABLE, &one, &rcp),
+            )),
+        );
+        let started = Instant::now();
+        let stdout = doctor(&site, &config, server, 6);
+        assert!(
+            stdout.contains(&format!(
+                "PASS stage peer {}: remote peer: reached",
+                HOSTS[0]
+            )),
+            "{rcp}: {stdout}\nsshd:\n{}",
+            server.log()
+        );
+        // The probe wrote nothing on the peer, and left nothing in the working directory.
+        assert_eq!(entries(&one), before);
+        assert_eq!(
+            hidden_entries(&site.work()),
+            Vec::<std::path::PathBuf>::new()
+        );
+        assert!(
+            stdout.contains(&format!("FAIL stage peer {}: remote peer:", HOSTS[1])),
+            "{rcp}: {stdout}"
+        );
+        assert!(
+            stdout.contains(&format!("FAIL stage peer {UNREACHABLE}: remote peer:")),
+            "{rcp}: {stdout}"
+        );
+        // Nothing staged, and the doctor did not wait for the unreachable host beyond its limit.
+        assert!(!site.daily().exists());
+        assert!(started.elapsed() < Duration::from_secs(60));
+    }
 }
 
 #[test]

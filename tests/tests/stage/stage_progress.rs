@@ -81,49 +81,64 @@ fn stage_draws_its_progress_on_a_terminal_only_and_always_logs_a_summary() {
 
 #[test]
 fn a_remote_peers_bytes_are_counted_while_its_copy_runs() {
-    let Some(server) =
-        cback_tests::sshd::shared("a_remote_peers_bytes_are_counted_while_its_copy_runs")
-    else {
+    let test = "a_remote_peers_bytes_are_counted_while_its_copy_runs";
+    let Some(server) = cback_tests::sshd::shared(test) else {
         return;
     };
-    let site = StageMaster::new();
-    // 400 KB through scp -l 1600 (200 KB/s): about two seconds of copying.
-    let data: Vec<u8> = (0..400_000u32).map(|i| (i % 251) as u8).collect();
-    let dir = site.fill("slow", &[("big.tar", &data, 0o644)], true);
-    let rcp = server.rcp_command_with("-l 1600");
-    let config = site.config(
-        OTHER_WEEKDAY,
-        "",
-        &site.stage_section(&crate::stage_remote::remote_peer(
-            cback_tests::sshd::HOSTS[0],
-            &dir,
-            &rcp,
+    let Some(rsync) = cback_tests::sshd::rsync(test) else {
+        return;
+    };
+    // 400 KB at 200 KB/s: about two seconds of copying, with scp (-l 1600, in kbit/s) and with
+    // rsync (which writes into a hidden temporary file beside the final one).
+    let slow = [
+        server.rcp_command_with("-l 1600"),
+        format!("{} --bwlimit=200", server.rsync_rcp_command(&rsync)),
+    ];
+    for rcp in slow {
+        let site = StageMaster::new();
+        let data: Vec<u8> = (0..400_000u32).map(|i| (i % 251) as u8).collect();
+        let dir = site.fill("slow", &[("big.tar", &data, 0o644)], true);
+        let config = site.config(
+            OTHER_WEEKDAY,
             "",
-        )),
-    );
-    let Some(screen) = on_terminal(&site, &config, &["stage"]) else {
-        return;
-    };
-    assert_eq!(screen.code, Some(0), "{}\n{}", screen.text, site.log());
-    // While the one peer is still being staged, the line shows part of its bytes copied
-    // (390.62 kB in all): counted as the copy's file grows, not only once scp has ended.
-    let partial: Vec<f64> = screen
-        .frames()
-        .filter(|frame| frame.contains("0 of 1 peers"))
-        .filter_map(|frame| {
-            let end = frame.find(" kB copied")?;
-            frame[..end].rsplit(' ').next()?.parse::<f64>().ok()
-        })
-        .filter(|kb| *kb > 0.0 && *kb < 390.0)
-        .collect();
-    assert!(
-        !partial.is_empty(),
-        "no frame with part of the bytes copied while the copy ran:\n{}",
-        screen.text
-    );
-    assert!(
-        screen.text.contains("Staged 1 peer(s): 2 files, "),
-        "{}",
-        screen.text
-    );
+            &site.stage_section(&crate::stage_remote::remote_peer(
+                cback_tests::sshd::HOSTS[0],
+                &dir,
+                &rcp,
+                "",
+            )),
+        );
+        let Some(screen) = on_terminal(&site, &config, &["stage"]) else {
+            return;
+        };
+        assert_eq!(
+            screen.code,
+            Some(0),
+            "{rcp}: {}\n{}",
+            screen.text,
+            site.log()
+        );
+        // While the one peer is still being staged, the line shows part of its bytes copied
+        // (390.62 kB in all): counted as the copy's file grows, not only once the copy has
+        // ended.
+        let partial: Vec<f64> = screen
+            .frames()
+            .filter(|frame| frame.contains("0 of 1 peers"))
+            .filter_map(|frame| {
+                let end = frame.find(" kB copied")?;
+                frame[..end].rsplit(' ').next()?.parse::<f64>().ok()
+            })
+            .filter(|kb| *kb > 0.0 && *kb < 390.0)
+            .collect();
+        assert!(
+            !partial.is_empty(),
+            "{rcp}: no frame with part of the bytes copied while the copy ran:\n{}",
+            screen.text
+        );
+        assert!(
+            screen.text.contains("Staged 1 peer(s): 2 files, "),
+            "{rcp}: {}",
+            screen.text
+        );
+    }
 }

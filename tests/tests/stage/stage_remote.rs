@@ -25,7 +25,7 @@ pub(crate) fn remote_peer(host: &str, dir: &Path, rcp: &str, extra: &str) -> Str
     )
 }
 
-fn file(mode: u32, content: &[u8]) -> Option<FileState> {
+pub(crate) fn file(mode: u32, content: &[u8]) -> Option<FileState> {
     Some(FileState {
         mode,
         content: content.to_vec(),
@@ -134,54 +134,56 @@ fn processes_naming(text: &str) -> Vec<String> {
 
 #[test]
 fn a_peers_three_calls_share_one_ssh_connection_and_leave_no_master() {
-    let Some(server) = server("a_peers_three_calls_share_one_ssh_connection_and_leave_no_master")
-    else {
+    let test = "a_peers_three_calls_share_one_ssh_connection_and_leave_no_master";
+    let Some(server) = server(test) else {
         return;
     };
-    let site = StageMaster::new();
-    let dir = site.fill("counted", &[("c.tar", b"counted", 0o644)], true);
-    let rcp = server.rcp_command();
-    let config = site.config(
-        OTHER_WEEKDAY,
-        "",
-        &site.stage_section(&remote_peer(COUNTED_HOST, &dir, &rcp, "")),
-    );
-    let before = server.connections_to(COUNTED_HOST);
-    let out = site.cback(&config, &["--debug", "stage"]).output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{stderr}
-{}",
-        site.log()
-    );
-    assert_eq!(
-        entries(&site.daily().join(COUNTED_HOST))["c.tar"],
-        file(0o644, b"counted")
-    );
-    assert_eq!(fs::metadata(dir.join("cback.stage")).unwrap().len(), 0);
-    // The ready check, the copy and the push: three calls, one connection (scp -r's one).
-    assert_eq!(
-        server.connections_to(COUNTED_HOST) - before,
-        1,
-        "{}
-sshd:
-{}",
-        site.log(),
-        server.log()
-    );
-    let log = site.log();
-    assert!(log.contains("ControlMaster=auto"), "{log}");
-    assert!(log.contains("Ended the shared ssh connection"), "{log}");
-    // The master was asked to end: nothing runs with the peer's socket any more.
-    let work = site.work().display().to_string();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !processes_naming(&work).is_empty() && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(50));
+    let Some(rsync) = sshd::rsync(test) else {
+        return;
+    };
+    // scp, and rsync over ssh (doc/stage.md): one after the other, as they count on one host.
+    for rcp in [server.rcp_command(), server.rsync_rcp_command(&rsync)] {
+        let site = StageMaster::new();
+        let dir = site.fill("counted", &[("c.tar", b"counted", 0o644)], true);
+        let config = site.config(
+            OTHER_WEEKDAY,
+            "",
+            &site.stage_section(&remote_peer(COUNTED_HOST, &dir, &rcp, "")),
+        );
+        let before = server.connections_to(COUNTED_HOST);
+        let out = site.cback(&config, &["--debug", "stage"]).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{rcp}: {stderr}\n{}",
+            site.log()
+        );
+        assert_eq!(
+            entries(&site.daily().join(COUNTED_HOST))["c.tar"],
+            file(0o644, b"counted")
+        );
+        assert_eq!(fs::metadata(dir.join("cback.stage")).unwrap().len(), 0);
+        // The ready check, the copy and the push: three calls, one connection (scp -r's one).
+        assert_eq!(
+            server.connections_to(COUNTED_HOST) - before,
+            1,
+            "{rcp}: {}\nsshd:\n{}",
+            site.log(),
+            server.log()
+        );
+        let log = site.log();
+        assert!(log.contains("ControlMaster=auto"), "{log}");
+        assert!(log.contains("Ended the shared ssh connection"), "{log}");
+        // The master was asked to end: nothing runs with the peer's socket any more.
+        let work = site.work().display().to_string();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !processes_naming(&work).is_empty() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        assert_eq!(processes_naming(&work), Vec::<String>::new());
+        assert!(hidden_entries(&site.work()).is_empty());
     }
-    assert_eq!(processes_naming(&work), Vec::<String>::new());
-    assert!(hidden_entries(&site.work()).is_empty());
 }
 
 #[test]
