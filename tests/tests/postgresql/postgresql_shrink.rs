@@ -96,6 +96,16 @@ fn a_database_gone_from_an_all_run_and_a_dropped_table_are_named() {
         "CREATE TABLE extra (id int); INSERT INTO extra SELECT generate_series(1, 50);",
     );
     cluster.create_small_database("beta", 10);
+    // A partitioned table, analysed: ANALYZE gives the parent an estimate of its partitions'
+    // rows, which must not be counted a second time.
+    cluster.create_small_database("parted", 0);
+    cluster.psql(
+        "parted",
+        "CREATE TABLE p (id int) PARTITION BY RANGE (id); \
+         CREATE TABLE p1 PARTITION OF p FOR VALUES FROM (1) TO (100); \
+         CREATE TABLE p2 PARTITION OF p FOR VALUES FROM (100) TO (1000); \
+         INSERT INTO p SELECT generate_series(1, 300); ANALYZE;",
+    );
     let site = PgRunDir::new(crate::BIN);
     site.config(&pg::section("none", &[], "<split>Y</split>"), &[]);
     site.cback(Some(&cluster), &["postgresql"])
@@ -107,15 +117,21 @@ fn a_database_gone_from_an_all_run_and_a_dropped_table_are_named() {
         &std::fs::read_to_string(site.path("work").join("cback-status.json")).unwrap(),
     )
     .unwrap();
-    let alpha = status["history"][0]["dumps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|d| d["database"] == "alpha")
-        .cloned()
-        .unwrap();
+    let dumped = |name: &str| {
+        status["history"][0]["dumps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["database"] == name)
+            .cloned()
+            .unwrap()
+    };
+    let alpha = dumped("alpha");
     assert_eq!(alpha["tables"], 2, "{alpha}");
     assert_eq!(alpha["rows"], 60, "{alpha}");
+    let parted = dumped("parted");
+    assert_eq!(parted["tables"], 4, "t, p and its two partitions: {parted}");
+    assert_eq!(parted["rows"], 300, "{parted}");
     cluster.psql("postgres", "DROP DATABASE beta;");
     cluster.psql("alpha", "DROP TABLE extra;");
     site.cback(Some(&cluster), &["postgresql"])
