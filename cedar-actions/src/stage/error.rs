@@ -106,7 +106,6 @@ pub enum PeerError {
     Interrupted,
 }
 
-/// Names the manifest's file and, from its kind, the action that writes it.
 /// What an rsync copy that exited 23 or 24 means, and what to do.
 fn partial_message(vanished: bool) -> &'static str {
     if vanished {
@@ -116,6 +115,7 @@ fn partial_message(vanished: bool) -> &'static str {
     }
 }
 
+/// Names the manifest's file and, from its kind, the action that writes it.
 fn manifest_message(kind: &ManifestKind, problems: &[ManifestProblem]) -> String {
     let mut text = format!(
         "{} staged file(s) do not match the {} staged with them, so nothing of this run was staged for it; run the peer's {} and collect actions again, then stage again",

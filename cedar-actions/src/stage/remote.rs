@@ -340,18 +340,16 @@ pub fn stage(
         {
             Some(stderr_tail)
         }
-        Err(source) if rsync_partial(&source).is_some() => {
-            return Err(PeerError::CopyPartial {
-                peer: peer.name.clone(),
-                vanished: rsync_partial(&source) == Some(RSYNC_VANISHED),
-                source,
-            })
-        }
         Err(source) => {
-            return Err(PeerError::Copy {
-                peer: peer.name.clone(),
-                source,
-            })
+            let peer = peer.name.clone();
+            return Err(match rsync_partial(&source) {
+                Some(code) => PeerError::CopyPartial {
+                    peer,
+                    vanished: code == RSYNC_VANISHED,
+                    source,
+                },
+                None => PeerError::Copy { peer, source },
+            });
         }
     };
     if interrupt_requested() {

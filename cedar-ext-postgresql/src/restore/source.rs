@@ -69,12 +69,8 @@ impl Source for StagingTree {
                     let pinned = day.join(PIN_FILE).exists();
                     // The record purge reads: a day it cannot read is of unknown state,
                     // its copies taken as good.
-                    let record = StageRecord::read(&day).unwrap_or_else(|e| {
-                        warnings.push(format!(
-                            "{e}; until then the state of the day {date} is unknown and its copies count as good"
-                        ));
-                        None
-                    });
+                    let record = StageRecord::read(&day)
+                        .unwrap_or_else(|e| unknown_state(warnings, &e, &date));
                     for peer in subdirs_any(&day)? {
                         let state = DayState::of_record(record.as_ref(), &dir_name(&peer));
                         let of = DayOf {
@@ -89,6 +85,19 @@ impl Source for StagingTree {
         }
         Ok(copies)
     }
+}
+
+/// A day whose stage record or upload marker cannot be read (`error`): its state is unknown, so
+/// its copies count as good, and `warnings` says so.
+fn unknown_state<T>(
+    warnings: &mut Vec<String>,
+    error: &dyn std::fmt::Display,
+    day: &str,
+) -> Option<T> {
+    warnings.push(format!(
+        "{error}; until then the state of the day {day} is unknown and its copies count as good"
+    ));
+    None
 }
 
 /// The day a copy is in, for its source's label and its state.
@@ -196,12 +205,10 @@ impl Source for RemoteSource {
             let pinned = objects.iter().any(|o| o.relative == PIN_FILE);
             // The marker purge reads: a day whose marker cannot be read is of unknown
             // state, its copies taken as good.
-            let marker = self.place.day_state(&day).unwrap_or_else(|e| {
-                warnings.push(format!(
-                    "{e}; until then the state of the day {day} is unknown and its copies count as good"
-                ));
-                None
-            });
+            let marker = self
+                .place
+                .day_state(&day)
+                .unwrap_or_else(|e| unknown_state(warnings, &e, &day));
             for (dir, objects) in dirs {
                 let name = dir.rsplit('/').next().unwrap_or(dir);
                 let peer = dir.split('/').next().unwrap_or(dir);
