@@ -19,33 +19,7 @@ pub fn required() -> bool {
     crate::pg::required()
 }
 
-/// Prints the skip line of `test`.
-pub fn skipped(test: &str, why: &str) {
-    eprintln!("SKIPPED: {test}: {why}");
-}
-
-/// The program `name` on PATH or in the sbin directories; `None` after a skip message (a panic
-/// when [`required`]). `package` is the Debian package that has it.
-pub fn tool(test: &str, name: &str, package: &str) -> Option<PathBuf> {
-    let found = find_program(name);
-    if found.is_none() {
-        let why = format!("{name} is not installed (apt-get install {package})");
-        if required() {
-            panic!("CEDAR_REQUIRE_POSTGRES=1 but {why}");
-        }
-        skipped(test, &why);
-    }
-    found
-}
-
-/// `name` on PATH, or in /usr/sbin, /sbin.
-pub fn find_program(name: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .chain(["/usr/sbin", "/sbin", "/usr/bin"].map(PathBuf::from))
-        .map(|dir| dir.join(name))
-        .find(|p| p.is_file())
-}
+pub use crate::program::{find as find_program, find_or_skip as tool, skipped};
 
 /// The original `cback3`, when installed.
 pub fn original() -> Option<PathBuf> {

@@ -19,7 +19,7 @@ pub const ADDRESS: &str = "cback-test@example.invalid";
 
 /// The gpg program, or `None` after printing a skip line (a panic when required).
 pub fn available(test: &str) -> Option<PathBuf> {
-    crate::program::find_or_skip(test, "gpg", &[], "gnupg")
+    crate::program::find_or_skip(test, "gpg", "gnupg")
 }
 
 /// A GnuPG home holding one key pair.

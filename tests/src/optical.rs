@@ -54,20 +54,8 @@ fn xorriso() -> &'static str {
     "/usr/bin/xorriso"
 }
 
-/// The original's cback3, when installed: `CB3_BIN`, else the CI and developer venvs.
-pub fn original() -> Option<PathBuf> {
-    std::env::var_os("CB3_BIN")
-        .map(PathBuf::from)
-        .into_iter()
-        .chain(["/tmp/cback-ci-cb3/bin/cback3", "/tmp/cb3/bin/cback3"].map(PathBuf::from))
-        .find(|p| p.is_file())
-}
-
-/// Prints a line past the test harness's capture, so a skip shows in every run.
-pub fn skipped(test: &str, why: &str) {
-    use std::io::Write;
-    let _ = writeln!(std::io::stderr().lock(), "SKIPPED: {test}: {why}");
-}
+pub use crate::ext::original;
+pub use crate::program::skipped;
 
 const COMMON: &str = r#"#!/bin/sh
 S='@STATE@'

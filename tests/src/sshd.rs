@@ -63,10 +63,10 @@ pub struct SshPrograms {
 /// The programs, when all are installed (sshd is looked for in `/usr/sbin` too).
 pub fn find_programs() -> Option<SshPrograms> {
     Some(SshPrograms {
-        sshd: find("sshd", &["/usr/sbin/sshd", "/usr/local/sbin/sshd"])?,
-        ssh: find("ssh", &["/usr/bin/ssh"])?,
-        scp: find("scp", &["/usr/bin/scp"])?,
-        keygen: find("ssh-keygen", &["/usr/bin/ssh-keygen"])?,
+        sshd: find("sshd")?,
+        ssh: find("ssh")?,
+        scp: find("scp")?,
+        keygen: find("ssh-keygen")?,
     })
 }
 
@@ -98,7 +98,7 @@ pub fn available(test: &str) -> Option<SshPrograms> {
 /// rsync, for the tests of an rsync `rcp_command`: its path, or `None` after printing a skip
 /// line for `test` (a panic when required).
 pub fn rsync(test: &str) -> Option<PathBuf> {
-    crate::program::find_or_skip(test, "rsync", &["/usr/bin/rsync"], "rsync")
+    crate::program::find_or_skip(test, "rsync", "rsync")
 }
 
 /// The user sshd logs in: root as root, else the user running the tests.
